@@ -1,0 +1,88 @@
+// The engine's face to the session layer: what a connection can ask and how deliveries leave.
+// The engine knows no sockets: a session hands it a DeliverySink and calls these methods.
+import type { CeleriacError } from '../../shared/errors.js';
+import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions } from '../../shared/frames.js';
+
+/** One message handed to a consumer. */
+export interface Delivery {
+  consumerTag: string;
+  deliveryTag: number;
+  redelivered: boolean;
+  deliveryCount: number;
+  exchange: string;
+  routingKey: string;
+  props: MessageProperties | undefined;
+  body: Uint8Array;
+}
+
+/** Where the engine sends what a connection receives. Implemented by the session. */
+export interface DeliverySink {
+  /** False while the socket's send buffer is full: the engine holds deliveries until `resume`. */
+  writable(): boolean;
+  deliver(delivery: Delivery): void;
+  /** The broker cancelled a consumer (queue deleted, ack timeout). */
+  consumerCancelled(consumerTag: string, reason: string): void;
+  /** Publishing is blocked (false) or allowed again (true) because of a memory or store limit. */
+  flow(active: boolean, reason: string): void;
+}
+
+/** Who a connection is, for listings and exclusive-queue ownership. */
+export interface ConnectionInfo {
+  id: string;
+  vhost: string;
+  user: string;
+  client: string;
+  peer: string;
+}
+
+/** Called once per publish: null when taken (and committed, for persistent + durable), else the error. */
+export type PublishDone = (err: CeleriacError | null) => void;
+
+/** Opaque handle the engine gives a session for one connection. */
+export interface EngineConnection {
+  readonly info: ConnectionInfo;
+}
+
+/** The operations a session performs; every sync method throws CeleriacError on bad input. */
+export interface EngineApi {
+  openConnection(info: ConnectionInfo, sink: DeliverySink): EngineConnection;
+  /** Requeues every unacked delivery, cancels consumers, deletes exclusive queues. */
+  closeConnection(conn: EngineConnection): void;
+  declareExchange(conn: EngineConnection, name: string, type: ExchangeType, options: ExchangeOptions): void;
+  deleteExchange(conn: EngineConnection, name: string, options: DeleteExchangeOptions): void;
+  declareQueue(conn: EngineConnection, name: string, options: QueueOptions): QueueInfo;
+  deleteQueue(conn: EngineConnection, name: string, options: DeleteQueueOptions): { messageCount: number };
+  purgeQueue(conn: EngineConnection, name: string): { messageCount: number };
+  bindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
+  unbindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
+  /** Routes and enqueues; `done` runs after the commit for persistent messages in durable queues. */
+  publish(conn: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone): void;
+  consume(conn: EngineConnection, queue: string, options: ConsumeOptions): { consumerTag: string };
+  cancel(conn: EngineConnection, consumerTag: string): void;
+  ack(conn: EngineConnection, tag: number, multiple: boolean): void;
+  nack(conn: EngineConnection, tag: number, multiple: boolean, requeue: boolean): void;
+  reject(conn: EngineConnection, tag: number, requeue: boolean): void;
+  get(conn: EngineConnection, queue: string, noAck: boolean): GetResult | null;
+  /** The sink is writable again: deliver what was held back. */
+  resume(conn: EngineConnection): void;
+  /** Whether publishing is currently blocked (memory or store over its limit). */
+  readonly blocked: boolean;
+  /** Management view. */
+  overview(): EngineOverview;
+  /** Waits for pending commits, stops timers; the store is closed by its owner. */
+  close(): Promise<void>;
+}
+
+export interface QueueOverview {
+  vhost: string; name: string; durable: boolean; exclusive: boolean; autoDelete: boolean;
+  messages: number; ready: number; unacked: number; delayed: number; consumers: number;
+  options: QueueOptions;
+}
+export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; bindings: number }
+export interface EngineOverview {
+  queues: QueueOverview[];
+  exchanges: ExchangeOverview[];
+  connections: ConnectionInfo[];
+  totals: { published: number; delivered: number; acked: number; deadLettered: number; messages: number };
+  blocked: boolean;
+}

@@ -1,0 +1,95 @@
+// The store contract: everything the broker keeps on disk, named in queue terms.
+// server/store/ is the only code that speaks SQL; the engine sees this interface alone.
+import type { ExchangeType } from '../../shared/frames.js';
+
+/** How hard a commit works to be durable (see README, "Durability"). */
+export type DurabilityMode = 'full' | 'process';
+
+/** A message as it lives on disk: one row per (queue, message). */
+export interface StoredMessage {
+  /** Broker-wide unique and increasing; also the FIFO order inside a queue. */
+  id: number;
+  queueId: number;
+  exchange: string;
+  routingKey: string;
+  body: Uint8Array;
+  /** msgpack-encoded MessageProperties, or null when the message had none. */
+  props: Uint8Array | null;
+  priority: number;
+  /** Epoch ms before which the message is not ready (delayed delivery); 0 = ready. */
+  readyAt: number;
+  /** Epoch ms after which the message is dead (TTL); 0 = never. */
+  expiresAt: number;
+  /** Deliveries so far that ended without an ack (requeues); bumped through `counts`. */
+  deliveryCount: number;
+}
+
+export interface ExchangeRecord {
+  vhost: string;
+  name: string;
+  type: ExchangeType;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: Record<string, unknown>;
+}
+
+export interface QueueRecord {
+  /** Assigned by the store on first save; stable across restarts. */
+  id: number;
+  vhost: string;
+  name: string;
+  autoDelete: boolean;
+  /** The queue's options (QueueOptions minus passive), kept as given. */
+  options: Record<string, unknown>;
+}
+
+export interface BindingRecord {
+  vhost: string;
+  exchange: string;
+  queue: string;
+  pattern: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface Topology {
+  exchanges: ExchangeRecord[];
+  queues: QueueRecord[];
+  bindings: BindingRecord[];
+}
+
+/** Everything written in one event-loop turn: applied in one transaction, in this order. */
+export interface WriteBatch {
+  inserts: StoredMessage[];
+  /** Delivery-count changes of messages that stay (requeued after a nack or a dropped consumer). */
+  counts: { id: number; deliveryCount: number }[];
+  /** Messages gone for good: acked, expired, dead-lettered, dropped. */
+  deletes: number[];
+}
+
+/** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
+export interface BrokerStore {
+  /** Where the data lives (':memory:' for tests). */
+  readonly location: string;
+  loadTopology(): Topology;
+  saveExchange(record: ExchangeRecord): void;
+  deleteExchange(vhost: string, name: string): void;
+  /** Inserts or updates the queue; returns its id (assigned when record.id is 0). */
+  saveQueue(record: QueueRecord): number;
+  /** Removes the queue, its bindings and all its messages. */
+  deleteQueue(queueId: number): void;
+  saveBinding(record: BindingRecord): void;
+  deleteBinding(record: BindingRecord): void;
+  /** Applies one batch in one transaction; throws if the commit fails (nothing of it applied). */
+  applyBatch(batch: WriteBatch): void;
+  /** Up to `limit` messages of a queue with id > afterId, in id order (recovery and paging). */
+  loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[];
+  /** Messages of a queue still on disk. */
+  countMessages(queueId: number): number;
+  /** Deletes every message of the queue; returns how many. */
+  purgeQueue(queueId: number): number;
+  /** Highest message id ever stored (0 when none), so ids keep increasing across restarts. */
+  maxMessageId(): number;
+  /** Bytes of the database file and its WAL (0 in memory). */
+  sizeBytes(): number;
+  close(): void;
+}

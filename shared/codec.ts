@@ -1,0 +1,146 @@
+// Bytes <-> frames. Pure: no sockets, no queues. A WebSocket message holds one frame
+// (a msgpack array whose first element is the opcode) or a batch (an array of such arrays).
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { CeleriacError, fail } from './errors.js';
+import type { Frame } from './frames.js';
+import { OP, opName } from './opcodes.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+
+type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'any' | 'uints' | 'strs' | 'tag';
+type Field = readonly [name: string, kind: Kind, optional?: 'opt'];
+
+// Wire layout of each opcode: the positional fields after the opcode. Adding a field at the end
+// of a layout is backward compatible (an older peer ignores it, a newer one sees it missing).
+const LAYOUT: Record<number, readonly Field[]> = {
+  [OP.hello]: [['id', 'uint'], ['version', 'uint'], ['user', 'str', 'opt'], ['password', 'str', 'opt'], ['vhost', 'str', 'opt'], ['client', 'str', 'opt'], ['heartbeat', 'uint', 'opt']],
+  [OP.welcome]: [['id', 'uint'], ['version', 'uint'], ['server', 'str'], ['connectionId', 'str'], ['heartbeat', 'uint'], ['limits', 'map'], ['capabilities', 'strs']],
+  [OP.error]: [['id', 'uint'], ['code', 'str'], ['message', 'str'], ['details', 'map', 'opt']],
+  [OP.ok]: [['id', 'uint'], ['result', 'any', 'opt']],
+  [OP.heartbeat]: [],
+  [OP.close]: [['id', 'uint'], ['reason', 'str', 'opt']],
+  [OP.flow]: [['active', 'bool'], ['reason', 'str', 'opt']],
+  [OP.declareExchange]: [['id', 'uint'], ['name', 'str'], ['type', 'str'], ['options', 'map', 'opt']],
+  [OP.deleteExchange]: [['id', 'uint'], ['name', 'str'], ['options', 'map', 'opt']],
+  [OP.declareQueue]: [['id', 'uint'], ['name', 'str'], ['options', 'map', 'opt']],
+  [OP.deleteQueue]: [['id', 'uint'], ['name', 'str'], ['options', 'map', 'opt']],
+  [OP.purgeQueue]: [['id', 'uint'], ['name', 'str']],
+  [OP.bindQueue]: [['id', 'uint'], ['queue', 'str'], ['exchange', 'str'], ['pattern', 'str'], ['args', 'map', 'opt']],
+  [OP.unbindQueue]: [['id', 'uint'], ['queue', 'str'], ['exchange', 'str'], ['pattern', 'str'], ['args', 'map', 'opt']],
+  [OP.publish]: [['id', 'uint'], ['exchange', 'str'], ['routingKey', 'str'], ['body', 'bin'], ['props', 'map', 'opt'], ['mandatory', 'bool', 'opt']],
+  [OP.confirm]: [['ids', 'uints']],
+  [OP.consume]: [['id', 'uint'], ['queue', 'str'], ['options', 'map', 'opt']],
+  [OP.cancel]: [['id', 'uint'], ['consumerTag', 'str']],
+  [OP.deliver]: [['consumerTag', 'str'], ['deliveryTag', 'uint'], ['redelivered', 'bool'], ['deliveryCount', 'uint'], ['exchange', 'str'], ['routingKey', 'str'], ['props', 'map', 'opt'], ['body', 'bin']],
+  [OP.ack]: [['tag', 'tag'], ['multiple', 'bool', 'opt']],
+  [OP.nack]: [['tag', 'tag'], ['multiple', 'bool', 'opt'], ['requeue', 'bool', 'opt']],
+  [OP.reject]: [['tag', 'uint'], ['requeue', 'bool', 'opt']],
+  [OP.get]: [['id', 'uint'], ['queue', 'str'], ['noAck', 'bool', 'opt']],
+  [OP.cancelNotify]: [['consumerTag', 'str'], ['reason', 'str']],
+};
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function isUint(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function check(kind: Kind, v: unknown): boolean {
+  switch (kind) {
+    case 'uint': return isUint(v);
+    case 'int': return typeof v === 'number' && Number.isSafeInteger(v);
+    case 'num': return typeof v === 'number' && Number.isFinite(v);
+    case 'str': return typeof v === 'string';
+    case 'bool': return typeof v === 'boolean';
+    case 'bin': return v instanceof Uint8Array;
+    case 'map': return isPlainMap(v);
+    case 'any': return true;
+    case 'uints': return Array.isArray(v) && v.every(isUint);
+    case 'strs': return Array.isArray(v) && v.every((s) => typeof s === 'string');
+    case 'tag': return isUint(v) || (Array.isArray(v) && v.every(isUint));
+  }
+}
+
+/** Depth of nested arrays/maps, stopping early once past `limit`. */
+function depthExceeds(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
+  if (limit <= 0) return true;
+  const values = Array.isArray(v) ? v : Object.values(v);
+  for (const child of values) if (depthExceeds(child, limit - 1)) return true;
+  return false;
+}
+
+/** Turns one decoded msgpack array into a typed frame, or throws a coded error. */
+export function frameFromArray(arr: unknown, maxDepth = DEFAULT_LIMITS.maxDepth): Frame {
+  if (!Array.isArray(arr) || arr.length === 0) throw fail('ERR_MALFORMED_FRAME', 'a frame must be a non-empty msgpack array');
+  const op = arr[0];
+  if (typeof op !== 'number') throw fail('ERR_MALFORMED_FRAME', 'a frame must start with a numeric opcode');
+  const layout = LAYOUT[op];
+  if (layout === undefined) throw fail('ERR_UNKNOWN_OPCODE', `unknown opcode ${op}`, { opcode: op });
+  const frame: Record<string, unknown> = { op };
+  for (let i = 0; i < layout.length; i++) {
+    const [name, kind, optional] = layout[i]!;
+    const v = arr[i + 1];
+    if (v === undefined || v === null) {
+      if (optional) continue;
+      throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' is missing`, { opcode: op, field: name });
+    }
+    if (!check(kind, v)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' is not a ${kind}`, { opcode: op, field: name });
+    if (kind === 'map' && depthExceeds(v, maxDepth)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' nests deeper than ${maxDepth}`);
+    frame[name] = v;
+  }
+  return frame as unknown as Frame;
+}
+
+/** Turns a typed frame into its positional array (trailing absent fields dropped). */
+export function frameToArray(frame: Frame): unknown[] {
+  const layout = LAYOUT[frame.op]!;
+  const rec = frame as unknown as Record<string, unknown>;
+  const arr: unknown[] = [frame.op];
+  let last = 0;
+  for (let i = 0; i < layout.length; i++) {
+    const v = rec[layout[i]![0]];
+    if (v === undefined) { arr.push(null); continue; }
+    arr.push(v);
+    last = i + 1;
+  }
+  arr.length = last + 1;
+  return arr;
+}
+
+/** A codec bound to a set of decoder limits; one per connection side is plenty. */
+export class FrameCodec {
+  private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly decoder: Decoder;
+  private readonly maxDepth: number;
+
+  constructor(limits: Partial<Limits> = {}) {
+    const max = limits.maxCollectionLength ?? DEFAULT_LIMITS.maxCollectionLength;
+    const maxBin = Math.max(limits.maxBodySize ?? DEFAULT_LIMITS.maxBodySize, max);
+    this.decoder = new Decoder({ maxStrLength: max, maxBinLength: maxBin, maxArrayLength: max, maxMapLength: max, maxExtLength: 0 });
+    this.maxDepth = limits.maxDepth ?? DEFAULT_LIMITS.maxDepth;
+  }
+
+  /** Encodes one frame or a batch of frames into one WebSocket message. */
+  encode(frames: Frame | readonly Frame[]): Uint8Array {
+    if (Array.isArray(frames)) {
+      if (frames.length === 1) return this.encoder.encode(frameToArray(frames[0]!));
+      return this.encoder.encode(frames.map(frameToArray));
+    }
+    return this.encoder.encode(frameToArray(frames as Frame));
+  }
+
+  /** Decodes one WebSocket message into its frames; throws CeleriacError on anything malformed. */
+  decode(bytes: Uint8Array): Frame[] {
+    let value: unknown;
+    try {
+      value = this.decoder.decode(bytes);
+    } catch (cause) {
+      throw new CeleriacError('ERR_MALFORMED_FRAME', `not a msgpack frame: ${(cause as Error).message}`, { cause });
+    }
+    if (!Array.isArray(value) || value.length === 0) throw fail('ERR_MALFORMED_FRAME', 'a message must be a frame array or an array of frames');
+    if (Array.isArray(value[0])) return value.map((f) => frameFromArray(f, this.maxDepth));
+    return [frameFromArray(value, this.maxDepth)];
+  }
+}

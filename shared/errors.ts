@@ -1,0 +1,99 @@
+// Every error celeriac raises on the wire, in one table used by server and client alike.
+// Codes are stable strings; a retired code is never reused for another meaning.
+
+/** Whether an error ends one request or the whole connection. */
+export type ErrorScope = 'request' | 'connection';
+
+interface ErrorSpec {
+  /** AMQP-style reply code, for users coming from RabbitMQ. */
+  readonly wire: number;
+  readonly scope: ErrorScope;
+  /** WebSocket close code used when the scope is the connection. */
+  readonly close?: number;
+  /** One line for the docs: when this happens. */
+  readonly doc: string;
+}
+
+/**
+ * The error table. docs/errors.md lists the same codes; test/shared/errors.test.ts keeps the
+ * two in step both ways.
+ */
+export const ERRORS = {
+  ERR_MALFORMED_FRAME: { wire: 502, scope: 'connection', close: 1002, doc: 'The bytes are not a msgpack frame of the expected shape.' },
+  ERR_UNKNOWN_OPCODE: { wire: 503, scope: 'connection', close: 1002, doc: 'The frame starts with an opcode this server does not know.' },
+  ERR_FRAME_TOO_LARGE: { wire: 501, scope: 'connection', close: 1009, doc: 'A WebSocket message exceeds maxMessageSize (maxPreAuthSize before hello).' },
+  ERR_HANDSHAKE_REQUIRED: { wire: 505, scope: 'connection', close: 1008, doc: 'A frame other than hello arrived before the hello was answered.' },
+  ERR_HANDSHAKE_TIMEOUT: { wire: 320, scope: 'connection', close: 1008, doc: 'No hello arrived within handshakeTimeout.' },
+  ERR_VERSION_UNSUPPORTED: { wire: 505, scope: 'connection', close: 1002, doc: 'The hello asks for a protocol version this server does not speak.' },
+  ERR_ACCESS_REFUSED: { wire: 403, scope: 'connection', close: 1008, doc: 'Wrong user name or password, a user not allowed from this address, or a virtual host the user may not use.' },
+  ERR_HEARTBEAT_TIMEOUT: { wire: 320, scope: 'connection', close: 1001, doc: 'Nothing was heard from the peer for two heartbeat intervals.' },
+  ERR_SERVER_SHUTDOWN: { wire: 320, scope: 'connection', close: 1001, doc: 'The broker is shutting down.' },
+  ERR_CONNECTION_CLOSED: { wire: 320, scope: 'connection', close: 1006, doc: 'The connection closed before the request was answered (client side).' },
+  ERR_INTERNAL: { wire: 541, scope: 'connection', close: 1011, doc: 'A bug in the broker; the connection is closed, the broker goes on.' },
+  ERR_UNKNOWN_DELIVERY_TAG: { wire: 406, scope: 'connection', close: 1008, doc: 'An ack, nack or reject names a delivery tag that is not outstanding (never sent, or already settled).' },
+  ERR_NOT_FOUND: { wire: 404, scope: 'request', doc: 'The exchange, queue or consumer named does not exist in this virtual host.' },
+  ERR_PRECONDITION_FAILED: { wire: 406, scope: 'request', doc: 'A declare disagrees with the existing entity, or ifUnused / ifEmpty does not hold.' },
+  ERR_RESOURCE_LOCKED: { wire: 405, scope: 'request', doc: 'The queue is exclusive to another connection.' },
+  ERR_INVALID_ARGUMENT: { wire: 406, scope: 'request', doc: 'An option or field has the wrong type or an out-of-range value.' },
+  ERR_NO_ROUTE: { wire: 312, scope: 'request', doc: 'A mandatory message matched no queue.' },
+  ERR_QUEUE_FULL: { wire: 406, scope: 'request', doc: 'A queue with overflow reject-publish is at maxLength; the message was not taken.' },
+  ERR_MESSAGE_TOO_LARGE: { wire: 311, scope: 'request', doc: 'A message body exceeds maxBodySize.' },
+  ERR_ACCESS_DENIED: { wire: 403, scope: 'request', doc: 'The operation is not allowed, e.g. publishing to the reserved default exchange by name or declaring an amq.* name.' },
+  ERR_ACK_TIMEOUT: { wire: 406, scope: 'request', doc: 'A consumer held a delivery unacked longer than the queue\'s consumerTimeout; it was cancelled and its deliveries requeued.' },
+  ERR_STORE_FAILED: { wire: 541, scope: 'request', doc: 'The store could not commit (disk full, I/O error); the message was not taken.' },
+  ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Every stable error code. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Base class of every celeriac error; `code` is stable, `message` is for humans. */
+export class CeleriacError extends Error {
+  readonly code: ErrorCode;
+  readonly wireCode: number;
+  readonly scope: ErrorScope;
+  /** Extra facts for programs (e.g. the queue name), never needed to understand the message. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    const spec: ErrorSpec = ERRORS[code];
+    this.code = code;
+    this.wireCode = spec.wire;
+    this.scope = spec.scope;
+    this.details = options?.details;
+    this.name = classNameOf(code);
+  }
+
+  /** The WebSocket close code to use when this error ends a connection. */
+  get closeCode(): number {
+    const spec: ErrorSpec = ERRORS[this.code];
+    return spec.close ?? 1008;
+  }
+}
+
+function classNameOf(code: string): string {
+  // ERR_NOT_FOUND -> NotFoundError
+  return code.slice(4).toLowerCase().split('_').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') + 'Error';
+}
+
+/** True when `code` is a code of the table (a peer may send codes from a newer version). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** Shorthand: `fail('ERR_NOT_FOUND', "no queue 'x'")` builds the coded error. */
+export function fail(code: ErrorCode, message: string, details?: Record<string, unknown>): CeleriacError {
+  return new CeleriacError(code, message, details === undefined ? undefined : { details });
+}
+
+/**
+ * Rebuilds an error from an error frame. An unknown code (a newer server) becomes ERR_INTERNAL
+ * with the original code kept in details, so nothing is thrown away.
+ */
+export function errorFromWire(code: unknown, message: unknown, details?: unknown): CeleriacError {
+  const text = typeof message === 'string' ? message : 'error without a message';
+  const extra = details !== null && typeof details === 'object' && !Array.isArray(details) ? (details as Record<string, unknown>) : undefined;
+  if (isErrorCode(code)) return new CeleriacError(code, text, extra === undefined ? undefined : { details: extra });
+  return new CeleriacError('ERR_INTERNAL', text, { details: { ...extra, remoteCode: code } });
+}

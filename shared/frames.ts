@@ -1,0 +1,127 @@
+// The frames of the protocol as typed objects: a discriminated union on `op`.
+// The codec (codec.ts) turns them into positional msgpack arrays and back; nothing here does I/O.
+import { OP } from './opcodes.js';
+
+/** Properties of a message, named as amqplib names them. All optional. */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  headers?: Record<string, unknown>;
+  /** Stored on disk when the queue is durable (AMQP delivery-mode 2). */
+  persistent?: boolean;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  /** Per-message time to live in milliseconds. */
+  expiration?: number;
+  messageId?: string;
+  timestamp?: number;
+  type?: string;
+  appId?: string;
+  userId?: string;
+  /** Delayed delivery: the broker holds the message this many milliseconds before it is ready. */
+  delay?: number;
+}
+
+/** Exchange types the broker routes with. */
+export const EXCHANGE_TYPES = ['direct', 'topic', 'fanout', 'headers'] as const;
+export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
+
+export interface ExchangeOptions {
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+/** Queue options, amqplib's names (plus deliveryLimit and consumerTimeout). Durations in ms. */
+export interface QueueOptions {
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  messageTtl?: number;
+  expires?: number;
+  maxLength?: number;
+  overflow?: 'drop-head' | 'reject-publish';
+  deadLetterExchange?: string;
+  deadLetterRoutingKey?: string;
+  maxPriority?: number;
+  deliveryLimit?: number;
+  /** A delivery unacked for longer than this cancels its consumer (RabbitMQ's consumer_timeout). */
+  consumerTimeout?: number;
+  /** Only check the queue exists (amqplib's checkQueue). */
+  passive?: boolean;
+}
+
+export interface ConsumeOptions {
+  /** Max unacked deliveries to this consumer; 0 = unlimited. */
+  prefetch?: number;
+  consumerTag?: string;
+  /** Deliveries count as acked when sent. */
+  noAck?: boolean;
+  exclusive?: boolean;
+}
+
+export interface DeleteQueueOptions { ifUnused?: boolean; ifEmpty?: boolean }
+export interface DeleteExchangeOptions { ifUnused?: boolean }
+
+export interface HelloFrame {
+  op: typeof OP.hello; id: number;
+  version: number; user?: string; password?: string; vhost?: string; client?: string; heartbeat?: number;
+}
+export interface WelcomeFrame {
+  op: typeof OP.welcome; id: number;
+  version: number; server: string; connectionId: string; heartbeat: number;
+  limits: Record<string, number>; capabilities: string[];
+}
+export interface ErrorFrame { op: typeof OP.error; id: number; code: string; message: string; details?: Record<string, unknown> }
+export interface OkFrame { op: typeof OP.ok; id: number; result?: unknown }
+export interface HeartbeatFrame { op: typeof OP.heartbeat }
+export interface CloseFrame { op: typeof OP.close; id: number; reason?: string }
+/** Server → client: publishing is blocked (active false) or may go on (active true). */
+export interface FlowFrame { op: typeof OP.flow; active: boolean; reason?: string }
+
+export interface DeclareExchangeFrame { op: typeof OP.declareExchange; id: number; name: string; type: ExchangeType; options?: ExchangeOptions }
+export interface DeleteExchangeFrame { op: typeof OP.deleteExchange; id: number; name: string; options?: DeleteExchangeOptions }
+export interface DeclareQueueFrame { op: typeof OP.declareQueue; id: number; name: string; options?: QueueOptions }
+export interface DeleteQueueFrame { op: typeof OP.deleteQueue; id: number; name: string; options?: DeleteQueueOptions }
+export interface PurgeQueueFrame { op: typeof OP.purgeQueue; id: number; name: string }
+export interface BindQueueFrame { op: typeof OP.bindQueue; id: number; queue: string; exchange: string; pattern: string; args?: Record<string, unknown> }
+export interface UnbindQueueFrame { op: typeof OP.unbindQueue; id: number; queue: string; exchange: string; pattern: string; args?: Record<string, unknown> }
+
+/** id 0 asks for no confirm; otherwise a confirm (or an error frame) echoes it. */
+export interface PublishFrame {
+  op: typeof OP.publish; id: number; exchange: string; routingKey: string; body: Uint8Array;
+  props?: MessageProperties; mandatory?: boolean;
+}
+/** Publishes taken by the broker (on disk when persistent to a durable queue). */
+export interface ConfirmFrame { op: typeof OP.confirm; ids: number[] }
+export interface ConsumeFrame { op: typeof OP.consume; id: number; queue: string; options?: ConsumeOptions }
+export interface CancelFrame { op: typeof OP.cancel; id: number; consumerTag: string }
+export interface DeliverFrame {
+  op: typeof OP.deliver; consumerTag: string; deliveryTag: number; redelivered: boolean; deliveryCount: number;
+  exchange: string; routingKey: string; props?: MessageProperties; body: Uint8Array;
+}
+/** One tag, or a list of tags (settled one by one); `multiple` settles every tag up to `tag`. */
+export interface AckFrame { op: typeof OP.ack; tag: number | number[]; multiple?: boolean }
+export interface NackFrame { op: typeof OP.nack; tag: number | number[]; multiple?: boolean; requeue?: boolean }
+export interface RejectFrame { op: typeof OP.reject; tag: number; requeue?: boolean }
+export interface GetFrame { op: typeof OP.get; id: number; queue: string; noAck?: boolean }
+/** Server → client: a consumer was cancelled by the broker (queue deleted, ack timeout). */
+export interface CancelNotifyFrame { op: typeof OP.cancelNotify; consumerTag: string; reason: string }
+
+export type Frame =
+  | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
+  | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
+  | BindQueueFrame | UnbindQueueFrame
+  | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
+  | GetFrame | CancelNotifyFrame;
+
+/** The reply to a get: one message, or null when the queue was empty. */
+export interface GetResult {
+  deliveryTag: number; redelivered: boolean; deliveryCount: number; exchange: string; routingKey: string;
+  props?: MessageProperties; body: Uint8Array; messageCount: number;
+}
+
+/** What declareQueue answers. */
+export interface QueueInfo { queue: string; messageCount: number; consumerCount: number }

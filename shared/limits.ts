@@ -1,0 +1,30 @@
+// Default limits both sides agree on; the server announces its own in welcome.
+// Sizes are bytes, durations milliseconds.
+
+/** Limits the broker enforces on every connection, with their defaults. */
+export interface Limits {
+  /** Largest WebSocket message accepted after hello (a batch of frames counts whole). */
+  maxMessageSize: number;
+  /** Largest message accepted before the hello is answered: an unauthenticated peer gets little. */
+  maxPreAuthSize: number;
+  /** Time a new connection has to send hello. */
+  handshakeTimeout: number;
+  /** Heartbeat interval the server proposes; a peer silent for two intervals is dead. */
+  heartbeat: number;
+  /** Largest message body. */
+  maxBodySize: number;
+  /** Decoder limit: deepest nesting of arrays/maps in a frame. */
+  maxDepth: number;
+  /** Decoder limit: longest string, binary, array or map in a frame. */
+  maxCollectionLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxMessageSize: 64 * 1024 * 1024,
+  maxPreAuthSize: 64 * 1024,
+  handshakeTimeout: 10_000,
+  heartbeat: 30_000,
+  maxBodySize: 16 * 1024 * 1024,
+  maxDepth: 32,
+  maxCollectionLength: 1_000_000,
+});
