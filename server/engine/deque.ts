@@ -1,0 +1,61 @@
+// A growable ring buffer: O(1) push/shift/unshift, the ready list of every queue.
+// Arrays' shift() is O(n) once V8 leaves its fast path; queues hold a million entries.
+
+/** Double-ended queue of T. */
+export class Deque<T> {
+  private buf: (T | undefined)[];
+  private head = 0;
+  private size = 0;
+
+  constructor(capacity = 16) {
+    this.buf = new Array<T | undefined>(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(item: T): void {
+    if (this.size === this.buf.length) this.grow();
+    this.buf[(this.head + this.size) % this.buf.length] = item;
+    this.size++;
+  }
+
+  unshift(item: T): void {
+    if (this.size === this.buf.length) this.grow();
+    this.head = (this.head - 1 + this.buf.length) % this.buf.length;
+    this.buf[this.head] = item;
+    this.size++;
+  }
+
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) % this.buf.length;
+    this.size--;
+    return item;
+  }
+
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.buf[this.head];
+  }
+
+  /** Removes every item and returns them in order. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
+    return out;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.size; i++) yield this.buf[(this.head + i) % this.buf.length] as T;
+  }
+
+  private grow(): void {
+    const next = new Array<T | undefined>(this.buf.length * 2);
+    for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
+    this.buf = next;
+    this.head = 0;
+  }
+}

@@ -1,0 +1,472 @@
+// The broker engine: virtual hosts, exchanges, queues, bindings and the connections that use them.
+// It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
+import { randomBytes } from 'node:crypto';
+import { fail, type CeleriacError } from '../../shared/errors.js';
+import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions } from '../../shared/frames.js';
+import type { BrokerStore } from '../store/store.js';
+import { Conn, type Unacked } from './connection.js';
+import { Exchange } from './exchange.js';
+import { MessageFlow, type CommitWriter } from './message-flow.js';
+import type { QueuedMessage } from './message.js';
+import { Queue, type Consumer } from './queue.js';
+import { DEFAULT_CONSUMER_TIMEOUT, queueIdentity, validateConsumeOptions, validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
+import { recoverTopology } from './recovery.js';
+import { Sweeper } from './sweeper.js';
+import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, PublishDone } from './types.js';
+import { VHost } from './vhost.js';
+import { validateProperties } from './properties.js';
+
+export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+export interface EngineOptions {
+  store: BrokerStore;
+  writer: CommitWriter;
+  /** Virtual hosts that exist from the start (default ['/']). */
+  vhosts?: string[];
+  /** Block publishers when the process RSS exceeds this many bytes (0 = never). */
+  memoryHighWatermark?: number;
+  /** Block publishers when the store's files exceed this many bytes (0 = never). */
+  storeHighWatermark?: number;
+  /** Default consumer ack timeout for queues that do not set consumerTimeout. */
+  defaultConsumerTimeout?: number;
+  /** Ready messages a durable queue keeps in memory; beyond, its tail stays on disk. */
+  pagingThreshold?: number;
+  now?: () => number;
+  log?: LogFn;
+}
+
+function asConn(c: EngineConnection): Conn {
+  return c as Conn;
+}
+
+export class Engine implements EngineApi {
+  readonly vhosts = new Map<string, VHost>();
+  readonly conns = new Set<Conn>();
+  readonly flow: MessageFlow;
+  readonly now: () => number;
+  readonly log: LogFn;
+  readonly defaultConsumerTimeout: number;
+  private readonly sweeper: Sweeper;
+  blocked = false;
+
+  constructor(readonly options: EngineOptions) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+    this.defaultConsumerTimeout = options.defaultConsumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
+    for (const name of options.vhosts ?? ['/']) this.vhosts.set(name, new VHost(name));
+    this.flow = new MessageFlow({
+      store: options.store,
+      writer: options.writer,
+      now: this.now,
+      vhost: (name) => this.vhosts.get(name),
+      pagingThreshold: options.pagingThreshold ?? 20_000,
+    });
+    recoverTopology(this, options.store);
+    this.sweeper = new Sweeper(this);
+  }
+
+  vhostOf(conn: Conn): VHost {
+    const v = this.vhosts.get(conn.info.vhost);
+    if (v === undefined) throw fail('ERR_ACCESS_REFUSED', `virtual host '${conn.info.vhost}' does not exist`);
+    return v;
+  }
+
+  /** The queue named, usable by this connection (exclusive queues belong to their owner). */
+  private queueFor(conn: Conn, name: string): Queue<Conn> {
+    const q = this.vhostOf(conn).queues.get(name);
+    if (q === undefined) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${conn.info.vhost}'`, { queue: name });
+    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    return q;
+  }
+
+  private exchangeFor(conn: Conn, name: string): Exchange<Queue<Conn>> {
+    const ex = this.vhostOf(conn).exchanges.get(name);
+    if (ex === undefined) throw fail('ERR_NOT_FOUND', `no exchange '${name}' in vhost '${conn.info.vhost}'`, { exchange: name });
+    return ex;
+  }
+
+  openConnection(info: ConnectionInfo, sink: DeliverySink): EngineConnection {
+    const conn = new Conn(info, sink);
+    this.vhostOf(conn);
+    this.conns.add(conn);
+    if (this.blocked) sink.flow(false, 'broker over its limits');
+    return conn;
+  }
+
+  closeConnection(c: EngineConnection): void {
+    const conn = asConn(c);
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    for (const consumer of [...conn.consumers.values()]) this.detachConsumer(consumer);
+    this.requeueAll(conn, () => true);
+    for (const q of conn.exclusiveQueues) if (!q.deleted) this.removeQueue(q, 'connection-closed');
+  }
+
+  /** Requeues the connection's unacked deliveries that `pick` selects, keeping their order. */
+  requeueAll(conn: Conn, pick: (u: Unacked) => boolean): void {
+    const back: Unacked[] = [];
+    for (const [tag, u] of conn.unacked) {
+      if (!pick(u)) continue;
+      conn.unacked.delete(tag);
+      back.push(u);
+    }
+    // unshift in reverse so the oldest ends up first at the head
+    const touched = new Set<Queue<Conn>>();
+    for (let i = back.length - 1; i >= 0; i--) {
+      const u = back[i]!;
+      this.flow.settleNegative(u, true);
+      touched.add(u.queue);
+    }
+    for (const q of touched) this.flow.drain(q);
+  }
+
+  declareExchange(c: EngineConnection, name: string, type: ExchangeType, options: ExchangeOptions): void {
+    const conn = asConn(c);
+    const vhost = this.vhostOf(conn);
+    validateName('exchange', name);
+    const t = validateExchangeType(type);
+    const existing = vhost.exchanges.get(name);
+    if (name === '') throw fail('ERR_ACCESS_DENIED', 'the default exchange cannot be declared');
+    const durable = options.durable === true;
+    if (existing !== undefined) {
+      if (existing.type !== t || existing.durable !== durable) {
+        throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' exists as ${existing.type}${existing.durable ? ' durable' : ''}; declared as ${t}${durable ? ' durable' : ''}`, { exchange: name });
+      }
+      return;
+    }
+    if (name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange names starting with 'amq.' are reserved`, { exchange: name });
+    const ex = new Exchange<Queue<Conn>>(name, t, durable, options.autoDelete === true, options.internal === true, options.arguments ?? {});
+    if (durable) {
+      this.options.writer.flush();
+      this.options.store.saveExchange({ vhost: vhost.name, name, type: t, autoDelete: ex.autoDelete, internal: ex.internal, arguments: ex.args });
+    }
+    vhost.exchanges.set(name, ex);
+  }
+
+  deleteExchange(c: EngineConnection, name: string, options: DeleteExchangeOptions): void {
+    const conn = asConn(c);
+    const vhost = this.vhostOf(conn);
+    if (name === '' || name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange '${name}' cannot be deleted`, { exchange: name });
+    const ex = vhost.exchanges.get(name);
+    if (ex === undefined) return; // deleting what is not there succeeds, as in RabbitMQ 3.x
+    if (options.ifUnused === true && ex.bindings.length > 0) throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' has bindings`, { exchange: name });
+    this.removeExchange(vhost, ex);
+  }
+
+  private removeExchange(vhost: VHost, ex: Exchange<Queue<Conn>>): void {
+    vhost.exchanges.delete(ex.name);
+    if (ex.durable) {
+      this.options.writer.flush();
+      for (const b of ex.bindings) if (b.queue.durable) this.options.store.deleteBinding({ vhost: vhost.name, exchange: ex.name, queue: b.queue.name, pattern: b.pattern, arguments: b.args });
+      this.options.store.deleteExchange(vhost.name, ex.name);
+    }
+  }
+
+  declareQueue(c: EngineConnection, rawName: string, raw: QueueOptions): QueueInfo {
+    const conn = asConn(c);
+    const vhost = this.vhostOf(conn);
+    validateName('queue', rawName);
+    const passive = raw.passive === true;
+    const options = validateQueueOptions(raw as Record<string, unknown>);
+    const name = rawName === '' && !passive ? `amq.gen-${randomBytes(16).toString('base64url')}` : rawName;
+    const existing = vhost.queues.get(name);
+    if (existing !== undefined) {
+      if (existing.owner !== null && existing.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+      if (!passive && queueIdentity(existing.options) !== queueIdentity(options)) {
+        throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' exists with other options (${queueIdentity(existing.options)}); declared with ${queueIdentity(options)}`, { queue: name });
+      }
+      existing.lastUsed = this.now();
+      return { queue: name, messageCount: existing.readyCount + existing.diskBacklog, consumerCount: existing.consumers.length };
+    }
+    if (passive) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost.name}'`, { queue: name });
+    if (name.startsWith('amq.') && rawName !== '') throw fail('ERR_ACCESS_DENIED', `queue names starting with 'amq.' are reserved`, { queue: name });
+    const exclusive = options.exclusive === true;
+    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.now());
+    // Exclusive queues die with their connection, so they are never written to disk.
+    if (q.durable && !exclusive) {
+      this.options.writer.flush();
+      q.id = this.options.store.saveQueue({ id: 0, vhost: vhost.name, name, autoDelete: options.autoDelete === true, options: options as Record<string, unknown> });
+    }
+    vhost.queues.set(name, q);
+    if (exclusive) conn.exclusiveQueues.add(q);
+    return { queue: name, messageCount: 0, consumerCount: 0 };
+  }
+
+  deleteQueue(c: EngineConnection, name: string, options: DeleteQueueOptions): { messageCount: number } {
+    const conn = asConn(c);
+    const q = this.vhostOf(conn).queues.get(name);
+    if (q === undefined) return { messageCount: 0 };
+    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (options.ifUnused === true && q.consumers.length > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' has consumers`, { queue: name });
+    if (options.ifEmpty === true && q.messageCount > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' is not empty`, { queue: name });
+    const messageCount = q.readyCount + q.diskBacklog;
+    this.removeQueue(q, 'queue-deleted');
+    return { messageCount };
+  }
+
+  /** Deletes a queue: consumers get a cancel notice, bindings go, its messages go. */
+  removeQueue(q: Queue<Conn>, reason: string): void {
+    const vhost = this.vhosts.get(q.vhost)!;
+    q.deleted = true;
+    vhost.queues.delete(q.name);
+    for (const consumer of [...q.consumers]) {
+      this.detachConsumer(consumer, false);
+      consumer.conn.sink.consumerCancelled(consumer.tag, reason);
+    }
+    for (const ex of [...vhost.exchanges.values()]) {
+      if (ex.unbindQueue(q) > 0 && ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
+    }
+    this.flow.dropDelayed(q);
+    this.flow.ttlQueues.delete(q);
+    q.clearReady();
+    q.diskBacklog = 0;
+    if (q.owner !== null) q.owner.exclusiveQueues.delete(q);
+    if (q.id !== 0) {
+      this.options.writer.flush();
+      this.options.store.deleteQueue(q.id);
+    }
+  }
+
+  purgeQueue(c: EngineConnection, name: string): { messageCount: number } {
+    const q = this.queueFor(asConn(c), name);
+    let count = 0;
+    for (const msg of q.clearReady()) {
+      if (msg.persisted) this.options.writer.delete(msg.id);
+      count++;
+    }
+    // The on-disk tail: read it page by page for the ids (purge is rare; paging reads are bounded).
+    while (q.diskBacklog > 0) {
+      const rows = this.options.store.loadMessages(q.id, q.cursor, 5_000);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        q.cursor = row.id;
+        if (q.heldAboveCursor.has(row.id)) continue;
+        this.options.writer.delete(row.id);
+        q.diskBacklog--;
+        count++;
+      }
+    }
+    q.diskBacklog = 0;
+    this.flow.ttlQueues.delete(q);
+    return { messageCount: count };
+  }
+
+  bindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
+    const conn = asConn(c);
+    if (exchange === '') throw fail('ERR_ACCESS_DENIED', 'queues cannot be bound to the default exchange');
+    const q = this.queueFor(conn, queue);
+    const ex = this.exchangeFor(conn, exchange);
+    if (ex.bind(q, pattern, args) && ex.durable && q.durable && q.id !== 0) {
+      this.options.writer.flush();
+      this.options.store.saveBinding({ vhost: q.vhost, exchange, queue, pattern, arguments: args });
+    }
+  }
+
+  unbindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
+    const conn = asConn(c);
+    if (exchange === '') throw fail('ERR_ACCESS_DENIED', 'queues cannot be unbound from the default exchange');
+    const q = this.queueFor(conn, queue);
+    const vhost = this.vhostOf(conn);
+    const ex = this.exchangeFor(conn, exchange);
+    if (!ex.unbind(q, pattern, args)) return;
+    if (ex.durable && q.durable && q.id !== 0) {
+      this.options.writer.flush();
+      this.options.store.deleteBinding({ vhost: q.vhost, exchange, queue, pattern, arguments: args });
+    }
+    if (ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
+  }
+
+  publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone): void {
+    const conn = asConn(c);
+    const vhost = this.vhostOf(conn);
+    let targets: readonly Queue<Conn>[];
+    if (exchange === '') {
+      const q = vhost.queues.get(routingKey);
+      targets = q === undefined ? [] : [q];
+    } else {
+      const ex = this.exchangeFor(conn, exchange);
+      if (ex.internal) throw fail('ERR_ACCESS_DENIED', `exchange '${exchange}' is internal`, { exchange });
+      targets = ex.route(routingKey, props?.headers);
+    }
+    if (props !== undefined) validateProperties(props);
+    this.flow.stats.published++;
+    if (targets.length === 0) {
+      done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
+      return;
+    }
+    const now = this.now();
+    const delay = props?.delay ?? 0;
+    const readyAt = delay > 0 ? now + delay : 0;
+    const persistent = props?.persistent === true;
+    const priority = props?.priority ?? 0;
+    let remaining = targets.length;
+    let failure: CeleriacError | null = null;
+    const finish = (err: CeleriacError | null): void => {
+      if (err !== null && failure === null) failure = err;
+      if (--remaining === 0) done(failure);
+    };
+    for (const q of targets) {
+      if (!this.makeRoom(q)) {
+        finish(fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow reject-publish)`, { queue: q.name }));
+        continue;
+      }
+      const msg: QueuedMessage = {
+        id: this.flow.newId(),
+        exchange,
+        routingKey,
+        body,
+        props,
+        priority,
+        expiresAt: this.flow.expiryFor(q, props, readyAt || now),
+        readyAt,
+        deliveryCount: 0,
+        redelivered: false,
+        persisted: persistent && q.durable,
+      };
+      this.flow.enqueue(q, msg, finish);
+    }
+  }
+
+  /**
+   * Enforces maxLength before a message enters: drop-head dead-letters the oldest ready message
+   * (reason maxlen); reject-publish refuses the new one. Returns false to refuse.
+   */
+  private makeRoom(q: Queue<Conn>): boolean {
+    const max = q.options.maxLength;
+    if (max === undefined) return true;
+    while (q.depth >= max) {
+      if (q.options.overflow === 'reject-publish') return false;
+      if (q.readyCount === 0) this.flow.pageIn(q);
+      const head = q.takeReady();
+      if (head === undefined) return max > 0; // only committing messages remain: let it in
+      this.flow.deadLetter(q, head, 'maxlen');
+    }
+    return true;
+  }
+
+  consume(c: EngineConnection, queue: string, raw: ConsumeOptions): { consumerTag: string } {
+    const conn = asConn(c);
+    const options = validateConsumeOptions(raw as Record<string, unknown>);
+    const q = this.queueFor(conn, queue);
+    const tag = options.consumerTag !== undefined && options.consumerTag !== '' ? options.consumerTag : `ctag-${conn.info.id}-${++conn.consumerSeq}`;
+    if (conn.consumers.has(tag)) throw fail('ERR_PRECONDITION_FAILED', `consumer tag '${tag}' is already in use on this connection`, { consumerTag: tag });
+    if (q.consumers.some((x) => x.exclusive) || (options.exclusive === true && q.consumers.length > 0)) {
+      throw fail('ERR_RESOURCE_LOCKED', `queue '${queue}' has an exclusive consumer, or other consumers`, { queue });
+    }
+    const consumer: Consumer<Conn> = { tag, conn, queue: q, prefetch: options.prefetch ?? 0, noAck: options.noAck === true, exclusive: options.exclusive === true, unacked: 0 };
+    conn.consumers.set(tag, consumer);
+    q.addConsumer(consumer);
+    q.lastUsed = this.now();
+    // Deliver after the caller has sent its reply, so the consume-ok reaches the client first.
+    queueMicrotask(() => this.flow.drain(q));
+    return { consumerTag: tag };
+  }
+
+  cancel(c: EngineConnection, consumerTag: string): void {
+    const conn = asConn(c);
+    const consumer = conn.consumers.get(consumerTag);
+    if (consumer === undefined) throw fail('ERR_NOT_FOUND', `no consumer '${consumerTag}' on this connection`, { consumerTag });
+    this.detachConsumer(consumer);
+  }
+
+  /** Removes a consumer; its unacked deliveries stay outstanding (they may still be acked). */
+  detachConsumer(consumer: Consumer<Conn>, autoDelete = true): void {
+    const q = consumer.queue;
+    consumer.conn.consumers.delete(consumer.tag);
+    q.removeConsumer(consumer);
+    q.lastUsed = this.now();
+    if (autoDelete && !q.deleted && q.options.autoDelete === true && q.hadConsumer && q.consumers.length === 0) this.removeQueue(q, 'auto-delete');
+  }
+
+  private settle(conn: Conn, tag: number, multiple: boolean, each: (u: Unacked) => void): void {
+    const touched = new Set<Queue<Conn>>();
+    if (multiple) {
+      if (tag !== 0 && !conn.unacked.has(tag)) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag}`, { deliveryTag: tag });
+      for (const [t, u] of conn.unacked) {
+        if (tag !== 0 && t > tag) break;
+        conn.unacked.delete(t);
+        each(u);
+        touched.add(u.queue);
+      }
+    } else {
+      const u = conn.unacked.get(tag);
+      if (u === undefined) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag} (never delivered on this connection, or already settled)`, { deliveryTag: tag });
+      conn.unacked.delete(tag);
+      each(u);
+      touched.add(u.queue);
+    }
+    for (const q of touched) this.flow.drain(q);
+  }
+
+  ack(c: EngineConnection, tag: number, multiple: boolean): void {
+    this.settle(asConn(c), tag, multiple, (u) => this.flow.ack(u));
+  }
+
+  nack(c: EngineConnection, tag: number, multiple: boolean, requeue: boolean): void {
+    this.settle(asConn(c), tag, multiple, (u) => this.flow.settleNegative(u, requeue));
+  }
+
+  reject(c: EngineConnection, tag: number, requeue: boolean): void {
+    this.settle(asConn(c), tag, false, (u) => this.flow.settleNegative(u, requeue));
+  }
+
+  get(c: EngineConnection, queue: string, noAck: boolean): GetResult | null {
+    const conn = asConn(c);
+    const q = this.queueFor(conn, queue);
+    q.lastUsed = this.now();
+    const got = this.flow.getOne(conn, q, noAck);
+    if (got === null) return null;
+    const { tag, msg } = got;
+    const result: GetResult = {
+      deliveryTag: tag, redelivered: msg.redelivered, deliveryCount: msg.deliveryCount,
+      exchange: msg.exchange, routingKey: msg.routingKey, body: msg.body, messageCount: q.readyCount + q.diskBacklog,
+    };
+    if (msg.props !== undefined) result.props = msg.props;
+    return result;
+  }
+
+  resume(c: EngineConnection): void {
+    const conn = asConn(c);
+    if (!conn.paused) return;
+    conn.paused = false;
+    for (const consumer of [...conn.consumers.values()]) this.flow.drain(consumer.queue);
+  }
+
+  /** Changes the flow state and tells every connection. */
+  setBlocked(blocked: boolean, reason: string): void {
+    if (blocked === this.blocked) return;
+    this.blocked = blocked;
+    this.log(blocked ? 'warn' : 'info', blocked ? `publishers blocked: ${reason}` : 'publishers unblocked');
+    for (const conn of this.conns) conn.sink.flow(!blocked, reason);
+  }
+
+  overview(): EngineOverview {
+    const queues = [];
+    const exchanges = [];
+    let messages = 0;
+    for (const vhost of this.vhosts.values()) {
+      for (const q of vhost.queues.values()) {
+        messages += q.messageCount;
+        queues.push({
+          vhost: vhost.name, name: q.name, durable: q.durable, exclusive: q.owner !== null, autoDelete: q.options.autoDelete === true,
+          messages: q.messageCount, ready: q.readyCount + q.diskBacklog, unacked: q.unacked, delayed: q.delayed, consumers: q.consumers.length,
+          options: q.options,
+        });
+      }
+      for (const ex of vhost.exchanges.values()) exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, bindings: ex.bindings.length });
+    }
+    return {
+      queues, exchanges,
+      connections: [...this.conns].map((c) => c.info),
+      totals: { ...this.flow.stats, messages },
+      blocked: this.blocked,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.sweeper.stop();
+    this.flow.stop();
+    this.options.writer.close();
+  }
+}

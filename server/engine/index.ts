@@ -1,0 +1,26 @@
+// The engine's public face: build an engine over a store (recovering what the store holds).
+// Sessions use the EngineApi contract in types.ts; nothing else of the engine is exported.
+import { GroupCommit } from '../store/group-commit.js';
+import type { BrokerStore } from '../store/store.js';
+import { Engine, type LogFn } from './engine.js';
+import type { EngineApi } from './types.js';
+
+export type { EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineOverview, QueueOverview, ExchangeOverview, PublishDone } from './types.js';
+export type { LogFn } from './engine.js';
+
+export interface CreateEngineOptions {
+  store: BrokerStore;
+  vhosts?: string[];
+  memoryHighWatermark?: number;
+  storeHighWatermark?: number;
+  defaultConsumerTimeout?: number;
+  pagingThreshold?: number;
+  log?: LogFn;
+}
+
+/** Builds the engine: recovers topology and messages from the store, starts its timers. */
+export function createEngine(options: CreateEngineOptions): EngineApi {
+  const log = options.log ?? (() => undefined);
+  const writer = new GroupCommit(options.store, { onError: (err) => log('error', `store commit failed: ${err.message}`) });
+  return new Engine({ ...options, writer, log });
+}

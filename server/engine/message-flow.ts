@@ -1,0 +1,344 @@
+// How messages move once routed: enqueue (after the commit when persisted), delayed hold,
+// delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and paging.
+import { CeleriacError } from '../../shared/errors.js';
+import type { MessageProperties } from '../../shared/frames.js';
+import type { BrokerStore, StoredMessage } from '../store/store.js';
+import type { Conn, Unacked } from './connection.js';
+import { deadLetterProps, type DeadLetterReason } from './dead-letter.js';
+import { DelayHeap } from './delay-heap.js';
+import { fromStoredRow, toStoredRow, type QueuedMessage } from './message.js';
+import type { Consumer, Queue } from './queue.js';
+import type { VHost } from './vhost.js';
+
+/** The group-commit writer the flow writes through (server/store/group-commit.ts). */
+export interface CommitWriter {
+  insert(row: StoredMessage, done: (err: Error | null) => void): void;
+  updateCount(id: number, deliveryCount: number): void;
+  delete(id: number): void;
+  /** Commits what is pending now (before topology changes, which the store writes directly). */
+  flush(): void;
+  /** Commits what is pending and stops. */
+  close(): void;
+}
+
+export interface FlowStats {
+  published: number;
+  delivered: number;
+  acked: number;
+  deadLettered: number;
+}
+
+export interface FlowOptions {
+  store: BrokerStore;
+  writer: CommitWriter;
+  now: () => number;
+  vhost: (name: string) => VHost | undefined;
+  /** Ready messages a durable queue keeps in memory before its tail stays on disk. */
+  pagingThreshold: number;
+}
+
+/** Size of one page read from disk when a deep queue's in-memory head runs low. */
+const PAGE_SIZE = 2_000;
+
+export class MessageFlow {
+  readonly stats: FlowStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 };
+  private nextId: number;
+  private readonly heap = new DelayHeap<{ queue: Queue<Conn>; msg: QueuedMessage }>();
+  private delayTimer: NodeJS.Timeout | null = null;
+  private delayTimerAt = Infinity;
+  /** Queues holding messages with a TTL: the sweeper looks at their heads. */
+  readonly ttlQueues = new Set<Queue<Conn>>();
+  private readonly canTake = (c: Consumer<Conn>): boolean => {
+    const conn = c.conn;
+    if (conn.paused || conn.closed) return false;
+    if (!c.noAck && c.prefetch !== 0 && c.unacked >= c.prefetch) return false;
+    if (!conn.sink.writable()) {
+      conn.paused = true;
+      return false;
+    }
+    return true;
+  };
+
+  constructor(private readonly o: FlowOptions) {
+    this.nextId = o.store.maxMessageId() + 1;
+  }
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  /** Expiry time for a message entering `queue` now: the smaller of queue TTL and message expiration. */
+  expiryFor(queue: Queue<Conn>, props: MessageProperties | undefined, from: number): number {
+    const qt = queue.options.messageTtl;
+    const mt = props?.expiration;
+    const ttl = qt === undefined ? mt : mt === undefined ? qt : Math.min(qt, mt);
+    return ttl === undefined ? 0 : from + ttl;
+  }
+
+  /**
+   * Takes a message into a queue. Persisted messages become visible only after their commit, so a
+   * consumer never sees a message a crash could still lose; `done` runs when it is taken.
+   */
+  enqueue(queue: Queue<Conn>, msg: QueuedMessage, done: (err: CeleriacError | null) => void): void {
+    if (!msg.persisted) {
+      this.makeAvailable(queue, msg);
+      done(null);
+      return;
+    }
+    queue.committing++;
+    this.o.writer.insert(toStoredRow(msg, queue.id), (err) => {
+      queue.committing--;
+      if (err !== null) {
+        done(new CeleriacError('ERR_STORE_FAILED', `the store could not commit: ${err.message}`, { cause: err }));
+        return;
+      }
+      if (!queue.deleted) this.makeAvailable(queue, msg);
+      done(null);
+    });
+  }
+
+  private makeAvailable(queue: Queue<Conn>, msg: QueuedMessage): void {
+    const now = this.o.now();
+    if (msg.readyAt > now) {
+      queue.delayed++;
+      // Its row is on disk above the paging cursor: a page-in must not load it a second time.
+      if (msg.persisted && msg.id > queue.cursor) queue.heldAboveCursor.add(msg.id);
+      this.heap.push(msg.readyAt, { queue, msg });
+      this.armDelayTimer();
+      return;
+    }
+    if (msg.persisted && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold)) {
+      // Deep queue: the message stays on disk only and is paged in when its turn comes.
+      queue.diskBacklog++;
+      return;
+    }
+    this.pushReady(queue, msg);
+    this.drain(queue);
+  }
+
+  private pushReady(queue: Queue<Conn>, msg: QueuedMessage): void {
+    if (msg.persisted && queue.diskBacklog === 0 && msg.id > queue.cursor) {
+      queue.cursor = msg.id;
+      queue.heldAboveCursor.delete(msg.id);
+    }
+    queue.pushReady(msg);
+    if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
+  }
+
+  /** Loads the next page of a deep queue's on-disk tail into memory. */
+  pageIn(queue: Queue<Conn>): void {
+    if (queue.diskBacklog === 0 || queue.id === 0) return;
+    const rows = this.o.store.loadMessages(queue.id, queue.cursor, PAGE_SIZE);
+    if (rows.length === 0) {
+      queue.diskBacklog = 0;
+      return;
+    }
+    for (const row of rows) {
+      queue.cursor = row.id;
+      if (queue.heldAboveCursor.delete(row.id)) continue;
+      const msg = fromStoredRow(row, row.id <= queue.recoveredMaxId);
+      queue.diskBacklog--;
+      if (msg.readyAt > this.o.now()) {
+        queue.delayed++;
+        this.heap.push(msg.readyAt, { queue, msg });
+        this.armDelayTimer();
+      } else {
+        queue.pushReady(msg);
+        if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
+      }
+    }
+    if (queue.diskBacklog < 0) queue.diskBacklog = 0;
+  }
+
+  /** Takes the next live message from the head, paging in and expiring on the way. */
+  takeNext(queue: Queue<Conn>): QueuedMessage | undefined {
+    for (;;) {
+      if (queue.readyCount < PAGE_SIZE / 2 && queue.diskBacklog > 0) this.pageIn(queue);
+      const msg = queue.takeReady();
+      if (msg === undefined) return undefined;
+      if (msg.expiresAt !== 0 && msg.expiresAt < this.o.now()) {
+        this.deadLetter(queue, msg, 'expired');
+        continue;
+      }
+      return msg;
+    }
+  }
+
+  /** Delivers ready messages to consumers with room, round-robin, until one side runs out. */
+  drain(queue: Queue<Conn>): void {
+    if (queue.consumers.length === 0 || queue.deleted) return;
+    while (queue.readyCount > 0 || queue.diskBacklog > 0) {
+      const c = queue.nextConsumer(this.canTake);
+      if (c === undefined) return;
+      const msg = this.takeNext(queue);
+      if (msg === undefined) return;
+      this.deliver(c, msg);
+    }
+  }
+
+  private deliver(c: Consumer<Conn>, msg: QueuedMessage): void {
+    const conn = c.conn;
+    msg.deliveryCount++;
+    const tag = conn.nextTag++;
+    if (c.noAck) {
+      if (msg.persisted) this.o.writer.delete(msg.id);
+    } else {
+      conn.unacked.set(tag, { msg, queue: c.queue, consumer: c, at: this.o.now() });
+      c.unacked++;
+      c.queue.unacked++;
+    }
+    this.stats.delivered++;
+    conn.sink.deliver({
+      consumerTag: c.tag,
+      deliveryTag: tag,
+      redelivered: msg.redelivered,
+      deliveryCount: msg.deliveryCount,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      props: msg.props,
+      body: msg.body,
+    });
+  }
+
+  /** Hands one message to a `get` (no consumer); null when the queue has nothing ready. */
+  getOne(conn: Conn, queue: Queue<Conn>, noAck: boolean): { tag: number; msg: QueuedMessage } | null {
+    const msg = this.takeNext(queue);
+    if (msg === undefined) return null;
+    msg.deliveryCount++;
+    const tag = conn.nextTag++;
+    if (noAck) {
+      if (msg.persisted) this.o.writer.delete(msg.id);
+    } else {
+      conn.unacked.set(tag, { msg, queue, consumer: null, at: this.o.now() });
+      queue.unacked++;
+    }
+    this.stats.delivered++;
+    return { tag, msg };
+  }
+
+  /** Forgets an outstanding delivery's accounting (ack, nack and reject all start here). */
+  private release(u: Unacked): void {
+    u.queue.unacked--;
+    if (u.consumer !== null) u.consumer.unacked--;
+  }
+
+  ack(u: Unacked): void {
+    this.release(u);
+    this.stats.acked++;
+    if (u.msg.persisted && !u.queue.deleted) this.o.writer.delete(u.msg.id);
+  }
+
+  /** nack/reject: requeue at the head, or dead-letter (or drop) with reason 'rejected'. */
+  settleNegative(u: Unacked, requeue: boolean): void {
+    this.release(u);
+    if (u.queue.deleted) return;
+    if (requeue) this.requeue(u.queue, u.msg);
+    else this.deadLetter(u.queue, u.msg, 'rejected');
+  }
+
+  /**
+   * Puts a returned message back at the head of its queue, flagged redelivered; past the queue's
+   * deliveryLimit it is dead-lettered instead (a poison message must not loop forever).
+   */
+  requeue(queue: Queue<Conn>, msg: QueuedMessage): void {
+    msg.redelivered = true;
+    const limit = queue.options.deliveryLimit;
+    if (limit !== undefined && msg.deliveryCount > limit) {
+      this.deadLetter(queue, msg, 'delivery-limit');
+      return;
+    }
+    if (msg.persisted) this.o.writer.updateCount(msg.id, msg.deliveryCount);
+    queue.unshiftReady(msg);
+    if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
+  }
+
+  /**
+   * Removes a message for good; with a dead-letter exchange, republishes a copy there first. The
+   * copy's insert and the original's delete go into the same group commit, so the move is atomic.
+   */
+  deadLetter(queue: Queue<Conn>, msg: QueuedMessage, reason: DeadLetterReason): void {
+    const dlxName = queue.options.deadLetterExchange;
+    const vhost = dlxName === undefined ? undefined : this.o.vhost(queue.vhost);
+    const dlx = dlxName === undefined || vhost === undefined ? undefined : dlxName === '' ? null : vhost.exchanges.get(dlxName);
+    if (dlx !== undefined && vhost !== undefined) {
+      const now = this.o.now();
+      const props = deadLetterProps(msg, queue.name, reason, now);
+      const key = queue.options.deadLetterRoutingKey ?? msg.routingKey;
+      const targets = dlx === null ? (vhost.queues.has(key) ? [vhost.queues.get(key)!] : []) : dlx.route(key, props.headers);
+      for (const target of targets) {
+        // A message expiring or overflowing back into its own queue would cycle forever.
+        if (target === queue && reason !== 'rejected') continue;
+        const copy: QueuedMessage = {
+          id: this.newId(),
+          exchange: dlxName!,
+          routingKey: key,
+          body: msg.body,
+          props,
+          priority: msg.priority,
+          expiresAt: this.expiryFor(target, props, now),
+          readyAt: 0,
+          deliveryCount: 0,
+          redelivered: false,
+          persisted: msg.persisted && target.durable,
+        };
+        this.enqueue(target, copy, () => undefined);
+      }
+      this.stats.deadLettered++;
+    }
+    if (msg.persisted && !queue.deleted) this.o.writer.delete(msg.id);
+  }
+
+  /** Expires messages at the heads of queues with TTLs (RabbitMQ also expires at the head only). */
+  sweepExpired(): void {
+    const now = this.o.now();
+    for (const queue of this.ttlQueues) {
+      for (;;) {
+        const head = queue.peekReady();
+        if (head === undefined) {
+          this.ttlQueues.delete(queue);
+          break;
+        }
+        if (head.expiresAt === 0 || head.expiresAt >= now) break;
+        queue.takeReady();
+        this.deadLetter(queue, head, 'expired');
+      }
+    }
+  }
+
+  /** Drops every held (delayed) message of a queue; returns how many. */
+  dropDelayed(queue: Queue<Conn>): number {
+    const removed = this.heap.removeWhere((d) => d.queue === queue);
+    queue.delayed -= removed.length;
+    return removed.length;
+  }
+
+  private armDelayTimer(): void {
+    const at = this.heap.nextAt();
+    if (at >= this.delayTimerAt) return;
+    if (this.delayTimer !== null) clearTimeout(this.delayTimer);
+    this.delayTimerAt = at;
+    this.delayTimer = setTimeout(() => this.releaseDue(), Math.max(0, at - this.o.now()));
+  }
+
+  /** Moves delayed messages that are due into their queues. */
+  private releaseDue(): void {
+    this.delayTimer = null;
+    this.delayTimerAt = Infinity;
+    const touched = new Set<Queue<Conn>>();
+    for (const { queue, msg } of this.heap.popDue(this.o.now())) {
+      queue.delayed--;
+      if (queue.deleted) continue;
+      msg.readyAt = 0;
+      this.pushReady(queue, msg);
+      touched.add(queue);
+    }
+    for (const q of touched) this.drain(q);
+    if (this.heap.length > 0) this.armDelayTimer();
+  }
+
+  stop(): void {
+    if (this.delayTimer !== null) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
+    this.delayTimerAt = Infinity;
+  }
+}

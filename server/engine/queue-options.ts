@@ -1,0 +1,85 @@
+// Validation of what clients ask for: queue options, exchange types, consume options.
+// Everything here throws ERR_INVALID_ARGUMENT naming the option, before any state changes.
+import { fail } from '../../shared/errors.js';
+import { EXCHANGE_TYPES, type ConsumeOptions, type ExchangeType, type QueueOptions } from '../../shared/frames.js';
+
+/** RabbitMQ's default consumer_timeout: 30 minutes. */
+export const DEFAULT_CONSUMER_TIMEOUT = 30 * 60 * 1000;
+/** Highest priority a queue may declare (RabbitMQ allows 255; 10 is recommended). */
+export const MAX_PRIORITY = 255;
+
+const QUEUE_KEYS = new Set(['durable', 'exclusive', 'autoDelete', 'messageTtl', 'expires', 'maxLength', 'overflow', 'deadLetterExchange', 'deadLetterRoutingKey', 'maxPriority', 'deliveryLimit', 'consumerTimeout', 'passive']);
+
+function bool(opts: Record<string, unknown>, key: string): void {
+  const v = opts[key];
+  if (v !== undefined && v !== null && typeof v !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', `queue option '${key}' must be a boolean`, { option: key });
+}
+
+function count(opts: Record<string, unknown>, key: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  const v = opts[key];
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw fail('ERR_INVALID_ARGUMENT', `queue option '${key}' must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, { option: key });
+  }
+}
+
+function str(opts: Record<string, unknown>, key: string): void {
+  const v = opts[key];
+  if (v !== undefined && v !== null && typeof v !== 'string') throw fail('ERR_INVALID_ARGUMENT', `queue option '${key}' must be a string`, { option: key });
+}
+
+/** Checks queue options and returns them without null/undefined entries and without `passive`. */
+export function validateQueueOptions(raw: Record<string, unknown>): QueueOptions {
+  for (const key of Object.keys(raw)) {
+    if (!QUEUE_KEYS.has(key)) throw fail('ERR_INVALID_ARGUMENT', `unknown queue option '${key}'`, { option: key });
+  }
+  ['durable', 'exclusive', 'autoDelete', 'passive'].forEach((k) => bool(raw, k));
+  count(raw, 'messageTtl', 0);
+  count(raw, 'expires', 1);
+  count(raw, 'maxLength', 0);
+  count(raw, 'maxPriority', 1, MAX_PRIORITY);
+  count(raw, 'deliveryLimit', 0);
+  count(raw, 'consumerTimeout', 1);
+  str(raw, 'deadLetterExchange');
+  str(raw, 'deadLetterRoutingKey');
+  const overflow = raw['overflow'];
+  if (overflow !== undefined && overflow !== null && overflow !== 'drop-head' && overflow !== 'reject-publish') {
+    throw fail('ERR_INVALID_ARGUMENT', `queue option 'overflow' must be 'drop-head' or 'reject-publish', got ${JSON.stringify(overflow)}`, { option: 'overflow' });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined && v !== null && k !== 'passive') out[k] = v;
+  return out as QueueOptions;
+}
+
+/** The options that define a queue's identity: a redeclare must agree on these. */
+export function queueIdentity(o: QueueOptions): string {
+  const { durable = false, exclusive = false, autoDelete = false, ...rest } = o;
+  const keys = Object.keys(rest).sort();
+  return JSON.stringify([durable, exclusive, autoDelete, keys.map((k) => [k, (rest as Record<string, unknown>)[k]])]);
+}
+
+export function validateExchangeType(type: string): ExchangeType {
+  if (!(EXCHANGE_TYPES as readonly string[]).includes(type)) {
+    throw fail('ERR_INVALID_ARGUMENT', `exchange type must be one of ${EXCHANGE_TYPES.join(', ')}, got '${type}'`, { option: 'type' });
+  }
+  return type as ExchangeType;
+}
+
+export function validateConsumeOptions(raw: Record<string, unknown>): ConsumeOptions {
+  const prefetch = raw['prefetch'];
+  if (prefetch !== undefined && prefetch !== null && (typeof prefetch !== 'number' || !Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535)) {
+    throw fail('ERR_INVALID_ARGUMENT', 'consume option \'prefetch\' must be an integer from 0 to 65535', { option: 'prefetch' });
+  }
+  for (const key of ['noAck', 'exclusive']) {
+    const v = raw[key];
+    if (v !== undefined && v !== null && typeof v !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', `consume option '${key}' must be a boolean`, { option: key });
+  }
+  const tag = raw['consumerTag'];
+  if (tag !== undefined && tag !== null && typeof tag !== 'string') throw fail('ERR_INVALID_ARGUMENT', 'consume option \'consumerTag\' must be a string', { option: 'consumerTag' });
+  return raw as ConsumeOptions;
+}
+
+/** Names: at most 255 bytes like AMQP short strings. */
+export function validateName(kind: 'queue' | 'exchange', name: string): void {
+  if (Buffer.byteLength(name) > 255) throw fail('ERR_INVALID_ARGUMENT', `${kind} name longer than 255 bytes`, { option: 'name' });
+}

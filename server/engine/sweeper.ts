@@ -1,0 +1,97 @@
+// The engine's periodic chores: expire messages at queue heads, delete unused queues (expires),
+// cancel consumers past their ack timeout, and block publishers over the memory or store limit.
+import { fail } from '../../shared/errors.js';
+import type { Engine } from './engine.js';
+
+/** How often TTL heads are checked; message TTL is honoured to within this. */
+const TTL_TICK = 100;
+/** How often queue expiry, ack timeouts and resource limits are checked. */
+const SLOW_TICK = 1_000;
+
+export class Sweeper {
+  private readonly fast: NodeJS.Timeout;
+  private readonly slow: NodeJS.Timeout;
+
+  constructor(private readonly engine: Engine) {
+    this.fast = setInterval(() => engine.flow.sweepExpired(), TTL_TICK);
+    this.slow = setInterval(() => this.slowTick(), SLOW_TICK);
+    // Timers never keep a process alive on their own: closing the broker is what ends it.
+    this.fast.unref();
+    this.slow.unref();
+  }
+
+  private slowTick(): void {
+    const e = this.engine;
+    const now = e.now();
+    this.expireQueues(now);
+    this.checkAckTimeouts(now);
+    this.checkLimits();
+  }
+
+  /** Queue `expires`: a queue unused (no consumers, no get, no redeclare) that long is deleted. */
+  private expireQueues(now: number): void {
+    for (const vhost of this.engine.vhosts.values()) {
+      for (const q of [...vhost.queues.values()]) {
+        const ttl = q.options.expires;
+        if (ttl !== undefined && q.consumers.length === 0 && now - q.lastUsed >= ttl) this.engine.removeQueue(q, 'expired');
+      }
+    }
+  }
+
+  /**
+   * A delivery unacked past its queue's consumerTimeout cancels its consumer and requeues that
+   * consumer's deliveries (RabbitMQ closes the channel; a consumer is our closest unit).
+   */
+  private checkAckTimeouts(now: number): void {
+    const e = this.engine;
+    let shortest = e.defaultConsumerTimeout;
+    for (const vhost of e.vhosts.values()) {
+      for (const q of vhost.queues.values()) {
+        const t = q.options.consumerTimeout;
+        if (t !== undefined && t < shortest) shortest = t;
+      }
+    }
+    for (const conn of e.conns) {
+      for (const [tag, u] of conn.unacked) {
+        // Entries are in delivery order: once one is younger than the shortest timeout, all are.
+        if (now - u.at < shortest) break;
+        const limit = u.queue.options.consumerTimeout ?? e.defaultConsumerTimeout;
+        if (now - u.at < limit) continue;
+        const consumer = u.consumer;
+        if (consumer === null) {
+          conn.unacked.delete(tag);
+          e.flow.settleNegative(u, true);
+          e.flow.drain(u.queue);
+          continue;
+        }
+        e.log('warn', `consumer '${consumer.tag}' on queue '${u.queue.name}' held delivery ${tag} past ${limit} ms; cancelled and requeued`);
+        e.detachConsumer(consumer);
+        e.requeueAll(conn, (x) => x.consumer === consumer);
+        const err = fail('ERR_ACK_TIMEOUT', `delivery ${tag} was not acknowledged within ${limit} ms`);
+        conn.sink.consumerCancelled(consumer.tag, `${err.code}: ${err.message}`);
+        break; // the map changed under the loop; the rest waits for the next tick
+      }
+    }
+  }
+
+  private checkLimits(): void {
+    const e = this.engine;
+    const memLimit = e.options.memoryHighWatermark ?? 0;
+    const storeLimit = e.options.storeHighWatermark ?? 0;
+    const reasons: string[] = [];
+    if (memLimit > 0) {
+      const rss = process.memoryUsage.rss();
+      if (rss > memLimit) reasons.push(`memory ${rss} B over the high watermark ${memLimit} B`);
+    }
+    if (storeLimit > 0) {
+      const size = e.options.store.sizeBytes();
+      if (size > storeLimit) reasons.push(`store ${size} B over the high watermark ${storeLimit} B`);
+    }
+    e.setBlocked(reasons.length > 0, reasons.join('; ') || 'back under limits');
+  }
+
+  stop(): void {
+    clearInterval(this.fast);
+    clearInterval(this.slow);
+  }
+}
