@@ -1,0 +1,223 @@
+// Group commit: every message write made during one event-loop turn goes to disk in one
+// transaction, so durability costs one fsync per turn instead of one per message.
+import type { BrokerStore, StoredMessage, WriteBatch } from './store.js';
+
+/** Called once per insert: null after its transaction committed, or the commit's error. */
+export type CommitDone = (err: Error | null) => void;
+
+/** Options of {@link GroupCommit}. */
+export interface GroupCommitOptions {
+  /** Told of every failed commit (the store's error). Deletes and count updates are retried. */
+  onError?: (err: Error) => void;
+  /**
+   * Inserts after which a commit happens at once rather than at the end of the turn, so no
+   * transaction grows long enough to starve the event loop (heartbeats). Default 5,000.
+   */
+  maxBatchInserts?: number;
+  /** Delay before retrying deletes/count updates kept from a failed commit when nothing else is written. Default 100 ms. */
+  retryDelayMs?: number;
+}
+
+const DEFAULT_MAX_BATCH_INSERTS = 5000;
+const DEFAULT_RETRY_DELAY_MS = 100;
+
+/**
+ * Batches message writes into one `store.applyBatch` per event-loop turn: the first write of a
+ * turn schedules the commit with setImmediate.
+ *
+ * Invariants:
+ * - Callbacks run in commit order, and only after the transaction they belong to committed
+ *   (or failed). They never run inside `insert()`: a commit forced by the batch bound leaves
+ *   its callbacks to the end-of-turn drain, which runs them before those of later commits.
+ * - A failed commit's inserts are not retried (their callbacks get the error); its deletes
+ *   and count updates are kept and go out with the next commit, so an ack is never lost.
+ * - An insert deleted before its commit is never written, and its callback still gets null.
+ */
+export class GroupCommit {
+  private readonly store: Pick<BrokerStore, 'applyBatch'>;
+  private readonly onError: ((err: Error) => void) | undefined;
+  private readonly maxBatchInserts: number;
+  private readonly retryDelayMs: number;
+
+  /** Pending inserts in arrival order; a slot becomes null when its message is deleted before commit. */
+  private inserts: (StoredMessage | null)[] = [];
+  private dones: CommitDone[] = [];
+  /** Message id -> index in `inserts`, to cancel an insert deleted in the same batch. */
+  private insertIndex = new Map<number, number>();
+  private liveInserts = 0;
+  private counts = new Map<number, number>();
+  private deletes = new Set<number>();
+
+  /** Callbacks of committed (or failed) batches not yet run, in commit order. */
+  private ready: { done: CommitDone; err: Error | null }[] = [];
+  private draining = false;
+  private turnScheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(store: Pick<BrokerStore, 'applyBatch'>, options: GroupCommitOptions = {}) {
+    this.store = store;
+    this.onError = options.onError;
+    this.maxBatchInserts = options.maxBatchInserts ?? DEFAULT_MAX_BATCH_INSERTS;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  }
+
+  /** Writes still waiting for a commit: inserts, count updates and deletes. */
+  get pendingCount(): number {
+    return this.liveInserts + this.counts.size + this.deletes.size;
+  }
+
+  /** Queues a message row; `done` runs once the commit that holds it is over. Throws after close(). */
+  insert(msg: StoredMessage, done: CommitDone): void {
+    this.assertOpen();
+    this.insertIndex.set(msg.id, this.inserts.length);
+    this.inserts.push(msg);
+    this.dones.push(done);
+    this.liveInserts++;
+    this.scheduleTurn();
+    // Bound the transaction; callbacks wait for the end-of-turn drain (see invariants).
+    if (this.liveInserts >= this.maxBatchInserts) this.commit();
+  }
+
+  /** Queues a delivery-count change of a stored message (last change of a turn wins). */
+  updateCount(id: number, deliveryCount: number): void {
+    this.assertOpen();
+    if (this.deletes.has(id)) return;
+    this.counts.set(id, deliveryCount);
+    this.scheduleTurn();
+  }
+
+  /** Queues the removal of a message; an insert of it still pending is cancelled instead. */
+  delete(id: number): void {
+    this.assertOpen();
+    this.counts.delete(id);
+    const index = this.insertIndex.get(id);
+    if (index !== undefined) {
+      this.insertIndex.delete(id);
+      this.inserts[index] = null;
+      this.liveInserts--;
+    } else {
+      this.deletes.add(id);
+    }
+    this.scheduleTurn();
+  }
+
+  /**
+   * Commits everything pending now, synchronously, and runs the callbacks of every commit so
+   * far. Called before topology changes (so a queue's rows are on disk before it is deleted)
+   * and at close. Called from inside a callback, it commits at once and its callbacks run
+   * right after the ones already waiting, keeping commit order.
+   */
+  flush(): void {
+    this.commit();
+    this.drain();
+  }
+
+  /** Flushes, then stops scheduling; later writes throw. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('GroupCommit is closed');
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      if (!this.closed) this.flush();
+    });
+  }
+
+  /** Takes everything pending into one applyBatch; queues the callbacks, does not run them. */
+  private commit(): void {
+    if (this.inserts.length === 0 && this.counts.size === 0 && this.deletes.size === 0) return;
+    const slots = this.inserts;
+    const dones = this.dones;
+    const counts = this.counts;
+    const deletes = this.deletes;
+    this.inserts = [];
+    this.dones = [];
+    this.insertIndex = new Map();
+    this.liveInserts = 0;
+    this.counts = new Map();
+    this.deletes = new Set();
+
+    const batch: WriteBatch = { inserts: [], counts: [], deletes: [...deletes] };
+    for (const m of slots) if (m !== null) batch.inserts.push(m);
+    for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
+
+    let failure: Error | null = null;
+    if (batch.inserts.length > 0 || batch.counts.length > 0 || batch.deletes.length > 0) {
+      try {
+        this.store.applyBatch(batch);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+
+    for (let i = 0; i < slots.length; i++) {
+      // A cancelled insert (deleted before commit) needed no write: it succeeded either way.
+      const err = slots[i] === null ? null : failure;
+      this.ready.push({ done: dones[i] as CommitDone, err });
+    }
+
+    if (failure) {
+      this.keepForRetry(counts, deletes);
+      this.onError?.(failure);
+    }
+  }
+
+  /** Puts a failed commit's count updates and deletes back, under anything newer. */
+  private keepForRetry(counts: Map<number, number>, deletes: Set<number>): void {
+    for (const id of deletes) {
+      this.deletes.add(id);
+      this.counts.delete(id);
+    }
+    for (const [id, deliveryCount] of counts) {
+      if (!this.counts.has(id) && !this.deletes.has(id)) this.counts.set(id, deliveryCount);
+    }
+    if (this.closed || this.retryTimer) return;
+    // A timer, not setImmediate: if the disk keeps failing, retrying every turn would spin.
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed) this.flush();
+    }, this.retryDelayMs);
+  }
+
+  /** Runs waiting callbacks in commit order; a nested call (from a callback) leaves it to the outer loop. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    let thrown: unknown;
+    let threw = false;
+    try {
+      // An index, not shift(): a turn can hold thousands of callbacks, and nested commits append.
+      for (let i = 0; i < this.ready.length; i++) {
+        const { done, err } = this.ready[i] as { done: CommitDone; err: Error | null };
+        try {
+          done(err);
+        } catch (e) {
+          // Finish the other callbacks first: each is some publisher's confirm.
+          if (!threw) {
+            threw = true;
+            thrown = e;
+          }
+        }
+      }
+    } finally {
+      this.ready = [];
+      this.draining = false;
+    }
+    if (threw) throw thrown;
+  }
+}

@@ -1,0 +1,102 @@
+// The SQLite schema of a celeriac data file and the migrations that bring any older file up to it.
+// Owns table layout only; statements that read and write rows live in sqlite-store.ts.
+import type Database from 'better-sqlite3';
+
+/**
+ * Migrations, oldest first: the file's schema version is the number of entries applied.
+ * Never edit an entry once released; append a new one instead.
+ *
+ * Layout notes (why):
+ * - queues.id is AUTOINCREMENT so a deleted queue's id is never handed to a new queue; the
+ *   engine may still hold in-flight work tagged with the old id.
+ * - messages.id is the rowid and comes from the engine (broker-wide, increasing), so FIFO
+ *   order inside a queue is id order. The (queue_id, id) index serves loadMessages' paging
+ *   (`queue_id = ? AND id > ? ORDER BY id LIMIT ?`), countMessages and purges.
+ * - meta.max_message_id remembers the highest id ever stored, even after every message was
+ *   acked, so ids keep increasing across restarts.
+ * - bindings are keyed by their arguments too (canonical JSON), as in AMQP 0-9-1, where two
+ *   bindings differing only in arguments are distinct (headers exchanges).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE exchanges (
+    vhost TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    auto_delete INTEGER NOT NULL,
+    internal INTEGER NOT NULL,
+    arguments TEXT NOT NULL,
+    PRIMARY KEY (vhost, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE queues (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    vhost TEXT NOT NULL,
+    name TEXT NOT NULL,
+    auto_delete INTEGER NOT NULL,
+    options TEXT NOT NULL,
+    UNIQUE (vhost, name)
+  );
+
+  CREATE TABLE bindings (
+    vhost TEXT NOT NULL,
+    exchange TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    PRIMARY KEY (vhost, exchange, queue, pattern, arguments)
+  ) WITHOUT ROWID;
+  CREATE INDEX bindings_by_queue ON bindings (vhost, queue);
+
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    queue_id INTEGER NOT NULL,
+    exchange TEXT NOT NULL,
+    routing_key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    props BLOB,
+    priority INTEGER NOT NULL,
+    ready_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    delivery_count INTEGER NOT NULL
+  );
+  CREATE INDEX messages_by_queue ON messages (queue_id, id);
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('max_message_id', 0);
+  `,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database up to SCHEMA_VERSION, each migration in its own transaction.
+ * Refuses a file written by a newer build, and a SQLite file that holds another
+ * application's tables (it is not ours to add tables to).
+ */
+export function migrate(db: Database.Database): void {
+  const hasVersionTable =
+    db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).get() !== undefined;
+  if (!hasVersionTable) {
+    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+    if (tables.n > 0) throw new Error('it is a SQLite database of another application (no schema_version table)');
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+    db.exec('INSERT INTO schema_version (version) VALUES (0)');
+  }
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  const current = row?.version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`it was written by a newer celeriac (schema ${current}; this build knows up to ${SCHEMA_VERSION})`);
+  }
+  const setVersion = db.prepare('UPDATE schema_version SET version = ?');
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      setVersion.run(v + 1);
+    })();
+  }
+}
