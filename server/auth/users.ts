@@ -1,0 +1,79 @@
+// Who may connect: users with hashed passwords, the virtual hosts each may use, and the rule that
+// the built-in default user (guest/guest) is accepted from loopback addresses only, as in RabbitMQ.
+import { CeleriacError, fail } from '../../shared/errors.js';
+import { hashPassword, verifyPassword, type PasswordHash } from './password.js';
+
+/** A user as given in the broker's options. */
+export interface UserSpec {
+  user: string;
+  password: string;
+  /** Virtual hosts this user may open; absent = every vhost of the broker. */
+  vhosts?: string[];
+}
+
+/** The built-in user created when no users are configured (loopback only). */
+export const DEFAULT_USER = Object.freeze({ user: 'guest', password: 'guest' });
+
+interface UserEntry {
+  readonly name: string;
+  readonly password: PasswordHash;
+  /** null = every vhost. */
+  readonly vhosts: ReadonlySet<string> | null;
+  readonly loopbackOnly: boolean;
+}
+
+/** What a successful login yields. */
+export interface Principal {
+  user: string;
+  vhost: string;
+}
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped IPv6 forms. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || a === '0:0:0:0:0:0:0:1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+/**
+ * The decision for the default user, apart so it is testable without a non-loopback socket:
+ * a loopback-only user from any other address is refused.
+ */
+export function allowedFrom(loopbackOnly: boolean, peerAddress: string | undefined): boolean {
+  return !loopbackOnly || isLoopback(peerAddress);
+}
+
+/** The users of one broker; built once from validated options. */
+export class UserRegistry {
+  private readonly users = new Map<string, UserEntry>();
+  /** Hashed once so an unknown user costs the same scrypt as a known one (no user enumeration by timing). */
+  private readonly decoy: PasswordHash = hashPassword('decoy');
+
+  /** `specs` undefined = the default guest user only, restricted to loopback. */
+  constructor(specs: readonly UserSpec[] | undefined) {
+    if (specs === undefined) {
+      this.users.set(DEFAULT_USER.user, { name: DEFAULT_USER.user, password: hashPassword(DEFAULT_USER.password), vhosts: null, loopbackOnly: true });
+      return;
+    }
+    for (const s of specs) {
+      this.users.set(s.user, { name: s.user, password: hashPassword(s.password), vhosts: s.vhosts === undefined ? null : new Set(s.vhosts), loopbackOnly: false });
+    }
+  }
+
+  /**
+   * Checks a hello's credentials; resolves the principal or rejects with ERR_ACCESS_REFUSED.
+   * The messages differ (a user needs to know which part was wrong) but the timing does not.
+   */
+  async authenticate(user: string, password: string, vhost: string, peerAddress: string | undefined): Promise<Principal> {
+    const entry = this.users.get(user);
+    const ok = await verifyPassword(password, entry?.password ?? this.decoy);
+    if (entry === undefined || !ok) throw fail('ERR_ACCESS_REFUSED', `login refused for user '${user}': wrong user name or password`);
+    if (!allowedFrom(entry.loopbackOnly, peerAddress)) {
+      throw fail('ERR_ACCESS_REFUSED', `user '${user}' may only connect from localhost; configure users to connect from ${peerAddress ?? 'elsewhere'}`);
+    }
+    if (entry.vhosts !== null && !entry.vhosts.has(vhost)) {
+      throw new CeleriacError('ERR_ACCESS_REFUSED', `user '${user}' may not use virtual host '${vhost}'`, { details: { vhost } });
+    }
+    return { user, vhost };
+  }
+}

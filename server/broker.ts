@@ -1,0 +1,261 @@
+// The embeddable broker: validates options once, then builds store -> engine -> HTTP + WebSocket on
+// one port, and tears them down in reverse. No module-level state: many brokers run in one process.
+import { existsSync, readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CeleriacError } from '../shared/errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
+import { UserRegistry, type UserSpec } from './auth/users.js';
+import { createEngine } from './engine/index.js';
+import type { EngineApi } from './engine/types.js';
+import { buildHttpServer } from './http/http-server.js';
+import { WsEndpoint } from './session/endpoint.js';
+import { openSqliteStore } from './store/index.js';
+import type { BrokerStore, DurabilityMode } from './store/store.js';
+
+/** Port the broker listens on when none is given (AMQP's 5672 neighbourhood, free of RabbitMQ's). */
+export const DEFAULT_PORT = 5680;
+
+/** Log levels the broker reports with. */
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Options of {@link startBroker}; every one is optional. */
+export interface BrokerOptions {
+  /** TCP port for both ws and http; 0 picks a free port. Default 5680. */
+  port?: number;
+  /** Interface to listen on. Default '127.0.0.1'. */
+  host?: string;
+  /** SQLite file holding everything durable; ':memory:' keeps nothing. Default './celeriac.db'. */
+  dataFile?: string;
+  /** 'full' (default): a confirm follows an fsync. 'process': survives a crash of the process, not of the machine. */
+  durability?: DurabilityMode;
+  /**
+   * Users allowed to connect. When given, the built-in guest/guest user does not exist; when
+   * absent, guest/guest is the only user and is accepted from loopback addresses only.
+   */
+  users?: UserSpec[];
+  /** Virtual hosts that exist. Default ['/']. */
+  vhosts?: string[];
+  /** Protocol limits; unset ones keep DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+  /** Block publishers while the process RSS exceeds this many bytes (0 or absent = never). */
+  memoryHighWatermark?: number;
+  /** Block publishers while the data file exceeds this many bytes (0 or absent = never). */
+  storeHighWatermark?: number;
+  /** Default consumer ack timeout in ms for queues that set none (default 30 min, as RabbitMQ). */
+  defaultConsumerTimeout?: number;
+  /** Receives the broker's log lines; default: silent. */
+  log?: (level: LogLevel, msg: string) => void;
+}
+
+/** A running broker. */
+export interface Broker {
+  /** WebSocket URL clients connect to, e.g. ws://127.0.0.1:5680. */
+  readonly url: string;
+  /** Base URL of the management API on the same port, e.g. http://127.0.0.1:5680. */
+  readonly httpUrl: string;
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly host: string;
+  /**
+   * Stops accepting, closes every connection with ERR_SERVER_SHUTDOWN, waits for pending commits
+   * and closes the data file. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/** The validated, frozen configuration a broker runs with. */
+export interface BrokerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataFile: string;
+  readonly durability: DurabilityMode;
+  readonly users: readonly UserSpec[] | undefined;
+  readonly vhosts: readonly string[];
+  readonly limits: Readonly<Limits>;
+  readonly memoryHighWatermark: number | undefined;
+  readonly storeHighWatermark: number | undefined;
+  readonly defaultConsumerTimeout: number | undefined;
+  readonly log: (level: LogLevel, msg: string) => void;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'storeHighWatermark', 'defaultConsumerTimeout', 'log',
+]);
+
+function invalid(option: string, message: string): CeleriacError {
+  return new CeleriacError('ERR_INVALID_ARGUMENT', `startBroker: option '${option}' ${message}`, { details: { option } });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function optionalCount(option: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw invalid(option, `must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function nonEmptyString(option: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(option, `must be a non-empty string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function validateLimits(v: unknown): Readonly<Limits> {
+  if (v === undefined) return DEFAULT_LIMITS;
+  if (!isRecord(v)) throw invalid('limits', 'must be an object of limits');
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  for (const [key, value] of Object.entries(v)) {
+    if (value === undefined) continue;
+    if (!Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, key)) {
+      throw invalid(`limits.${key}`, `is not a limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    }
+    // heartbeat 0 switches heartbeats off; every other limit must allow something.
+    const min = key === 'heartbeat' ? 0 : 1;
+    limits[key as keyof Limits] = optionalCount(`limits.${key}`, value, min)!;
+  }
+  if (limits.maxPreAuthSize > limits.maxMessageSize) throw invalid('limits.maxPreAuthSize', 'must not exceed limits.maxMessageSize');
+  return Object.freeze(limits);
+}
+
+function validateUsers(v: unknown, vhosts: readonly string[]): readonly UserSpec[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw invalid('users', 'must be an array of { user, password, vhosts? }');
+  const seen = new Set<string>();
+  return Object.freeze(v.map((u: unknown, i): UserSpec => {
+    const at = `users[${i}]`;
+    if (!isRecord(u)) throw invalid(at, 'must be an object { user, password, vhosts? }');
+    const user = nonEmptyString(`${at}.user`, u.user);
+    if (seen.has(user)) throw invalid(`${at}.user`, `repeats user '${user}'`);
+    seen.add(user);
+    if (typeof u.password !== 'string') throw invalid(`${at}.password`, 'must be a string');
+    if (u.vhosts === undefined) return Object.freeze({ user, password: u.password });
+    if (!Array.isArray(u.vhosts)) throw invalid(`${at}.vhosts`, 'must be an array of vhost names');
+    const own = u.vhosts.map((h: unknown, j) => nonEmptyString(`${at}.vhosts[${j}]`, h));
+    for (const h of own) if (!vhosts.includes(h)) throw invalid(`${at}.vhosts`, `names vhost '${h}', which is not in option 'vhosts' (${vhosts.join(', ')})`);
+    return Object.freeze({ user, password: u.password, vhosts: Object.freeze(own) as string[] });
+  }));
+}
+
+/** Checks every option once and returns the frozen configuration; throws ERR_INVALID_ARGUMENT naming the option. */
+export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
+  if (!isRecord(options as unknown)) throw invalid('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.has(key)) throw invalid(key, `is not a broker option (known: ${[...OPTION_NAMES].join(', ')})`);
+  }
+  const port = optionalCount('port', options.port, 0) ?? DEFAULT_PORT;
+  if (port > 65535) throw invalid('port', `must be at most 65535, got ${port}`);
+  const host = options.host === undefined ? '127.0.0.1' : nonEmptyString('host', options.host);
+  const dataFile = options.dataFile === undefined ? './celeriac.db' : nonEmptyString('dataFile', options.dataFile);
+  const durability = options.durability ?? 'full';
+  if (durability !== 'full' && durability !== 'process') throw invalid('durability', `must be 'full' or 'process', got ${JSON.stringify(durability)}`);
+  let vhosts: readonly string[] = ['/'];
+  if (options.vhosts !== undefined) {
+    if (!Array.isArray(options.vhosts) || options.vhosts.length === 0) throw invalid('vhosts', 'must be a non-empty array of names');
+    vhosts = options.vhosts.map((h: unknown, i) => nonEmptyString(`vhosts[${i}]`, h));
+    if (new Set(vhosts).size !== vhosts.length) throw invalid('vhosts', 'repeats a name');
+  }
+  const log: unknown = options.log;
+  if (log !== undefined && typeof log !== 'function') throw invalid('log', 'must be a function (level, msg) => void');
+  return Object.freeze({
+    port,
+    host,
+    dataFile,
+    durability,
+    users: validateUsers(options.users, vhosts),
+    vhosts: Object.freeze([...vhosts]),
+    limits: validateLimits(options.limits),
+    memoryHighWatermark: optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0),
+    storeHighWatermark: optionalCount('storeHighWatermark', options.storeHighWatermark, 0),
+    defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
+    log: options.log ?? (() => undefined),
+  });
+}
+
+/** The version in package.json, found by walking up from this file (works from src and dist). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+        if (pkg.name === 'celeriac' && typeof pkg.version === 'string') return pkg.version;
+      } catch {
+        // not ours or unreadable: keep walking
+      }
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts a broker: opens (or recovers) the data file, then serves WebSocket clients and the
+ * management API on one port. Rejects with ERR_INVALID_ARGUMENT for a bad option, or with the
+ * listen / open error (e.g. EADDRINUSE) after releasing what it had opened.
+ */
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const config = resolveBrokerConfig(options);
+  const version = packageVersion();
+  const startedAt = Date.now();
+  const store: BrokerStore = openSqliteStore({ file: config.dataFile, durability: config.durability });
+  let engine: EngineApi;
+  try {
+    engine = createEngine({
+      store,
+      vhosts: [...config.vhosts],
+      ...(config.memoryHighWatermark === undefined ? {} : { memoryHighWatermark: config.memoryHighWatermark }),
+      ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
+      ...(config.defaultConsumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.defaultConsumerTimeout }),
+      log: config.log,
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const endpoint = new WsEndpoint({
+    engine,
+    users: new UserRegistry(config.users),
+    limits: config.limits,
+    vhosts: new Set(config.vhosts),
+    server: `celeriac/${version}`,
+    log: config.log,
+  });
+  let app: FastifyInstance | undefined;
+  try {
+    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size });
+    endpoint.attach(app.server);
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    store.close();
+    throw err;
+  }
+  const http = app;
+  const address = http.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = urlHost(config.host);
+  config.log('info', `celeriac broker ${version} listening on ws://${host}:${port} (data: ${config.dataFile}, durability: ${config.durability})`);
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await endpoint.close();
+      await http.close();
+      await engine.close();
+      store.close();
+      config.log('info', 'celeriac broker closed');
+    })();
+    return closing;
+  };
+
+  return Object.freeze({ url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host, close });
+}

@@ -1,0 +1,23 @@
+// The narrow view of a live connection that opcode handlers get: the engine, this connection's
+// handle and the ways to answer. Handlers never touch the socket, the codec or the outbox.
+import type { CeleriacError } from '../../shared/errors.js';
+import type { Limits } from '../../shared/limits.js';
+import type { EngineApi, EngineConnection } from '../engine/types.js';
+
+/** What a handler may use to serve one frame. */
+export interface HandlerContext {
+  readonly engine: EngineApi;
+  readonly conn: EngineConnection;
+  readonly limits: Readonly<Limits>;
+  /** Answers request `id` with an ok frame. */
+  reply(id: number, result?: unknown): void;
+  /** Adds `id` to this turn's confirm frame. */
+  confirm(id: number): void;
+  /** An asynchronous failure of request `id` (e.g. a publish whose commit failed). */
+  requestFailed(id: number, err: CeleriacError): void;
+  /** Marks the connection as a publisher (flow control pauses only publishers). */
+  markPublisher(): void;
+  /** The peer asked to close: reply, then close the socket normally. */
+  closeByPeer(id: number): void;
+  log(level: 'info' | 'warn' | 'error', msg: string): void;
+}

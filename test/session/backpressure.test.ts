@@ -1,0 +1,74 @@
+// Backpressure over real sockets: a consumer that stops reading its socket stops receiving once the
+// server's send buffer is full, and gets everything when it reads again. Flow tells publishers to wait.
+import { randomUUID } from 'node:crypto';
+import t from 'tap';
+import type { FlowFrame, Frame } from '../../shared/frames.js';
+import { OP } from '../../shared/opcodes.js';
+import { startTestBroker } from '../helpers/broker.js';
+import { RawClient } from '../helpers/raw-client.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('a consumer that does not read is not flooded; delivery resumes when it reads', async (t) => {
+  const broker = await startTestBroker(t);
+  const producer = await RawClient.connect(broker.url);
+  const consumer = await RawClient.connect(broker.url);
+  t.teardown(() => { producer.close(); consumer.close(); });
+  const queue = `bp-${randomUUID().slice(0, 8)}`;
+  const total = 400;
+  const body = new Uint8Array(64 * 1024); // 400 x 64 KiB = 25 MiB, far beyond socket buffers
+  await producer.ok({ op: OP.declareQueue, id: producer.id(), name: queue, options: {} });
+  await consumer.ok({ op: OP.consume, id: consumer.id(), queue, options: { prefetch: 0 } });
+  consumer.pauseSocket();
+
+  for (let i = 0; i < total; i += 50) {
+    producer.send(Array.from({ length: 50 }, (_, j): Frame => ({ op: OP.publish, id: i + j + 1, exchange: '', routingKey: queue, body })));
+  }
+  let confirmed = 0;
+  while (confirmed < total) confirmed += ((await producer.next((f) => f.op === OP.confirm, 10_000)) as { ids: number[] }).ids.length;
+
+  // wait until the broker stops handing messages to the stalled socket
+  const ready = async (): Promise<number> =>
+    ((await producer.ok({ op: OP.declareQueue, id: producer.id(), name: queue, options: { passive: true } })) as { messageCount: number }).messageCount;
+  let last = -1;
+  let now = await ready();
+  for (let i = 0; i < 50 && now !== last; i++) {
+    await sleep(100);
+    last = now;
+    now = await ready();
+  }
+  t.ok(now > 0, `the broker holds ${now} of ${total} messages back while the socket is full`);
+  t.ok(now < total, 'it delivered until the buffer filled');
+
+  consumer.resumeSocket();
+  let got = 0;
+  while (got < total) {
+    const d = await consumer.next((f) => f.op === OP.deliver, 10_000);
+    if (d.op === OP.deliver) {
+      got++;
+      consumer.send({ op: OP.ack, tag: d.deliveryTag });
+    }
+  }
+  t.equal(got, total, 'every message arrives once the consumer reads again');
+  t.equal(await ready(), 0);
+});
+
+t.test('over the memory watermark, connections are told to stop publishing (flow)', async (t) => {
+  const broker = await startTestBroker(t, { memoryHighWatermark: 1, limits: { heartbeat: 100 } });
+  const c = await RawClient.connect(broker.url);
+  t.teardown(() => c.close());
+  const beat = setInterval(() => c.send({ op: OP.heartbeat }), 30);
+  t.teardown(() => clearInterval(beat));
+  const flow = (await c.next((f) => f.op === OP.flow, 10_000)) as FlowFrame;
+  t.equal(flow.active, false);
+  t.type(flow.reason, 'string');
+  // A publisher is not read while flow is off: its next request waits (and its silence is not
+  // mistaken for a dead peer, though the heartbeat is 100 ms).
+  const queue = `flow-${randomUUID().slice(0, 8)}`;
+  c.send({ op: OP.publish, id: 1, exchange: '', routingKey: queue, body: new Uint8Array([1]) });
+  await sleep(100);
+  c.send({ op: OP.declareQueue, id: 2, name: queue, options: {} });
+  await sleep(600);
+  t.notOk(c.inbox.some((f) => f.op === OP.ok && f.id === 2), 'the request after the publish is not served while blocked');
+  t.equal(c.closed, null, 'the paused publisher is not closed for silence');
+});
