@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { openAdapter, publishWindowed } from './adapters.js';
 import {
   RABBIT_SKIPPED, celeriacBuilt, fmt, isMain, makeBody, mb, now, parseArgs, peakRss, ratio,
-  startBrokerProcess, startRabbit, table, uniqueName, withBroker, withTimeout,
+  settle, startBrokerProcess, startRabbit, table, uniqueName, withBroker, withTimeout,
 } from './harness.js';
 
 /** Counts used by default and by --quick. */
@@ -61,6 +61,7 @@ export async function run({ count, window, rabbit, only, log = console.log } = {
     if (!celeriacBuilt()) log('celeriac: not built (npm run build), skipped');
     else {
       results.celeriac = await withBroker(() => startBrokerProcess({ durability: 'full' }), async (b) => {
+        await settle();
         const r = await runDeep('celeriac', b.url, { count, window, memory: () => peakRss(b.pid) });
         r.dataBytes = fileSize(b.dataFile) + fileSize(`${b.dataFile}-wal`);
         return r;
@@ -71,6 +72,7 @@ export async function run({ count, window, rabbit, only, log = console.log } = {
   if (only !== 'celeriac') {
     if (!rabbit) log(RABBIT_SKIPPED);
     else {
+      await settle();
       results.rabbitmq = await runDeep('rabbitmq', rabbit.url, { count, window, memory: () => rabbit.rss() });
       log(`rabbitmq  enqueued ${fmt(count)} in ${fmt(results.rabbitmq.seconds, 1)} s, peak RSS ${mb(results.rabbitmq.peakRss)}`);
     }

@@ -18,17 +18,18 @@ const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 // ---------------------------------------------------------------- options and small utils
 
 /**
- * Parses the few flags the bench scripts share: --quick, --count N, --window N,
+ * Parses the few flags the bench scripts share: --quick, --count N, --window N, --repeat N,
  * --only celeriac|rabbitmq, --json. Unknown flags are reported, not fatal.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const opts = { quick: false, count: undefined, window: undefined, only: undefined, json: false };
+  const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--json') opts.json = true;
     else if (a === '--count') opts.count = Number(argv[++i]);
     else if (a === '--window') opts.window = Number(argv[++i]);
+    else if (a === '--repeat') opts.repeat = Number(argv[++i]);
     else if (a === '--only') opts.only = argv[++i];
     else console.error(`bench: ignoring unknown option ${a}`);
   }
@@ -60,6 +61,15 @@ export function deferred() {
   let resolve, reject;
   const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
   return { promise, resolve, reject };
+}
+
+/**
+ * Flushes dirty pages (`sync`) and pauses, so one measurement does not pay for the disk
+ * writes of the one before it (a deleted million-message queue, the other broker's files).
+ */
+export async function settle(ms = 1_000) {
+  await new Promise((res) => execFile('sync', [], { timeout: 60_000 }, () => res()));
+  await sleep(ms);
 }
 
 /** A fresh temporary directory, removed by the returned `remove()`. */
@@ -170,7 +180,7 @@ export function celeriacBuilt() {
  * SIGTERM (clean shutdown), waits, then SIGKILLs this one child if it is still there.
  */
 export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000 } = {}) {
-  if (!celeriacBuilt()) throw new Error('celeriac is not built: run `npm run build` first');
+  if (!existsSync(BROKER_CLI)) throw new Error(`${BROKER_CLI} not found: run npm run build first`);
   let dir;
   if (!memory && !dataFile) {
     dir = tempDir('broker');
@@ -182,21 +192,9 @@ export async function startBrokerProcess({ durability = 'full', dataFile, memory
   const child = spawn(process.execPath, args, { cwd: dir?.path ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  const url = await withTimeout(new Promise((res, rej) => {
-    const onData = (chunk) => {
-      output += chunk;
-      const m = output.match(/ws:\/\/[^\s'"]+/);
-      if (m) res(m[0]);
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (c) => { output += c; });
-    exited.then(({ code, signal }) => rej(new Error(`broker-server exited (${code ?? signal}) before printing its URL:\n${output}`)));
-  }), timeoutMs, 'broker-server start').catch((err) => { child.kill('SIGKILL'); dir?.remove(); throw err; });
-  // Keep draining its output so a chatty broker never blocks on a full pipe.
-  child.stdout.resume();
-  child.stderr.resume();
   let stopped;
   const stop = () => (stopped ??= (async () => {
+    off();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const r = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
@@ -204,6 +202,17 @@ export async function startBrokerProcess({ durability = 'full', dataFile, memory
     }
     dir?.remove();
   })());
+  const off = onInterrupt(stop);
+  const url = await withTimeout(new Promise((res, rej) => {
+    const onData = (chunk) => {
+      output = (output + chunk).slice(-65_536);
+      const m = output.match(/ws:\/\/[^\s'"(),]+/);
+      if (m) res(m[0]);
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', (c) => { output = (output + c).slice(-65_536); });
+    exited.then(({ code, signal }) => rej(new Error(`broker-server exited (${code ?? signal}) before printing its URL:\n${output}`)));
+  }), timeoutMs, 'broker-server start').catch(async (err) => { await stop(); throw err; });
   return { url, pid: child.pid, dataFile, stop, output: () => output };
 }
 
@@ -280,6 +289,7 @@ export async function startRabbit({ timeoutMs = 90_000 } = {}) {
 
   let stopped;
   const stop = () => (stopped ??= (async () => {
+    off();
     if (child.exitCode === null) await ctl(['stop'], 30_000);
     for (const signal of ['SIGTERM', 'SIGKILL']) {
       const left = pidsTagged(tag);
@@ -289,6 +299,7 @@ export async function startRabbit({ timeoutMs = 90_000 } = {}) {
     }
     dir.remove();
   })());
+  const off = onInterrupt(stop);
 
   // await_startup fails at once while the node is not yet registered with epmd: retry it.
   const deadline = Date.now() + timeoutMs;
@@ -322,7 +333,7 @@ const cleanups = new Set();
 let signalsHooked = false;
 
 /**
- * Registers `fn` (a broker's stop) to run if the bench is interrupted, so a Ctrl-C never
+ * Registers `fn` (a broker's stop; both starters register their own at spawn) to run if the bench is interrupted, so a Ctrl-C never
  * leaves a RabbitMQ node or a broker-server behind. Returns an unregister function.
  */
 export function onInterrupt(fn) {
@@ -344,11 +355,9 @@ export function onInterrupt(fn) {
 export async function withBroker(start, body) {
   const broker = await start();
   if (!broker) return body(undefined);
-  const off = onInterrupt(broker.stop);
   try {
     return await body(broker);
   } finally {
-    off();
     await broker.stop();
   }
 }

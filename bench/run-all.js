@@ -2,7 +2,7 @@
 // prints one table per question, then the issue's targets marked met / not met.
 //
 // Targets are printed, never enforced: the exit code is non-zero only when a bench crashed.
-// Options: --quick (smaller counts), --only celeriac|rabbitmq, --window N, --json.
+// Options: --quick (smaller counts), --only celeriac|rabbitmq, --window N, --repeat N, --json.
 import { cpus, totalmem } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,8 +58,9 @@ const startR = () => (wantRabbit ? startRabbit() : undefined);
 
 // e2e and latency share one RabbitMQ node; the deep queue gets a fresh one so its RSS is its own.
 await withBroker(startR, async (rabbit) => {
-  await section('e2e', () => e2e.run({ count: counts.e2e, window: opts.window, rabbit, only: opts.only }));
+  // Latency first: it is the figure most easily disturbed by the disk writes of a run before.
   await section('latency', () => latency.run({ count: counts.latency, rabbit, only: opts.only }));
+  await section('e2e', () => e2e.run({ count: counts.e2e, window: opts.window, repeat: opts.repeat ?? (opts.quick ? 1 : 2), rabbit, only: opts.only }));
 }).catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
 await withBroker(startR, (rabbit) => section('deep', () => deep.run({ count: counts.deep, window: opts.window, rabbit, only: opts.only })))
   .catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
