@@ -1,0 +1,560 @@
+// The broker-level client: the public Connection (declare, publish, consume, get, close) over
+// one socket at a time, with reconnect, re-declaration and re-publish when a socket drops.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { CeleriacError, errorFromWire, fail } from '../shared/errors.js';
+import type {
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame,
+  MessageProperties, PublishFrame, QueueInfo, QueueOptions,
+} from '../shared/frames.js';
+import { OP } from '../shared/opcodes.js';
+import { backoffDelay } from './backoff.js';
+import { Confirms } from './confirms.js';
+import { Consumers, type MessageHandler } from './consumer.js';
+import { Message } from './message.js';
+import { normalizeOptions, type ConnectOptions, type Settings } from './options.js';
+import { Outbox } from './outbox.js';
+import { asGetResult, asMessageCount, asQueueInfo } from './replies.js';
+import { Requests, type RequestFrame } from './requests.js';
+import { Topology } from './topology.js';
+import { Transport, type HelloParams } from './transport.js';
+import { parseBrokerUrl, type ConnectTarget } from './url.js';
+
+/** Options of publish() and sendToQueue(): message properties plus `mandatory`. */
+export interface PublishOptions extends MessageProperties {
+  /** Fail the publish with ERR_NO_ROUTE when no queue takes the message. */
+  mandatory?: boolean;
+}
+
+/** Options of get(). */
+export interface GetOptions {
+  /** The message counts as acked when fetched. */
+  noAck?: boolean;
+}
+
+/** What a body may be given as; strings are sent as UTF-8. */
+export type Body = Uint8Array | string;
+
+/** Passed with 'reconnecting'. */
+export interface ReconnectingInfo {
+  /** 1 for the first attempt after a drop. */
+  attempt: number;
+  /** Milliseconds until this attempt. */
+  delay: number;
+  /** Why the socket dropped, or why the previous attempt failed. */
+  error: CeleriacError;
+}
+
+/** The events of a Connection and their arguments. */
+export interface ConnectionEvents {
+  /**
+   * A coded error no request or publish waits for: a connection-scope error the broker sent before
+   * closing the socket (ERR_UNKNOWN_DELIVERY_TAG, ERR_HEARTBEAT_TIMEOUT, ...; not the routine
+   * ERR_SERVER_SHUTDOWN), or a failed re-declaration after a reconnect. Emitted only when a
+   * listener is registered, so it never crashes a process that does not listen: the connection
+   * recovers ('reconnecting' carries the same error) or reports it with 'close'.
+   */
+  error: [err: CeleriacError];
+  /** Closed for good: by close() (no error), or a drop with `reconnect: false` (the error). */
+  close: [err: CeleriacError | undefined];
+  /** The socket dropped (or an attempt failed); another attempt follows after `delay`. */
+  reconnecting: [info: ReconnectingInfo];
+  /** A new socket is up and everything was declared and subscribed again. */
+  reconnected: [];
+  /** The broker asked publishers to stop (flow); publish() now queues locally. */
+  blocked: [reason: string];
+  /** Publishing may go on; locally queued publishes are being sent. */
+  unblocked: [];
+  /** The broker cancelled a consumer (queue deleted, ack timeout), or re-subscribing it failed. */
+  cancel: [consumerTag: string, reason: string];
+  /** A server-named queue was declared again after a reconnect and got a new name. */
+  queueRenamed: [from: string, to: string];
+  /**
+   * A consumer handler threw or rejected. The message is left as the handler left it (see
+   * consume()). Without a listener the error becomes a process warning.
+   */
+  handlerError: [err: unknown, msg: Message];
+}
+
+type State = 'open' | 'reconnecting' | 'closing' | 'closed';
+
+/** A connection to the broker. Build it with `connect()`. */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  private transport: Transport | undefined;
+  private outbox: Outbox;
+  /** True when user frames may be written: a socket is up and (after a reconnect) replayed. */
+  private ready = false;
+  private blocked = false;
+  private state: State = 'open';
+  private nextId = 0;
+  private attempt = 0;
+  private tagCount = 0;
+  private readonly tagPrefix = `ctag-${randomBytes(6).toString('hex')}-`;
+  private readonly requests: Requests;
+  private readonly confirms = new Confirms();
+  private readonly topology = new Topology();
+  private readonly consumers = new Consumers();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly expiryTimer: NodeJS.Timeout;
+  private closing: Promise<void> | undefined;
+  private socketGone: Promise<void> = Promise.resolve();
+  private readonly onHandlerError = (err: unknown, msg: Message): void => {
+    if (this.listenerCount('handlerError') > 0) this.emit('handlerError', err, msg);
+    else process.emitWarning(`consumer ${msg.fields.consumerTag} handler failed on delivery ${msg.fields.deliveryTag}: ${String(err)}`, { code: 'CELERIAC_HANDLER_ERROR' });
+  };
+
+  /** @internal Use connect(). */
+  constructor(private readonly target: ConnectTarget, private readonly settings: Settings, transport: Transport) {
+    super();
+    this.requests = new Requests(settings.requestTimeout);
+    this.outbox = new Outbox(() => {});
+    this.adopt(transport);
+    this.ready = true;
+    const sweep = Math.max(50, Math.min(1_000, Math.floor(settings.requestTimeout / 4)));
+    this.expiryTimer = setInterval(() => {
+      if (this.ready) this.confirms.expire(Date.now(), settings.requestTimeout);
+    }, sweep);
+    this.expiryTimer.unref();
+  }
+
+  /** Heartbeat interval in force on the current socket, ms (0 = none). */
+  get heartbeat(): number {
+    return this.transport?.heartbeat ?? 0;
+  }
+
+  /** True while a socket is up and usable (false while reconnecting and after close). */
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  /** Declares an exchange (idempotent when the options agree). Re-declared after a reconnect. */
+  async assertExchange(name: string, type: ExchangeType, options: ExchangeOptions = {}): Promise<{ exchange: string }> {
+    await this.request({ op: OP.declareExchange, id: ++this.nextId, name, type, options }, true);
+    this.topology.exchangeDeclared(name, type, options);
+    return { exchange: name };
+  }
+
+  /** Deletes an exchange and its bindings. */
+  async deleteExchange(name: string, options: DeleteExchangeOptions = {}): Promise<void> {
+    await this.request({ op: OP.deleteExchange, id: ++this.nextId, name, options }, false);
+    this.topology.exchangeDeleted(name);
+  }
+
+  /**
+   * Declares a queue; name '' asks the broker for a fresh name, given in the result. Re-declared
+   * after a reconnect (a server-named queue then gets a new name: see 'queueRenamed').
+   */
+  async assertQueue(name: string, options: QueueOptions = {}): Promise<QueueInfo> {
+    const result = await this.request({ op: OP.declareQueue, id: ++this.nextId, name, options }, true);
+    const info = asQueueInfo(result, name);
+    if (options.passive !== true) this.topology.queueDeclared(info.queue, options, name === '');
+    return info;
+  }
+
+  /** Checks that a queue exists (ERR_NOT_FOUND otherwise) without declaring it. */
+  async checkQueue(name: string): Promise<QueueInfo> {
+    const result = await this.request({ op: OP.declareQueue, id: ++this.nextId, name, options: { passive: true } }, true);
+    return asQueueInfo(result, name);
+  }
+
+  /** Deletes a queue; its consumers are cancelled. Resolves with the number of messages dropped. */
+  async deleteQueue(name: string, options: DeleteQueueOptions = {}): Promise<{ messageCount: number }> {
+    const result = asMessageCount(await this.request({ op: OP.deleteQueue, id: ++this.nextId, name, options }, false), 'a queue delete');
+    this.topology.queueDeleted(name);
+    for (const tag of this.consumers.tagsOf(name)) if (this.consumers.remove(tag)) this.emit('cancel', tag, `queue '${name}' deleted`);
+    return result;
+  }
+
+  /** Removes every ready message from a queue. Resolves with how many were removed. */
+  async purgeQueue(name: string): Promise<{ messageCount: number }> {
+    return asMessageCount(await this.request({ op: OP.purgeQueue, id: ++this.nextId, name }, false), 'a queue purge');
+  }
+
+  /** Binds a queue to an exchange with a routing pattern. Re-bound after a reconnect. */
+  async bindQueue(queue: string, exchange: string, pattern: string, args: Record<string, unknown> = {}): Promise<void> {
+    await this.request({ op: OP.bindQueue, id: ++this.nextId, queue, exchange, pattern, args }, true);
+    this.topology.bound(queue, exchange, pattern, args);
+  }
+
+  /** Removes a binding. */
+  async unbindQueue(queue: string, exchange: string, pattern: string, args: Record<string, unknown> = {}): Promise<void> {
+    await this.request({ op: OP.unbindQueue, id: ++this.nextId, queue, exchange, pattern, args }, true);
+    this.topology.unbound(queue, exchange, pattern, args);
+  }
+
+  /**
+   * Publishes a message. Resolves when the broker confirms it (for a persistent message to a
+   * durable queue: once committed to disk); rejects with the broker's coded error (ERR_NO_ROUTE
+   * when `mandatory` and unroutable, ERR_QUEUE_FULL, ERR_NOT_FOUND, ...). A publish not yet
+   * confirmed when the socket drops is published again on the next socket, so the promise stays
+   * pending across a reconnect. While the broker says flow(false), publishes queue locally.
+   */
+  publish(exchange: string, routingKey: string, body: Body, options?: PublishOptions): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('publish'));
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (!(bytes instanceof Uint8Array) || typeof exchange !== 'string' || typeof routingKey !== 'string') {
+      return Promise.reject(fail('ERR_INVALID_ARGUMENT', 'publish(exchange, routingKey, body): exchange and routingKey must be strings, body a Uint8Array, Buffer or string'));
+    }
+    // Every publish frame gets the same shape (all keys present) so the hot path stays monomorphic.
+    const frame: PublishFrame = { op: OP.publish, id: ++this.nextId, exchange, routingKey, body: bytes, props: undefined, mandatory: undefined };
+    if (options !== undefined) {
+      if (options.mandatory === undefined) frame.props = options;
+      else {
+        const { mandatory, ...props } = options;
+        frame.mandatory = mandatory;
+        frame.props = props;
+      }
+    }
+    if (this.ready && !this.blocked) {
+      const p = this.confirms.add(frame, Date.now());
+      this.outbox.push(frame, bytes.byteLength);
+      return p;
+    }
+    return this.confirms.add(frame, 0);
+  }
+
+  /** Publishes straight to a queue through the default exchange. */
+  sendToQueue(queue: string, body: Body, options?: PublishOptions): Promise<void> {
+    return this.publish('', queue, body, options);
+  }
+
+  /**
+   * Subscribes `handler` to a queue; the broker keeps at most `prefetch` deliveries unacked.
+   * The handler settles each message (ack, nack, reject) unless `noAck`. If it throws or rejects
+   * without settling, the message is left unsettled — amqplib does the same — and keeps its
+   * prefetch slot until settled or the connection drops (then the broker requeues it); the error
+   * is emitted as 'handlerError'. Catch and nack yourself to requeue at once. The consumer tag is
+   * chosen by the client when not given, and kept across reconnects.
+   */
+  async consume(queue: string, handler: MessageHandler, options: ConsumeOptions = {}): Promise<{ consumerTag: string }> {
+    if (typeof handler !== 'function') throw fail('ERR_INVALID_ARGUMENT', 'consume(queue, handler): handler must be a function');
+    const consumerTag = options.consumerTag ?? `${this.tagPrefix}${++this.tagCount}`;
+    if (this.consumers.has(consumerTag)) throw fail('ERR_PRECONDITION_FAILED', `consumer tag '${consumerTag}' is already in use on this connection`);
+    const opts: ConsumeOptions = { ...options, consumerTag };
+    // Registered before the request: the broker may deliver before its ok reaches us.
+    this.consumers.add(consumerTag, queue, handler, opts);
+    try {
+      await this.request({ op: OP.consume, id: ++this.nextId, queue, options: opts }, true);
+    } catch (err) {
+      this.consumers.remove(consumerTag);
+      throw err;
+    }
+    this.consumers.markSubscribed(consumerTag);
+    return { consumerTag };
+  }
+
+  /** Stops a consumer. Deliveries already on their way still reach its handler. */
+  async cancel(consumerTag: string): Promise<void> {
+    if (!this.consumers.has(consumerTag)) throw fail('ERR_NOT_FOUND', `no consumer '${consumerTag}' on this connection`);
+    this.consumers.markCancelling(consumerTag);
+    try {
+      await this.request({ op: OP.cancel, id: ++this.nextId, consumerTag }, false);
+    } catch (err) {
+      // Gone with its socket (never re-subscribed), or already cancelled by the broker: done.
+      const code = err instanceof CeleriacError ? err.code : undefined;
+      if (code !== 'ERR_NOT_FOUND' && !(code === 'ERR_CONNECTION_CLOSED' && this.state !== 'closed')) throw err;
+    } finally {
+      this.consumers.remove(consumerTag);
+    }
+  }
+
+  /** Fetches one message, or null when the queue has none ready. */
+  async get(queue: string, options: GetOptions = {}): Promise<Message | null> {
+    const noAck = options.noAck === true;
+    const result = asGetResult(await this.request({ op: OP.get, id: ++this.nextId, queue, noAck }, false));
+    if (result === null) return null;
+    return new Message(result, '', this.outbox, noAck, result.messageCount);
+  }
+
+  /**
+   * Closes gracefully: waits (up to requestTimeout) for pending publishes to be confirmed, sends
+   * a close, then closes the socket. Whatever is still pending fails with ERR_CONNECTION_CLOSED.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasReady = this.ready;
+    this.state = 'closing';
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    const t = this.transport;
+    if (t !== undefined && wasReady) {
+      const timeout = this.settings.requestTimeout;
+      this.outbox.flush();
+      await within(this.confirms.whenIdle(), timeout);
+      if (this.transport === t) {
+        const frame: RequestFrame = { op: OP.close, id: ++this.nextId, reason: 'client close' };
+        const answered = this.requests.add(frame, false).catch(() => undefined);
+        this.write(frame);
+        await within(answered, timeout);
+        t.close();
+        if (!(await within(this.socketGone, 1_000))) t.terminate(fail('ERR_CONNECTION_CLOSED', 'closed by the client'));
+      }
+    } else if (t !== undefined) {
+      t.terminate(fail('ERR_CONNECTION_CLOSED', 'closed by the client'));
+    }
+    this.finish(undefined);
+  }
+
+  // ---- sockets ----------------------------------------------------------------------------
+
+  private adopt(t: Transport): void {
+    this.transport = t;
+    const outbox = new Outbox((frames) => t.send(frames));
+    this.outbox = outbox;
+    this.blocked = false;
+    let gone!: () => void;
+    this.socketGone = new Promise<void>((resolve) => { gone = resolve; });
+    t.attach({
+      frames: (frames) => this.onFrames(frames, outbox),
+      closed: (err) => {
+        gone();
+        this.onSocketClosed(t, outbox, err);
+      },
+    });
+  }
+
+  private onFrames(frames: Frame[], outbox: Outbox): void {
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      switch (f.op) {
+        case OP.deliver:
+          this.consumers.dispatch(f, outbox, this.onHandlerError);
+          break;
+        case OP.confirm:
+          this.confirms.confirm(f.ids);
+          break;
+        case OP.ok:
+          this.requests.resolve(f.id, f.result);
+          break;
+        case OP.error: {
+          const err = errorFromWire(f.code, f.message, f.details);
+          if (f.id !== 0 && (this.confirms.reject(f.id, err) || this.requests.reject(f.id, err))) break;
+          // A shutdown is routine: it is reported as the cause in 'reconnecting' or 'close'.
+          if (err.code !== 'ERR_SERVER_SHUTDOWN') this.emitError(err);
+          break;
+        }
+        case OP.flow:
+          this.onFlow(f.active, f.reason ?? '');
+          break;
+        case OP.cancelNotify:
+          if (this.consumers.remove(f.consumerTag)) this.emit('cancel', f.consumerTag, f.reason);
+          break;
+        default:
+          // heartbeat (the transport noted it), close (the socket close follows), or a frame a
+          // broker never sends to a client: nothing to do.
+          break;
+      }
+    }
+  }
+
+  private onFlow(active: boolean, reason: string): void {
+    if (!active) {
+      if (this.blocked) return;
+      this.blocked = true;
+      this.emit('blocked', reason);
+      return;
+    }
+    if (!this.blocked) return;
+    this.blocked = false;
+    if (this.ready) this.writeUnsentPublishes();
+    this.emit('unblocked');
+  }
+
+  private onSocketClosed(t: Transport, outbox: Outbox, err: CeleriacError): void {
+    outbox.close();
+    if (this.transport !== t) return;
+    this.transport = undefined;
+    this.ready = false;
+    this.blocked = false;
+    const lost = err.code === 'ERR_CONNECTION_CLOSED' ? err : new CeleriacError('ERR_CONNECTION_CLOSED', `connection lost: ${err.message}`, { cause: err });
+    this.requests.dropped(lost);
+    this.confirms.dropped();
+    if (this.state === 'closing') {
+      // close() was waiting on this socket: what is still pending fails now, not after a timeout.
+      this.finish(undefined);
+      return;
+    }
+    if (this.state === 'closed') return;
+    if (!this.settings.reconnect) {
+      this.finish(err);
+      return;
+    }
+    this.state = 'reconnecting';
+    this.scheduleReconnect(err);
+  }
+
+  private scheduleReconnect(err: CeleriacError): void {
+    const delay = backoffDelay(this.attempt, this.settings.backoff);
+    this.attempt++;
+    this.emit('reconnecting', { attempt: this.attempt, delay, error: err });
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    this.reconnectTimer = undefined;
+    if (this.state !== 'reconnecting') return;
+    let t: Transport;
+    try {
+      t = await Transport.open(this.target.wsUrl, this.target.displayUrl, helloOf(this.target, this.settings), this.settings.requestTimeout);
+    } catch (err) {
+      if (this.state === 'reconnecting') this.scheduleReconnect(asCoded(err));
+      return;
+    }
+    if (this.state !== 'reconnecting') {
+      t.close();
+      return;
+    }
+    this.adopt(t);
+    if (!(await this.replay(t))) return;
+    this.attempt = 0;
+    this.state = 'open';
+    this.ready = true;
+    for (const frame of this.requests.unsent()) this.write(frame);
+    this.writeUnsentPublishes();
+    this.emit('reconnected');
+  }
+
+  /**
+   * Declares again what was declared, in order, then subscribes the consumers again under their
+   * tags. Everything is pipelined; only a server-named queue is awaited, for its new name.
+   * Returns false when the socket dropped meanwhile (the next attempt is already scheduled).
+   */
+  private async replay(t: Transport): Promise<boolean> {
+    const waits: Promise<void>[] = [];
+    const renames = new Map<string, string>();
+    const q = (name: string): string => renames.get(name) ?? name;
+    const onFail = (what: string, err: unknown): void => {
+      const e = asCoded(err);
+      if (e.code === 'ERR_CONNECTION_CLOSED') return;
+      this.emitError(new CeleriacError(e.code, `re-declaring ${what} after a reconnect failed: ${e.message}`, { cause: e, details: e.details === undefined ? {} : { ...e.details } }));
+    };
+    const send = (frame: RequestFrame, what: string): void => {
+      waits.push(this.replayRequest(frame).then(() => undefined, (err: unknown) => onFail(what, err)));
+    };
+    for (const e of this.topology.list()) {
+      if (e.kind === 'exchange') {
+        send({ op: OP.declareExchange, id: ++this.nextId, name: e.name, type: e.type, options: e.options }, `exchange '${e.name}'`);
+      } else if (e.kind === 'binding') {
+        send({ op: OP.bindQueue, id: ++this.nextId, queue: q(e.queue), exchange: e.exchange, pattern: e.pattern, args: e.args }, `binding '${e.queue}' <- '${e.exchange}' (${e.pattern})`);
+      } else if (!e.serverNamed) {
+        send({ op: OP.declareQueue, id: ++this.nextId, name: e.name, options: e.options }, `queue '${e.name}'`);
+      } else {
+        try {
+          const info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: '', options: e.options }), '');
+          if (this.transport !== t) return false;
+          if (info.queue !== e.name) {
+            renames.set(e.name, info.queue);
+            this.topology.renameQueue(e.name, info.queue);
+            this.consumers.renameQueue(e.name, info.queue);
+            this.emit('queueRenamed', e.name, info.queue);
+          }
+        } catch (err) {
+          if (this.transport !== t) return false;
+          onFail(`server-named queue '${e.name}'`, err);
+        }
+      }
+    }
+    for (const c of this.consumers.live()) {
+      const tag = c.tag;
+      waits.push(this.replayRequest({ op: OP.consume, id: ++this.nextId, queue: c.queue, options: c.options }).then(
+        () => undefined,
+        (err: unknown) => {
+          const e = asCoded(err);
+          if (e.code === 'ERR_CONNECTION_CLOSED') return;
+          if (this.consumers.remove(tag)) this.emit('cancel', tag, `re-subscribing after a reconnect failed: ${e.message}`);
+        },
+      ));
+    }
+    await Promise.all(waits);
+    return this.transport === t;
+  }
+
+  /** Sends a request on the current socket now, even before the connection is ready. */
+  private replayRequest(frame: RequestFrame): Promise<unknown> {
+    const p = this.requests.add(frame, false);
+    this.write(frame);
+    return p;
+  }
+
+  // ---- writing ----------------------------------------------------------------------------
+
+  private request(frame: RequestFrame, retry: boolean): Promise<unknown> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('request'));
+    const p = this.requests.add(frame, retry);
+    if (this.ready) this.write(frame);
+    return p;
+  }
+
+  private write(frame: RequestFrame): void {
+    this.requests.markSent(frame.id);
+    this.outbox.push(frame);
+  }
+
+  private writeUnsentPublishes(): void {
+    const now = Date.now();
+    for (const frame of this.confirms.unsent()) {
+      if (this.blocked) return;
+      this.confirms.markSent(frame.id, now);
+      this.outbox.push(frame, frame.body.byteLength);
+    }
+  }
+
+  private finish(err: CeleriacError | undefined): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.ready = false;
+    clearInterval(this.expiryTimer);
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    const closed = err === undefined
+      ? fail('ERR_CONNECTION_CLOSED', 'the connection was closed')
+      : new CeleriacError('ERR_CONNECTION_CLOSED', `the connection was lost: ${err.message}`, { cause: err });
+    this.requests.rejectAll(closed);
+    this.confirms.rejectAll(closed);
+    this.emit('close', err);
+  }
+
+  private emitError(err: CeleriacError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private closedError(what: string): CeleriacError {
+    return fail('ERR_CONNECTION_CLOSED', `cannot ${what}: the connection is ${this.state}`);
+  }
+}
+
+/**
+ * Connects to a broker: `ws://[user:password@]host:port[/vhost]`. Rejects when this first
+ * connection cannot be made — ERR_INVALID_ARGUMENT for a bad URL or option, the broker's coded
+ * error (ERR_ACCESS_REFUSED, ...), ERR_CONNECTION_CLOSED (with the socket error as `cause`) when
+ * refused or unreachable, ERR_TIMEOUT when no welcome arrives. Afterwards the connection
+ * reconnects on its own unless `reconnect: false`.
+ */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
+  const settings = normalizeOptions(options);
+  const target = parseBrokerUrl(url, options);
+  const transport = await Transport.open(target.wsUrl, target.displayUrl, helloOf(target, settings), settings.requestTimeout);
+  return new Connection(target, settings, transport);
+}
+
+function helloOf(target: ConnectTarget, settings: Settings): HelloParams {
+  return { user: target.user, password: target.password, vhost: target.vhost, client: settings.clientName, heartbeat: settings.heartbeat };
+}
+
+function asCoded(err: unknown): CeleriacError {
+  if (err instanceof CeleriacError) return err;
+  return new CeleriacError('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    p.then(() => { clearTimeout(timer); resolve(true); }, () => { clearTimeout(timer); resolve(true); });
+  });
+}

@@ -1,0 +1,109 @@
+// A message handed to a consumer or returned by get(): body, fields, properties and the
+// settle methods. Settling twice throws here, so a double ack never reaches the broker.
+import { fail } from '../shared/errors.js';
+import type { MessageProperties } from '../shared/frames.js';
+import type { Settler } from './outbox.js';
+
+/** Delivery facts, named as amqplib names them. */
+export interface MessageFields {
+  /** Tag to settle the message with; unique on the socket it arrived on. */
+  deliveryTag: number;
+  /** True when the message was delivered before and not acked (requeued, or its consumer dropped). */
+  redelivered: boolean;
+  /** How many times the broker has delivered it, this delivery included. */
+  deliveryCount: number;
+  exchange: string;
+  routingKey: string;
+  /** The consumer it was delivered to; '' for a message fetched with get(). */
+  consumerTag: string;
+  /** get() only: messages left in the queue after this one. */
+  messageCount?: number;
+}
+
+/** What a Message is built from (a deliver frame or a get reply). */
+export interface MessageSource {
+  deliveryTag: number;
+  redelivered: boolean;
+  deliveryCount: number;
+  exchange: string;
+  routingKey: string;
+  props?: MessageProperties | undefined;
+  body: Uint8Array;
+}
+
+const NO_PROPERTIES: MessageProperties = Object.freeze({});
+
+/** Options of nack(): `requeue` defaults to true, as in amqplib. */
+export interface NackOptions { requeue?: boolean }
+/** Options of reject(): `requeue` defaults to false (the message is dropped or dead-lettered). */
+export interface RejectOptions { requeue?: boolean }
+
+/**
+ * A delivered message. Settle it exactly once with ack(), nack() or reject() unless it was
+ * consumed with `noAck`.
+ *
+ * If the socket it arrived on has dropped since, settling is a silent no-op: its delivery tag
+ * died with that socket and the broker has already requeued the message (it will arrive again,
+ * flagged `redelivered`). Sending the dead tag on the new socket would be a protocol error.
+ */
+export class Message {
+  /** The body, as a Buffer over the received bytes (no copy). */
+  readonly body: Buffer;
+  readonly fields: MessageFields;
+  /** Properties the publisher set; an empty frozen object when it set none. */
+  readonly properties: MessageProperties;
+  #settler: Settler;
+  #noAck: boolean;
+  #settled: boolean;
+
+  /** @internal Built by the client; user code receives messages, it does not construct them. */
+  constructor(src: MessageSource, consumerTag: string, settler: Settler, noAck: boolean, messageCount?: number) {
+    const b = src.body;
+    this.body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    this.fields = {
+      deliveryTag: src.deliveryTag,
+      redelivered: src.redelivered,
+      deliveryCount: src.deliveryCount,
+      exchange: src.exchange,
+      routingKey: src.routingKey,
+      consumerTag,
+    };
+    if (messageCount !== undefined) this.fields.messageCount = messageCount;
+    this.properties = src.props ?? NO_PROPERTIES;
+    this.#settler = settler;
+    this.#noAck = noAck;
+    this.#settled = noAck;
+  }
+
+  /** True once ack, nack or reject was called (always true for a noAck message). */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Tells the broker the message is done with; it is removed from the queue. */
+  ack(): void {
+    this.#take('ack');
+    if (this.#settler.open) this.#settler.ack(this.fields.deliveryTag);
+  }
+
+  /** Gives the message back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. */
+  nack(options: NackOptions = {}): void {
+    this.#take('nack');
+    if (this.#settler.open) this.#settler.nack(this.fields.deliveryTag, options.requeue ?? true);
+  }
+
+  /** Refuses the message: dropped or dead-lettered (default), or requeued with `requeue: true`. */
+  reject(options: RejectOptions = {}): void {
+    this.#take('reject');
+    if (this.#settler.open) this.#settler.nack(this.fields.deliveryTag, options.requeue ?? false);
+  }
+
+  #take(what: string): void {
+    if (this.#settled) {
+      throw this.#noAck
+        ? fail('ERR_UNKNOWN_DELIVERY_TAG', `cannot ${what} delivery ${this.fields.deliveryTag}: it was delivered with noAck`, { deliveryTag: this.fields.deliveryTag })
+        : fail('ERR_UNKNOWN_DELIVERY_TAG', `cannot ${what} delivery ${this.fields.deliveryTag}: it is already settled`, { deliveryTag: this.fields.deliveryTag });
+    }
+    this.#settled = true;
+  }
+}

@@ -1,0 +1,68 @@
+// connect() options: their types, defaults and validation, in one place.
+// Durations are milliseconds, as everywhere in celeriac.
+import { fail } from '../shared/errors.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+
+/** Options of connect(). Credentials and vhost given here win over those in the URL. */
+export interface ConnectOptions {
+  user?: string;
+  password?: string;
+  /** Virtual host; also the URL path (`ws://host:port/my-vhost`). Default: the broker's default. */
+  vhost?: string;
+  /** Name shown in the broker's connection list. Default: `celeriac-client`. */
+  clientName?: string;
+  /** Reconnect on its own after the first connection drops. Default true. */
+  reconnect?: boolean;
+  /** Heartbeat interval to propose, ms (0 asks for none); the broker's welcome decides. */
+  heartbeat?: number;
+  /**
+   * How long a request (declare, bind, get, ...) waits for its reply, the handshake waits for the
+   * welcome, a written publish waits for its confirm, and close() waits for pending confirms; ms.
+   * Default 30,000. Publishes held while offline or blocked are not timed.
+   */
+  requestTimeout?: number;
+  /** Reconnect delays: exponential from `initial` up to `max` ms, with jitter. Default 100 / 10,000. */
+  reconnectBackoff?: Partial<BackoffOptions>;
+}
+
+/** Options after defaults and validation. */
+export interface Settings {
+  clientName: string;
+  reconnect: boolean;
+  heartbeat: number | undefined;
+  requestTimeout: number;
+  backoff: BackoffOptions;
+}
+
+function duration(name: string, v: unknown, min: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    throw fail('ERR_INVALID_ARGUMENT', `option ${name} must be a number of milliseconds >= ${min}`, { option: name });
+  }
+}
+
+function text(name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'string') throw fail('ERR_INVALID_ARGUMENT', `option ${name} must be a string`, { option: name });
+}
+
+/** Applies defaults; throws ERR_INVALID_ARGUMENT on a mistyped or out-of-range option. */
+export function normalizeOptions(options: ConnectOptions = {}): Settings {
+  if (options === null || typeof options !== 'object') throw fail('ERR_INVALID_ARGUMENT', 'connect() options must be an object');
+  text('user', options.user);
+  text('password', options.password);
+  text('vhost', options.vhost);
+  text('clientName', options.clientName);
+  if (options.reconnect !== undefined && typeof options.reconnect !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', 'option reconnect must be a boolean');
+  duration('heartbeat', options.heartbeat, 0);
+  duration('requestTimeout', options.requestTimeout, 1);
+  const backoff = options.reconnectBackoff ?? {};
+  duration('reconnectBackoff.initial', backoff.initial, 1);
+  duration('reconnectBackoff.max', backoff.max, 1);
+  return {
+    clientName: options.clientName ?? 'celeriac-client',
+    reconnect: options.reconnect ?? true,
+    heartbeat: options.heartbeat,
+    requestTimeout: options.requestTimeout ?? 30_000,
+    backoff: { initial: backoff.initial ?? DEFAULT_BACKOFF.initial, max: backoff.max ?? Math.max(DEFAULT_BACKOFF.max, backoff.initial ?? 0) },
+  };
+}

@@ -1,0 +1,108 @@
+// Requests awaiting their ok/error reply: id -> pending promise with a timeout (ERR_TIMEOUT).
+// Also remembers which were sent, so a reconnect knows what to send again and what to fail.
+import { CeleriacError } from '../shared/errors.js';
+import type {
+  BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
+  DeleteQueueFrame, GetFrame, PurgeQueueFrame, UnbindQueueFrame,
+} from '../shared/frames.js';
+
+/** Frames answered by an ok or error frame echoing their id. */
+export type RequestFrame =
+  | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
+  | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame;
+
+interface Pending {
+  frame: RequestFrame;
+  resolve: (result: unknown) => void;
+  reject: (err: CeleriacError) => void;
+  timer: NodeJS.Timeout;
+  /** Safe to send again on a new socket when the old one dropped before the reply. */
+  retry: boolean;
+  sent: boolean;
+}
+
+/** The pending requests of one client connection (across its sockets). */
+export class Requests {
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Registers a request; the promise settles with the reply's result, an error, or ERR_TIMEOUT. */
+  add(frame: RequestFrame, retry: boolean): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(frame.id)) {
+          reject(new CeleriacError('ERR_TIMEOUT', `no reply to ${describe(frame)} within ${this.timeoutMs} ms`, { details: { id: frame.id } }));
+        }
+      }, this.timeoutMs);
+      this.pending.set(frame.id, { frame, resolve, reject, timer, retry, sent: false });
+    });
+  }
+
+  /** Marks a request as written to the current socket. */
+  markSent(id: number): void {
+    const p = this.pending.get(id);
+    if (p !== undefined) p.sent = true;
+  }
+
+  /** The ok reply arrived. Returns false when nobody waits for `id` (timed out, or not ours). */
+  resolve(id: number, result: unknown): boolean {
+    const p = this.take(id);
+    if (p === undefined) return false;
+    p.resolve(result);
+    return true;
+  }
+
+  /** The error reply arrived. Returns false when nobody waits for `id`. */
+  reject(id: number, err: CeleriacError): boolean {
+    const p = this.take(id);
+    if (p === undefined) return false;
+    p.reject(err);
+    return true;
+  }
+
+  /**
+   * The socket dropped: a sent request that may not be repeated (its effect is unknown: purge,
+   * delete, get) fails with `err`; the others stay pending, to be sent again by `unsent()`.
+   */
+  dropped(err: CeleriacError): void {
+    for (const [id, p] of this.pending) {
+      if (!p.sent) continue;
+      if (p.retry) {
+        p.sent = false;
+      } else {
+        this.take(id);
+        p.reject(err);
+      }
+    }
+  }
+
+  /** Requests not written to the current socket, in the order they were made. */
+  unsent(): RequestFrame[] {
+    const out: RequestFrame[] = [];
+    for (const p of this.pending.values()) if (!p.sent) out.push(p.frame);
+    return out;
+  }
+
+  /** Fails every pending request (the connection is closed for good). */
+  rejectAll(err: CeleriacError): void {
+    for (const id of [...this.pending.keys()]) this.take(id)!.reject(err);
+  }
+
+  private take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (p === undefined) return undefined;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    return p;
+  }
+}
+
+function describe(frame: RequestFrame): string {
+  const name = 'name' in frame ? ` '${frame.name}'` : 'queue' in frame ? ` '${frame.queue}'` : '';
+  return `request ${frame.id} (opcode ${frame.op}${name})`;
+}

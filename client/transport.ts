@@ -1,0 +1,211 @@
+// One WebSocket to the broker: open, hello/welcome handshake, heartbeats both ways, frames in
+// and out through the codec. It knows nothing of requests, consumers or reconnects.
+import WebSocket from 'ws';
+import { FrameCodec } from '../shared/codec.js';
+import { CeleriacError, errorFromWire } from '../shared/errors.js';
+import type { Frame, WelcomeFrame } from '../shared/frames.js';
+import { OP, PROTOCOL_VERSION } from '../shared/opcodes.js';
+
+/** What the hello says about us. */
+export interface HelloParams {
+  user?: string | undefined;
+  password?: string | undefined;
+  vhost?: string | undefined;
+  client?: string | undefined;
+  /** Heartbeat interval we propose, ms; the welcome carries the one in force. */
+  heartbeat?: number | undefined;
+}
+
+/** Where the frames and the end of an open transport go. */
+export interface TransportHandlers {
+  frames(frames: Frame[]): void;
+  /** Called once, with why the socket ended. */
+  closed(err: CeleriacError): void;
+}
+
+const HELLO_ID = 0;
+
+/** An open, welcomed socket. Built by `Transport.open`. */
+export class Transport {
+  private handlers: TransportHandlers | undefined;
+  private early: Frame[][] = [];
+  private endError: CeleriacError | undefined;
+  private ended = false;
+  /** A connection-scope error the broker sent just before closing: the reason for the close. */
+  private brokerError: CeleriacError | undefined;
+  private lastIn = Date.now();
+  private lastOut = Date.now();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private codec: FrameCodec;
+
+  private constructor(private readonly ws: WebSocket, readonly welcome: WelcomeFrame, codec: FrameCodec) {
+    this.codec = codec;
+  }
+
+  /**
+   * Opens a socket to `url`, sends the hello and waits for the welcome (all within `timeoutMs`).
+   * Rejects with the broker's coded error (ERR_ACCESS_REFUSED, ...) or ERR_CONNECTION_CLOSED with
+   * the socket error as `cause` (refused, unreachable, closed during the handshake).
+   */
+  static open(url: string, displayUrl: string, hello: HelloParams, timeoutMs: number): Promise<Transport> {
+    return new Promise<Transport>((resolve, reject) => {
+      let codec = new FrameCodec();
+      let transport: Transport | undefined;
+      let settled = false;
+      let socketError: Error | undefined;
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      const fail = (err: CeleriacError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.removeAllListeners('message');
+        ws.on('error', () => {});
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        fail(new CeleriacError('ERR_TIMEOUT', `no welcome from ${displayUrl} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.on('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        const code = status === 401 || status === 403 ? 'ERR_ACCESS_REFUSED' : 'ERR_CONNECTION_CLOSED';
+        fail(new CeleriacError(code, `${displayUrl} refused the WebSocket upgrade (HTTP ${status})`, { details: { status } }));
+      });
+      ws.on('error', (err) => {
+        socketError = err;
+        if (transport === undefined) {
+          fail(new CeleriacError('ERR_CONNECTION_CLOSED', `cannot connect to ${displayUrl}: ${err.message}`, { cause: err }));
+        }
+      });
+      ws.on('close', (code, reason) => {
+        if (transport !== undefined) {
+          transport.end(new CeleriacError('ERR_CONNECTION_CLOSED', `connection to ${displayUrl} closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`, {
+            details: { closeCode: code }, ...(socketError === undefined ? {} : { cause: socketError }),
+          }));
+          return;
+        }
+        fail(new CeleriacError('ERR_CONNECTION_CLOSED', `${displayUrl} closed the connection during the handshake (${code})`, { details: { closeCode: code } }));
+      });
+      ws.on('open', () => {
+        const frame: Frame = { op: OP.hello, id: HELLO_ID, version: PROTOCOL_VERSION };
+        if (hello.user !== undefined) frame.user = hello.user;
+        if (hello.password !== undefined) frame.password = hello.password;
+        if (hello.vhost !== undefined) frame.vhost = hello.vhost;
+        if (hello.client !== undefined) frame.client = hello.client;
+        if (hello.heartbeat !== undefined) frame.heartbeat = hello.heartbeat;
+        ws.send(codec.encode(frame));
+      });
+      ws.on('message', (data, isBinary) => {
+        if (transport !== undefined) {
+          transport.receive(data, isBinary);
+          return;
+        }
+        let frames: Frame[];
+        try {
+          frames = codec.decode(toBytes(data));
+        } catch (err) {
+          fail(err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err)));
+          return;
+        }
+        const first = frames[0]!;
+        if (first.op === OP.error) {
+          fail(errorFromWire(first.code, first.message, first.details));
+          return;
+        }
+        if (first.op !== OP.welcome) {
+          fail(new CeleriacError('ERR_MALFORMED_FRAME', `${displayUrl} answered the hello with opcode ${first.op}, not a welcome`));
+          return;
+        }
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        // Decode what the broker sends with the limits it announced.
+        codec = new FrameCodec(first.limits);
+        transport = new Transport(ws, first, codec);
+        if (frames.length > 1) transport.early.push(frames.slice(1));
+        resolve(transport);
+      });
+    });
+  }
+
+  /** Heartbeat interval in force, ms (0 = none). */
+  get heartbeat(): number {
+    return this.welcome.heartbeat;
+  }
+
+  /** Starts delivering frames (including any that arrived with the welcome) and heartbeats. */
+  attach(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+    const early = this.early;
+    this.early = [];
+    for (const frames of early) handlers.frames(frames);
+    if (this.ended) {
+      handlers.closed(this.endError!);
+      return;
+    }
+    const hb = this.welcome.heartbeat;
+    if (hb > 0) {
+      const tick = Math.max(10, Math.floor(hb / 2));
+      this.heartbeatTimer = setInterval(() => this.beat(hb), tick);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /** Encodes `frames` as one WebSocket message. Dropped silently once the socket is closing. */
+  send(frames: Frame[]): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.lastOut = Date.now();
+    this.ws.send(this.codec.encode(frames));
+  }
+
+  /** Closes the socket politely (after a close frame was answered, or to give up). */
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
+  }
+
+  /** Drops the socket at once, e.g. when the peer stopped answering. */
+  terminate(err: CeleriacError): void {
+    if (this.brokerError === undefined) this.brokerError = err;
+    this.ws.terminate();
+  }
+
+  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastIn = Date.now();
+    let frames: Frame[];
+    try {
+      if (!isBinary) throw new CeleriacError('ERR_MALFORMED_FRAME', 'the broker sent a text message');
+      frames = this.codec.decode(toBytes(data));
+    } catch (err) {
+      this.terminate(err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err)));
+      return;
+    }
+    for (const f of frames) {
+      if (f.op === OP.error && f.id === 0 && this.brokerError === undefined) this.brokerError = errorFromWire(f.code, f.message, f.details);
+    }
+    if (this.handlers === undefined) this.early.push(frames);
+    else this.handlers.frames(frames);
+  }
+
+  private beat(hb: number): void {
+    const now = Date.now();
+    if (now - this.lastIn > 2 * hb) {
+      this.terminate(new CeleriacError('ERR_HEARTBEAT_TIMEOUT', `nothing heard from the broker for ${now - this.lastIn} ms (heartbeat ${hb} ms)`));
+      return;
+    }
+    if (now - this.lastOut >= hb / 2) this.send([{ op: OP.heartbeat }]);
+  }
+
+  private end(err: CeleriacError): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.endError = this.brokerError ?? err;
+    if (this.handlers !== undefined) this.handlers.closed(this.endError);
+  }
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return new Uint8Array(data);
+}

@@ -1,0 +1,97 @@
+// The client's bookkeeping without sockets: pending requests (timeouts, drops), unconfirmed
+// publishes (confirm, error, re-send, expiry) and the declared topology (order, deletes, renames).
+import t from 'tap';
+import { Confirms } from '../../client/confirms.js';
+import { Requests } from '../../client/requests.js';
+import { Topology } from '../../client/topology.js';
+import { CeleriacError } from '../../shared/errors.js';
+import type { PublishFrame } from '../../shared/frames.js';
+import { OP } from '../../shared/opcodes.js';
+
+const pub = (id: number): PublishFrame => ({ op: OP.publish, id, exchange: 'x', routingKey: 'k', body: new Uint8Array(1) });
+const closed = new CeleriacError('ERR_CONNECTION_CLOSED', 'gone');
+
+t.test('requests: reply, error, timeout', async (t) => {
+  const r = new Requests(30);
+  const a = r.add({ op: OP.purgeQueue, id: 1, name: 'q' }, false);
+  const b = r.add({ op: OP.purgeQueue, id: 2, name: 'q' }, false);
+  const c = r.add({ op: OP.purgeQueue, id: 3, name: 'q' }, false);
+  t.ok(r.resolve(1, { messageCount: 3 }));
+  t.notOk(r.resolve(1, null), 'a second reply finds nobody');
+  t.ok(r.reject(2, new CeleriacError('ERR_NOT_FOUND', 'no queue')));
+  t.same(await a, { messageCount: 3 });
+  await t.rejects(b, { code: 'ERR_NOT_FOUND' });
+  await t.rejects(c, { code: 'ERR_TIMEOUT' });
+  t.equal(r.size, 0);
+});
+
+t.test('requests: a drop fails sent one-shot requests and keeps the rest for re-sending', async (t) => {
+  const r = new Requests(5_000);
+  const once = r.add({ op: OP.get, id: 1, queue: 'q' }, false);
+  const again = r.add({ op: OP.bindQueue, id: 2, queue: 'q', exchange: 'x', pattern: '#' }, true);
+  const unsentOnce = r.add({ op: OP.purgeQueue, id: 3, name: 'q' }, false);
+  r.markSent(1);
+  r.markSent(2);
+  r.dropped(closed);
+  await t.rejects(once, { code: 'ERR_CONNECTION_CLOSED' });
+  t.same(r.unsent().map((f) => f.id), [2, 3], 'the retryable and the never-sent, in order');
+  r.resolve(2, undefined);
+  r.rejectAll(closed);
+  await again;
+  await t.rejects(unsentOnce, { code: 'ERR_CONNECTION_CLOSED' });
+});
+
+t.test('confirms: confirm lists, errors, re-send after a drop, idle', async (t) => {
+  const c = new Confirms();
+  const p1 = c.add(pub(1), 1);
+  const p2 = c.add(pub(2), 1);
+  const p3 = c.add(pub(3), 0);
+  t.same(c.unsent().map((f) => f.id), [3]);
+  c.confirm([1, 99]);
+  await p1;
+  t.ok(c.reject(2, new CeleriacError('ERR_NO_ROUTE', 'unroutable')));
+  await t.rejects(p2, { code: 'ERR_NO_ROUTE' });
+  c.dropped();
+  t.same(c.unsent().map((f) => f.id), [3]);
+  const idle = c.whenIdle();
+  c.markSent(3, 5);
+  c.confirm([3]);
+  await p3;
+  await idle;
+  t.equal(c.size, 0);
+});
+
+t.test('confirms: expiry times only written publishes', async (t) => {
+  const c = new Confirms();
+  const old = c.add(pub(1), 1_000);
+  const held = c.add(pub(2), 0);
+  const young = c.add(pub(3), 9_500);
+  c.expire(10_000, 1_000);
+  await t.rejects(old, { code: 'ERR_TIMEOUT' });
+  t.equal(c.size, 2);
+  c.rejectAll(closed);
+  await t.rejects(held, { code: 'ERR_CONNECTION_CLOSED' });
+  await t.rejects(young, { code: 'ERR_CONNECTION_CLOSED' });
+});
+
+t.test('topology: order kept, deletes take bindings with them, renames in place', async (t) => {
+  const topo = new Topology();
+  topo.exchangeDeclared('x', 'topic', {});
+  topo.queueDeclared('q', { durable: true }, false);
+  topo.bound('q', 'x', 'a.#', {});
+  topo.queueDeclared('gen-1', { exclusive: true }, true);
+  topo.bound('gen-1', 'x', 'b.*', {});
+  topo.exchangeDeclared('x', 'topic', { durable: true });
+  const kinds = () => topo.list().map((e) => (e.kind === 'binding' ? `b:${e.queue}<-${e.exchange}:${e.pattern}` : `${e.kind}:${e.name}`));
+  t.same(kinds(), ['exchange:x', 'queue:q', 'b:q<-x:a.#', 'queue:gen-1', 'b:gen-1<-x:b.*'], 'a redeclare keeps its place');
+  topo.renameQueue('gen-1', 'gen-2');
+  t.same(kinds(), ['exchange:x', 'queue:q', 'b:q<-x:a.#', 'queue:gen-2', 'b:gen-2<-x:b.*']);
+  const gen = topo.list()[3]!;
+  t.ok(gen.kind === 'queue' && gen.serverNamed, 'still server-named');
+  topo.unbound('q', 'x', 'a.#', {});
+  topo.queueDeleted('gen-2');
+  t.same(kinds(), ['exchange:x', 'queue:q']);
+  topo.bound('q', 'x', 'c', {});
+  topo.exchangeDeleted('x');
+  t.same(kinds(), ['queue:q']);
+});
