@@ -6,12 +6,15 @@ import type { Frame } from './frames.js';
 import { OP, opName } from './opcodes.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
-type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'any' | 'uints' | 'strs' | 'tag';
-type Field = readonly [name: string, kind: Kind, optional?: 'opt'];
+/** Value kinds a frame field can have on the wire. */
+export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'any' | 'uints' | 'strs' | 'tag';
+/** One positional field of a frame: name, kind, and whether it may be absent. */
+export type Field = readonly [name: string, kind: Kind, optional?: 'opt'];
 
 // Wire layout of each opcode: the positional fields after the opcode. Adding a field at the end
 // of a layout is backward compatible (an older peer ignores it, a newer one sees it missing).
-const LAYOUT: Record<number, readonly Field[]> = {
+/** Exported read-only for docs/protocol.md and the codec tests; never mutate. */
+export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.hello]: [['id', 'uint'], ['version', 'uint'], ['user', 'str', 'opt'], ['password', 'str', 'opt'], ['vhost', 'str', 'opt'], ['client', 'str', 'opt'], ['heartbeat', 'uint', 'opt']],
   [OP.welcome]: [['id', 'uint'], ['version', 'uint'], ['server', 'str'], ['connectionId', 'str'], ['heartbeat', 'uint'], ['limits', 'map'], ['capabilities', 'strs']],
   [OP.error]: [['id', 'uint'], ['code', 'str'], ['message', 'str'], ['details', 'map', 'opt']],

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The `broker-server` command: parse flags, start the broker, print its URLs, shut down cleanly
+// on SIGINT/SIGTERM. Start-up failures become one line on stderr and exit 1, bad flags exit 2.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBroker, type Broker, type LogLevel } from '../index.js';
+import { parseBrokerArgs, usage, type BrokerServerConfig } from './parse-args.js';
+import { describeStartError } from './start-errors.js';
+
+const NAME = 'broker-server';
+
+/** The package version, found by walking up to celeriac's package.json (works from dist/ and source). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'celeriac' && typeof pkg.version === 'string') return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** Fails fast with a clear reason before SQLite gets to say something vaguer ("unable to open"). */
+function checkDataFile(dataFile: string): string | undefined {
+  if (dataFile === ':memory:') return undefined;
+  const file = resolve(dataFile);
+  const dir = dirname(file);
+  if (!existsSync(dir)) return `cannot use data file ${file}: directory ${dir} does not exist`;
+  if (!statSync(dir).isDirectory()) return `cannot use data file ${file}: ${dir} is not a directory`;
+  if (existsSync(file) && statSync(file).isDirectory()) return `cannot use data file ${file}: it is a directory`;
+  return undefined;
+}
+
+function die(message: string, code: number): never {
+  process.stderr.write(`${NAME}: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const parsed = parseBrokerArgs(process.argv.slice(2), process.env);
+  if (parsed.kind === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`celeriac ${packageVersion()}\n`);
+    return;
+  }
+  if (parsed.kind === 'error') die(`${parsed.message} (see ${NAME} --help)`, 2);
+  const config: BrokerServerConfig = parsed.config;
+
+  const dataProblem = checkDataFile(config.dataFile);
+  if (dataProblem !== undefined) die(dataProblem, 1);
+  const dataFile = config.dataFile === ':memory:' ? ':memory:' : resolve(config.dataFile);
+
+  // Signals may arrive while the broker is still starting: remember, and stop once it is up.
+  let signalled: NodeJS.Signals | undefined;
+  let stop: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      // A second Ctrl-C means "now": skip the clean shutdown.
+      process.stderr.write(`${NAME}: ${signal} again, exiting without a clean shutdown\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    signalled = signal;
+    stop?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  // The broker's start-up info lines repeat what the line below says; later info goes to stdout,
+  // warnings and errors to stderr.
+  let started = false;
+  const log = (level: LogLevel, msg: string): void => {
+    if (level !== 'info') process.stderr.write(`${NAME}: ${level}: ${msg}\n`);
+    else if (started) process.stdout.write(`${msg}\n`);
+  };
+
+  let broker: Broker;
+  try {
+    broker = await startBroker({
+      port: config.port,
+      host: config.host,
+      dataFile,
+      durability: config.durability,
+      ...(config.users.length === 0 ? {} : { users: config.users }),
+      ...(config.vhosts.length === 0 ? {} : { vhosts: config.vhosts }),
+      limits: config.limits,
+      ...(config.memoryHighWatermark === undefined ? {} : { memoryHighWatermark: config.memoryHighWatermark }),
+      ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
+      ...(config.consumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.consumerTimeout }),
+      log,
+    });
+  } catch (err) {
+    die(describeStartError(err, { port: config.port, host: config.host, dataFile }), 1);
+  }
+  started = true;
+
+  process.stdout.write(`celeriac broker listening on ${broker.url} (${broker.httpUrl}), data ${dataFile}, durability ${config.durability}\n`);
+
+  stop = () => {
+    stop = undefined;
+    process.stdout.write(`celeriac broker shutting down (${signalled ?? 'signal'})\n`);
+    broker.close().then(
+      () => process.exit(0),
+      (err: unknown) => die(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`, 1),
+    );
+  };
+  if (signalled !== undefined) stop();
+}
+
+main().catch((err: unknown) => die(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, 1));

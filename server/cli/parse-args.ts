@@ -1,0 +1,242 @@
+// broker-server's flags as one table (flag, env var, default, help) and the pure converter
+// argv + env -> config. No I/O here, so every rule is unit-tested without spawning a process.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DurabilityMode } from '../store/store.js';
+import { DEFAULT_LIMITS } from '../../shared/limits.js';
+
+/** One broker user given with --user / CELERIAC_USERS. */
+export interface UserSpec {
+  user: string;
+  password: string;
+  /** Virtual hosts the user may open; undefined = any. */
+  vhosts?: string[];
+}
+
+/** What broker-server runs with, after flags, environment and defaults are merged. */
+export interface BrokerServerConfig {
+  port: number;
+  host: string;
+  /** A file path, or ':memory:' for --memory. Relative paths are kept as given. */
+  dataFile: string;
+  durability: DurabilityMode;
+  users: UserSpec[];
+  /** Virtual hosts that exist; empty = the broker's default, just '/'. Every user may open each. */
+  vhosts: string[];
+  limits: { maxMessageSize?: number; maxPreAuthSize?: number; maxBodySize?: number; heartbeat?: number };
+  /** Default ack timeout (ms) for queues that set no consumerTimeout. */
+  consumerTimeout?: number;
+  memoryHighWatermark?: number;
+  storeHighWatermark?: number;
+}
+
+/** The result of parsing: run with a config, print help or version, or a usage error (exit 2). */
+export type ParseResult =
+  | { kind: 'run'; config: BrokerServerConfig }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 'duration' | 'user';
+
+interface FlagSpec {
+  readonly flag: string;
+  readonly env?: string;
+  readonly kind: ValueKind;
+  /** The default as the usage text shows it. */
+  readonly default: string;
+  readonly metavar?: string;
+  readonly help: string;
+}
+
+/**
+ * Every flag broker-server takes, in the order --help lists them. docs/broker-server.md and the
+ * README's table show the same rows; test/cli/parse-args.test.ts checks they stay in step.
+ */
+export const FLAGS = [
+  { flag: 'port', env: 'CELERIAC_PORT', kind: 'port', default: '5680', metavar: 'N', help: 'TCP port for WebSocket and HTTP; 0 picks a free port' },
+  { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
+  { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding queues, messages and results' },
+  { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
+  { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated)' },
+  { flag: 'vhost', env: 'CELERIAC_VHOSTS', kind: 'list', default: '/', metavar: 'NAME', help: 'a virtual host that exists; repeatable (env: comma-separated); every user may open each' },
+  { flag: 'durability', env: 'CELERIAC_DURABILITY', kind: 'durability', default: 'full', metavar: 'full|process', help: 'full: confirm after fsync; process: survives kill -9, not power loss' },
+  { flag: 'max-message-size', env: 'CELERIAC_MAX_MESSAGE_SIZE', kind: 'bytes', default: '64m', metavar: 'BYTES', help: 'largest WebSocket message (a batch of frames counts whole)' },
+  { flag: 'max-body-size', env: 'CELERIAC_MAX_BODY_SIZE', kind: 'bytes', default: '16m', metavar: 'BYTES', help: 'largest message body' },
+  { flag: 'heartbeat', env: 'CELERIAC_HEARTBEAT', kind: 'duration', default: '30s', metavar: 'MS', help: 'heartbeat interval proposed to clients (ms, or with s/m/h suffix); 0 = off' },
+  { flag: 'consumer-timeout', env: 'CELERIAC_CONSUMER_TIMEOUT', kind: 'duration', default: '30m', metavar: 'MS', help: 'cancel a consumer holding a delivery unacked this long (queues may set their own)' },
+  { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the broker\'s RSS is above this; 0 = off' },
+  { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
+  { flag: 'help', kind: 'bool', default: '', help: 'print this text and exit' },
+  { flag: 'version', kind: 'bool', default: '', help: 'print the version and exit' },
+] as const satisfies readonly FlagSpec[];
+
+/** Names of the flags, e.g. 'max-body-size'. */
+export type FlagName = (typeof FLAGS)[number]['flag'];
+
+/** The usage text of --help: every flag, its env var and its default. */
+export function usage(): string {
+  const rows = (FLAGS as readonly FlagSpec[]).map((f) => {
+    const left = `  --${f.flag}${f.metavar ? ` ${f.metavar}` : ''}`;
+    const extra = [f.env ? `env ${f.env}` : '', f.default ? `default: ${f.default}` : ''].filter(Boolean).join('; ');
+    return `${left.padEnd(40)}${f.help}${extra ? `\n${' '.repeat(40)}(${extra})` : ''}`;
+  });
+  return [
+    'Usage: broker-server [options]',
+    '',
+    'Runs the celeriac broker: WebSocket protocol and HTTP management API on one port.',
+    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    'Sizes take an optional k, m or g suffix (powers of 1024).',
+    '',
+    'Options:',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+class UsageError extends Error {}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function parseScaled(raw: string, units: Record<string, number>, what: string, source: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = m ? units[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`${source} expects ${what}, got '${raw}'`);
+  const value = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${source} is too large: '${raw}'`);
+  return value;
+}
+
+function parsePort(raw: string, source: string): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) > 65535) throw new UsageError(`${source} expects a port number 0-65535, got '${raw}'`);
+  return Number(raw);
+}
+
+function parseBool(raw: string, source: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new UsageError(`${source} expects true or false, got '${raw}'`);
+}
+
+function parseUser(raw: string, source: string): UserSpec {
+  // Split at the first colon only: a password may contain colons.
+  const at = raw.indexOf(':');
+  const user = at < 0 ? '' : raw.slice(0, at).trim();
+  const password = at < 0 ? '' : raw.slice(at + 1);
+  if (user === '' || password === '') throw new UsageError(`${source} expects NAME:PASSWORD, got '${raw}'`);
+  return { user, password };
+}
+
+function splitList(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+const PARSE_OPTIONS: ParseArgsConfig['options'] = Object.fromEntries(
+  (FLAGS as readonly FlagSpec[]).map((f) => [f.flag, f.kind === 'bool'
+    ? { type: 'boolean' as const }
+    : { type: 'string' as const, multiple: f.kind === 'user' || f.kind === 'list' }]),
+);
+
+/**
+ * Turns argv (without node and the script) and the environment into what broker-server does.
+ * Never throws and never exits: bad input comes back as `{ kind: 'error' }`.
+ */
+export function parseBrokerArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParseResult {
+  try {
+    return parseOrThrow(argv, env);
+  } catch (err) {
+    if (err instanceof UsageError) return { kind: 'error', message: err.message };
+    // node:util parseArgs throws TypeErrors with an ERR_PARSE_ARGS_* code for unknown flags etc.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return { kind: 'error', message: (err as Error).message.split('\n')[0]! };
+    throw err;
+  }
+}
+
+function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  // The options object is built from FLAGS, so parseArgs cannot infer the keys; this is its shape.
+  const values = parseArgs({ args: [...argv], options: PARSE_OPTIONS, strict: true, allowPositionals: false })
+    .values as Record<string, string | boolean | (string | boolean)[] | undefined>;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+
+  /** The raw value of a flag, else of its env var (marked so messages name the right source). */
+  const pick = (flag: FlagName): { raw: string; source: string } | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return { raw: v, source: `--${flag}` };
+    const spec = (FLAGS as readonly FlagSpec[]).find((f) => f.flag === flag)!;
+    const e = spec.env === undefined ? undefined : env[spec.env];
+    if (e !== undefined && e !== '') return { raw: e, source: spec.env! };
+    return undefined;
+  };
+  /** Repeatable flags: the flag's values if given, else the env var split at commas. */
+  const pickList = (flag: 'user' | 'vhost', envName: string): { raw: string; source: string }[] => {
+    const v = values[flag];
+    if (Array.isArray(v) && v.length > 0) return v.map((raw) => ({ raw: String(raw), source: `--${flag}` }));
+    const e = env[envName];
+    return e === undefined ? [] : splitList(e).map((raw) => ({ raw, source: envName }));
+  };
+  const bytes = (flag: FlagName): number | undefined => {
+    const p = pick(flag);
+    return p === undefined ? undefined : parseScaled(p.raw, SIZE_UNITS, 'a size in bytes (k, m or g suffix allowed)', p.source);
+  };
+
+  const portArg = pick('port');
+  const port = portArg === undefined ? 5680 : parsePort(portArg.raw, portArg.source);
+  const host = pick('host')?.raw.trim() || '127.0.0.1';
+
+  const memoryFlag = values.memory === true;
+  const memoryEnv = env.CELERIAC_MEMORY === undefined ? false : parseBool(env.CELERIAC_MEMORY, 'CELERIAC_MEMORY');
+  const dataArg = pick('data');
+  if (memoryFlag && typeof values.data === 'string') throw new UsageError('--memory and --data exclude each other');
+  // A flag beats an env var: --data overrides CELERIAC_MEMORY, --memory overrides CELERIAC_DATA.
+  const memory = memoryFlag || (memoryEnv && typeof values.data !== 'string');
+  if (!memory && dataArg !== undefined && dataArg.raw.trim() === '') throw new UsageError(`${dataArg.source} expects a file name`);
+  const dataFile = memory ? ':memory:' : dataArg?.raw ?? './celeriac.db';
+
+  const durArg = pick('durability');
+  const durability = durArg?.raw.trim() ?? 'full';
+  if (durability !== 'full' && durability !== 'process') throw new UsageError(`${durArg!.source} expects full or process, got '${durArg!.raw}'`);
+
+  const vhosts = pickList('vhost', 'CELERIAC_VHOSTS').map((v) => v.raw.trim()).filter((v) => v !== '');
+  const users = pickList('user', 'CELERIAC_USERS').map((u) => parseUser(u.raw, u.source));
+  const seen = new Set<string>();
+  for (const u of users) {
+    if (seen.has(u.user)) throw new UsageError(`user '${u.user}' is given twice`);
+    seen.add(u.user);
+  }
+  if (new Set(vhosts).size !== vhosts.length) throw new UsageError('a --vhost is given twice');
+
+  const limits: BrokerServerConfig['limits'] = {};
+  const maxMessageSize = bytes('max-message-size');
+  const maxBodySize = bytes('max-body-size');
+  if (maxMessageSize !== undefined) {
+    if (maxMessageSize < 1024) throw new UsageError('--max-message-size must be at least 1k');
+    limits.maxMessageSize = maxMessageSize;
+    // The pre-hello limit may not exceed the message limit; shrink it along with a small one.
+    if (maxMessageSize < DEFAULT_LIMITS.maxPreAuthSize) limits.maxPreAuthSize = maxMessageSize;
+  }
+  if (maxBodySize !== undefined) {
+    if (maxBodySize < 1) throw new UsageError('--max-body-size must be at least 1 byte');
+    limits.maxBodySize = maxBodySize;
+  }
+  const effectiveMessage = limits.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize;
+  const effectiveBody = limits.maxBodySize ?? DEFAULT_LIMITS.maxBodySize;
+  // A body must fit in one WebSocket message with its frame around it.
+  if (effectiveBody >= effectiveMessage) throw new UsageError(`--max-body-size (${effectiveBody}) must be smaller than --max-message-size (${effectiveMessage})`);
+  const hb = pick('heartbeat');
+  if (hb !== undefined) limits.heartbeat = parseScaled(hb.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', hb.source);
+
+  const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits };
+  const ct = pick('consumer-timeout');
+  if (ct !== undefined) {
+    config.consumerTimeout = parseScaled(ct.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', ct.source);
+    if (config.consumerTimeout < 1) throw new UsageError(`${ct.source} must be at least 1 ms`);
+  }
+  const memoryHighWatermark = bytes('memory-high-watermark');
+  const storeHighWatermark = bytes('store-high-watermark');
+  if (memoryHighWatermark !== undefined) config.memoryHighWatermark = memoryHighWatermark;
+  if (storeHighWatermark !== undefined) config.storeHighWatermark = storeHighWatermark;
+  return { kind: 'run', config };
+}

@@ -1,0 +1,45 @@
+// What the management API reads from the running broker, and the coded JSON error it answers with.
+// Handlers only read: nothing here changes broker state.
+import type { EngineApi } from '../engine/types.js';
+import type { BrokerStore } from '../store/store.js';
+import { CeleriacError, ERRORS, type ErrorCode } from '../../shared/errors.js';
+
+/** Everything buildHttpServer needs; the session helper owns the listening and the sockets. */
+export interface HttpDeps {
+  engine: EngineApi;
+  store: BrokerStore;
+  /** Epoch ms when the broker started (for uptime). */
+  startedAt: number;
+  /** The broker's version, as in welcome. */
+  version: string;
+  /** Open WebSocket connections, authenticated or not. */
+  connections: () => number;
+}
+
+/** The body of every error answer: `{ error: { code, message } }`, the code from shared/errors.ts. */
+export interface HttpErrorBody {
+  error: { code: ErrorCode; message: string; wire: number; details?: Readonly<Record<string, unknown>> };
+}
+
+// HTTP status per error code: the wire codes are AMQP's, not HTTP's, so a few map by hand.
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  ERR_NOT_FOUND: 404,
+  ERR_INVALID_ARGUMENT: 400,
+  ERR_PRECONDITION_FAILED: 412,
+  ERR_ACCESS_REFUSED: 401,
+  ERR_ACCESS_DENIED: 403,
+  ERR_RESOURCE_LOCKED: 423,
+  ERR_TIMEOUT: 504,
+};
+
+/** The HTTP status that goes with an error code (500 for anything without a better one). */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+/** The JSON body for a coded error. */
+export function errorBody(err: CeleriacError): HttpErrorBody {
+  const body: HttpErrorBody = { error: { code: err.code, message: err.message, wire: ERRORS[err.code].wire } };
+  if (err.details !== undefined) body.error.details = err.details;
+  return body;
+}

@@ -1,0 +1,189 @@
+// The real `broker-server` command as a child process (dist/, built by `npm test` first): the
+// URLs it prints, clean exits on SIGINT/SIGTERM, and one-line failures with the right exit codes.
+import t, { type Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
+const WAIT_MS = 20_000;
+const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\), data (.+), durability (full|process)$/m;
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** A temp directory removed at the end of the test that made it. */
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Spawns the command; teardown kills this one child (by its pid) if a test left it running. */
+function start(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
+  // CELERIAC_* from the caller's environment must not leak into what a test expects.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CELERIAC_')) env[k] = v;
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves with the listening line's parts once printed; rejects if the process exits first. */
+async function listening(run: Run): Promise<{ ws: string; port: number; http: string; data: string; durability: string }> {
+  const seen = new Promise<RegExpExecArray>((res, rej) => {
+    const check = (): void => {
+      const m = LISTENING.exec(run.stdout());
+      if (m) res(m);
+    };
+    run.child.stdout!.on('data', check);
+    check();
+    void run.exited.then(({ code, signal }) => rej(new Error(`exited (${code ?? signal}) before listening:\n${run.stdout()}${run.stderr()}`)));
+  });
+  const m = await within(seen, WAIT_MS, 'broker-server printing its URLs');
+  return { ws: m[1]!, port: Number(m[2]), http: m[3]!, data: m[4]!, durability: m[5]! };
+}
+
+/** Runs a command that must exit by itself; returns its exit code and output. */
+async function finished(run: Run): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code } = await within(run.exited, WAIT_MS, 'broker-server exiting');
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+t.test('--port 0 --memory prints the ws and http URLs; SIGINT exits 0', async (t) => {
+  const run = start(t, ['--port', '0', '--memory']);
+  const l = await listening(run);
+  t.equal(l.ws, `ws://127.0.0.1:${l.port}`);
+  t.equal(l.http, `http://127.0.0.1:${l.port}`);
+  t.equal(l.data, ':memory:');
+  t.equal(l.durability, 'full');
+  t.not(l.port, 0, 'a real port was picked');
+  const health = await within(fetch(`${l.http}/healthz`), WAIT_MS, 'GET /healthz');
+  t.equal(health.status, 200, 'the management API answers on the printed URL');
+  t.equal(((await health.json()) as { ok: boolean }).ok, true);
+  run.child.kill('SIGINT');
+  const done = await finished(run);
+  t.equal(done.code, 0, 'exit code 0 after SIGINT');
+  t.equal(done.stderr, '', 'nothing on stderr');
+});
+
+t.test('SIGTERM with a data file: exit 0, the file is a SQLite database the broker reopens', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'broker.db');
+  const first = start(t, ['--port', '0', '--data', file, '--durability', 'process']);
+  const l = await listening(first);
+  t.equal(l.data, file);
+  t.equal(l.durability, 'process');
+  first.child.kill('SIGTERM');
+  t.equal((await finished(first)).code, 0, 'exit code 0 after SIGTERM');
+
+  const header = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  readSync(fd, header, 0, 16, 0);
+  closeSync(fd);
+  t.equal(header.toString('latin1'), 'SQLite format 3\0', 'the data file has the SQLite header');
+
+  const again = start(t, ['--port', '0', '--data', file]);
+  await listening(again);
+  again.child.kill('SIGTERM');
+  t.equal((await finished(again)).code, 0, 'a second broker opens the same file and exits cleanly');
+});
+
+t.test('with no --data, the database is ./celeriac.db in the working directory', async (t) => {
+  const dir = tempDir(t);
+  const run = start(t, ['--port', '0'], { cwd: dir });
+  const l = await listening(run);
+  t.equal(l.data, join(dir, 'celeriac.db'));
+  t.ok(existsSync(join(dir, 'celeriac.db')), 'the file exists');
+  run.child.kill('SIGINT');
+  t.equal((await finished(run)).code, 0);
+});
+
+t.test('environment variables configure it like flags', async (t) => {
+  const run = start(t, [], { env: { CELERIAC_PORT: '0', CELERIAC_MEMORY: '1', CELERIAC_DURABILITY: 'process' } });
+  const l = await listening(run);
+  t.equal(l.data, ':memory:');
+  t.equal(l.durability, 'process');
+  run.child.kill('SIGTERM');
+  t.equal((await finished(run)).code, 0);
+});
+
+t.test('a busy port: one line naming it, exit 1', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+  t.teardown(() => new Promise<void>((res) => blocker.close(() => res())));
+  const port = (blocker.address() as AddressInfo).port;
+  const done = await finished(start(t, ['--port', String(port), '--memory']));
+  t.equal(done.code, 1);
+  t.strictSame(lines(done.stderr), [`broker-server: port ${port} on 127.0.0.1 is already in use`]);
+  t.equal(done.stdout, '');
+});
+
+t.test('a data file in a missing directory: one line, exit 1', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'no', 'such', 'dir', 'x.db');
+  const done = await finished(start(t, ['--port', '0', '--data', file]));
+  t.equal(done.code, 1);
+  t.equal(lines(done.stderr).length, 1, 'one line');
+  t.match(done.stderr, /^broker-server: .*x\.db.*does not exist\n$/);
+});
+
+t.test('a data file that is not a database: one line, exit 1', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'notes.txt');
+  writeFileSync(file, 'these are not the bytes of a SQLite database, not even close; '.repeat(20));
+  const done = await finished(start(t, ['--port', '0', '--data', file]));
+  t.equal(done.code, 1);
+  t.equal(lines(done.stderr).length, 1, 'one line');
+  t.match(done.stderr, /^broker-server: .*notes\.txt.*not a SQLite database/);
+});
+
+t.test('--help lists every flag and exits 0', async (t) => {
+  const done = await finished(start(t, ['--help']));
+  t.equal(done.code, 0);
+  for (const flag of ['--port', '--host', '--data', '--memory', '--user', '--durability', '--vhost', '--max-message-size', '--max-body-size', '--heartbeat', '--memory-high-watermark', '--store-high-watermark', '--help']) {
+    t.match(done.stdout, flag);
+  }
+  t.match(done.stdout, 'CELERIAC_PORT');
+  t.match(done.stdout, 'default: 5680');
+});
+
+t.test('--version prints the version and exits 0', async (t) => {
+  const done = await finished(start(t, ['--version']));
+  t.equal(done.code, 0);
+  t.match(done.stdout, /^celeriac \d+\.\d+\.\d+/);
+});
+
+t.test('bad flags: one line with a usage hint, exit 2', async (t) => {
+  for (const args of [['--port', 'nope'], ['--bogus'], ['--durability', 'lazy'], ['--max-body-size', 'huge']]) {
+    const done = await finished(start(t, args));
+    t.equal(done.code, 2, `${args.join(' ')}: exit 2`);
+    t.equal(lines(done.stderr).length, 1, `${args.join(' ')}: one line`);
+    t.match(done.stderr, /^broker-server: .*\(see broker-server --help\)\n$/);
+    t.equal(done.stdout, '');
+  }
+});
