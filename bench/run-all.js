@@ -3,7 +3,7 @@
 //
 // Targets are printed, never enforced: the exit code is non-zero only when a bench crashed.
 // Options: --quick (smaller counts), --only celeriac|rabbitmq, --window N, --repeat N, --json.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as e2e from './e2e-throughput.js';
@@ -41,6 +41,9 @@ function rabbitVersion() {
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 console.log(`celeriac ${pkg.version} bench — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB`);
 console.log(`mode: ${opts.quick ? 'quick' : 'full'}; RabbitMQ: ${wantRabbit ? (rabbitInstalled() ? `${rabbitVersion() ?? '?'}, started on loopback for the comparison` : 'not installed') : 'not requested'}`);
+// Other work on a 2-core machine moves every figure: the load average says whether it was quiet.
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`load average at start: ${load()}`);
 console.log();
 
 const results = {};
@@ -90,6 +93,7 @@ const rows = [
   ['1,000,000 enqueued ≤ 10 s', `${fmt(dq?.seconds, 1)} s${scaled}`, verdict(dq && !scaled ? dq.seconds <= TARGETS.deepSeconds : undefined)],
   ['broker RSS ≤ 300 MB (deep queue)', `${mb(dq?.peakRss)} peak, ${mb(dq?.endRss)} end${scaled}`, verdict(dq && !scaled ? dq.peakRss <= TARGETS.deepRss : undefined)],
 ];
+console.log(`load average at the end: ${load()} (figures from a busy machine are low and noisy)`);
 console.log('Targets (issue 2, this 2-core machine)');
 console.log(table(['target', 'this run', 'verdict'], rows));
 console.log('Reference figures from the issue: RabbitMQ 3.10 ~26,500 msgs/s durable e2e, 5,900 with prefetch 1;');
