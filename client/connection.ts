@@ -445,7 +445,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         send({ op: OP.declareQueue, id: ++this.nextId, name: e.name, options: e.options }, `queue '${e.name}'`);
       } else {
         try {
-          const info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: '', options: e.options }), '');
+          // A server-named queue that outlived the socket (not exclusive) keeps its name and its
+          // messages; one that died with it (or is still held by the dead socket) gets a new name.
+          let info: QueueInfo;
+          try {
+            info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: e.name, options: e.options }), e.name);
+          } catch (err) {
+            const code = asCoded(err).code;
+            if (code !== 'ERR_ACCESS_DENIED' && code !== 'ERR_RESOURCE_LOCKED') throw err;
+            info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: '', options: e.options }), '');
+          }
           if (this.transport !== t) return false;
           if (info.queue !== e.name) {
             renames.set(e.name, info.queue);

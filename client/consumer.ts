@@ -4,8 +4,11 @@ import type { ConsumeOptions, DeliverFrame } from '../shared/frames.js';
 import { Message } from './message.js';
 import type { Settler } from './outbox.js';
 
-/** Called once per delivered message. A returned promise is awaited only to catch its failure. */
-export type MessageHandler = (msg: Message) => void | Promise<void>;
+/**
+ * Called once per delivered message. What it returns is ignored, except that a returned promise
+ * (an async handler) is watched for a rejection.
+ */
+export type MessageHandler = (msg: Message) => unknown;
 
 /** Reports a handler that threw or rejected. */
 export type HandlerErrorSink = (err: unknown, msg: Message) => void;
@@ -76,15 +79,15 @@ export class Consumers {
     const c = this.byTag.get(frame.consumerTag);
     if (c === undefined) return false;
     const msg = new Message(frame, frame.consumerTag, settler, c.noAck);
-    let result: void | Promise<void>;
+    let result: unknown;
     try {
       result = c.handler(msg);
     } catch (err) {
       onError(err, msg);
       return true;
     }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(undefined, (err: unknown) => onError(err, msg));
+    if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (err: unknown) => onError(err, msg));
     }
     return true;
   }

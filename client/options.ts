@@ -13,7 +13,10 @@ export interface ConnectOptions {
   clientName?: string;
   /** Reconnect on its own after the first connection drops. Default true. */
   reconnect?: boolean;
-  /** Heartbeat interval to propose, ms (0 asks for none); the broker's welcome decides. */
+  /**
+   * Heartbeat interval to propose, ms. The broker uses the smaller of its own and this one
+   * (0 or absent: the broker's); a broker silent for two intervals counts as dead.
+   */
   heartbeat?: number;
   /**
    * How long a request (declare, bind, get, ...) waits for its reply, the handshake waits for the

@@ -16,10 +16,12 @@ async function until(pred: () => boolean, ms = 10_000, what = 'condition'): Prom
   }
 }
 
-function nextEvent<K extends 'reconnected' | 'reconnecting'>(conn: Connection, event: K, ms = 10_000): Promise<void> {
+function nextEvent(conn: Connection, event: 'reconnected' | 'reconnecting', ms = 10_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
-    conn.once(event, () => { clearTimeout(timer); resolve(); });
+    const done = (): void => { clearTimeout(timer); resolve(); };
+    if (event === 'reconnected') conn.once('reconnected', done);
+    else conn.once('reconnecting', done);
   });
 }
 
@@ -47,6 +49,9 @@ t.test('reconnect after a broker restart on the same port and data file', async 
   await conn.bindQueue('rc-q', 'rc-x', 'rc.#');
   const temp = await conn.assertQueue('', { exclusive: true });
   await conn.bindQueue(temp.queue, 'rc-x', 'temp.*');
+  // A durable server-named queue outlives the restart: it keeps its name and its messages.
+  const kept = await conn.assertQueue('', { durable: true });
+  await conn.sendToQueue(kept.queue, 'kept-msg', { persistent: true });
 
   const got: Message[] = [];
   const { consumerTag } = await conn.consume('rc-q', (m) => {
@@ -99,6 +104,10 @@ t.test('reconnect after a broker restart on the same port and data file', async 
   await conn.publish('rc-x', 'temp.after', 'to-temp');
   await until(() => tempGot.includes('to-temp'), 5_000, 'delivery through the re-declared binding');
 
+  const keptMsg = await conn.get(kept.queue);
+  t.equal(keptMsg?.body.toString(), 'kept-msg', 'the durable server-named queue kept its name and message');
+  keptMsg?.ack();
+
   // Topology really exists on the new broker.
   t.equal((await conn.checkQueue('rc-q')).queue, 'rc-q');
   t.same(errors, [], 'no error events');
@@ -109,4 +118,25 @@ t.test('reconnect after a broker restart on the same port and data file', async 
     await check.close();
     return info.messageCount;
   })()), 0, 'everything acked, nothing left');
+});
+
+t.test('close() while reconnecting fails what is pending and stops retrying', async (t) => {
+  const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: ':memory:' });
+  const conn = await connect(broker.url, { reconnectBackoff: { initial: 20, max: 50 } });
+  await conn.assertQueue('rc-closing');
+  const reconnecting = nextEvent(conn, 'reconnecting');
+  await broker.close();
+  await reconnecting;
+  const pending = conn.sendToQueue('rc-closing', 'never');
+  const declare = conn.assertQueue('rc-closing-2');
+  let attempts = 0;
+  conn.on('reconnecting', () => attempts++);
+  const closed = new Promise<unknown>((resolve) => conn.once('close', resolve));
+  await conn.close();
+  t.equal(await closed, undefined);
+  await t.rejects(pending, { code: 'ERR_CONNECTION_CLOSED' });
+  await t.rejects(declare, { code: 'ERR_CONNECTION_CLOSED' });
+  const before = attempts;
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(attempts, before, 'no attempts after close');
 });

@@ -1,0 +1,57 @@
+// A broker that stops answering (SIGSTOP) is detected by the client's heartbeat check, and the
+// client reconnects once the broker runs again (SIGCONT). Uses the built broker-server (dist/).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { connect, type ReconnectingInfo } from '../../client/index.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'server', 'cli', 'broker-server.js');
+
+function startChildBroker(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--memory', '--heartbeat', '30s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker-server printed no URL within 15 s:\n${out}`)); }, 15_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = out.match(/ws:\/\/[^\s'"(),]+/);
+      if (m !== null) { clearTimeout(timer); resolve({ child, url: m[0] }); }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`broker-server exited (${code}):\n${out}`)); });
+  });
+}
+
+function waitEvent<T>(subscribe: (cb: (v: T) => void) => void, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms);
+    subscribe((v) => { clearTimeout(timer); resolve(v); });
+  });
+}
+
+t.test('a frozen broker is detected by heartbeat, and the client comes back when it resumes', async (t) => {
+  const { child, url } = await startChildBroker();
+  t.teardown(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  // The client proposes 200 ms; the broker takes the smaller of its own and the client's.
+  const conn = await connect(url, { heartbeat: 200, requestTimeout: 1_000, reconnectBackoff: { initial: 50, max: 200 } });
+  t.teardown(() => conn.close());
+  t.equal(conn.heartbeat, 200);
+  await conn.assertQueue('hb-q');
+  await new Promise((r) => setTimeout(r, 600));
+  t.ok(conn.connected, 'heartbeats keep an idle connection alive');
+
+  const drop = waitEvent<ReconnectingInfo>((cb) => conn.once('reconnecting', cb), 5_000, "'reconnecting'");
+  child.kill('SIGSTOP');
+  const info = await drop;
+  t.equal(info.error.code, 'ERR_HEARTBEAT_TIMEOUT');
+
+  const back = waitEvent<void>((cb) => conn.once('reconnected', () => cb()), 15_000, "'reconnected'");
+  child.kill('SIGCONT');
+  await back;
+  // --memory: the broker lost nothing because it never restarted; the queue is still there.
+  t.equal((await conn.checkQueue('hb-q')).queue, 'hb-q');
+});
