@@ -55,7 +55,7 @@ interface FlagSpec {
 export const FLAGS = [
   { flag: 'port', env: 'CELERIAC_PORT', kind: 'port', default: '5680', metavar: 'N', help: 'TCP port for WebSocket and HTTP; 0 picks a free port' },
   { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
-  { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding queues, messages and results' },
+  { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding exchanges, queues and messages' },
   { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
   { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated)' },
   { flag: 'vhost', env: 'CELERIAC_VHOSTS', kind: 'list', default: '/', metavar: 'NAME', help: 'a virtual host that exists; repeatable (env: comma-separated); every user may open each' },

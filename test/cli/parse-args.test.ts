@@ -1,0 +1,138 @@
+// broker-server's argv + env -> config, without spawning anything: defaults, every flag, its
+// env var, precedence, and the usage errors that make the command exit 2.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FLAGS, parseBrokerArgs, usage, type BrokerServerConfig } from '../../server/cli/parse-args.js';
+
+function run(argv: string[], env: Record<string, string> = {}): BrokerServerConfig {
+  const r = parseBrokerArgs(argv, env);
+  if (r.kind !== 'run') throw new Error(`expected a config, got ${JSON.stringify(r)}`);
+  return r.config;
+}
+
+function usageError(argv: string[], env: Record<string, string> = {}): string {
+  const r = parseBrokerArgs(argv, env);
+  if (r.kind !== 'error') throw new Error(`expected a usage error, got ${JSON.stringify(r)}`);
+  return r.message;
+}
+
+t.test('defaults: 127.0.0.1:5680, ./celeriac.db, durability full, no users', async (t) => {
+  t.strictSame(run([]), {
+    port: 5680, host: '127.0.0.1', dataFile: './celeriac.db', durability: 'full', users: [], vhosts: [], limits: {},
+  });
+});
+
+t.test('every flag', async (t) => {
+  const c = run([
+    '--port', '0', '--host', '0.0.0.0', '--data', '/tmp/x.db', '--durability', 'process',
+    '--user', 'alice:s3cret', '--user', 'bob:pa:ss', '--vhost', 'prod', '--vhost', 'staging',
+    '--max-message-size', '2m', '--max-body-size', '512k', '--heartbeat', '5s',
+    '--memory-high-watermark', '1g', '--store-high-watermark', '10G', '--consumer-timeout', '1h',
+  ]);
+  t.strictSame(c, {
+    port: 0, host: '0.0.0.0', dataFile: '/tmp/x.db', durability: 'process',
+    users: [{ user: 'alice', password: 's3cret' }, { user: 'bob', password: 'pa:ss' }],
+    vhosts: ['prod', 'staging'],
+    limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000 },
+    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, storeHighWatermark: 10 * 1024 ** 3,
+  });
+  t.equal(run(['--port=6000']).port, 6000, '--flag=value works too');
+});
+
+t.test('--memory', async (t) => {
+  t.equal(run(['--memory']).dataFile, ':memory:');
+  t.match(usageError(['--memory', '--data', 'x.db']), /exclude each other/);
+  t.equal(run([], { CELERIAC_MEMORY: '1' }).dataFile, ':memory:', 'CELERIAC_MEMORY=1');
+  t.equal(run([], { CELERIAC_MEMORY: 'false' }).dataFile, './celeriac.db', 'CELERIAC_MEMORY=false');
+  t.equal(run(['--data', 'a.db'], { CELERIAC_MEMORY: 'true' }).dataFile, 'a.db', '--data beats CELERIAC_MEMORY');
+  t.equal(run(['--memory'], { CELERIAC_DATA: 'a.db' }).dataFile, ':memory:', '--memory beats CELERIAC_DATA');
+  t.match(usageError([], { CELERIAC_MEMORY: 'maybe' }), /CELERIAC_MEMORY expects true or false/);
+});
+
+t.test('environment variables, and flags winning over them', async (t) => {
+  const env = {
+    CELERIAC_PORT: '7000', CELERIAC_HOST: '::1', CELERIAC_DATA: 'env.db', CELERIAC_DURABILITY: 'process',
+    CELERIAC_USERS: 'a:1, b:2', CELERIAC_VHOSTS: 'v1,v2', CELERIAC_MAX_MESSAGE_SIZE: '4m', CELERIAC_MAX_BODY_SIZE: '1m',
+    CELERIAC_HEARTBEAT: '2000', CELERIAC_CONSUMER_TIMEOUT: '90s', CELERIAC_MEMORY_HIGH_WATERMARK: '100m', CELERIAC_STORE_HIGH_WATERMARK: '1g',
+  };
+  const c = run([], env);
+  t.equal(c.port, 7000);
+  t.equal(c.host, '::1');
+  t.equal(c.dataFile, 'env.db');
+  t.equal(c.durability, 'process');
+  t.strictSame(c.users, [{ user: 'a', password: '1' }, { user: 'b', password: '2' }]);
+  t.strictSame(c.vhosts, ['v1', 'v2']);
+  t.strictSame(c.limits, { maxMessageSize: 4 * 1024 ** 2, maxBodySize: 1024 ** 2, heartbeat: 2000 });
+  t.equal(c.memoryHighWatermark, 100 * 1024 ** 2);
+  t.equal(c.storeHighWatermark, 1024 ** 3);
+  t.equal(c.consumerTimeout, 90_000);
+
+  const f = run(['--port', '1', '--user', 'z:9', '--durability', 'full'], env);
+  t.equal(f.port, 1, '--port beats CELERIAC_PORT');
+  t.strictSame(f.users.map((u) => u.user), ['z'], '--user replaces CELERIAC_USERS');
+  t.equal(f.durability, 'full');
+  t.equal(run([], { CELERIAC_PORT: '' }).port, 5680, 'an empty variable counts as unset');
+});
+
+t.test('sizes and durations', async (t) => {
+  const body = (v: string): number | undefined => run(['--max-body-size', v]).limits.maxBodySize;
+  t.equal(body('100'), 100);
+  t.equal(body('1k'), 1024);
+  t.equal(body('1KB'), 1024);
+  t.equal(body('1.5m'), 1.5 * 1024 ** 2);
+  t.equal(run(['--heartbeat', '0']).limits.heartbeat, 0, 'heartbeat 0 turns heartbeats off');
+  t.equal(run(['--heartbeat', '250ms']).limits.heartbeat, 250);
+  t.equal(run(['--heartbeat', '1m']).limits.heartbeat, 60_000);
+  t.strictSame(run(['--max-message-size', '4k', '--max-body-size', '1k']).limits, { maxMessageSize: 4096, maxPreAuthSize: 4096, maxBodySize: 1024 }, 'a small message limit shrinks the pre-hello limit with it');
+});
+
+t.test('bad values are usage errors naming the flag or variable', async (t) => {
+  t.match(usageError(['--port', 'abc']), /--port expects a port number/);
+  t.match(usageError(['--port', '70000']), /--port expects a port number/);
+  t.match(usageError(['--port', '-1']), /port|option/i);
+  t.match(usageError([], { CELERIAC_PORT: 'x' }), /CELERIAC_PORT expects a port number/);
+  t.match(usageError(['--durability', 'lazy']), /--durability expects full or process, got 'lazy'/);
+  t.match(usageError(['--max-body-size', '10x']), /--max-body-size expects a size/);
+  t.match(usageError(['--max-body-size', '0']), /at least 1 byte/);
+  t.match(usageError(['--max-message-size', '10']), /at least 1k/);
+  t.match(usageError(['--max-body-size', '64m']), /must be smaller than --max-message-size/);
+  t.match(usageError(['--heartbeat', 'soon']), /--heartbeat expects a duration/);
+  t.match(usageError(['--user', 'nopassword']), /--user expects NAME:PASSWORD/);
+  t.match(usageError(['--user', ':pw']), /NAME:PASSWORD/);
+  t.match(usageError(['--user', 'a:1', '--user', 'a:2']), /given twice/);
+  t.match(usageError(['--vhost', 'v', '--vhost', 'v']), /given twice/);
+  t.match(usageError(['--consumer-timeout', '0']), /at least 1 ms/);
+  t.match(usageError(['--data', '']), /expects a file name/);
+  t.match(usageError(['--bogus']), /bogus/);
+  t.match(usageError(['stray']), /stray/);
+  t.match(usageError(['--port']), /port/);
+  for (const argv of [['--port', 'abc'], ['--bogus'], ['--durability', 'x']]) {
+    t.notMatch(usageError(argv), /\n/, `${argv.join(' ')}: one line`);
+  }
+});
+
+t.test('--help and --version', async (t) => {
+  t.strictSame(parseBrokerArgs(['--help']), { kind: 'help' });
+  t.strictSame(parseBrokerArgs(['--port', 'bad', '--help']), { kind: 'help' }, '--help wins over bad values');
+  t.strictSame(parseBrokerArgs(['--version']), { kind: 'version' });
+});
+
+t.test('the usage text lists every flag with its env var and default', async (t) => {
+  const text = usage();
+  for (const f of FLAGS) {
+    t.match(text, `--${f.flag}`, `--${f.flag} listed`);
+    if ('env' in f) t.match(text, f.env, `${f.env} listed`);
+    if (f.default !== '') t.match(text, `default: ${f.default}`, `default of --${f.flag} listed`);
+  }
+});
+
+t.test('docs/broker-server.md and the README show every flag and env var', async (t) => {
+  for (const doc of ['../../docs/broker-server.md', '../../README.md']) {
+    const text = readFileSync(fileURLToPath(new URL(doc, import.meta.url)), 'utf8');
+    for (const f of FLAGS) {
+      t.match(text, `--${f.flag}`, `${doc}: --${f.flag}`);
+      if ('env' in f) t.match(text, f.env, `${doc}: ${f.env}`);
+    }
+  }
+});
