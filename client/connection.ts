@@ -4,77 +4,22 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { CeleriacError, errorFromWire, fail } from '../shared/errors.js';
 import type {
-  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame,
-  MessageProperties, PublishFrame, QueueInfo, QueueOptions,
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame, PublishFrame,
+  QueueInfo, QueueOptions,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import { backoffDelay } from './backoff.js';
 import { Confirms } from './confirms.js';
 import { Consumers, type MessageHandler } from './consumer.js';
 import { Message } from './message.js';
-import { normalizeOptions, type ConnectOptions, type Settings } from './options.js';
+import type { Settings } from './options.js';
 import { Outbox } from './outbox.js';
-import { asGetResult, asMessageCount, asQueueInfo } from './replies.js';
+import type { Body, ConnectionEvents, GetOptions, PublishOptions } from './api-types.js';
+import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
+import { replay } from './replay.js';
 import { Requests, type RequestFrame } from './requests.js';
 import { Topology } from './topology.js';
-import { Transport, type HelloParams } from './transport.js';
-import { parseBrokerUrl, type ConnectTarget } from './url.js';
-
-/** Options of publish() and sendToQueue(): message properties plus `mandatory`. */
-export interface PublishOptions extends MessageProperties {
-  /** Fail the publish with ERR_NO_ROUTE when no queue takes the message. */
-  mandatory?: boolean;
-}
-
-/** Options of get(). */
-export interface GetOptions {
-  /** The message counts as acked when fetched. */
-  noAck?: boolean;
-}
-
-/** What a body may be given as; strings are sent as UTF-8. */
-export type Body = Uint8Array | string;
-
-/** Passed with 'reconnecting'. */
-export interface ReconnectingInfo {
-  /** 1 for the first attempt after a drop. */
-  attempt: number;
-  /** Milliseconds until this attempt. */
-  delay: number;
-  /** Why the socket dropped, or why the previous attempt failed. */
-  error: CeleriacError;
-}
-
-/** The events of a Connection and their arguments. */
-export interface ConnectionEvents {
-  /**
-   * A coded error no request or publish waits for: a connection-scope error the broker sent before
-   * closing the socket (ERR_UNKNOWN_DELIVERY_TAG, ERR_HEARTBEAT_TIMEOUT, ...; not the routine
-   * ERR_SERVER_SHUTDOWN), or a failed re-declaration after a reconnect. Emitted only when a
-   * listener is registered, so it never crashes a process that does not listen: the connection
-   * recovers ('reconnecting' carries the same error) or reports it with 'close'.
-   */
-  error: [err: CeleriacError];
-  /** Closed for good: by close() (no error), or a drop with `reconnect: false` (the error). */
-  close: [err: CeleriacError | undefined];
-  /** The socket dropped (or an attempt failed); another attempt follows after `delay`. */
-  reconnecting: [info: ReconnectingInfo];
-  /** A new socket is up and everything was declared and subscribed again. */
-  reconnected: [];
-  /** The broker asked publishers to stop (flow); publish() now queues locally. */
-  blocked: [reason: string];
-  /** Publishing may go on; locally queued publishes are being sent. */
-  unblocked: [];
-  /** The broker cancelled a consumer (queue deleted, ack timeout), or re-subscribing it failed. */
-  cancel: [consumerTag: string, reason: string];
-  /** A server-named queue was declared again after a reconnect and got a new name. */
-  queueRenamed: [from: string, to: string];
-  /**
-   * A consumer handler threw or rejected. The message is left as the handler left it (see
-   * consume()). Without a listener the error becomes a process warning.
-   */
-  handlerError: [err: unknown, msg: Message];
-}
+import type { Transport } from './transport.js';
 
 type State = 'open' | 'reconnecting' | 'closing' | 'closed';
 
@@ -104,7 +49,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   };
 
   /** @internal Use connect(). */
-  constructor(private readonly target: ConnectTarget, private readonly settings: Settings, transport: Transport) {
+  constructor(private readonly settings: Settings, private readonly dial: () => Promise<Transport>, transport: Transport) {
     super();
     this.requests = new Requests(settings.requestTimeout);
     this.outbox = new Outbox(() => {});
@@ -400,7 +345,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.state !== 'reconnecting') return;
     let t: Transport;
     try {
-      t = await Transport.open(this.target.wsUrl, this.target.displayUrl, helloOf(this.target, this.settings), this.settings.requestTimeout);
+      t = await this.dial();
     } catch (err) {
       if (this.state === 'reconnecting') this.scheduleReconnect(asCoded(err));
       return;
@@ -410,77 +355,23 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return;
     }
     this.adopt(t);
-    if (!(await this.replay(t))) return;
+    const replayed = await replay({
+      topology: this.topology,
+      consumers: this.consumers,
+      nextId: () => ++this.nextId,
+      send: (frame) => this.replayRequest(frame),
+      alive: () => this.transport === t,
+      failed: (err) => this.emitError(err),
+      renamed: (from, to) => this.emit('queueRenamed', from, to),
+      cancelled: (tag, reason) => this.emit('cancel', tag, reason),
+    });
+    if (!replayed) return;
     this.attempt = 0;
     this.state = 'open';
     this.ready = true;
     for (const frame of this.requests.unsent()) this.write(frame);
     this.writeUnsentPublishes();
     this.emit('reconnected');
-  }
-
-  /**
-   * Declares again what was declared, in order, then subscribes the consumers again under their
-   * tags. Everything is pipelined; only a server-named queue is awaited, for its new name.
-   * Returns false when the socket dropped meanwhile (the next attempt is already scheduled).
-   */
-  private async replay(t: Transport): Promise<boolean> {
-    const waits: Promise<void>[] = [];
-    const renames = new Map<string, string>();
-    const q = (name: string): string => renames.get(name) ?? name;
-    const onFail = (what: string, err: unknown): void => {
-      const e = asCoded(err);
-      if (e.code === 'ERR_CONNECTION_CLOSED') return;
-      this.emitError(new CeleriacError(e.code, `re-declaring ${what} after a reconnect failed: ${e.message}`, { cause: e, details: e.details === undefined ? {} : { ...e.details } }));
-    };
-    const send = (frame: RequestFrame, what: string): void => {
-      waits.push(this.replayRequest(frame).then(() => undefined, (err: unknown) => onFail(what, err)));
-    };
-    for (const e of this.topology.list()) {
-      if (e.kind === 'exchange') {
-        send({ op: OP.declareExchange, id: ++this.nextId, name: e.name, type: e.type, options: e.options }, `exchange '${e.name}'`);
-      } else if (e.kind === 'binding') {
-        send({ op: OP.bindQueue, id: ++this.nextId, queue: q(e.queue), exchange: e.exchange, pattern: e.pattern, args: e.args }, `binding '${e.queue}' <- '${e.exchange}' (${e.pattern})`);
-      } else if (!e.serverNamed) {
-        send({ op: OP.declareQueue, id: ++this.nextId, name: e.name, options: e.options }, `queue '${e.name}'`);
-      } else {
-        try {
-          // A server-named queue that outlived the socket (not exclusive) keeps its name and its
-          // messages; one that died with it (or is still held by the dead socket) gets a new name.
-          let info: QueueInfo;
-          try {
-            info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: e.name, options: e.options }), e.name);
-          } catch (err) {
-            const code = asCoded(err).code;
-            if (code !== 'ERR_ACCESS_DENIED' && code !== 'ERR_RESOURCE_LOCKED') throw err;
-            info = asQueueInfo(await this.replayRequest({ op: OP.declareQueue, id: ++this.nextId, name: '', options: e.options }), '');
-          }
-          if (this.transport !== t) return false;
-          if (info.queue !== e.name) {
-            renames.set(e.name, info.queue);
-            this.topology.renameQueue(e.name, info.queue);
-            this.consumers.renameQueue(e.name, info.queue);
-            this.emit('queueRenamed', e.name, info.queue);
-          }
-        } catch (err) {
-          if (this.transport !== t) return false;
-          onFail(`server-named queue '${e.name}'`, err);
-        }
-      }
-    }
-    for (const c of this.consumers.live()) {
-      const tag = c.tag;
-      waits.push(this.replayRequest({ op: OP.consume, id: ++this.nextId, queue: c.queue, options: c.options }).then(
-        () => undefined,
-        (err: unknown) => {
-          const e = asCoded(err);
-          if (e.code === 'ERR_CONNECTION_CLOSED') return;
-          if (this.consumers.remove(tag)) this.emit('cancel', tag, `re-subscribing after a reconnect failed: ${e.message}`);
-        },
-      ));
-    }
-    await Promise.all(waits);
-    return this.transport === t;
   }
 
   /** Sends a request on the current socket now, even before the connection is ready. */
@@ -534,29 +425,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private closedError(what: string): CeleriacError {
     return fail('ERR_CONNECTION_CLOSED', `cannot ${what}: the connection is ${this.state}`);
   }
-}
-
-/**
- * Connects to a broker: `ws://[user:password@]host:port[/vhost]`. Rejects when this first
- * connection cannot be made — ERR_INVALID_ARGUMENT for a bad URL or option, the broker's coded
- * error (ERR_ACCESS_REFUSED, ...), ERR_CONNECTION_CLOSED (with the socket error as `cause`) when
- * refused or unreachable, ERR_TIMEOUT when no welcome arrives. Afterwards the connection
- * reconnects on its own unless `reconnect: false`.
- */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
-  const settings = normalizeOptions(options);
-  const target = parseBrokerUrl(url, options);
-  const transport = await Transport.open(target.wsUrl, target.displayUrl, helloOf(target, settings), settings.requestTimeout);
-  return new Connection(target, settings, transport);
-}
-
-function helloOf(target: ConnectTarget, settings: Settings): HelloParams {
-  return { user: target.user, password: target.password, vhost: target.vhost, client: settings.clientName, heartbeat: settings.heartbeat };
-}
-
-function asCoded(err: unknown): CeleriacError {
-  if (err instanceof CeleriacError) return err;
-  return new CeleriacError('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
 /** Waits for `p` at most `ms`; true when it settled in time. */

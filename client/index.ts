@@ -1,7 +1,8 @@
 // The public surface of the client SDK (`import { connect } from 'celeriac'`).
 // Only what is exported here is API; the modules behind it may change.
-export { connect, Connection } from './connection.js';
-export type { Body, ConnectionEvents, GetOptions, PublishOptions, ReconnectingInfo } from './connection.js';
+export { connect } from './connect.js';
+export { Connection } from './connection.js';
+export type { Body, ConnectionEvents, GetOptions, PublishOptions, ReconnectingInfo } from './api-types.js';
 export type { ConnectOptions } from './options.js';
 export type { BackoffOptions } from './backoff.js';
 export { Message } from './message.js';

@@ -1,6 +1,6 @@
-// Checks the shape of ok results before they reach typed user code: a reply from a broker of
-// another version fails with a coded error instead of flowing on as the wrong type.
-import { fail } from '../shared/errors.js';
+// Checks the shape of ok results before they reach typed user code, and turns anything thrown into
+// a coded error: a reply from a broker of another version fails with a code, not as the wrong type.
+import { CeleriacError, fail } from '../shared/errors.js';
 import type { GetResult, QueueInfo } from '../shared/frames.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -46,4 +46,10 @@ export function asGetResult(v: unknown): GetResult | null {
     body: v.body,
     messageCount: typeof v.messageCount === 'number' ? v.messageCount : 0,
   };
+}
+
+/** Any thrown value as a coded error (a non-CeleriacError becomes ERR_INTERNAL, kept as cause). */
+export function asCoded(err: unknown): CeleriacError {
+  if (err instanceof CeleriacError) return err;
+  return new CeleriacError('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
 }
