@@ -62,6 +62,11 @@ export class Confirms {
     for (const p of this.pending.values()) p.sentAt = 0;
   }
 
+  /** Restarts the clock of every written publish (the broker was blocked, not unresponsive). */
+  restamp(now: number): void {
+    for (const p of this.pending.values()) if (p.sentAt !== 0) p.sentAt = now;
+  }
+
   /** Pending publishes not written to the current socket, oldest first. */
   unsent(): PublishFrame[] {
     const out: PublishFrame[] = [];

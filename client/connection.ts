@@ -57,7 +57,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.ready = true;
     const sweep = Math.max(50, Math.min(1_000, Math.floor(settings.requestTimeout / 4)));
     this.expiryTimer = setInterval(() => {
-      if (this.ready) this.confirms.expire(Date.now(), settings.requestTimeout);
+      // A blocked broker is slow on purpose, not broken: publishes are not timed while blocked.
+      if (this.ready && !this.blocked) this.confirms.expire(Date.now(), settings.requestTimeout);
     }, sweep);
     this.expiryTimer.unref();
   }
@@ -306,6 +307,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     if (!this.blocked) return;
     this.blocked = false;
+    this.confirms.restamp(Date.now());
     if (this.ready) this.writeUnsentPublishes();
     this.emit('unblocked');
   }

@@ -11,7 +11,10 @@ export interface ConnectOptions {
   vhost?: string;
   /** Name shown in the broker's connection list. Default: `celeriac-client`. */
   clientName?: string;
-  /** Reconnect on its own after the first connection drops. Default true. */
+  /**
+   * Reconnect on its own after a drop (the first connection must succeed). Default true. Attempts
+   * go on until close(), each failure reported by 'reconnecting'; false makes a drop final.
+   */
   reconnect?: boolean;
   /**
    * Heartbeat interval to propose, ms. The broker uses the smaller of its own and this one

@@ -69,6 +69,10 @@ t.test('confirms: expiry times only written publishes', async (t) => {
   c.expire(10_000, 1_000);
   await t.rejects(old, { code: 'ERR_TIMEOUT' });
   t.equal(c.size, 2);
+  c.restamp(20_000); // after a flow block: the clock starts again for written publishes only
+  c.expire(20_500, 1_000);
+  t.equal(c.size, 2);
+  t.same(c.unsent().map((f) => f.id), [2], 'a held publish stays unwritten');
   c.rejectAll(closed);
   await t.rejects(held, { code: 'ERR_CONNECTION_CLOSED' });
   await t.rejects(young, { code: 'ERR_CONNECTION_CLOSED' });
