@@ -230,6 +230,7 @@ export class Engine implements EngineApi {
 
   purgeQueue(c: EngineConnection, name: string): { messageCount: number } {
     const q = this.queueFor(asConn(c), name);
+    this.options.writer.flush(); // messages bound for the disk tail land first, so purge sees them
     let count = 0;
     for (const msg of q.clearReady()) {
       if (msg.persisted) this.options.writer.delete(msg.id);
@@ -339,7 +340,7 @@ export class Engine implements EngineApi {
       if (q.options.overflow === 'reject-publish') return false;
       if (q.readyCount === 0) this.flow.pageIn(q);
       const head = q.takeReady();
-      if (head === undefined) return max > 0; // only committing messages remain: let it in
+      if (head === undefined) return max > 0; // only messages still committing remain: let it in
       this.flow.deadLetter(q, head, 'maxlen');
     }
     return true;

@@ -76,8 +76,11 @@ export class MessageFlow {
   }
 
   /**
-   * Takes a message into a queue. Persisted messages become visible only after their commit, so a
-   * consumer never sees a message a crash could still lose; `done` runs when it is taken.
+   * Takes a message into a queue; `done` runs when the broker may confirm it: at once for a
+   * transient message, after its commit for a persisted one. A persisted message is deliverable
+   * before its commit (as in RabbitMQ): a crash before the commit loses only an unconfirmed
+   * message, and an ack arriving first cancels the pending insert, saving the write. Only a deep
+   * queue's tail waits for the commit, since it is read back from disk.
    */
   enqueue(queue: Queue<Conn>, msg: QueuedMessage, done: (err: CeleriacError | null) => void): void {
     if (!msg.persisted) {
@@ -85,14 +88,23 @@ export class MessageFlow {
       done(null);
       return;
     }
-    queue.committing++;
+    // Once one message goes to the disk tail, later ones follow it there, keeping FIFO order.
+    const toDisk = msg.readyAt === 0 && (queue.diskBacklog > 0 || queue.pendingDisk > 0 || queue.readyCount >= this.o.pagingThreshold);
+    if (toDisk) queue.pendingDisk++;
+    else this.makeAvailable(queue, msg);
     this.o.writer.insert(toStoredRow(msg, queue.id), (err) => {
-      queue.committing--;
+      if (toDisk) {
+        queue.pendingDisk--;
+        if (err === null && !queue.deleted) {
+          queue.diskBacklog++;
+          this.drain(queue);
+        }
+      }
       if (err !== null) {
+        msg.persisted = false; // nothing of it is on disk; later acks must not touch the store
         done(new CeleriacError('ERR_STORE_FAILED', `the store could not commit: ${err.message}`, { cause: err }));
         return;
       }
-      if (!queue.deleted) this.makeAvailable(queue, msg);
       done(null);
     });
   }
@@ -105,11 +117,6 @@ export class MessageFlow {
       if (msg.persisted && msg.id > queue.cursor) queue.heldAboveCursor.add(msg.id);
       this.heap.push(msg.readyAt, { queue, msg });
       this.armDelayTimer();
-      return;
-    }
-    if (msg.persisted && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold)) {
-      // Deep queue: the message stays on disk only and is paged in when its turn comes.
-      queue.diskBacklog++;
       return;
     }
     this.pushReady(queue, msg);

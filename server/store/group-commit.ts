@@ -132,10 +132,12 @@ export class GroupCommit {
   private scheduleTurn(): void {
     if (this.turnScheduled) return;
     this.turnScheduled = true;
-    setImmediate(() => {
+    // Two hops: the sessions' outboxes also flush with setImmediate, and one registered later in
+    // this turn would otherwise wait behind the fsync. Deliveries and replies leave first.
+    setImmediate(() => setImmediate(() => {
       this.turnScheduled = false;
       if (!this.closed) this.flush();
-    });
+    }));
   }
 
   /** Takes everything pending into one applyBatch; queues the callbacks, does not run them. */

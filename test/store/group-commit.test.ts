@@ -42,8 +42,8 @@ function msg(id: number, queueId: number): StoredMessage {
   };
 }
 
-/** Lets the pending setImmediate commit run (it was scheduled before this one). */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** Lets the pending commit run: it waits two setImmediate hops, so this waits three. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(() => setImmediate(resolve))));
 
 /** Resolves when `cond()` holds; rejects after `ms`. */
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
