@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from '../../client/index.js';
 
 const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
 const WAIT_MS = 20_000;
@@ -129,6 +130,22 @@ t.test('environment variables configure it like flags', async (t) => {
   t.equal(l.data, ':memory:');
   t.equal(l.durability, 'process');
   run.child.kill('SIGTERM');
+  t.equal((await finished(run)).code, 0);
+});
+
+t.test('--user and --vhost reach the broker: the user logs in to the vhost, guest no longer exists', async (t) => {
+  const run = start(t, ['--port', '0', '--memory', '--user', 'alice:s3:cret', '--vhost', 'jobs', '--vhost', '/']);
+  const l = await listening(run);
+  const conn = await within(connect(l.ws, { user: 'alice', password: 's3:cret', vhost: 'jobs', reconnect: false }), WAIT_MS, 'connect as alice');
+  await conn.assertQueue('cli-user-q');
+  await conn.close();
+  const refused = await within(connect(l.ws, { reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'connect as guest');
+  t.equal(refused, 'ERR_ACCESS_REFUSED', 'the built-in guest is gone once users are given');
+  const wrong = await within(connect(l.ws, { user: 'alice', password: 'nope', reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'wrong password');
+  t.equal(wrong, 'ERR_ACCESS_REFUSED', 'a wrong password is refused');
+  const res = await fetch(`${l.http}/api/queues/jobs/cli-user-q`, { signal: AbortSignal.timeout(WAIT_MS) });
+  t.equal(res.status, 200, 'the queue lives in vhost jobs');
+  run.child.kill('SIGINT');
   t.equal((await finished(run)).code, 0);
 });
 
