@@ -230,7 +230,7 @@ export class Engine implements EngineApi {
 
   purgeQueue(c: EngineConnection, name: string): { messageCount: number } {
     const q = this.queueFor(asConn(c), name);
-    this.options.writer.flush(); // messages bound for the disk tail land first, so purge sees them
+    this.options.writer.flush(); // rows bound for the disk tail land first, so purge reads them
     let count = 0;
     for (const msg of q.clearReady()) {
       if (msg.persisted) this.options.writer.delete(msg.id);

@@ -89,18 +89,12 @@ export class MessageFlow {
       return;
     }
     // Once one message goes to the disk tail, later ones follow it there, keeping FIFO order.
-    const toDisk = msg.readyAt === 0 && (queue.diskBacklog > 0 || queue.pendingDisk > 0 || queue.readyCount >= this.o.pagingThreshold);
-    if (toDisk) queue.pendingDisk++;
+    const toDisk = msg.readyAt === 0 && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold);
+    if (toDisk) queue.diskBacklog++; // pageIn commits pending writes before it reads
     else this.makeAvailable(queue, msg);
     this.o.writer.insert(toStoredRow(msg, queue.id), (err) => {
-      if (toDisk) {
-        queue.pendingDisk--;
-        if (err === null && !queue.deleted) {
-          queue.diskBacklog++;
-          this.drain(queue);
-        }
-      }
       if (err !== null) {
+        if (toDisk && queue.diskBacklog > 0) queue.diskBacklog--;
         msg.persisted = false; // nothing of it is on disk; later acks must not touch the store
         done(new CeleriacError('ERR_STORE_FAILED', `the store could not commit: ${err.message}`, { cause: err }));
         return;
@@ -135,6 +129,7 @@ export class MessageFlow {
   /** Loads the next page of a deep queue's on-disk tail into memory. */
   pageIn(queue: Queue<Conn>): void {
     if (queue.diskBacklog === 0 || queue.id === 0) return;
+    this.o.writer.flush(); // the tail may hold rows of this turn not yet committed
     const rows = this.o.store.loadMessages(queue.id, queue.cursor, PAGE_SIZE);
     if (rows.length === 0) {
       queue.diskBacklog = 0;

@@ -26,8 +26,6 @@ export class Queue<C> {
 
   /** Delivered, not yet settled. */
   unacked = 0;
-  /** Persisted messages bound for the on-disk tail, waiting for their commit. */
-  pendingDisk = 0;
   /** Held for delayed delivery in the engine's heap. */
   delayed = 0;
   /** Persisted messages on disk only (not in `lanes`): the tail of a deep queue. */
@@ -69,12 +67,12 @@ export class Queue<C> {
 
   /** Messages the queue holds in any state (ready in memory or on disk, unacked, delayed, committing). */
   get messageCount(): number {
-    return this.readyTotal + this.diskBacklog + this.pendingDisk + this.unacked + this.delayed;
+    return this.readyTotal + this.diskBacklog + this.unacked + this.delayed;
   }
 
   /** Ready messages counting the on-disk tail: what maxLength limits. */
   get depth(): number {
-    return this.readyTotal + this.diskBacklog + this.pendingDisk;
+    return this.readyTotal + this.diskBacklog;
   }
 
   private laneOf(msg: QueuedMessage): Deque<QueuedMessage> {

@@ -33,8 +33,11 @@ const DEFAULT_RETRY_DELAY_MS = 100;
  *   and count updates are kept and go out with the next commit, so an ack is never lost.
  * - An insert deleted before its commit is never written, and its callback still gets null.
  */
+/** What the group commit needs of a store: batches, and the async sync when commits need one. */
+export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
+
 export class GroupCommit {
-  private readonly store: Pick<BrokerStore, 'applyBatch'>;
+  private readonly store: CommitTarget;
   private readonly onError: ((err: Error) => void) | undefined;
   private readonly maxBatchInserts: number;
   private readonly retryDelayMs: number;
@@ -50,12 +53,16 @@ export class GroupCommit {
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
+  /** Committed, waiting for the next fsync before their callbacks may run ('full' durability). */
+  private unsynced: { done: CommitDone; err: Error | null }[] = [];
+  /** The batch an fsync in flight covers; null when none runs. */
+  private syncing: { done: CommitDone; err: Error | null }[] | null = null;
   private draining = false;
   private turnScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(store: Pick<BrokerStore, 'applyBatch'>, options: GroupCommitOptions = {}) {
+  constructor(store: CommitTarget, options: GroupCommitOptions = {}) {
     this.store = store;
     this.onError = options.onError;
     this.maxBatchInserts = options.maxBatchInserts ?? DEFAULT_MAX_BATCH_INSERTS;
@@ -113,11 +120,19 @@ export class GroupCommit {
     this.drain();
   }
 
-  /** Flushes, then stops scheduling; later writes throw. Idempotent. */
+  /** Flushes (with a blocking fsync when commits need one), then stops; later writes throw. Idempotent. */
   close(): void {
     if (this.closed) return;
     try {
       this.flush();
+      if (this.syncing !== null || this.unsynced.length > 0) {
+        this.store.syncNow?.();
+        const waiting = [...(this.syncing ?? []), ...this.unsynced];
+        this.syncing = null; // the fsync in flight may still call back: it finds nothing to release
+        this.unsynced = [];
+        this.ready.push(...waiting);
+        this.drain();
+      }
     } finally {
       this.closed = true;
       if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -167,16 +182,40 @@ export class GroupCommit {
       }
     }
 
+    const target = this.store.needsSync === true ? this.unsynced : this.ready;
     for (let i = 0; i < slots.length; i++) {
       // A cancelled insert (deleted before commit) needed no write: it succeeded either way.
       const err = slots[i] === null ? null : failure;
-      this.ready.push({ done: dones[i] as CommitDone, err });
+      target.push({ done: dones[i] as CommitDone, err });
     }
+    if (target === this.unsynced) this.startSync();
 
     if (failure) {
       this.keepForRetry(counts, deletes);
       this.onError?.(failure);
     }
+  }
+
+  /**
+   * Starts an fsync covering every commit so far, unless one runs: then the next starts when it
+   * ends, covering everything committed meanwhile. Callbacks are released in commit order.
+   */
+  private startSync(): void {
+    if (this.syncing !== null || this.unsynced.length === 0 || this.store.sync === undefined) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.syncing = batch;
+    this.store.sync((err) => {
+      if (this.syncing !== batch) return; // close() released it already
+      this.syncing = null;
+      for (const entry of batch) this.ready.push(err === null || entry.err !== null ? entry : { done: entry.done, err });
+      if (err !== null) this.onError?.(err);
+      try {
+        this.drain();
+      } finally {
+        this.startSync();
+      }
+    });
   }
 
   /** Puts a failed commit's count updates and deletes back, under anything newer. */

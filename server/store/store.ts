@@ -91,5 +91,14 @@ export interface BrokerStore {
   maxMessageId(): number;
   /** Bytes of the database file and its WAL (0 in memory). */
   sizeBytes(): number;
+  /**
+   * True when commits become durable only after `sync` ('full' on a file). Then a commit
+   * returns once written, and the fsync runs off the event loop, covering every commit before it.
+   */
+  readonly needsSync: boolean;
+  /** Makes every commit so far durable (fsync in libuv's thread pool), then calls `done`. */
+  sync(done: (err: Error | null) => void): void;
+  /** The same, blocking (used at close). */
+  syncNow(): void;
   close(): void;
 }

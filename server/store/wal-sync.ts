@@ -1,0 +1,72 @@
+// Makes committed WAL frames durable with an fsync that runs in libuv's thread pool, so the
+// broker's event loop never waits on the disk. One fsync covers every commit made before it.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * fsync of a database's -wal file. Linux's fsync flushes the file (the inode), whichever
+ * descriptor wrote it, so our own read-only descriptor is enough. The descriptor is reopened if
+ * the WAL file was replaced (it is never deleted while the exclusive-locked database is open,
+ * but the check costs two stat calls per sync and removes the doubt).
+ */
+export class WalSync {
+  private fd: number | null = null;
+  private ino = 0;
+  private dirSynced = false;
+
+  constructor(private readonly walPath: string) {}
+
+  /** The descriptor of the current WAL file, or null when there is none yet (nothing committed). */
+  private current(): number | null {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.walPath);
+    } catch {
+      return null;
+    }
+    if (this.fd !== null && st.ino === this.ino) return this.fd;
+    this.closeFd();
+    this.fd = fs.openSync(this.walPath, 'r');
+    this.ino = st.ino;
+    if (!this.dirSynced) {
+      // The WAL file's directory entry must be durable too, once, after it was created.
+      const dir = fs.openSync(path.dirname(this.walPath), 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+      this.dirSynced = true;
+    }
+    return this.fd;
+  }
+
+  sync(done: (err: Error | null) => void): void {
+    let fd: number | null;
+    try {
+      fd = this.current();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (fd === null) {
+      done(null);
+      return;
+    }
+    fs.fsync(fd, (err) => done(err));
+  }
+
+  syncNow(): void {
+    const fd = this.current();
+    if (fd !== null) fs.fsyncSync(fd);
+  }
+
+  private closeFd(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  close(): void {
+    this.closeFd();
+  }
+}
