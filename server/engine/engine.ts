@@ -380,13 +380,19 @@ export class Engine implements EngineApi {
     if (autoDelete && !q.deleted && q.options.autoDelete === true && q.hadConsumer && q.consumers.length === 0) this.removeQueue(q, 'auto-delete');
   }
 
-  private settle(conn: Conn, tag: number, multiple: boolean, each: (u: Unacked) => void): void {
+  private settle(conn: Conn, tag: number, multiple: boolean, each: (u: Unacked) => void, newestFirst = false): void {
     const touched = new Set<Queue<Conn>>();
     if (multiple) {
       if (tag !== 0 && !conn.unacked.has(tag)) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag}`, { deliveryTag: tag });
+      const taken: Unacked[] = [];
       for (const [t, u] of conn.unacked) {
         if (tag !== 0 && t > tag) break;
         conn.unacked.delete(t);
+        taken.push(u);
+      }
+      // A requeue unshifts at the head: newest first, so the oldest ends up first (as requeueAll).
+      for (let i = 0; i < taken.length; i++) {
+        const u = taken[newestFirst ? taken.length - 1 - i : i]!;
         each(u);
         touched.add(u.queue);
       }
@@ -405,7 +411,7 @@ export class Engine implements EngineApi {
   }
 
   nack(c: EngineConnection, tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(asConn(c), tag, multiple, (u) => this.flow.settleNegative(u, requeue));
+    this.settle(asConn(c), tag, multiple, (u) => this.flow.settleNegative(u, requeue), requeue);
   }
 
   reject(c: EngineConnection, tag: number, requeue: boolean): void {
