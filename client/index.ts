@@ -6,7 +6,7 @@ export type { Body, ConnectionEvents, GetOptions, PublishOptions, ReconnectingIn
 export type { ConnectOptions } from './options.js';
 export type { BackoffOptions } from './backoff.js';
 export { Message } from './message.js';
-export type { MessageFields, NackOptions, RejectOptions } from './message.js';
+export type { AckOptions, MessageFields, NackOptions, RejectOptions } from './message.js';
 export type { MessageHandler } from './consumer.js';
 export { CeleriacError, ERRORS, isErrorCode } from '../shared/errors.js';
 export type { ErrorCode, ErrorScope } from '../shared/errors.js';

@@ -33,10 +33,47 @@ export interface MessageSource {
 
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
 
-/** Options of nack(): `requeue` defaults to true, as in amqplib. */
-export interface NackOptions { requeue?: boolean }
-/** Options of reject(): `requeue` defaults to false (the message is dropped or dead-lettered). */
+/** Options of ack(). */
+export interface AckOptions {
+  /**
+   * Also ack every earlier delivery still unsettled on the same socket: amqplib's
+   * `channel.ack(msg, true)` ("all up to") [AMQP 0-9-1 §1.8.3.13 basic.ack, `multiple`].
+   *
+   * Earlier means a lower delivery tag. Tags count per connection (AMQP: per channel), not per
+   * consumer, so this also settles unsettled messages of *other consumers* on this connection
+   * and messages fetched with get() whose tags are lower. Those Message objects become settled
+   * here too: settling one of them again throws, as a double ack does. Messages that arrived on
+   * an earlier socket (before a reconnect) are not touched: their tags died with that socket and
+   * the broker has requeued them. Default false.
+   */
+  multiple?: boolean;
+}
+
+/** Options of nack(). */
+export interface NackOptions {
+  /**
+   * True (the default, as in amqplib): the message goes back to its queue, to be delivered again
+   * flagged `redelivered`. False: it is dropped, or dead-lettered when its queue has a
+   * dead-letter exchange.
+   */
+  requeue?: boolean;
+  /**
+   * Also nack every earlier delivery still unsettled on the same socket, with the same
+   * `requeue`: amqplib's `channel.nack(msg, true, requeue)`. Same reach as
+   * {@link AckOptions.multiple}: per connection, across consumers and get(), and those Message
+   * objects become settled. Requeued ones come back in their queue order. Default false.
+   */
+  multiple?: boolean;
+}
+
+/**
+ * Options of reject(): `requeue` defaults to false (the message is dropped or dead-lettered).
+ * There is no `multiple` here, as in AMQP's basic.reject; use nack({ multiple: true }).
+ */
 export interface RejectOptions { requeue?: boolean }
+
+/** Marks a Message settled without telling the broker; set by the class below. */
+let settleLocally: (m: Message) => void;
 
 /**
  * A delivered message. Settle it exactly once with ack(), nack() or reject() unless it was
@@ -73,6 +110,11 @@ export class Message {
     this.#settler = settler;
     this.#noAck = noAck;
     this.#settled = noAck;
+    if (!noAck) settler.unsettled.add(src.deliveryTag, this);
+  }
+
+  static {
+    settleLocally = (m) => { m.#settled = true; };
   }
 
   /** True once ack, nack or reject was called (always true for a noAck message). */
@@ -80,16 +122,28 @@ export class Message {
     return this.#settled;
   }
 
-  /** Tells the broker the message is done with; it is removed from the queue. */
-  ack(): void {
+  /**
+   * Tells the broker the message is done with; it is removed from the queue. With
+   * `{ multiple: true }`, every earlier unsettled delivery on this connection is acked as well
+   * (see {@link AckOptions.multiple}).
+   */
+  ack(options?: AckOptions): void {
     this.#take('ack');
-    if (this.#settler.open) this.#settler.ack(this.fields.deliveryTag);
+    const multiple = options?.multiple === true;
+    if (multiple) this.#settleEarlier();
+    if (this.#settler.open) this.#settler.ack(this.fields.deliveryTag, multiple);
   }
 
-  /** Gives the message back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. */
+  /**
+   * Gives the message back: requeued (default) or, with `requeue: false`, dropped or
+   * dead-lettered. With `multiple: true`, every earlier unsettled delivery on this connection
+   * goes the same way (see {@link NackOptions.multiple}).
+   */
   nack(options: NackOptions = {}): void {
     this.#take('nack');
-    if (this.#settler.open) this.#settler.nack(this.fields.deliveryTag, options.requeue ?? true);
+    const multiple = options.multiple === true;
+    if (multiple) this.#settleEarlier();
+    if (this.#settler.open) this.#settler.nack(this.fields.deliveryTag, options.requeue ?? true, multiple);
   }
 
   /** Refuses the message: dropped or dead-lettered (default), or requeued with `requeue: true`. */
@@ -105,5 +159,12 @@ export class Message {
         : fail('ERR_UNKNOWN_DELIVERY_TAG', `cannot ${what} delivery ${this.fields.deliveryTag}: it is already settled`, { deliveryTag: this.fields.deliveryTag });
     }
     this.#settled = true;
+    this.#settler.unsettled.delete(this.fields.deliveryTag);
+  }
+
+  /** `multiple`: the earlier deliveries of this socket are settled by the same frame. */
+  #settleEarlier(): void {
+    const earlier = this.#settler.unsettled.takeBefore(this.fields.deliveryTag);
+    for (let i = 0; i < earlier.length; i++) settleLocally(earlier[i]!);
   }
 }

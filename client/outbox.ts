@@ -2,16 +2,22 @@
 // queued in that turn collapse into one frame each with a list of delivery tags.
 import type { Frame } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
+import type { Message } from './message.js';
+import { Unsettled } from './unsettled.js';
 
 /** Runs `fn` once the current turn of the event loop is over (setImmediate in production). */
 export type Scheduler = (fn: () => void) => void;
 
-/** Settles deliveries; what a Message needs of the connection it arrived on. */
+/** Settles deliveries; what a Message needs of the socket it arrived on. */
 export interface Settler {
   /** False once the socket the deliveries came on has dropped: their tags are dead. */
   readonly open: boolean;
-  ack(tag: number): void;
-  nack(tag: number, requeue: boolean): void;
+  /** The socket's deliveries not settled yet, which a `multiple` settle also settles locally. */
+  readonly unsettled: Unsettled<Message>;
+  /** Acks `tag`; with `multiple`, every unacked tag up to it on this socket as well. */
+  ack(tag: number, multiple?: boolean): void;
+  /** Nacks `tag`; with `multiple`, every unacked tag up to it on this socket as well. */
+  nack(tag: number, requeue: boolean, multiple?: boolean): void;
 }
 
 /** Bytes after which a batch is sent at once instead of at the end of the turn. */
@@ -22,9 +28,12 @@ const immediate: Scheduler = (fn) => { setImmediate(fn); };
 /**
  * One outbox per socket. Invariant: frames reach `write` in the order they were pushed, and
  * pending settlements are written before any frame other than a publish or heartbeat — so an ack
- * never trails a cancel, delete or close that would make its tag unknown to the broker.
+ * never trails a cancel, delete or close that would make its tag unknown to the broker. A
+ * `multiple` settle is such a frame: tags collected earlier in the turn go out before it, so it
+ * never settles on the broker a tag that a collected nack (or ack) then names again.
  */
 export class Outbox implements Settler {
+  readonly unsettled = new Unsettled<Message>();
   private frames: Frame[] = [];
   private acks: number[] = [];
   private nacksRequeue: number[] = [];
@@ -58,14 +67,22 @@ export class Outbox implements Settler {
     else this.arm();
   }
 
-  ack(tag: number): void {
+  ack(tag: number, multiple = false): void {
     if (this.closed) return;
+    if (multiple) {
+      this.push({ op: OP.ack, tag, multiple: true });
+      return;
+    }
     this.acks.push(tag);
     this.arm();
   }
 
-  nack(tag: number, requeue: boolean): void {
+  nack(tag: number, requeue: boolean, multiple = false): void {
     if (this.closed) return;
+    if (multiple) {
+      this.push({ op: OP.nack, tag, multiple: true, requeue });
+      return;
+    }
     (requeue ? this.nacksRequeue : this.nacksDrop).push(tag);
     this.arm();
   }

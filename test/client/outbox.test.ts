@@ -93,3 +93,22 @@ t.test('after close nothing is written and settlements are no-ops', async (t) =>
   h.outbox.flush();
   t.same(h.writes, []);
 });
+
+t.test('a multiple settle goes out after the tags collected before it, before those after it', async (t) => {
+  const h = harness();
+  h.outbox.nack(1, true);
+  h.outbox.ack(2);
+  h.outbox.ack(5, true);
+  h.outbox.ack(6);
+  h.outbox.nack(8, false, true);
+  h.outbox.nack(9, true);
+  h.endTurn();
+  t.same(h.writes, [[
+    { op: OP.ack, tag: 2 },
+    { op: OP.nack, tag: 1, requeue: true },
+    { op: OP.ack, tag: 5, multiple: true },
+    { op: OP.ack, tag: 6 },
+    { op: OP.nack, tag: 8, multiple: true, requeue: false },
+    { op: OP.nack, tag: 9, requeue: true },
+  ]], 'a collected nack of 1 is never preceded by a multiple ack that already settled 1');
+});

@@ -124,7 +124,10 @@ t.test('ack multiple, cancel, purge and get', async (t) => {
   const { consumerTag } = await conn.consume(q, (m) => { held.push(m); }, { prefetch: 3 });
   await until(() => held.length === 3);
   await conn.cancel(consumerTag);
-  held[2]!.ack({ multiple: true } as never);
+  held[2]!.ack({ multiple: true });
+  t.ok(held[0]!.settled && held[1]!.settled, 'the earlier deliveries are settled by the multiple ack');
+  t.throws(() => held[0]!.ack(), { code: 'ERR_UNKNOWN_DELIVERY_TAG' }, 'acking an earlier one again throws');
+  t.throws(() => held[1]!.ack(), { code: 'ERR_UNKNOWN_DELIVERY_TAG' });
   await sleep(50);
   const info = await conn.checkQueue(q);
   t.equal(info.messageCount, 2, 'three settled by one multiple ack; two left ready');
