@@ -28,6 +28,23 @@ export class Deque<T> {
     this.size++;
   }
 
+  /**
+   * Puts `item` at the head, then moves it back past the leading items for which `before(x)`
+   * holds. O(k) in the items passed, which for requeues is the few requeued ahead of it.
+   */
+  insertNearHead(item: T, before: (x: T) => boolean): void {
+    this.unshift(item);
+    const n = this.buf.length;
+    for (let i = 0; i + 1 < this.size; i++) {
+      const at = (this.head + i) % n;
+      const nextAt = (at + 1) % n;
+      const next = this.buf[nextAt] as T;
+      if (!before(next)) break;
+      this.buf[at] = next;
+      this.buf[nextAt] = item;
+    }
+  }
+
   shift(): T | undefined {
     if (this.size === 0) return undefined;
     const item = this.buf[this.head];

@@ -103,18 +103,12 @@ export class Engine implements EngineApi {
     for (const q of conn.exclusiveQueues) if (!q.deleted) this.removeQueue(q, 'connection-closed');
   }
 
-  /** Requeues the connection's unacked deliveries that `pick` selects, keeping their order. */
+  /** Requeues the connection's unacked deliveries that `pick` selects (back in publish order). */
   requeueAll(conn: Conn, pick: (u: Unacked) => boolean): void {
-    const back: Unacked[] = [];
+    const touched = new Set<Queue<Conn>>();
     for (const [tag, u] of conn.unacked) {
       if (!pick(u)) continue;
       conn.unacked.delete(tag);
-      back.push(u);
-    }
-    // unshift in reverse so the oldest ends up first at the head
-    const touched = new Set<Queue<Conn>>();
-    for (let i = back.length - 1; i >= 0; i--) {
-      const u = back[i]!;
       this.flow.settleNegative(u, true);
       touched.add(u.queue);
     }
@@ -380,19 +374,13 @@ export class Engine implements EngineApi {
     if (autoDelete && !q.deleted && q.options.autoDelete === true && q.hadConsumer && q.consumers.length === 0) this.removeQueue(q, 'auto-delete');
   }
 
-  private settle(conn: Conn, tag: number, multiple: boolean, each: (u: Unacked) => void, newestFirst = false): void {
+  private settle(conn: Conn, tag: number, multiple: boolean, each: (u: Unacked) => void): void {
     const touched = new Set<Queue<Conn>>();
     if (multiple) {
       if (tag !== 0 && !conn.unacked.has(tag)) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag}`, { deliveryTag: tag });
-      const taken: Unacked[] = [];
       for (const [t, u] of conn.unacked) {
         if (tag !== 0 && t > tag) break;
         conn.unacked.delete(t);
-        taken.push(u);
-      }
-      // A requeue unshifts at the head: newest first, so the oldest ends up first (as requeueAll).
-      for (let i = 0; i < taken.length; i++) {
-        const u = taken[newestFirst ? taken.length - 1 - i : i]!;
         each(u);
         touched.add(u.queue);
       }
@@ -411,7 +399,7 @@ export class Engine implements EngineApi {
   }
 
   nack(c: EngineConnection, tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(asConn(c), tag, multiple, (u) => this.flow.settleNegative(u, requeue), requeue);
+    this.settle(asConn(c), tag, multiple, (u) => this.flow.settleNegative(u, requeue));
   }
 
   reject(c: EngineConnection, tag: number, requeue: boolean): void {

@@ -86,9 +86,13 @@ export class Queue<C> {
     this.readyTotal++;
   }
 
-  /** Puts a returned message back at the head of its lane (it was first in line before). */
+  /**
+   * Puts a returned message back near the head of its lane, in publish order among the messages
+   * requeued before it (RabbitMQ requeues to the original position), so requeues in any order
+   * come back oldest first.
+   */
   unshiftReady(msg: QueuedMessage): void {
-    this.laneOf(msg).unshift(msg);
+    this.laneOf(msg).insertNearHead(msg, (x) => x.id < msg.id);
     this.readyTotal++;
   }
 

@@ -62,3 +62,16 @@ t.test('restart recovers queues, bindings and unacked messages, flagged redelive
   t.notOk(sink.deliveries[28]!.redelivered);
   t.equal(bodies[29], 'later', 'the delayed message survived the restart and came when due');
 });
+
+t.test('requeued messages go back in publish order whatever order they were nacked in', async (t) => {
+  const h = openHarness(t);
+  const { conn, sink } = h.connect();
+  h.engine.declareQueue(conn, 'rq', {});
+  for (let i = 0; i < 6; i++) await h.publish(conn, '', 'rq', `m${i}`);
+  const got = [0, 1, 2, 3].map(() => h.engine.get(conn, 'rq', false)!);
+  for (const i of [2, 0, 3, 1]) h.engine.nack(conn, got[i]!.deliveryTag, false, true);
+  const order: string[] = [];
+  for (let m = h.engine.get(conn, 'rq', true); m !== null; m = h.engine.get(conn, 'rq', true)) order.push(Buffer.from(m.body).toString());
+  t.same(order, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+  t.equal(sink.deliveries.length, 0);
+});
