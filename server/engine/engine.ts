@@ -16,6 +16,9 @@ import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineO
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
 
+/** Consumers one connection may hold; each costs memory and a slot in round-robin scans. */
+const MAX_CONSUMERS_PER_CONNECTION = 10_000;
+
 export type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 export interface EngineOptions {
@@ -60,6 +63,7 @@ export class Engine implements EngineApi {
       now: this.now,
       vhost: (name) => this.vhosts.get(name),
       pagingThreshold: options.pagingThreshold ?? 20_000,
+      log: this.log,
     });
     recoverTopology(this, options.store);
     this.sweeper = new Sweeper(this);
@@ -230,18 +234,8 @@ export class Engine implements EngineApi {
       if (msg.persisted) this.options.writer.delete(msg.id);
       count++;
     }
-    // The on-disk tail: read it page by page for the ids (purge is rare; paging reads are bounded).
-    while (q.diskBacklog > 0) {
-      const rows = this.options.store.loadMessages(q.id, q.cursor, 5_000);
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        q.cursor = row.id;
-        if (q.heldAboveCursor.has(row.id)) continue;
-        this.options.writer.delete(row.id);
-        q.diskBacklog--;
-        count++;
-      }
-    }
+    // The on-disk tail in one statement, sparing rows of delayed messages held in memory.
+    if (q.diskBacklog > 0) count += this.options.store.deleteMessagesAfter(q.id, q.cursor, [...q.heldAboveCursor]);
     q.diskBacklog = 0;
     this.flow.ttlQueues.delete(q);
     return { messageCount: count };
@@ -250,6 +244,7 @@ export class Engine implements EngineApi {
   bindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
     const conn = asConn(c);
     if (exchange === '') throw fail('ERR_ACCESS_DENIED', 'queues cannot be bound to the default exchange');
+    validateName('binding pattern', pattern);
     const q = this.queueFor(conn, queue);
     const ex = this.exchangeFor(conn, exchange);
     if (ex.bind(q, pattern, args) && ex.durable && q.durable && q.id !== 0) {
@@ -275,6 +270,8 @@ export class Engine implements EngineApi {
   publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone): void {
     const conn = asConn(c);
     const vhost = this.vhostOf(conn);
+    validateName('routing key', routingKey);
+    if (props !== undefined) validateProperties(props);
     let targets: readonly Queue<Conn>[];
     if (exchange === '') {
       const q = vhost.queues.get(routingKey);
@@ -284,7 +281,6 @@ export class Engine implements EngineApi {
       if (ex.internal) throw fail('ERR_ACCESS_DENIED', `exchange '${exchange}' is internal`, { exchange });
       targets = ex.route(routingKey, props?.headers);
     }
-    if (props !== undefined) validateProperties(props);
     this.flow.stats.published++;
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
@@ -302,8 +298,8 @@ export class Engine implements EngineApi {
       if (--remaining === 0) done(failure);
     };
     for (const q of targets) {
-      if (!this.makeRoom(q)) {
-        finish(fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow reject-publish)`, { queue: q.name }));
+      if (!this.flow.makeRoom(q)) {
+        finish(fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow ${q.options.overflow ?? 'drop-head'})`, { queue: q.name }));
         continue;
       }
       const msg: QueuedMessage = {
@@ -317,27 +313,10 @@ export class Engine implements EngineApi {
         readyAt,
         deliveryCount: 0,
         redelivered: false,
-        persisted: persistent && q.durable,
+        persisted: persistent && q.id !== 0, // durable and stored (an exclusive queue never is)
       };
       this.flow.enqueue(q, msg, finish);
     }
-  }
-
-  /**
-   * Enforces maxLength before a message enters: drop-head dead-letters the oldest ready message
-   * (reason maxlen); reject-publish refuses the new one. Returns false to refuse.
-   */
-  private makeRoom(q: Queue<Conn>): boolean {
-    const max = q.options.maxLength;
-    if (max === undefined) return true;
-    while (q.depth >= max) {
-      if (q.options.overflow === 'reject-publish') return false;
-      if (q.readyCount === 0) this.flow.pageIn(q);
-      const head = q.takeReady();
-      if (head === undefined) return max > 0; // only messages still committing remain: let it in
-      this.flow.deadLetter(q, head, 'maxlen');
-    }
-    return true;
   }
 
   consume(c: EngineConnection, queue: string, raw: ConsumeOptions): { consumerTag: string } {
@@ -346,7 +325,10 @@ export class Engine implements EngineApi {
     const q = this.queueFor(conn, queue);
     const tag = options.consumerTag !== undefined && options.consumerTag !== '' ? options.consumerTag : `ctag-${conn.info.id}-${++conn.consumerSeq}`;
     if (conn.consumers.has(tag)) throw fail('ERR_PRECONDITION_FAILED', `consumer tag '${tag}' is already in use on this connection`, { consumerTag: tag });
-    if (q.consumers.some((x) => x.exclusive) || (options.exclusive === true && q.consumers.length > 0)) {
+    if (conn.consumers.size >= MAX_CONSUMERS_PER_CONNECTION) {
+      throw fail('ERR_PRECONDITION_FAILED', `a connection may have at most ${MAX_CONSUMERS_PER_CONNECTION} consumers`, { queue });
+    }
+    if (q.exclusiveConsumer || (options.exclusive === true && q.consumers.length > 0)) {
       throw fail('ERR_RESOURCE_LOCKED', `queue '${queue}' has an exclusive consumer, or other consumers`, { queue });
     }
     const consumer: Consumer<Conn> = { tag, conn, queue: q, prefetch: options.prefetch ?? 0, noAck: options.noAck === true, exclusive: options.exclusive === true, unacked: 0 };

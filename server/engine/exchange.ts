@@ -18,21 +18,33 @@ interface Router<Q> {
 }
 
 class DirectRouter<Q> implements Router<Q> {
-  private readonly byKey = new Map<string, Q[]>();
+  // Counted per (key, queue): bindings that differ only in arguments route once, unbind one by one.
+  private readonly byKey = new Map<string, Map<Q, number>>();
+  private readonly cached = new Map<string, Q[]>();
   add(b: Binding<Q>): void {
-    const list = this.byKey.get(b.pattern);
-    if (list === undefined) this.byKey.set(b.pattern, [b.queue]);
-    else if (!list.includes(b.queue)) list.push(b.queue);
+    let m = this.byKey.get(b.pattern);
+    if (m === undefined) this.byKey.set(b.pattern, (m = new Map()));
+    m.set(b.queue, (m.get(b.queue) ?? 0) + 1);
+    this.cached.delete(b.pattern);
   }
   remove(b: Binding<Q>): void {
-    const list = this.byKey.get(b.pattern);
-    if (list === undefined) return;
-    const i = list.indexOf(b.queue);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byKey.delete(b.pattern);
+    const m = this.byKey.get(b.pattern);
+    const n = m?.get(b.queue);
+    if (m === undefined || n === undefined) return;
+    if (n > 1) m.set(b.queue, n - 1);
+    else m.delete(b.queue);
+    if (m.size === 0) this.byKey.delete(b.pattern);
+    this.cached.delete(b.pattern);
   }
   route(routingKey: string): readonly Q[] {
-    return this.byKey.get(routingKey) ?? [];
+    let list = this.cached.get(routingKey);
+    if (list === undefined) {
+      const m = this.byKey.get(routingKey);
+      if (m === undefined) return [];
+      list = [...m.keys()];
+      this.cached.set(routingKey, list);
+    }
+    return list;
   }
 }
 
@@ -87,9 +99,18 @@ class HeadersRouter<Q> implements Router<Q> {
   }
 }
 
-/** Deep-ish equality for binding arguments (plain JSON values). */
+/** JSON with object keys sorted at every level, so equal arguments give equal text. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v instanceof Uint8Array) return `bin:${Buffer.from(v).toString('base64')}`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+}
+
+/** Equality of binding arguments (plain msgpack values), ignoring key order. */
 export function sameArgs(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  return JSON.stringify(a, Object.keys(a).sort()) === JSON.stringify(b, Object.keys(b).sort());
+  return canonical(a) === canonical(b);
 }
 
 /** An exchange of one virtual host with its bindings. */

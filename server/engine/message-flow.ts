@@ -35,6 +35,16 @@ export interface FlowOptions {
   vhost: (name: string) => VHost | undefined;
   /** Ready messages a durable queue keeps in memory before its tail stays on disk. */
   pagingThreshold: number;
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+/** Longest delay setTimeout accepts. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** Forgets held ids the paging cursor has passed: page-ins no longer read them. */
+export function pruneHeld(queue: Queue<Conn>): void {
+  if (queue.heldAboveCursor.size === 0) return;
+  for (const id of queue.heldAboveCursor) if (id <= queue.cursor) queue.heldAboveCursor.delete(id);
 }
 
 /** Size of one page read from disk when a deep queue's in-memory head runs low. */
@@ -89,7 +99,8 @@ export class MessageFlow {
       return;
     }
     // Once one message goes to the disk tail, later ones follow it there, keeping FIFO order.
-    const toDisk = msg.readyAt === 0 && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold);
+    // Priority queues stay whole in memory: the disk tail is read back in id order only.
+    const toDisk = msg.readyAt === 0 && queue.options.maxPriority === undefined && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold);
     if (toDisk) queue.diskBacklog++; // pageIn commits pending writes before it reads
     else this.makeAvailable(queue, msg);
     this.o.writer.insert(toStoredRow(msg, queue.id), (err) => {
@@ -118,9 +129,13 @@ export class MessageFlow {
   }
 
   private pushReady(queue: Queue<Conn>, msg: QueuedMessage): void {
-    if (msg.persisted && queue.diskBacklog === 0 && msg.id > queue.cursor) {
-      queue.cursor = msg.id;
-      queue.heldAboveCursor.delete(msg.id);
+    if (msg.persisted && msg.id > queue.cursor) {
+      if (queue.diskBacklog === 0) {
+        queue.cursor = msg.id;
+        queue.heldAboveCursor.delete(msg.id);
+      } else {
+        queue.heldAboveCursor.add(msg.id); // its row is in the disk tail: paging must skip it
+      }
     }
     queue.pushReady(msg);
     if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
@@ -150,12 +165,20 @@ export class MessageFlow {
       }
     }
     if (queue.diskBacklog < 0) queue.diskBacklog = 0;
+    pruneHeld(queue);
   }
 
   /** Takes the next live message from the head, paging in and expiring on the way. */
   takeNext(queue: Queue<Conn>): QueuedMessage | undefined {
     for (;;) {
-      if (queue.readyCount < PAGE_SIZE / 2 && queue.diskBacklog > 0) this.pageIn(queue);
+      if (queue.readyCount < PAGE_SIZE / 2 && queue.diskBacklog > 0) {
+        // A page may hold only delayed or already-held rows: keep reading while it moves on.
+        let before: number;
+        do {
+          before = queue.cursor;
+          this.pageIn(queue);
+        } while (queue.readyCount === 0 && queue.diskBacklog > 0 && queue.cursor !== before);
+      }
       const msg = queue.takeReady();
       if (msg === undefined) return undefined;
       if (msg.expiresAt !== 0 && msg.expiresAt < this.o.now()) {
@@ -270,6 +293,7 @@ export class MessageFlow {
       for (const target of targets) {
         // A message expiring or overflowing back into its own queue would cycle forever.
         if (target === queue && reason !== 'rejected') continue;
+        if (!this.makeRoom(target)) continue; // a full reject-publish queue refuses it: dropped
         const copy: QueuedMessage = {
           id: this.newId(),
           exchange: dlxName!,
@@ -281,13 +305,29 @@ export class MessageFlow {
           readyAt: 0,
           deliveryCount: 0,
           redelivered: false,
-          persisted: msg.persisted && target.durable,
+          persisted: msg.persisted && target.id !== 0,
         };
         this.enqueue(target, copy, () => undefined);
       }
       this.stats.deadLettered++;
     }
     if (msg.persisted && !queue.deleted) this.o.writer.delete(msg.id);
+  }
+
+  /**
+   * Enforces maxLength before a message enters: drop-head dead-letters the oldest ready message
+   * (reason maxlen); reject-publish refuses the new one. Returns false to refuse.
+   */
+  makeRoom(q: Queue<Conn>): boolean {
+    const max = q.options.maxLength;
+    if (max === undefined) return true;
+    while (q.depth >= max) {
+      if (q.options.overflow === 'reject-publish') return false;
+      const head = this.takeNext(q);
+      if (head === undefined) return max > 0;
+      this.deadLetter(q, head, 'maxlen');
+    }
+    return true;
   }
 
   /** Expires messages at the heads of queues with TTLs (RabbitMQ also expires at the head only). */
@@ -319,7 +359,15 @@ export class MessageFlow {
     if (at >= this.delayTimerAt) return;
     if (this.delayTimer !== null) clearTimeout(this.delayTimer);
     this.delayTimerAt = at;
-    this.delayTimer = setTimeout(() => this.releaseDue(), Math.max(0, at - this.o.now()));
+    // setTimeout takes at most 2^31-1 ms (24.8 days); longer delays re-arm when that fires.
+    this.delayTimer = setTimeout(() => {
+      try {
+        this.releaseDue();
+      } catch (err) {
+        this.o.log('error', `releasing delayed messages failed: ${(err as Error).message}`);
+        this.armDelayTimer();
+      }
+    }, Math.min(MAX_TIMER, Math.max(0, at - this.o.now())));
   }
 
   /** Moves delayed messages that are due into their queues. */
@@ -334,7 +382,10 @@ export class MessageFlow {
       this.pushReady(queue, msg);
       touched.add(queue);
     }
-    for (const q of touched) this.drain(q);
+    for (const q of touched) {
+      pruneHeld(q);
+      this.drain(q);
+    }
     if (this.heap.length > 0) this.armDelayTimer();
   }
 

@@ -79,7 +79,7 @@ export function validateConsumeOptions(raw: Record<string, unknown>): ConsumeOpt
   return raw as ConsumeOptions;
 }
 
-/** Names: at most 255 bytes like AMQP short strings. */
-export function validateName(kind: 'queue' | 'exchange', name: string): void {
-  if (Buffer.byteLength(name) > 255) throw fail('ERR_INVALID_ARGUMENT', `${kind} name longer than 255 bytes`, { option: 'name' });
+/** Names, routing keys and binding patterns: at most 255 bytes, like AMQP short strings. */
+export function validateName(kind: 'queue' | 'exchange' | 'routing key' | 'binding pattern', name: string): void {
+  if (name.length > 255 && Buffer.byteLength(name) > 255) throw fail('ERR_INVALID_ARGUMENT', `${kind} longer than 255 bytes`, { option: kind });
 }

@@ -124,6 +124,11 @@ export class Queue<C> {
     return out;
   }
 
+  /** An exclusive consumer holds the queue: nobody else may consume. */
+  get exclusiveConsumer(): boolean {
+    return this.consumers.length === 1 && this.consumers[0]!.exclusive;
+  }
+
   addConsumer(c: Consumer<C>): void {
     this.consumers.push(c);
     this.hadConsumer = true;

@@ -13,11 +13,20 @@ export class Sweeper {
   private readonly slow: NodeJS.Timeout;
 
   constructor(private readonly engine: Engine) {
-    this.fast = setInterval(() => engine.flow.sweepExpired(), TTL_TICK);
-    this.slow = setInterval(() => this.slowTick(), SLOW_TICK);
+    this.fast = setInterval(() => this.guard(() => engine.flow.sweepExpired()), TTL_TICK);
+    this.slow = setInterval(() => this.guard(() => this.slowTick()), SLOW_TICK);
     // Timers never keep a process alive on their own: closing the broker is what ends it.
     this.fast.unref();
     this.slow.unref();
+  }
+
+  /** A chore that fails (a store error) is logged and retried next tick; it never kills the broker. */
+  private guard(chore: () => void): void {
+    try {
+      chore();
+    } catch (err) {
+      this.engine.log('error', `periodic chore failed: ${(err as Error).message}`);
+    }
   }
 
   private slowTick(): void {

@@ -151,7 +151,13 @@ export class GroupCommit {
     // this turn would otherwise wait behind the fsync. Deliveries and replies leave first.
     setImmediate(() => setImmediate(() => {
       this.turnScheduled = false;
-      if (!this.closed) this.flush();
+      if (this.closed) return;
+      try {
+        this.flush();
+      } catch (err) {
+        // A callback threw (the others still ran): report it; a timer must not kill the broker.
+        this.onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
     }));
   }
 

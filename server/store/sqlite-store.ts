@@ -221,6 +221,7 @@ class SqliteStore implements BrokerStore {
   private readonly selectMessages: Database.Statement<[number, number, number], MessageRow>;
   private readonly countQueue: Database.Statement<[number], { n: number }>;
   private readonly purgeMessages: Database.Statement;
+  private readonly purgeTail: Database.Statement;
   private readonly selectMaxId: Database.Statement<[], { m: number }>;
 
   private readonly applyTx: (batch: WriteBatch) => void;
@@ -231,7 +232,8 @@ class SqliteStore implements BrokerStore {
     this.db = db;
     this.location = location;
     this.needsSync = needsSync;
-    this.wal = needsSync ? new WalSync(`${location}-wal`) : null;
+    // SQLite puts the WAL beside the real file (symlinks resolved): so must we.
+    this.wal = needsSync ? new WalSync(`${fs.realpathSync(location)}-wal`) : null;
 
     this.selectExchanges = db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges ORDER BY vhost, name');
     this.selectQueues = db.prepare('SELECT id, vhost, name, auto_delete, options FROM queues ORDER BY id');
@@ -278,6 +280,7 @@ class SqliteStore implements BrokerStore {
     );
     this.countQueue = db.prepare('SELECT count(*) AS n FROM messages WHERE queue_id = ?');
     this.purgeMessages = db.prepare('DELETE FROM messages WHERE queue_id = ?');
+    this.purgeTail = db.prepare('DELETE FROM messages WHERE queue_id = ? AND id > ? AND id NOT IN (SELECT value FROM json_each(?))');
     this.selectMaxId = db.prepare(
       `SELECT max(coalesce((SELECT value FROM meta WHERE key = 'max_message_id'), 0),
                   coalesce((SELECT max(id) FROM messages), 0)) AS m`,
@@ -389,6 +392,10 @@ class SqliteStore implements BrokerStore {
 
   purgeQueue(queueId: number): number {
     return this.purgeMessages.run(queueId).changes;
+  }
+
+  deleteMessagesAfter(queueId: number, afterId: number, keep: readonly number[]): number {
+    return this.purgeTail.run(queueId, afterId, JSON.stringify(keep)).changes;
   }
 
   maxMessageId(): number {

@@ -87,6 +87,11 @@ export interface BrokerStore {
   countMessages(queueId: number): number;
   /** Deletes every message of the queue; returns how many. */
   purgeQueue(queueId: number): number;
+  /**
+   * Deletes a queue's messages with id > afterId, except the ids in `keep`, in one statement;
+   * returns how many (purge of a deep queue's on-disk tail).
+   */
+  deleteMessagesAfter(queueId: number, afterId: number, keep: readonly number[]): number;
   /** Highest message id ever stored (0 when none), so ids keep increasing across restarts. */
   maxMessageId(): number;
   /** Bytes of the database file and its WAL (0 in memory). */

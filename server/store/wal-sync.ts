@@ -50,7 +50,9 @@ export class WalSync {
       return;
     }
     if (fd === null) {
-      done(null);
+      // sync() follows a commit, and a commit in WAL mode writes the WAL: never claim durability
+      // for frames we cannot find.
+      done(new Error(`cannot fsync ${this.walPath}: the WAL file is missing`));
       return;
     }
     fs.fsync(fd, (err) => done(err));
@@ -58,7 +60,8 @@ export class WalSync {
 
   syncNow(): void {
     const fd = this.current();
-    if (fd !== null) fs.fsyncSync(fd);
+    if (fd === null) throw new Error(`cannot fsync ${this.walPath}: the WAL file is missing`);
+    fs.fsyncSync(fd);
   }
 
   private closeFd(): void {
