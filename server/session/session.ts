@@ -102,6 +102,7 @@ export class Session implements DispatchTarget, HandlerContext {
       return this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err }));
     }
     dispatch(this, frames);
+    this.sink.checkBacklog();
   }
 
   // ---- handshake ----

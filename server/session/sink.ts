@@ -19,10 +19,20 @@ export interface SinkIo {
   resumeEngine(): void;
 }
 
+/**
+ * Above this many bytes waiting to be sent, the connection's reading pauses too: a peer that
+ * sends requests but never reads their replies must not make the broker buffer without limit.
+ */
+export const READ_PAUSE_BYTES = 4 * SEND_BUFFER_HIGH_WATER;
+
 export class SocketSink implements DeliverySink {
   /** The engine was told "not writable" and waits for resume. */
   private held = false;
   private flowActive = true;
+  /** Reading paused by flow control (this connection publishes while the broker is blocked). */
+  private flowPaused = false;
+  /** Reading paused because the peer is not reading what we send. */
+  private backlogPaused = false;
   private readingPaused = false;
 
   constructor(private readonly io: SinkIo, private readonly highWater = SEND_BUFFER_HIGH_WATER) {}
@@ -62,22 +72,42 @@ export class SocketSink implements DeliverySink {
    * hovering at the limit does not flip between held and resumed on every message.
    */
   written(): void {
-    if (this.held && this.io.bufferedBytes() < this.highWater / 2) {
+    const buffered = this.io.bufferedBytes();
+    if (this.backlogPaused && buffered < this.highWater / 2) {
+      this.backlogPaused = false;
+      this.updateReading();
+    }
+    if (this.held && buffered < this.highWater / 2) {
       this.held = false;
       this.io.resumeEngine();
     }
   }
 
+  /** Called after each message read: stop reading while the peer leaves our replies unread. */
+  checkBacklog(): void {
+    if (this.backlogPaused || this.io.bufferedBytes() < READ_PAUSE_BYTES) return;
+    this.backlogPaused = true;
+    this.updateReading();
+  }
+
   /** A connection that starts publishing while flow is off gets paused too [RabbitMQ: blocked connections]. */
   pauseIfPublisher(): void {
-    if (this.flowActive || this.readingPaused || !this.io.isPublisher()) return;
-    this.readingPaused = true;
-    this.io.pauseReading();
+    if (this.flowActive || this.flowPaused || !this.io.isPublisher()) return;
+    this.flowPaused = true;
+    this.updateReading();
   }
 
   private unpause(): void {
-    if (!this.readingPaused) return;
-    this.readingPaused = false;
-    this.io.resumeReading();
+    if (!this.flowPaused) return;
+    this.flowPaused = false;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    const pause = this.flowPaused || this.backlogPaused;
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.io.pauseReading();
+    else this.io.resumeReading();
   }
 }

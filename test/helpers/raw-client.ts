@@ -125,6 +125,20 @@ export class RawClient {
     });
   }
 
+  /** Bytes this client queued to send that the socket has not written: grows when the server stops reading. */
+  get sendBacklog(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Removes every received frame `pick` accepts, returning how many (for floods, where next() is slow). */
+  takeAll(pick: (f: Frame) => boolean): number {
+    const kept = this.inbox.filter((f) => !pick(f));
+    const taken = this.inbox.length - kept.length;
+    this.inbox.length = 0;
+    this.inbox.push(...kept);
+    return taken;
+  }
+
   /** Stops reading the underlying TCP socket, so the server's send buffer fills (backpressure tests). */
   pauseSocket(): void {
     this.socket().pause();

@@ -72,3 +72,35 @@ t.test('over the memory watermark, connections are told to stop publishing (flow
   t.notOk(c.inbox.some((f) => f.op === OP.ok && f.id === 2), 'the request after the publish is not served while blocked');
   t.equal(c.closed, null, 'the paused publisher is not closed for silence');
 });
+
+t.test('a peer that never reads its replies stops being read: the broker does not buffer without limit', async (t) => {
+  const broker = await startTestBroker(t);
+  const flooder = await RawClient.connect(broker.url);
+  const bystander = await RawClient.connect(broker.url);
+  t.teardown(() => { flooder.close(); bystander.close(); });
+  flooder.pauseSocket();
+  // Each publish to a missing exchange earns an error frame of ~600 bytes: 40,000 of them are
+  // ~24 MB of replies that the flooder never reads.
+  const missing = `missing-${'x'.repeat(200)}`;
+  const perMessage = 200;
+  const messages = 200;
+  for (let m = 0; m < messages; m++) {
+    flooder.send(Array.from({ length: perMessage }, (_, j): Frame => ({ op: OP.publish, id: m * perMessage + j + 1, exchange: missing, routingKey: 'k', body: new Uint8Array(8) })));
+  }
+  // A broker that kept reading would have taken all 10 MB by now (it does in ~0.3 s here); one that
+  // stopped leaves them queued on the flooder's side for as long as the flooder does not read.
+  await sleep(1_500);
+  t.ok(flooder.sendBacklog > 0, `the broker stopped reading the flooder (${flooder.sendBacklog} bytes still unsent)`);
+  // everyone else is served meanwhile
+  const q = `bystander-${randomUUID().slice(0, 8)}`;
+  await bystander.ok({ op: OP.declareQueue, id: bystander.id(), name: q, options: {} });
+
+  flooder.resumeSocket();
+  let errors = 0;
+  const deadline = Date.now() + 30_000;
+  while (errors < messages * perMessage && Date.now() < deadline) {
+    errors += flooder.takeAll((f) => f.op === OP.error);
+    await sleep(20);
+  }
+  t.equal(errors, messages * perMessage, 'every request was answered once the peer read again');
+});
