@@ -346,11 +346,13 @@ class SqliteStore implements BrokerStore {
       record.vhost, record.name, record.type,
       record.autoDelete ? 1 : 0, record.internal ? 1 : 0, canonicalJson(record.arguments),
     );
+    this.topologyDurable();
   }
 
   /** Also removes the bindings whose source is this exchange, as AMQP does. */
   deleteExchange(vhost: string, name: string): void {
     this.deleteExchangeTx(vhost, name);
+    this.topologyDurable();
   }
 
   saveQueue(record: QueueRecord): number {
@@ -361,19 +363,23 @@ class SqliteStore implements BrokerStore {
         ? this.upsertNewQueue.get(record.vhost, record.name, autoDelete, options)
         : this.upsertQueueById.get(record.id, record.vhost, record.name, autoDelete, options);
     if (!row) throw new Error(`saveQueue: no id returned for queue ${record.vhost}/${record.name}`);
+    this.topologyDurable();
     return row.id;
   }
 
   deleteQueue(queueId: number): void {
     this.deleteQueueTx(queueId);
+    this.topologyDurable();
   }
 
   saveBinding(record: BindingRecord): void {
     this.insertBinding.run(record.vhost, record.exchange, record.queue, record.pattern, canonicalJson(record.arguments));
+    this.topologyDurable();
   }
 
   deleteBinding(record: BindingRecord): void {
     this.removeBinding.run(record.vhost, record.exchange, record.queue, record.pattern, canonicalJson(record.arguments));
+    this.topologyDurable();
   }
 
   applyBatch(batch: WriteBatch): void {
@@ -391,11 +397,23 @@ class SqliteStore implements BrokerStore {
   }
 
   purgeQueue(queueId: number): number {
-    return this.purgeMessages.run(queueId).changes;
+    const n = this.purgeMessages.run(queueId).changes;
+    this.topologyDurable();
+    return n;
   }
 
   deleteMessagesAfter(queueId: number, afterId: number, keep: readonly number[]): number {
-    return this.purgeTail.run(queueId, afterId, JSON.stringify(keep)).changes;
+    const n = this.purgeTail.run(queueId, afterId, JSON.stringify(keep)).changes;
+    this.topologyDurable();
+    return n;
+  }
+
+  /**
+   * Topology changes and purges are answered as done: in 'full' mode they are fsynced at once,
+   * blocking (they are rare, unlike message writes, which sync off the event loop).
+   */
+  private topologyDurable(): void {
+    this.wal?.syncNow();
   }
 
   maxMessageId(): number {
