@@ -58,17 +58,6 @@ export class Deque<T> {
     return this.size === 0 ? undefined : this.buf[this.head];
   }
 
-  /** Removes every item and returns them in order. */
-  drain(): T[] {
-    const out: T[] = [];
-    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
-    return out;
-  }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.size; i++) yield this.buf[(this.head + i) % this.buf.length] as T;
-  }
-
   private grow(): void {
     const next = new Array<T | undefined>(this.buf.length * 2);
     for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];

@@ -119,7 +119,7 @@ export class Queue<C> {
   /** Empties the in-memory ready list and returns what it held. */
   clearReady(): QueuedMessage[] {
     const out: QueuedMessage[] = [];
-    for (const lane of this.lanes) out.push(...lane.drain());
+    for (const lane of this.lanes) for (let m = lane.shift(); m !== undefined; m = lane.shift()) out.push(m);
     this.readyTotal = 0;
     return out;
   }
