@@ -12,6 +12,7 @@ interface DeathEntry {
   count: number;
   exchange: string;
   'routing-keys': string[];
+  /** Seconds since the epoch, as RabbitMQ's AMQP timestamp. */
   time: number;
   'original-expiration'?: number;
 }
@@ -29,10 +30,10 @@ export function deadLetterProps(msg: QueuedMessage, queue: string, reason: DeadL
   const i = deaths.findIndex((d) => d.queue === queue && d.reason === reason);
   let entry: DeathEntry;
   if (i >= 0) {
-    entry = { ...deaths[i]!, count: deaths[i]!.count + 1, time: now };
+    entry = { ...deaths[i]!, count: deaths[i]!.count + 1, time: Math.floor(now / 1000) };
     deaths.splice(i, 1);
   } else {
-    entry = { queue, reason, count: 1, exchange: msg.exchange, 'routing-keys': [msg.routingKey], time: now };
+    entry = { queue, reason, count: 1, exchange: msg.exchange, 'routing-keys': [msg.routingKey], time: Math.floor(now / 1000) };
     if (props.expiration !== undefined) entry['original-expiration'] = props.expiration;
   }
   deaths.unshift(entry);

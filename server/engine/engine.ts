@@ -273,7 +273,8 @@ export class Engine implements EngineApi {
     validateName('routing key', routingKey);
     if (props !== undefined) validateProperties(props);
     let targets: readonly Queue<Conn>[];
-    if (exchange === '') {
+    // RabbitMQ also answers to 'amq.default' for the nameless default exchange.
+    if (exchange === '' || exchange === 'amq.default') {
       const q = vhost.queues.get(routingKey);
       targets = q === undefined ? [] : [q];
     } else {

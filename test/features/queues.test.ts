@@ -76,6 +76,8 @@ t.test('reject without requeue dead-letters with reason rejected and the DLX rou
   t.equal(got.properties.headers!['keep'], 'me');
   t.equal(deathOf(got.properties.headers).reason, 'rejected');
   t.equal(deathOf(got.properties.headers).queue, q);
+  const time = (got.properties.headers!['x-death'] as { time: number }[])[0]!.time;
+  t.ok(Math.abs(time - Date.now() / 1000) < 60, 'x-death time is in seconds, as RabbitMQ writes it');
 });
 
 t.test('deliveryLimit sends a poison message to the DLX with reason delivery-limit', async (t) => {

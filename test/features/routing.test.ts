@@ -45,9 +45,10 @@ t.test('direct, fanout and the default exchange', async (t) => {
   await conn.publish(direct, 'blue', Buffer.from('d-blue'));
   await conn.publish(fan, 'x', Buffer.from('f'));
   await conn.publish('', q2, Buffer.from('default-exchange'));
-  await until(() => a.msgs.length === 2 && b.msgs.length === 2);
+  await conn.publish('amq.default', q2, Buffer.from('by-its-other-name'));
+  await until(() => a.msgs.length === 2 && b.msgs.length === 3);
   t.same(bodies(a.msgs), ['d-red', 'f']);
-  t.same(bodies(b.msgs), ['f', 'default-exchange']);
+  t.same(bodies(b.msgs), ['f', 'default-exchange', 'by-its-other-name']);
 });
 
 t.test('mandatory unroutable publish is rejected with ERR_NO_ROUTE; unknown exchange ERR_NOT_FOUND', async (t) => {
