@@ -55,6 +55,12 @@ export class GroupCommit {
   private ready: { done: CommitDone; err: Error | null }[] = [];
   /** Committed, waiting for the next fsync before their callbacks may run ('full' durability). */
   private unsynced: { done: CommitDone; err: Error | null }[] = [];
+  /**
+   * Set by the first failed fsync. After it, no commit is ever reported durable again: the kernel
+   * may have dropped the failed pages, and WAL recovery stops at the first bad frame, so even a
+   * later fsync that succeeds would not make later commits safe. A restart recovers what is there.
+   */
+  private syncFailure: Error | null = null;
   /** The batch an fsync in flight covers; null when none runs. */
   private syncing: { done: CommitDone; err: Error | null }[] | null = null;
   private draining = false;
@@ -126,11 +132,12 @@ export class GroupCommit {
     try {
       this.flush();
       if (this.syncing !== null || this.unsynced.length > 0) {
-        this.store.syncNow?.();
+        const failure = this.syncFailure;
+        if (failure === null) this.store.syncNow?.();
         const waiting = [...(this.syncing ?? []), ...this.unsynced];
         this.syncing = null; // the fsync in flight may still call back: it finds nothing to release
         this.unsynced = [];
-        this.ready.push(...waiting);
+        for (const entry of waiting) this.ready.push(failure === null || entry.err !== null ? entry : { done: entry.done, err: failure });
         this.drain();
       }
     } finally {
@@ -211,11 +218,15 @@ export class GroupCommit {
     const batch = this.unsynced;
     this.unsynced = [];
     this.syncing = batch;
-    this.store.sync((err) => {
+    this.store.sync((fsyncErr) => {
       if (this.syncing !== batch) return; // close() released it already
       this.syncing = null;
+      if (fsyncErr !== null && this.syncFailure === null) {
+        this.syncFailure = new Error(`fsync failed (${fsyncErr.message}); nothing is confirmed until the broker restarts`, { cause: fsyncErr });
+        this.onError?.(this.syncFailure);
+      }
+      const err = this.syncFailure;
       for (const entry of batch) this.ready.push(err === null || entry.err !== null ? entry : { done: entry.done, err });
-      if (err !== null) this.onError?.(err);
       try {
         this.drain();
       } finally {

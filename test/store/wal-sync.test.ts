@@ -67,3 +67,32 @@ t.test('close syncs what is still waiting and releases it', async (t) => {
   t.same(done, [null]);
   store.close();
 });
+
+t.test('after a failed fsync nothing is reported durable again', async (t) => {
+  const store = openSqliteStore({ file: tempFile(t), durability: 'full' });
+  t.teardown(() => store.close());
+  let calls = 0;
+  const failingOnce = Object.assign(Object.create(store) as typeof store, {
+    applyBatch: store.applyBatch.bind(store),
+    sync: (done: (err: Error | null) => void) => { calls++; if (calls === 1) done(new Error('EIO')); else store.sync(done); },
+    syncNow: store.syncNow.bind(store),
+    needsSync: true,
+  });
+  const errors: Error[] = [];
+  const gc = new GroupCommit(failingOnce, { onError: (e) => errors.push(e) });
+  const queueId = store.saveQueue({ id: 0, vhost: '/', name: 'q', autoDelete: false, options: {} });
+  const results: (string | null)[] = [];
+  const wait = (n: number) => new Promise<void>((resolve) => { const poll = (): void => { if (results.length >= n) resolve(); else setTimeout(poll, 2); }; poll(); });
+  gc.insert(row(1, queueId), (err) => results.push(err === null ? null : err.message));
+  gc.flush();
+  await wait(1);
+  gc.insert(row(2, queueId), (err) => results.push(err === null ? null : err.message));
+  gc.flush();
+  await wait(2);
+  t.match(results[0], /fsync failed \(EIO\)/);
+  t.match(results[1], /fsync failed/, 'a later successful fsync does not make later commits durable');
+  t.equal(errors.length, 1, 'told once');
+  gc.insert(row(3, queueId), (err) => results.push(err === null ? null : err.message));
+  gc.close();
+  t.match(results[2], /fsync failed/, 'nor does close');
+});
