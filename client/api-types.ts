@@ -1,13 +1,15 @@
 // The types of the Connection's public surface: publish/get options, bodies and the event map.
 // Kept apart so connection.ts holds behaviour only.
 import type { CeleriacError } from '../shared/errors.js';
-import type { MessageProperties } from '../shared/frames.js';
+import type { MessageProperties, TrackOptions } from '../shared/frames.js';
 import type { Message } from './message.js';
 
 /** Options of publish() and sendToQueue(): message properties plus `mandatory`. */
 export interface PublishOptions extends MessageProperties {
   /** Fail the publish with ERR_NO_ROUTE when no queue takes the message. */
   mandatory?: boolean;
+  /** Register this task id in the broker's result store as PENDING, in the publish's commit. */
+  track?: TrackOptions;
 }
 
 /** Options of get(). */

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CeleriacError, errorFromWire, fail } from '../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame, PublishFrame,
-  QueueInfo, QueueOptions,
+  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import { backoffDelay } from './backoff.js';
@@ -15,7 +15,7 @@ import { Message } from './message.js';
 import type { Settings } from './options.js';
 import { Outbox } from './outbox.js';
 import type { Body, ConnectionEvents, GetOptions, PublishOptions } from './api-types.js';
-import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
+import { asCoded, asGetResult, asMessageCount, asQueueInfo, asResultRecord } from './replies.js';
 import { replay } from './replay.js';
 import { Requests, type RequestFrame } from './requests.js';
 import { Topology } from './topology.js';
@@ -142,12 +142,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return Promise.reject(fail('ERR_INVALID_ARGUMENT', 'publish(exchange, routingKey, body): exchange and routingKey must be strings, body a Uint8Array, Buffer or string'));
     }
     // Every publish frame gets the same shape (all keys present) so the hot path stays monomorphic.
-    const frame: PublishFrame = { op: OP.publish, id: ++this.nextId, exchange, routingKey, body: bytes, props: undefined, mandatory: undefined };
+    const frame: PublishFrame = { op: OP.publish, id: ++this.nextId, exchange, routingKey, body: bytes, props: undefined, mandatory: undefined, track: undefined };
     if (options !== undefined) {
-      if (options.mandatory === undefined) frame.props = options;
+      if (options.mandatory === undefined && options.track === undefined) frame.props = options;
       else {
-        const { mandatory, ...props } = options;
+        const { mandatory, track, ...props } = options;
         frame.mandatory = mandatory;
+        frame.track = track;
         frame.props = props;
       }
     }
@@ -210,6 +211,35 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const result = asGetResult(await this.request({ op: OP.get, id: ++this.nextId, queue, noAck }, false));
     if (result === null) return null;
     return new Message(result, '', this.outbox, noAck, result.messageCount);
+  }
+
+  /** Stores a task's state and result in the broker's result store; resolves once committed. */
+  async storeResult(taskId: string, state: string, body?: Uint8Array, options: ResultStoreOptions = {}): Promise<void> {
+    const frame: RequestFrame = { op: OP.resultStore, id: ++this.nextId, taskId, state, options };
+    if (body !== undefined) frame.body = body;
+    await this.request(frame, true);
+  }
+
+  /** The stored result of a task, or null when the broker does not know the id. */
+  async getResult(taskId: string): Promise<ResultRecord | null> {
+    return asResultRecord(await this.request({ op: OP.resultGet, id: ++this.nextId, taskId }, true));
+  }
+
+  /**
+   * Resolves when the task's result reaches a final state (the broker pushes it), or after
+   * `timeout` ms with the record as it is then (null when unknown).
+   */
+  async waitResult(taskId: string, timeout: number): Promise<ResultRecord | null> {
+    const frame: RequestFrame = { op: OP.resultWait, id: ++this.nextId, taskId, timeout };
+    if (this.state === 'closing' || this.state === 'closed') throw this.closedError('request');
+    const p = this.requests.add(frame, true, timeout);
+    if (this.ready) this.write(frame);
+    return asResultRecord(await p);
+  }
+
+  /** Forgets a task's result. */
+  async forgetResult(taskId: string): Promise<void> {
+    await this.request({ op: OP.resultForget, id: ++this.nextId, taskId }, true);
   }
 
   /**

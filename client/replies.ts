@@ -1,7 +1,7 @@
 // Checks the shape of ok results before they reach typed user code, and turns anything thrown into
 // a coded error: a reply from a broker of another version fails with a code, not as the wrong type.
 import { CeleriacError, fail } from '../shared/errors.js';
-import type { GetResult, QueueInfo } from '../shared/frames.js';
+import type { GetResult, QueueInfo, ResultRecord } from '../shared/frames.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -52,4 +52,15 @@ export function asGetResult(v: unknown): GetResult | null {
 export function asCoded(err: unknown): CeleriacError {
   if (err instanceof CeleriacError) return err;
   return new CeleriacError('ERR_INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+export function asResultRecord(v: unknown): ResultRecord | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v) || typeof v.taskId !== 'string' || typeof v.state !== 'string') return bad('a result request');
+  const rec: ResultRecord = { taskId: v.taskId, state: v.state };
+  if (v.body instanceof Uint8Array) rec.body = v.body;
+  if (typeof v.contentType === 'string') rec.contentType = v.contentType;
+  if (typeof v.dateDone === 'number') rec.dateDone = v.dateDone;
+  if (typeof v.expiresAt === 'number') rec.expiresAt = v.expiresAt;
+  return rec;
 }

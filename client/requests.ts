@@ -3,13 +3,14 @@
 import { CeleriacError } from '../shared/errors.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
-  DeleteQueueFrame, GetFrame, PurgeQueueFrame, UnbindQueueFrame,
+  DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
 export type RequestFrame =
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
-  | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame;
+  | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame;
 
 interface Pending {
   frame: RequestFrame;
@@ -31,14 +32,19 @@ export class Requests {
     return this.pending.size;
   }
 
-  /** Registers a request; the promise settles with the reply's result, an error, or ERR_TIMEOUT. */
-  add(frame: RequestFrame, retry: boolean): Promise<unknown> {
+  /**
+   * Registers a request; the promise settles with the reply's result, an error, or ERR_TIMEOUT
+   * after the connection's request timeout (plus `extraMs` for requests the broker answers late
+   * on purpose, such as a result wait).
+   */
+  add(frame: RequestFrame, retry: boolean, extraMs = 0): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
+      const limit = this.timeoutMs + extraMs;
       const timer = setTimeout(() => {
         if (this.pending.delete(frame.id)) {
-          reject(new CeleriacError('ERR_TIMEOUT', `no reply to ${describe(frame)} within ${this.timeoutMs} ms`, { details: { id: frame.id } }));
+          reject(new CeleriacError('ERR_TIMEOUT', `no reply to ${describe(frame)} within ${limit} ms`, { details: { id: frame.id } }));
         }
-      }, this.timeoutMs);
+      }, limit);
       this.pending.set(frame.id, { frame, resolve, reject, timer, retry, sent: false });
     });
   }

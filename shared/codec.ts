@@ -29,7 +29,7 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.purgeQueue]: [['id', 'uint'], ['name', 'str']],
   [OP.bindQueue]: [['id', 'uint'], ['queue', 'str'], ['exchange', 'str'], ['pattern', 'str'], ['args', 'map', 'opt']],
   [OP.unbindQueue]: [['id', 'uint'], ['queue', 'str'], ['exchange', 'str'], ['pattern', 'str'], ['args', 'map', 'opt']],
-  [OP.publish]: [['id', 'uint'], ['exchange', 'str'], ['routingKey', 'str'], ['body', 'bin'], ['props', 'map', 'opt'], ['mandatory', 'bool', 'opt']],
+  [OP.publish]: [['id', 'uint'], ['exchange', 'str'], ['routingKey', 'str'], ['body', 'bin'], ['props', 'map', 'opt'], ['mandatory', 'bool', 'opt'], ['track', 'map', 'opt']],
   [OP.confirm]: [['ids', 'uints']],
   [OP.consume]: [['id', 'uint'], ['queue', 'str'], ['options', 'map', 'opt']],
   [OP.cancel]: [['id', 'uint'], ['consumerTag', 'str']],
@@ -39,6 +39,10 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.reject]: [['tag', 'uint'], ['requeue', 'bool', 'opt']],
   [OP.get]: [['id', 'uint'], ['queue', 'str'], ['noAck', 'bool', 'opt']],
   [OP.cancelNotify]: [['consumerTag', 'str'], ['reason', 'str']],
+  [OP.resultStore]: [['id', 'uint'], ['taskId', 'str'], ['state', 'str'], ['body', 'bin', 'opt'], ['options', 'map', 'opt']],
+  [OP.resultGet]: [['id', 'uint'], ['taskId', 'str']],
+  [OP.resultWait]: [['id', 'uint'], ['taskId', 'str'], ['timeout', 'uint']],
+  [OP.resultForget]: [['id', 'uint'], ['taskId', 'str']],
 };
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {

@@ -89,10 +89,37 @@ export interface PurgeQueueFrame { op: typeof OP.purgeQueue; id: number; name: s
 export interface BindQueueFrame { op: typeof OP.bindQueue; id: number; queue: string; exchange: string; pattern: string; args?: Record<string, unknown> }
 export interface UnbindQueueFrame { op: typeof OP.unbindQueue; id: number; queue: string; exchange: string; pattern: string; args?: Record<string, unknown> }
 
-/** id 0 asks for no confirm; otherwise a confirm (or an error frame) echoes it. */
+/**
+ * id 0 asks for no confirm; otherwise a confirm (or an error frame) echoes it. `track` registers
+ * a task id in the result store as PENDING in the same commit, so the broker knows every task
+ * id from the moment it is published (an id nobody sent is unknown, not PENDING).
+ */
 export interface PublishFrame {
   op: typeof OP.publish; id: number; exchange: string; routingKey: string; body: Uint8Array;
-  props?: MessageProperties; mandatory?: boolean;
+  props?: MessageProperties; mandatory?: boolean; track?: TrackOptions;
+}
+
+/** A task id to register as PENDING with a publish; `expires` (ms) bounds how long it is kept. */
+export interface TrackOptions { taskId: string; expires?: number }
+
+/** A task result as the broker keeps it. The body is opaque to the broker (serialized meta). */
+export interface ResultRecord {
+  taskId: string;
+  state: string;
+  /** The serialized result meta (the result serializer's bytes); absent for PENDING. */
+  body?: Uint8Array;
+  contentType?: string;
+  /** Epoch ms when a final state was stored. */
+  dateDone?: number;
+  /** Epoch ms after which the broker forgets it. */
+  expiresAt?: number;
+}
+
+/** What a resultStore may add to the record. */
+export interface ResultStoreOptions {
+  contentType?: string;
+  /** Keep the result this many ms after it is stored (resultExpires); absent = forever. */
+  expires?: number;
 }
 /** Publishes taken by the broker (on disk when persistent to a durable queue). */
 export interface ConfirmFrame { op: typeof OP.confirm; ids: number[] }
@@ -110,12 +137,25 @@ export interface GetFrame { op: typeof OP.get; id: number; queue: string; noAck?
 /** Server → client: a consumer was cancelled by the broker (queue deleted, ack timeout). */
 export interface CancelNotifyFrame { op: typeof OP.cancelNotify; consumerTag: string; reason: string }
 
+/** Stores a task's state and result; answered once committed. */
+export interface ResultStoreFrame { op: typeof OP.resultStore; id: number; taskId: string; state: string; body?: Uint8Array; options?: ResultStoreOptions }
+/** Reads a result now: ok with a ResultRecord, or with nil when the id is unknown. */
+export interface ResultGetFrame { op: typeof OP.resultGet; id: number; taskId: string }
+/**
+ * Answered when the result reaches a final state (pushed, no polling), or after `timeout` ms with
+ * the record as it is then (nil when unknown). The broker caps the timeout.
+ */
+export interface ResultWaitFrame { op: typeof OP.resultWait; id: number; taskId: string; timeout: number }
+/** Forgets a result. */
+export interface ResultForgetFrame { op: typeof OP.resultForget; id: number; taskId: string }
+
 export type Frame =
   | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
-  | GetFrame | CancelNotifyFrame;
+  | GetFrame | CancelNotifyFrame
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

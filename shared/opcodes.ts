@@ -29,6 +29,11 @@ export const OP = {
   reject: 27,
   get: 28,
   cancelNotify: 29,
+
+  resultStore: 40,
+  resultGet: 41,
+  resultWait: 42,
+  resultForget: 43,
 } as const;
 
 export type OpName = keyof typeof OP;

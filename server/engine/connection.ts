@@ -24,6 +24,8 @@ export class Conn implements EngineConnection {
   paused = false;
   closed = false;
   consumerSeq = 0;
+  /** Result waits of this connection, cancelled when it closes. */
+  readonly waits = new Set<() => void>();
 
   constructor(readonly info: ConnectionInfo, readonly sink: DeliverySink) {}
 }

@@ -1,8 +1,10 @@
 // The broker engine: virtual hosts, exchanges, queues, bindings and the connections that use them.
 // It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
 import { randomBytes } from 'node:crypto';
-import { fail, type CeleriacError } from '../../shared/errors.js';
-import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions } from '../../shared/frames.js';
+import { fail } from '../../shared/errors.js';
+import { CeleriacError } from '../../shared/errors.js';
+import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
+import { ResultBackend } from './results.js';
 import type { BrokerStore } from '../store/store.js';
 import { Conn, type Unacked } from './connection.js';
 import { Exchange } from './exchange.js';
@@ -46,6 +48,7 @@ export class Engine implements EngineApi {
   readonly vhosts = new Map<string, VHost>();
   readonly conns = new Set<Conn>();
   readonly flow: MessageFlow;
+  readonly results: ResultBackend;
   readonly now: () => number;
   readonly log: LogFn;
   readonly defaultConsumerTimeout: number;
@@ -65,6 +68,7 @@ export class Engine implements EngineApi {
       pagingThreshold: options.pagingThreshold ?? 20_000,
       log: this.log,
     });
+    this.results = new ResultBackend(options.store, options.writer, this.now);
     recoverTopology(this, options.store);
     this.sweeper = new Sweeper(this);
   }
@@ -102,6 +106,8 @@ export class Engine implements EngineApi {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    for (const cancel of conn.waits) cancel();
+    conn.waits.clear();
     for (const consumer of [...conn.consumers.values()]) this.detachConsumer(consumer);
     this.requeueAll(conn, () => true);
     for (const q of conn.exclusiveQueues) if (!q.deleted) this.removeQueue(q, 'connection-closed');
@@ -267,7 +273,7 @@ export class Engine implements EngineApi {
     if (ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
   }
 
-  publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone): void {
+  publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void {
     const conn = asConn(c);
     const vhost = this.vhostOf(conn);
     validateName('routing key', routingKey);
@@ -287,6 +293,8 @@ export class Engine implements EngineApi {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
       return;
     }
+    // Registered before the message is enqueued: the PENDING row joins the message's commit.
+    if (track !== undefined) this.results.track(vhost.name, track);
     const now = this.now();
     const delay = props?.delay ?? 0;
     const readyAt = delay > 0 ? now + delay : 0;
@@ -411,6 +419,33 @@ export class Engine implements EngineApi {
     for (const consumer of [...conn.consumers.values()]) this.flow.drain(consumer.queue);
   }
 
+  storeResult(c: EngineConnection, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: CeleriacError | null) => void): void {
+    const conn = asConn(c);
+    this.results.put(conn.info.vhost, taskId, state, body, options, (err) => {
+      done(err === null ? null : new CeleriacError('ERR_STORE_FAILED', `the result could not be stored: ${err.message}`, { cause: err }));
+    });
+  }
+
+  getResult(c: EngineConnection, taskId: string): ResultRecord | null {
+    return this.results.get(asConn(c).info.vhost, taskId);
+  }
+
+  waitResult(c: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void {
+    const conn = asConn(c);
+    let cancel: (() => void) | null = null;
+    let answered = false;
+    cancel = this.results.wait(conn.info.vhost, taskId, timeout, (rec) => {
+      answered = true;
+      if (cancel !== null) conn.waits.delete(cancel);
+      reply(rec);
+    });
+    if (!answered) conn.waits.add(cancel);
+  }
+
+  forgetResult(c: EngineConnection, taskId: string): void {
+    this.results.forget(asConn(c).info.vhost, taskId);
+  }
+
   /** Changes the flow state and tells every connection. */
   setBlocked(blocked: boolean, reason: string): void {
     if (blocked === this.blocked) return;
@@ -445,6 +480,7 @@ export class Engine implements EngineApi {
   async close(): Promise<void> {
     this.sweeper.stop();
     this.flow.stop();
+    this.results.close();
     this.options.writer.close();
   }
 }

@@ -2,7 +2,7 @@
 // delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and paging.
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
-import type { BrokerStore, StoredMessage } from '../store/store.js';
+import type { BrokerStore, ResultKey, StoredMessage, StoredResult } from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
 import { deadLetterProps, type DeadLetterReason } from './dead-letter.js';
 import { DelayHeap } from './delay-heap.js';
@@ -15,6 +15,9 @@ export interface CommitWriter {
   insert(row: StoredMessage, done: (err: Error | null) => void): void;
   updateCount(id: number, deliveryCount: number): void;
   delete(id: number): void;
+  track(rec: StoredResult): void;
+  putResult(rec: StoredResult, done: (err: Error | null) => void): void;
+  deleteResult(key: ResultKey): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
   flush(): void;
   /** Commits what is pending and stops. */

@@ -33,6 +33,7 @@ export class Sweeper {
     const e = this.engine;
     const now = e.now();
     this.expireQueues(now);
+    e.results.sweep();
     this.checkAckTimeouts(now);
     this.checkLimits();
   }

@@ -1,7 +1,7 @@
 // The engine's face to the session layer: what a connection can ask and how deliveries leave.
 // The engine knows no sockets: a session hands it a DeliverySink and calls these methods.
 import type { CeleriacError } from '../../shared/errors.js';
-import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions } from '../../shared/frames.js';
+import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
 
 /** One message handed to a consumer. */
 export interface Delivery {
@@ -55,8 +55,18 @@ export interface EngineApi {
   purgeQueue(conn: EngineConnection, name: string): { messageCount: number };
   bindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
   unbindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
-  /** Routes and enqueues; `done` runs after the commit for persistent messages in durable queues. */
-  publish(conn: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone): void;
+  /**
+   * Routes and enqueues; `done` runs after the commit for persistent messages in durable queues.
+   * `track` registers a task id as PENDING in the result store in the same commit (when routed).
+   */
+  publish(conn: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void;
+  /** Stores a task state and result; `done` after the commit. */
+  storeResult(conn: EngineConnection, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: CeleriacError | null) => void): void;
+  /** The stored result, or null for an id the broker does not know. */
+  getResult(conn: EngineConnection, taskId: string): ResultRecord | null;
+  /** Replies when the result is final, or after `timeout` ms with the record as it is then. */
+  waitResult(conn: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void;
+  forgetResult(conn: EngineConnection, taskId: string): void;
   consume(conn: EngineConnection, queue: string, options: ConsumeOptions): { consumerTag: string };
   cancel(conn: EngineConnection, consumerTag: string): void;
   ack(conn: EngineConnection, tag: number, multiple: boolean): void;

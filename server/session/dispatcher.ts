@@ -7,6 +7,7 @@ import type { HandlerContext } from './context.js';
 import * as conn from './handlers/connection.js';
 import * as consume from './handlers/consume.js';
 import { publish } from './handlers/publish.js';
+import * as results from './handlers/results.js';
 import * as topology from './handlers/topology.js';
 
 type FrameOf<K extends Frame['op']> = Extract<Frame, { op: K }>;
@@ -35,6 +36,10 @@ const HANDLERS: HandlerTable = {
   [OP.nack]: consume.nack,
   [OP.reject]: consume.reject,
   [OP.get]: consume.get,
+  [OP.resultStore]: results.resultStore,
+  [OP.resultGet]: results.resultGet,
+  [OP.resultWait]: results.resultWait,
+  [OP.resultForget]: results.resultForget,
 };
 
 /** What the dispatcher needs from a session. */

@@ -1,6 +1,6 @@
 // Group commit: every message write made during one event-loop turn goes to disk in one
 // transaction, so durability costs one fsync per turn instead of one per message.
-import type { BrokerStore, StoredMessage, WriteBatch } from './store.js';
+import type { BrokerStore, ResultKey, StoredMessage, StoredResult, WriteBatch } from './store.js';
 
 /** Called once per insert: null after its transaction committed, or the commit's error. */
 export type CommitDone = (err: Error | null) => void;
@@ -50,6 +50,11 @@ export class GroupCommit {
   private liveInserts = 0;
   private counts = new Map<number, number>();
   private deletes = new Set<number>();
+  /** Result writes of this turn, keyed vhost + task id: the last write of a turn wins. */
+  private tracks: StoredResult[] = [];
+  private results = new Map<string, StoredResult>();
+  private resultDones: CommitDone[] = [];
+  private resultDeletes = new Map<string, ResultKey>();
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -77,7 +82,33 @@ export class GroupCommit {
 
   /** Writes still waiting for a commit: inserts, count updates and deletes. */
   get pendingCount(): number {
-    return this.liveInserts + this.counts.size + this.deletes.size;
+    return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size;
+  }
+
+  /** Registers a published task's PENDING row (kept only where no row exists), with the publish. */
+  track(rec: StoredResult): void {
+    this.assertOpen();
+    this.tracks.push(rec);
+    this.scheduleTurn();
+  }
+
+  /** Stores a result; `done` runs once it is committed (and durable, as inserts). */
+  putResult(rec: StoredResult, done: CommitDone): void {
+    this.assertOpen();
+    const key = `${rec.vhost}\u0000${rec.taskId}`;
+    this.resultDeletes.delete(key);
+    this.results.set(key, rec);
+    this.resultDones.push(done);
+    this.scheduleTurn();
+  }
+
+  /** Forgets a result (after anything stored for it earlier in the turn). */
+  deleteResult(k: ResultKey): void {
+    this.assertOpen();
+    const key = `${k.vhost}\u0000${k.taskId}`;
+    this.results.delete(key);
+    this.resultDeletes.set(key, k);
+    this.scheduleTurn();
   }
 
   /** Queues a message row; `done` runs once the commit that holds it is over. Throws after close(). */
@@ -170,24 +201,32 @@ export class GroupCommit {
 
   /** Takes everything pending into one applyBatch; queues the callbacks, does not run them. */
   private commit(): void {
-    if (this.inserts.length === 0 && this.counts.size === 0 && this.deletes.size === 0) return;
+    if (this.inserts.length === 0 && this.counts.size === 0 && this.deletes.size === 0 && this.tracks.length === 0 && this.results.size === 0 && this.resultDeletes.size === 0 && this.resultDones.length === 0) return;
     const slots = this.inserts;
-    const dones = this.dones;
+    const dones = [...this.dones, ...this.resultDones];
     const counts = this.counts;
     const deletes = this.deletes;
+    const resultDeletes = this.resultDeletes;
     this.inserts = [];
     this.dones = [];
+    this.resultDones = [];
     this.insertIndex = new Map();
     this.liveInserts = 0;
     this.counts = new Map();
     this.deletes = new Set();
 
-    const batch: WriteBatch = { inserts: [], counts: [], deletes: [...deletes] };
+    const batch: WriteBatch = {
+      inserts: [], counts: [], deletes: [...deletes],
+      tracks: this.tracks, results: [...this.results.values()], resultDeletes: [...resultDeletes.values()],
+    };
+    this.tracks = [];
+    this.results = new Map();
+    this.resultDeletes = new Map();
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 
     let failure: Error | null = null;
-    if (batch.inserts.length > 0 || batch.counts.length > 0 || batch.deletes.length > 0) {
+    if (batch.inserts.length > 0 || batch.counts.length > 0 || batch.deletes.length > 0 || batch.tracks!.length > 0 || batch.results!.length > 0 || batch.resultDeletes!.length > 0) {
       try {
         this.store.applyBatch(batch);
       } catch (err) {
@@ -196,14 +235,15 @@ export class GroupCommit {
     }
 
     const target = this.store.needsSync === true ? this.unsynced : this.ready;
-    for (let i = 0; i < slots.length; i++) {
+    for (let i = 0; i < dones.length; i++) {
       // A cancelled insert (deleted before commit) needed no write: it succeeded either way.
-      const err = slots[i] === null ? null : failure;
+      const err = i < slots.length && slots[i] === null ? null : failure;
       target.push({ done: dones[i] as CommitDone, err });
     }
     if (target === this.unsynced) this.startSync();
 
     if (failure) {
+      for (const [key, k] of resultDeletes) if (!this.results.has(key)) this.resultDeletes.set(key, k);
       this.keepForRetry(counts, deletes);
       this.onError?.(failure);
     }

@@ -7,6 +7,8 @@ export type {
   ExchangeRecord,
   QueueRecord,
   StoredMessage,
+  StoredResult,
+  ResultKey,
   Topology,
   WriteBatch,
 } from './store.js';

@@ -68,6 +68,20 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO meta (key, value) VALUES ('max_message_id', 0);
   `,
+  // 2: the result store (task state and result, keyed per vhost; expires_at 0 = kept forever).
+  `
+  CREATE TABLE results (
+    vhost TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body BLOB,
+    content_type TEXT,
+    date_done INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (vhost, task_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX results_by_expiry ON results (expires_at) WHERE expires_at > 0;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -10,6 +10,7 @@ import type {
   ExchangeRecord,
   QueueRecord,
   StoredMessage,
+  StoredResult,
   Topology,
   WriteBatch,
 } from './store.js';
@@ -179,6 +180,16 @@ function parseObject(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+interface ResultRow {
+  vhost: string;
+  task_id: string;
+  state: string;
+  body: Buffer | null;
+  content_type: string | null;
+  date_done: number;
+  expires_at: number;
+}
+
 function toMessage(row: MessageRow): StoredMessage {
   return {
     id: row.id,
@@ -225,6 +236,11 @@ class SqliteStore implements BrokerStore {
   private readonly selectMaxId: Database.Statement<[], { m: number }>;
 
   private readonly applyTx: (batch: WriteBatch) => void;
+  private readonly insertTrack: Database.Statement;
+  private readonly upsertResult: Database.Statement;
+  private readonly removeResult: Database.Statement;
+  private readonly selectResult: Database.Statement<unknown[], ResultRow>;
+  private readonly removeExpiredResults: Database.Statement;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
 
@@ -288,6 +304,11 @@ class SqliteStore implements BrokerStore {
 
     // Invariant: inserts, then count updates, then deletes (the WriteBatch contract), so a
     // batch may update or delete a row it inserts. Any throw rolls the whole batch back.
+    this.insertTrack = db.prepare('INSERT OR IGNORE INTO results (vhost, task_id, state, body, content_type, date_done, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.upsertResult = db.prepare('INSERT OR REPLACE INTO results (vhost, task_id, state, body, content_type, date_done, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.removeResult = db.prepare('DELETE FROM results WHERE vhost = ? AND task_id = ?');
+    this.selectResult = db.prepare('SELECT vhost, task_id, state, body, content_type, date_done, expires_at FROM results WHERE vhost = ? AND task_id = ?');
+    this.removeExpiredResults = db.prepare('DELETE FROM results WHERE expires_at > 0 AND expires_at <= ?');
     this.applyTx = db.transaction((batch: WriteBatch) => {
       let maxId = 0;
       for (const m of batch.inserts) {
@@ -300,6 +321,9 @@ class SqliteStore implements BrokerStore {
       if (maxId > 0) this.raiseMaxId.run(maxId);
       for (const c of batch.counts) this.updateCount.run(c.deliveryCount, c.id);
       for (const id of batch.deletes) this.deleteMessage.run(id);
+      for (const r of batch.tracks ?? []) this.insertTrack.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
+      for (const r of batch.results ?? []) this.upsertResult.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
+      for (const k of batch.resultDeletes ?? []) this.removeResult.run(k.vhost, k.taskId);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
       const queue = this.selectQueueById.get(queueId);
@@ -383,8 +407,22 @@ class SqliteStore implements BrokerStore {
   }
 
   applyBatch(batch: WriteBatch): void {
-    if (batch.inserts.length === 0 && batch.counts.length === 0 && batch.deletes.length === 0) return;
+    const results = (batch.tracks?.length ?? 0) + (batch.results?.length ?? 0) + (batch.resultDeletes?.length ?? 0);
+    if (batch.inserts.length === 0 && batch.counts.length === 0 && batch.deletes.length === 0 && results === 0) return;
     this.applyTx(batch);
+  }
+
+  loadResult(vhost: string, taskId: string): StoredResult | null {
+    const row = this.selectResult.get(vhost, taskId);
+    if (row === undefined) return null;
+    return {
+      vhost: row.vhost, taskId: row.task_id, state: row.state, body: row.body, contentType: row.content_type,
+      dateDone: row.date_done, expiresAt: row.expires_at,
+    };
+  }
+
+  deleteExpiredResults(now: number): number {
+    return this.removeExpiredResults.run(now).changes;
   }
 
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[] {

@@ -57,6 +57,22 @@ export interface Topology {
   bindings: BindingRecord[];
 }
 
+/** A task result as stored: opaque body, state, when it was done and when it expires. */
+export interface StoredResult {
+  vhost: string;
+  taskId: string;
+  state: string;
+  body: Uint8Array | null;
+  contentType: string | null;
+  /** Epoch ms of the last store (0 for a PENDING registered at publish). */
+  dateDone: number;
+  /** Epoch ms after which the row is deleted; 0 = never. */
+  expiresAt: number;
+}
+
+/** Identifies one result. */
+export interface ResultKey { vhost: string; taskId: string }
+
 /** Everything written in one event-loop turn: applied in one transaction, in this order. */
 export interface WriteBatch {
   inserts: StoredMessage[];
@@ -64,6 +80,12 @@ export interface WriteBatch {
   counts: { id: number; deliveryCount: number }[];
   /** Messages gone for good: acked, expired, dead-lettered, dropped. */
   deletes: number[];
+  /** PENDING rows for published tasks: written only where no row exists yet. */
+  tracks?: StoredResult[];
+  /** Results stored (insert or replace). */
+  results?: StoredResult[];
+  /** Results forgotten. */
+  resultDeletes?: ResultKey[];
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -83,6 +105,10 @@ export interface BrokerStore {
   applyBatch(batch: WriteBatch): void;
   /** Up to `limit` messages of a queue with id > afterId, in id order (recovery and paging). */
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[];
+  /** A stored result, or null when there is none (never published, forgotten or expired). */
+  loadResult(vhost: string, taskId: string): StoredResult | null;
+  /** Deletes results whose expiry is at or before `now`; returns how many. */
+  deleteExpiredResults(now: number): number;
   /** Messages of a queue still on disk. */
   countMessages(queueId: number): number;
   /** Deletes every message of the queue; returns how many. */

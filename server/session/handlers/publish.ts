@@ -1,7 +1,7 @@
 // The publish handler: size check, hand to the engine, and turn its completion into a confirm
 // (merged per turn by the outbox) or an error frame echoing the publish id. id 0 = no confirm.
 import { fail } from '../../../shared/errors.js';
-import type { PublishFrame } from '../../../shared/frames.js';
+import type { PublishFrame, TrackOptions } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
 export function publish(ctx: HandlerContext, f: PublishFrame): void {
@@ -15,5 +15,5 @@ export function publish(ctx: HandlerContext, f: PublishFrame): void {
   ctx.engine.publish(ctx.conn, f.exchange, f.routingKey, f.body, f.props, f.mandatory === true, (err) => {
     if (err !== null) ctx.requestFailed(id, err);
     else if (id !== 0) ctx.confirm(id);
-  });
+  }, f.track as TrackOptions | undefined);
 }

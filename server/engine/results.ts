@@ -1,0 +1,150 @@
+// The result store's live side: task results stored through the group commit, read through
+// the store, and pushed to waiting clients the moment a final state is committed (no polling).
+import { fail } from '../../shared/errors.js';
+import type { ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
+import { READY_STATES, isTaskState, type TaskState } from '../../shared/task-states.js';
+import type { BrokerStore, StoredResult } from '../store/store.js';
+import type { CommitWriter } from './message-flow.js';
+
+/** Longest a single wait may last; a client waiting longer asks again. */
+export const MAX_RESULT_WAIT = 5 * 60 * 1000;
+
+/** A pending wait: answered once, by a final state or by its timer. */
+interface Waiter {
+  reply: (rec: ResultRecord | null) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Cancels a wait (its connection closed). */
+export type CancelWait = () => void;
+
+const keyOf = (vhost: string, taskId: string): string => `${vhost}\u0000${taskId}`;
+
+function toRecord(r: StoredResult): ResultRecord {
+  const rec: ResultRecord = { taskId: r.taskId, state: r.state };
+  if (r.body !== null) rec.body = r.body;
+  if (r.contentType !== null) rec.contentType = r.contentType;
+  if (r.dateDone !== 0) rec.dateDone = r.dateDone;
+  if (r.expiresAt !== 0) rec.expiresAt = r.expiresAt;
+  return rec;
+}
+
+function checkTaskId(taskId: unknown): asserts taskId is string {
+  if (typeof taskId !== 'string' || taskId === '' || (taskId.length > 255 && Buffer.byteLength(taskId) > 255)) {
+    throw fail('ERR_INVALID_ARGUMENT', 'a task id must be a string of 1 to 255 bytes');
+  }
+}
+
+export class ResultBackend {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Stored but not yet committed: reads see them at once. */
+  private readonly uncommitted = new Map<string, StoredResult>();
+
+  constructor(
+    private readonly store: BrokerStore,
+    private readonly writer: CommitWriter,
+    private readonly now: () => number,
+  ) {}
+
+  /** Registers a published task as PENDING (only where nothing is stored for it yet). */
+  track(vhost: string, t: TrackOptions): void {
+    checkTaskId(t.taskId);
+    const expires = t.expires;
+    if (expires !== undefined && (!Number.isInteger(expires) || expires < 0)) throw fail('ERR_INVALID_ARGUMENT', "track 'expires' must be a non-negative integer (ms)");
+    this.writer.track({
+      vhost, taskId: t.taskId, state: 'PENDING', body: null, contentType: null, dateDone: 0,
+      expiresAt: expires === undefined ? 0 : this.now() + expires,
+    });
+  }
+
+  /** Stores a state and result; `done` runs after the commit; waiters hear of final states then. */
+  put(vhost: string, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: Error | null) => void): void {
+    checkTaskId(taskId);
+    if (!isTaskState(state)) throw fail('ERR_INVALID_ARGUMENT', `unknown task state '${state}'`, { state });
+    const expires = options.expires;
+    if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
+      throw fail('ERR_INVALID_ARGUMENT', "result option 'expires' must be a non-negative integer (ms)");
+    }
+    if (options.contentType !== undefined && typeof options.contentType !== 'string') throw fail('ERR_INVALID_ARGUMENT', "result option 'contentType' must be a string");
+    const now = this.now();
+    const rec: StoredResult = {
+      vhost, taskId, state, body: body ?? null, contentType: options.contentType ?? null, dateDone: now,
+      expiresAt: expires === undefined ? 0 : now + expires,
+    };
+    const key = keyOf(vhost, taskId);
+    this.uncommitted.set(key, rec);
+    this.writer.putResult(rec, (err) => {
+      if (this.uncommitted.get(key) === rec) this.uncommitted.delete(key);
+      if (err === null && READY_STATES.has(state as TaskState)) this.notify(key, toRecord(rec));
+      done(err);
+    });
+  }
+
+  get(vhost: string, taskId: string): ResultRecord | null {
+    checkTaskId(taskId);
+    const rec = this.uncommitted.get(keyOf(vhost, taskId)) ?? this.store.loadResult(vhost, taskId);
+    if (rec === null) return null;
+    if (rec.expiresAt !== 0 && rec.expiresAt <= this.now()) return null;
+    return toRecord(rec);
+  }
+
+  /**
+   * Answers `reply` when the result is final: at once if it is, else when it is stored, else
+   * after `timeout` ms with the record as it is then. Returns a cancel for connection close.
+   */
+  wait(vhost: string, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): CancelWait {
+    const current = this.get(vhost, taskId);
+    if ((current !== null && READY_STATES.has(current.state as TaskState)) || timeout === 0) {
+      reply(current);
+      return () => undefined;
+    }
+    const key = keyOf(vhost, taskId);
+    let set = this.waiters.get(key);
+    if (set === undefined) this.waiters.set(key, (set = new Set()));
+    const waiters = set;
+    const waiter: Waiter = {
+      reply,
+      timer: setTimeout(() => {
+        this.drop(key, waiters, waiter);
+        reply(this.get(vhost, taskId));
+      }, Math.min(timeout, MAX_RESULT_WAIT)),
+    };
+    waiters.add(waiter);
+    return () => {
+      clearTimeout(waiter.timer);
+      this.drop(key, waiters, waiter);
+    };
+  }
+
+  forget(vhost: string, taskId: string): void {
+    checkTaskId(taskId);
+    this.uncommitted.delete(keyOf(vhost, taskId));
+    this.writer.deleteResult({ vhost, taskId });
+  }
+
+  /** Deletes expired results (the sweeper's chore). */
+  sweep(): void {
+    this.store.deleteExpiredResults(this.now());
+  }
+
+  /** Stops every wait (broker closing): each is answered with the record as it is. */
+  close(): void {
+    for (const set of this.waiters.values()) for (const w of set) clearTimeout(w.timer);
+    this.waiters.clear();
+  }
+
+  private drop(key: string, set: Set<Waiter>, w: Waiter): void {
+    set.delete(w);
+    if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+  }
+
+  private notify(key: string, rec: ResultRecord): void {
+    const set = this.waiters.get(key);
+    if (set === undefined) return;
+    this.waiters.delete(key);
+    for (const w of set) {
+      clearTimeout(w.timer);
+      w.reply(rec);
+    }
+  }
+}
