@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CeleriacError, errorFromWire, fail } from '../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame, PublishFrame,
-  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions,
+  FinishPublish, FinishResult, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import { backoffDelay } from './backoff.js';
@@ -237,6 +237,23 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return asResultRecord(await p);
   }
 
+  /**
+   * A worker's end of a task in ONE broker transaction: acks `ack`, stores `result`, publishes
+   * `publishes` (a chain's next step, callbacks) — so a task is never acked with its result or
+   * next step lost. Resolves once committed. Not re-sent after a reconnect (it would publish
+   * twice); if the message's socket dropped, the ack is left out (the broker requeued it).
+   */
+  async finish(req: { ack?: Message; result?: FinishResult; publishes?: FinishPublish[] }): Promise<void> {
+    const frame: RequestFrame = { op: OP.finish, id: ++this.nextId };
+    if (req.result !== undefined) frame.result = req.result;
+    if (req.publishes !== undefined && req.publishes.length > 0) frame.publishes = req.publishes;
+    if (req.ack !== undefined) {
+      const tag = req.ack.claimForFinish();
+      if (tag !== 0) frame.ack = tag;
+    }
+    await this.request(frame, false);
+  }
+
   /** Forgets a task's result. */
   async forgetResult(taskId: string): Promise<void> {
     await this.request({ op: OP.resultForget, id: ++this.nextId, taskId }, true);
@@ -273,7 +290,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     } else if (t !== undefined) {
       t.terminate(fail('ERR_CONNECTION_CLOSED', 'closed by the client'));
     }
-    this.finish(undefined);
+    this.markClosed(undefined);
   }
 
   // ---- sockets ----------------------------------------------------------------------------
@@ -353,12 +370,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.confirms.dropped();
     if (this.state === 'closing') {
       // close() was waiting on this socket: what is still pending fails now, not after a timeout.
-      this.finish(undefined);
+      this.markClosed(undefined);
       return;
     }
     if (this.state === 'closed') return;
     if (!this.settings.reconnect) {
-      this.finish(err);
+      this.markClosed(err);
       return;
     }
     this.state = 'reconnecting';
@@ -436,7 +453,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
   }
 
-  private finish(err: CeleriacError | undefined): void {
+  private markClosed(err: CeleriacError | undefined): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.ready = false;

@@ -13,7 +13,7 @@ export type { ErrorCode, ErrorScope } from '../shared/errors.js';
 export { EXCHANGE_TYPES } from '../shared/frames.js';
 export type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, MessageProperties,
-  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions,
+  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions, FinishPublish, FinishResult,
 } from '../shared/frames.js';
 
 export { TASK_STATES, READY_STATES, type TaskState } from '../shared/task-states.js';

@@ -162,6 +162,15 @@ export class Message {
     this.#settler.unsettled.delete(this.fields.deliveryTag);
   }
 
+  /**
+   * @internal For Connection.finish: settles the message locally (throws if it already was) and
+   * returns its tag, or 0 when its socket has dropped (the tag died with it; the broker requeued it).
+   */
+  claimForFinish(): number {
+    this.#take('finish');
+    return this.#settler.open ? this.fields.deliveryTag : 0;
+  }
+
   /** `multiple`: the earlier deliveries of this socket are settled by the same frame. */
   #settleEarlier(): void {
     const earlier = this.#settler.unsettled.takeBefore(this.fields.deliveryTag);

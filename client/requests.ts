@@ -3,14 +3,14 @@
 import { CeleriacError } from '../shared/errors.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
-  DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame,
+  DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
 export type RequestFrame =
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame
-  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame;
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame;
 
 interface Pending {
   frame: RequestFrame;

@@ -7,7 +7,7 @@ import { OP, opName } from './opcodes.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
 /** Value kinds a frame field can have on the wire. */
-export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'any' | 'uints' | 'strs' | 'tag';
+export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'maps' | 'any' | 'uints' | 'strs' | 'tag';
 /** One positional field of a frame: name, kind, and whether it may be absent. */
 export type Field = readonly [name: string, kind: Kind, optional?: 'opt'];
 
@@ -43,6 +43,7 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.resultGet]: [['id', 'uint'], ['taskId', 'str']],
   [OP.resultWait]: [['id', 'uint'], ['taskId', 'str'], ['timeout', 'uint']],
   [OP.resultForget]: [['id', 'uint'], ['taskId', 'str']],
+  [OP.finish]: [['id', 'uint'], ['ack', 'uint', 'opt'], ['result', 'map', 'opt'], ['publishes', 'maps', 'opt']],
 };
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {
@@ -62,6 +63,7 @@ function check(kind: Kind, v: unknown): boolean {
     case 'bool': return typeof v === 'boolean';
     case 'bin': return v instanceof Uint8Array;
     case 'map': return isPlainMap(v);
+    case 'maps': return Array.isArray(v) && v.every(isPlainMap);
     case 'any': return true;
     case 'uints': return Array.isArray(v) && v.every(isUint);
     case 'strs': return Array.isArray(v) && v.every((s) => typeof s === 'string');
@@ -94,7 +96,7 @@ export function frameFromArray(arr: unknown, maxDepth = DEFAULT_LIMITS.maxDepth)
       throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' is missing`, { opcode: op, field: name });
     }
     if (!check(kind, v)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' is not a ${kind}`, { opcode: op, field: name });
-    if (kind === 'map' && depthExceeds(v, maxDepth)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' nests deeper than ${maxDepth}`);
+    if ((kind === 'map' || kind === 'maps') && depthExceeds(v, maxDepth)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' nests deeper than ${maxDepth}`);
     frame[name] = v;
   }
   return frame as unknown as Frame;

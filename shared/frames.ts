@@ -149,13 +149,23 @@ export interface ResultWaitFrame { op: typeof OP.resultWait; id: number; taskId:
 /** Forgets a result. */
 export interface ResultForgetFrame { op: typeof OP.resultForget; id: number; taskId: string }
 
+/** A message a finish publishes (a chain's next step, a callback). */
+export interface FinishPublish { exchange: string; routingKey: string; body: Uint8Array; props?: MessageProperties; track?: TrackOptions }
+/** The result a finish stores. */
+export interface FinishResult { taskId: string; state: string; body?: Uint8Array; options?: ResultStoreOptions }
+/**
+ * A worker's end of a task, all in ONE transaction: ack the delivery `ack`, store `result`, publish
+ * `publishes`. Answered once committed; either all of it happens or, on a failed commit, none.
+ */
+export interface FinishFrame { op: typeof OP.finish; id: number; ack?: number; result?: FinishResult; publishes?: FinishPublish[] }
+
 export type Frame =
   | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
   | GetFrame | CancelNotifyFrame
-  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame;
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

@@ -34,6 +34,7 @@ export const OP = {
   resultGet: 41,
   resultWait: 42,
   resultForget: 43,
+  finish: 44,
 } as const;
 
 export type OpName = keyof typeof OP;

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { fail } from '../../shared/errors.js';
 import { CeleriacError } from '../../shared/errors.js';
 import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
-import { ResultBackend } from './results.js';
+import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
 import { Conn, type Unacked } from './connection.js';
 import { Exchange } from './exchange.js';
@@ -14,7 +14,7 @@ import { Queue, type Consumer } from './queue.js';
 import { DEFAULT_CONSUMER_TIMEOUT, queueIdentity, validateConsumeOptions, validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
 import { recoverTopology } from './recovery.js';
 import { Sweeper } from './sweeper.js';
-import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, PublishDone } from './types.js';
+import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone } from './types.js';
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
 
@@ -273,21 +273,26 @@ export class Engine implements EngineApi {
     if (ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
   }
 
-  publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void {
-    const conn = asConn(c);
+  /** Checks a publish and finds its queues; throws (before anything changes) when it is refused. */
+  private route(conn: Conn, exchange: string, routingKey: string, props: MessageProperties | undefined, track: TrackOptions | undefined): readonly Queue<Conn>[] {
     const vhost = this.vhostOf(conn);
     validateName('routing key', routingKey);
     if (props !== undefined) validateProperties(props);
-    let targets: readonly Queue<Conn>[];
+    if (track !== undefined) checkTrack(track);
     // RabbitMQ also answers to 'amq.default' for the nameless default exchange.
     if (exchange === '' || exchange === 'amq.default') {
       const q = vhost.queues.get(routingKey);
-      targets = q === undefined ? [] : [q];
-    } else {
-      const ex = this.exchangeFor(conn, exchange);
-      if (ex.internal) throw fail('ERR_ACCESS_DENIED', `exchange '${exchange}' is internal`, { exchange });
-      targets = ex.route(routingKey, props?.headers);
+      return q === undefined ? [] : [q];
     }
+    const ex = this.exchangeFor(conn, exchange);
+    if (ex.internal) throw fail('ERR_ACCESS_DENIED', `exchange '${exchange}' is internal`, { exchange });
+    return ex.route(routingKey, props?.headers);
+  }
+
+  publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void {
+    const conn = asConn(c);
+    const vhost = this.vhostOf(conn);
+    const targets = this.route(conn, exchange, routingKey, props, track);
     this.flow.stats.published++;
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
@@ -444,6 +449,34 @@ export class Engine implements EngineApi {
 
   forgetResult(c: EngineConnection, taskId: string): void {
     this.results.forget(asConn(c).info.vhost, taskId);
+  }
+
+  /**
+   * A worker's end of a task in one transaction: the result, the follow-up publishes and the ack
+   * of the task's delivery commit together, so a task can never be acked with its result or next
+   * step lost. Everything is checked first: a refused finish changes nothing.
+   */
+  finish(c: EngineConnection, req: FinishRequest, done: (err: CeleriacError | null) => void): void {
+    const conn = asConn(c);
+    const publishes = req.publishes ?? [];
+    if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) {
+      throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${req.ack} (never delivered on this connection, or already settled)`, { deliveryTag: req.ack });
+    }
+    for (const p of publishes) this.route(conn, p.exchange, p.routingKey, p.props, p.track);
+    if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
+    let remaining = 1 + (req.result === undefined ? 0 : 1) + publishes.length;
+    let failure: CeleriacError | null = null;
+    const part = (err: CeleriacError | null): void => {
+      if (err !== null && failure === null) failure = err;
+      if (--remaining === 0) done(failure);
+    };
+    this.options.writer.atomically(() => {
+      const r = req.result;
+      if (r !== undefined) this.storeResult(conn, r.taskId, r.state, r.body, r.options ?? {}, part);
+      for (const p of publishes) this.publish(conn, p.exchange, p.routingKey, p.body, p.props, false, part, p.track);
+      if (req.ack !== undefined && req.ack !== 0) this.ack(conn, req.ack, false);
+    });
+    part(null);
   }
 
   /** Changes the flow state and tells every connection. */

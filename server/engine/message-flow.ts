@@ -18,6 +18,8 @@ export interface CommitWriter {
   track(rec: StoredResult): void;
   putResult(rec: StoredResult, done: (err: Error | null) => void): void;
   deleteResult(key: ResultKey): void;
+  /** Every write `fn` makes lands in one transaction. */
+  atomically(fn: () => void): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
   flush(): void;
   /** Commits what is pending and stops. */

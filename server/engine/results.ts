@@ -35,6 +35,25 @@ function checkTaskId(taskId: unknown): asserts taskId is string {
   }
 }
 
+/** Checks a publish's track option (before anything is written). */
+export function checkTrack(t: TrackOptions): void {
+  if (t === null || typeof t !== 'object') throw fail('ERR_INVALID_ARGUMENT', "publish 'track' must be a map { taskId, expires? }");
+  checkTaskId(t.taskId);
+  const expires = t.expires;
+  if (expires !== undefined && expires !== null && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
+    throw fail('ERR_INVALID_ARGUMENT', "track 'expires' must be a non-negative integer (ms)");
+  }
+}
+
+function checkOptions(options: ResultStoreOptions): void {
+  if (options === null || typeof options !== 'object') throw fail('ERR_INVALID_ARGUMENT', 'result options must be a map');
+  const expires = options.expires;
+  if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
+    throw fail('ERR_INVALID_ARGUMENT', "result option 'expires' must be a non-negative integer (ms)");
+  }
+  if (options.contentType !== undefined && typeof options.contentType !== 'string') throw fail('ERR_INVALID_ARGUMENT', "result option 'contentType' must be a string");
+}
+
 export class ResultBackend {
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Stored but not yet committed: reads see them at once. */
@@ -48,9 +67,8 @@ export class ResultBackend {
 
   /** Registers a published task as PENDING (only where nothing is stored for it yet). */
   track(vhost: string, t: TrackOptions): void {
-    checkTaskId(t.taskId);
-    const expires = t.expires;
-    if (expires !== undefined && (!Number.isInteger(expires) || expires < 0)) throw fail('ERR_INVALID_ARGUMENT', "track 'expires' must be a non-negative integer (ms)");
+    checkTrack(t);
+    const expires = t.expires ?? undefined;
     this.writer.track({
       vhost, taskId: t.taskId, state: 'PENDING', body: null, contentType: null, dateDone: 0,
       expiresAt: expires === undefined ? 0 : this.now() + expires,
@@ -58,14 +76,16 @@ export class ResultBackend {
   }
 
   /** Stores a state and result; `done` runs after the commit; waiters hear of final states then. */
-  put(vhost: string, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: Error | null) => void): void {
+  /** Throws ERR_INVALID_ARGUMENT when a store would be refused. */
+  check(taskId: string, state: string, options: ResultStoreOptions): void {
     checkTaskId(taskId);
     if (!isTaskState(state)) throw fail('ERR_INVALID_ARGUMENT', `unknown task state '${state}'`, { state });
+    checkOptions(options);
+  }
+
+  put(vhost: string, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: Error | null) => void): void {
+    this.check(taskId, state, options);
     const expires = options.expires;
-    if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
-      throw fail('ERR_INVALID_ARGUMENT', "result option 'expires' must be a non-negative integer (ms)");
-    }
-    if (options.contentType !== undefined && typeof options.contentType !== 'string') throw fail('ERR_INVALID_ARGUMENT', "result option 'contentType' must be a string");
     const now = this.now();
     const rec: StoredResult = {
       vhost, taskId, state, body: body ?? null, contentType: options.contentType ?? null, dateDone: now,

@@ -1,7 +1,14 @@
 // The engine's face to the session layer: what a connection can ask and how deliveries leave.
 // The engine knows no sockets: a session hands it a DeliverySink and calls these methods.
 import type { CeleriacError } from '../../shared/errors.js';
-import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
+import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions, FinishPublish, FinishResult } from '../../shared/frames.js';
+
+/** What a worker's finish does in one transaction. */
+export interface FinishRequest {
+  ack?: number;
+  result?: FinishResult;
+  publishes?: FinishPublish[];
+}
 
 /** One message handed to a consumer. */
 export interface Delivery {
@@ -67,6 +74,8 @@ export interface EngineApi {
   /** Replies when the result is final, or after `timeout` ms with the record as it is then. */
   waitResult(conn: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void;
   forgetResult(conn: EngineConnection, taskId: string): void;
+  /** Ack + result + publishes in one transaction; `done` after the commit. Checks all first. */
+  finish(conn: EngineConnection, req: FinishRequest, done: (err: CeleriacError | null) => void): void;
   consume(conn: EngineConnection, queue: string, options: ConsumeOptions): { consumerTag: string };
   cancel(conn: EngineConnection, consumerTag: string): void;
   ack(conn: EngineConnection, tag: number, multiple: boolean): void;

@@ -8,6 +8,7 @@ import * as conn from './handlers/connection.js';
 import * as consume from './handlers/consume.js';
 import { publish } from './handlers/publish.js';
 import * as results from './handlers/results.js';
+import { finish } from './handlers/finish.js';
 import * as topology from './handlers/topology.js';
 
 type FrameOf<K extends Frame['op']> = Extract<Frame, { op: K }>;
@@ -40,6 +41,7 @@ const HANDLERS: HandlerTable = {
   [OP.resultGet]: results.resultGet,
   [OP.resultWait]: results.resultWait,
   [OP.resultForget]: results.resultForget,
+  [OP.finish]: finish,
 };
 
 /** What the dispatcher needs from a session. */

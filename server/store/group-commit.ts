@@ -72,12 +72,28 @@ export class GroupCommit {
   private turnScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Depth of atomically() calls in progress. */
+  private holds = 0;
 
   constructor(store: CommitTarget, options: GroupCommitOptions = {}) {
     this.store = store;
     this.onError = options.onError;
     this.maxBatchInserts = options.maxBatchInserts ?? DEFAULT_MAX_BATCH_INSERTS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  }
+
+  /**
+   * Runs `fn` so that every write it makes lands in the same transaction (the batch bound waits
+   * until it returns). A worker's finish uses it: ack, result and follow-up publishes together.
+   */
+  atomically(fn: () => void): void {
+    this.holds++;
+    try {
+      fn();
+    } finally {
+      this.holds--;
+      if (this.holds === 0 && this.liveInserts >= this.maxBatchInserts) this.commit();
+    }
   }
 
   /** Writes still waiting for a commit: inserts, count updates and deletes. */
@@ -119,8 +135,9 @@ export class GroupCommit {
     this.dones.push(done);
     this.liveInserts++;
     this.scheduleTurn();
-    // Bound the transaction; callbacks wait for the end-of-turn drain (see invariants).
-    if (this.liveInserts >= this.maxBatchInserts) this.commit();
+    // Bound the transaction; callbacks wait for the end-of-turn drain (see invariants). Never
+    // inside atomically(): what it groups must land in one transaction.
+    if (this.liveInserts >= this.maxBatchInserts && this.holds === 0) this.commit();
   }
 
   /** Queues a delivery-count change of a stored message (last change of a turn wins). */

@@ -112,6 +112,7 @@ function randomField(kind: Kind, r: () => number): unknown {
     case 'bool': return r() < 0.5;
     case 'bin': return randomBytes(r);
     case 'map': return randomMap(r, 3);
+    case 'maps': return Array.from({ length: Math.floor(r() * 4) }, () => randomMap(r, 2));
     case 'any': { const v = randomValue(r, 3); return v === null ? 0 : v; }
     case 'uints': return Array.from({ length: Math.floor(r() * 6) }, () => randomUint(r));
     case 'strs': return Array.from({ length: Math.floor(r() * 6) }, () => randomString(r));

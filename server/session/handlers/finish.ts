@@ -1,0 +1,52 @@
+// The finish handler: checks the shape of what the wire brought (maps inside the frame are not
+// typed by the codec), then lets the engine ack, store and publish in one transaction.
+import { fail } from '../../../shared/errors.js';
+import type { FinishFrame, FinishPublish, FinishResult, MessageProperties, ResultStoreOptions, TrackOptions } from '../../../shared/frames.js';
+import type { HandlerContext } from '../context.js';
+
+const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+const absent = (v: unknown): boolean => v === undefined || v === null;
+
+function bad(what: string): never {
+  throw fail('ERR_MALFORMED_FRAME', `finish frame: ${what}`);
+}
+
+function readResult(r: Record<string, unknown>): FinishResult {
+  if (typeof r.taskId !== 'string' || typeof r.state !== 'string') bad("'result' needs a string taskId and state");
+  if (!absent(r.body) && !(r.body instanceof Uint8Array)) bad("'result.body' must be binary");
+  if (!absent(r.options) && !isMap(r.options)) bad("'result.options' must be a map");
+  const out: FinishResult = { taskId: r.taskId, state: r.state };
+  if (r.body instanceof Uint8Array) out.body = r.body;
+  if (isMap(r.options)) out.options = r.options as ResultStoreOptions;
+  return out;
+}
+
+function readPublish(p: Record<string, unknown>, i: number): FinishPublish {
+  if (typeof p.exchange !== 'string' || typeof p.routingKey !== 'string' || !(p.body instanceof Uint8Array)) {
+    bad(`publishes[${i}] needs a string exchange and routingKey and a binary body`);
+  }
+  if (!absent(p.props) && !isMap(p.props)) bad(`publishes[${i}].props must be a map`);
+  if (!absent(p.track) && !isMap(p.track)) bad(`publishes[${i}].track must be a map`);
+  const out: FinishPublish = { exchange: p.exchange, routingKey: p.routingKey, body: p.body };
+  if (isMap(p.props)) out.props = p.props as MessageProperties;
+  if (isMap(p.track)) out.track = p.track as unknown as TrackOptions;
+  return out;
+}
+
+export function finish(ctx: HandlerContext, f: FinishFrame): void {
+  const publishes = (f.publishes ?? []).map((p, i) => readPublish(p as unknown as Record<string, unknown>, i));
+  for (const p of publishes) {
+    if (p.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a finish publish body of ${p.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
+  }
+  const req = {
+    ...(f.ack === undefined ? {} : { ack: f.ack }),
+    ...(f.result === undefined ? {} : { result: readResult(f.result as unknown as Record<string, unknown>) }),
+    publishes,
+  };
+  if (publishes.length > 0) ctx.markPublisher();
+  const id = f.id;
+  ctx.engine.finish(ctx.conn, req, (err) => {
+    if (err !== null) ctx.requestFailed(id, err);
+    else ctx.reply(id);
+  });
+}
