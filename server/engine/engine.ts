@@ -1,8 +1,6 @@
 // The broker engine: virtual hosts, exchanges, queues, bindings and the connections that use them.
 // It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
-import { randomBytes } from 'node:crypto';
-import { fail } from '../../shared/errors.js';
-import { CeleriacError } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../../shared/errors.js';
 import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
@@ -11,9 +9,10 @@ import { Exchange } from './exchange.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
 import type { QueuedMessage } from './message.js';
 import { Queue, type Consumer } from './queue.js';
-import { DEFAULT_CONSUMER_TIMEOUT, queueIdentity, validateConsumeOptions, validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
+import { DEFAULT_CONSUMER_TIMEOUT, validateConsumeOptions, validateName } from './queue-options.js';
 import { recoverTopology } from './recovery.js';
 import { Sweeper } from './sweeper.js';
+import { TopologyOps } from './topology.js';
 import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone } from './types.js';
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
@@ -53,6 +52,7 @@ export class Engine implements EngineApi {
   readonly log: LogFn;
   readonly defaultConsumerTimeout: number;
   private readonly sweeper: Sweeper;
+  private readonly topology = new TopologyOps(this);
   blocked = false;
 
   constructor(readonly options: EngineOptions) {
@@ -80,14 +80,14 @@ export class Engine implements EngineApi {
   }
 
   /** The queue named, usable by this connection (exclusive queues belong to their owner). */
-  private queueFor(conn: Conn, name: string): Queue<Conn> {
+  queueFor(conn: Conn, name: string): Queue<Conn> {
     const q = this.vhostOf(conn).queues.get(name);
     if (q === undefined) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${conn.info.vhost}'`, { queue: name });
     if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
     return q;
   }
 
-  private exchangeFor(conn: Conn, name: string): Exchange<Queue<Conn>> {
+  exchangeFor(conn: Conn, name: string): Exchange<Queue<Conn>> {
     const ex = this.vhostOf(conn).exchanges.get(name);
     if (ex === undefined) throw fail('ERR_NOT_FOUND', `no exchange '${name}' in vhost '${conn.info.vhost}'`, { exchange: name });
     return ex;
@@ -126,151 +126,36 @@ export class Engine implements EngineApi {
   }
 
   declareExchange(c: EngineConnection, name: string, type: ExchangeType, options: ExchangeOptions): void {
-    const conn = asConn(c);
-    const vhost = this.vhostOf(conn);
-    validateName('exchange', name);
-    const t = validateExchangeType(type);
-    const existing = vhost.exchanges.get(name);
-    if (name === '') throw fail('ERR_ACCESS_DENIED', 'the default exchange cannot be declared');
-    const durable = options.durable === true;
-    if (existing !== undefined) {
-      if (existing.type !== t || existing.durable !== durable) {
-        throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' exists as ${existing.type}${existing.durable ? ' durable' : ''}; declared as ${t}${durable ? ' durable' : ''}`, { exchange: name });
-      }
-      return;
-    }
-    if (name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange names starting with 'amq.' are reserved`, { exchange: name });
-    const ex = new Exchange<Queue<Conn>>(name, t, durable, options.autoDelete === true, options.internal === true, options.arguments ?? {});
-    if (durable) {
-      this.options.writer.flush();
-      this.options.store.saveExchange({ vhost: vhost.name, name, type: t, autoDelete: ex.autoDelete, internal: ex.internal, arguments: ex.args });
-    }
-    vhost.exchanges.set(name, ex);
+    this.topology.declareExchange(c, name, type, options);
   }
 
   deleteExchange(c: EngineConnection, name: string, options: DeleteExchangeOptions): void {
-    const conn = asConn(c);
-    const vhost = this.vhostOf(conn);
-    if (name === '' || name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange '${name}' cannot be deleted`, { exchange: name });
-    const ex = vhost.exchanges.get(name);
-    if (ex === undefined) return; // deleting what is not there succeeds, as in RabbitMQ 3.x
-    if (options.ifUnused === true && ex.bindings.length > 0) throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' has bindings`, { exchange: name });
-    this.removeExchange(vhost, ex);
+    this.topology.deleteExchange(c, name, options);
   }
 
-  private removeExchange(vhost: VHost, ex: Exchange<Queue<Conn>>): void {
-    vhost.exchanges.delete(ex.name);
-    if (ex.durable) {
-      this.options.writer.flush();
-      for (const b of ex.bindings) if (b.queue.durable) this.options.store.deleteBinding({ vhost: vhost.name, exchange: ex.name, queue: b.queue.name, pattern: b.pattern, arguments: b.args });
-      this.options.store.deleteExchange(vhost.name, ex.name);
-    }
-  }
-
-  declareQueue(c: EngineConnection, rawName: string, raw: QueueOptions): QueueInfo {
-    const conn = asConn(c);
-    const vhost = this.vhostOf(conn);
-    validateName('queue', rawName);
-    const passive = raw.passive === true;
-    const options = validateQueueOptions(raw as Record<string, unknown>);
-    const name = rawName === '' && !passive ? `amq.gen-${randomBytes(16).toString('base64url')}` : rawName;
-    const existing = vhost.queues.get(name);
-    if (existing !== undefined) {
-      if (existing.owner !== null && existing.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
-      if (!passive && queueIdentity(existing.options) !== queueIdentity(options)) {
-        throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' exists with other options (${queueIdentity(existing.options)}); declared with ${queueIdentity(options)}`, { queue: name });
-      }
-      existing.lastUsed = this.now();
-      return { queue: name, messageCount: existing.readyCount + existing.diskBacklog, consumerCount: existing.consumers.length };
-    }
-    if (passive) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost.name}'`, { queue: name });
-    if (name.startsWith('amq.') && rawName !== '') throw fail('ERR_ACCESS_DENIED', `queue names starting with 'amq.' are reserved`, { queue: name });
-    const exclusive = options.exclusive === true;
-    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.now());
-    // Exclusive queues die with their connection, so they are never written to disk.
-    if (q.durable && !exclusive) {
-      this.options.writer.flush();
-      q.id = this.options.store.saveQueue({ id: 0, vhost: vhost.name, name, autoDelete: options.autoDelete === true, options: options as Record<string, unknown> });
-    }
-    vhost.queues.set(name, q);
-    if (exclusive) conn.exclusiveQueues.add(q);
-    return { queue: name, messageCount: 0, consumerCount: 0 };
+  declareQueue(c: EngineConnection, name: string, options: QueueOptions): QueueInfo {
+    return this.topology.declareQueue(c, name, options);
   }
 
   deleteQueue(c: EngineConnection, name: string, options: DeleteQueueOptions): { messageCount: number } {
-    const conn = asConn(c);
-    const q = this.vhostOf(conn).queues.get(name);
-    if (q === undefined) return { messageCount: 0 };
-    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
-    if (options.ifUnused === true && q.consumers.length > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' has consumers`, { queue: name });
-    if (options.ifEmpty === true && q.messageCount > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' is not empty`, { queue: name });
-    const messageCount = q.readyCount + q.diskBacklog;
-    this.removeQueue(q, 'queue-deleted');
-    return { messageCount };
+    return this.topology.deleteQueue(c, name, options);
   }
 
   /** Deletes a queue: consumers get a cancel notice, bindings go, its messages go. */
   removeQueue(q: Queue<Conn>, reason: string): void {
-    const vhost = this.vhosts.get(q.vhost)!;
-    q.deleted = true;
-    vhost.queues.delete(q.name);
-    for (const consumer of [...q.consumers]) {
-      this.detachConsumer(consumer, false);
-      consumer.conn.sink.consumerCancelled(consumer.tag, reason);
-    }
-    for (const ex of [...vhost.exchanges.values()]) {
-      if (ex.unbindQueue(q) > 0 && ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
-    }
-    this.flow.dropDelayed(q);
-    this.flow.ttlQueues.delete(q);
-    q.clearReady();
-    q.diskBacklog = 0;
-    if (q.owner !== null) q.owner.exclusiveQueues.delete(q);
-    if (q.id !== 0) {
-      this.options.writer.flush();
-      this.options.store.deleteQueue(q.id);
-    }
+    this.topology.removeQueue(q, reason);
   }
 
   purgeQueue(c: EngineConnection, name: string): { messageCount: number } {
-    const q = this.queueFor(asConn(c), name);
-    this.options.writer.flush(); // rows bound for the disk tail land first, so purge reads them
-    let count = 0;
-    for (const msg of q.clearReady()) {
-      if (msg.persisted) this.options.writer.delete(msg.id);
-      count++;
-    }
-    // The on-disk tail in one statement, sparing rows of delayed messages held in memory.
-    if (q.diskBacklog > 0) count += this.options.store.deleteMessagesAfter(q.id, q.cursor, [...q.heldAboveCursor]);
-    q.diskBacklog = 0;
-    this.flow.ttlQueues.delete(q);
-    return { messageCount: count };
+    return this.topology.purgeQueue(c, name);
   }
 
   bindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
-    const conn = asConn(c);
-    if (exchange === '') throw fail('ERR_ACCESS_DENIED', 'queues cannot be bound to the default exchange');
-    validateName('binding pattern', pattern);
-    const q = this.queueFor(conn, queue);
-    const ex = this.exchangeFor(conn, exchange);
-    if (ex.bind(q, pattern, args) && ex.durable && q.durable && q.id !== 0) {
-      this.options.writer.flush();
-      this.options.store.saveBinding({ vhost: q.vhost, exchange, queue, pattern, arguments: args });
-    }
+    this.topology.bindQueue(c, queue, exchange, pattern, args);
   }
 
   unbindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
-    const conn = asConn(c);
-    if (exchange === '') throw fail('ERR_ACCESS_DENIED', 'queues cannot be unbound from the default exchange');
-    const q = this.queueFor(conn, queue);
-    const vhost = this.vhostOf(conn);
-    const ex = this.exchangeFor(conn, exchange);
-    if (!ex.unbind(q, pattern, args)) return;
-    if (ex.durable && q.durable && q.id !== 0) {
-      this.options.writer.flush();
-      this.options.store.deleteBinding({ vhost: q.vhost, exchange, queue, pattern, arguments: args });
-    }
-    if (ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
+    this.topology.unbindQueue(c, queue, exchange, pattern, args);
   }
 
   /** Checks a publish and finds its queues; throws (before anything changes) when it is refused. */
