@@ -230,11 +230,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * `timeout` ms with the record as it is then (null when unknown).
    */
   async waitResult(taskId: string, timeout: number): Promise<ResultRecord | null> {
-    const frame: RequestFrame = { op: OP.resultWait, id: ++this.nextId, taskId, timeout };
-    if (this.state === 'closing' || this.state === 'closed') throw this.closedError('request');
-    const p = this.requests.add(frame, true, timeout);
-    if (this.ready) this.write(frame);
-    return asResultRecord(await p);
+    // The broker answers late on purpose: the request may take `timeout` longer than others.
+    return asResultRecord(await this.request({ op: OP.resultWait, id: ++this.nextId, taskId, timeout }, true, timeout));
   }
 
   /**
@@ -432,9 +429,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   // ---- writing ----------------------------------------------------------------------------
 
-  private request(frame: RequestFrame, retry: boolean): Promise<unknown> {
+  private request(frame: RequestFrame, retry: boolean, extraTimeoutMs = 0): Promise<unknown> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('request'));
-    const p = this.requests.add(frame, retry);
+    const p = this.requests.add(frame, retry, extraTimeoutMs);
     if (this.ready) this.write(frame);
     return p;
   }

@@ -43,6 +43,16 @@ function asConn(c: EngineConnection): Conn {
   return c as Conn;
 }
 
+/** A callback for `n` parts: calls `done` once all reported, with the first error any had. */
+function joinParts(n: number, done: (err: CeleriacError | null) => void): (err: CeleriacError | null) => void {
+  let remaining = n;
+  let failure: CeleriacError | null = null;
+  return (err) => {
+    if (err !== null && failure === null) failure = err;
+    if (--remaining === 0) done(failure);
+  };
+}
+
 export class Engine implements EngineApi {
   readonly vhosts = new Map<string, VHost>();
   readonly conns = new Set<Conn>();
@@ -176,26 +186,24 @@ export class Engine implements EngineApi {
 
   publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void {
     const conn = asConn(c);
-    const vhost = this.vhostOf(conn);
-    const targets = this.route(conn, exchange, routingKey, props, track);
+    this.enqueueRouted(conn, this.route(conn, exchange, routingKey, props, track), exchange, routingKey, body, props, mandatory, done, track);
+  }
+
+  /** Enqueues a checked publish into the queues `route` found. */
+  private enqueueRouted(conn: Conn, targets: readonly Queue<Conn>[], exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track: TrackOptions | undefined): void {
     this.flow.stats.published++;
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
       return;
     }
     // Registered before the message is enqueued: the PENDING row joins the message's commit.
-    if (track !== undefined) this.results.track(vhost.name, track);
+    if (track !== undefined) this.results.track(conn.info.vhost, track);
     const now = this.now();
     const delay = props?.delay ?? 0;
     const readyAt = delay > 0 ? now + delay : 0;
     const persistent = props?.persistent === true;
     const priority = props?.priority ?? 0;
-    let remaining = targets.length;
-    let failure: CeleriacError | null = null;
-    const finish = (err: CeleriacError | null): void => {
-      if (err !== null && failure === null) failure = err;
-      if (--remaining === 0) done(failure);
-    };
+    const finish = joinParts(targets.length, done);
     for (const q of targets) {
       if (!this.flow.makeRoom(q)) {
         finish(fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow ${q.options.overflow ?? 'drop-head'})`, { queue: q.name }));
@@ -347,18 +355,13 @@ export class Engine implements EngineApi {
     if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) {
       throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${req.ack} (never delivered on this connection, or already settled)`, { deliveryTag: req.ack });
     }
-    for (const p of publishes) this.route(conn, p.exchange, p.routingKey, p.props, p.track);
+    const routes = publishes.map((p) => this.route(conn, p.exchange, p.routingKey, p.props, p.track));
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
-    let remaining = 1 + (req.result === undefined ? 0 : 1) + publishes.length;
-    let failure: CeleriacError | null = null;
-    const part = (err: CeleriacError | null): void => {
-      if (err !== null && failure === null) failure = err;
-      if (--remaining === 0) done(failure);
-    };
+    const part = joinParts(1 + (req.result === undefined ? 0 : 1) + publishes.length, done);
     this.options.writer.atomically(() => {
       const r = req.result;
       if (r !== undefined) this.storeResult(conn, r.taskId, r.state, r.body, r.options ?? {}, part);
-      for (const p of publishes) this.publish(conn, p.exchange, p.routingKey, p.body, p.props, false, part, p.track);
+      publishes.forEach((p, i) => this.enqueueRouted(conn, routes[i]!, p.exchange, p.routingKey, p.body, p.props, false, part, p.track));
       if (req.ack !== undefined && req.ack !== 0) this.ack(conn, req.ack, false);
     });
     part(null);

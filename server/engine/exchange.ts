@@ -80,18 +80,19 @@ class TopicRouter<Q> implements Router<Q> {
  * arguments. Matching is a scan of this exchange's bindings; headers exchanges are rare and small.
  */
 class HeadersRouter<Q> implements Router<Q> {
-  private readonly bindings: Binding<Q>[] = [];
-  add(b: Binding<Q>): void { this.bindings.push(b); }
+  // The keys to compare are worked out once per binding, not once per message.
+  private readonly bindings: { b: Binding<Q>; any: boolean; keys: string[] }[] = [];
+  add(b: Binding<Q>): void {
+    this.bindings.push({ b, any: b.args['x-match'] === 'any', keys: Object.keys(b.args).filter((k) => !k.startsWith('x-')) });
+  }
   remove(b: Binding<Q>): void {
-    const i = this.bindings.findIndex((x) => x.queue === b.queue && x.pattern === b.pattern && sameArgs(x.args, b.args));
+    const i = this.bindings.findIndex((x) => x.b.queue === b.queue && x.b.pattern === b.pattern && sameArgs(x.b.args, b.args));
     if (i >= 0) this.bindings.splice(i, 1);
   }
   route(_key: string, headers: Record<string, unknown> | undefined): readonly Q[] {
     const out = new Set<Q>();
     const h = headers ?? {};
-    for (const b of this.bindings) {
-      const any = b.args['x-match'] === 'any';
-      const keys = Object.keys(b.args).filter((k) => !k.startsWith('x-'));
+    for (const { b, any, keys } of this.bindings) {
       const hits = keys.filter((k) => k in h && (b.args[k] === undefined || b.args[k] === null || h[k] === b.args[k])).length;
       if (any ? hits > 0 : hits === keys.length) out.add(b.queue);
     }

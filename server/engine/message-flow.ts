@@ -207,18 +207,8 @@ export class MessageFlow {
   }
 
   private deliver(c: Consumer<Conn>, msg: QueuedMessage): void {
-    const conn = c.conn;
-    msg.deliveryCount++;
-    const tag = conn.nextTag++;
-    if (c.noAck) {
-      if (msg.persisted) this.o.writer.delete(msg.id);
-    } else {
-      conn.unacked.set(tag, { msg, queue: c.queue, consumer: c, at: this.o.now() });
-      c.unacked++;
-      c.queue.unacked++;
-    }
-    this.stats.delivered++;
-    conn.sink.deliver({
+    const tag = this.handOut(c.conn, c.queue, c, msg, c.noAck);
+    c.conn.sink.deliver({
       consumerTag: c.tag,
       deliveryTag: tag,
       redelivered: msg.redelivered,
@@ -234,16 +224,25 @@ export class MessageFlow {
   getOne(conn: Conn, queue: Queue<Conn>, noAck: boolean): { tag: number; msg: QueuedMessage } | null {
     const msg = this.takeNext(queue);
     if (msg === undefined) return null;
+    return { tag: this.handOut(conn, queue, null, msg, noAck), msg };
+  }
+
+  /**
+   * The accounting of one delivery (to a consumer, or to a get when `consumer` is null): a new
+   * tag, then either gone for good (noAck) or outstanding until settled.
+   */
+  private handOut(conn: Conn, queue: Queue<Conn>, consumer: Consumer<Conn> | null, msg: QueuedMessage, noAck: boolean): number {
     msg.deliveryCount++;
     const tag = conn.nextTag++;
     if (noAck) {
       if (msg.persisted) this.o.writer.delete(msg.id);
     } else {
-      conn.unacked.set(tag, { msg, queue, consumer: null, at: this.o.now() });
+      conn.unacked.set(tag, { msg, queue, consumer, at: this.o.now() });
+      if (consumer !== null) consumer.unacked++;
       queue.unacked++;
     }
     this.stats.delivered++;
-    return { tag, msg };
+    return tag;
   }
 
   /** Forgets an outstanding delivery's accounting (ack, nack and reject all start here). */

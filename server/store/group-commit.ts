@@ -1,6 +1,6 @@
 // Group commit: every message write made during one event-loop turn goes to disk in one
 // transaction, so durability costs one fsync per turn instead of one per message.
-import type { BrokerStore, ResultKey, StoredMessage, StoredResult, WriteBatch } from './store.js';
+import { isEmptyBatch, type BrokerStore, type ResultKey, type StoredMessage, type StoredResult, type WriteBatch } from './store.js';
 
 /** Called once per insert: null after its transaction committed, or the commit's error. */
 export type CommitDone = (err: Error | null) => void;
@@ -218,7 +218,8 @@ export class GroupCommit {
 
   /** Takes everything pending into one applyBatch; queues the callbacks, does not run them. */
   private commit(): void {
-    if (this.inserts.length === 0 && this.counts.size === 0 && this.deletes.size === 0 && this.tracks.length === 0 && this.results.size === 0 && this.resultDeletes.size === 0 && this.resultDones.length === 0) return;
+    // Cancelled inserts still have callbacks to run, so they count as work here.
+    if (this.pendingCount === 0 && this.inserts.length === 0 && this.resultDones.length === 0) return;
     const slots = this.inserts;
     const dones = [...this.dones, ...this.resultDones];
     const counts = this.counts;
@@ -243,7 +244,7 @@ export class GroupCommit {
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 
     let failure: Error | null = null;
-    if (batch.inserts.length > 0 || batch.counts.length > 0 || batch.deletes.length > 0 || batch.tracks!.length > 0 || batch.results!.length > 0 || batch.resultDeletes!.length > 0) {
+    if (!isEmptyBatch(batch)) {
       try {
         this.store.applyBatch(batch);
       } catch (err) {

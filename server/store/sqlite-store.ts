@@ -15,6 +15,7 @@ import type {
   WriteBatch,
 } from './store.js';
 import { migrate } from './schema.js';
+import { isEmptyBatch } from './store.js';
 import { WalSync } from './wal-sync.js';
 
 /** Options of {@link openSqliteStore}. */
@@ -407,9 +408,7 @@ class SqliteStore implements BrokerStore {
   }
 
   applyBatch(batch: WriteBatch): void {
-    const results = (batch.tracks?.length ?? 0) + (batch.results?.length ?? 0) + (batch.resultDeletes?.length ?? 0);
-    if (batch.inserts.length === 0 && batch.counts.length === 0 && batch.deletes.length === 0 && results === 0) return;
-    this.applyTx(batch);
+    if (!isEmptyBatch(batch)) this.applyTx(batch);
   }
 
   loadResult(vhost: string, taskId: string): StoredResult | null {

@@ -88,6 +88,11 @@ export interface WriteBatch {
   resultDeletes?: ResultKey[];
 }
 
+/** True when a batch writes nothing. */
+export function isEmptyBatch(b: WriteBatch): boolean {
+  return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0) === 0;
+}
+
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
 export interface BrokerStore {
   /** Where the data lives (':memory:' for tests). */

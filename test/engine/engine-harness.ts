@@ -53,13 +53,6 @@ export function openHarness(t: Test, file = ':memory:', extra: { pagingThreshold
   return h;
 }
 
-/** Waits until `cond` holds, polling each 5 ms, failing after `ms`. */
-export async function until(cond: () => boolean, ms = 3_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 export const text = (d: { body: Uint8Array }): string => Buffer.from(d.body).toString();

@@ -1,19 +1,21 @@
 // Shared bits of the end-to-end feature tests: a broker on port 0 per test, client connections
 // closed at teardown, and bounded waits.
 import type { Test } from 'tap';
-import { startBroker } from '../../server/index.js';
+import type { BrokerOptions } from '../../server/index.js';
+import { startTestBroker } from '../helpers/broker.js';
+export { sleep, until } from '../helpers/wait.js';
 import { connect, type Connection, type Message } from '../../client/index.js';
 
 let counter = 0;
 /** A queue or exchange name no other test uses. */
 export const unique = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
 
-export async function brokerAndClient(t: Test, options: Parameters<typeof startBroker>[0] = {}): Promise<{ url: string; conn: Connection; open: () => Promise<Connection> }> {
-  const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: ':memory:', ...options });
+export async function brokerAndClient(t: Test, options: BrokerOptions = {}): Promise<{ url: string; conn: Connection; open: () => Promise<Connection> }> {
+  const broker = await startTestBroker(t, options);
   const conns: Connection[] = [];
+  // Clients close at teardown too; one closing after its broker is harmless (allSettled).
   t.teardown(async () => {
     await Promise.allSettled(conns.map((c) => c.close()));
-    await broker.close();
   });
   const open = async (): Promise<Connection> => {
     const c = await connect(broker.url, { reconnect: false });
@@ -23,16 +25,6 @@ export async function brokerAndClient(t: Test, options: Parameters<typeof startB
   };
   return { url: broker.url, conn: await open(), open };
 }
-
-export async function until(cond: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Consumes a queue into an array (manual acks unless `ack` is false). */
 export async function collect(conn: Connection, queue: string, opts: { prefetch?: number; ack?: boolean } = {}): Promise<{ msgs: Message[]; tag: string }> {

@@ -1,0 +1,12 @@
+// Bounded waits for tests: every wait has a timeout, so a broken feature fails instead of hanging.
+
+/** Resolves once `cond` holds (checked every 5 ms); rejects after `ms`. */
+export async function until(cond: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
