@@ -42,6 +42,15 @@ export const ERRORS = {
   ERR_ACK_TIMEOUT: { wire: 406, scope: 'request', doc: 'A consumer held a delivery unacked longer than the queue\'s consumerTimeout; it was cancelled and its deliveries requeued.' },
   ERR_STORE_FAILED: { wire: 541, scope: 'request', doc: 'The store could not commit (disk full, I/O error); the message was not taken.' },
   ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
+  // --- the task layer (client side: raised by AsyncResult, the worker and the CLI)
+  ERR_TASK_FAILED: { wire: 541, scope: 'request', doc: 'The task raised an error; details carry the remote name, message and stack (AsyncResult.get).' },
+  ERR_TASK_REVOKED: { wire: 541, scope: 'request', doc: 'The task was revoked (or expired) before it could finish (AsyncResult.get).' },
+  ERR_UNKNOWN_TASK: { wire: 404, scope: 'request', doc: 'No task of this name is registered (worker, sendTask with a local registry, CLI call).' },
+  ERR_UNKNOWN_TASK_ID: { wire: 404, scope: 'request', doc: 'The broker knows no task with this id: nobody sent it, or its result expired or was forgotten.' },
+  ERR_RESULT_TIMEOUT: { wire: 408, scope: 'request', doc: 'AsyncResult.get({ timeout }) waited that long and the task was not ready.' },
+  ERR_TIME_LIMIT: { wire: 541, scope: 'request', doc: 'The task ran past its hard time limit and its runner was stopped.' },
+  ERR_WORKER_LOST: { wire: 541, scope: 'request', doc: 'The runner of the task died (crash, out of memory, killed) before the task finished.' },
+  ERR_CHORD_FAILED: { wire: 541, scope: 'request', doc: 'A chord callback did not run because a member of its header failed.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every stable error code. */
