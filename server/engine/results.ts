@@ -114,7 +114,9 @@ export class ResultBackend {
    */
   wait(vhost: string, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): CancelWait {
     const current = this.get(vhost, taskId);
-    if ((current !== null && READY_STATES.has(current.state as TaskState)) || timeout === 0) {
+    // An id the broker does not know is answered at once: every published task is tracked before
+    // its publish is confirmed, so waiting could not make it appear (an unknown id never hangs).
+    if (current === null || READY_STATES.has(current.state as TaskState) || timeout === 0) {
       reply(current);
       return () => undefined;
     }
