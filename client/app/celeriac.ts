@@ -1,0 +1,144 @@
+// Celeriac: the app. Holds the settings and the task registry, owns the producer and result
+// connections (opened on first use), sends tasks and makes workers. Everything else hangs off it.
+import { fail } from '../../shared/errors.js';
+import { connect } from '../connect.js';
+import type { Connection } from '../connection.js';
+import { compileAccept, type CompiledAccept } from '../messages/content-guard.js';
+import { AsyncResult, type ResultSource } from '../results/async-result.js';
+import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
+import { prepareTask } from '../tasks/producer.js';
+import { resolveTaskOptions } from '../tasks/resolve-options.js';
+import { Task, type ApplyOptions, type TaskSender } from '../tasks/task.js';
+import type { BoundTaskFunction, TaskFunction, TaskOptions } from '../tasks/types.js';
+import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { QueueDeclarer } from './declare-queues.js';
+import { resolveSettings, type Settings, type SettingsInput } from './settings.js';
+
+/** Hooks other parts of the SDK attach to an app (events publish task-sent through one). */
+export interface AppHooks {
+  /** Called after a task message was confirmed by the broker. */
+  taskSent?(info: { id: string; name: string; args: readonly unknown[]; kwargs: Readonly<Record<string, unknown>>; queue: string; exchange: string; routingKey: string; eta: string | null; expires: string | null; retries: number; rootId: string; parentId: string | null }): void;
+}
+
+/** A Celeriac application: `new Celeriac(settings)`. */
+export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
+  /** The resolved, frozen settings. */
+  readonly settings: Readonly<Settings>;
+  /** The result whitelist, compiled once. */
+  readonly resultAccept: CompiledAccept;
+  /** Declares queues before first use, once per connection. */
+  readonly declarer: QueueDeclarer;
+  readonly hooks: AppHooks = {};
+  private readonly registry = new Map<string, TaskDefinition>();
+  private conn: Promise<Connection> | undefined;
+  private backendConn: Promise<Connection> | undefined;
+  private closed = false;
+
+  /** Validates the settings (an unknown key or bad value throws ERR_INVALID_ARGUMENT naming it). */
+  constructor(settings: SettingsInput = {}) {
+    this.settings = resolveSettings(settings);
+    this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
+    this.declarer = new QueueDeclarer(this.settings);
+  }
+
+  /**
+   * Registers a task. `fn` gets the TaskContext as `this` (write it as a `function` to use it), or
+   * as its first argument with `{ bind: true }`. Options are checked now; a name registered twice
+   * is an error.
+   */
+  task<A extends unknown[], R>(name: string, fn: BoundTaskFunction<A, R>, options: TaskOptions & { bind: true }): Task<A, Awaited<R>>;
+  task<A extends unknown[], R>(name: string, fn: TaskFunction<A, R>, options?: TaskOptions & { bind?: false }): Task<A, Awaited<R>>;
+  task(name: string, fn: (...args: never[]) => unknown, options: TaskOptions = {}): Task {
+    if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > 255) throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a string of 1 to 255 bytes');
+    if (typeof fn !== 'function') throw fail('ERR_INVALID_ARGUMENT', `task '${name}' needs a function`);
+    if (this.registry.has(name)) throw fail('ERR_INVALID_ARGUMENT', `task '${name}' is already registered`);
+    const def: TaskDefinition = Object.freeze({ name, fn, options: resolveTaskOptions(name, options, this.settings) });
+    this.registry.set(name, def);
+    return new Task(this, def);
+  }
+
+  /** The registered task called `name`. */
+  getTask(name: string): TaskDefinition | undefined {
+    return this.registry.get(name);
+  }
+
+  /** Names of the registered tasks, sorted. */
+  taskNames(): string[] {
+    return [...this.registry.keys()].sort();
+  }
+
+  /**
+   * Sends a task by name (a producer need not have its code). Resolves with its AsyncResult once
+   * the broker confirmed the message (and registered the id as PENDING).
+   */
+  async sendTask<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}, taskOptions?: Readonly<TaskOptions>): Promise<AsyncResult<R>> {
+    const { kwargs = {}, ...call } = options;
+    const prepared = prepareTask(this.settings, name, args, kwargs, call, taskOptions ?? this.registry.get(name)?.options ?? {});
+    const conn = await this.connection();
+    await this.declarer.ensure(conn, prepared.queue);
+    const { exchange, routingKey, body, props, track } = prepared.publish;
+    await conn.publish(exchange, routingKey, body, track === undefined ? { ...props } : { ...props, track });
+    const sent = this.hooks.taskSent;
+    if (sent !== undefined) {
+      const h = props?.headers ?? {};
+      sent({
+        id: prepared.id, name, args, kwargs, queue: prepared.queue, exchange, routingKey, eta: (h['eta'] as string | null) ?? null,
+        expires: (h['expires'] as string | null) ?? null, retries: (h['retries'] as number) ?? 0, rootId: (h['root_id'] as string) ?? prepared.id,
+        parentId: (h['parent_id'] as string | null) ?? null,
+      });
+    }
+    return new AsyncResult<R>(prepared.id, this);
+  }
+
+  /** A handle on the result of task `id` (sent by anyone). */
+  asyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** The producer connection, opened on first use. */
+  connection(): Promise<Connection> {
+    if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
+    this.conn ??= this.open('producer');
+    return this.conn;
+  }
+
+  /** The result backend connection: the producer connection unless resultBackend names another broker. */
+  backend(): Promise<Connection> {
+    if (this.settings.resultBackend === this.settings.broker) return this.connection();
+    if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
+    this.backendConn ??= this.open('results', this.settings.resultBackend);
+    return this.backendConn;
+  }
+
+  /** Opens a new connection to the broker with the app's connection settings (workers get their own). */
+  async open(role: string, url: string = this.settings.broker): Promise<Connection> {
+    const options: Parameters<typeof connect>[1] = { reconnect: this.settings.brokerConnectionRetry, clientName: `celeriac-${role}` };
+    if (this.settings.brokerHeartbeat !== null) options.heartbeat = this.settings.brokerHeartbeat;
+    const p = connect(url, options);
+    // A failed first connection is not remembered: the next call tries again.
+    p.catch(() => {
+      if (this.conn === p) this.conn = undefined;
+      if (this.backendConn === p) this.backendConn = undefined;
+    });
+    return p;
+  }
+
+  /** A worker consuming this app's tasks (`worker.start()` connects). */
+  worker(options: WorkerOptions = {}): Worker {
+    return new Worker(this, options);
+  }
+
+  /** Closes the app's connections (workers close on their own). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const conns = [this.conn, this.backendConn];
+    this.conn = this.backendConn = undefined;
+    await Promise.all(conns.map(async (p) => {
+      if (p === undefined) return;
+      try {
+        await (await p).close();
+      } catch { /* a connection that never opened has nothing to close */ }
+    }));
+  }
+}
+

@@ -1,0 +1,103 @@
+// Turns a call (task name, args, call options, the task's own options) into a task message ready
+// to publish: id, route, Celery protocol v2 message, tracking. Publishing is one publish() away;
+// the worker puts the same thing into a finish (chain steps, callbacks, retries).
+import { randomUUID } from 'node:crypto';
+import { fail } from '../../shared/errors.js';
+import type { FinishPublish } from '../../shared/frames.js';
+import { routeFor } from '../app/routing.js';
+import type { Settings } from '../app/settings.js';
+import type { PublishOptions } from '../api-types.js';
+import { buildTaskMessage } from '../messages/task-message.js';
+import type { BuildTaskMessageInput, Signature as WireSignature } from '../messages/types.js';
+import type { CallOptions, SignatureLike, TaskOptions } from './types.js';
+
+/** A task message ready to publish, and where it goes. */
+export interface PreparedTask {
+  id: string;
+  queue: string;
+  publish: FinishPublish;
+  /** False when no result will be stored (ignoreResult). */
+  tracked: boolean;
+}
+
+function toWire(s: SignatureLike): WireSignature {
+  return 'toWire' in s ? s.toWire() : s;
+}
+
+function listOf(v: SignatureLike | readonly SignatureLike[] | undefined): WireSignature[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? (v as readonly SignatureLike[]) : [v as SignatureLike]).map(toWire);
+}
+
+/**
+ * Builds the message for one call. Call options win over the task's options, which win over the
+ * settings (Celery's precedence). Expiry and eta become the broker's delay and the track's expiry.
+ */
+export function prepareTask(
+  settings: Readonly<Settings>,
+  name: string,
+  args: readonly unknown[],
+  kwargs: Readonly<Record<string, unknown>>,
+  call: CallOptions = {},
+  task: Readonly<TaskOptions> = {},
+): PreparedTask {
+  if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
+  if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
+  const id = call.taskId ?? randomUUID();
+  const explicit: { queue?: string; routingKey?: string; exchange?: string; priority?: number } = {};
+  const queue = call.queue ?? task.queue;
+  const routingKey = call.routingKey ?? (call.queue === undefined ? task.routingKey : undefined);
+  const exchange = call.exchange ?? (call.queue === undefined ? task.exchange : undefined);
+  const priority = call.priority ?? task.priority ?? settings.taskDefaultPriority ?? undefined;
+  if (queue !== undefined) explicit.queue = queue;
+  if (routingKey !== undefined) explicit.routingKey = routingKey;
+  if (exchange !== undefined) explicit.exchange = exchange;
+  if (priority !== undefined) explicit.priority = priority;
+  const route = routeFor(settings, name, explicit);
+
+  const ignoreResult = call.ignoreResult ?? task.ignoreResult ?? settings.taskIgnoreResult;
+  const now = Date.now();
+  const input: BuildTaskMessageInput = {
+    id, task: name, args, kwargs, now,
+    serializer: call.serializer ?? task.serializer ?? settings.taskSerializer,
+    compression: call.compression !== undefined ? call.compression : settings.messageCompression,
+    retries: call.retries ?? 0,
+    timeLimit: call.timeLimit !== undefined ? call.timeLimit : (task.timeLimit ?? null),
+    softTimeLimit: call.softTimeLimit !== undefined ? call.softTimeLimit : (task.softTimeLimit ?? null),
+    ignoreResult,
+    callbacks: listOf(call.link),
+    errbacks: listOf(call.linkError),
+    chain: call.chain ?? [],
+    chord: call.chord ?? null,
+  };
+  if (call.countdown !== undefined) input.countdown = call.countdown;
+  if (call.eta !== undefined) input.eta = call.eta;
+  const expires = call.expires ?? task.expires ?? undefined;
+  if (expires !== undefined && expires !== null) input.expires = expires;
+  if (call.rootId !== undefined) input.rootId = call.rootId;
+  if (call.parentId !== undefined) input.parentId = call.parentId;
+  if (call.groupId !== undefined) input.group = call.groupId;
+  if (call.groupIndex !== undefined) input.groupIndex = call.groupIndex;
+  if (call.shadow !== undefined) input.shadow = call.shadow;
+  if (call.headers !== undefined) input.headers = call.headers;
+  if (route.priority !== undefined) input.priority = route.priority;
+  const msg = buildTaskMessage(input);
+
+  const props: PublishOptions = {
+    headers: msg.headers as Record<string, unknown>,
+    contentType: msg.properties.contentType,
+    contentEncoding: msg.properties.contentEncoding,
+    correlationId: msg.properties.correlationId,
+    persistent: msg.properties.persistent,
+  };
+  if (msg.properties.priority !== undefined) props.priority = msg.properties.priority;
+  if (msg.properties.delay !== undefined) props.delay = msg.properties.delay;
+  if (msg.properties.replyTo !== undefined) props.replyTo = msg.properties.replyTo;
+  const publish: FinishPublish = { exchange: route.exchange, routingKey: route.routingKey, body: msg.body, props };
+  if (!ignoreResult) {
+    // Keep the PENDING record at least until the task may run, then for resultExpires.
+    const keep = settings.resultExpires === null ? undefined : settings.resultExpires + (msg.properties.delay ?? 0);
+    publish.track = keep === undefined ? { taskId: id } : { taskId: id, expires: keep };
+  }
+  return { id, queue: route.queue, publish, tracked: !ignoreResult };
+}

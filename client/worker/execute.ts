@@ -1,0 +1,113 @@
+// One task from "may start" to its finish: expiry and revocation checks, early ack, STARTED,
+// the pool run, then the outcome turned into one finish (ack + result + follow-up messages).
+import type { FinishResult } from '../../shared/frames.js';
+import { chordArgs, CHORD_HEADER } from './chord-args.js';
+import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
+import { poolJobOf, type Job } from './job.js';
+import type { PoolOutcome, SerializedError } from './pool-types.js';
+import type { PreparedTask } from '../tasks/producer.js';
+import type { Worker } from './worker.js';
+
+/** Runs `job` and finishes it; rejects only when the finish itself could not be sent. */
+export async function executeJob(w: Worker, job: Job): Promise<void> {
+  const { req, def, msg } = job;
+  const s = w.app.settings;
+  const store = !(req.ignoreResult || def.options.ignoreResult);
+  const acksLate = def.options.acksLate;
+  const finish = (result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> => finishJob(w, job, store ? result : undefined, next, ack);
+
+  if (job.revoked !== undefined) {
+    w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
+    return finish(undefined, [], true);
+  }
+  if (req.expires !== null && req.expires.getTime() <= Date.now()) {
+    w.log('info', `task ${req.task}[${req.id}] expired at ${req.expires.toISOString()}: REVOKED, not run`);
+    w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: true });
+    return finish(failureOf(s, req, 'REVOKED', workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'expired')), [], true);
+  }
+  if (!acksLate) {
+    msg.ack();
+    job.acked = true;
+  }
+  const started = Date.now();
+  if (def.options.trackStarted && store) {
+    const rec = resultOf(s, req, 'STARTED', { pid: process.pid, hostname: w.hostname }, null);
+    void w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
+  }
+  w.emit('task-started', { uuid: req.id, name: req.task, pid: process.pid, hostname: w.hostname });
+
+  let outcome: PoolOutcome;
+  const group = req.headers[CHORD_HEADER];
+  const chord = typeof group === 'string' ? await chordArgs(w.connection, group, w.app.resultAccept) : undefined;
+  if (chord !== undefined && !chord.ok) outcome = { status: 'failure', error: chord.error };
+  else outcome = await w.pool.run(poolJobOf(job, w.hostname, chord === undefined ? req.args : [chord.results, ...req.args]));
+  w.countRun(def.name);
+  const runtime = (Date.now() - started) / 1000;
+
+  switch (outcome.status) {
+    case 'success': {
+      w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
+      return finish(resultOf(s, req, 'SUCCESS', outcome.value, null), successPublishes(s, w.app, req, outcome.value), acksLate);
+    }
+    case 'retry': {
+      const max = outcome.maxRetries;
+      if (max !== null && req.retries >= max) {
+        const error = outcome.error ?? workerError('MaxRetriesExceededError', 'ERR_TASK_FAILED', `can't retry ${req.task}[${req.id}]: ${max} retries done`);
+        w.log('warn', `task ${req.task}[${req.id}] gave up after ${req.retries} retries`);
+        return failed(w, job, error, runtime, finish);
+      }
+      const why = outcome.error === null ? 'retry requested' : `${outcome.error.name}: ${outcome.error.message}`;
+      w.log('info', `task ${req.task}[${req.id}] retry ${req.retries + 1} in ${outcome.countdown} ms (${why})`);
+      w.emit('task-retried', { uuid: req.id, name: req.task, exception: why, retries: req.retries + 1 });
+      const again = retryPublish(s, def, req, job.queue, { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey }, outcome.countdown);
+      const info = outcome.error ?? workerError('Retry', 'ERR_TASK_FAILED', why);
+      // The retry message is published even when results are ignored: it is the task itself.
+      return finishJob(w, job, store ? failureOf(s, req, 'RETRY', info) : undefined, [again], acksLate);
+    }
+    case 'failure':
+      return failed(w, job, outcome.error, runtime, finish);
+    case 'timeout':
+      w.log('error', `task ${req.task}[${req.id}] hit its hard time limit of ${poolJobOf(job, w.hostname).timeLimit} ms and was stopped`);
+      return failed(w, job, outcome.error, runtime, finish);
+    case 'lost':
+      if (acksLate && def.options.rejectOnWorkerLost) {
+        w.log('warn', `the runner of ${req.task}[${req.id}] died; requeueing it (rejectOnWorkerLost)`);
+        if (!msg.settled) msg.nack({ requeue: true });
+        return;
+      }
+      w.log('error', `the runner of ${req.task}[${req.id}] died: ${outcome.error.message}`);
+      return failed(w, job, outcome.error, runtime, finish);
+    case 'terminated':
+      w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: true, expired: false });
+      return finish(failureOf(s, req, 'REVOKED', outcome.error), [], acksLate);
+  }
+}
+
+/** A failure: FAILURE stored, errbacks sent; with late acks and acksOnFailureOrTimeout off, requeued instead. */
+function failed(w: Worker, job: Job, error: SerializedError, runtime: number, finish: (r: FinishResult | undefined, n: PreparedTask[], ack: boolean) => Promise<void>): Promise<void> {
+  const { req, def, msg } = job;
+  const s = w.app.settings;
+  w.emit('task-failed', { uuid: req.id, name: req.task, exception: `${error.name}: ${error.message}`, traceback: error.stack, runtime });
+  if (def.options.acksLate && !s.taskAcksOnFailureOrTimeout) {
+    if (!msg.settled) msg.nack({ requeue: true });
+    return Promise.resolve();
+  }
+  w.log('warn', `task ${req.task}[${req.id}] failed: ${error.name}: ${error.message}`);
+  return finish(failureOf(s, req, 'FAILURE', error), failurePublishes(s, w.app, req), def.options.acksLate);
+}
+
+/** Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. */
+async function finishJob(w: Worker, job: Job, result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> {
+  const conn = w.connection;
+  const withAck = ack && !job.msg.settled;
+  if (result === undefined && next.length === 0) {
+    if (withAck) job.msg.ack();
+    return;
+  }
+  for (const p of next) await w.app.declarer.ensure(conn, p.queue);
+  const req: Parameters<typeof conn.finish>[0] = { publishes: next.map((p) => p.publish) };
+  if (result !== undefined) req.result = result;
+  if (withAck) req.ack = job.msg;
+  await conn.finish(req);
+}
+

@@ -1,0 +1,80 @@
+// What a worker sends when a task ends: the result meta to store and the messages that follow
+// (chain step, callbacks, errbacks, the retry itself) — composed here, committed by one finish.
+import { hostname } from 'node:os';
+import type { FinishResult } from '../../shared/frames.js';
+import type { TaskState } from '../../shared/task-states.js';
+import type { Settings } from '../app/settings.js';
+import { callOptionsOf } from '../canvas/signature.js';
+import { PROTOCOL_HEADERS } from '../messages/task-message.js';
+import type { Signature as WireSignature, TaskRequest } from '../messages/types.js';
+import { encodeMeta, exceptionInfo, type ResultMeta } from '../results/result-meta.js';
+import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
+import { prepareTask, type PreparedTask } from '../tasks/producer.js';
+import type { SerializedError } from './pool-types.js';
+
+/** The result record of a state, serialized with the app's result settings. */
+export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: TaskState, result: unknown, traceback: string | null): FinishResult {
+  const meta: ResultMeta = {
+    task_id: req.id, status: state, result, traceback, children: [],
+    date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? new Date().toISOString() : null,
+    name: req.task, retries: req.retries,
+  };
+  const { body, contentType } = encodeMeta(meta, { serializer: settings.resultSerializer, compression: settings.resultCompression });
+  const options: FinishResult['options'] = { contentType };
+  if (settings.resultExpires !== null) options.expires = settings.resultExpires;
+  return { taskId: req.id, state, body, options };
+}
+
+/** A failure's result record: Celery's exception info and the remote stack as traceback. */
+export function failureOf(settings: Readonly<Settings>, req: TaskRequest, state: 'FAILURE' | 'RETRY' | 'REVOKED', e: SerializedError): FinishResult {
+  return resultOf(settings, req, state, exceptionInfo(e), state === 'REVOKED' ? null : e.stack);
+}
+
+/** A task-layer error as plain data (no stack worth showing: it did not happen in the task). */
+export function workerError(name: string, code: string, message: string): SerializedError {
+  return { name, code, message, stack: `${name}: ${message}\n    at worker ${hostname()}` };
+}
+
+/** Sends a wire signature as a follow-up of `req` (same workflow root, `req` as parent). */
+function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
+  const local: TaskDefinition | undefined = registry.getTask(sig.task);
+  const call = { ...callOptionsOf(sig), rootId: req.rootId, parentId: req.id, ...extra };
+  return prepareTask(settings, sig.task, sig.immutable ? sig.args : [...args, ...sig.args], sig.kwargs, call, local?.options ?? {});
+}
+
+/** After a success: the chain's next step (it carries the rest of the chain) and every callback, each given the result. */
+export function successPublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest, value: unknown): PreparedTask[] {
+  const out: PreparedTask[] = [];
+  const [next, ...rest] = req.embed.chain;
+  if (next !== undefined) out.push(followUp(settings, registry, next, [value], req, { chain: rest, chord: req.embed.chord }));
+  for (const cb of req.embed.callbacks) out.push(followUp(settings, registry, cb, [value], req));
+  return out;
+}
+
+/** After a failure: every errback, called with the failed task's id (Celery's old-style errback). */
+export function failurePublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest): PreparedTask[] {
+  return req.embed.errbacks.map((eb) => followUp(settings, registry, eb, [req.id], req));
+}
+
+/** The same task again, `retries + 1`, after `countdown` ms, to the exchange and key it came by. */
+export function retryPublish(settings: Readonly<Settings>, def: TaskDefinition, req: TaskRequest, queue: string, delivery: { exchange: string; routingKey: string }, countdown: number): PreparedTask {
+  const call: Parameters<typeof prepareTask>[4] = {
+    taskId: req.id, retries: req.retries + 1, countdown, queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
+    rootId: req.rootId, chain: req.embed.chain, chord: req.embed.chord, link: req.embed.callbacks, linkError: req.embed.errbacks,
+    timeLimit: req.timeLimit.hard ?? null, softTimeLimit: req.timeLimit.soft ?? null, headers: userHeaders(req.headers),
+  };
+  if (req.parentId !== null) call.parentId = req.parentId;
+  if (req.group !== null) call.groupId = req.group;
+  if (req.groupIndex !== null) call.groupIndex = req.groupIndex;
+  if (req.expires !== null) call.expires = req.expires;
+  if (req.priority !== null) call.priority = req.priority;
+  if (req.shadow !== null) call.shadow = req.shadow;
+  return prepareTask(settings, req.task, req.args, req.kwargs, call, def.options);
+}
+
+/** The user headers of a request (protocol headers left out: the new message writes its own). */
+function userHeaders(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(headers)) if (!PROTOCOL_HEADERS.has(k)) out[k] = v;
+  return out;
+}

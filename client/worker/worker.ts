@@ -1,0 +1,362 @@
+// The worker: consumes task messages from its queues with prefetch = concurrency × multiplier,
+// runs them in its pool at most `concurrency` at once, and ends each with one finish request
+// (ack + result + next messages in one broker transaction). Warm and cold shutdown live here.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { CeleriacError, fail } from '../../shared/errors.js';
+import type { Celeriac } from '../app/celeriac.js';
+import type { WorkerPool } from '../app/settings.js';
+import type { Connection } from '../connection.js';
+import type { Message } from '../message.js';
+import { compileAccept, type CompiledAccept } from '../messages/content-guard.js';
+import { parseTaskMessage } from '../messages/task-request.js';
+import type { TaskRequest } from '../messages/types.js';
+import { executeJob } from './execute.js';
+import { failureOf, workerError } from './finish-plan.js';
+import { describeJob, type Job } from './job.js';
+import type { Pool, PoolInfo } from './pool-types.js';
+import { createPool } from './create-pool.js';
+import { RateGate } from './rate-gate.js';
+
+/** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
+export interface WorkerOptions {
+  /** Queues to consume (default: the default queue). */
+  queues?: readonly string[];
+  concurrency?: number;
+  prefetchMultiplier?: number;
+  pool?: WorkerPool;
+  /** Isolated pools load this module (its default export or `app`) in each runner. */
+  appModule?: string;
+  maxTasksPerChild?: number | null;
+  maxMemoryPerChild?: number | null;
+  /** Node name in events and inspect replies (default `celeriac-<pid>-<n>@<host>`). */
+  hostname?: string;
+  /** Where log lines go (default: warnings and errors to stderr). */
+  log?: WorkerLog;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type WorkerLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+/** Fields of a worker's local task events (events/ publishes them on the events exchange). */
+export interface TaskEventFields {
+  uuid: string;
+  name?: string;
+  [field: string]: unknown;
+}
+
+/** The worker's local events, named as Celery's event types. */
+export interface WorkerEvents {
+  'task-received': [TaskEventFields];
+  'task-started': [TaskEventFields];
+  'task-succeeded': [TaskEventFields];
+  'task-failed': [TaskEventFields];
+  'task-retried': [TaskEventFields];
+  'task-revoked': [TaskEventFields];
+  'task-rejected': [TaskEventFields];
+  'worker-online': [];
+  'worker-offline': [];
+}
+
+const defaultLog: WorkerLog = (level, message) => {
+  if (level === 'warn' || level === 'error') process.stderr.write(`[celeriac worker] ${level.toUpperCase()}: ${message}\n`);
+};
+
+let workerCount = 0;
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly hostname: string;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  readonly prefetch: number;
+  readonly poolName: WorkerPool;
+  readonly log: WorkerLog;
+  /** Tasks run so far, by name (inspect stats' `total`). */
+  readonly totals = new Map<string, number>();
+  readonly startedAt = Date.now();
+  private readonly accept: CompiledAccept;
+  private readonly jobs = new Map<string, Job>();
+  private readonly ready: Job[] = [];
+  private readonly finishing = new Set<Promise<void>>();
+  private active = 0;
+  private conn: Connection | undefined;
+  private poolImpl: Pool | undefined;
+  private consumerTags: string[] = [];
+  private rate: RateGate | undefined;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private idle: (() => void) | undefined;
+
+  constructor(readonly app: Celeriac, private readonly options: WorkerOptions = {}) {
+    super();
+    const s = app.settings;
+    this.hostname = options.hostname ?? `celeriac-${process.pid}-${++workerCount}@${hostname()}`;
+    this.queues = Object.freeze([...(options.queues ?? [s.taskDefaultQueue])]);
+    if (this.queues.length === 0) throw fail('ERR_INVALID_ARGUMENT', 'a worker needs at least one queue');
+    this.concurrency = options.concurrency ?? s.workerConcurrency;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw fail('ERR_INVALID_ARGUMENT', `worker concurrency must be an integer >= 1, got ${String(this.concurrency)}`);
+    const multiplier = options.prefetchMultiplier ?? s.workerPrefetchMultiplier;
+    this.prefetch = multiplier === 0 ? 0 : Math.min(65_535, this.concurrency * multiplier);
+    this.poolName = options.pool ?? s.workerPool;
+    this.log = options.log ?? defaultLog;
+    this.accept = compileAccept(s.acceptContent);
+  }
+
+  /** The connection (after start). */
+  get connection(): Connection {
+    if (this.conn === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
+    return this.conn;
+  }
+
+  get pool(): Pool {
+    if (this.poolImpl === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
+    return this.poolImpl;
+  }
+
+  /** Connects, starts the pool, declares its queues and starts consuming. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw fail('ERR_INVALID_ARGUMENT', 'a worker starts once');
+    this.state = 'starting';
+    const s = this.app.settings;
+    this.poolImpl = createPool(this.poolName, this.app, {
+      concurrency: this.concurrency,
+      ...(this.options.appModule === undefined ? {} : { appModule: this.options.appModule }),
+      maxTasksPerChild: this.options.maxTasksPerChild !== undefined ? this.options.maxTasksPerChild : s.workerMaxTasksPerChild,
+      maxMemoryPerChild: this.options.maxMemoryPerChild !== undefined ? this.options.maxMemoryPerChild : s.workerMaxMemoryPerChild,
+    });
+    try {
+      await this.poolImpl.start();
+      this.conn = await this.app.open('worker');
+      this.rate = new RateGate(this.conn);
+      this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
+      this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
+      for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
+      for (const q of this.queues) {
+        const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
+        this.consumerTags.push(consumerTag);
+      }
+    } catch (err) {
+      this.state = 'stopped';
+      await this.poolImpl.close(true).catch(() => undefined);
+      await this.conn?.close().catch(() => undefined);
+      throw err;
+    }
+    this.state = 'running';
+    this.log('info', `worker ${this.hostname} ready: queues [${this.queues.join(', ')}], pool ${this.poolName}, concurrency ${this.concurrency}, prefetch ${this.prefetch}`);
+    this.emit('worker-online');
+  }
+
+  /**
+   * Shuts down. Warm (default): stop consuming, give back prefetched tasks not started, let the
+   * running ones finish, then close. `force` (cold): stop runners at once; with late acks their
+   * messages go back to the queue when the connection closes.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    const force = options.force === true;
+    if (this.state === 'stopped' || this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    const wasStopping = this.state === 'stopping';
+    this.state = 'stopping';
+    const conn = this.conn;
+    if (!wasStopping) {
+      for (const tag of this.consumerTags) await conn?.cancel(tag).catch(() => undefined);
+      // Prefetched but not started: back to the queue for another worker.
+      for (const job of [...this.jobs.values()]) if (job.state !== 'active') this.giveBack(job);
+      this.ready.length = 0;
+    }
+    if (force) {
+      this.pool.abortAll('cold shutdown');
+      await this.pool.close(true);
+    } else {
+      await this.whenIdle();
+      await this.pool.close(false);
+    }
+    await Promise.allSettled([...this.finishing]);
+    this.state = 'stopped';
+    this.emit('worker-offline');
+    await conn?.close().catch(() => undefined);
+    this.log('info', `worker ${this.hostname} stopped (${force ? 'cold' : 'warm'})`);
+  }
+
+  /** True between start() and close(). */
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  // ---- inspect
+
+  activeJobs(): Record<string, unknown>[] {
+    return [...this.jobs.values()].filter((j) => j.state === 'active').map((j) => describeJob(j, this.hostname, process.pid));
+  }
+
+  reservedJobs(): Record<string, unknown>[] {
+    return [...this.jobs.values()].filter((j) => j.state === 'reserved').map((j) => describeJob(j, this.hostname, process.pid));
+  }
+
+  /** Tasks held here until a time: those waiting for their rate-limit slot (ETA tasks wait in the broker). */
+  scheduledJobs(): Record<string, unknown>[] {
+    return [...this.jobs.values()].filter((j) => j.state === 'rate-limited').map((j) => ({ ...describeJob(j, this.hostname, process.pid), request: describeJob(j, this.hostname, process.pid) }));
+  }
+
+  stats(): Record<string, unknown> {
+    const info: PoolInfo = this.pool.info();
+    return {
+      hostname: this.hostname, pid: process.pid, clock: Date.now(), uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      pool: { implementation: info.pool, 'max-concurrency': info.concurrency, processes: info.runners, replaced: info.replaced },
+      prefetch_count: this.prefetch, queues: this.queues, broker: { url: this.app.settings.broker },
+      total: Object.fromEntries(this.totals), rusage: { maxrss: process.memoryUsage().rss },
+    };
+  }
+
+  // ---- internals used by execute.ts
+
+  /** @internal */
+  countRun(name: string): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + 1);
+  }
+
+  /** @internal Tracks a finish so close() waits for it. */
+  track(p: Promise<void>): void {
+    this.finishing.add(p);
+    void p.finally(() => this.finishing.delete(p));
+  }
+
+  // ---- delivery
+
+  private onMessage(queue: string, msg: Message): void {
+    if (this.state !== 'running' && this.state !== 'starting') {
+      msg.nack({ requeue: true });
+      return;
+    }
+    let req: TaskRequest;
+    try {
+      req = parseTaskMessage(msg.properties.headers, msg.properties, msg.body, { accept: this.accept });
+    } catch (err) {
+      this.refuse(msg, err);
+      return;
+    }
+    const def = this.app.getTask(req.task);
+    if (def === undefined) {
+      this.rejectUnknown(msg, req);
+      return;
+    }
+    const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
+    this.jobs.set(req.id, job);
+    this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
+    const rate = def.options.rateLimit;
+    if (rate !== null && this.rate !== undefined) {
+      job.state = 'rate-limited';
+      this.rate.wait(def.name, rate).then(() => this.enqueue(job), (err: unknown) => {
+        this.log('warn', `rate limit of ${def.name} could not be checked (${String(err)}); running it now`);
+        this.enqueue(job);
+      });
+      return;
+    }
+    this.enqueue(job);
+  }
+
+  private enqueue(job: Job): void {
+    if (job.state === 'done') return;
+    job.state = 'reserved';
+    this.ready.push(job);
+    this.pump();
+  }
+
+  /** Starts ready jobs while slots are free. */
+  private pump(): void {
+    while (this.active < this.concurrency && this.ready.length > 0 && this.state === 'running') {
+      const job = this.ready.shift()!;
+      if (job.state !== 'reserved') continue;
+      job.state = 'active';
+      job.startedAt = Date.now();
+      this.active++;
+      const run = executeJob(this, job).catch((err: unknown) => {
+        this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
+      }).finally(() => {
+        job.state = 'done';
+        this.jobs.delete(job.req.id);
+        this.active--;
+        this.pump();
+        if (this.active === 0) this.idle?.();
+      });
+      this.track(run);
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = () => {
+        this.idle = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Puts a prefetched job back in its queue (warm shutdown). */
+  private giveBack(job: Job): void {
+    job.state = 'done';
+    this.jobs.delete(job.req.id);
+    if (!job.msg.settled) job.msg.nack({ requeue: true });
+  }
+
+  /** A message that cannot be read (refused content type, bad body): rejected, and a failure recorded when it names a task id. */
+  private refuse(msg: Message, err: unknown): void {
+    const headers = msg.properties.headers ?? {};
+    const id = typeof headers['id'] === 'string' ? headers['id'] : msg.properties.correlationId;
+    const reason = err instanceof Error ? err.message : String(err);
+    this.log('error', `rejected a message from ${msg.fields.exchange || '(default)'}/${msg.fields.routingKey}${id === undefined ? '' : ` (task id ${id})`}: ${reason}`);
+    this.emit('task-rejected', { uuid: id ?? '', reason });
+    if (id === undefined) {
+      msg.reject({ requeue: false });
+      return;
+    }
+    const code = err instanceof CeleriacError ? err.code : 'ERR_INVALID_ARGUMENT';
+    const e = workerError(err instanceof CeleriacError ? err.name : 'ContentDisallowed', code, reason);
+    this.recordAndReject(msg, id, typeof headers['task'] === 'string' ? headers['task'] : '', e);
+  }
+
+  /** A task this worker does not know: a clear log line, FAILURE recorded, message rejected. */
+  private rejectUnknown(msg: Message, req: TaskRequest): void {
+    const message = `Received unregistered task of type '${req.task}' (id ${req.id}); the message was rejected. Registered tasks: ${this.app.taskNames().join(', ') || '(none)'}`;
+    this.log('error', message);
+    this.emit('task-rejected', { uuid: req.id, name: req.task, reason: 'unregistered task' });
+    this.recordAndReject(msg, req.id, req.task, workerError('NotRegistered', 'ERR_UNKNOWN_TASK', `no task named '${req.task}' is registered on worker ${this.hostname}`));
+  }
+
+  private recordAndReject(msg: Message, id: string, task: string, e: ReturnType<typeof workerError>): void {
+    const conn = this.connection;
+    const stub = { id, task, retries: 0 } as TaskRequest;
+    const rec = failureOf(this.app.settings, stub, 'FAILURE', e);
+    const p = conn.storeResult(rec.taskId, rec.state, rec.body, rec.options).then(
+      () => msg.reject({ requeue: false }),
+      (err: unknown) => {
+        this.log('error', `could not record the failure of ${id}: ${String(err)}; requeueing it`);
+        if (!msg.settled) msg.nack({ requeue: true });
+      },
+    );
+    this.track(p);
+  }
+
+  private onRevoked(taskIds: readonly string[], terminate: boolean, signal: string | undefined): void {
+    for (const id of taskIds) {
+      const job = this.jobs.get(id);
+      if (job === undefined) continue;
+      job.revoked = { terminate };
+      if (job.state === 'active') {
+        if (terminate) {
+          this.log('info', `terminating task ${job.req.task}[${id}] (revoked${signal === undefined ? '' : `, ${signal}`})`);
+          this.pool.terminate(id, signal);
+        }
+        continue;
+      }
+      // Not started: the broker stored REVOKED already; ack it away.
+      job.state = 'done';
+      this.jobs.delete(id);
+      if (!job.msg.settled) job.msg.ack();
+      this.emit('task-revoked', { uuid: id, name: job.req.task, terminated: false, expired: false });
+    }
+  }
+}
+
