@@ -1,7 +1,7 @@
 // The types of the Connection's public surface: publish/get options, bodies and the event map.
 // Kept apart so connection.ts holds behaviour only.
 import type { CeleriacError } from '../shared/errors.js';
-import type { MessageProperties, TrackOptions } from '../shared/frames.js';
+import type { MessageProperties, RevokedInfo, TrackOptions } from '../shared/frames.js';
 import type { Message } from './message.js';
 
 /** Options of publish() and sendToQueue(): message properties plus `mandatory`. */
@@ -60,4 +60,9 @@ export interface ConnectionEvents {
    * consume()). Without a listener the error becomes a process warning.
    */
   handlerError: [err: unknown, msg: Message];
+  /**
+   * Task ids were revoked while this connection holds unacked deliveries of them (a worker skips
+   * them, or with `terminate` stops them, with `signal` when given).
+   */
+  revoked: [info: RevokedInfo];
 }

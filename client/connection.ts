@@ -1,11 +1,9 @@
 // The broker-level client: the public Connection (declare, publish, consume, get, close) over
 // one socket at a time, with reconnect, re-declaration and re-publish when a socket drops.
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { CeleriacError, errorFromWire, fail } from '../shared/errors.js';
 import type {
-  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame, PublishFrame,
-  FinishPublish, FinishResult, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions,
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, Frame, PublishFrame, QueueInfo, QueueOptions,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import { backoffDelay } from './backoff.js';
@@ -14,17 +12,21 @@ import { Consumers, type MessageHandler } from './consumer.js';
 import { Message } from './message.js';
 import type { Settings } from './options.js';
 import { Outbox } from './outbox.js';
-import type { Body, ConnectionEvents, GetOptions, PublishOptions } from './api-types.js';
-import { asCoded, asGetResult, asMessageCount, asQueueInfo, asResultRecord } from './replies.js';
+import type { Body, GetOptions, PublishOptions } from './api-types.js';
+import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
 import { replay } from './replay.js';
 import { Requests, type RequestFrame } from './requests.js';
+import { TaskRequests } from './task-support.js';
 import { Topology } from './topology.js';
 import type { Transport } from './transport.js';
 
 type State = 'open' | 'reconnecting' | 'closing' | 'closed';
 
-/** A connection to the broker. Build it with `connect()`. */
-export class Connection extends EventEmitter<ConnectionEvents> {
+/**
+ * A connection to the broker. Build it with `connect()`. The task layer's requests (results,
+ * finish, revoke, rate limits, groups) are inherited from TaskRequests (task-support.ts).
+ */
+export class Connection extends TaskRequests {
   private transport: Transport | undefined;
   private outbox: Outbox;
   /** True when user frames may be written: a socket is up and (after a reconnect) replayed. */
@@ -213,49 +215,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return new Message(result, '', this.outbox, noAck, result.messageCount);
   }
 
-  /** Stores a task's state and result in the broker's result store; resolves once committed. */
-  async storeResult(taskId: string, state: string, body?: Uint8Array, options: ResultStoreOptions = {}): Promise<void> {
-    const frame: RequestFrame = { op: OP.resultStore, id: ++this.nextId, taskId, state, options };
-    if (body !== undefined) frame.body = body;
-    await this.request(frame, true);
-  }
-
-  /** The stored result of a task, or null when the broker does not know the id. */
-  async getResult(taskId: string): Promise<ResultRecord | null> {
-    return asResultRecord(await this.request({ op: OP.resultGet, id: ++this.nextId, taskId }, true));
-  }
-
-  /**
-   * Resolves when the task's result reaches a final state (the broker pushes it), or after
-   * `timeout` ms with the record as it is then (null when unknown).
-   */
-  async waitResult(taskId: string, timeout: number): Promise<ResultRecord | null> {
-    // The broker answers late on purpose: the request may take `timeout` longer than others.
-    return asResultRecord(await this.request({ op: OP.resultWait, id: ++this.nextId, taskId, timeout }, true, timeout));
-  }
-
-  /**
-   * A worker's end of a task in ONE broker transaction: acks `ack`, stores `result`, publishes
-   * `publishes` (a chain's next step, callbacks) — so a task is never acked with its result or
-   * next step lost. Resolves once committed. Not re-sent after a reconnect (it would publish
-   * twice); if the message's socket dropped, the ack is left out (the broker requeued it).
-   */
-  async finish(req: { ack?: Message; result?: FinishResult; publishes?: FinishPublish[] }): Promise<void> {
-    const frame: RequestFrame = { op: OP.finish, id: ++this.nextId };
-    if (req.result !== undefined) frame.result = req.result;
-    if (req.publishes !== undefined && req.publishes.length > 0) frame.publishes = req.publishes;
-    if (req.ack !== undefined) {
-      const tag = req.ack.claimForFinish();
-      if (tag !== 0) frame.ack = tag;
-    }
-    await this.request(frame, false);
-  }
-
-  /** Forgets a task's result. */
-  async forgetResult(taskId: string): Promise<void> {
-    await this.request({ op: OP.resultForget, id: ++this.nextId, taskId }, true);
-  }
-
   /**
    * Closes gracefully: waits (up to requestTimeout) for pending publishes to be confirmed, sends
    * a close, then closes the socket. Whatever is still pending fails with ERR_CONNECTION_CLOSED.
@@ -333,6 +292,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           break;
         case OP.cancelNotify:
           if (this.consumers.remove(f.consumerTag)) this.emit('cancel', f.consumerTag, f.reason);
+          break;
+        case OP.revoked:
+          this.emit('revoked', f.signal === undefined ? { taskIds: f.taskIds, terminate: f.terminate } : { taskIds: f.taskIds, terminate: f.terminate, signal: f.signal });
           break;
         default:
           // heartbeat (the transport noted it), close (the socket close follows), or a frame a
@@ -429,7 +391,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   // ---- writing ----------------------------------------------------------------------------
 
-  private request(frame: RequestFrame, retry: boolean, extraTimeoutMs = 0): Promise<unknown> {
+  /** @internal */
+  protected newId(): number {
+    return ++this.nextId;
+  }
+
+  /** @internal */
+  protected request(frame: RequestFrame, retry: boolean, extraTimeoutMs = 0): Promise<unknown> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('request'));
     const p = this.requests.add(frame, retry, extraTimeoutMs);
     if (this.ready) this.write(frame);

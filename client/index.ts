@@ -14,6 +14,26 @@ export { EXCHANGE_TYPES } from '../shared/frames.js';
 export type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, MessageProperties,
   QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions, FinishPublish, FinishResult,
+  GroupDeclareOptions, GroupRecord, RateLimitSpec, RevokedInfo, RevokeOptions,
 } from '../shared/frames.js';
+export type { FinishRequest } from './task-support.js';
 
 export { TASK_STATES, READY_STATES, type TaskState } from '../shared/task-states.js';
+
+// --- the task layer
+export { Celeriac, type AppHooks } from './app/celeriac.js';
+export { fromCeleryConfig } from './app/celery-config.js';
+export { resolveSettings, SETTINGS, SETTING_NAMES, WORKER_POOLS } from './app/settings.js';
+export type { Settings, SettingsInput, SettingName, WorkerPool } from './app/settings.js';
+export type { QueueInput, QueueSetting, RouteSetting, BeatEntryInput, ScheduleSpec } from './app/setting-shapes.js';
+export type { RateLimit } from './app/rate-limit.js';
+export { Task, type ApplyOptions } from './tasks/task.js';
+export type {
+  BoundTaskFunction, CallOptions, ErrorMatcher, RequestInfo, RetryOptions, SignatureLike, TaskContext, TaskFunction, TaskOptions,
+} from './tasks/types.js';
+export type { TaskDefinition, TaskRegistry, ResolvedTaskOptions } from './tasks/definition.js';
+export { AsyncResult, type GetResultOptions, type ResultState } from './results/async-result.js';
+export type { ResultMeta } from './results/result-meta.js';
+export type { RemoteErrorDetails } from './results/remote-error.js';
+export { Signature } from './canvas/signature.js';
+export { Worker, type WorkerOptions, type WorkerEvents, type TaskEventFields, type WorkerLog, type LogLevel } from './worker/worker.js';

@@ -4,13 +4,15 @@ import { CeleriacError } from '../shared/errors.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
   DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
+  GroupDeclareFrame, GroupGetFrame, RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
 export type RequestFrame =
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame
-  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame;
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
+  | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | GroupDeclareFrame | GroupGetFrame;
 
 interface Pending {
   frame: RequestFrame;

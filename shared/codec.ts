@@ -44,6 +44,13 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.resultWait]: [['id', 'uint'], ['taskId', 'str'], ['timeout', 'uint']],
   [OP.resultForget]: [['id', 'uint'], ['taskId', 'str']],
   [OP.finish]: [['id', 'uint'], ['ack', 'uint', 'opt'], ['result', 'map', 'opt'], ['publishes', 'maps', 'opt']],
+  [OP.revoke]: [['id', 'uint'], ['taskIds', 'strs'], ['terminate', 'bool', 'opt'], ['signal', 'str', 'opt'], ['expires', 'uint', 'opt']],
+  [OP.revoked]: [['taskIds', 'strs'], ['terminate', 'bool'], ['signal', 'str', 'opt']],
+  [OP.revokedCheck]: [['id', 'uint'], ['taskIds', 'strs']],
+  [OP.rateAcquire]: [['id', 'uint'], ['key', 'str'], ['count', 'num'], ['intervalMs', 'uint']],
+  [OP.rateSet]: [['id', 'uint'], ['key', 'str'], ['count', 'num', 'opt'], ['intervalMs', 'uint', 'opt']],
+  [OP.groupDeclare]: [['id', 'uint'], ['groupId', 'str'], ['members', 'strs'], ['callback', 'map', 'opt'], ['expires', 'uint', 'opt']],
+  [OP.groupGet]: [['id', 'uint'], ['groupId', 'str']],
 };
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {

@@ -159,13 +159,70 @@ export interface FinishResult { taskId: string; state: string; body?: Uint8Array
  */
 export interface FinishFrame { op: typeof OP.finish; id: number; ack?: number; result?: FinishResult; publishes?: FinishPublish[] }
 
+/** Options of a revoke. */
+export interface RevokeOptions {
+  /** Also ask whichever worker holds the task to stop it (the broker pushes `revoked` to it). */
+  terminate?: boolean;
+  /** The signal the worker should use to stop it (e.g. 'SIGTERM', 'SIGKILL'); opaque to the broker. */
+  signal?: string;
+  /** How long the broker remembers the revocation, ms (default 24 h; 0 = forever). */
+  expires?: number;
+}
+
+/**
+ * Revokes task ids (1 to 10,000): remembered for `expires` ms across restarts, REVOKED stored for
+ * each id not yet final, their messages never handed to a consumer again. Ok `{ revoked }` once committed.
+ */
+export interface RevokeFrame { op: typeof OP.revoke; id: number; taskIds: string[]; terminate?: boolean; signal?: string; expires?: number }
+/** Server → client: this connection holds unacked deliveries of these revoked task ids. */
+export interface RevokedFrame { op: typeof OP.revoked; taskIds: string[]; terminate: boolean; signal?: string }
+/** What a `revoked` push tells a client (the Connection's 'revoked' event). */
+export interface RevokedInfo { taskIds: string[]; terminate: boolean; signal?: string }
+/** Which of these task ids are revoked: ok with the revoked ones (a string array). */
+export interface RevokedCheckFrame { op: typeof OP.revokedCheck; id: number; taskIds: string[] }
+
+/** A rate: `count` task starts per `intervalMs` (count 0 = no limit). */
+export interface RateLimitSpec { count: number; intervalMs: number }
+/**
+ * Reserves the next start slot of the cluster-wide bucket `key`: ok `{ delay }`, the ms the caller
+ * waits before starting (0 = now). An override set by rateSet replaces the rate given here.
+ */
+export interface RateAcquireFrame { op: typeof OP.rateAcquire; id: number; key: string; count: number; intervalMs: number }
+/** Sets (count present) or clears (count absent) the override rate of bucket `key`. */
+export interface RateSetFrame { op: typeof OP.rateSet; id: number; key: string; count?: number; intervalMs?: number }
+
+/** Options of a group declare. */
+export interface GroupDeclareOptions {
+  /** The chord body: published once every member is final (SUCCESS, FAILURE or REVOKED). */
+  callback?: FinishPublish;
+  /** The broker forgets the group this many ms after the declare; absent = kept until done and forgotten. */
+  expires?: number;
+}
+/**
+ * Declares a group (1 to 100,000 distinct member task ids, in group order); the broker counts its
+ * members' final results atomically with storing them and publishes `callback` once all are final.
+ */
+export interface GroupDeclareFrame { op: typeof OP.groupDeclare; id: number; groupId: string; members: string[]; callback?: FinishPublish; expires?: number }
+/** Reads a group: ok with a GroupRecord, or nil when unknown. */
+export interface GroupGetFrame { op: typeof OP.groupGet; id: number; groupId: string }
+/** A group as the broker reports it: members in group order, how many are final, their results. */
+export interface GroupRecord {
+  groupId: string;
+  members: string[];
+  /** Members whose result reached a final state. */
+  done: number;
+  /** Each member's result in member order; null for an id the broker does not know. */
+  results: (ResultRecord | null)[];
+}
+
 export type Frame =
   | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
   | GetFrame | CancelNotifyFrame
-  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame;
+  | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
+  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | GroupDeclareFrame | GroupGetFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

@@ -35,6 +35,14 @@ export const OP = {
   resultWait: 42,
   resultForget: 43,
   finish: 44,
+
+  revoke: 45,
+  revoked: 46,
+  revokedCheck: 47,
+  rateAcquire: 48,
+  rateSet: 49,
+  groupDeclare: 50,
+  groupGet: 51,
 } as const;
 
 export type OpName = keyof typeof OP;

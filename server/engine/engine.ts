@@ -1,7 +1,10 @@
 // The broker engine: virtual hosts, exchanges, queues, bindings and the connections that use them.
 // It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
 import { CeleriacError, fail } from '../../shared/errors.js';
-import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
+import type {
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord,
+  MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions,
+} from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
 import { Conn, type Unacked } from './connection.js';
@@ -12,6 +15,9 @@ import { Queue, type Consumer } from './queue.js';
 import { DEFAULT_CONSUMER_TIMEOUT, validateConsumeOptions, validateName } from './queue-options.js';
 import { recoverTopology } from './recovery.js';
 import { Sweeper } from './sweeper.js';
+import { Groups } from './groups.js';
+import { RateLimiter } from './rate-limiter.js';
+import { Revocations } from './revocations.js';
 import { TopologyOps } from './topology.js';
 import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone } from './types.js';
 import { VHost } from './vhost.js';
@@ -58,6 +64,9 @@ export class Engine implements EngineApi {
   readonly conns = new Set<Conn>();
   readonly flow: MessageFlow;
   readonly results: ResultBackend;
+  readonly revocations = new Revocations(this);
+  readonly groups = new Groups(this);
+  readonly rates: RateLimiter;
   readonly now: () => number;
   readonly log: LogFn;
   readonly defaultConsumerTimeout: number;
@@ -77,9 +86,14 @@ export class Engine implements EngineApi {
       vhost: (name) => this.vhosts.get(name),
       pagingThreshold: options.pagingThreshold ?? 20_000,
       log: this.log,
+      revoked: this.revocations,
     });
     this.results = new ResultBackend(options.store, options.writer, this.now);
+    this.results.finalHook = this.groups;
+    this.rates = new RateLimiter(this.now);
     recoverTopology(this, options.store);
+    this.revocations.recover();
+    this.groups.recover();
     this.sweeper = new Sweeper(this);
   }
 
@@ -169,8 +183,7 @@ export class Engine implements EngineApi {
   }
 
   /** Checks a publish and finds its queues; throws (before anything changes) when it is refused. */
-  private route(conn: Conn, exchange: string, routingKey: string, props: MessageProperties | undefined, track: TrackOptions | undefined): readonly Queue<Conn>[] {
-    const vhost = this.vhostOf(conn);
+  routeIn(vhost: VHost, exchange: string, routingKey: string, props: MessageProperties | undefined, track: TrackOptions | undefined): readonly Queue<Conn>[] {
     validateName('routing key', routingKey);
     if (props !== undefined) validateProperties(props);
     if (track !== undefined) checkTrack(track);
@@ -179,25 +192,26 @@ export class Engine implements EngineApi {
       const q = vhost.queues.get(routingKey);
       return q === undefined ? [] : [q];
     }
-    const ex = this.exchangeFor(conn, exchange);
+    const ex = vhost.exchanges.get(exchange);
+    if (ex === undefined) throw fail('ERR_NOT_FOUND', `no exchange '${exchange}' in vhost '${vhost.name}'`, { exchange });
     if (ex.internal) throw fail('ERR_ACCESS_DENIED', `exchange '${exchange}' is internal`, { exchange });
     return ex.route(routingKey, props?.headers);
   }
 
   publish(c: EngineConnection, exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track?: TrackOptions): void {
     const conn = asConn(c);
-    this.enqueueRouted(conn, this.route(conn, exchange, routingKey, props, track), exchange, routingKey, body, props, mandatory, done, track);
+    this.enqueueRouted(conn.info.vhost, this.routeIn(this.vhostOf(conn), exchange, routingKey, props, track), exchange, routingKey, body, props, mandatory, done, track);
   }
 
-  /** Enqueues a checked publish into the queues `route` found. */
-  private enqueueRouted(conn: Conn, targets: readonly Queue<Conn>[], exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track: TrackOptions | undefined): void {
+  /** Enqueues a checked publish into the queues `routeIn` found (vhost by name). */
+  enqueueRouted(vhost: string, targets: readonly Queue<Conn>[], exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track: TrackOptions | undefined): void {
     this.flow.stats.published++;
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
       return;
     }
     // Registered before the message is enqueued: the PENDING row joins the message's commit.
-    if (track !== undefined) this.results.track(conn.info.vhost, track);
+    if (track !== undefined) this.results.track(vhost, track);
     const now = this.now();
     const delay = props?.delay ?? 0;
     const readyAt = delay > 0 ? now + delay : 0;
@@ -319,9 +333,10 @@ export class Engine implements EngineApi {
 
   storeResult(c: EngineConnection, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: CeleriacError | null) => void): void {
     const conn = asConn(c);
-    this.results.put(conn.info.vhost, taskId, state, body, options, (err) => {
+    // Atomically: a group this result completes publishes its callback in the same transaction.
+    this.options.writer.atomically(() => this.results.put(conn.info.vhost, taskId, state, body, options, (err) => {
       done(err === null ? null : new CeleriacError('ERR_STORE_FAILED', `the result could not be stored: ${err.message}`, { cause: err }));
-    });
+    }));
   }
 
   getResult(c: EngineConnection, taskId: string): ResultRecord | null {
@@ -355,16 +370,41 @@ export class Engine implements EngineApi {
     if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) {
       throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${req.ack} (never delivered on this connection, or already settled)`, { deliveryTag: req.ack });
     }
-    const routes = publishes.map((p) => this.route(conn, p.exchange, p.routingKey, p.props, p.track));
+    const vhost = this.vhostOf(conn);
+    const routes = publishes.map((p) => this.routeIn(vhost, p.exchange, p.routingKey, p.props, p.track));
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
     const part = joinParts(1 + (req.result === undefined ? 0 : 1) + publishes.length, done);
     this.options.writer.atomically(() => {
       const r = req.result;
       if (r !== undefined) this.storeResult(conn, r.taskId, r.state, r.body, r.options ?? {}, part);
-      publishes.forEach((p, i) => this.enqueueRouted(conn, routes[i]!, p.exchange, p.routingKey, p.body, p.props, false, part, p.track));
+      publishes.forEach((p, i) => this.enqueueRouted(conn.info.vhost, routes[i]!, p.exchange, p.routingKey, p.body, p.props, false, part, p.track));
       if (req.ack !== undefined && req.ack !== 0) this.ack(conn, req.ack, false);
     });
     part(null);
+  }
+
+  revoke(c: EngineConnection, taskIds: string[], options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void {
+    this.revocations.revoke(asConn(c), taskIds, options, done);
+  }
+
+  revokedCheck(c: EngineConnection, taskIds: string[]): string[] {
+    return this.revocations.check(asConn(c), taskIds);
+  }
+
+  rateAcquire(c: EngineConnection, key: string, count: number, intervalMs: number): number {
+    return this.rates.acquire(asConn(c).info.vhost, key, count, intervalMs);
+  }
+
+  rateSet(c: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void {
+    this.rates.set(asConn(c).info.vhost, key, count, intervalMs);
+  }
+
+  declareGroup(c: EngineConnection, groupId: string, members: string[], options: GroupDeclareOptions, done: (err: CeleriacError | null) => void): void {
+    this.groups.declare(asConn(c), groupId, members, options, done);
+  }
+
+  getGroup(c: EngineConnection, groupId: string): GroupRecord | null {
+    return this.groups.get(asConn(c).info.vhost, groupId);
   }
 
   /** Changes the flow state and tells every connection. */

@@ -2,7 +2,7 @@
 // delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and paging.
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
-import type { BrokerStore, ResultKey, StoredMessage, StoredResult } from '../store/store.js';
+import type { BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation } from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
 import { deadLetterProps, type DeadLetterReason } from './dead-letter.js';
 import { DelayHeap } from './delay-heap.js';
@@ -18,6 +18,11 @@ export interface CommitWriter {
   track(rec: StoredResult): void;
   putResult(rec: StoredResult, done: (err: Error | null) => void): void;
   deleteResult(key: ResultKey): void;
+  putRevocation(rec: StoredRevocation): void;
+  putGroup(rec: StoredGroup): void;
+  putGroupProgress(p: GroupProgress): void;
+  /** `done` runs once everything written so far is committed (or with the commit's error). */
+  afterCommit(done: (err: Error | null) => void): void;
   /** Every write `fn` makes lands in one transaction. */
   atomically(fn: () => void): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
@@ -33,6 +38,13 @@ export interface FlowStats {
   deadLettered: number;
 }
 
+/** The revoked task ids, as the hand-out path asks about them (revocations.ts). */
+export interface RevokedIndex {
+  /** Revoked ids across all vhosts: the hand-out path looks only when this is not 0. */
+  readonly size: number;
+  has(vhost: string, taskId: string): boolean;
+}
+
 export interface FlowOptions {
   store: BrokerStore;
   writer: CommitWriter;
@@ -41,6 +53,7 @@ export interface FlowOptions {
   /** Ready messages a durable queue keeps in memory before its tail stays on disk. */
   pagingThreshold: number;
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  revoked: RevokedIndex;
 }
 
 /** Longest delay setTimeout accepts. */
@@ -189,6 +202,14 @@ export class MessageFlow {
       if (msg.expiresAt !== 0 && msg.expiresAt < this.o.now()) {
         this.deadLetter(queue, msg, 'expired');
         continue;
+      }
+      // A revoked task is never handed out: it goes as if acked, so no worker ever sees it.
+      if (this.o.revoked.size !== 0) {
+        const taskId = msg.props?.correlationId;
+        if (taskId !== undefined && this.o.revoked.has(queue.vhost, taskId)) {
+          if (msg.persisted && !queue.deleted) this.o.writer.delete(msg.id);
+          continue;
+        }
       }
       return msg;
     }

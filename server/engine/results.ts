@@ -29,7 +29,8 @@ function toRecord(r: StoredResult): ResultRecord {
   return rec;
 }
 
-function checkTaskId(taskId: unknown): asserts taskId is string {
+/** Throws ERR_INVALID_ARGUMENT unless `taskId` is a string of 1 to 255 bytes. */
+export function checkTaskId(taskId: unknown): asserts taskId is string {
   if (typeof taskId !== 'string' || taskId === '' || (taskId.length > 255 && Buffer.byteLength(taskId) > 255)) {
     throw fail('ERR_INVALID_ARGUMENT', 'a task id must be a string of 1 to 255 bytes');
   }
@@ -54,7 +55,17 @@ function checkOptions(options: ResultStoreOptions): void {
   if (options.contentType !== undefined && typeof options.contentType !== 'string') throw fail('ERR_INVALID_ARGUMENT', "result option 'contentType' must be a string");
 }
 
+/** Told when a task's result becomes final for the first time (group counting, groups.ts). */
+export interface FinalResultHook {
+  /** Cheap: whether anything counts this task; only then is its previous state read. */
+  counts(vhost: string, taskId: string): boolean;
+  /** Runs right after the final result is written, so its writes join the same transaction. */
+  becameFinal(vhost: string, taskId: string): void;
+}
+
 export class ResultBackend {
+  /** Set by the engine once its groups exist. */
+  finalHook: FinalResultHook | null = null;
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Stored but not yet committed: reads see them at once. */
   private readonly uncommitted = new Map<string, StoredResult>();
@@ -92,12 +103,24 @@ export class ResultBackend {
       expiresAt: expires === undefined ? 0 : now + expires,
     };
     const key = keyOf(vhost, taskId);
+    const final = READY_STATES.has(state as TaskState);
+    // Read before the write: a member stored final twice counts once.
+    const hook = this.finalHook;
+    const counted = final && hook !== null && hook.counts(vhost, taskId) && !this.isFinal(vhost, taskId);
     this.uncommitted.set(key, rec);
     this.writer.putResult(rec, (err) => {
       if (this.uncommitted.get(key) === rec) this.uncommitted.delete(key);
-      if (err === null && READY_STATES.has(state as TaskState)) this.notify(key, toRecord(rec));
+      if (err === null && final) this.notify(key, toRecord(rec));
       done(err);
     });
+    // After the result's write: a commit forced inside the hook (a page-in) then holds both.
+    if (counted) hook.becameFinal(vhost, taskId);
+  }
+
+  /** Whether the task's stored result is in a final state. */
+  isFinal(vhost: string, taskId: string): boolean {
+    const rec = this.get(vhost, taskId);
+    return rec !== null && READY_STATES.has(rec.state as TaskState);
   }
 
   get(vhost: string, taskId: string): ResultRecord | null {

@@ -34,6 +34,9 @@ export class Sweeper {
     const now = e.now();
     this.expireQueues(now);
     e.results.sweep();
+    e.revocations.sweep(now);
+    e.groups.sweep(now);
+    e.rates.sweep(now);
     this.checkAckTimeouts(now);
     this.checkLimits();
   }

@@ -1,7 +1,10 @@
 // The engine's face to the session layer: what a connection can ask and how deliveries leave.
 // The engine knows no sockets: a session hands it a DeliverySink and calls these methods.
 import type { CeleriacError } from '../../shared/errors.js';
-import type { ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions, FinishPublish, FinishResult } from '../../shared/frames.js';
+import type {
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord, MessageProperties,
+  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult,
+} from '../../shared/frames.js';
 
 /** What a worker's finish does in one transaction. */
 export interface FinishRequest {
@@ -31,6 +34,8 @@ export interface DeliverySink {
   consumerCancelled(consumerTag: string, reason: string): void;
   /** Publishing is blocked (false) or allowed again (true) because of a memory or store limit. */
   flow(active: boolean, reason: string): void;
+  /** Revoked task ids this connection holds unacked deliveries of (a sink that has no use for it omits it). */
+  revoked?(info: RevokedInfo): void;
 }
 
 /** Who a connection is, for listings and exclusive-queue ownership. */
@@ -82,6 +87,21 @@ export interface EngineApi {
   nack(conn: EngineConnection, tag: number, multiple: boolean, requeue: boolean): void;
   reject(conn: EngineConnection, tag: number, requeue: boolean): void;
   get(conn: EngineConnection, queue: string, noAck: boolean): GetResult | null;
+  /**
+   * Revokes task ids: remembered (committed) for `expires` ms, REVOKED stored where not final, their
+   * messages never handed out again, holders of their deliveries pushed `revoked`. `done` after the commit.
+   */
+  revoke(conn: EngineConnection, taskIds: string[], options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void;
+  /** The revoked ones among `taskIds`. */
+  revokedCheck(conn: EngineConnection, taskIds: string[]): string[];
+  /** Reserves the next slot of the cluster-wide rate bucket `key`; returns the ms to wait first. */
+  rateAcquire(conn: EngineConnection, key: string, count: number, intervalMs: number): number;
+  /** Sets (count a number) or clears (null) the override rate of bucket `key`. */
+  rateSet(conn: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void;
+  /** Declares a group whose members' final results the broker counts; `done` after the commit. */
+  declareGroup(conn: EngineConnection, groupId: string, members: string[], options: GroupDeclareOptions, done: (err: CeleriacError | null) => void): void;
+  /** The group with its members' results, or null when unknown. */
+  getGroup(conn: EngineConnection, groupId: string): GroupRecord | null;
   /** The sink is writable again: deliver what was held back. */
   resume(conn: EngineConnection): void;
   /** Whether publishing is currently blocked (memory or store over its limit). */

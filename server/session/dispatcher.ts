@@ -9,6 +9,8 @@ import * as consume from './handlers/consume.js';
 import { publish } from './handlers/publish.js';
 import * as results from './handlers/results.js';
 import { finish } from './handlers/finish.js';
+import * as control from './handlers/control.js';
+import * as groups from './handlers/groups.js';
 import * as topology from './handlers/topology.js';
 
 type FrameOf<K extends Frame['op']> = Extract<Frame, { op: K }>;
@@ -17,7 +19,7 @@ type HandlerTable = { [K in Frame['op']]?: Handler<K> };
 
 /**
  * Frames a client may send once the connection is open. Server-to-client opcodes (welcome,
- * confirm, deliver, flow, cancelNotify) have no handler, so a client sending one is refused.
+ * confirm, deliver, flow, cancelNotify, revoked) have no handler, so a client sending one is refused.
  */
 const HANDLERS: HandlerTable = {
   [OP.heartbeat]: conn.heartbeat,
@@ -42,6 +44,12 @@ const HANDLERS: HandlerTable = {
   [OP.resultWait]: results.resultWait,
   [OP.resultForget]: results.resultForget,
   [OP.finish]: finish,
+  [OP.revoke]: control.revoke,
+  [OP.revokedCheck]: control.revokedCheck,
+  [OP.rateAcquire]: control.rateAcquire,
+  [OP.rateSet]: control.rateSet,
+  [OP.groupDeclare]: groups.groupDeclare,
+  [OP.groupGet]: groups.groupGet,
 };
 
 /** What the dispatcher needs from a session. */

@@ -1,6 +1,6 @@
 // The DeliverySink of one connection: deliveries into the outbox while the socket keeps up, held
 // back (engine told "not writable") while its send buffer is full, and flow control for publishers.
-import type { Frame } from '../../shared/frames.js';
+import type { Frame, RevokedInfo } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
 import type { Delivery, DeliverySink } from '../engine/types.js';
 
@@ -52,6 +52,12 @@ export class SocketSink implements DeliverySink {
 
   consumerCancelled(consumerTag: string, reason: string): void {
     this.io.push({ op: OP.cancelNotify, consumerTag, reason }, 0);
+  }
+
+  revoked(info: RevokedInfo): void {
+    this.io.push(info.signal === undefined
+      ? { op: OP.revoked, taskIds: info.taskIds, terminate: info.terminate }
+      : { op: OP.revoked, taskIds: info.taskIds, terminate: info.terminate, signal: info.signal }, 0);
   }
 
   flow(active: boolean, reason: string): void {

@@ -1,6 +1,9 @@
 // Group commit: every message write made during one event-loop turn goes to disk in one
 // transaction, so durability costs one fsync per turn instead of one per message.
-import { isEmptyBatch, type BrokerStore, type ResultKey, type StoredMessage, type StoredResult, type WriteBatch } from './store.js';
+import {
+  isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type StoredGroup, type StoredMessage, type StoredResult,
+  type StoredRevocation, type WriteBatch,
+} from './store.js';
 
 /** Called once per insert: null after its transaction committed, or the commit's error. */
 export type CommitDone = (err: Error | null) => void;
@@ -55,6 +58,10 @@ export class GroupCommit {
   private results = new Map<string, StoredResult>();
   private resultDones: CommitDone[] = [];
   private resultDeletes = new Map<string, ResultKey>();
+  /** Task control writes of this turn: revocations, declared groups, group counters (last wins). */
+  private revocations: StoredRevocation[] = [];
+  private groups: StoredGroup[] = [];
+  private groupProgress = new Map<string, GroupProgress>();
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -98,7 +105,39 @@ export class GroupCommit {
 
   /** Writes still waiting for a commit: inserts, count updates and deletes. */
   get pendingCount(): number {
-    return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size;
+    return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size
+      + this.revocations.length + this.groups.length + this.groupProgress.size;
+  }
+
+  /** Remembers a revoked task id (with the turn's other writes). */
+  putRevocation(rec: StoredRevocation): void {
+    this.assertOpen();
+    this.revocations.push(rec);
+    this.scheduleTurn();
+  }
+
+  /** Stores a newly declared group. */
+  putGroup(rec: StoredGroup): void {
+    this.assertOpen();
+    this.groups.push(rec);
+    this.scheduleTurn();
+  }
+
+  /** Writes a group's counter and fired flag; the last write of a turn per group wins. */
+  putGroupProgress(p: GroupProgress): void {
+    this.assertOpen();
+    this.groupProgress.set(`${p.vhost}\u0000${p.groupId}`, p);
+    this.scheduleTurn();
+  }
+
+  /**
+   * Runs `done` once everything written so far is committed (and durable, as inserts), or with
+   * the commit's error: the reply of a request whose writes have no callback of their own.
+   */
+  afterCommit(done: CommitDone): void {
+    this.assertOpen();
+    this.resultDones.push(done);
+    this.scheduleTurn();
   }
 
   /** Registers a published task's PENDING row (kept only where no row exists), with the publish. */
@@ -236,10 +275,14 @@ export class GroupCommit {
     const batch: WriteBatch = {
       inserts: [], counts: [], deletes: [...deletes],
       tracks: this.tracks, results: [...this.results.values()], resultDeletes: [...resultDeletes.values()],
+      revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
     };
     this.tracks = [];
     this.results = new Map();
     this.resultDeletes = new Map();
+    this.revocations = [];
+    this.groups = [];
+    this.groupProgress = new Map();
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 

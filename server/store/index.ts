@@ -9,6 +9,9 @@ export type {
   StoredMessage,
   StoredResult,
   ResultKey,
+  StoredRevocation,
+  StoredGroup,
+  GroupProgress,
   Topology,
   WriteBatch,
 } from './store.js';

@@ -82,6 +82,33 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX results_by_expiry ON results (expires_at) WHERE expires_at > 0;
   `,
+  // 3: task control. Revoked task ids (expires_at 0 = kept forever) and groups (chord headers):
+  // members as a JSON array in group order, size = its length (so open groups are found in SQL),
+  // done = members final so far, callback = the engine's encoded chord body, fired = published.
+  // groups keeps a rowid: a 100,000-member row is large, which WITHOUT ROWID tables handle badly.
+  `
+  CREATE TABLE revoked (
+    vhost TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    terminate INTEGER NOT NULL,
+    PRIMARY KEY (vhost, task_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX revoked_by_expiry ON revoked (expires_at) WHERE expires_at > 0;
+
+  CREATE TABLE groups (
+    vhost TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    members TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    callback BLOB,
+    fired INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    UNIQUE (vhost, group_id)
+  );
+  CREATE INDEX groups_by_expiry ON groups (expires_at) WHERE expires_at > 0;
+  `,
 ];
 
 /** The schema version this build writes. */

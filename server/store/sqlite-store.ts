@@ -10,11 +10,14 @@ import type {
   ExchangeRecord,
   QueueRecord,
   StoredMessage,
+  StoredGroup,
   StoredResult,
+  StoredRevocation,
   Topology,
   WriteBatch,
 } from './store.js';
 import { migrate } from './schema.js';
+import { TaskControlSql } from './task-control-sql.js';
 import { isEmptyBatch } from './store.js';
 import { WalSync } from './wal-sync.js';
 
@@ -242,6 +245,7 @@ class SqliteStore implements BrokerStore {
   private readonly removeResult: Database.Statement;
   private readonly selectResult: Database.Statement<unknown[], ResultRow>;
   private readonly removeExpiredResults: Database.Statement;
+  private readonly taskControl: TaskControlSql;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
 
@@ -310,6 +314,7 @@ class SqliteStore implements BrokerStore {
     this.removeResult = db.prepare('DELETE FROM results WHERE vhost = ? AND task_id = ?');
     this.selectResult = db.prepare('SELECT vhost, task_id, state, body, content_type, date_done, expires_at FROM results WHERE vhost = ? AND task_id = ?');
     this.removeExpiredResults = db.prepare('DELETE FROM results WHERE expires_at > 0 AND expires_at <= ?');
+    this.taskControl = new TaskControlSql(db);
     this.applyTx = db.transaction((batch: WriteBatch) => {
       let maxId = 0;
       for (const m of batch.inserts) {
@@ -325,6 +330,7 @@ class SqliteStore implements BrokerStore {
       for (const r of batch.tracks ?? []) this.insertTrack.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
       for (const r of batch.results ?? []) this.upsertResult.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
       for (const k of batch.resultDeletes ?? []) this.removeResult.run(k.vhost, k.taskId);
+      this.taskControl.apply(batch);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
       const queue = this.selectQueueById.get(queueId);
@@ -422,6 +428,26 @@ class SqliteStore implements BrokerStore {
 
   deleteExpiredResults(now: number): number {
     return this.removeExpiredResults.run(now).changes;
+  }
+
+  loadRevocations(now: number): StoredRevocation[] {
+    return this.taskControl.loadRevocations(now);
+  }
+
+  deleteExpiredRevocations(now: number): number {
+    return this.taskControl.deleteExpiredRevocations(now);
+  }
+
+  loadGroup(vhost: string, groupId: string): StoredGroup | null {
+    return this.taskControl.loadGroup(vhost, groupId);
+  }
+
+  loadOpenGroups(now: number): StoredGroup[] {
+    return this.taskControl.loadOpenGroups(now);
+  }
+
+  deleteExpiredGroups(now: number): number {
+    return this.taskControl.deleteExpiredGroups(now);
   }
 
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[] {

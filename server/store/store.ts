@@ -73,6 +73,33 @@ export interface StoredResult {
 /** Identifies one result. */
 export interface ResultKey { vhost: string; taskId: string }
 
+/** A revoked task id the broker remembers until `expiresAt` (0 = forever). */
+export interface StoredRevocation {
+  vhost: string;
+  taskId: string;
+  expiresAt: number;
+  terminate: boolean;
+}
+
+/** A group (chord header) whose members' final results the broker counts. */
+export interface StoredGroup {
+  vhost: string;
+  groupId: string;
+  /** Member task ids in group order. */
+  members: string[];
+  /** Members whose result became final. */
+  done: number;
+  /** The chord body to publish when done reaches members.length (engine-encoded), or null. */
+  callback: Uint8Array | null;
+  /** The callback was published. */
+  fired: boolean;
+  /** Epoch ms after which the group is deleted; 0 = never. */
+  expiresAt: number;
+}
+
+/** The counting state of a stored group, written with the result that advanced it. */
+export interface GroupProgress { vhost: string; groupId: string; done: number; fired: boolean }
+
 /** Everything written in one event-loop turn: applied in one transaction, in this order. */
 export interface WriteBatch {
   inserts: StoredMessage[];
@@ -86,11 +113,18 @@ export interface WriteBatch {
   results?: StoredResult[];
   /** Results forgotten. */
   resultDeletes?: ResultKey[];
+  /** Revocations (insert or replace). */
+  revocations?: StoredRevocation[];
+  /** Groups declared (insert; applied before the progress updates). */
+  groups?: StoredGroup[];
+  /** Group counters advanced (and callbacks fired) with this batch's results. */
+  groupProgress?: GroupProgress[];
 }
 
 /** True when a batch writes nothing. */
 export function isEmptyBatch(b: WriteBatch): boolean {
-  return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0) === 0;
+  return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0)
+    + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0) === 0;
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -114,6 +148,16 @@ export interface BrokerStore {
   loadResult(vhost: string, taskId: string): StoredResult | null;
   /** Deletes results whose expiry is at or before `now`; returns how many. */
   deleteExpiredResults(now: number): number;
+  /** Revocations not expired at `now` (recovery). */
+  loadRevocations(now: number): StoredRevocation[];
+  /** Deletes revocations whose expiry is at or before `now`; returns how many. */
+  deleteExpiredRevocations(now: number): number;
+  /** A stored group, or null. */
+  loadGroup(vhost: string, groupId: string): StoredGroup | null;
+  /** Groups not expired at `now` still counting, or complete with a callback not fired (recovery). */
+  loadOpenGroups(now: number): StoredGroup[];
+  /** Deletes groups whose expiry is at or before `now`; returns how many. */
+  deleteExpiredGroups(now: number): number;
   /** Messages of a queue still on disk. */
   countMessages(queueId: number): number;
   /** Deletes every message of the queue; returns how many. */

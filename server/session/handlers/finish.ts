@@ -7,8 +7,8 @@ import type { HandlerContext } from '../context.js';
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 const absent = (v: unknown): boolean => v === undefined || v === null;
 
-function bad(what: string): never {
-  throw fail('ERR_MALFORMED_FRAME', `finish frame: ${what}`);
+function bad(what: string, where = 'finish frame'): never {
+  throw fail('ERR_MALFORMED_FRAME', `${where}: ${what}`);
 }
 
 function readResult(r: Record<string, unknown>): FinishResult {
@@ -21,12 +21,13 @@ function readResult(r: Record<string, unknown>): FinishResult {
   return out;
 }
 
-function readPublish(p: Record<string, unknown>, i: number): FinishPublish {
+/** Checks one publish map of a finish (or a group's callback) and types it. */
+export function readPublish(p: Record<string, unknown>, i: number, where = 'finish frame'): FinishPublish {
   if (typeof p.exchange !== 'string' || typeof p.routingKey !== 'string' || !(p.body instanceof Uint8Array)) {
-    bad(`publishes[${i}] needs a string exchange and routingKey and a binary body`);
+    bad(`publishes[${i}] needs a string exchange and routingKey and a binary body`, where);
   }
-  if (!absent(p.props) && !isMap(p.props)) bad(`publishes[${i}].props must be a map`);
-  if (!absent(p.track) && !isMap(p.track)) bad(`publishes[${i}].track must be a map`);
+  if (!absent(p.props) && !isMap(p.props)) bad(`publishes[${i}].props must be a map`, where);
+  if (!absent(p.track) && !isMap(p.track)) bad(`publishes[${i}].track must be a map`, where);
   const out: FinishPublish = { exchange: p.exchange, routingKey: p.routingKey, body: p.body };
   if (isMap(p.props)) out.props = p.props as MessageProperties;
   if (isMap(p.track)) out.track = p.track as unknown as TrackOptions;

@@ -1,0 +1,140 @@
+// Revoked task ids: remembered per vhost (on disk until they expire), REVOKED stored for each, and
+// every connection holding one of their deliveries told. The hand-out path asks `has` per message.
+import { CeleriacError, fail } from '../../shared/errors.js';
+import type { RevokeOptions } from '../../shared/frames.js';
+import { READY_STATES, type TaskState } from '../../shared/task-states.js';
+import type { Conn } from './connection.js';
+import type { Engine } from './engine.js';
+import type { RevokedIndex } from './message-flow.js';
+import { checkTaskId } from './results.js';
+
+/** How long a revocation is remembered when the revoke does not say (Celery keeps them as long). */
+export const DEFAULT_REVOKE_EXPIRES = 86_400_000;
+/** Task ids one revoke or revokedCheck may name. */
+export const MAX_REVOKE_IDS = 10_000;
+/** Longest signal name passed through (they are names such as 'SIGTERM'). */
+const MAX_SIGNAL_LENGTH = 32;
+
+interface Revocation { expiresAt: number; terminate: boolean }
+
+/** Checks a list of 1 to MAX_REVOKE_IDS task ids; returns them without duplicates. */
+export function checkTaskIds(taskIds: unknown, what: string): string[] {
+  if (!Array.isArray(taskIds) || taskIds.length === 0 || taskIds.length > MAX_REVOKE_IDS) {
+    throw fail('ERR_INVALID_ARGUMENT', `${what}: taskIds must list 1 to ${MAX_REVOKE_IDS} task ids`, { count: Array.isArray(taskIds) ? taskIds.length : null });
+  }
+  for (const id of taskIds) checkTaskId(id);
+  return [...new Set(taskIds as string[])];
+}
+
+function checkOptions(o: RevokeOptions): { terminate: boolean; signal: string | undefined; expires: number } {
+  if (o.terminate !== undefined && typeof o.terminate !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', "revoke: 'terminate' must be a boolean");
+  if (o.signal !== undefined && (typeof o.signal !== 'string' || o.signal === '' || o.signal.length > MAX_SIGNAL_LENGTH)) {
+    throw fail('ERR_INVALID_ARGUMENT', `revoke: 'signal' must be a signal name of 1 to ${MAX_SIGNAL_LENGTH} characters`);
+  }
+  const expires = o.expires ?? DEFAULT_REVOKE_EXPIRES;
+  if (!Number.isSafeInteger(expires) || expires < 0) throw fail('ERR_INVALID_ARGUMENT', "revoke: 'expires' must be a non-negative integer (ms; 0 = forever)");
+  return { terminate: o.terminate === true, signal: o.signal, expires };
+}
+
+export class Revocations implements RevokedIndex {
+  private readonly byVhost = new Map<string, Map<string, Revocation>>();
+  /** Revoked ids in memory, all vhosts. */
+  size = 0;
+  /** Earliest expiry in memory (Infinity when none): the sweep skips its scan before then. */
+  private nextExpiry = Infinity;
+
+  constructor(private readonly engine: Engine) {}
+
+  has(vhost: string, taskId: string): boolean {
+    const r = this.byVhost.get(vhost)?.get(taskId);
+    return r !== undefined && (r.expiresAt === 0 || r.expiresAt > this.engine.now());
+  }
+
+  /** Which of `taskIds` are revoked in the connection's vhost. */
+  check(conn: Conn, taskIds: unknown): string[] {
+    const ids = checkTaskIds(taskIds, 'revokedCheck');
+    return ids.filter((id) => this.has(conn.info.vhost, id));
+  }
+
+  /**
+   * Revokes task ids in one transaction: each remembered, REVOKED stored where the result is not
+   * final yet; `done` after the commit with how many distinct ids. Connections holding a delivery
+   * of one are pushed `revoked` at once. Everything is checked before anything is written.
+   */
+  revoke(conn: Conn, taskIds: unknown, options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void {
+    const ids = checkTaskIds(taskIds, 'revoke');
+    const { terminate, signal, expires } = checkOptions(options);
+    const e = this.engine;
+    const writer = e.options.writer;
+    const vhost = conn.info.vhost;
+    const now = e.now();
+    const expiresAt = expires === 0 ? 0 : now + expires;
+    let failure: Error | null = null;
+    const part = (err: Error | null): void => {
+      if (err !== null && failure === null) failure = err;
+    };
+    writer.atomically(() => {
+      for (const taskId of ids) {
+        this.remember(vhost, taskId, { expiresAt, terminate });
+        writer.putRevocation({ vhost, taskId, expiresAt, terminate });
+        const current = e.results.get(vhost, taskId);
+        if (current !== null && READY_STATES.has(current.state as TaskState)) continue;
+        // REVOKED is kept as long as the published task's record would have been, else as long
+        // as the revocation.
+        const until = current?.expiresAt ?? expiresAt;
+        e.results.put(vhost, taskId, 'REVOKED', undefined, until === 0 ? {} : { expires: Math.max(1, until - now) }, part);
+      }
+    });
+    this.push(vhost, new Set(ids), terminate, signal);
+    writer.afterCommit((err) => {
+      const cause = err ?? failure;
+      done(cause === null ? null : new CeleriacError('ERR_STORE_FAILED', `the revocation could not be stored: ${cause.message}`, { cause }), ids.length);
+    });
+  }
+
+  /** Tells each connection of the vhost holding unacked deliveries of `ids` which ones. */
+  private push(vhost: string, ids: ReadonlySet<string>, terminate: boolean, signal: string | undefined): void {
+    for (const c of this.engine.conns) {
+      if (c.info.vhost !== vhost || c.unacked.size === 0 || c.sink.revoked === undefined) continue;
+      let held: Set<string> | undefined;
+      // Bounded by the connection's prefetch: only outstanding deliveries are in the map.
+      for (const u of c.unacked.values()) {
+        const id = u.msg.props?.correlationId;
+        if (id !== undefined && ids.has(id)) (held ??= new Set()).add(id);
+      }
+      if (held !== undefined) c.sink.revoked(signal === undefined ? { taskIds: [...held], terminate } : { taskIds: [...held], terminate, signal });
+    }
+  }
+
+  private remember(vhost: string, taskId: string, r: Revocation): void {
+    let map = this.byVhost.get(vhost);
+    if (map === undefined) this.byVhost.set(vhost, (map = new Map()));
+    if (!map.has(taskId)) this.size++;
+    map.set(taskId, r);
+    if (r.expiresAt !== 0 && r.expiresAt < this.nextExpiry) this.nextExpiry = r.expiresAt;
+  }
+
+  /** Loads the revocations on disk (start-up). */
+  recover(): void {
+    for (const r of this.engine.options.store.loadRevocations(this.engine.now())) this.remember(r.vhost, r.taskId, r);
+  }
+
+  /** Forgets expired revocations, in memory and on disk (the sweeper's chore). */
+  sweep(now: number): void {
+    if (now < this.nextExpiry) return;
+    this.engine.options.store.deleteExpiredRevocations(now);
+    this.nextExpiry = Infinity;
+    for (const [vhost, map] of this.byVhost) {
+      for (const [id, r] of map) {
+        if (r.expiresAt === 0) continue;
+        if (r.expiresAt <= now) {
+          map.delete(id);
+          this.size--;
+        } else if (r.expiresAt < this.nextExpiry) {
+          this.nextExpiry = r.expiresAt;
+        }
+      }
+      if (map.size === 0) this.byVhost.delete(vhost);
+    }
+  }
+}

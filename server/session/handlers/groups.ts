@@ -1,0 +1,26 @@
+// Handlers for groups and chords: declare (the callback map checked like a finish publish,
+// answered after the commit) and get (the group with its members' results, or nil).
+import { fail } from '../../../shared/errors.js';
+import type { GroupDeclareFrame, GroupDeclareOptions, GroupGetFrame } from '../../../shared/frames.js';
+import type { HandlerContext } from '../context.js';
+import { readPublish } from './finish.js';
+
+export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
+  const options: GroupDeclareOptions = {};
+  if (f.callback !== undefined) {
+    const cb = readPublish(f.callback as unknown as Record<string, unknown>, 0, 'groupDeclare frame (callback)');
+    if (cb.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a group callback body of ${cb.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
+    options.callback = cb;
+    ctx.markPublisher();
+  }
+  if (f.expires !== undefined) options.expires = f.expires;
+  const id = f.id;
+  ctx.engine.declareGroup(ctx.conn, f.groupId, f.members, options, (err) => {
+    if (err !== null) ctx.requestFailed(id, err);
+    else ctx.reply(id);
+  });
+}
+
+export function groupGet(ctx: HandlerContext, f: GroupGetFrame): void {
+  ctx.reply(f.id, ctx.engine.getGroup(ctx.conn, f.groupId));
+}

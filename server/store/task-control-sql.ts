@@ -1,0 +1,77 @@
+// The SQL of task control on SQLite: revoked task ids and groups (chord counters).
+// Prepared once by the SqliteStore, which runs the batch part inside its one write transaction.
+import type Database from 'better-sqlite3';
+import type { StoredGroup, StoredRevocation, WriteBatch } from './store.js';
+
+interface RevokedRow { vhost: string; task_id: string; expires_at: number; terminate: number }
+interface GroupRow {
+  vhost: string; group_id: string; members: string; done: number; callback: Buffer | null; fired: number; expires_at: number;
+}
+
+function toGroup(r: GroupRow): StoredGroup {
+  return {
+    vhost: r.vhost, groupId: r.group_id, members: JSON.parse(r.members) as string[], done: r.done,
+    callback: r.callback, fired: r.fired !== 0, expiresAt: r.expires_at,
+  };
+}
+
+/** Statements for the `revoked` and `groups` tables (schema 3). */
+export class TaskControlSql {
+  private readonly upsertRevoked: Database.Statement;
+  private readonly selectRevoked: Database.Statement<[number], RevokedRow>;
+  private readonly removeExpiredRevoked: Database.Statement;
+  private readonly insertGroup: Database.Statement;
+  private readonly updateGroup: Database.Statement;
+  private readonly selectGroup: Database.Statement<[string, string], GroupRow>;
+  private readonly selectOpenGroups: Database.Statement<[number], GroupRow>;
+  private readonly removeExpiredGroups: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.upsertRevoked = db.prepare('INSERT OR REPLACE INTO revoked (vhost, task_id, expires_at, terminate) VALUES (?, ?, ?, ?)');
+    this.selectRevoked = db.prepare('SELECT vhost, task_id, expires_at, terminate FROM revoked WHERE expires_at = 0 OR expires_at > ? ORDER BY vhost, task_id');
+    this.removeExpiredRevoked = db.prepare('DELETE FROM revoked WHERE expires_at > 0 AND expires_at <= ?');
+    // A plain INSERT: declaring an existing group is refused by the engine first, and if two ever
+    // reached the store the UNIQUE constraint fails the batch rather than resetting a counter.
+    this.insertGroup = db.prepare(
+      'INSERT INTO groups (vhost, group_id, members, size, done, callback, fired, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.updateGroup = db.prepare('UPDATE groups SET done = ?, fired = ? WHERE vhost = ? AND group_id = ?');
+    const cols = 'vhost, group_id, members, done, callback, fired, expires_at';
+    this.selectGroup = db.prepare(`SELECT ${cols} FROM groups WHERE vhost = ? AND group_id = ?`);
+    this.selectOpenGroups = db.prepare(
+      `SELECT ${cols} FROM groups WHERE (expires_at = 0 OR expires_at > ?)
+         AND (done < size OR (callback IS NOT NULL AND fired = 0)) ORDER BY rowid`,
+    );
+    this.removeExpiredGroups = db.prepare('DELETE FROM groups WHERE expires_at > 0 AND expires_at <= ?');
+  }
+
+  /** The batch's task-control writes; runs inside the store's write transaction, after the results. */
+  apply(batch: WriteBatch): void {
+    for (const r of batch.revocations ?? []) this.upsertRevoked.run(r.vhost, r.taskId, r.expiresAt, r.terminate ? 1 : 0);
+    for (const g of batch.groups ?? []) {
+      this.insertGroup.run(g.vhost, g.groupId, JSON.stringify(g.members), g.members.length, g.done, g.callback, g.fired ? 1 : 0, g.expiresAt);
+    }
+    for (const p of batch.groupProgress ?? []) this.updateGroup.run(p.done, p.fired ? 1 : 0, p.vhost, p.groupId);
+  }
+
+  loadRevocations(now: number): StoredRevocation[] {
+    return this.selectRevoked.all(now).map((r) => ({ vhost: r.vhost, taskId: r.task_id, expiresAt: r.expires_at, terminate: r.terminate !== 0 }));
+  }
+
+  deleteExpiredRevocations(now: number): number {
+    return this.removeExpiredRevoked.run(now).changes;
+  }
+
+  loadGroup(vhost: string, groupId: string): StoredGroup | null {
+    const row = this.selectGroup.get(vhost, groupId);
+    return row === undefined ? null : toGroup(row);
+  }
+
+  loadOpenGroups(now: number): StoredGroup[] {
+    return this.selectOpenGroups.all(now).map(toGroup);
+  }
+
+  deleteExpiredGroups(now: number): number {
+    return this.removeExpiredGroups.run(now).changes;
+  }
+}

@@ -1,0 +1,138 @@
+// Revoke end to end: a revoked task's message is never handed out (consume or get), its waiters
+// are pushed REVOKED, the revocation survives a restart, and holders of its delivery are told.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type Connection, type Message, type RevokedInfo } from '../../client/index.js';
+import { startBroker, type Broker } from '../../server/index.js';
+import { bodies, brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+
+/** Publishes a task message the way the task layer does: correlationId and track name the task. */
+function publishTask(conn: Connection, queue: string, taskId: string, body = taskId): Promise<void> {
+  return conn.publish('', queue, body, { persistent: true, correlationId: taskId, track: { taskId } });
+}
+
+t.test('a task revoked before delivery is never delivered; its waiter is pushed REVOKED', async (t) => {
+  const { conn, open } = await brokerAndClient(t);
+  const q = unique('tasks');
+  await conn.assertQueue(q, { durable: true });
+  const id = unique('task');
+  await publishTask(conn, q, id, 'revoked-one');
+  const waiting = conn.waitResult(id, 10_000);
+  t.same(await conn.revoke(id), { revoked: 1 });
+  const rec = await waiting;
+  t.equal(rec?.state, 'REVOKED', 'the waiter hears REVOKED');
+  t.equal(rec?.body, undefined, 'no body');
+  t.equal((await conn.getResult(id))?.state, 'REVOKED');
+
+  // A worker started later: only the message published after, never the revoked one.
+  await publishTask(conn, q, unique('task'), 'kept');
+  const worker = await open();
+  const got = await collect(worker, q);
+  await until(() => got.msgs.length >= 1);
+  await sleep(50);
+  t.same(bodies(got.msgs), ['kept']);
+  await worker.cancel(got.tag);
+
+  // The get path too; and a message published after the revoke with the revoked id is dropped.
+  await publishTask(conn, q, id, 'again');
+  t.equal(await conn.get(q), null, 'get skips the revoked task');
+  t.equal((await conn.checkQueue(q)).messageCount, 0, 'removed as if acked');
+});
+
+t.test('revoke leaves a final result alone, counts distinct ids, and revokedCheck reports', async (t) => {
+  const { conn } = await brokerAndClient(t);
+  const done = unique('done');
+  await conn.storeResult(done, 'SUCCESS', Buffer.from('42'));
+  const other = unique('other');
+  t.same(await conn.revoke([done, other, other], { expires: 60_000 }), { revoked: 2 });
+  t.equal((await conn.getResult(done))?.state, 'SUCCESS', 'a final result is not overwritten');
+  t.equal((await conn.getResult(other))?.state, 'REVOKED', 'an id nobody published is stored REVOKED');
+  t.equal(await conn.isRevoked(done), true);
+  t.equal(await conn.isRevoked(other), true);
+  t.equal(await conn.isRevoked(unique('never')), false);
+  t.same(await conn.revokedAmong([other, unique('never')]), [other]);
+});
+
+t.test('terminate is pushed to the connection holding the delivery, and not to others', async (t) => {
+  const { conn, open } = await brokerAndClient(t);
+  const q = unique('tasks');
+  await conn.assertQueue(q);
+  const a = await open();
+  const b = await open();
+  const id = unique('task');
+  const otherId = unique('task');
+  const heldA: Message[] = [];
+  const heldB: Message[] = [];
+  const pushedA: RevokedInfo[] = [];
+  const pushedB: RevokedInfo[] = [];
+  a.on('revoked', (info) => pushedA.push(info));
+  b.on('revoked', (info) => pushedB.push(info));
+  await a.consume(q, (m) => { heldA.push(m); }, { prefetch: 1 });
+  await publishTask(conn, q, id);
+  await until(() => heldA.length === 1);
+  await b.consume(q, (m) => { heldB.push(m); }, { prefetch: 1 });
+  await publishTask(conn, q, otherId);
+  await until(() => heldB.length === 1);
+
+  await conn.revoke([id, unique('not-held')], { terminate: true, signal: 'SIGKILL' });
+  await until(() => pushedA.length === 1);
+  t.same(pushedA[0], { taskIds: [id], terminate: true, signal: 'SIGKILL' }, 'only the ids it holds');
+  await sleep(50);
+  t.same(pushedB, [], 'a connection holding other tasks is not told');
+
+  // Without terminate the holder is told too (to skip it), with terminate false.
+  await conn.revoke(otherId);
+  await until(() => pushedB.length === 1);
+  t.same(pushedB[0], { taskIds: [otherId], terminate: false });
+  t.equal(pushedA.length, 1);
+});
+
+t.test('bad revokes get coded errors and change nothing', async (t) => {
+  const { conn } = await brokerAndClient(t);
+  await t.rejects(conn.revoke([]), { code: 'ERR_INVALID_ARGUMENT' }, 'no ids');
+  await t.rejects(conn.revoke(Array.from({ length: 10_001 }, (_, i) => `t${i}`)), { code: 'ERR_INVALID_ARGUMENT' }, 'too many ids');
+  await t.rejects(conn.revoke(['ok', '']), { code: 'ERR_INVALID_ARGUMENT' }, 'an empty id');
+  await t.rejects(conn.revoke('x', { expires: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
+  await t.rejects(conn.revokedAmong([]), { code: 'ERR_INVALID_ARGUMENT' });
+  t.equal(await conn.isRevoked('ok'), false, 'a refused revoke revoked nothing');
+  t.equal(conn.connected, true, 'the connection stays open');
+});
+
+t.test('a revocation survives a broker restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-revoke-'));
+  const file = join(dir, 'broker.db');
+  const brokers: Broker[] = [];
+  const conns: Connection[] = [];
+  t.teardown(async () => {
+    await Promise.allSettled(conns.map((c) => c.close()));
+    await Promise.allSettled(brokers.map((b) => b.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (): Promise<Connection> => {
+    const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
+    brokers.push(broker);
+    const c = await connect(broker.url, { reconnect: false });
+    c.on('error', () => undefined);
+    conns.push(c);
+    return c;
+  };
+  const q = unique('tasks');
+  const id = unique('task');
+  const before = await start();
+  await before.assertQueue(q, { durable: true });
+  await publishTask(before, q, id, 'revoked-one');
+  await before.revoke(id);
+  await before.close();
+  await brokers[0]!.close();
+
+  const after = await start();
+  t.equal(await after.isRevoked(id), true, 'remembered');
+  t.equal((await after.getResult(id))?.state, 'REVOKED');
+  await publishTask(after, q, unique('task'), 'kept');
+  const got = await collect(after, q);
+  await until(() => got.msgs.length >= 1);
+  await sleep(50);
+  t.same(bodies(got.msgs), ['kept'], 'the recovered revoked message is never delivered');
+});
