@@ -295,6 +295,73 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(again.maxMessageId(), 3);
   });
 
+  t.test('revocations: upsert, load live ones, delete expired, survive a reopen', async (t) => {
+    const fixture = factory(t);
+    const store = fixture.open();
+    const [a, b, c] = [unique('t'), unique('t'), unique('t')];
+    store.applyBatch({
+      inserts: [], counts: [], deletes: [],
+      revocations: [
+        { vhost: '/', taskId: a, expiresAt: 1_000, terminate: false },
+        { vhost: '/', taskId: b, expiresAt: 0, terminate: true },
+        { vhost: 'v2', taskId: a, expiresAt: 5_000, terminate: false },
+      ],
+    });
+    // Revoking again replaces the row (a later expiry, terminate now asked).
+    store.applyBatch({ inserts: [], counts: [], deletes: [], revocations: [{ vhost: '/', taskId: a, expiresAt: 3_000, terminate: true }] });
+    const byKey = (list: { vhost: string; taskId: string }[]): string[] => list.map((r) => `${r.vhost}:${r.taskId}`).sort();
+    t.same(byKey(store.loadRevocations(2_000)), byKey([{ vhost: '/', taskId: a }, { vhost: '/', taskId: b }, { vhost: 'v2', taskId: a }]));
+    t.same(store.loadRevocations(2_000).find((r) => r.vhost === '/' && r.taskId === a), { vhost: '/', taskId: a, expiresAt: 3_000, terminate: true });
+    t.same(byKey(store.loadRevocations(4_000)), byKey([{ vhost: '/', taskId: b }, { vhost: 'v2', taskId: a }]), 'expired ones are not loaded');
+    t.equal(store.deleteExpiredRevocations(4_000), 1);
+    t.equal(store.deleteExpiredRevocations(4_000), 0);
+    store.applyBatch({ inserts: [], counts: [], deletes: [], revocations: [{ vhost: '/', taskId: c, expiresAt: 0, terminate: false }] });
+    store.close();
+    if (!fixture.persistent) return;
+    const again = openFor(t, fixture);
+    t.same(byKey(again.loadRevocations(4_000)), byKey([{ vhost: '/', taskId: b }, { vhost: '/', taskId: c }, { vhost: 'v2', taskId: a }]), 'and after a reopen');
+  });
+
+  t.test('groups: declare, progress in the same batch, open ones, expiry, reopen', async (t) => {
+    const fixture = factory(t);
+    const store = fixture.open();
+    const [g1, g2, g3] = [unique('g'), unique('g'), unique('g')];
+    const callback = Uint8Array.from([1, 2, 3]);
+    const members = Array.from({ length: 1_000 }, (_, i) => `member-${i}`);
+    store.applyBatch({
+      inserts: [], counts: [], deletes: [],
+      groups: [
+        { vhost: '/', groupId: g1, members, done: 0, callback, fired: false, expiresAt: 0 },
+        { vhost: '/', groupId: g2, members: ['x'], done: 0, callback: null, fired: false, expiresAt: 10_000 },
+        { vhost: '/', groupId: g3, members: ['y'], done: 0, callback, fired: false, expiresAt: 0 },
+      ],
+      // A progress update of a group declared in the same batch applies after its insert.
+      groupProgress: [{ vhost: '/', groupId: g2, done: 1, fired: false }],
+    });
+    t.same(store.loadGroup('/', g1), { vhost: '/', groupId: g1, members, done: 0, callback, fired: false, expiresAt: 0 });
+    t.equal(store.loadGroup('/', g2)?.done, 1);
+    t.equal(store.loadGroup('other', g1), null, 'per vhost');
+    t.equal(store.loadGroup('/', unique('never')), null);
+    store.applyBatch({ inserts: [], counts: [], deletes: [], groupProgress: [{ vhost: '/', groupId: g3, done: 1, fired: false }, { vhost: '/', groupId: g1, done: 7, fired: false }] });
+    // Open: still counting (g1), or complete with its callback not fired (g3); g2 is complete without one.
+    t.same(store.loadOpenGroups(0).map((g) => g.groupId), [g1, g3]);
+    store.applyBatch({ inserts: [], counts: [], deletes: [], groupProgress: [{ vhost: '/', groupId: g3, done: 1, fired: true }] });
+    t.same(store.loadOpenGroups(0).map((g) => g.groupId), [g1]);
+    t.throws(() => store.applyBatch({
+      inserts: [], counts: [], deletes: [],
+      groupProgress: [{ vhost: '/', groupId: g1, done: 8, fired: false }],
+      groups: [{ vhost: '/', groupId: g2, members: ['z'], done: 0, callback: null, fired: false, expiresAt: 0 }],
+    }), 'a second insert of a group fails the batch');
+    t.equal(store.loadGroup('/', g1)?.done, 7, 'and nothing of it applied');
+    t.equal(store.deleteExpiredGroups(10_000), 1);
+    t.equal(store.loadGroup('/', g2), null, 'expired group deleted');
+    store.close();
+    if (!fixture.persistent) return;
+    const again = openFor(t, fixture);
+    t.same(again.loadGroup('/', g1), { vhost: '/', groupId: g1, members, done: 7, callback, fired: false, expiresAt: 0 }, 'after a reopen');
+    t.same(again.loadGroup('/', g3)?.fired, true);
+  });
+
   t.test('sizeBytes and close', async (t) => {
     const fixture = factory(t);
     const store = fixture.open();
