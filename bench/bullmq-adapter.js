@@ -14,6 +14,16 @@
  */
 export const EVENTS_MAX_LEN = 500_000;
 
+/** True when the bullmq package (a dev dependency) can be loaded. */
+export async function bullmqInstalled() {
+  try {
+    await import('bullmq');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The processor both sides run: add(a, b) = a + b. */
 const add = async (job) => job.data.a + job.data.b;
 

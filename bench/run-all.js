@@ -1,5 +1,5 @@
-// `npm run bench`: runs every bench script against celeriac (and RabbitMQ when installed),
-// prints one table per question, then the issue's targets marked met / not met.
+// `npm run bench`: runs every bench script against celeriac (and RabbitMQ, BullMQ on redis
+// when installed), prints one table per question, then the issues' targets marked met / not met.
 //
 // Targets are printed, never enforced: the exit code is non-zero only when a bench crashed.
 // Options: --quick (smaller counts), --only celeriac|rabbitmq, --window N, --repeat N, --json.
@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import * as e2e from './e2e-throughput.js';
 import * as latency from './latency.js';
 import * as deep from './deep-queue.js';
+import * as tasks from './tasks.js';
 import { ROOT, fmt, mb, parseArgs, rabbitInstalled, startRabbit, table, withBroker } from './harness.js';
+import { redisInstalled } from './redis-server.js';
 
 /** The targets of issue 2 (bench/), checked against this run's figures. */
 const TARGETS = {
@@ -25,6 +27,8 @@ const counts = {
   e2e: opts.quick ? e2e.E2E_DEFAULTS.quickCount : e2e.E2E_DEFAULTS.count,
   latency: opts.quick ? latency.LATENCY_DEFAULTS.quickCount : latency.LATENCY_DEFAULTS.count,
   deep: opts.count ?? (opts.quick ? deep.DEEP_DEFAULTS.quickCount : deep.DEEP_DEFAULTS.count),
+  tasks: opts.quick ? tasks.TASKS_DEFAULTS.quickCount : tasks.TASKS_DEFAULTS.count,
+  taskCalls: opts.quick ? tasks.TASKS_DEFAULTS.quickCalls : tasks.TASKS_DEFAULTS.calls,
 };
 const wantRabbit = opts.only !== 'celeriac';
 
@@ -38,11 +42,22 @@ function rabbitVersion() {
   }
 }
 
+/** The installed BullMQ's version, or undefined when it is not installed. */
+function bullmqVersion() {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules/bullmq/package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 console.log(`celeriac ${pkg.version} bench — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB`);
 console.log(`mode: ${opts.quick ? 'quick' : 'full'}; RabbitMQ: ${wantRabbit ? (rabbitInstalled() ? `${rabbitVersion() ?? '?'}, started on loopback for the comparison` : 'not installed') : 'not requested'}`);
 // Other work on a 2-core machine moves every figure: the load average says whether it was quiet.
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const wantBullmq = opts.only !== 'celeriac';
+console.log(`BullMQ: ${wantBullmq ? (redisInstalled() && bullmqVersion() ? `${bullmqVersion()}, on a private redis-server on loopback` : 'not installed (needs redis-server and the bullmq dev dependency)') : 'not requested'}`);
 console.log(`load average at start: ${load()}`);
 console.log();
 
@@ -65,6 +80,8 @@ await withBroker(startR, async (rabbit) => {
   await section('latency', () => latency.run({ count: counts.latency, rabbit, only: opts.only }));
   await section('e2e', () => e2e.run({ count: counts.e2e, window: opts.window, repeat: opts.repeat ?? (opts.quick ? 1 : 2), rabbit, only: opts.only }));
 }).catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
+// The task layer (issue 3) against BullMQ; its brokers (celeriac, redis) are started inside.
+await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: opts.only }));
 await withBroker(startR, (rabbit) => section('deep', () => deep.run({ count: counts.deep, window: opts.window, rabbit, only: opts.only })))
   .catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
 
@@ -75,6 +92,7 @@ if (opts.json) {
   if (results.e2e) console.log(`${e2e.formatResults(results.e2e)}\n`);
   if (results.latency) console.log(`${latency.formatResults(results.latency)}\n`);
   if (results.deep) console.log(`${deep.formatResults(results.deep)}\n`);
+  if (results.tasks) console.log(`${tasks.formatResults(results.tasks)}\n`);
 }
 
 // ---------------------------------------------------------------- targets
@@ -98,4 +116,8 @@ console.log('Targets (issue 2, this 2-core machine)');
 console.log(table(['target', 'this run', 'verdict'], rows));
 console.log('Reference figures from the issue: RabbitMQ 3.10 ~26,500 msgs/s durable e2e, 5,900 with prefetch 1;');
 console.log('1M enqueue: RabbitMQ 47 s / 3.3 GB, BullMQ 23 s / 740 MB.');
+console.log();
+console.log('Targets (issue 3, tasks)');
+console.log(table(['target', 'this run', 'verdict'], tasks.targetRows(results.tasks)));
+console.log('Reference figure from the issue: BullMQ 6.7 ~12,000 tasks/s with concurrency 50 (redis without persistence).');
 if (crashed) process.exitCode = 1;
