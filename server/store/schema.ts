@@ -82,10 +82,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX results_by_expiry ON results (expires_at) WHERE expires_at > 0;
   `,
-  // 3: task control. Revoked task ids (expires_at 0 = kept forever) and groups (chord headers):
-  // members as a JSON array in group order, size = its length (so open groups are found in SQL),
-  // done = members final so far, callback = the engine's encoded chord body, fired = published.
-  // groups keeps a rowid: a 100,000-member row is large, which WITHOUT ROWID tables handle badly.
+  // 3: task control. Revoked task ids (expires_at 0 = kept forever) and groups (chord headers).
+  // A group is two rows: its counter (groups: small, updated with every member's final result) and
+  // what never changes (group_specs: members as a JSON array in group order, the engine-encoded
+  // callback), so advancing a 100,000-member group's counter does not rewrite its member list.
+  // size = the member count, so open groups are found in SQL; fired = the callback was published.
   `
   CREATE TABLE revoked (
     vhost TEXT NOT NULL,
@@ -99,15 +100,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE groups (
     vhost TEXT NOT NULL,
     group_id TEXT NOT NULL,
-    members TEXT NOT NULL,
     size INTEGER NOT NULL,
     done INTEGER NOT NULL,
-    callback BLOB,
+    has_callback INTEGER NOT NULL,
     fired INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
+    PRIMARY KEY (vhost, group_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX groups_by_expiry ON groups (expires_at) WHERE expires_at > 0;
+
+  CREATE TABLE group_specs (
+    vhost TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    members TEXT NOT NULL,
+    callback BLOB,
     UNIQUE (vhost, group_id)
   );
-  CREATE INDEX groups_by_expiry ON groups (expires_at) WHERE expires_at > 0;
   `,
 ];
 
