@@ -17,6 +17,7 @@ import { describeJob, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { RateGate } from './rate-gate.js';
+import { attachWorkerServices } from './services.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -33,6 +34,10 @@ export interface WorkerOptions {
   hostname?: string;
   /** Where log lines go (default: warnings and errors to stderr). */
   log?: WorkerLog;
+  /** Publish task events on the events exchange (default: the workerSendTaskEvents setting). */
+  sendEvents?: boolean;
+  /** worker-heartbeat event interval, ms (default 2000, Celery's; 0 = none). */
+  heartbeatInterval?: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -85,6 +90,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private rate: RateGate | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private idle: (() => void) | undefined;
+  /** Stops the control mailbox and events (services.ts). */
+  private detachServices: (() => Promise<void>) | undefined;
 
   constructor(readonly app: Celeriac, private readonly options: WorkerOptions = {}) {
     super();
@@ -134,6 +141,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
         this.consumerTags.push(consumerTag);
       }
+      this.detachServices = await attachWorkerServices(this, this.options);
     } catch (err) {
       this.state = 'stopped';
       await this.poolImpl.close(true).catch(() => undefined);
@@ -141,6 +149,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw err;
     }
     this.state = 'running';
+    // Deliveries that arrived while the other consumers were being set up start now.
+    this.pump();
     this.log('info', `worker ${this.hostname} ready: queues [${this.queues.join(', ')}], pool ${this.poolName}, concurrency ${this.concurrency}, prefetch ${this.prefetch}`);
     this.emit('worker-online');
   }
@@ -175,6 +185,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await Promise.allSettled([...this.finishing]);
     this.state = 'stopped';
     this.emit('worker-offline');
+    await this.detachServices?.().catch(() => undefined);
     await conn?.close().catch(() => undefined);
     this.log('info', `worker ${this.hostname} stopped (${force ? 'cold' : 'warm'})`);
   }
