@@ -1,0 +1,81 @@
+// Call options end to end: countdown and eta held by the broker, expires turning a late task into
+// REVOKED, explicit queue / routing key / exchange, priority, headers, ignoreResult, taskId.
+import t from 'tap';
+import type { TaskContext } from '../../client/index.js';
+import { taskEnv } from './task-helpers.js';
+
+t.test('countdown and eta: the broker holds the message until then', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  const stamp = app.task('tasks.stamp', () => Date.now());
+  await startWorker(app);
+  const sent = Date.now();
+  const a = await stamp.applyAsync([], { countdown: 300 });
+  const b = await stamp.applyAsync([], { eta: new Date(Date.now() + 300) });
+  const conn = await app.connection();
+  t.equal((await conn.checkQueue('default')).messageCount, 0, 'not ready in the queue yet');
+  t.ok((await a.get({ timeout: 5_000 })) >= sent + 290, 'countdown: not run before it');
+  t.ok((await b.get({ timeout: 5_000 })) >= sent + 290, 'eta: not run before it');
+});
+
+t.test('expires: a task not started in time is REVOKED, not run', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  let ran = 0;
+  const late = app.task('tasks.late', () => ++ran);
+  // Held by the broker past its expiry: countdown 200, expires 50.
+  const r = await late.applyAsync([], { countdown: 200, expires: 50 });
+  await startWorker(app);
+  await t.rejects(r.get({ timeout: 5_000 }), { code: 'ERR_TASK_REVOKED' });
+  t.equal(await r.state, 'REVOKED');
+  t.equal(ran, 0);
+  const ok = await late.applyAsync([], { expires: new Date(Date.now() + 60_000) });
+  t.equal(await ok.get({ timeout: 5_000 }), 1, 'an expiry in the future does not stop it');
+});
+
+t.test('explicit queue, routing key and exchange; priority and headers reach the task', async (t) => {
+  const { app, startWorker } = await taskEnv(t, {
+    taskQueues: [{ name: 'default', routingKey: 'task.#' }, { name: 'web_tasks', routingKey: 'web.#', maxPriority: 10 }],
+  });
+  const info = app.task('tasks.info', function (this: TaskContext) {
+    return { key: this.request.deliveryInfo.routingKey, priority: this.request.deliveryInfo.priority, who: this.request.headers['x-who'] ?? null };
+  });
+  await startWorker(app, { queues: ['web_tasks', 'default'] });
+  t.same(await (await info.applyAsync([], { queue: 'web_tasks' })).get({ timeout: 5_000 }), { key: 'web.#', priority: null, who: null });
+  t.same(await (await info.applyAsync([], { routingKey: 'web.info', exchange: 'tasks', priority: 7, headers: { 'x-who': 'me' } })).get({ timeout: 5_000 }), { key: 'web.info', priority: 7, who: 'me' });
+  t.same(await (await info.delay()).get({ timeout: 5_000 }), { key: 'task.default', priority: null, who: null });
+});
+
+t.test('taskId and ignoreResult: a chosen id; an ignored result is never stored', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  let runs = 0;
+  const quiet = app.task('tasks.quiet', () => ++runs, { ignoreResult: true });
+  const add = app.task('tasks.add2', (a: number, b: number) => a + b);
+  await startWorker(app);
+  const mine = await add.applyAsync([1, 1], { taskId: 'my-own-id-1' });
+  t.equal(mine.id, 'my-own-id-1');
+  t.equal(await mine.get({ timeout: 5_000 }), 2);
+  const q = await quiet.delay();
+  const end = Date.now() + 5_000;
+  while (runs === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  t.equal(runs, 1, 'it ran');
+  t.equal(await q.state, 'UNKNOWN', 'nothing stored for it');
+  const rq = await add.applyAsync([2, 2], { ignoreResult: true });
+  t.equal(await rq.state, 'UNKNOWN', 'per call too');
+});
+
+t.test('early acks (default): the message is acked when the task starts', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => { release = r; });
+  const hold = app.task('tasks.hold', () => gate.then(() => 'released'));
+  const lateHold = app.task('tasks.hold-late', () => gate.then(() => 'released'), { acksLate: true });
+  const w = await startWorker(app, { concurrency: 2 });
+  const r1 = await hold.delay();
+  const r2 = await lateHold.delay();
+  const end = Date.now() + 5_000;
+  while (w.activeJobs().length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  const acked = Object.fromEntries(w.activeJobs().map((j) => [j['name'], j['acknowledged']]));
+  t.same(acked, { 'tasks.hold': true, 'tasks.hold-late': false });
+  release();
+  t.equal(await r1.get({ timeout: 5_000 }), 'released');
+  t.equal(await r2.get({ timeout: 5_000 }), 'released');
+});
