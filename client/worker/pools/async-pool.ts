@@ -1,0 +1,111 @@
+// The `async` pool: runs task functions in the worker's own process and event loop, for I/O-bound
+// tasks. Each run gets an AbortController that the soft limit, terminate and shutdown abort.
+//
+// Limitation (as Celery's non-prefork pools: threads, eventlet, gevent): in-process code cannot be
+// killed. At the hard time limit, on terminate and on a forced close the run's signal is aborted
+// and the run resolves at once (timeout / terminated / lost); the task's own promise is left to
+// settle on its own and its result is ignored. A task that ignores its signal keeps running, and a
+// task that blocks the event loop blocks the whole worker: use the `threads` or `processes` pool
+// for CPU-bound or untrusted tasks.
+import { serializeError } from '../../results/remote-error.js';
+import type { TaskRegistry } from '../../tasks/definition.js';
+import type { Pool, PoolInfo, PoolJob, PoolOptions, PoolOutcome } from '../pool-types.js';
+import { runTask } from '../run-task.js';
+import {
+  ABORTED, abortReason, softLimitReason, TERMINATED, TIME_LIMIT, terminatedError, timeLimitError,
+  unknownTaskError, workerLostError,
+} from './pool-errors.js';
+
+interface AsyncRun {
+  readonly job: PoolJob;
+  readonly controller: AbortController;
+  /** Resolves the run once; later calls are ignored (the stray promise of a timed-out task). */
+  settle(outcome: PoolOutcome): void;
+}
+
+/**
+ * Builds the in-process pool over `registry`. `options.concurrency` is reported in info() only:
+ * the worker never hands a pool more runs than its concurrency.
+ */
+export function createAsyncPool(registry: TaskRegistry, options: PoolOptions): Pool {
+  const running = new Set<AsyncRun>();
+  const idleWaiters: Array<() => void> = [];
+  let closed = false;
+
+  function run(job: PoolJob): Promise<PoolOutcome> {
+    if (closed) return Promise.resolve({ status: 'lost', error: workerLostError(job, 'the pool is closed') });
+    const def = registry.getTask(job.taskName);
+    if (def === undefined) return Promise.resolve({ status: 'failure', error: unknownTaskError(job) });
+    const controller = new AbortController();
+    return new Promise<PoolOutcome>((resolve) => {
+      const timers: NodeJS.Timeout[] = [];
+      let done = false;
+      const entry: AsyncRun = {
+        job,
+        controller,
+        settle(outcome) {
+          if (done) return;
+          done = true;
+          for (const t of timers) clearTimeout(t);
+          running.delete(entry);
+          resolve(outcome);
+          if (running.size === 0) for (const w of idleWaiters.splice(0)) w();
+        },
+      };
+      running.add(entry);
+      if (job.softTimeLimit !== null) {
+        const limit = job.softTimeLimit;
+        timers.push(setTimeout(() => {
+          const r = softLimitReason(job, limit);
+          controller.abort(abortReason(r.name, r.message));
+        }, limit));
+      }
+      if (job.timeLimit !== null) {
+        const limit = job.timeLimit;
+        timers.push(setTimeout(() => {
+          const error = timeLimitError(job, limit);
+          controller.abort(abortReason(TIME_LIMIT, error.message));
+          entry.settle({ status: 'timeout', error });
+        }, limit));
+      }
+      // runTask never rejects; the second handler only guards against a bug turning into a hang.
+      runTask(def, job, controller.signal).then(
+        (outcome) => entry.settle(outcome),
+        (err: unknown) => entry.settle({ status: 'failure', error: serializeError(err) }),
+      );
+    });
+  }
+
+  function terminate(taskId: string, signal = 'SIGTERM'): boolean {
+    for (const r of running) {
+      if (r.job.request.id !== taskId) continue;
+      const error = terminatedError(r.job, signal);
+      r.controller.abort(abortReason(TERMINATED, error.message));
+      r.settle({ status: 'terminated', error });
+      return true;
+    }
+    return false;
+  }
+
+  function abortAll(reason: string): void {
+    for (const r of running) r.controller.abort(abortReason(ABORTED, reason));
+  }
+
+  async function close(force: boolean): Promise<void> {
+    closed = true;
+    if (force) {
+      for (const r of [...running]) {
+        r.controller.abort(abortReason(ABORTED, 'the worker shut down (cold)'));
+        r.settle({ status: 'lost', error: workerLostError(r.job, 'the worker shut down (cold) while the task ran') });
+      }
+      return;
+    }
+    if (running.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+  }
+
+  function info(): PoolInfo {
+    return { pool: 'async', concurrency: options.concurrency, runners: [process.pid], replaced: 0 };
+  }
+
+  return { name: 'async', start: () => Promise.resolve(), run, terminate, abortAll, close, info };
+}
