@@ -92,10 +92,19 @@ export class Revocations implements RevokedIndex {
     });
   }
 
-  /** Tells each connection of the vhost holding unacked deliveries of `ids` which ones. */
+  /**
+   * Tells each connection of the vhost holding unacked deliveries of `ids` which ones. A terminate
+   * goes to every connection of the vhost with all the ids: a task acked early (before it ran) is
+   * no longer a delivery the broker can trace, so only the worker running it can recognise it.
+   */
   private push(vhost: string, ids: ReadonlySet<string>, terminate: boolean, signal: string | undefined): void {
     for (const c of this.engine.conns) {
-      if (c.info.vhost !== vhost || c.unacked.size === 0 || c.sink.revoked === undefined) continue;
+      if (c.info.vhost !== vhost || c.sink.revoked === undefined) continue;
+      if (terminate) {
+        c.sink.revoked(signal === undefined ? { taskIds: [...ids], terminate } : { taskIds: [...ids], terminate, signal });
+        continue;
+      }
+      if (c.unacked.size === 0) continue;
       let held: Set<string> | undefined;
       // Bounded by the connection's prefetch: only outstanding deliveries are in the map.
       for (const u of c.unacked.values()) {

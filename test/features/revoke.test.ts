@@ -55,7 +55,7 @@ t.test('revoke leaves a final result alone, counts distinct ids, and revokedChec
   t.same(await conn.revokedAmong([other, unique('never')]), [other]);
 });
 
-t.test('terminate is pushed to the connection holding the delivery, and not to others', async (t) => {
+t.test('a revoke is pushed to the connection holding the delivery; a terminate to every connection', async (t) => {
   const { conn, open } = await brokerAndClient(t);
   const q = unique('tasks');
   await conn.assertQueue(q);
@@ -76,17 +76,20 @@ t.test('terminate is pushed to the connection holding the delivery, and not to o
   await publishTask(conn, q, otherId);
   await until(() => heldB.length === 1);
 
-  await conn.revoke([id, unique('not-held')], { terminate: true, signal: 'SIGKILL' });
-  await until(() => pushedA.length === 1);
-  t.same(pushedA[0], { taskIds: [id], terminate: true, signal: 'SIGKILL' }, 'only the ids it holds');
-  await sleep(50);
-  t.same(pushedB, [], 'a connection holding other tasks is not told');
-
-  // Without terminate the holder is told too (to skip it), with terminate false.
+  // Without terminate only the holder is told (to skip it), with terminate false.
+  const notHeld = unique('not-held');
   await conn.revoke(otherId);
   await until(() => pushedB.length === 1);
   t.same(pushedB[0], { taskIds: [otherId], terminate: false });
-  t.equal(pushedA.length, 1);
+  await sleep(50);
+  t.same(pushedA, [], 'a connection holding other tasks is not told');
+
+  // A terminate reaches every connection of the vhost: a task acked early is running somewhere the
+  // broker can no longer trace, and only its worker recognises the id.
+  await conn.revoke([id, notHeld], { terminate: true, signal: 'SIGKILL' });
+  await until(() => pushedA.length === 1 && pushedB.length === 2);
+  t.same(pushedA[0], { taskIds: [id, notHeld], terminate: true, signal: 'SIGKILL' });
+  t.same(pushedB[1], { taskIds: [id, notHeld], terminate: true, signal: 'SIGKILL' });
 });
 
 t.test('bad revokes get coded errors and change nothing', async (t) => {

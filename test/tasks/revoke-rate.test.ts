@@ -1,0 +1,73 @@
+// Revoke and rate limits as a task user meets them: a revoked task never runs (even on a worker
+// started later), terminate stops a running one, and a rate limit holds across workers together.
+import t from 'tap';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Celeriac, TaskContext } from '../../client/index.js';
+import { until } from '../helpers/wait.js';
+import { taskEnv } from './task-helpers.js';
+
+const APP_MODULE = fileURLToPath(new URL('../fixtures/task-apps/limits-app.mjs', import.meta.url));
+
+t.test('a task revoked before any worker runs it is REVOKED and never runs', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  let ran = 0;
+  const job = app.task('tasks.revocable', () => ++ran);
+  const r = await job.delay();
+  const keep = await job.delay();
+  await (await app.connection()).revoke(r.id);
+  t.equal(await r.state, 'REVOKED', 'REVOKED at once');
+  await startWorker(app);
+  t.equal(await keep.get({ timeout: 5_000 }), 1, 'the other one runs');
+  await t.rejects(r.get({ timeout: 1_000 }), { code: 'ERR_TASK_REVOKED' });
+  t.equal(ran, 1, 'the revoked one never ran');
+});
+
+t.test('revoke with terminate: the broker pushes it to the worker running the task', async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  const forever = app.task('tasks.until-aborted', function (this: TaskContext) {
+    return new Promise((resolve) => this.signal.addEventListener('abort', () => resolve('aborted')));
+  });
+  const w = await startWorker(app);
+  const r = await forever.delay();
+  await until(() => w.activeJobs().length === 1, 5_000, 'the task to start');
+  await (await app.connection()).revoke(r.id, { terminate: true });
+  await t.rejects(r.get({ timeout: 5_000 }), { code: 'ERR_TASK_REVOKED' });
+  await until(() => w.activeJobs().length === 0, 5_000, 'the worker to let go of it');
+});
+
+t.test('revoke with terminate in a processes pool kills the runner', async (t) => {
+  const env = await taskEnv(t);
+  process.env['CELERIAC_BROKER'] = env.broker.url;
+  const { app } = (await import(`${pathToFileURL(APP_MODULE).href}?revoke`)) as { app: Celeriac };
+  t.teardown(() => app.close());
+  const w = app.worker({ pool: 'processes', appModule: APP_MODULE, concurrency: 1, log: () => undefined });
+  t.teardown(() => w.close({ force: true }));
+  await w.start();
+  const before = w.pool.info().runners;
+  const r = await app.sendTask('limits.spin', []);
+  await until(() => w.activeJobs().length === 1, 10_000, 'the task to start');
+  await (await app.connection()).revoke(r.id, { terminate: true, signal: 'SIGKILL' });
+  await t.rejects(r.get({ timeout: 10_000 }), { code: 'ERR_TASK_REVOKED' });
+  t.equal(await (await app.sendTask('limits.add', [2, 2])).get({ timeout: 10_000 }), 4);
+  t.notSame(w.pool.info().runners, before, 'a fresh runner');
+});
+
+t.test('a rate limit holds across all workers together (the broker hands out the slots)', async (t) => {
+  const { app, newApp, startWorker } = await taskEnv(t);
+  const starts: number[] = [];
+  const register = (a: Celeriac): void => {
+    a.task('tasks.limited', () => starts.push(Date.now()), { rateLimit: '20/s' });
+  };
+  register(app);
+  const other = newApp();
+  register(other);
+  await startWorker(app, { concurrency: 4 });
+  await startWorker(other, { concurrency: 4 });
+  const results = await Promise.all(Array.from({ length: 12 }, () => app.sendTask('tasks.limited', [])));
+  await Promise.all(results.map((r) => r.get({ timeout: 10_000 })));
+  starts.sort((a, b) => a - b);
+  const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
+  // 20/s = one start per 50 ms for both workers together; the reply's latency may shift a start a little.
+  t.ok(gaps.every((g) => g >= 35), `starts are spaced by the shared rate (gaps: ${gaps.join(', ')} ms)`);
+  t.equal(starts.length, 12);
+});
