@@ -2,10 +2,11 @@
 // stored and back at the producer (tasks/s), and one task's round trip (send → result) p50/p99.
 //
 // Three processes a side: this one (the producer), the server (celeriac's broker-server with
-// durability full, or redis-server) and the worker (bench/tasks-worker.js). BullMQ runs only
+// durability full; again with process, not a target) and the worker (bench/tasks-worker.js). BullMQ runs only
 // when redis-server is installed, on redis without persistence and again with AOF everysec.
 // Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq] [--json]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bullmqInstalled, openBullmqProducer } from './bullmq-adapter.js';
 import { celeriacTasksBuilt, openCeleriacProducer } from './celeriac-task-adapter.js';
@@ -29,12 +30,32 @@ export const TASK_TARGETS = { vsBullmq: 2, p99Ms: 2 };
 
 /** The sides measured; `server` names what holds the tasks and results. */
 export const TASK_SIDES = [
-  { id: 'celeriac', kind: 'celeriac', label: 'celeriac, broker durability full, async pool' },
+  { id: 'celeriac', kind: 'celeriac', durability: 'full', label: 'celeriac, broker durability full, async pool' },
+  // Not a target: shown so the fsync's share of `full` can be told apart, as latency.js does.
+  { id: 'celeriac-process', kind: 'celeriac', durability: 'process', label: 'celeriac, broker durability process' },
   { id: 'bullmq', kind: 'bullmq', persistence: 'none', label: `bullmq, redis ${REDIS_PERSISTENCE.none.label}` },
   { id: 'bullmq-aof', kind: 'bullmq', persistence: 'aof', label: `bullmq, redis ${REDIS_PERSISTENCE.aof.label}` },
 ];
 
 const WORKER_SCRIPT = join(ROOT, 'bench/tasks-worker.js');
+
+let clockTicks;
+/**
+ * CPU time (user + system, all threads) process `pid` has used, in ms, from /proc/<pid>/stat;
+ * undefined when unreadable. Per-task CPU tells where the time goes even on a busy machine,
+ * where wall-clock figures move with the other load.
+ */
+export function cpuMs(pid) {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks; // utime, stime
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Spawns bench/tasks-worker.js for `kind` and waits for its "ready" line. Returns { pid, stop() };
@@ -101,12 +122,22 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
     let best;
     for (let r = 0; r < repeat; r++) {
       await settle();
+      const cpu0 = { server: cpuMs(serverPid), worker: cpuMs(worker.pid), producer: process.cpuUsage() };
       const t0 = now();
       await withTimeout(producer.runBatch(count, { chunk }), Math.max(120_000, count * 10), `${side.id} batch of ${count}`);
       const seconds = (now() - t0) / 1000;
-      if (!best || seconds < best.seconds) best = { seconds, rate: count / seconds };
+      const used = process.cpuUsage(cpu0.producer);
+      // CPU µs per task in each process over the batch (the producer's is this process's).
+      const cpuUs = {
+        server: ((cpuMs(serverPid) - cpu0.server) * 1000) / count,
+        worker: ((cpuMs(worker.pid) - cpu0.worker) * 1000) / count,
+        producer: (used.user + used.system) / count,
+      };
+      if (!best || seconds < best.seconds) best = { seconds, rate: count / seconds, cpuUs };
     }
-    log(`${side.id.padEnd(10)} ${fmt(best.rate).padStart(8)} tasks/s end-to-end (${fmt(count)} tasks, ${fmt(best.seconds, 2)} s)`);
+    const c = best.cpuUs;
+    log(`${side.id.padEnd(10)} ${fmt(best.rate).padStart(8)} tasks/s end-to-end (${fmt(count)} tasks, ${fmt(best.seconds, 2)} s; ` +
+      `CPU µs/task: server ${fmt(c.server)}, worker ${fmt(c.worker)}, producer ${fmt(c.producer)})`);
     return { count, ...best, roundTrip, serverRss: peakRss(serverPid).peak, workerRss: peakRss(worker.pid).peak };
   } finally {
     await worker?.stop();
@@ -125,16 +156,17 @@ export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chu
   if (only !== 'bullmq' && only !== 'rabbitmq') {
     if (!(await celeriacTasksBuilt())) log('celeriac: task layer not built (npm run build; needs Celeriac in dist/client), skipped');
     else {
-      const side = TASK_SIDES[0];
-      results.sides[side.id] = await withBroker(() => startBrokerProcess({ durability: 'full' }),
-        (broker) => measureSide(side, broker.url, broker.pid, opts));
+      for (const side of TASK_SIDES.filter((s) => s.kind === 'celeriac')) {
+        results.sides[side.id] = await withBroker(() => startBrokerProcess({ durability: side.durability }),
+          (broker) => measureSide(side, broker.url, broker.pid, opts));
+      }
     }
   }
   if (only !== 'celeriac') {
     if (!redisInstalled()) log(REDIS_SKIPPED);
     else if (!(await bullmqInstalled())) log('bullmq: package not installed (npm install, dev dependencies), skipped');
     else {
-      for (const side of TASK_SIDES.slice(1)) {
+      for (const side of TASK_SIDES.filter((s) => s.kind === 'bullmq')) {
         // A fresh redis per side: its own persistence mode and its own peak RSS.
         results.sides[side.id] = await withBroker(() => startRedis({ persistence: side.persistence }),
           (redis) => measureSide(side, redis.url, redis.pid, opts));
@@ -149,13 +181,16 @@ export function formatResults(results) {
   const peer = results.sides.bullmq;
   const rows = TASK_SIDES.map((side) => {
     const r = results.sides[side.id];
-    return [side.label, fmt(r?.rate), fmt(r?.roundTrip.p50, 3), fmt(r?.roundTrip.p99, 3), fmt(r?.roundTrip.max, 3),
+    const c = r?.cpuUs;
+    const cpu = c ? `${fmt(c.server)} / ${fmt(c.worker)} / ${fmt(c.producer)}` : '-';
+    return [side.label, fmt(r?.rate), fmt(r?.roundTrip.p50, 3), fmt(r?.roundTrip.p99, 3), fmt(r?.roundTrip.max, 3), cpu,
       mb(r?.serverRss), mb(r?.workerRss), side.id === 'bullmq' ? '' : ratio(r?.rate, peer?.rate)];
   });
   return `Tasks: ${fmt(results.count)} add(a, b) sent, run and their results back at the producer ` +
     `(chunks of ${fmt(results.chunk)}, worker concurrency ${results.concurrency}, best of ${results.repeat}); ` +
     `round trip = one send → result, ${fmt(results.calls)} sequential calls\n` +
-    table(['workload', 'tasks/s', 'rt p50 ms', 'rt p99 ms', 'rt max ms', 'server peak RSS', 'worker peak RSS', 'vs bullmq'], rows);
+    `CPU µs/task = CPU time (user + system) of the server / worker / producer process over the best batch, per task\n` +
+    table(['workload', 'tasks/s', 'rt p50 ms', 'rt p99 ms', 'rt max ms', 'CPU µs/task srv/wrk/prod', 'server peak RSS', 'worker peak RSS', 'vs bullmq'], rows);
 }
 
 /** The issue's two targets as [target, this run, verdict] rows. */
