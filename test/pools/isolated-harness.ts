@@ -10,6 +10,11 @@ import type { Pool, PoolOptions } from '../../client/worker/pool-types.js';
 import { sleep, until } from '../helpers/wait.js';
 import { FIXTURES, job, TASKS_APP, valueOf, within } from './pool-helpers.js';
 
+// Runners inherit this process's flags, tap's ts-node loader among them, which costs each runner
+// about a second of CPU to start. The runners and the fixture apps are plain JS, so tell tap's
+// loader (through the environment the runners inherit) to leave ts-node out of them.
+process.env.TAP_TYPE_STRIP_ONLY = '1';
+
 interface Who { pid: number; threadId: number; rss: number; heapUsed: number }
 
 const MB = 1024 * 1024;
@@ -178,11 +183,22 @@ export function runnersSuite(kind: RunnerKind): void {
     t.same([valueOf(await within(a)), valueOf(await within(b))], ['AbortError', 'AbortError']);
   });
 
+  t.test(`${kind}: close(false) still runs a job queued behind a runner killed at its limit`, async (t) => {
+    const p = await pool(t);
+    const spinning = p.run(job('spin', [], { timeLimit: 300 }));
+    const queued = p.run(job('add', [1, 2]));
+    await sleep(20);
+    await within(p.close(false), 15_000, 'close(false)');
+    t.match(await within(spinning), { status: 'timeout' });
+    t.equal(valueOf(await within(queued)), 3, 'a replacement ran it');
+    t.same(p.info().runners, []);
+  });
+
   t.test(`${kind}: close(false) lets running tasks finish; close(true) kills them`, async (t) => {
     const p = await pool(t);
     const slow = p.run(job('sleep', [200]));
     await sleep(20);
-    await p.close(false);
+    await within(p.close(false), 10_000, 'close(false)');
     t.equal(valueOf(await within(slow)), 'slept 200');
     t.same(p.info().runners, []);
     t.match(await within(p.run(job('add', [1, 1]))), { status: 'lost' }, 'a closed pool takes no runs');
@@ -192,7 +208,7 @@ export function runnersSuite(kind: RunnerKind): void {
     const spinning = q.run(job('spin'));
     const queued = q.run(job('add', [1, 2]));
     await sleep(50);
-    await q.close(true);
+    await within(q.close(true), 10_000, 'close(true)');
     t.match(await within(spinning), { status: 'lost', error: { code: 'ERR_WORKER_LOST' } });
     t.match(await within(queued), { status: 'lost' });
     if (kind === 'processes') t.throws(() => process.kill(pid, 0), 'the runner process is gone');

@@ -26,8 +26,8 @@ export function job(taskName: string, args: unknown[] = [], over: Partial<PoolJo
   };
 }
 
-/** The run's outcome, or a rejection after `ms` (default 10 s) so a broken pool fails instead of hanging. */
-export function within(p: Promise<PoolOutcome>, ms = 10_000, what = 'the run'): Promise<PoolOutcome> {
+/** The promise's value, or a rejection after `ms` (default 10 s) so a broken pool fails instead of hanging. */
+export function within<T>(p: Promise<T>, ms = 10_000, what = 'the run'): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),

@@ -13,6 +13,8 @@ import { assertRunnerEntry, spawnRunner, type RunnerHandle, type RunnerKind } fr
 
 /** How long a runner asked to stop may take before it is killed. */
 const STOP_GRACE_MS = 5_000;
+/** Replacements in a row that may end before loading the app before the pool stops replacing. */
+const MAX_START_FAILURES = 3;
 
 interface Waiting {
   readonly job: PoolJob;
@@ -58,6 +60,7 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
   /** A replacement runner could not load the app: no more replacements, why kept for the runs left. */
   let broken: SerializedError | null = null;
   let replaced = 0;
+  let startFailures = 0;
   let nextJobId = 0;
 
   function spawn(): Runner {
@@ -79,6 +82,7 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
       case 'ready':
         if (r.state !== 'starting') return;
         r.state = 'idle';
+        startFailures = 0;
         r.settleReady();
         dispatch();
         return;
@@ -108,11 +112,14 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
     if (was === 'starting') {
       const error = r.loadError ?? serializeError(new CeleriacError('ERR_WORKER_LOST', `a ${runnerWord()} ended while loading ${moduleUrl}: ${why}`));
       r.settleReady(rebuild(error));
-      // A runner that cannot load the app would fail again: stop replacing instead of looping.
-      if (started) broken = error;
+      // An app that cannot load would fail again: stop replacing instead of looping. A runner
+      // that merely died while loading (killed from outside) is replaced, a few times in a row.
+      startFailures += 1;
+      if (started && (r.loadError !== null || startFailures >= MAX_START_FAILURES)) broken = error;
+      else if (started && wantReplacement()) spawn();
     } else if (was === 'idle' || was === 'busy') {
       replaced += 1;
-      if (!closing && broken === null) spawn();
+      if (wantReplacement()) spawn();
     }
     dispatch();
   }
@@ -140,7 +147,7 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
     r.handle.send({ type: 'stop' });
     const timer = setTimeout(() => r.handle.kill(), STOP_GRACE_MS);
     void r.handle.exited.then(() => clearTimeout(timer));
-    if (!closing) spawn();
+    if (wantReplacement()) spawn();
   }
 
   /** Ends the runner's run with `outcome`, kills the runner and starts its replacement. */
@@ -150,8 +157,16 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
     drop(r);
     replaced += 1;
     r.handle.kill(signal);
-    if (!closing && broken === null) spawn();
+    if (wantReplacement()) spawn();
     dispatch();
+  }
+
+  /**
+   * Whether a runner that went away gets a successor: always while open; while closing gently only
+   * if runs are still queued (the worker counts them as running, so close(false) must see them end).
+   */
+  function wantReplacement(): boolean {
+    return broken === null && (!closing || queue.length > 0);
   }
 
   function dispatch(): void {
@@ -261,7 +276,7 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
     closing = true;
     if (force) {
       for (const w of queue.splice(0)) w.resolve({ status: 'lost', error: workerLostError(w.job, 'the worker shut down (cold) before it ran') });
-      for (const r of [...live]) {
+      for (const r of [...all]) {
         if (r.active !== null) finish(r, { status: 'lost', error: workerLostError(r.active.job, 'the worker shut down (cold) while the task ran') });
         r.state = 'gone';
         r.handle.kill();
