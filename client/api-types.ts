@@ -62,7 +62,8 @@ export interface ConnectionEvents {
   handlerError: [err: unknown, msg: Message];
   /**
    * Task ids were revoked while this connection holds unacked deliveries of them (a worker skips
-   * them, or with `terminate` stops them, with `signal` when given).
+   * them); with `terminate`, told to every connection of the vhost, and the worker running one
+   * stops it (with `signal` when given).
    */
   revoked: [info: RevokedInfo];
 }

@@ -102,8 +102,9 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
   /**
    * Revokes task ids (1 to 10,000): the broker remembers them for `expires` ms (default 24 h, across
    * restarts; 0 = forever), stores REVOKED for those not final yet, never hands their messages to a
-   * consumer again, and pushes 'revoked' (`terminate`, `signal`) to every connection holding an
-   * unacked delivery of one. Resolves with how many distinct ids, once committed.
+   * consumer again, and pushes 'revoked' to every connection holding an unacked delivery of one —
+   * with `terminate` (and `signal`), to every connection of the vhost, since a task acked early is
+   * running where the broker cannot trace it. Resolves with how many distinct ids, once committed.
    */
   async revoke(taskIds: string | string[], options: RevokeOptions = {}): Promise<{ revoked: number }> {
     const frame: RequestFrame = { op: OP.revoke, id: this.newId(), taskIds: strings(taskIds, 'revoke(taskIds)') };

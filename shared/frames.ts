@@ -161,7 +161,7 @@ export interface FinishFrame { op: typeof OP.finish; id: number; ack?: number; r
 
 /** Options of a revoke. */
 export interface RevokeOptions {
-  /** Also ask whichever worker holds the task to stop it (the broker pushes `revoked` to it). */
+  /** Also ask whichever worker runs the task to stop it (the broker pushes `revoked` to every connection of the vhost). */
   terminate?: boolean;
   /** The signal the worker should use to stop it (e.g. 'SIGTERM', 'SIGKILL'); opaque to the broker. */
   signal?: string;
@@ -174,7 +174,7 @@ export interface RevokeOptions {
  * each id not yet final, their messages never handed to a consumer again. Ok `{ revoked }` once committed.
  */
 export interface RevokeFrame { op: typeof OP.revoke; id: number; taskIds: string[]; terminate?: boolean; signal?: string; expires?: number }
-/** Server → client: this connection holds unacked deliveries of these revoked task ids. */
+/** Server → client: revoked task ids this connection holds unacked deliveries of; with `terminate`, sent to every connection of the vhost. */
 export interface RevokedFrame { op: typeof OP.revoked; taskIds: string[]; terminate: boolean; signal?: string }
 /** What a `revoked` push tells a client (the Connection's 'revoked' event). */
 export interface RevokedInfo { taskIds: string[]; terminate: boolean; signal?: string }

@@ -34,7 +34,7 @@ export interface DeliverySink {
   consumerCancelled(consumerTag: string, reason: string): void;
   /** Publishing is blocked (false) or allowed again (true) because of a memory or store limit. */
   flow(active: boolean, reason: string): void;
-  /** Revoked task ids this connection holds unacked deliveries of (a sink that has no use for it omits it). */
+  /** Revoked task ids this connection holds deliveries of, or (terminate) may be running (a sink that has no use for it omits it). */
   revoked?(info: RevokedInfo): void;
 }
 
@@ -89,7 +89,7 @@ export interface EngineApi {
   get(conn: EngineConnection, queue: string, noAck: boolean): GetResult | null;
   /**
    * Revokes task ids: remembered (committed) for `expires` ms, REVOKED stored where not final, their
-   * messages never handed out again, holders of their deliveries pushed `revoked`. `done` after the commit.
+   * messages never handed out again, holders of their deliveries (every connection, with terminate) pushed `revoked`. `done` after the commit.
    */
   revoke(conn: EngineConnection, taskIds: string[], options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void;
   /** The revoked ones among `taskIds`. */
