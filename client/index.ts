@@ -37,3 +37,15 @@ export type { ResultMeta } from './results/result-meta.js';
 export type { RemoteErrorDetails } from './results/remote-error.js';
 export { Signature } from './canvas/signature.js';
 export { Worker, type WorkerOptions, type WorkerEvents, type TaskEventFields, type WorkerLog, type LogLevel } from './worker/worker.js';
+
+// --- canvas: chain, group, chord, map/starmap
+export { chain, Chain, type ChainStep, type ResultOf } from './canvas/chain.js';
+export { group, Group, type ResultsOf } from './canvas/group.js';
+export { chord, Chord, type ChordBody } from './canvas/chord.js';
+export { xmap, xstarmap } from './canvas/map.js';
+export { BUILTIN_TASKS } from './canvas/builtins.js';
+export type { CanvasApp } from './canvas/canvas-app.js';
+export type { SignatureSender } from './canvas/signature.js';
+export { GroupResult } from './results/group-result.js';
+export { ChainResult } from './results/chain-result.js';
+export { ChordResult } from './results/chord-result.js';

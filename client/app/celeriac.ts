@@ -1,6 +1,7 @@
 // Celeriac: the app. Holds the settings and the task registry, owns the producer and result
 // connections (opened on first use), sends tasks and makes workers. Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
+import { registerBuiltins } from '../canvas/builtins.js';
 import { connect } from '../connect.js';
 import type { Connection } from '../connection.js';
 import { compileAccept, type CompiledAccept } from '../messages/content-guard.js';
@@ -39,6 +40,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     this.settings = resolveSettings(settings);
     this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
     this.declarer = new QueueDeclarer(this.settings);
+    registerBuiltins(this);
   }
 
   /**

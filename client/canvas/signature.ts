@@ -2,19 +2,30 @@
 // groups and chords (Celery's signature / subtask). `task.s(...)` makes one; `si` an immutable one.
 import type { Signature as WireSignature } from '../messages/types.js';
 import type { AsyncResult } from '../results/async-result.js';
-import type { CallOptions } from '../tasks/types.js';
+import type { CallOptions, SignatureLike } from '../tasks/types.js';
+import type { CanvasApp } from './canvas-app.js';
 
 /** What a signature needs from its app to be sent. */
 export interface SignatureSender {
   sendTask<R>(name: string, args: readonly unknown[], options?: CallOptions & { kwargs?: Record<string, unknown> }): Promise<AsyncResult<R>>;
+  /** The app itself: chain, group and chord declare groups and build messages with it. */
+  readonly app?: CanvasApp;
 }
 
 /** Call options a signature carries, Celery's snake_case names on the wire. */
 const WIRE_OPTION_NAMES = {
   queue: 'queue', routingKey: 'routing_key', exchange: 'exchange', priority: 'priority', countdown: 'countdown',
   expires: 'expires', timeLimit: 'time_limit', softTimeLimit: 'soft_time_limit', ignoreResult: 'ignore_result',
-  headers: 'headers', serializer: 'serializer', taskId: 'task_id', shadow: 'shadow',
+  headers: 'headers', serializer: 'serializer', taskId: 'task_id', shadow: 'shadow', link: 'link', linkError: 'link_error',
 } as const satisfies Partial<Record<keyof CallOptions, string>>;
+
+/** Options holding signatures (written as wire signature lists, as Celery does). */
+const SIGNATURE_OPTIONS: ReadonlySet<string> = new Set(['link', 'linkError']);
+
+function wireList(v: unknown): WireSignature[] {
+  const list = (Array.isArray(v) ? v : [v]) as SignatureLike[];
+  return list.map((s) => ('toWire' in s ? s.toWire() : s));
+}
 
 /** Options Celery writes in seconds; ours are ms. */
 const IN_SECONDS: ReadonlySet<string> = new Set(['countdown', 'expires', 'timeLimit', 'softTimeLimit']);
@@ -30,6 +41,11 @@ export class Signature<R = unknown> {
     readonly immutable = false,
     readonly kwargs: Readonly<Record<string, unknown>> = {},
   ) {}
+
+  /** The app that sends this signature (undefined for a signature made without one). */
+  get app(): CanvasApp | undefined {
+    return this.sender.app;
+  }
 
   /** A copy with more call options (Celery's set()). */
   set(options: CallOptions): Signature<R> {
@@ -58,6 +74,10 @@ export class Signature<R = unknown> {
     for (const [ours, theirs] of Object.entries(WIRE_OPTION_NAMES)) {
       const v = (this.options as Record<string, unknown>)[ours];
       if (v === undefined) continue;
+      if (SIGNATURE_OPTIONS.has(ours)) {
+        options[theirs] = wireList(v);
+        continue;
+      }
       options[theirs] = v instanceof Date ? v.toISOString() : typeof v === 'number' && IN_SECONDS.has(ours) ? v / 1000 : v;
     }
     return { task: this.task, args: [...this.args], kwargs: { ...this.kwargs }, options, subtask_type: null, immutable: this.immutable };
@@ -70,7 +90,20 @@ export function callOptionsOf(wire: WireSignature): CallOptions {
   for (const [ours, theirs] of Object.entries(WIRE_OPTION_NAMES)) {
     const v = wire.options[theirs];
     if (v === undefined || v === null) continue;
+    if (SIGNATURE_OPTIONS.has(ours)) {
+      // Only well-formed signatures are carried on: a foreign message's odd link is dropped, not sent.
+      const list = (Array.isArray(v) ? v : [v]).filter(isWireSignature);
+      if (list.length > 0) out[ours] = list;
+      continue;
+    }
     out[ours] = typeof v === 'number' && IN_SECONDS.has(ours) ? Math.round(v * 1000) : ours === 'expires' && typeof v === 'string' ? new Date(v) : v;
   }
   return out as CallOptions;
+}
+
+function isWireSignature(v: unknown): v is WireSignature {
+  if (v === null || typeof v !== 'object') return false;
+  const s = v as Record<string, unknown>;
+  return typeof s['task'] === 'string' && Array.isArray(s['args']) && s['kwargs'] !== null && typeof s['kwargs'] === 'object'
+    && s['options'] !== null && typeof s['options'] === 'object';
 }

@@ -1,6 +1,7 @@
 // Task: what `app.task(name, fn, options)` returns. Calling it sends a message (delay, applyAsync);
 // s()/si() pack a call into a signature for callbacks and canvas; call() runs it here and now.
-import { Signature } from '../canvas/signature.js';
+import type { CanvasApp } from '../canvas/canvas-app.js';
+import { Signature, type SignatureSender } from '../canvas/signature.js';
 import type { AsyncResult } from '../results/async-result.js';
 import type { TaskDefinition } from './definition.js';
 import type { CallOptions, TaskOptions } from './types.js';
@@ -17,7 +18,7 @@ export type ApplyOptions = CallOptions & { kwargs?: Record<string, unknown> };
 export class Task<A extends unknown[] = unknown[], R = unknown> {
   readonly name: string;
 
-  constructor(private readonly sender: TaskSender, readonly definition: TaskDefinition) {
+  constructor(private readonly sender: TaskSender & CanvasApp, readonly definition: TaskDefinition) {
     this.name = definition.name;
   }
 
@@ -44,14 +45,29 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return new Signature<R>(this.asSigSender(), this.name, args, this.routeOptions(), true);
   }
 
+  /** One task (built-in `celery.map`) that calls this task with each item as its one argument, in turn; its result is the list of results. */
+  map(items: readonly A[0][]): Signature<R[]> {
+    return new Signature<R[]>(this.appSender(), 'celery.map', [this.name, [...items]], this.routeOptions());
+  }
+
+  /** Like map(), each item being the whole argument list (built-in `celery.starmap`). */
+  starmap(items: readonly A[]): Signature<R[]> {
+    return new Signature<R[]>(this.appSender(), 'celery.starmap', [this.name, [...items]], this.routeOptions());
+  }
+
   /** Runs the function here, in this process, without a broker (Celery's `task(...)`); `this` is a local context. */
   async call(...args: A): Promise<R> {
     const { runLocally } = await import('./run-locally.js');
     return runLocally<R>(this.definition, args);
   }
 
-  private asSigSender(): { sendTask<T>(name: string, args: readonly unknown[], options?: ApplyOptions): Promise<AsyncResult<T>> } {
-    return { sendTask: (name, args, options) => this.sender.sendTask(name, args, options, this.definition.options) };
+  private asSigSender(): SignatureSender {
+    return { sendTask: (name, args, options) => this.sender.sendTask(name, args, options, this.definition.options), app: this.sender };
+  }
+
+  /** A sender with the app's options for the named task (a built-in), not this task's. */
+  private appSender(): SignatureSender {
+    return { sendTask: (name, args, options) => this.sender.sendTask(name, args, options), app: this.sender };
   }
 
   /** The task's routing options, carried in its signatures so a callback sent by a worker lands in the same place. */

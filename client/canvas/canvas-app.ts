@@ -1,0 +1,24 @@
+// What canvas (chain, group, chord) needs from the app behind its signatures: settings to build
+// messages, the producer connection to declare groups and publish, the registry for task options.
+import { fail } from '../../shared/errors.js';
+import type { Settings } from '../app/settings.js';
+import type { Connection } from '../connection.js';
+import type { AsyncResult, ResultSource } from '../results/async-result.js';
+import type { TaskDefinition } from '../tasks/definition.js';
+import type { CallOptions, TaskOptions } from '../tasks/types.js';
+
+/** The app as canvas sees it (a Celeriac app is one). */
+export interface CanvasApp extends ResultSource {
+  readonly settings: Readonly<Settings>;
+  /** Declares a queue (its exchange and binding) on a connection before it is published to. */
+  readonly declarer: { ensure(conn: Connection, queue: string): Promise<void> };
+  connection(): Promise<Connection>;
+  getTask(name: string): TaskDefinition | undefined;
+  sendTask<R>(name: string, args: readonly unknown[], options?: CallOptions & { kwargs?: Record<string, unknown> }, taskOptions?: Readonly<TaskOptions>): Promise<AsyncResult<R>>;
+}
+
+/** The app of the first signature that knows one; canvas built only of bare signatures cannot be sent. */
+export function appOf(sigs: readonly { readonly app: CanvasApp | undefined }[], what: string): CanvasApp {
+  for (const s of sigs) if (s.app !== undefined) return s.app;
+  throw fail('ERR_INVALID_ARGUMENT', `${what}: none of its signatures belongs to an app (make them with task.s() / task.si())`);
+}

@@ -1,0 +1,114 @@
+// chain(a, b, c): each step's result goes to the next as its first argument. The first step is
+// sent with the rest in its message (Celery protocol v2 `chain`); the worker sends each next step.
+import { fail } from '../../shared/errors.js';
+import type { PreparedTask } from '../tasks/producer.js';
+import { prepareTask } from '../tasks/producer.js';
+import { AsyncResult } from '../results/async-result.js';
+import { ChainResult } from '../results/chain-result.js';
+import type { CallOptions } from '../tasks/types.js';
+import { appOf, type CanvasApp } from './canvas-app.js';
+import { Signature } from './signature.js';
+import { frozen, idOf, registerPending, signatureList, storesResult } from './steps.js';
+
+/** A chain's steps, each with its task id, and how the first one is sent. */
+export interface ChainPlan {
+  /** The steps in execution order, ids assigned; the last one's id is the chain's result id. */
+  steps: Signature[];
+  /** Call options for the first step: the caller's, plus the later steps as the message's chain. */
+  firstCall: CallOptions;
+}
+
+/** Steps in a chain: signatures, or chains (flattened). */
+export type ChainStep<R = unknown> = Signature<R> | Chain<R>;
+
+/** The return value of a chain step. */
+export type ResultOf<S> = S extends Chain<infer R> ? R : S extends Signature<infer R> ? R : unknown;
+
+/** A chain of task calls, typed by the last step's result `R`. */
+export class Chain<R = unknown> {
+  /** The steps, flattened, in execution order. */
+  readonly steps: readonly Signature[];
+
+  constructor(steps: readonly ChainStep[]) {
+    const flat: Signature[] = [];
+    for (const [i, s] of steps.entries()) {
+      if (s instanceof Chain) flat.push(...s.steps);
+      else if (s instanceof Signature) flat.push(s);
+      else throw unsupportedStep(s, i);
+    }
+    if (flat.length === 0) throw fail('ERR_INVALID_ARGUMENT', 'chain() needs at least one signature');
+    this.steps = flat;
+  }
+
+  /** The app that sends the chain (the first step's that has one). */
+  get app(): CanvasApp | undefined {
+    for (const s of this.steps) if (s.app !== undefined) return s.app;
+    return undefined;
+  }
+
+  /** Sends the chain; `args` go in front of the first step's own. */
+  delay(...args: unknown[]): Promise<ChainResult<R>> {
+    return this.applyAsync(args);
+  }
+
+  /**
+   * Sends the chain. `args` go to the first step; `options` apply to the first step, except
+   * `taskId` (the LAST step's id, the one returned), `link` (called with the chain's result) and
+   * `linkError` (attached to every step, as Celery does). Resolves once the first step is
+   * confirmed, with the last step's result; its `parents` are the earlier steps.
+   */
+  async applyAsync(args: readonly unknown[] = [], options: CallOptions = {}): Promise<ChainResult<R>> {
+    const app = appOf(this.steps, 'chain');
+    const plan = this.plan(options);
+    const conn = await app.connection();
+    await registerPending(app, conn, plan.steps.slice(1).filter((s) => storesResult(app, s)).map(idOf));
+    await plan.steps[0]!.applyAsync(args, plan.firstCall);
+    return this.resultOf(app, plan);
+  }
+
+  /** @internal Assigns ids and builds the first step's call options (chord bodies use it too). */
+  plan(options: CallOptions = {}): ChainPlan {
+    const { taskId, link, linkError, chain: _chain, ...rest } = options;
+    const n = this.steps.length;
+    const steps = this.steps.map((s, i) => {
+      const more: CallOptions = {};
+      if (i === n - 1 && taskId !== undefined) more.taskId = taskId;
+      if (i === n - 1 && link !== undefined) more.link = [...signatureList(s.options.link), ...signatureList(link)];
+      if (linkError !== undefined) more.linkError = [...signatureList(s.options.linkError), ...signatureList(linkError)];
+      return frozen(Object.keys(more).length === 0 ? s : s.set(more));
+    });
+    return { steps, firstCall: { ...rest, chain: steps.slice(1).map((s) => s.toWire()) } };
+  }
+
+  /** @internal The result handle of a planned chain. */
+  resultOf(app: CanvasApp, plan: ChainPlan): ChainResult<R> {
+    const earlier = plan.steps.slice(0, -1).filter((s) => storesResult(app, s)).map((s) => new AsyncResult(idOf(s), app));
+    return new ChainResult<R>(idOf(plan.steps[plan.steps.length - 1]!), app, earlier);
+  }
+
+  /**
+   * @internal The first step's message, for a chain sent by the broker (a chord body): the later
+   * steps must be registered PENDING (registerPending) before the message can run.
+   */
+  prepare(app: CanvasApp, plan: ChainPlan, extra: CallOptions): PreparedTask {
+    const first = plan.steps[0]!;
+    const call: CallOptions = { ...first.options, ...plan.firstCall, ...extra };
+    return prepareTask(app.settings, first.task, first.args, first.kwargs, call, app.getTask(first.task)?.options ?? {});
+  }
+}
+
+function unsupportedStep(s: unknown, i: number): Error {
+  const kind = s !== null && typeof s === 'object' ? (s as { constructor?: { name?: string } }).constructor?.name : typeof s;
+  if (kind === 'Group' || kind === 'Chord') {
+    return fail('ERR_INVALID_ARGUMENT', `chain step ${i} is a ${kind.toLowerCase()}: a group or chord inside a chain is not supported yet (use chord(group, next) for "group then next")`);
+  }
+  return fail('ERR_INVALID_ARGUMENT', `chain step ${i} must be a signature (task.s() / task.si()) or a chain, got ${String(kind)}`);
+}
+
+/**
+ * Chains task calls: each step gets the previous step's result as its first argument (unless it
+ * is immutable, `si()`). `await chain(add.s(1, 1), add.s(2)).delay()` → a result of 4.
+ */
+export function chain<R>(...steps: [...ChainStep[], ChainStep<R>]): Chain<R> {
+  return new Chain<R>(steps);
+}

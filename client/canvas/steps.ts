@@ -1,0 +1,51 @@
+// What chain, group and chord share: task ids assigned before anything is sent (so results are
+// known up front, as Celery's freeze does), which steps store a result, and PENDING registration.
+import { randomUUID } from 'node:crypto';
+import type { Connection } from '../connection.js';
+import type { CallOptions, SignatureLike } from '../tasks/types.js';
+import type { CanvasApp } from './canvas-app.js';
+import type { Signature } from './signature.js';
+
+/** A copy of `sig` with a task id: its own when it has one, else a new UUID. */
+export function frozen<R>(sig: Signature<R>): Signature<R> {
+  return sig.options.taskId !== undefined ? sig : sig.set({ taskId: randomUUID() });
+}
+
+/** The task id of a frozen signature. */
+export function idOf(sig: Signature): string {
+  return sig.options.taskId as string;
+}
+
+/** Whether a call of `sig` stores a result (call option, then the task's option, then the setting). */
+export function storesResult(app: CanvasApp, sig: Signature): boolean {
+  return !(sig.options.ignoreResult ?? app.getTask(sig.task)?.options.ignoreResult ?? app.settings.taskIgnoreResult);
+}
+
+/** One list of signatures from an option that holds one, several or none. */
+export function signatureList(v: SignatureLike | readonly SignatureLike[] | undefined): SignatureLike[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? [...(v as readonly SignatureLike[])] : [v as SignatureLike];
+}
+
+/** How long the broker keeps a group: as long as results are kept. */
+export function groupExpiry(app: CanvasApp): { expires?: number } {
+  const keep = app.settings.resultExpires;
+  return keep === null ? {} : { expires: keep };
+}
+
+/**
+ * Registers ids that a worker will send later (a chain's later steps) as PENDING now, so their
+ * AsyncResults wait instead of answering "unknown id". Done before the first message is sent, so
+ * it can never overwrite a result. They expire as results do.
+ */
+export async function registerPending(app: CanvasApp, conn: Connection, ids: readonly string[]): Promise<void> {
+  const keep = app.settings.resultExpires;
+  const options = keep === null ? {} : { expires: keep };
+  await Promise.all(ids.map((id) => conn.storeResult(id, 'PENDING', undefined, options)));
+}
+
+/** Call options a caller may not set on a whole group or chord: ids are assigned per member. */
+export function memberOptions(options: CallOptions): CallOptions {
+  const { taskId: _id, groupId: _g, groupIndex: _i, chain: _c, chord: _ch, ...rest } = options;
+  return rest;
+}
