@@ -1,0 +1,94 @@
+// Runs the built `celeriac` bin (dist/, built by `npm test` first) as a child process with a clean
+// environment, collects its output, and kills it by pid in teardown. Every wait is bounded.
+import type { Test } from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/client/cli/celeriac.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures/cli-apps/', import.meta.url));
+export const WAIT_MS = 20_000;
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+
+/** A running (or finished) celeriac process. */
+export interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `celeriac ...args` in `cwd` (default: the fixtures directory); teardown kills it if still running. */
+export function celeriac(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
+  // CELERIAC_* from the caller's environment must not leak into what a test expects.
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CELERIAC_')) env[k] = v;
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd ?? FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Waits for the process to exit by itself; its exit code and output. */
+export async function finished(run: Run): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code } = await within(run.exited, WAIT_MS, 'celeriac exiting');
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Runs a command to its end. */
+export function runCli(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return finished(celeriac(t, args, opts));
+}
+
+/** Resolves once `pattern` shows in the stream; rejects if the process exits first or time runs out. */
+export async function waitForOutput(run: Run, stream: 'stdout' | 'stderr', pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  const seen = new Promise<RegExpExecArray>((res, rej) => {
+    const read = stream === 'stdout' ? run.stdout : run.stderr;
+    const check = (): void => {
+      const m = pattern.exec(read());
+      if (m) res(m);
+    };
+    run.child[stream]!.on('data', check);
+    check();
+    void run.exited.then(({ code, signal }) => rej(new Error(`exited (${code ?? signal}) before ${what}:\n${run.stdout()}${run.stderr()}`)));
+  });
+  return within(seen, WAIT_MS, what);
+}
+
+/** Starts `celeriac worker` and waits until it says it is ready. */
+export async function startWorker(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+  const run = celeriac(t, ['worker', ...args], opts);
+  await waitForOutput(run, 'stderr', / ready: queues /, 'the worker being ready');
+  return run;
+}
+
+/** A port nothing listens on (bound once, then closed). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}
+
+let counter = 0;
+/** A queue name no other test uses. */
+export function uniqueQueue(prefix: string): string {
+  return `${prefix}-${process.pid}-${++counter}`;
+}
+
+export function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
