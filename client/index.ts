@@ -38,6 +38,22 @@ export type { RemoteErrorDetails } from './results/remote-error.js';
 export { Signature } from './canvas/signature.js';
 export { Worker, type WorkerOptions, type WorkerEvents, type TaskEventFields, type WorkerLog, type LogLevel } from './worker/worker.js';
 
+// --- remote control and events (issue 3, items 7 and 8)
+export { Control, type SendOptions } from './control/control.js';
+export { Inspect } from './control/inspect.js';
+export { CONTROL_EXCHANGE, REPLY_EXCHANGE, controlQueueName } from './control/protocol.js';
+export type { ControlCommand, ReplyTo } from './control/protocol.js';
+export type {
+  BroadcastOptions, ByHost, DeliveryInfo, ErrorReply, OkReply, Replies, ScheduledTaskInfo, TaskInfo, WorkerStats,
+} from './control/types.js';
+export { Events } from './events/events.js';
+export type { EventSubscription, SubscribeOptions } from './events/receiver.js';
+export { EVENTS_EXCHANGE, EVENT_TYPES, routingKeyOf } from './events/types.js';
+export type {
+  AnyEvent, EventBase, EventHandlers, EventOf, EventType, TaskFailedEvent, TaskReceivedEvent, TaskRejectedEvent, TaskRetriedEvent,
+  TaskRevokedEvent, TaskSentEvent, TaskStartedEvent, TaskSucceededEvent, WorkerHeartbeatEvent, WorkerOfflineEvent, WorkerOnlineEvent,
+} from './events/types.js';
+
 // --- canvas: chain, group, chord, map/starmap
 export { chain, Chain, type ChainStep, type ResultOf } from './canvas/chain.js';
 export { group, Group, type ResultsOf } from './canvas/group.js';

@@ -12,6 +12,9 @@ import { resolveTaskOptions } from '../tasks/resolve-options.js';
 import { Task, type ApplyOptions, type TaskSender } from '../tasks/task.js';
 import type { BoundTaskFunction, TaskFunction, TaskOptions } from '../tasks/types.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
+import { Control } from '../control/control.js';
+import { Events } from '../events/events.js';
+import { sentEventHook } from '../events/sent-events.js';
 import { QueueDeclarer } from './declare-queues.js';
 import { resolveSettings, type Settings, type SettingsInput } from './settings.js';
 
@@ -34,6 +37,8 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   private conn: Promise<Connection> | undefined;
   private backendConn: Promise<Connection> | undefined;
   private closed = false;
+  private controlImpl: Control | undefined;
+  private eventsImpl: Events | undefined;
 
   /** Validates the settings (an unknown key or bad value throws ERR_INVALID_ARGUMENT naming it). */
   constructor(settings: SettingsInput = {}) {
@@ -41,6 +46,19 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
     this.declarer = new QueueDeclarer(this.settings);
     registerBuiltins(this);
+    if (this.settings.taskSendSentEvent) this.hooks.taskSent = sentEventHook(() => this.connection());
+  }
+
+  /** Remote control of the running workers: ping, inspect, rateLimit, revoke, shutdown. */
+  get control(): Control {
+    this.controlImpl ??= new Control(this);
+    return this.controlImpl;
+  }
+
+  /** Events of the broker's workers and producers: `app.events.subscribe({ 'task-succeeded': (e) => ... })`. */
+  get events(): Events {
+    this.eventsImpl ??= new Events(this);
+    return this.eventsImpl;
   }
 
   /**
