@@ -121,7 +121,8 @@ export class Engine implements EngineApi {
     const conn = new Conn(info, sink);
     this.vhostOf(conn);
     this.conns.add(conn);
-    if (this.blocked) sink.flow(false, 'broker over its limits');
+    // After the caller's welcome: a flow frame must never be a connection's first frame.
+    if (this.blocked) queueMicrotask(() => { if (this.blocked && !conn.closed) sink.flow(false, 'broker over its limits'); });
     return conn;
   }
 
