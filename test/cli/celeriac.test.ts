@@ -96,6 +96,22 @@ t.test('worker SIGTERM while a task runs: the task finishes, its result is store
   t.equal(rec?.state, 'SUCCESS', 'and its result was stored');
 });
 
+t.test('worker: a second SIGTERM is a cold shutdown, the running task is stopped, exit 0', async (t) => {
+  const broker = await startTestBroker(t);
+  const q = uniqueQueue('cli-cold');
+  const worker = await startWorker(t, ['-A', './tasks.mjs', '--broker', broker.url, '-Q', q]);
+  const sent = await runCli(t, ['call', 'tasks.sleep', '--args', '[60000]', '-Q', q, '--broker', broker.url]);
+  const id = sent.stdout.trim();
+  await waitForOutput(worker, 'stderr', new RegExp(`Task tasks\\.sleep\\[${id}\\] received`), 'the task being received');
+  worker.child.kill('SIGTERM');
+  await waitForOutput(worker, 'stderr', /warm shutdown/, 'the warm shutdown starting');
+  worker.child.kill('SIGTERM');
+  const done = await finished(worker);
+  t.equal(done.code, 0, 'exit 0 without waiting for the 60 s task');
+  t.match(done.stderr, /cold shutdown/);
+  t.notMatch(done.stderr, /succeeded/, 'the task did not finish');
+});
+
 t.test('worker --pool threads loads the module in each runner', async (t) => {
   const broker = await startTestBroker(t);
   const q = uniqueQueue('cli-threads');

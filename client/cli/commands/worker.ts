@@ -25,6 +25,7 @@ const spec: CommandSpec = {
     { flag: 'hostname', short: 'n', env: 'CELERIAC_HOSTNAME', kind: 'string', metavar: 'NAME', default: 'celeriac-<pid>-1@<host>', help: 'node name in inspect replies and events; %h = host name, %n = its first label, %d = its domain' },
     { flag: 'prefetch-multiplier', env: 'CELERIAC_PREFETCH_MULTIPLIER', kind: 'string', metavar: 'N', default: 'the app\'s workerPrefetchMultiplier', help: 'prefetch = concurrency × N (0 = no limit)' },
     { flag: 'max-tasks-per-child', env: 'CELERIAC_MAX_TASKS_PER_CHILD', kind: 'string', metavar: 'N', default: 'the app\'s workerMaxTasksPerChild', help: 'replace an isolated runner after N tasks' },
+    { flag: 'task-events', short: 'E', env: 'CELERIAC_TASK_EVENTS', kind: 'bool', default: "the app's workerSendTaskEvents", help: 'publish task events (task-received, task-started, task-succeeded, ...) for monitors' },
     { flag: 'max-memory-per-child', env: 'CELERIAC_MAX_MEMORY_PER_CHILD', kind: 'string', metavar: 'BYTES', default: 'the app\'s workerMaxMemoryPerChild', help: 'replace an isolated runner above this memory (k, m or g suffix)' },
   ],
   examples: [
@@ -62,12 +63,13 @@ function workerOptions(ctx: CommandContext, loaded: LoadedApp): WorkerOptions {
   if (mt !== undefined) opts.maxTasksPerChild = parseInteger(mt, 1);
   const mm = a.string('max-memory-per-child');
   if (mm !== undefined) opts.maxMemoryPerChild = parseSize(mm);
+  if (a.bool('task-events')) opts.sendEvents = true;
   if (loaded.modulePath !== undefined) opts.appModule = loaded.modulePath;
   return opts;
 }
 
 /** Celery-like start-up banner: who, where, how, and what it runs. */
-function banner(worker: Worker, loaded: LoadedApp): string {
+function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean): string {
   const s = loaded.app.settings;
   const tasks = loaded.app.taskNames();
   const queueRows = worker.queues.map((q) => {
@@ -83,6 +85,7 @@ function banner(worker: Worker, loaded: LoadedApp): string {
     `.> results:     ${redact(s.resultBackend)}`,
     `.> concurrency: ${worker.concurrency} (${worker.poolName})`,
     `.> prefetch:    ${worker.prefetch === 0 ? 'unlimited' : worker.prefetch}`,
+    `.> task events: ${taskEvents ? 'ON' : 'OFF'}`,
     '',
     '[queues]',
     ...queueRows,
@@ -101,7 +104,8 @@ function redact(url: string): string {
 
 async function run(ctx: CommandContext): Promise<number> {
   const loaded = await ctx.loadApp({ required: true });
-  const worker = loaded.app.worker(workerOptions(ctx, loaded));
+  const options = workerOptions(ctx, loaded);
+  const worker = loaded.app.worker(options);
   const log = makeLogger(ctx.logLevel, ctx.output);
   worker.on('task-received', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] received`));
   worker.on('task-succeeded', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] succeeded in ${String(e['runtime'])}s: ${shortRepr(e['result'])}`));
@@ -135,7 +139,7 @@ async function run(ctx: CommandContext): Promise<number> {
     await loaded.app.close();
     throw err;
   });
-  ctx.output.out(banner(worker, loaded));
+  ctx.output.out(banner(worker, loaded, options.sendEvents ?? loaded.app.settings.workerSendTaskEvents));
   // A remote `shutdown` control command closes the worker without a signal: exit then too.
   const offline = new Promise<void>((res) => worker.once('worker-offline', () => res()));
   try {

@@ -1,0 +1,66 @@
+// `celeriac status` and `celeriac inspect` as child processes against a worker process: replies per
+// worker, -d to address one, and Celery's "No nodes replied" with exit 1 when nobody answers.
+import t from 'tap';
+import { Celeriac } from '../../client/index.js';
+import { startTestBroker } from '../helpers/broker.js';
+import { finished, lines, runCli, startWorker, uniqueQueue } from './celeriac-helpers.js';
+
+t.test('no worker: status and inspect say no nodes replied, exit 1', async (t) => {
+  const broker = await startTestBroker(t);
+  const status = await runCli(t, ['status', '--broker', broker.url, '--timeout', '300']);
+  t.equal(status.code, 1);
+  t.equal(status.stdout, '');
+  t.equal(status.stderr, 'Error: No nodes replied within time constraint\n');
+  const inspect = await runCli(t, ['inspect', 'active', '--broker', broker.url, '-t', '300']);
+  t.equal(inspect.code, 1);
+  t.equal(inspect.stderr, 'Error: No nodes replied within time constraint\n');
+});
+
+t.test('one worker: status lists it, inspect registered / stats / active answer per worker', async (t) => {
+  const broker = await startTestBroker(t);
+  const q = uniqueQueue('cli-control');
+  const worker = await startWorker(t, ['-A', './tasks.mjs', '--broker', broker.url, '-Q', q, '-n', 'cli-w1@%h', '-c', '3', '-E']);
+  const host = /(cli-w1@\S+) v/.exec(worker.stdout())![1]!;
+  t.match(worker.stdout(), 'task events: ON', '-E turns task events on');
+
+  const status = await runCli(t, ['status', '--broker', broker.url, '--timeout', '2s']);
+  t.equal(status.code, 0, status.stderr);
+  t.strictSame(lines(status.stdout), [`->  ${host}: OK`, '1 node online.']);
+  t.match(status.stdout, /OK\n\n1 node online\.\n$/, 'a blank line before the count, as Celery prints it');
+
+  const registered = await runCli(t, ['inspect', 'registered', '--broker', broker.url, '--timeout', '2s']);
+  t.equal(registered.code, 0, registered.stderr);
+  const names = (JSON.parse(registered.stdout) as Record<string, string[]>)[host];
+  t.ok(names, 'a key per worker hostname');
+  for (const name of ['tasks.add', 'tasks.echo', 'tasks.fail', 'tasks.sleep']) t.ok(names!.includes(name), `${name} is registered`);
+
+  const stats = await runCli(t, ['inspect', 'stats', '--broker', broker.url, '-d', host, '--timeout', '2s']);
+  t.equal(stats.code, 0, stats.stderr);
+  t.match(JSON.parse(stats.stdout), { [host]: { hostname: host, prefetch_count: 12, queues: [q], pool: { implementation: 'async', 'max-concurrency': 3 } } });
+
+  const active = await runCli(t, ['inspect', 'active', '--broker', broker.url, '--timeout', '2s']);
+  t.equal(active.code, 0);
+  t.strictSame(JSON.parse(active.stdout), { [host]: [] }, 'nothing running');
+
+  const elsewhere = await runCli(t, ['inspect', 'ping', '--broker', broker.url, '-d', 'nobody@nowhere', '--timeout', '300']);
+  t.equal(elsewhere.code, 1, 'a destination no worker has: no replies');
+
+  const badMethod = await runCli(t, ['inspect', 'everything', '--broker', broker.url]);
+  t.equal(badMethod.code, 2);
+  t.match(badMethod.stderr, "inspect: no such method 'everything'; one of active, reserved, scheduled, registered, stats, ping");
+
+  worker.child.kill('SIGTERM');
+  t.equal((await finished(worker)).code, 0);
+});
+
+t.test('a remote shutdown (app.control.shutdown) ends the worker process with exit 0', async (t) => {
+  const broker = await startTestBroker(t);
+  const q = uniqueQueue('cli-remote-stop');
+  const worker = await startWorker(t, ['-A', './tasks.mjs', '--broker', broker.url, '-Q', q]);
+  const app = new Celeriac({ broker: broker.url });
+  t.teardown(() => app.close());
+  const replies = await app.control.shutdown({ timeout: 2000, limit: 1 });
+  t.equal(replies.length, 1, 'the worker heard it');
+  const done = await finished(worker);
+  t.equal(done.code, 0);
+});
