@@ -163,7 +163,8 @@ export class Control {
   private onReply(msg: Message): void {
     const ticket = msg.properties.headers?.['ticket'];
     const c = typeof ticket === 'string' ? this.collectors.get(ticket) : undefined;
-    if (c === undefined) return; // late: its caller stopped listening
+    // Late (its caller stopped listening), or past the limit while the caller wakes up.
+    if (c === undefined || c.replies.length >= c.limit) return;
     const reply = parseReply(msg.body);
     if (reply === undefined) return;
     c.replies.push(reply);
