@@ -7,6 +7,9 @@ import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions } from '../tasks/types.js';
 import { appOf, type CanvasApp } from './canvas-app.js';
+import type { Chord } from './chord.js';
+import { Group } from './group.js';
+import { sendNested } from './nested-chain.js';
 import { Signature } from './signature.js';
 import { frozen, idOf, registerPending, signatureList, storesResult } from './steps.js';
 
@@ -18,31 +21,42 @@ export interface ChainPlan {
   firstCall: CallOptions;
 }
 
-/** Steps in a chain: signatures, or chains (flattened). */
-export type ChainStep<R = unknown> = Signature<R> | Chain<R>;
+/** Steps in a chain: signatures, chains (flattened), groups and chords (a group followed by a step is a chord). */
+export type ChainStep<R = unknown> = Signature<R> | Chain<R> | Chord<R> | Group<readonly unknown[]>;
 
 /** The return value of a chain step. */
-export type ResultOf<S> = S extends Chain<infer R> ? R : S extends Signature<infer R> ? R : unknown;
+export type ResultOf<S> = S extends Chain<infer R> ? R : S extends Chord<infer R> ? R : S extends Signature<infer R> ? R : unknown;
 
 /** A chain of task calls, typed by the last step's result `R`. */
 export class Chain<R = unknown> {
-  /** The steps, flattened, in execution order. */
-  readonly steps: readonly Signature[];
+  /** The items in execution order: signatures and groups (chains and chords flattened). */
+  readonly items: readonly (Signature | Group<readonly unknown[]>)[];
+  /** True when a group is among the items (sent as Celery's chain-to-chord upgrade). */
+  readonly nested: boolean;
 
   constructor(steps: readonly ChainStep[]) {
-    const flat: Signature[] = [];
+    const flat: (Signature | Group<readonly unknown[]>)[] = [];
     for (const [i, s] of steps.entries()) {
-      if (s instanceof Chain) flat.push(...s.steps);
-      else if (s instanceof Signature) flat.push(s);
+      if (s instanceof Chain) flat.push(...s.items);
+      else if (s instanceof Signature || s instanceof Group) flat.push(s);
+      else if (isChord(s)) flat.push(new Group(s.header), ...(s.body instanceof Chain ? s.body.items : [s.body]));
       else throw unsupportedStep(s, i);
     }
     if (flat.length === 0) throw fail('ERR_INVALID_ARGUMENT', 'chain() needs at least one signature');
-    this.steps = flat;
+    this.items = flat;
+    this.nested = flat.some((x) => x instanceof Group);
+    if (this.nested) checkNesting(flat);
+  }
+
+  /** The steps of a chain without groups, in execution order. */
+  get steps(): readonly Signature[] {
+    if (this.nested) throw fail('ERR_INVALID_ARGUMENT', 'this chain holds a group: it has no flat list of steps');
+    return this.items as readonly Signature[];
   }
 
   /** The app that sends the chain (the first step's that has one). */
   get app(): CanvasApp | undefined {
-    for (const s of this.steps) if (s.app !== undefined) return s.app;
+    for (const s of this.items) if (s.app !== undefined) return s.app;
     return undefined;
   }
 
@@ -58,6 +72,7 @@ export class Chain<R = unknown> {
    * confirmed, with the last step's result; its `parents` are the earlier steps.
    */
   async applyAsync(args: readonly unknown[] = [], options: CallOptions = {}): Promise<ChainResult<R>> {
+    if (this.nested) return sendNested<R>(this.items, args, options);
     const app = appOf(this.steps, 'chain');
     const plan = this.plan(options);
     const conn = await app.connection();
@@ -97,12 +112,30 @@ export class Chain<R = unknown> {
   }
 }
 
+/** chord.ts imports this module, so a chord is recognised by its kind, not its class. */
+function isChord(s: unknown): s is Chord<unknown> {
+  return s !== null && typeof s === 'object' && (s as { kind?: unknown }).kind === 'chord';
+}
+
 function unsupportedStep(s: unknown, i: number): Error {
   const kind = s !== null && typeof s === 'object' ? (s as { constructor?: { name?: string } }).constructor?.name : typeof s;
-  if (kind === 'Group' || kind === 'Chord') {
-    return fail('ERR_INVALID_ARGUMENT', `chain step ${i} is a ${kind.toLowerCase()}: a group or chord inside a chain is not supported yet (use chord(group, next) for "group then next")`);
+  return fail('ERR_INVALID_ARGUMENT', `chain step ${i} must be a signature (task.s() / task.si()), a chain, a group or a chord, got ${String(kind)}`);
+}
+
+/** What the chain-to-chord upgrade cannot express, refused when the chain is built. */
+function checkNesting(items: readonly (Signature | Group<readonly unknown[]>)[]): void {
+  for (const [i, x] of items.entries()) {
+    const next = items[i + 1];
+    if (!(x instanceof Group)) continue;
+    if (next === undefined) {
+      throw fail('ERR_INVALID_ARGUMENT', 'a chain ending in a group is not supported yet: end it with a task that takes the list of results (a chord), or send the group from a task');
+    }
+    if (next instanceof Group) throw fail('ERR_INVALID_ARGUMENT', `chain steps ${i} and ${i + 1} are two groups in a row: not supported (put a task between them)`);
+    if (next.immutable) {
+      throw fail('ERR_INVALID_ARGUMENT', `the step after the group at chain step ${i} (${next.task}.si()) is immutable: not supported yet (it receives the group's results as its first argument)`);
+    }
+    if (x.members.length === 0) throw fail('ERR_INVALID_ARGUMENT', `the group at chain step ${i} is empty`);
   }
-  return fail('ERR_INVALID_ARGUMENT', `chain step ${i} must be a signature (task.s() / task.si()) or a chain, got ${String(kind)}`);
 }
 
 /**

@@ -22,6 +22,8 @@ export type ChordBody<R> = Signature<R> | Chain<R>;
 
 /** A chord, typed by its body's result `R`. */
 export class Chord<R = unknown> {
+  /** What it is, for chains (which cannot import this class without a cycle). */
+  readonly kind = 'chord' as const;
   /** The header's members, in order (their results reach the body in this order). */
   readonly header: readonly Signature[];
 
@@ -29,6 +31,9 @@ export class Chord<R = unknown> {
     this.header = header instanceof Group ? header.members : new Group(header).members;
     if (!(body instanceof Signature) && !(body instanceof Chain)) {
       throw fail('ERR_INVALID_ARGUMENT', 'a chord body must be a signature or a chain: a group or chord as a chord body is not supported yet');
+    }
+    if (body instanceof Chain && body.nested) {
+      throw fail('ERR_INVALID_ARGUMENT', 'a chord body that is a chain holding a group is not supported yet: put the chord in the chain instead');
     }
     const first = body instanceof Chain ? body.steps[0]! : body;
     if (first.immutable) {
