@@ -131,9 +131,6 @@ function checkNesting(items: readonly (Signature | Group<readonly unknown[]>)[])
       throw fail('ERR_INVALID_ARGUMENT', 'a chain ending in a group is not supported yet: end it with a task that takes the list of results (a chord), or send the group from a task');
     }
     if (next instanceof Group) throw fail('ERR_INVALID_ARGUMENT', `chain steps ${i} and ${i + 1} are two groups in a row: not supported (put a task between them)`);
-    if (next.immutable) {
-      throw fail('ERR_INVALID_ARGUMENT', `the step after the group at chain step ${i} (${next.task}.si()) is immutable: not supported yet (it receives the group's results as its first argument)`);
-    }
     if (x.members.length === 0) throw fail('ERR_INVALID_ARGUMENT', `the group at chain step ${i} is empty`);
   }
 }

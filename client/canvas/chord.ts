@@ -10,7 +10,7 @@ import { GroupResult, NO_RESULTS } from '../results/group-result.js';
 import type { PreparedTask } from '../tasks/producer.js';
 import { prepareTask } from '../tasks/producer.js';
 import type { CallOptions } from '../tasks/types.js';
-import { CHORD_HEADER } from '../worker/chord-args.js';
+import { chordHeaders } from '../worker/chord-args.js';
 import { appOf, type CanvasApp } from './canvas-app.js';
 import { Chain } from './chain.js';
 import { Group } from './group.js';
@@ -34,11 +34,6 @@ export class Chord<R = unknown> {
     }
     if (body instanceof Chain && body.nested) {
       throw fail('ERR_INVALID_ARGUMENT', 'a chord body that is a chain holding a group is not supported yet: put the chord in the chain instead');
-    }
-    const first = body instanceof Chain ? body.steps[0]! : body;
-    if (first.immutable) {
-      // The worker always hands a chord body the header's results as its first argument.
-      throw fail('ERR_INVALID_ARGUMENT', `an immutable chord body (${first.task}.si()) is not supported yet: use s() and take the results as the first argument`);
     }
   }
 
@@ -80,7 +75,7 @@ export class Chord<R = unknown> {
     if (body instanceof Chain) {
       const plan = body.plan();
       const first = plan.steps[0]!;
-      const headers = { ...first.options.headers, [CHORD_HEADER]: groupId };
+      const headers = { ...first.options.headers, ...chordHeaders(groupId, first.immutable) };
       return {
         prepared: body.prepare(app, plan, { headers }),
         pending: plan.steps.slice(1).filter((s) => storesResult(app, s)).map(idOf),
@@ -88,7 +83,7 @@ export class Chord<R = unknown> {
       };
     }
     const sig = frozen(body);
-    const call: CallOptions = { ...sig.options, headers: { ...sig.options.headers, [CHORD_HEADER]: groupId } };
+    const call: CallOptions = { ...sig.options, headers: { ...sig.options.headers, ...chordHeaders(groupId, sig.immutable) } };
     const prepared = prepareTask(app.settings, sig.task, sig.args, sig.kwargs, call, app.getTask(sig.task)?.options ?? {});
     return { prepared, pending: [], result: new AsyncResult<R>(idOf(sig), app) };
   }

@@ -7,7 +7,7 @@ import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import { prepareTask } from '../tasks/producer.js';
 import type { CallOptions } from '../tasks/types.js';
-import { CHORD_HEADER } from '../worker/chord-args.js';
+import { chordHeaders } from '../worker/chord-args.js';
 import { appOf } from './canvas-app.js';
 import { Group } from './group.js';
 import type { Signature } from './signature.js';
@@ -70,7 +70,7 @@ export async function sendNested<R>(items: readonly (Signature | Group<readonly 
       firstStep = { sig: first, call: { ...rest, chain: chainWire } };
       continue;
     }
-    const call: CallOptions = { ...first.options, chain: chainWire, headers: { ...first.options.headers, [CHORD_HEADER]: seg.before.id } };
+    const call: CallOptions = { ...first.options, chain: chainWire, headers: { ...first.options.headers, ...chordHeaders(seg.before.id, first.immutable) } };
     const prepared = prepareTask(app.settings, first.task, first.args, first.kwargs, call, app.getTask(first.task)?.options ?? {});
     callbacks.set(seg.before.id, { publish: prepared.publish, queue: prepared.queue });
   }

@@ -8,6 +8,13 @@ import type { SerializedError } from './pool-types.js';
 
 /** The message header naming the group whose results a chord callback receives. */
 export const CHORD_HEADER = 'celeriac_chord';
+/** Set on an immutable chord body (si()): it still waits for the header, but is not given its results. */
+export const CHORD_IMMUTABLE_HEADER = 'celeriac_chord_immutable';
+
+/** The chord headers of a body's message: the group, and whether the body ignores the results. */
+export function chordHeaders(groupId: string, immutable: boolean): Record<string, unknown> {
+  return immutable ? { [CHORD_HEADER]: groupId, [CHORD_IMMUTABLE_HEADER]: true } : { [CHORD_HEADER]: groupId };
+}
 
 /** The header's results, or the first failure among them (the callback then fails with ERR_CHORD_FAILED). */
 export type ChordArgs = { ok: true; results: unknown[] } | { ok: false; error: SerializedError };

@@ -1,7 +1,7 @@
 // One task from "may start" to its finish: expiry and revocation checks, early ack, STARTED,
 // the pool run, then the outcome turned into one finish (ack + result + follow-up messages).
 import type { FinishResult } from '../../shared/frames.js';
-import { chordArgs, CHORD_HEADER } from './chord-args.js';
+import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
 import { poolJobOf, type Job } from './job.js';
 import type { PoolOutcome, SerializedError } from './pool-types.js';
@@ -40,7 +40,10 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const group = req.headers[CHORD_HEADER];
   const chord = typeof group === 'string' ? await chordArgs(w.connection, group, w.app.resultAccept) : undefined;
   if (chord !== undefined && !chord.ok) outcome = { status: 'failure', error: chord.error };
-  else outcome = await w.pool.run(poolJobOf(job, w.hostname, chord === undefined ? req.args : [chord.results, ...req.args]));
+  else {
+    const withResults = chord !== undefined && req.headers[CHORD_IMMUTABLE_HEADER] !== true;
+    outcome = await w.pool.run(poolJobOf(job, w.hostname, withResults ? [chord.results, ...req.args] : req.args));
+  }
   w.countRun(def.name);
   const runtime = (Date.now() - started) / 1000;
 

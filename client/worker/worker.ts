@@ -78,6 +78,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly log: WorkerLog;
   /** Tasks run so far, by name (inspect stats' `total`). */
   readonly totals = new Map<string, number>();
+  /**
+   * Rate limits changed through remote control, by task name (null = cleared). The broker holds
+   * the effective rate; this tells the worker to ask it for tasks that have no limit of their own.
+   */
+  readonly rateLimits = new Map<string, string | null>();
   readonly startedAt = Date.now();
   private readonly accept: CompiledAccept;
   private readonly jobs = new Map<string, Job>();
@@ -255,7 +260,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
     this.jobs.set(req.id, job);
     this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
-    const rate = def.options.rateLimit;
+    const rate = def.options.rateLimit ?? this.rateLimits.get(def.name) ?? null;
     if (rate !== null && this.rate !== undefined) {
       job.state = 'rate-limited';
       this.rate.wait(def.name, rate).then(() => this.enqueue(job), (err: unknown) => {
