@@ -26,8 +26,7 @@ export interface AppHooks {
 
 /** A Celeriac application: `new Celeriac(settings)`. */
 export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
-  /** The resolved, frozen settings. */
-  readonly settings: Readonly<Settings>;
+  #settings: Readonly<Settings>;
   /** The result whitelist, compiled once. */
   readonly resultAccept: CompiledAccept;
   /** Declares queues before first use, once per connection. */
@@ -42,7 +41,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /** Validates the settings (an unknown key or bad value throws ERR_INVALID_ARGUMENT naming it). */
   constructor(settings: SettingsInput = {}) {
-    this.settings = resolveSettings(settings);
+    this.#settings = resolveSettings(settings);
     this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
     this.declarer = new QueueDeclarer(this.settings);
     registerBuiltins(this);
@@ -59,6 +58,22 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   get events(): Events {
     this.eventsImpl ??= new Events(this);
     return this.eventsImpl;
+  }
+
+  /** The resolved, frozen settings. */
+  get settings(): Readonly<Settings> {
+    return this.#settings;
+  }
+
+  /**
+   * Points the app at another broker before it has connected (Celery's `-b`, the CLI's
+   * `--broker`); the result backend follows when it was the broker. Throws once a connection
+   * was opened: connections are not moved.
+   */
+  useBroker(url: string): void {
+    if (this.conn !== undefined || this.backendConn !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
+    const s = this.#settings;
+    this.#settings = resolveSettings({ ...s, broker: url, resultBackend: s.resultBackend === s.broker ? url : s.resultBackend } as SettingsInput);
   }
 
   /**

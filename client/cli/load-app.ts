@@ -2,7 +2,7 @@
 // `app` export), or a bare app on --broker for commands that need no task code (call, result...).
 import { pathToFileURL } from 'node:url';
 import { Celeriac } from '../app/celeriac.js';
-import { resolveSettings, type Settings } from '../app/settings.js';
+import { resolveSettings } from '../app/settings.js';
 import { CliError } from './errors.js';
 import { resolveModulePath } from './resolve-module.js';
 
@@ -35,10 +35,7 @@ function checkBrokerUrl(url: string): void {
  * follows the broker when it was the broker.
  */
 function overrideBroker(app: Celeriac, url: string): void {
-  const s = app.settings;
-  if (s.broker === url) return;
-  const next: Readonly<Settings> = Object.freeze({ ...s, broker: url, resultBackend: s.resultBackend === s.broker ? url : s.resultBackend });
-  Object.defineProperty(app, 'settings', { value: next, enumerable: true, configurable: true, writable: false });
+  if (app.settings.broker !== url) app.useBroker(url);
 }
 
 /**

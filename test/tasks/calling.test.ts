@@ -90,3 +90,15 @@ t.test('bad task options and names fail at registration, naming the option', asy
   t.throws(() => app.task('dup', () => 2), /already registered/);
   t.throws(() => app.task('', () => 1), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+t.test('useBroker() points an unconnected app at another broker; not once connected', async (t) => {
+  const { app, broker } = await taskEnv(t);
+  const { Celeriac } = await import('../../client/index.js');
+  const moved = new Celeriac({ broker: 'ws://127.0.0.1:1' });
+  t.teardown(() => moved.close());
+  moved.useBroker(broker.url);
+  t.equal(moved.settings.resultBackend, broker.url, 'the backend follows the broker');
+  t.equal(await (await moved.sendTask('tasks.x', [])).state, 'PENDING', 'sent through the new broker');
+  await app.connection();
+  t.throws(() => app.useBroker('ws://127.0.0.1:2'), { code: 'ERR_INVALID_ARGUMENT' });
+});
