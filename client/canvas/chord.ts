@@ -1,7 +1,7 @@
 // chord(header, body): a group whose results, in header order, go to `body` as its first argument
 // once every member is final. The broker holds the body's message and publishes it exactly once
 // when it counted the last member's result; the worker then reads the results (CHORD_HEADER).
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../tasks/task-id.js';
 import { fail } from '../../shared/errors.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
@@ -53,10 +53,10 @@ export class Chord<R = unknown> {
     if (this.header.length === 0) {
       const r = await body.applyAsync([[]]);
       const source = body.app ?? NO_RESULTS;
-      return new ChordResult<R>(r.id, source, r instanceof ChainResult ? r.parents : [], new GroupResult(randomUUID(), [], NO_RESULTS));
+      return new ChordResult<R>(r.id, source, r instanceof ChainResult ? r.parents : [], new GroupResult(newTaskId(), [], NO_RESULTS));
     }
     const app = appOf([...this.header, body instanceof Chain ? { app: body.app } : body], 'chord');
-    const groupId = randomUUID();
+    const groupId = newTaskId();
     const members = this.header.map((m) => frozen(m));
     const { prepared, pending, result } = this.prepareBody(app, groupId);
     const conn = await app.connection();

@@ -1,6 +1,6 @@
 // group(a, b, c): calls sent together, each with the group's id and its index. The broker is told
 // the group first (its member ids), so it counts the members' results as they land.
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../tasks/task-id.js';
 import { fail } from '../../shared/errors.js';
 import { GroupResult, NO_RESULTS } from '../results/group-result.js';
 import type { CallOptions } from '../tasks/types.js';
@@ -43,7 +43,7 @@ export class Group<R extends readonly unknown[] = unknown[]> {
    * An empty group sends nothing and its get() resolves with [].
    */
   async applyAsync(args: readonly unknown[] = [], options: CallOptions = {}): Promise<GroupResult<R>> {
-    const id = randomUUID();
+    const id = newTaskId();
     if (this.members.length === 0) return new GroupResult<R>(id, [], NO_RESULTS);
     const app = appOf(this.members, 'group');
     const members = this.members.map((m) => frozen(m));

@@ -1,7 +1,7 @@
 // A chain holding groups, sent as Celery upgrades it: `a | group(b, c) | d` is `a` then the chord
 // (group(b, c), d). Every id is frozen and every group declared (its callback: the step after it)
 // before anything is sent; the step before a group sends the members as its link callbacks.
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../tasks/task-id.js';
 import type { FinishPublish } from '../../shared/frames.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
@@ -101,7 +101,7 @@ export async function sendNested<R>(items: readonly (Signature | Group<readonly 
 }
 
 function freezeGroup(g: Group<readonly unknown[]>, prepare: (s: Signature) => Signature): FrozenGroup {
-  return { id: randomUUID(), members: g.members.map((m) => frozen(prepare(m))) };
+  return { id: newTaskId(), members: g.members.map((m) => frozen(prepare(m))) };
 }
 
 /** The caller's options without group and chain fields (assigned here), taskId kept for the last step. */

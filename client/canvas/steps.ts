@@ -1,6 +1,6 @@
 // What chain, group and chord share: task ids assigned before anything is sent (so results are
 // known up front, as Celery's freeze does), which steps store a result, and PENDING registration.
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../tasks/task-id.js';
 import type { Connection } from '../connection.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';
 import type { CanvasApp } from './canvas-app.js';
@@ -8,7 +8,7 @@ import type { Signature } from './signature.js';
 
 /** A copy of `sig` with a task id: its own when it has one, else a new UUID. */
 export function frozen<R>(sig: Signature<R>): Signature<R> {
-  return sig.options.taskId !== undefined ? sig : sig.set({ taskId: randomUUID() });
+  return sig.options.taskId !== undefined ? sig : sig.set({ taskId: newTaskId() });
 }
 
 /** The task id of a frozen signature. */

@@ -1,7 +1,7 @@
 // Turns a call (task name, args, call options, the task's own options) into a task message ready
 // to publish: id, route, Celery protocol v2 message, tracking. Publishing is one publish() away;
 // the worker puts the same thing into a finish (chain steps, callbacks, retries).
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from './task-id.js';
 import { fail } from '../../shared/errors.js';
 import type { FinishPublish } from '../../shared/frames.js';
 import { routeFor } from '../app/routing.js';
@@ -43,7 +43,7 @@ export function prepareTask(
 ): PreparedTask {
   if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
   if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
-  const id = call.taskId ?? randomUUID();
+  const id = call.taskId ?? newTaskId();
   const explicit: { queue?: string; routingKey?: string; exchange?: string; priority?: number } = {};
   const queue = call.queue ?? task.queue;
   const routingKey = call.routingKey ?? (call.queue === undefined ? task.routingKey : undefined);

@@ -45,6 +45,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     outcome = await w.pool.run(poolJobOf(job, w.hostname, withResults ? [chord.results, ...req.args] : req.args));
   }
   w.countRun(def.name);
+  w.releaseSlot(job);
   const runtime = (Date.now() - started) / 1000;
 
   switch (outcome.status) {

@@ -7,7 +7,7 @@ import type { TaskDefinition } from '../tasks/definition.js';
 import type { RequestInfo } from '../tasks/types.js';
 import type { PoolJob } from './pool-types.js';
 
-export type JobState = 'reserved' | 'rate-limited' | 'active' | 'done';
+export type JobState = 'reserved' | 'rate-limited' | 'active' | 'finishing' | 'done';
 
 export interface Job {
   readonly msg: Message;

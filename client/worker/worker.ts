@@ -89,6 +89,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly ready: Job[] = [];
   private readonly finishing = new Set<Promise<void>>();
   private active = 0;
+  /** Jobs whose run ended and whose finish is on its way to the broker (they hold no slot). */
+  private finishingJobs = 0;
+  /** Bound on finishes awaiting the broker's commit: past it, no new task starts. */
+  private readonly maxFinishing: number;
   private conn: Connection | undefined;
   private poolImpl: Pool | undefined;
   private consumerTags: string[] = [];
@@ -109,6 +113,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const multiplier = options.prefetchMultiplier ?? s.workerPrefetchMultiplier;
     this.prefetch = multiplier === 0 ? 0 : Math.min(65_535, this.concurrency * multiplier);
     this.poolName = options.pool ?? s.workerPool;
+    this.maxFinishing = Math.max(256, this.concurrency * 8);
     this.log = options.log ?? defaultLog;
     this.accept = compileAccept(s.acceptContent);
   }
@@ -177,7 +182,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!wasStopping) {
       for (const tag of this.consumerTags) await conn?.cancel(tag).catch(() => undefined);
       // Prefetched but not started: back to the queue for another worker.
-      for (const job of [...this.jobs.values()]) if (job.state !== 'active') this.giveBack(job);
+      for (const job of [...this.jobs.values()]) if (job.state === 'reserved' || job.state === 'rate-limited') this.giveBack(job);
       this.ready.length = 0;
     }
     if (force) {
@@ -232,6 +237,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.totals.set(name, (this.totals.get(name) ?? 0) + 1);
   }
 
+  /**
+   * @internal The job's run ended: its slot is free for the next task while its finish travels
+   * to the broker and is committed (waiting for the commit would cap the throughput at
+   * concurrency / commit latency). Idempotent.
+   */
+  releaseSlot(job: Job): void {
+    if (job.state !== 'active') return;
+    job.state = 'finishing';
+    this.active--;
+    this.finishingJobs++;
+    this.pump();
+    if (this.active === 0) this.idle?.();
+  }
+
   /** @internal Tracks a finish so close() waits for it. */
   track(p: Promise<void>): void {
     this.finishing.add(p);
@@ -281,7 +300,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Starts ready jobs while slots are free. */
   private pump(): void {
-    while (this.active < this.concurrency && this.ready.length > 0 && this.state === 'running') {
+    while (this.active < this.concurrency && this.finishingJobs < this.maxFinishing && this.ready.length > 0 && this.state === 'running') {
       const job = this.ready.shift()!;
       if (job.state !== 'reserved') continue;
       job.state = 'active';
@@ -290,11 +309,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const run = executeJob(this, job).catch((err: unknown) => {
         this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
       }).finally(() => {
+        this.releaseSlot(job);
         job.state = 'done';
+        this.finishingJobs--;
         this.jobs.delete(job.req.id);
-        this.active--;
         this.pump();
-        if (this.active === 0) this.idle?.();
       });
       this.track(run);
     }
@@ -360,6 +379,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const job = this.jobs.get(id);
       if (job === undefined) continue;
       job.revoked = { terminate };
+      if (job.state === 'finishing' || job.state === 'done') continue;
       if (job.state === 'active') {
         if (terminate) {
           this.log('info', `terminating task ${job.req.task}[${id}] (revoked${signal === undefined ? '' : `, ${signal}`})`);
