@@ -6,6 +6,8 @@ import type { TaskContext } from '../../client/index.js';
 import { taskEnv } from './task-helpers.js';
 
 const APP_MODULE = fileURLToPath(new URL('../fixtures/task-apps/limits-app.mjs', import.meta.url));
+// Runners load the plain-JS app: keep tap's TypeScript loader out of them (it only slows their start).
+process.env['TAP_TYPE_STRIP_ONLY'] = '1';
 
 t.test('async pool: the soft limit aborts the signal; the hard limit fails the task', async (t) => {
   const { app, startWorker } = await taskEnv(t);

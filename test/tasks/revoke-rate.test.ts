@@ -7,6 +7,8 @@ import { until } from '../helpers/wait.js';
 import { taskEnv } from './task-helpers.js';
 
 const APP_MODULE = fileURLToPath(new URL('../fixtures/task-apps/limits-app.mjs', import.meta.url));
+// Runners load the plain-JS app: keep tap's TypeScript loader out of them (it only slows their start).
+process.env['TAP_TYPE_STRIP_ONLY'] = '1';
 
 t.test('a task revoked before any worker runs it is REVOKED and never runs', async (t) => {
   const { app, startWorker } = await taskEnv(t);
