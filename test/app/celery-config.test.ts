@@ -4,6 +4,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import { CONFIG_NAMES, fromCeleryConfig } from '../../client/app/celery-config.js';
 import { SETTINGS, SETTING_NAMES, resolveSettings } from '../../client/app/settings.js';
 import { routeFor } from '../../client/app/routing.js';
+import { seedCeleryConfig } from '../fixtures/seed-config.js';
 
 function throwsInvalid(t: Test, fn: () => unknown, ...patterns: RegExp[]): void {
   try {
@@ -16,30 +17,7 @@ function throwsInvalid(t: Test, fn: () => unknown, ...patterns: RegExp[]): void 
   }
 }
 
-/** The seed deployment of issue 3, as a Celery 3 celeryconfig.py would write it. */
-const SEED = {
-  BROKER_URL: 'ws://127.0.0.1:5680',
-  CELERY_RESULT_BACKEND: 'ws://127.0.0.1:5680',
-  CELERY_TASK_SERIALIZER: 'msgpack',
-  CELERY_RESULT_SERIALIZER: 'json',
-  CELERY_ACCEPT_CONTENT: ['msgpack', 'json'],
-  CELERY_MESSAGE_COMPRESSION: 'zlib',
-  CELERY_TASK_RESULT_EXPIRES: 86400,
-  CELERY_ACKS_LATE: true,
-  CELERYD_TASK_TIME_LIMIT: 5,
-  CELERYD_CONCURRENCY: 4,
-  CELERYD_PREFETCH_MULTIPLIER: 4,
-  CELERYD_MAX_TASKS_PER_CHILD: 40,
-  CELERY_DEFAULT_EXCHANGE: 'tasks',
-  CELERY_DEFAULT_EXCHANGE_TYPE: 'topic',
-  CELERY_DEFAULT_QUEUE: 'default',
-  CELERY_DEFAULT_ROUTING_KEY: 'task.default',
-  CELERY_QUEUES: [
-    { name: 'default', exchange: 'tasks', routing_key: 'task.#' },
-    { name: 'web_tasks', exchange: 'tasks', routing_key: 'web.#' },
-  ],
-  CELERY_ROUTES: { 'projq.tasks.add': { queue: 'web_tasks', routing_key: 'web.add' } },
-};
+const SEED = seedCeleryConfig();
 
 t.test('the seed deployment from its upper-case Celery form', async (t) => {
   const s = resolveSettings(fromCeleryConfig(SEED));

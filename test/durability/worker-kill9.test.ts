@@ -3,7 +3,7 @@
 // Also: SIGTERM is a warm shutdown (the running task finishes; prefetched ones go back).
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { startTestBroker } from '../helpers/broker.js';
 import { until } from '../helpers/wait.js';
 import type { Celeriac } from '../../client/index.js';

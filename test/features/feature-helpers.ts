@@ -1,7 +1,10 @@
 // Shared bits of the end-to-end feature tests: a broker on port 0 per test, client connections
 // closed at teardown, and bounded waits.
 import type { Test } from 'tap';
-import type { BrokerOptions } from '../../server/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker, type Broker, type BrokerOptions } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 export { sleep, until } from '../helpers/wait.js';
 import { connect, type Connection, type Message } from '../../client/index.js';
@@ -37,3 +40,48 @@ export async function collect(conn: Connection, queue: string, opts: { prefetch?
 }
 
 export const bodies = (msgs: Message[]): string[] => msgs.map((m) => m.body.toString());
+
+/** Brokers started one after another on one data file (restart tests). */
+export interface BrokersOnOneFile {
+  readonly file: string;
+  /** Starts a broker on the file. */
+  start(): Promise<Broker>;
+  /** A client of `broker` (no reconnect), closed at teardown. */
+  open(broker: Broker): Promise<Connection>;
+  /** start() then open(). */
+  startAndOpen(): Promise<Connection>;
+  /** Closes the clients so far and the last broker started (a clean stop before a restart). */
+  stopLast(): Promise<void>;
+}
+
+/** Brokers on one temp file, with their clients; all closed and the file removed at teardown. */
+export function brokersOnOneFile(t: Test): BrokersOnOneFile {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-restart-'));
+  const file = join(dir, 'broker.db');
+  const brokers: Broker[] = [];
+  const conns: Connection[] = [];
+  t.teardown(async () => {
+    await Promise.allSettled(conns.map((c) => c.close()));
+    await Promise.allSettled(brokers.map((b) => b.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (): Promise<Broker> => {
+    const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
+    brokers.push(broker);
+    return broker;
+  };
+  const open = async (broker: Broker): Promise<Connection> => {
+    const conn = await connect(broker.url, { reconnect: false });
+    conn.on('error', () => undefined);
+    conns.push(conn);
+    return conn;
+  };
+  return {
+    file, start, open,
+    startAndOpen: async () => open(await start()),
+    stopLast: async () => {
+      await Promise.allSettled(conns.map((c) => c.close()));
+      await brokers[brokers.length - 1]?.close();
+    },
+  };
+}

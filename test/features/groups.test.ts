@@ -1,14 +1,10 @@
 // Groups and chords end to end: the broker counts members' final results as they are stored
 // (finish, resultStore, revoke), publishes the chord callback exactly once, and survives a restart.
-import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import t from 'tap';
 import { encode } from '@msgpack/msgpack';
-import { connect, type Connection, type FinishPublish, type Message } from '../../client/index.js';
-import { startBroker, type Broker } from '../../server/index.js';
+import type { FinishPublish, Message } from '../../client/index.js';
 import { openSqliteStore } from '../../server/store/index.js';
-import { bodies, brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokerAndClient, brokersOnOneFile, collect, sleep, unique, until } from './feature-helpers.js';
 
 /** A chord body publish to `queue`, tracked as task `taskId`. */
 function callbackTo(queue: string, taskId: string): FinishPublish {
@@ -116,34 +112,9 @@ t.test('bad declares and unknown groups', async (t) => {
   t.equal(conn.connected, true, 'the connection goes on');
 });
 
-/** Brokers started one after another on one temp file, with their clients; all closed at teardown. */
-function onOneFile(t: Test): { file: string; start: () => Promise<Connection>; stop: () => Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-groups-'));
-  const file = join(dir, 'broker.db');
-  const brokers: Broker[] = [];
-  const conns: Connection[] = [];
-  t.teardown(async () => {
-    await Promise.allSettled(conns.map((c) => c.close()));
-    await Promise.allSettled(brokers.map((b) => b.close()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (): Promise<Connection> => {
-    const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
-    brokers.push(broker);
-    const c = await connect(broker.url, { reconnect: false });
-    c.on('error', () => undefined);
-    conns.push(c);
-    return c;
-  };
-  const stop = async (): Promise<void> => {
-    await Promise.allSettled(conns.map((c) => c.close()));
-    await brokers[brokers.length - 1]!.close();
-  };
-  return { file, start, stop };
-}
 
 t.test('the callback survives a restart between declare and completion', async (t) => {
-  const { start, stop } = onOneFile(t);
+  const { startAndOpen: start, stopLast: stop } = brokersOnOneFile(t);
   const cbq = unique('chord');
   const groupId = unique('group');
   const members = [unique('a'), unique('b')];
@@ -166,7 +137,7 @@ t.test('the callback survives a restart between declare and completion', async (
 });
 
 t.test('a complete group whose callback never left (a commit split before it) fires at recovery', async (t) => {
-  const { file, start } = onOneFile(t);
+  const { file, startAndOpen: start } = brokersOnOneFile(t);
   const cbq = unique('chord');
   const groupId = unique('group');
   const cbId = unique('cb');

@@ -1,38 +1,8 @@
 // A broker closed and started again on the same data file, end to end through sockets: delayed
 // messages stay held until due, durable topology and persistent messages survive, the rest does not.
-import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type CeleriacError, type Connection, type Message } from '../../client/index.js';
-import { startBroker, type Broker } from '../../server/index.js';
-import { bodies, sleep, unique, until } from './feature-helpers.js';
-
-/** Starts brokers one after another on one temp file; all closed and the file removed at teardown. */
-function onOneFile(t: Test): { start: () => Promise<Broker>; open: (broker: Broker) => Promise<Connection> } {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-restart-'));
-  const file = join(dir, 'broker.db');
-  const brokers: Broker[] = [];
-  const conns: Connection[] = [];
-  t.teardown(async () => {
-    await Promise.allSettled(conns.map((c) => c.close()));
-    await Promise.allSettled(brokers.map((b) => b.close()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    start: async () => {
-      const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
-      brokers.push(broker);
-      return broker;
-    },
-    open: async (broker) => {
-      const conn = await connect(broker.url, { reconnect: false });
-      conn.on('error', () => undefined);
-      conns.push(conn);
-      return conn;
-    },
-  };
-}
+import t from 'tap';
+import type { CeleriacError, Connection, Message } from '../../client/index.js';
+import { bodies, brokersOnOneFile, sleep, unique, until } from './feature-helpers.js';
 
 /** Subscribes and keeps what arrives, with its arrival time; settles nothing. */
 async function hold(conn: Connection, queue: string): Promise<{ msgs: Message[]; at: number[] }> {
@@ -43,7 +13,7 @@ async function hold(conn: Connection, queue: string): Promise<{ msgs: Message[];
 }
 
 t.test('a delayed persistent message held across a restart arrives once, after its due time', async (t) => {
-  const { start, open } = onOneFile(t);
+  const { start, open } = brokersOnOneFile(t);
   const q = unique('delayed');
   const delay = 1_500;
   const first = await start();
@@ -74,7 +44,7 @@ t.test('a delayed persistent message held across a restart arrives once, after i
 });
 
 t.test('durable topology and persistent messages survive a restart; transient ones do not', async (t) => {
-  const { start, open } = onOneFile(t);
+  const { start, open } = brokersOnOneFile(t);
   const ex = unique('dx');
   const dq = unique('dq');
   const tq = unique('tq');
@@ -111,7 +81,7 @@ t.test('durable topology and persistent messages survive a restart; transient on
 });
 
 t.test('a message delivered but not acked before a restart comes back flagged redelivered', async (t) => {
-  const { start, open } = onOneFile(t);
+  const { start, open } = brokersOnOneFile(t);
   const q = unique('unacked');
   const first = await start();
   const before = await open(first);

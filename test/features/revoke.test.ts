@@ -1,12 +1,8 @@
 // Revoke end to end: a revoked task's message is never handed out (consume or get), its waiters
 // are pushed REVOKED, the revocation survives a restart, and holders of its delivery are told.
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type Connection, type Message, type RevokedInfo } from '../../client/index.js';
-import { startBroker, type Broker } from '../../server/index.js';
-import { bodies, brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+import type { Connection, Message, RevokedInfo } from '../../client/index.js';
+import { bodies, brokerAndClient, brokersOnOneFile, collect, sleep, unique, until } from './feature-helpers.js';
 
 /** Publishes a task message the way the task layer does: correlationId and track name the task. */
 function publishTask(conn: Connection, queue: string, taskId: string, body = taskId): Promise<void> {
@@ -104,31 +100,14 @@ t.test('bad revokes get coded errors and change nothing', async (t) => {
 });
 
 t.test('a revocation survives a broker restart', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-revoke-'));
-  const file = join(dir, 'broker.db');
-  const brokers: Broker[] = [];
-  const conns: Connection[] = [];
-  t.teardown(async () => {
-    await Promise.allSettled(conns.map((c) => c.close()));
-    await Promise.allSettled(brokers.map((b) => b.close()));
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (): Promise<Connection> => {
-    const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
-    brokers.push(broker);
-    const c = await connect(broker.url, { reconnect: false });
-    c.on('error', () => undefined);
-    conns.push(c);
-    return c;
-  };
+  const { startAndOpen: start, stopLast } = brokersOnOneFile(t);
   const q = unique('tasks');
   const id = unique('task');
   const before = await start();
   await before.assertQueue(q, { durable: true });
   await publishTask(before, q, id, 'revoked-one');
   await before.revoke(id);
-  await before.close();
-  await brokers[0]!.close();
+  await stopLast();
 
   const after = await start();
   t.equal(await after.isRevoked(id), true, 'remembered');

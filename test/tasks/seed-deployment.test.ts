@@ -2,35 +2,13 @@
 // where each task lands, how its message looks (msgpack, zlib), how its result is kept (JSON, a day).
 import t from 'tap';
 import { Celeriac, fromCeleryConfig } from '../../client/index.js';
+import { seedCeleryConfig } from '../fixtures/seed-config.js';
 import { taskEnv } from './task-helpers.js';
 
-const seedConfig = (url: string): Record<string, unknown> => ({
-  BROKER_URL: url,
-  CELERY_RESULT_BACKEND: url,
-  CELERY_TASK_SERIALIZER: 'msgpack',
-  CELERY_RESULT_SERIALIZER: 'json',
-  CELERY_ACCEPT_CONTENT: ['msgpack', 'json'],
-  CELERY_MESSAGE_COMPRESSION: 'zlib',
-  CELERY_TASK_RESULT_EXPIRES: 86400,
-  CELERY_ACKS_LATE: true,
-  CELERYD_TASK_TIME_LIMIT: 5,
-  CELERYD_CONCURRENCY: 4,
-  CELERYD_PREFETCH_MULTIPLIER: 4,
-  CELERYD_MAX_TASKS_PER_CHILD: 40,
-  CELERY_DEFAULT_EXCHANGE: 'tasks',
-  CELERY_DEFAULT_EXCHANGE_TYPE: 'topic',
-  CELERY_DEFAULT_QUEUE: 'default',
-  CELERY_DEFAULT_ROUTING_KEY: 'task.default',
-  CELERY_QUEUES: [
-    { name: 'default', exchange: 'tasks', routing_key: 'task.#' },
-    { name: 'web_tasks', exchange: 'tasks', routing_key: 'web.#' },
-  ],
-  CELERY_ROUTES: { 'projq.tasks.add': { queue: 'web_tasks', routing_key: 'web.add' } },
-});
 
 t.test('the seed deployment from its upper-case form: routing, message format, results', async (t) => {
   const { broker } = await taskEnv(t);
-  const app = new Celeriac(fromCeleryConfig(seedConfig(broker.url)));
+  const app = new Celeriac(fromCeleryConfig(seedCeleryConfig(broker.url)));
   t.teardown(() => app.close());
   t.equal(app.settings.taskTimeLimit, 5_000, 'seconds became ms');
   t.equal(app.settings.resultExpires, 86_400_000);
