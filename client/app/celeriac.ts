@@ -133,7 +133,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   /** The producer connection, opened on first use. */
   connection(): Promise<Connection> {
     if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
-    this.conn ??= this.open('producer');
+    if (this.conn === undefined) {
+      const p = this.open('producer');
+      this.conn = p;
+      // A failed first connection is not remembered: the next call tries again.
+      p.catch(() => { if (this.conn === p) this.conn = undefined; });
+    }
     return this.conn;
   }
 
@@ -141,21 +146,19 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   backend(): Promise<Connection> {
     if (this.settings.resultBackend === this.settings.broker) return this.connection();
     if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
-    this.backendConn ??= this.open('results', this.settings.resultBackend);
+    if (this.backendConn === undefined) {
+      const p = this.open('results', this.settings.resultBackend);
+      this.backendConn = p;
+      p.catch(() => { if (this.backendConn === p) this.backendConn = undefined; });
+    }
     return this.backendConn;
   }
 
   /** Opens a new connection to the broker with the app's connection settings (workers get their own). */
-  async open(role: string, url: string = this.settings.broker): Promise<Connection> {
+  open(role: string, url: string = this.settings.broker): Promise<Connection> {
     const options: Parameters<typeof connect>[1] = { reconnect: this.settings.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (this.settings.brokerHeartbeat !== null) options.heartbeat = this.settings.brokerHeartbeat;
-    const p = connect(url, options);
-    // A failed first connection is not remembered: the next call tries again.
-    p.catch(() => {
-      if (this.conn === p) this.conn = undefined;
-      if (this.backendConn === p) this.backendConn = undefined;
-    });
-    return p;
+    return connect(url, options);
   }
 
   /** A worker consuming this app's tasks (`worker.start()` connects). */

@@ -137,7 +137,7 @@ export const SETTINGS = {
   }),
   taskAcksOnFailureOrTimeout: setting({
     default: true, parse: bool, type: 'bool',
-    doc: 'With late acks, still ack a task that failed or timed out (false: requeue it).',
+    doc: 'With late acks, still ack a task that failed or timed out (false: record the failure, then reject it to the queue\'s dead-letter exchange).',
     celery: { name: 'task_acks_on_failure_or_timeout', old: ['CELERY_ACKS_ON_FAILURE_OR_TIMEOUT'] },
   }),
   taskRejectOnWorkerLost: setting({

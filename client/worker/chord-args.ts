@@ -3,6 +3,7 @@
 // one landed; here the worker reads them back (one groupGet) and prepends them to the args.
 import type { Connection } from '../connection.js';
 import type { CompiledAccept } from '../messages/content-guard.js';
+import { serializeError } from '../results/remote-error.js';
 import { decodeRecord, errorOfMeta } from '../results/result-meta.js';
 import type { SerializedError } from './pool-types.js';
 
@@ -20,6 +21,16 @@ export function chordHeaders(groupId: string, immutable: boolean): Record<string
 export type ChordArgs = { ok: true; results: unknown[] } | { ok: false; error: SerializedError };
 
 export async function chordArgs(conn: Connection, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
+  try {
+    return await readChordArgs(conn, groupId, accept);
+  } catch (err) {
+    // Never a rejection: the body was acked already (early acks), so it must end as a FAILURE.
+    const cause = serializeError(err);
+    return { ok: false, error: { name: 'ChordError', code: 'ERR_CHORD_FAILED', message: `the results of chord group ${groupId} could not be read: ${cause.message}`, stack: cause.stack } };
+  }
+}
+
+async function readChordArgs(conn: Connection, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
   const group = await conn.getGroup(groupId);
   if (group === null) {
     return { ok: false, error: { name: 'ChordError', code: 'ERR_CHORD_FAILED', message: `the results of chord group ${groupId} are gone (expired or never declared)`, stack: `ChordError: group ${groupId} unknown` } };

@@ -3,7 +3,7 @@
 import type { FinishResult } from '../../shared/frames.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
-import { poolJobOf, type Job } from './job.js';
+import { poolJobOf, settleable, type Job } from './job.js';
 import type { PoolOutcome, SerializedError } from './pool-types.js';
 import type { PreparedTask } from '../tasks/producer.js';
 import type { Worker } from './worker.js';
@@ -46,6 +46,11 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   }
   w.countRun(def.name);
   w.releaseSlot(job);
+  if (w.cold && acksLate && outcome.status !== 'success') {
+    // Cut short by a cold shutdown: not acked, so the broker gives it to another worker.
+    w.log('warn', `task ${req.task}[${req.id}] was stopped by a cold shutdown; left for redelivery`);
+    return;
+  }
   const runtime = (Date.now() - started) / 1000;
 
   switch (outcome.status) {
@@ -76,7 +81,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     case 'lost':
       if (acksLate && def.options.rejectOnWorkerLost) {
         w.log('warn', `the runner of ${req.task}[${req.id}] died; requeueing it (rejectOnWorkerLost)`);
-        if (!msg.settled) msg.nack({ requeue: true });
+        if (settleable(job)) msg.nack({ requeue: true });
         return;
       }
       w.log('error', `the runner of ${req.task}[${req.id}] died: ${outcome.error.message}`);
@@ -92,18 +97,21 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number, fi
   const { req, def, msg } = job;
   const s = w.app.settings;
   w.emit('task-failed', { uuid: req.id, name: req.task, exception: `${error.name}: ${error.message}`, traceback: error.stack, runtime });
-  if (def.options.acksLate && !s.taskAcksOnFailureOrTimeout) {
-    if (!msg.settled) msg.nack({ requeue: true });
-    return Promise.resolve();
-  }
   w.log('warn', `task ${req.task}[${req.id}] failed: ${error.name}: ${error.message}`);
+  if (def.options.acksLate && !s.taskAcksOnFailureOrTimeout) {
+    // Celery's reject(requeue=False): the failure is recorded, then the message goes to the
+    // queue's dead-letter exchange (or away) instead of being acked.
+    return finish(failureOf(s, req, 'FAILURE', error), failurePublishes(s, w.app, req), false).then(() => {
+      if (settleable(job)) msg.reject({ requeue: false });
+    });
+  }
   return finish(failureOf(s, req, 'FAILURE', error), failurePublishes(s, w.app, req), def.options.acksLate);
 }
 
 /** Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. */
 async function finishJob(w: Worker, job: Job, result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> {
   const conn = w.connection;
-  const withAck = ack && !job.msg.settled;
+  const withAck = ack && settleable(job);
   if (result === undefined && next.length === 0) {
     if (withAck) job.msg.ack();
     return;

@@ -20,8 +20,18 @@ export interface Job {
   startedAt?: number;
   /** Acked before running (early acks). */
   acked: boolean;
+  /**
+   * The broker cancelled the consumer it came through (ack timeout, queue deleted) and took the
+   * delivery back: its tag is dead, so it is neither acked nor rejected (the broker would refuse).
+   */
+  deliveryLost?: boolean;
   /** Revoked while here; `terminate` asks to stop a running one. */
   revoked?: { terminate: boolean };
+}
+
+/** True while the job's message may still be settled (acked, rejected, nacked) by this worker. */
+export function settleable(job: Job): boolean {
+  return !job.msg.settled && job.deliveryLost !== true;
 }
 
 /** Limits in ms: the message's own (set by the caller), else the task's. */

@@ -13,7 +13,7 @@ import { parseTaskMessage } from '../messages/task-request.js';
 import type { TaskRequest } from '../messages/types.js';
 import { executeJob } from './execute.js';
 import { failureOf, workerError } from './finish-plan.js';
-import { describeJob, type Job } from './job.js';
+import { describeJob, settleable, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { RateGate } from './rate-gate.js';
@@ -95,10 +95,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly maxFinishing: number;
   private conn: Connection | undefined;
   private poolImpl: Pool | undefined;
-  private consumerTags: string[] = [];
+  /** Consumer tag -> the queue it consumes. */
+  private readonly consumerTags = new Map<string, string>();
   private rate: RateGate | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private idle: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+  private coldShutdown = false;
   /** Stops the control mailbox and events (services.ts). */
   private detachServices: (() => Promise<void>) | undefined;
 
@@ -146,10 +149,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.rate = new RateGate(this.conn);
       this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
+      this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
       for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
       for (const q of this.queues) {
         const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
-        this.consumerTags.push(consumerTag);
+        this.consumerTags.set(consumerTag, q);
       }
       this.detachServices = await attachWorkerServices(this, this.options);
     } catch (err) {
@@ -167,37 +171,45 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Shuts down. Warm (default): stop consuming, give back prefetched tasks not started, let the
-   * running ones finish, then close. `force` (cold): stop runners at once; with late acks their
-   * messages go back to the queue when the connection closes.
+   * running ones finish, then close. `force` (cold), also while a warm close is under way: stop
+   * the runners at once; a late-acked task stopped this way is not acked, so the broker gives it
+   * to another worker when the connection closes. Every caller gets the same shutdown.
    */
-  async close(options: { force?: boolean } = {}): Promise<void> {
-    const force = options.force === true;
-    if (this.state === 'stopped' || this.state === 'new') {
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (this.state === 'new' || (this.state === 'stopped' && this.closing === undefined)) {
       this.state = 'stopped';
-      return;
+      return Promise.resolve();
     }
-    const wasStopping = this.state === 'stopping';
+    if (options.force === true && !this.coldShutdown) {
+      this.coldShutdown = true;
+      this.pool.abortAll('cold shutdown');
+      // Runs stopped here end as 'lost'; the shutdown below waits for their (non-)finishes.
+      void this.pool.close(true).catch(() => undefined);
+    }
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  /** True once a cold shutdown began: late-acked tasks cut short are left for redelivery. */
+  get cold(): boolean {
+    return this.coldShutdown;
+  }
+
+  private async shutDown(): Promise<void> {
     this.state = 'stopping';
     const conn = this.conn;
-    if (!wasStopping) {
-      for (const tag of this.consumerTags) await conn?.cancel(tag).catch(() => undefined);
-      // Prefetched but not started: back to the queue for another worker.
-      for (const job of [...this.jobs.values()]) if (job.state === 'reserved' || job.state === 'rate-limited') this.giveBack(job);
-      this.ready.length = 0;
-    }
-    if (force) {
-      this.pool.abortAll('cold shutdown');
-      await this.pool.close(true);
-    } else {
-      await this.whenIdle();
-      await this.pool.close(false);
-    }
+    for (const tag of this.consumerTags.keys()) await conn?.cancel(tag).catch(() => undefined);
+    // Prefetched but not started: back to the queue for another worker.
+    for (const job of [...this.jobs.values()]) if (job.state === 'reserved' || job.state === 'rate-limited') this.giveBack(job);
+    this.ready.length = 0;
+    await this.whenIdle();
+    await this.pool.close(this.coldShutdown);
     await Promise.allSettled([...this.finishing]);
     this.state = 'stopped';
     this.emit('worker-offline');
     await this.detachServices?.().catch(() => undefined);
     await conn?.close().catch(() => undefined);
-    this.log('info', `worker ${this.hostname} stopped (${force ? 'cold' : 'warm'})`);
+    this.log('info', `worker ${this.hostname} stopped (${this.coldShutdown ? 'cold' : 'warm'})`);
   }
 
   /** True between start() and close(). */
@@ -333,7 +345,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private giveBack(job: Job): void {
     job.state = 'done';
     this.jobs.delete(job.req.id);
-    if (!job.msg.settled) job.msg.nack({ requeue: true });
+    if (settleable(job)) job.msg.nack({ requeue: true });
   }
 
   /** A message that cannot be read (refused content type, bad body): rejected, and a failure recorded when it names a task id. */
@@ -374,6 +386,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.track(p);
   }
 
+  /**
+   * The broker cancelled one of our consumers (an ack timeout, its queue deleted) and requeued
+   * what it had delivered through it. Jobs not started are dropped (another delivery follows);
+   * running ones finish without settling their dead delivery; the queue is consumed again.
+   */
+  private onConsumerCancelled(tag: string, reason: string): void {
+    const queue = this.consumerTags.get(tag);
+    if (queue === undefined) return;
+    this.consumerTags.delete(tag);
+    this.log('error', `the broker cancelled the consumer of queue '${queue}' (${reason}); its unacked tasks went back to the queue`);
+    for (const job of [...this.jobs.values()]) {
+      if (job.msg.fields.consumerTag !== tag || job.msg.settled) continue;
+      job.deliveryLost = true;
+      if (job.state === 'reserved' || job.state === 'rate-limited') {
+        job.state = 'done';
+        this.jobs.delete(job.req.id);
+      }
+    }
+    if (this.state !== 'running') return;
+    this.connection.consume(queue, (msg) => this.onMessage(queue, msg), { prefetch: this.prefetch }).then(
+      ({ consumerTag }) => { this.consumerTags.set(consumerTag, queue); },
+      (err: unknown) => this.log('error', `could not consume queue '${queue}' again: ${String(err)}`),
+    );
+  }
+
   private onRevoked(taskIds: readonly string[], terminate: boolean, signal: string | undefined): void {
     for (const id of taskIds) {
       const job = this.jobs.get(id);
@@ -390,7 +427,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Not started: the broker stored REVOKED already; ack it away.
       job.state = 'done';
       this.jobs.delete(id);
-      if (!job.msg.settled) job.msg.ack();
+      if (settleable(job)) job.msg.ack();
       this.emit('task-revoked', { uuid: id, name: job.req.task, terminated: false, expired: false });
     }
   }

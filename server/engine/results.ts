@@ -104,6 +104,12 @@ export class ResultBackend {
     };
     const key = keyOf(vhost, taskId);
     const final = READY_STATES.has(state as TaskState);
+    // A final result is never replaced by a non-final state: a STARTED or RETRY that arrives late
+    // (re-sent after a reconnect, or from a worker that lost the race with a revoke) is dropped.
+    if (!final && this.isFinal(vhost, taskId)) {
+      this.writer.afterCommit((err) => done(err));
+      return;
+    }
     // Read before the write: a member stored final twice counts once.
     const hook = this.finalHook;
     const counted = final && hook !== null && hook.counts(vhost, taskId) && !this.isFinal(vhost, taskId);

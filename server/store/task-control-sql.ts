@@ -51,9 +51,10 @@ export class TaskControlSql {
       `DELETE FROM group_specs WHERE rowid IN (SELECT s.rowid FROM ${join} WHERE g.expires_at > 0 AND g.expires_at <= ?)`,
     );
     this.removeExpiredGroups = db.prepare('DELETE FROM groups WHERE expires_at > 0 AND expires_at <= ?');
+    // Specs first: they are found through their group's expiry, which goes with the group row.
     this.deleteExpiredGroupsTx = db.transaction((now: number) => {
       this.removeExpiredSpecs.run(now);
-      return this.deleteExpiredGroupsTx(now);
+      return this.removeExpiredGroups.run(now).changes;
     });
   }
 
@@ -85,6 +86,6 @@ export class TaskControlSql {
   }
 
   deleteExpiredGroups(now: number): number {
-    return this.removeExpiredGroups.run(now).changes;
+    return this.deleteExpiredGroupsTx(now);
   }
 }

@@ -57,6 +57,19 @@ t.test('a wait that times out answers with the record as it is', async (t) => {
   t.equal(await conn.waitResult(unique('unknown'), 600_000), null, 'an unknown id does not hang a waiter');
 });
 
+t.test('a final result is not replaced by a late non-final state', async (t) => {
+  const { conn } = await brokerAndClient(t);
+  const id = unique('done');
+  await conn.storeResult(id, 'SUCCESS', Buffer.from('5'));
+  await conn.storeResult(id, 'STARTED');
+  await conn.storeResult(id, 'RETRY');
+  const rec = await conn.getResult(id);
+  t.equal(rec?.state, 'SUCCESS', 'STARTED and RETRY after SUCCESS are dropped');
+  t.equal(Buffer.from(rec!.body!).toString(), '5');
+  await conn.storeResult(id, 'FAILURE', Buffer.from('x'));
+  t.equal((await conn.getResult(id))?.state, 'FAILURE', 'a final state may still replace a final one');
+});
+
 t.test('forget, expiry and bad input', async (t) => {
   const { conn } = await brokerAndClient(t);
   const id = unique('f');

@@ -355,6 +355,9 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(store.loadGroup('/', g1)?.done, 7, 'and nothing of it applied');
     t.equal(store.deleteExpiredGroups(10_000), 1);
     t.equal(store.loadGroup('/', g2), null, 'expired group deleted');
+    // Its member list and callback went with it: the id may be declared again.
+    store.applyBatch({ inserts: [], counts: [], deletes: [], groups: [{ vhost: '/', groupId: g2, members: ['again'], done: 0, callback: null, fired: false, expiresAt: 0 }] });
+    t.same(store.loadGroup('/', g2)?.members, ['again'], 'an expired id declared again');
     store.close();
     if (!fixture.persistent) return;
     const again = openFor(t, fixture);

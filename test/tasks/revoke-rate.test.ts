@@ -63,8 +63,9 @@ t.test('a rate limit holds across all workers together (the broker hands out the
   register(app);
   const other = newApp();
   register(other);
-  await startWorker(app, { concurrency: 4 });
-  await startWorker(other, { concurrency: 4 });
+  // Prefetch 4 each: neither worker can take all 12, so both run some and share the one bucket.
+  const w1 = await startWorker(app, { concurrency: 4, prefetchMultiplier: 1 });
+  const w2 = await startWorker(other, { concurrency: 4, prefetchMultiplier: 1 });
   const results = await Promise.all(Array.from({ length: 12 }, () => app.sendTask('tasks.limited', [])));
   await Promise.all(results.map((r) => r.get({ timeout: 10_000 })));
   starts.sort((a, b) => a - b);
@@ -76,4 +77,5 @@ t.test('a rate limit holds across all workers together (the broker hands out the
   t.ok(most <= 7, `at most 7 starts in any 200 ms (got ${most}; offsets ${starts.map((s) => s - starts[0]!).join(', ')} ms)`);
   t.ok(starts[11]! - starts[0]! >= 11 * 50 - 100, 'the 12 starts span about 11 slots');
   t.equal(starts.length, 12);
+  t.ok((w1.totals.get('tasks.limited') ?? 0) > 0 && (w2.totals.get('tasks.limited') ?? 0) > 0, 'both workers ran some');
 });
