@@ -82,7 +82,14 @@ function camelKeys(obj: Record<string, unknown>, label: string, aliases: Readonl
   return out;
 }
 
-/** A Celery queue: `{ exchange, exchange_type, routing_key, queue_arguments: { 'x-max-priority': 10 } }`. */
+/** RabbitMQ's queue x-arguments (as Celery's queue_arguments carry them) and our names; RabbitMQ's are in ms already. */
+const X_ARGUMENTS: Readonly<Record<string, string>> = {
+  'x-message-ttl': 'messageTtl', 'x-expires': 'expires', 'x-max-length': 'maxLength', 'x-overflow': 'overflow',
+  'x-dead-letter-exchange': 'deadLetterExchange', 'x-dead-letter-routing-key': 'deadLetterRoutingKey',
+  'x-delivery-limit': 'deliveryLimit', 'x-consumer-timeout': 'consumerTimeout',
+};
+
+/** A Celery queue: `{ exchange, exchange_type, routing_key, queue_arguments: { 'x-max-priority': 10, 'x-message-ttl': 60000 } }`. */
 function celeryQueue(raw: unknown, label: string): unknown {
   if (!isPlainObject(raw)) return raw;
   const q = camelKeys(raw, label, { binding_key: 'routingKey' });
@@ -97,10 +104,17 @@ function celeryQueue(raw: unknown, label: string): unknown {
   const args = q['queueArguments'];
   if (args !== undefined) {
     if (!isPlainObject(args)) throw invalid(`${label}.queue_arguments`, 'an object', args);
+    const ours: Record<string, unknown> = {};
     for (const [arg, value] of Object.entries(args)) {
-      if (arg !== 'x-max-priority') throw invalid(`${label}.queue_arguments['${arg}']`, "absent (only 'x-max-priority' is understood)", value);
-      q['maxPriority'] = value;
+      if (arg === 'x-max-priority') {
+        q['maxPriority'] = value;
+        continue;
+      }
+      const to = X_ARGUMENTS[arg];
+      if (to === undefined) throw invalid(`${label}.queue_arguments['${arg}']`, `one of x-max-priority, ${Object.keys(X_ARGUMENTS).join(', ')}`, value);
+      ours[to] = value;
     }
+    if (Object.keys(ours).length > 0) q['arguments'] = ours;
     delete q['queueArguments'];
   }
   return q;

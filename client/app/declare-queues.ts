@@ -32,7 +32,7 @@ export class QueueDeclarer {
 
 async function declareOne(conn: Connection, q: QueueSetting): Promise<void> {
   if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
-  const opts: Parameters<Connection['assertQueue']>[1] = { durable: q.durable, autoDelete: q.autoDelete };
+  const opts: Parameters<Connection['assertQueue']>[1] = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
   if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
   await conn.assertQueue(q.name, opts);
   if (q.exchange !== '') await conn.bindQueue(q.name, q.exchange, q.routingKey);

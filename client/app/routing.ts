@@ -67,7 +67,7 @@ export function completeQueues(s: {
 }): QueueSetting[] {
   const maxPriority = s.taskQueueMaxPriority ?? undefined;
   if (s.taskQueues === null) {
-    return [{ name: s.taskDefaultQueue, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority }];
+    return [{ name: s.taskDefaultQueue, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority, arguments: {} }];
   }
   const types = new Map<string, ExchangeType>([[s.taskDefaultExchange, s.taskDefaultExchangeType]]);
   return s.taskQueues.map((q, i) => {
@@ -81,7 +81,7 @@ export function completeQueues(s: {
     types.set(exchange, exchangeType);
     return {
       name: q.name, exchange, exchangeType, routingKey: q.routingKey ?? q.name,
-      durable: q.durable ?? true, autoDelete: q.autoDelete ?? false, maxPriority: q.maxPriority ?? maxPriority,
+      durable: q.durable ?? true, autoDelete: q.autoDelete ?? false, maxPriority: q.maxPriority ?? maxPriority, arguments: q.arguments ?? {},
     };
   });
 }
@@ -97,9 +97,9 @@ export function queueFor(s: RoutingSettings, name: string): QueueSetting {
   if (declared !== undefined) return declared;
   const maxPriority = s.taskQueueMaxPriority ?? undefined;
   if (name === s.taskDefaultQueue && s.taskCreateMissingQueues) {
-    return { name, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority };
+    return { name, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority, arguments: {} };
   }
-  if (s.taskCreateMissingQueues) return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, autoDelete: false, maxPriority };
+  if (s.taskCreateMissingQueues) return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, autoDelete: false, maxPriority, arguments: {} };
   throw fail('ERR_INVALID_ARGUMENT', `queue '${name}' is not in taskQueues and taskCreateMissingQueues is false`, { setting: 'taskQueues', queue: name });
 }
 

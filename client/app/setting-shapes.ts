@@ -24,6 +24,20 @@ export interface QueueInput {
   autoDelete?: boolean;
   /** Makes it a priority queue with priorities 0..maxPriority (1-255; 10 is plenty). */
   maxPriority?: number;
+  /** The broker's queue arguments (Celery's queue_arguments): TTLs, length limit, dead-lettering, ... */
+  arguments?: QueueArguments;
+}
+
+/** Queue arguments the broker takes (RabbitMQ's x-arguments, amqplib's names). Durations in ms. */
+export interface QueueArguments {
+  messageTtl?: number;
+  expires?: number;
+  maxLength?: number;
+  overflow?: 'drop-head' | 'reject-publish';
+  deadLetterExchange?: string;
+  deadLetterRoutingKey?: string;
+  deliveryLimit?: number;
+  consumerTimeout?: number;
 }
 
 /** A queue after resolveSettings(): every field known. */
@@ -35,6 +49,7 @@ export interface QueueSetting {
   readonly durable: boolean;
   readonly autoDelete: boolean;
   readonly maxPriority: number | undefined;
+  readonly arguments: Readonly<QueueArguments>;
 }
 
 /** taskQueues as given: a list (entries may be bare names) or Celery's dict form `{ name: {...} }`. */
@@ -43,7 +58,23 @@ export type QueuesInput = ReadonlyArray<QueueInput | string> | Readonly<Record<s
 /** A queue entry as parsed from input alone (defaults that depend on other settings still open). */
 export type ParsedQueue = Readonly<QueueInput>;
 
-const QUEUE_KEYS: ReadonlySet<string> = new Set(['name', 'exchange', 'exchangeType', 'routingKey', 'durable', 'autoDelete', 'maxPriority']);
+const QUEUE_KEYS: ReadonlySet<string> = new Set(['name', 'exchange', 'exchangeType', 'routingKey', 'durable', 'autoDelete', 'maxPriority', 'arguments']);
+const ARGUMENT_KEYS: ReadonlySet<string> = new Set(['messageTtl', 'expires', 'maxLength', 'overflow', 'deadLetterExchange', 'deadLetterRoutingKey', 'deliveryLimit', 'consumerTimeout']);
+
+function parseArguments(raw: unknown, label: string): QueueArguments {
+  if (!isPlainObject(raw)) throw invalid(label, `an object of queue arguments (${[...ARGUMENT_KEYS].join(', ')})`, raw);
+  onlyKeys(raw, ARGUMENT_KEYS, label);
+  const a: QueueArguments = {};
+  if (raw['messageTtl'] !== undefined) a.messageTtl = int(0)(raw['messageTtl'], `${label}.messageTtl`);
+  if (raw['expires'] !== undefined) a.expires = int(1)(raw['expires'], `${label}.expires`);
+  if (raw['maxLength'] !== undefined) a.maxLength = int(0)(raw['maxLength'], `${label}.maxLength`);
+  if (raw['overflow'] !== undefined) a.overflow = oneOf(['drop-head', 'reject-publish'] as const)(raw['overflow'], `${label}.overflow`);
+  if (raw['deadLetterExchange'] !== undefined) a.deadLetterExchange = name(true)(raw['deadLetterExchange'], `${label}.deadLetterExchange`);
+  if (raw['deadLetterRoutingKey'] !== undefined) a.deadLetterRoutingKey = name(true)(raw['deadLetterRoutingKey'], `${label}.deadLetterRoutingKey`);
+  if (raw['deliveryLimit'] !== undefined) a.deliveryLimit = int(1)(raw['deliveryLimit'], `${label}.deliveryLimit`);
+  if (raw['consumerTimeout'] !== undefined) a.consumerTimeout = int(1)(raw['consumerTimeout'], `${label}.consumerTimeout`);
+  return a;
+}
 
 /** Rejects keys outside `allowed`, naming the first stranger. */
 export function onlyKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, label: string): void {
@@ -57,7 +88,7 @@ export function onlyKeys(obj: Record<string, unknown>, allowed: ReadonlySet<stri
 
 function parseQueue(raw: unknown, label: string, dictName?: string): ParsedQueue {
   if (typeof raw === 'string' && dictName === undefined) return { name: name()(raw, label) };
-  if (!isPlainObject(raw)) throw invalid(label, 'a queue name or an object { name, exchange?, exchangeType?, routingKey?, durable?, autoDelete?, maxPriority? }', raw);
+  if (!isPlainObject(raw)) throw invalid(label, 'a queue name or an object { name, exchange?, exchangeType?, routingKey?, durable?, autoDelete?, maxPriority?, arguments? }', raw);
   onlyKeys(raw, QUEUE_KEYS, label);
   const q: QueueInput = { name: name()(dictName ?? raw['name'], `${label}.name`) };
   if (dictName !== undefined && raw['name'] !== undefined && raw['name'] !== dictName) throw invalid(`${label}.name`, `absent or '${dictName}' (the key it is listed under)`, raw['name']);
@@ -67,6 +98,7 @@ function parseQueue(raw: unknown, label: string, dictName?: string): ParsedQueue
   if (raw['durable'] !== undefined) q.durable = bool(raw['durable'], `${label}.durable`);
   if (raw['autoDelete'] !== undefined) q.autoDelete = bool(raw['autoDelete'], `${label}.autoDelete`);
   if (raw['maxPriority'] !== undefined) q.maxPriority = int(1, 255)(raw['maxPriority'], `${label}.maxPriority`);
+  if (raw['arguments'] !== undefined) q.arguments = parseArguments(raw['arguments'], `${label}.arguments`);
   return q;
 }
 

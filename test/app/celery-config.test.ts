@@ -34,8 +34,8 @@ t.test('the seed deployment from its upper-case Celery form', async (t) => {
   t.equal(s.workerPrefetchMultiplier, 4);
   t.equal(s.workerMaxTasksPerChild, 40);
   t.strictSame(s.taskQueues, [
-    { name: 'default', exchange: 'tasks', exchangeType: 'topic', routingKey: 'task.#', durable: true, autoDelete: false, maxPriority: undefined },
-    { name: 'web_tasks', exchange: 'tasks', exchangeType: 'topic', routingKey: 'web.#', durable: true, autoDelete: false, maxPriority: undefined },
+    { name: 'default', exchange: 'tasks', exchangeType: 'topic', routingKey: 'task.#', durable: true, autoDelete: false, maxPriority: undefined, arguments: {} },
+    { name: 'web_tasks', exchange: 'tasks', exchangeType: 'topic', routingKey: 'web.#', durable: true, autoDelete: false, maxPriority: undefined, arguments: {} },
   ]);
   t.strictSame(routeFor(s, 'projq.tasks.add'), { exchange: 'tasks', routingKey: 'web.add', queue: 'web_tasks' });
   t.strictSame(routeFor(s, 'projq.tasks.other'), { exchange: 'tasks', routingKey: 'task.default', queue: 'default' });
@@ -151,7 +151,11 @@ t.test('a bad value throws naming the key as written', async (t) => {
   throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: 'amqp://guest@localhost//' }), /setting BROKER_URL/, /ws:\/\//);
   throwsInvalid(t, () => fromCeleryConfig({ CELERYD_POOL: 'gevent2' }), /setting CELERYD_POOL/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: [{ name: 'a', routing_key: 'a', consumer_arguments: {} }] }), /setting CELERY_QUEUES\[0\]\.consumerArguments/);
-  throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-message-ttl': 5 } } } }), /CELERY_QUEUES\.a\.queue_arguments\['x-message-ttl'\]/);
+  throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-ha-policy': 'all' } } } }), /CELERY_QUEUES\.a\.queue_arguments\['x-ha-policy'\]/);
+  // RabbitMQ's x-arguments become the queue's arguments (they are in ms already).
+  const withArgs = resolveSettings(fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-message-ttl': 5_000, 'x-dead-letter-exchange': 'dlx', 'x-max-priority': 10 } } } }));
+  t.match(withArgs.taskQueues.find((q) => q.name === 'a'), { name: 'a', maxPriority: 10, arguments: { messageTtl: 5_000, deadLetterExchange: 'dlx' } });
+  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'b', arguments: { messageTTL: 5 } as never }] }), /taskQueues\[0\]\.arguments\.messageTTL/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_ROUTES: { 'x.y': { queue: 'q', routing_key: 'a', routingKey: 'b' } } }), /CELERY_ROUTES\['x\.y'\]\.routingKey/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERYBEAT_SCHEDULE: { x: { task: 't', schedule: -1 } } }), /setting CELERYBEAT_SCHEDULE\['x'\]\.schedule/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_MESSAGE_COMPRESSION: 'bzip2' }), /setting CELERY_MESSAGE_COMPRESSION/);

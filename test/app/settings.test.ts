@@ -42,7 +42,7 @@ t.test('resolveSettings({}) gives every setting, frozen, with derived values', a
   t.ok(Object.isFrozen(s.taskQueues));
   t.ok(Object.isFrozen(s.taskQueues[0]));
   t.equal(s.resultBackend, s.broker, 'resultBackend defaults to the broker');
-  t.strictSame(s.taskQueues, [{ name: 'default', exchange: 'tasks', exchangeType: 'topic', routingKey: 'task.default', durable: true, autoDelete: false, maxPriority: undefined }]);
+  t.strictSame(s.taskQueues, [{ name: 'default', exchange: 'tasks', exchangeType: 'topic', routingKey: 'task.default', durable: true, autoDelete: false, maxPriority: undefined, arguments: {} }]);
   t.equal(s.resultExpires, 86_400_000);
   t.strictSame(routeFor(s, 'anything'), { exchange: 'tasks', routingKey: 'task.default', queue: 'default' });
   t.throws(() => { (s as { taskAcksLate: boolean }).taskAcksLate = true; });

@@ -1,6 +1,6 @@
 // Worker shutdown and failure acks as Celery defines them: a cold shutdown leaves late-acked tasks
 // for redelivery; concurrent closes share one shutdown; acksOnFailureOrTimeout false records the
-// failure and rejects the message instead of acking it.
+// failure and rejects the message instead of acking it; a broker-cancelled consumer is resumed.
 import t from 'tap';
 import { until } from '../helpers/wait.js';
 import { taskEnv } from './task-helpers.js';
@@ -36,21 +36,54 @@ t.test('two warm closes at once both resolve, after the running task finished', 
   t.equal(await r.get({ timeout: 5_000 }), 'done');
 });
 
-t.test('acksOnFailureOrTimeout false: the failure is recorded and the message rejected, not requeued', async (t) => {
-  const { app, startWorker } = await taskEnv(t, { taskAcksOnFailureOrTimeout: false, taskAcksLate: true });
+t.test('acksOnFailureOrTimeout false: the failure is recorded and the message rejected to the dead-letter exchange', async (t) => {
+  const { app, startWorker } = await taskEnv(t, {
+    taskAcksOnFailureOrTimeout: false, taskAcksLate: true,
+    taskQueues: [{ name: 'default', routingKey: 'task.#', arguments: { deadLetterExchange: 'dlx' } }],
+  });
+  const conn = await app.connection();
+  await conn.assertExchange('dlx', 'fanout');
+  await conn.assertQueue('dead');
+  await conn.bindQueue('dead', 'dlx', '');
   let runs = 0;
   const boom = app.task('tasks.fails', () => {
     runs++;
     throw new Error('nope');
   });
-  const w = await startWorker(app);
+  await startWorker(app);
   const r = await boom.delay();
   await t.rejects(r.get({ timeout: 5_000 }), { code: 'ERR_TASK_FAILED' });
-  await until(() => w.activeJobs().length === 0 && w.reservedJobs().length === 0, 5_000);
-  await new Promise((res) => setTimeout(res, 100));
+  await until(() => runs === 1, 5_000);
+  let dead = await conn.get('dead');
+  const end = Date.now() + 5_000;
+  while (dead === null && Date.now() < end) dead = await conn.get('dead');
+  t.equal(dead?.properties.correlationId, r.id, 'the message went to the dead-letter exchange');
   t.equal(runs, 1, 'not requeued to run again');
-  const conn = await app.connection();
-  t.equal((await conn.checkQueue('default')).messageCount, 0, 'rejected: gone from the queue (to its dead-letter exchange, when it has one)');
+  t.equal((await conn.checkQueue('default')).messageCount, 0);
+});
+
+t.test('a consumer the broker cancels (ack timeout) is consumed again; the dead delivery is never settled', async (t) => {
+  const { app, startWorker } = await taskEnv(t, {
+    taskAcksLate: true, taskQueues: [{ name: 'default', routingKey: 'task.#', arguments: { consumerTimeout: 200 } }],
+  });
+  let runs = 0;
+  const slowOnce = app.task('tasks.slow-once', function (this: import('../../client/index.js').TaskContext) {
+    runs++;
+    // The first delivery outlives the queue's consumer timeout (checked every second); the redelivery is quick.
+    return this.request.deliveryInfo.redelivered ? 'again' : new Promise((r) => setTimeout(() => r('first'), 2_500));
+  });
+  const lines: string[] = [];
+  const w = await startWorker(app, { concurrency: 1, log: (level, message) => lines.push(`${level}: ${message}`) });
+  const r = await slowOnce.delay();
+  // The first run's result is stored (its finish carries no ack: the delivery is dead); the
+  // broker gave the message again, so it runs a second time (at least once, as after any timeout).
+  t.equal(await r.get({ timeout: 10_000 }), 'first');
+  await until(() => runs === 2 && w.activeJobs().length === 0, 10_000, 'the redelivery to run too');
+  t.ok(lines.some((l) => l.includes("cancelled the consumer of queue 'default'")), 'logged');
+  t.equal((await (await app.connection()).checkQueue('default')).messageCount, 0, 'nothing left behind');
+  const add = app.task('tasks.after-cancel', (a: number) => a + 1);
+  t.equal(await (await add.delay(1)).get({ timeout: 5_000 }), 2, 'the worker consumes the queue again');
+  t.equal(w.connection.connected, true, 'no unknown-delivery-tag error closed the connection');
 });
 
 t.test('a failed first connection is not remembered: the next call connects', async (t) => {
