@@ -295,6 +295,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (rate !== null && this.rate !== undefined) {
       job.state = 'rate-limited';
       this.rate.wait(def.name, rate).then(() => this.enqueue(job), (err: unknown) => {
+        if (job.state === 'done') return; // given back meanwhile (shutdown, consumer cancelled)
         this.log('warn', `rate limit of ${def.name} could not be checked (${String(err)}); running it now`);
         this.enqueue(job);
       });
