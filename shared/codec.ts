@@ -82,8 +82,13 @@ function check(kind: Kind, v: unknown): boolean {
 function depthExceeds(v: unknown, limit: number): boolean {
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
   if (limit <= 0) return true;
-  const values = Array.isArray(v) ? v : Object.values(v);
-  for (const child of values) if (depthExceeds(child, limit - 1)) return true;
+  // Walked without Object.values(): this runs over every decoded frame's maps (headers).
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (depthExceeds(v[i], limit - 1)) return true;
+    return false;
+  }
+  const map = v as Record<string, unknown>;
+  for (const key in map) if (depthExceeds(map[key], limit - 1)) return true;
   return false;
 }
 
