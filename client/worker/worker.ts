@@ -3,7 +3,7 @@
 // (ack + result + next messages in one broker transaction). Warm and cold shutdown live here.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { CeleriacError, fail } from '../../shared/errors.js';
+import { fail } from '../../shared/errors.js';
 import type { Celeriac } from '../app/celeriac.js';
 import type { WorkerPool } from '../app/settings.js';
 import type { Connection } from '../connection.js';
@@ -12,11 +12,11 @@ import { compileAccept, type CompiledAccept } from '../messages/content-guard.js
 import { parseTaskMessage } from '../messages/task-request.js';
 import type { TaskRequest } from '../messages/types.js';
 import { executeJob } from './execute.js';
-import { failureOf, workerError } from './finish-plan.js';
 import { describeJob, settleable, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { RateGate } from './rate-gate.js';
+import { refuseMessage, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
@@ -280,12 +280,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       req = parseTaskMessage(msg.properties.headers, msg.properties, msg.body, { accept: this.accept });
     } catch (err) {
-      this.refuse(msg, err);
+      refuseMessage(this, msg, err);
       return;
     }
     const def = this.app.getTask(req.task);
     if (def === undefined) {
-      this.rejectUnknown(msg, req);
+      rejectUnknownTask(this, msg, req);
       return;
     }
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
@@ -347,44 +347,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     job.state = 'done';
     this.jobs.delete(job.req.id);
     if (settleable(job)) job.msg.nack({ requeue: true });
-  }
-
-  /** A message that cannot be read (refused content type, bad body): rejected, and a failure recorded when it names a task id. */
-  private refuse(msg: Message, err: unknown): void {
-    const headers = msg.properties.headers ?? {};
-    const id = typeof headers['id'] === 'string' ? headers['id'] : msg.properties.correlationId;
-    const reason = err instanceof Error ? err.message : String(err);
-    this.log('error', `rejected a message from ${msg.fields.exchange || '(default)'}/${msg.fields.routingKey}${id === undefined ? '' : ` (task id ${id})`}: ${reason}`);
-    this.emit('task-rejected', { uuid: id ?? '', reason });
-    if (id === undefined) {
-      msg.reject({ requeue: false });
-      return;
-    }
-    const code = err instanceof CeleriacError ? err.code : 'ERR_INVALID_ARGUMENT';
-    const e = workerError(err instanceof CeleriacError ? err.name : 'ContentDisallowed', code, reason);
-    this.recordAndReject(msg, id, typeof headers['task'] === 'string' ? headers['task'] : '', e);
-  }
-
-  /** A task this worker does not know: a clear log line, FAILURE recorded, message rejected. */
-  private rejectUnknown(msg: Message, req: TaskRequest): void {
-    const message = `Received unregistered task of type '${req.task}' (id ${req.id}); the message was rejected. Registered tasks: ${this.app.taskNames().join(', ') || '(none)'}`;
-    this.log('error', message);
-    this.emit('task-rejected', { uuid: req.id, name: req.task, reason: 'unregistered task' });
-    this.recordAndReject(msg, req.id, req.task, workerError('NotRegistered', 'ERR_UNKNOWN_TASK', `no task named '${req.task}' is registered on worker ${this.hostname}`));
-  }
-
-  private recordAndReject(msg: Message, id: string, task: string, e: ReturnType<typeof workerError>): void {
-    const conn = this.connection;
-    const stub = { id, task, retries: 0 } as TaskRequest;
-    const rec = failureOf(this.app.settings, stub, 'FAILURE', e);
-    const p = conn.storeResult(rec.taskId, rec.state, rec.body, rec.options).then(
-      () => msg.reject({ requeue: false }),
-      (err: unknown) => {
-        this.log('error', `could not record the failure of ${id}: ${String(err)}; requeueing it`);
-        if (!msg.settled) msg.nack({ requeue: true });
-      },
-    );
-    this.track(p);
   }
 
   /**

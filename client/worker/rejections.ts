@@ -1,0 +1,46 @@
+// Messages a worker will not run: unreadable ones (a refused content type, a body that does not
+// decode) and tasks nobody registered here. Each gets a log line naming it, a FAILURE recorded
+// when it names a task id (so its caller does not wait forever), and a reject without requeue.
+import { CeleriacError } from '../../shared/errors.js';
+import type { Message } from '../message.js';
+import type { TaskRequest } from '../messages/types.js';
+import { failureOf, workerError } from './finish-plan.js';
+import type { Worker } from './worker.js';
+
+/** A message that cannot be read: rejected, and a failure recorded when it names a task id. */
+export function refuseMessage(w: Worker, msg: Message, err: unknown): void {
+  const headers = msg.properties.headers ?? {};
+  const id = typeof headers['id'] === 'string' ? headers['id'] : msg.properties.correlationId;
+  const reason = err instanceof Error ? err.message : String(err);
+  w.log('error', `rejected a message from ${msg.fields.exchange || '(default)'}/${msg.fields.routingKey}${id === undefined ? '' : ` (task id ${id})`}: ${reason}`);
+  w.emit('task-rejected', { uuid: id ?? '', reason });
+  if (id === undefined) {
+    msg.reject({ requeue: false });
+    return;
+  }
+  const code = err instanceof CeleriacError ? err.code : 'ERR_INVALID_ARGUMENT';
+  const e = workerError(err instanceof CeleriacError ? err.name : 'ContentDisallowed', code, reason);
+  recordAndReject(w, msg, id, typeof headers['task'] === 'string' ? headers['task'] : '', e);
+}
+
+/** A task this worker does not know: a clear log line, FAILURE recorded, message rejected. */
+export function rejectUnknownTask(w: Worker, msg: Message, req: TaskRequest): void {
+  const message = `Received unregistered task of type '${req.task}' (id ${req.id}); the message was rejected. Registered tasks: ${w.app.taskNames().join(', ') || '(none)'}`;
+  w.log('error', message);
+  w.emit('task-rejected', { uuid: req.id, name: req.task, reason: 'unregistered task' });
+  recordAndReject(w, msg, req.id, req.task, workerError('NotRegistered', 'ERR_UNKNOWN_TASK', `no task named '${req.task}' is registered on worker ${w.hostname}`));
+}
+
+/** Stores the FAILURE first, then rejects; if the store fails the message goes back instead (nothing lost). */
+function recordAndReject(w: Worker, msg: Message, id: string, task: string, e: ReturnType<typeof workerError>): void {
+  const stub = { id, task, retries: 0 } as TaskRequest;
+  const rec = failureOf(w.app.settings, stub, 'FAILURE', e);
+  const p = w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).then(
+    () => msg.reject({ requeue: false }),
+    (err: unknown) => {
+      w.log('error', `could not record the failure of ${id}: ${String(err)}; requeueing it`);
+      if (!msg.settled) msg.nack({ requeue: true });
+    },
+  );
+  w.track(p);
+}
