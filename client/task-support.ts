@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { fail } from '../shared/errors.js';
 import type {
-  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, ResultRecord, ResultStoreOptions, RevokeOptions,
+  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import type { ConnectionEvents } from './api-types.js';
@@ -156,6 +156,13 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
       frame.intervalMs = intervalMs;
     }
     await this.request(frame, true);
+  }
+
+  /** The override rates set by rateSet (in this vhost): a worker reads them when it starts. */
+  async rateOverrides(): Promise<RateOverride[]> {
+    const result = await this.request({ op: OP.rateOverrides, id: this.newId() }, true);
+    if (!Array.isArray(result)) return unexpected('a rateOverrides');
+    return result.filter((r): r is RateOverride => isRecord(r) && typeof r.key === 'string' && typeof r.count === 'number' && typeof r.intervalMs === 'number');
   }
 
   /**

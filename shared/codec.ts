@@ -51,6 +51,7 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.rateSet]: [['id', 'uint'], ['key', 'str'], ['count', 'num', 'opt'], ['intervalMs', 'uint', 'opt']],
   [OP.groupDeclare]: [['id', 'uint'], ['groupId', 'str'], ['members', 'strs'], ['callback', 'map', 'opt'], ['expires', 'uint', 'opt']],
   [OP.groupGet]: [['id', 'uint'], ['groupId', 'str']],
+  [OP.rateOverrides]: [['id', 'uint']],
 };
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {

@@ -190,6 +190,10 @@ export interface RateLimitSpec { count: number; intervalMs: number }
 export interface RateAcquireFrame { op: typeof OP.rateAcquire; id: number; key: string; count: number; intervalMs: number }
 /** Sets (count present) or clears (count absent) the override rate of bucket `key`. */
 export interface RateSetFrame { op: typeof OP.rateSet; id: number; key: string; count?: number; intervalMs?: number }
+/** Lists the override rates set by rateSet in this vhost: ok with RateOverride[] (a worker learns them at start). */
+export interface RateOverridesFrame { op: typeof OP.rateOverrides; id: number }
+/** One override rate: bucket `key` allows `count` starts per `intervalMs` (count 0 = no limit). */
+export interface RateOverride { key: string; count: number; intervalMs: number }
 
 /** Options of a group declare. */
 export interface GroupDeclareOptions {
@@ -222,7 +226,7 @@ export type Frame =
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
   | GetFrame | CancelNotifyFrame
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
-  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | GroupDeclareFrame | GroupGetFrame;
+  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | GroupDeclareFrame | GroupGetFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

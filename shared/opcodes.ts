@@ -43,6 +43,7 @@ export const OP = {
   rateSet: 49,
   groupDeclare: 50,
   groupGet: 51,
+  rateOverrides: 52,
 } as const;
 
 export type OpName = keyof typeof OP;

@@ -105,9 +105,9 @@ export class Control {
   /**
    * Changes the rate limit of task `taskName` for every worker ('10/s', '100/m', '5/h', a number
    * per second; '0' = no limit; null = back to the task's own). The broker holds it, so it binds
-   * all workers together; for a task with a rate limit of its own that includes workers started
-   * later, while a task without one is limited on the workers told now (each keeps the override
-   * and asks the broker for that task's slots). Resolves with the workers' replies.
+   * all workers together, those started later included (a worker reads the broker's overrides
+   * when it starts); the running workers are told so their inspect shows it. Resolves with
+   * their replies.
    */
   async rateLimit(taskName: string, rate: RateLimit | null, options: BroadcastOptions = {}): Promise<Replies<OkReply | ErrorReply>> {
     if (typeof taskName !== 'string' || taskName === '') throw fail('ERR_INVALID_ARGUMENT', 'rateLimit: taskName must be a non-empty string');

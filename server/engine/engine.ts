@@ -3,7 +3,7 @@
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord,
-  MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions,
+  MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions, RateOverride,
 } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
@@ -398,6 +398,10 @@ export class Engine implements EngineApi {
 
   rateSet(c: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void {
     this.rates.set(asConn(c).info.vhost, key, count, intervalMs);
+  }
+
+  rateOverrides(c: EngineConnection): RateOverride[] {
+    return this.rates.list(asConn(c).info.vhost);
   }
 
   declareGroup(c: EngineConnection, groupId: string, members: string[], options: GroupDeclareOptions, done: (err: CeleriacError | null) => void): void {

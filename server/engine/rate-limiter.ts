@@ -1,7 +1,7 @@
 // Cluster-wide task rate limits: one GCRA bucket per (vhost, key) in memory, shared by every
 // worker that asks, plus override rates set by the rate_limit control command (in memory too).
 import { fail } from '../../shared/errors.js';
-import type { RateLimitSpec } from '../../shared/frames.js';
+import type { RateLimitSpec, RateOverride } from '../../shared/frames.js';
 
 /** Longest bucket key, in bytes (keys are task names). */
 const MAX_KEY_BYTES = 255;
@@ -60,6 +60,14 @@ export class RateLimiter {
     if (count === undefined || count === null) this.overrides.delete(k);
     else this.overrides.set(k, checkRate(count, intervalMs, 'rateSet'));
     this.tat.delete(k);
+  }
+
+  /** The override rates of `vhost`, by key. */
+  list(vhost: string): RateOverride[] {
+    const prefix = keyOf(vhost, '');
+    const out: RateOverride[] = [];
+    for (const [k, r] of this.overrides) if (k.startsWith(prefix)) out.push({ key: k.slice(prefix.length), count: r.count, intervalMs: r.intervalMs });
+    return out;
   }
 
   /** Forgets buckets whose slots are all in the past (they start full again, as new ones do). */

@@ -3,7 +3,7 @@
 import type { CeleriacError } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord, MessageProperties,
-  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult,
+  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride,
 } from '../../shared/frames.js';
 
 /** What a worker's finish does in one transaction. */
@@ -98,6 +98,8 @@ export interface EngineApi {
   rateAcquire(conn: EngineConnection, key: string, count: number, intervalMs: number): number;
   /** Sets (count a number) or clears (null) the override rate of bucket `key`. */
   rateSet(conn: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void;
+  /** The override rates of the connection's vhost. */
+  rateOverrides(conn: EngineConnection): RateOverride[];
   /** Declares a group whose members' final results the broker counts; `done` after the commit. */
   declareGroup(conn: EngineConnection, groupId: string, members: string[], options: GroupDeclareOptions, done: (err: CeleriacError | null) => void): void;
   /** The group with its members' results, or null when unknown. */

@@ -48,6 +48,7 @@ const HANDLERS: HandlerTable = {
   [OP.revokedCheck]: control.revokedCheck,
   [OP.rateAcquire]: control.rateAcquire,
   [OP.rateSet]: control.rateSet,
+  [OP.rateOverrides]: control.rateOverrides,
   [OP.groupDeclare]: groups.groupDeclare,
   [OP.groupGet]: groups.groupGet,
 };

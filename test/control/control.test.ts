@@ -99,6 +99,10 @@ t.test('rateLimit sets the rate in the broker for every worker and the workers r
   const stats = await app.control.inspect({ timeout: 2_000, limit: 2 }).stats();
   t.same(stats['r1@test']!.rate_limits, { 'tasks.limited': '1/m' });
   t.same(stats['r2@test']!.rate_limits, { 'tasks.limited': '1/m' });
+  const late = newApp();
+  late.task('tasks.limited', () => 1);
+  const r3 = await startWorker(late, { hostname: 'r3@test' });
+  t.equal(r3.rateLimits.get('tasks.limited'), '1/m', 'a worker started later learns the rate from the broker');
 
   const cleared = await app.control.rateLimit('tasks.limited', null, { timeout: 2_000, destination: ['r1@test'] });
   t.same(cleared, [{ 'r1@test': { ok: 'rate limit disabled successfully' } }]);

@@ -30,9 +30,11 @@ t.test('an override replaces callers\' rates until reset; count 0 means no limit
   const key = unique('tasks.mul');
   const fast = { count: 1_000, intervalMs: 1_000 };
   await other.rateSet(key, { count: 1, intervalMs: 60_000 });
+  t.same((await conn.rateOverrides()).filter((o) => o.key === key), [{ key, count: 1, intervalMs: 60_000 }], 'listed for workers that start later');
   t.equal(await conn.rateAcquire(key, fast), 0);
   t.ok((await conn.rateAcquire(key, fast)) > 30_000, 'the override rate applies, not the caller\'s');
   await other.rateSet(key, null);
+  t.same((await conn.rateOverrides()).filter((o) => o.key === key), [], 'no longer listed');
   t.equal(await conn.rateAcquire(key, fast), 0, 'after the reset the bucket starts full at the caller\'s rate');
   t.ok((await conn.rateAcquire(key, fast)) <= 1, 'and the caller\'s rate applies again');
 

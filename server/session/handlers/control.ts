@@ -1,6 +1,6 @@
 // Handlers for task control: revoke (answered after the commit), revokedCheck, and the
 // cluster-wide rate limit buckets (rateAcquire reserves a slot, rateSet overrides a rate).
-import type { RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RevokeOptions } from '../../../shared/frames.js';
+import type { RateAcquireFrame, RateOverridesFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RevokeOptions } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
 export function revoke(ctx: HandlerContext, f: RevokeFrame): void {
@@ -21,6 +21,10 @@ export function revokedCheck(ctx: HandlerContext, f: RevokedCheckFrame): void {
 
 export function rateAcquire(ctx: HandlerContext, f: RateAcquireFrame): void {
   ctx.reply(f.id, { delay: ctx.engine.rateAcquire(ctx.conn, f.key, f.count, f.intervalMs) });
+}
+
+export function rateOverrides(ctx: HandlerContext, f: RateOverridesFrame): void {
+  ctx.reply(f.id, ctx.engine.rateOverrides(ctx.conn));
 }
 
 export function rateSet(ctx: HandlerContext, f: RateSetFrame): void {
