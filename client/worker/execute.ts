@@ -34,7 +34,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     const rec = resultOf(s, req, 'STARTED', { pid: process.pid, hostname: w.hostname }, null);
     void w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
   }
-  w.emit('task-started', { uuid: req.id, name: req.task, pid: process.pid, hostname: w.hostname });
+  if (w.listenerCount('task-started') > 0) w.emit('task-started', { uuid: req.id, name: req.task, pid: process.pid, hostname: w.hostname });
 
   let outcome: PoolOutcome;
   const group = req.headers[CHORD_HEADER];
@@ -55,7 +55,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
 
   switch (outcome.status) {
     case 'success': {
-      w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
+      if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
       return finish(resultOf(s, req, 'SUCCESS', outcome.value, null), successPublishes(s, w.app, req, outcome.value), acksLate);
     }
     case 'retry': {

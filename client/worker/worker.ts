@@ -299,7 +299,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
     this.jobs.set(req.id, job);
-    this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
+    // Event fields are built only for a listener (events are off by default; this runs per task).
+    if (this.listenerCount('task-received') > 0) this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
     const rate = def.options.rateLimit ?? this.rateLimits.get(def.name) ?? null;
     if (rate !== null && this.rate !== undefined) {
       job.state = 'rate-limited';
