@@ -192,17 +192,7 @@ export async function startBrokerProcess({ durability = 'full', dataFile, memory
   const child = spawn(process.execPath, args, { cwd: dir?.path ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  let stopped;
-  const stop = () => (stopped ??= (async () => {
-    off();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const r = await Promise.race([exited, sleep(15_000).then(() => undefined)]);
-      if (!r) { child.kill('SIGKILL'); await exited; }
-    }
-    dir?.remove();
-  })());
-  const off = onInterrupt(stop);
+  const stop = stopperFor(child, exited, 15_000, () => dir?.remove());
   const url = await withTimeout(new Promise((res, rej) => {
     const onData = (chunk) => {
       output = (output + chunk).slice(-65_536);
@@ -331,6 +321,26 @@ export const RABBIT_SKIPPED = 'rabbitmq: not installed, skipped';
 
 const cleanups = new Set();
 let signalsHooked = false;
+
+/**
+ * A once-only stop for a child process this bench spawned: SIGTERM (a clean shutdown), then
+ * SIGKILL after `graceMs` if it is still there; `after` runs last (e.g. removing its temp dir).
+ * Registered with onInterrupt, so a Ctrl-C of the bench stops the child too.
+ */
+export function stopperFor(child, exited, graceMs, after = () => {}) {
+  let stopped;
+  const stop = () => (stopped ??= (async () => {
+    off();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const r = await Promise.race([exited, sleep(graceMs).then(() => undefined)]);
+      if (!r) { child.kill('SIGKILL'); await exited; }
+    }
+    after();
+  })());
+  const off = onInterrupt(stop);
+  return stop;
+}
 
 /**
  * Registers `fn` (a broker's stop; both starters register their own at spawn) to run if the bench is interrupted, so a Ctrl-C never

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { deferred, freePort, onInterrupt, peakRss, sleep, tempDir, withTimeout } from './harness.js';
+import { deferred, freePort, peakRss, sleep, stopperFor, tempDir, withTimeout } from './harness.js';
 
 /** The Debian package's binary. */
 export const REDIS_BIN = '/usr/bin/redis-server';
@@ -55,17 +55,7 @@ export async function startRedis({ persistence = 'none', timeoutMs = 15_000 } = 
   child.stderr.setEncoding('utf8').on('data', (c) => { output = (output + c).slice(-16_384); });
   const exited = deferred();
   child.once('exit', (code, signal) => exited.resolve({ code, signal }));
-  let stopped;
-  const stop = () => (stopped ??= (async () => {
-    off();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const r = await Promise.race([exited.promise, sleep(10_000).then(() => undefined)]);
-      if (!r) { child.kill('SIGKILL'); await exited.promise; }
-    }
-    dir.remove();
-  })());
-  const off = onInterrupt(stop);
+  const stop = stopperFor(child, exited.promise, 10_000, () => dir.remove());
   try {
     await withTimeout((async () => {
       for (;;) {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { bullmqInstalled, openBullmqProducer } from './bullmq-adapter.js';
 import { celeriacTasksBuilt, openCeleriacProducer } from './celeriac-task-adapter.js';
 import {
-  ROOT, deferred, fmt, isMain, mb, now, onInterrupt, parseArgs, peakRss, percentile, ratio,
-  settle, sleep, startBrokerProcess, table, uniqueName, withBroker, withTimeout,
+  ROOT, deferred, fmt, isMain, mb, now, parseArgs, peakRss, percentile, ratio,
+  settle, startBrokerProcess, stopperFor, table, uniqueName, withBroker, withTimeout,
 } from './harness.js';
 import { REDIS_PERSISTENCE, REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
 
@@ -66,16 +66,7 @@ export async function startWorkerProcess(kind, url, queue, concurrency) {
   let output = '';
   const exited = deferred();
   child.once('exit', (code, signal) => exited.resolve({ code, signal }));
-  let stopped;
-  const stop = () => (stopped ??= (async () => {
-    off();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const r = await Promise.race([exited.promise, sleep(15_000).then(() => undefined)]);
-      if (!r) { child.kill('SIGKILL'); await exited.promise; }
-    }
-  })());
-  const off = onInterrupt(stop);
+  const stop = stopperFor(child, exited.promise, 15_000);
   const ready = deferred();
   child.stdout.setEncoding('utf8').on('data', (c) => {
     output = (output + c).slice(-16_384);
