@@ -1,21 +1,10 @@
 // fromCeleryConfig(): Celery's names and units in, celeriac settings out; the seed deployment end to end.
-import t, { type Test } from 'tap';
-import { CeleriacError } from '../../shared/errors.js';
+import t from 'tap';
 import { CONFIG_NAMES, fromCeleryConfig } from '../../client/app/celery-config.js';
 import { SETTINGS, SETTING_NAMES, resolveSettings } from '../../client/app/settings.js';
 import { routeFor } from '../../client/app/routing.js';
 import { seedCeleryConfig } from '../fixtures/seed-config.js';
-
-function throwsInvalid(t: Test, fn: () => unknown, ...patterns: RegExp[]): void {
-  try {
-    fn();
-    t.fail(`expected a throw matching ${patterns.join(', ')}`);
-  } catch (err) {
-    t.type(err, CeleriacError);
-    t.equal((err as CeleriacError).code, 'ERR_INVALID_ARGUMENT');
-    for (const p of patterns) t.match((err as Error).message, p);
-  }
-}
+import { throwsInvalid } from './app-helpers.js';
 
 const SEED = seedCeleryConfig();
 

@@ -1,22 +1,10 @@
 // The settings table and resolveSettings(): defaults valid, keys checked, values checked, routing derived.
-import t, { type Test } from 'tap';
-import { CeleriacError } from '../../shared/errors.js';
+import t from 'tap';
 import { SETTINGS, SETTING_NAMES, parseSetting, resolveSettings, type SettingsInput } from '../../client/app/settings.js';
 import { bindingAccepts, globToRegExp, queueFor, routeFor } from '../../client/app/routing.js';
 import { parseRateLimit } from '../../client/app/rate-limit.js';
 import { closest } from '../../client/app/suggest.js';
-
-/** Asserts fn throws ERR_INVALID_ARGUMENT whose message matches every pattern. */
-function throwsInvalid(t: Test, fn: () => unknown, ...patterns: RegExp[]): void {
-  try {
-    fn();
-    t.fail(`expected a throw matching ${patterns.join(', ')}`);
-  } catch (err) {
-    t.type(err, CeleriacError);
-    t.equal((err as CeleriacError).code, 'ERR_INVALID_ARGUMENT');
-    for (const p of patterns) t.match((err as Error).message, p);
-  }
-}
+import { throwsInvalid } from './app-helpers.js';
 
 t.test('every default passes its own parser and comes back unchanged', async (t) => {
   for (const key of SETTING_NAMES) {

@@ -2,16 +2,11 @@
 // cap (the output is never built past it), corrupt and unsupported input.
 import t from 'tap';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { CeleriacError } from '../../shared/errors.js';
 import {
   COMPRESSION_METHODS, compress, compressionHeaderOf, compressionMethodOf, decompress, isCompressionMethod,
   type CompressionMethod,
 } from '../../client/messages/index.js';
-
-function errorOf(fn: () => unknown): CeleriacError | undefined {
-  try { fn(); } catch (err) { if (err instanceof CeleriacError) return err; throw err; }
-  return undefined;
-}
+import { errorOf } from './message-helpers.js';
 
 t.test('header values', async (t) => {
   t.same(COMPRESSION_METHODS, ['zlib', 'gzip', 'brotli']);

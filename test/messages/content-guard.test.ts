@@ -1,15 +1,10 @@
 // acceptContent: decided from properties alone, before any decoding. The refused-body tests hand
 // parseTaskMessage a body that records every touch, and prove it was never read.
 import t from 'tap';
-import { CeleriacError } from '../../shared/errors.js';
 import {
   buildTaskMessage, compileAccept, DEFAULT_ACCEPT_CONTENT, guardContent, parseTaskMessage,
 } from '../../client/messages/index.js';
-
-function errorOf(fn: () => unknown): CeleriacError | undefined {
-  try { fn(); } catch (err) { if (err instanceof CeleriacError) return err; throw err; }
-  return undefined;
-}
+import { errorOf } from './message-helpers.js';
 
 /** A Uint8Array stand-in that counts any use at all: property reads, instanceof, native calls. */
 function untouchable(): { body: Uint8Array; touched: () => number } {

@@ -2,11 +2,12 @@
 // eta/expires as ISO 8601, chain order, round trips for every serializer × compression, a message
 // as Celery 5 writes it, and malformed messages that must become coded errors.
 import t from 'tap';
-import { CeleriacError } from '../../shared/errors.js';
+import type { CeleriacError } from '../../shared/errors.js';
 import {
   buildTaskMessage, COMPRESSION_METHODS, getSerializer, parseTaskMessage, SERIALIZER_NAMES,
   type BuildTaskMessageInput, type CompressionMethod, type Signature,
 } from '../../client/messages/index.js';
+import { errorOf } from './message-helpers.js';
 
 const ID = '4d5bd5b4-7f5e-4a35-8c8f-2a1c1d2f0a11';
 const NOW = Date.UTC(2024, 0, 2, 3, 4, 5, 0);
@@ -15,11 +16,6 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
 const sig = (task: string, args: unknown[] = [], extra: Partial<Signature> = {}): Signature =>
   ({ task, args, kwargs: {}, options: {}, subtask_type: null, immutable: false, ...extra });
-
-function errorOf(fn: () => unknown): CeleriacError | undefined {
-  try { fn(); } catch (err) { if (err instanceof CeleriacError) return err; throw err; }
-  return undefined;
-}
 
 t.test('the protocol v2 layout', async (t) => {
   const m = buildTaskMessage({ id: ID, task: 'tasks.add', args: [2, 2], now: NOW, origin: 'gen1@host' });
