@@ -1,13 +1,15 @@
 // Checks the shape of ok results before they reach typed user code, and turns anything thrown into
 // a coded error: a reply from a broker of another version fails with a code, not as the wrong type.
 import { CeleriacError, fail } from '../shared/errors.js';
-import type { GetResult, QueueInfo, ResultRecord } from '../shared/frames.js';
+import type { GetResult, GroupRecord, QueueInfo, ResultRecord } from '../shared/frames.js';
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A plain object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function bad(what: string): never {
+/** Fails a reply that does not have the shape `what` answers with (ERR_INTERNAL). */
+export function unexpected(what: string): never {
   throw fail('ERR_INTERNAL', `the broker answered ${what} with an unexpected result`);
 }
 
@@ -15,10 +17,10 @@ export function asQueueInfo(v: unknown, asked: string): QueueInfo {
   if (!isRecord(v)) {
     // A broker may answer a declare of a named queue without details.
     if (v === undefined || v === null) return { queue: asked, messageCount: 0, consumerCount: 0 };
-    return bad('a queue declare');
+    return unexpected('a queue declare');
   }
   const queue = typeof v.queue === 'string' ? v.queue : asked;
-  if (queue === '') return bad('a queue declare');
+  if (queue === '') return unexpected('a queue declare');
   return {
     queue,
     messageCount: typeof v.messageCount === 'number' ? v.messageCount : 0,
@@ -28,13 +30,13 @@ export function asQueueInfo(v: unknown, asked: string): QueueInfo {
 
 export function asMessageCount(v: unknown, what: string): { messageCount: number } {
   if (v === undefined || v === null) return { messageCount: 0 };
-  if (!isRecord(v) || typeof v.messageCount !== 'number') return bad(what);
+  if (!isRecord(v) || typeof v.messageCount !== 'number') return unexpected(what);
   return { messageCount: v.messageCount };
 }
 
 export function asGetResult(v: unknown): GetResult | null {
   if (v === undefined || v === null) return null;
-  if (!isRecord(v) || typeof v.deliveryTag !== 'number' || !(v.body instanceof Uint8Array)) return bad('a get');
+  if (!isRecord(v) || typeof v.deliveryTag !== 'number' || !(v.body instanceof Uint8Array)) return unexpected('a get');
   const props = isRecord(v.props) ? v.props : undefined;
   return {
     deliveryTag: v.deliveryTag,
@@ -56,11 +58,24 @@ export function asCoded(err: unknown): CeleriacError {
 
 export function asResultRecord(v: unknown): ResultRecord | null {
   if (v === undefined || v === null) return null;
-  if (!isRecord(v) || typeof v.taskId !== 'string' || typeof v.state !== 'string') return bad('a result request');
+  if (!isRecord(v) || typeof v.taskId !== 'string' || typeof v.state !== 'string') return unexpected('a result request');
   const rec: ResultRecord = { taskId: v.taskId, state: v.state };
   if (v.body instanceof Uint8Array) rec.body = v.body;
   if (typeof v.contentType === 'string') rec.contentType = v.contentType;
   if (typeof v.dateDone === 'number') rec.dateDone = v.dateDone;
   if (typeof v.expiresAt === 'number') rec.expiresAt = v.expiresAt;
   return rec;
+}
+
+export function asGroupRecord(v: unknown): GroupRecord | null {
+  if (v === undefined || v === null) return null;
+  if (!isRecord(v) || typeof v.groupId !== 'string' || !Array.isArray(v.members) || typeof v.done !== 'number' || !Array.isArray(v.results)) {
+    return unexpected('a groupGet');
+  }
+  return {
+    groupId: v.groupId,
+    members: v.members.filter((m): m is string => typeof m === 'string'),
+    done: v.done,
+    results: v.results.map((r) => asResultRecord(r)),
+  };
 }

@@ -8,17 +8,11 @@ import type {
 import { OP } from '../shared/opcodes.js';
 import type { ConnectionEvents } from './api-types.js';
 import type { Message } from './message.js';
-import { asResultRecord } from './replies.js';
+import { asGroupRecord, asResultRecord, isRecord, unexpected } from './replies.js';
 import type { RequestFrame } from './requests.js';
 
 /** What a worker's finish does (see Connection.finish). */
 export interface FinishRequest { ack?: Message; result?: FinishResult; publishes?: FinishPublish[] }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function unexpected(what: string): never {
-  throw fail('ERR_INTERNAL', `the broker answered ${what} with an unexpected result`);
-}
 
 function invalid(message: string): never {
   throw fail('ERR_INVALID_ARGUMENT', message);
@@ -185,16 +179,6 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
   /** A group with its members' results in member order, or null when unknown or expired. */
   async getGroup(groupId: string): Promise<GroupRecord | null> {
     if (typeof groupId !== 'string') invalid('getGroup(groupId): groupId must be a string');
-    const v = await this.request({ op: OP.groupGet, id: this.newId(), groupId }, true);
-    if (v === undefined || v === null) return null;
-    if (!isRecord(v) || typeof v.groupId !== 'string' || !Array.isArray(v.members) || typeof v.done !== 'number' || !Array.isArray(v.results)) {
-      return unexpected('a groupGet');
-    }
-    return {
-      groupId: v.groupId,
-      members: v.members.filter((m): m is string => typeof m === 'string'),
-      done: v.done,
-      results: v.results.map((r) => asResultRecord(r)),
-    };
+    return asGroupRecord(await this.request({ op: OP.groupGet, id: this.newId(), groupId }, true));
   }
 }
