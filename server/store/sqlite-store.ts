@@ -1,5 +1,6 @@
-// The BrokerStore on SQLite (better-sqlite3): opening and tuning the file, and every statement.
-// Statements are prepared once at open; one write batch is one transaction (group commit).
+// The BrokerStore on SQLite (better-sqlite3): opening and tuning the file, topology and messages;
+// results and task control have their SQL in results-sql.ts and task-control-sql.ts. Statements are
+// prepared once at open; one write batch is one transaction (group commit).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ExchangeType } from '../../shared/frames.js';
@@ -16,6 +17,7 @@ import type {
   Topology,
   WriteBatch,
 } from './store.js';
+import { ResultsSql } from './results-sql.js';
 import { migrate } from './schema.js';
 import { TaskControlSql } from './task-control-sql.js';
 import { isEmptyBatch } from './store.js';
@@ -184,16 +186,6 @@ function parseObject(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-interface ResultRow {
-  vhost: string;
-  task_id: string;
-  state: string;
-  body: Buffer | null;
-  content_type: string | null;
-  date_done: number;
-  expires_at: number;
-}
-
 function toMessage(row: MessageRow): StoredMessage {
   return {
     id: row.id,
@@ -240,11 +232,7 @@ class SqliteStore implements BrokerStore {
   private readonly selectMaxId: Database.Statement<[], { m: number }>;
 
   private readonly applyTx: (batch: WriteBatch) => void;
-  private readonly insertTrack: Database.Statement;
-  private readonly upsertResult: Database.Statement;
-  private readonly removeResult: Database.Statement;
-  private readonly selectResult: Database.Statement<unknown[], ResultRow>;
-  private readonly removeExpiredResults: Database.Statement;
+  private readonly results: ResultsSql;
   private readonly taskControl: TaskControlSql;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
@@ -307,14 +295,10 @@ class SqliteStore implements BrokerStore {
                   coalesce((SELECT max(id) FROM messages), 0)) AS m`,
     );
 
+    this.results = new ResultsSql(db);
+    this.taskControl = new TaskControlSql(db);
     // Invariant: inserts, then count updates, then deletes (the WriteBatch contract), so a
     // batch may update or delete a row it inserts. Any throw rolls the whole batch back.
-    this.insertTrack = db.prepare('INSERT OR IGNORE INTO results (vhost, task_id, state, body, content_type, date_done, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.upsertResult = db.prepare('INSERT OR REPLACE INTO results (vhost, task_id, state, body, content_type, date_done, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.removeResult = db.prepare('DELETE FROM results WHERE vhost = ? AND task_id = ?');
-    this.selectResult = db.prepare('SELECT vhost, task_id, state, body, content_type, date_done, expires_at FROM results WHERE vhost = ? AND task_id = ?');
-    this.removeExpiredResults = db.prepare('DELETE FROM results WHERE expires_at > 0 AND expires_at <= ?');
-    this.taskControl = new TaskControlSql(db);
     this.applyTx = db.transaction((batch: WriteBatch) => {
       let maxId = 0;
       for (const m of batch.inserts) {
@@ -327,9 +311,7 @@ class SqliteStore implements BrokerStore {
       if (maxId > 0) this.raiseMaxId.run(maxId);
       for (const c of batch.counts) this.updateCount.run(c.deliveryCount, c.id);
       for (const id of batch.deletes) this.deleteMessage.run(id);
-      for (const r of batch.tracks ?? []) this.insertTrack.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
-      for (const r of batch.results ?? []) this.upsertResult.run(r.vhost, r.taskId, r.state, r.body, r.contentType, r.dateDone, r.expiresAt);
-      for (const k of batch.resultDeletes ?? []) this.removeResult.run(k.vhost, k.taskId);
+      this.results.apply(batch);
       this.taskControl.apply(batch);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
@@ -418,16 +400,11 @@ class SqliteStore implements BrokerStore {
   }
 
   loadResult(vhost: string, taskId: string): StoredResult | null {
-    const row = this.selectResult.get(vhost, taskId);
-    if (row === undefined) return null;
-    return {
-      vhost: row.vhost, taskId: row.task_id, state: row.state, body: row.body, contentType: row.content_type,
-      dateDone: row.date_done, expiresAt: row.expires_at,
-    };
+    return this.results.loadResult(vhost, taskId);
   }
 
   deleteExpiredResults(now: number): number {
-    return this.removeExpiredResults.run(now).changes;
+    return this.results.deleteExpiredResults(now);
   }
 
   loadRevocations(now: number): StoredRevocation[] {
