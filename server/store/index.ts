@@ -1,19 +1,5 @@
 // The store's public surface: the contract, the SQLite implementation and the group commit.
 // Code outside server/store/ imports from here, never from better-sqlite3.
-export type {
-  BindingRecord,
-  BrokerStore,
-  DurabilityMode,
-  ExchangeRecord,
-  QueueRecord,
-  StoredMessage,
-  StoredResult,
-  ResultKey,
-  StoredRevocation,
-  StoredGroup,
-  GroupProgress,
-  Topology,
-  WriteBatch,
-} from './store.js';
+export type * from './store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { GroupCommit, type CommitDone, type GroupCommitOptions } from './group-commit.js';
