@@ -24,6 +24,9 @@ export interface GroupCommitOptions {
 const DEFAULT_MAX_BATCH_INSERTS = 5000;
 const DEFAULT_RETRY_DELAY_MS = 100;
 
+/** What the group commit needs of a store: batches, and the async sync when commits need one. */
+export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
+
 /**
  * Batches message writes into one `store.applyBatch` per event-loop turn: the first write of a
  * turn schedules the commit with setImmediate.
@@ -36,9 +39,6 @@ const DEFAULT_RETRY_DELAY_MS = 100;
  *   and count updates are kept and go out with the next commit, so an ack is never lost.
  * - An insert deleted before its commit is never written, and its callback still gets null.
  */
-/** What the group commit needs of a store: batches, and the async sync when commits need one. */
-export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
-
 export class GroupCommit {
   private readonly store: CommitTarget;
   private readonly onError: ((err: Error) => void) | undefined;
@@ -111,16 +111,12 @@ export class GroupCommit {
 
   /** Remembers a revoked task id (with the turn's other writes). */
   putRevocation(rec: StoredRevocation): void {
-    this.assertOpen();
-    this.revocations.push(rec);
-    this.scheduleTurn();
+    this.add(this.revocations, rec);
   }
 
   /** Stores a newly declared group. */
   putGroup(rec: StoredGroup): void {
-    this.assertOpen();
-    this.groups.push(rec);
-    this.scheduleTurn();
+    this.add(this.groups, rec);
   }
 
   /** Writes a group's counter and fired flag; the last write of a turn per group wins. */
@@ -135,16 +131,12 @@ export class GroupCommit {
    * the commit's error: the reply of a request whose writes have no callback of their own.
    */
   afterCommit(done: CommitDone): void {
-    this.assertOpen();
-    this.resultDones.push(done);
-    this.scheduleTurn();
+    this.add(this.resultDones, done);
   }
 
   /** Registers a published task's PENDING row (kept only where no row exists), with the publish. */
   track(rec: StoredResult): void {
-    this.assertOpen();
-    this.tracks.push(rec);
-    this.scheduleTurn();
+    this.add(this.tracks, rec);
   }
 
   /** Stores a result; `done` runs once it is committed (and durable, as inserts). */
@@ -236,6 +228,13 @@ export class GroupCommit {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('GroupCommit is closed');
+  }
+
+  /** Appends a write (or a callback) to one of this turn's lists. */
+  private add<T>(list: T[], item: T): void {
+    this.assertOpen();
+    list.push(item);
+    this.scheduleTurn();
   }
 
   private scheduleTurn(): void {
