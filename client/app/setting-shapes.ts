@@ -1,7 +1,7 @@
 // The structured settings — task queues, task routes, beat schedule — their types and shape checks.
 // Only shape is checked here; cross-setting checks (does a route reach its queue?) live in routing.ts.
 import { fail } from '../../shared/errors.js';
-import { EXCHANGE_TYPES, type ExchangeType } from '../../shared/frames.js';
+import { EXCHANGE_TYPES, type ExchangeType, type QueueOptions } from '../../shared/frames.js';
 import { closest } from './suggest.js';
 import { bool, duration, int, invalid, isPlainObject, name, oneOf, text, type Parser } from './setting-parsers.js';
 
@@ -28,17 +28,13 @@ export interface QueueInput {
   arguments?: QueueArguments;
 }
 
-/** Queue arguments the broker takes (RabbitMQ's x-arguments, amqplib's names). Durations in ms. */
-export interface QueueArguments {
-  messageTtl?: number;
-  expires?: number;
-  maxLength?: number;
-  overflow?: 'drop-head' | 'reject-publish';
-  deadLetterExchange?: string;
-  deadLetterRoutingKey?: string;
-  deliveryLimit?: number;
-  consumerTimeout?: number;
-}
+/** The queue options that taskQueues takes as `arguments` (the rest have fields of their own). */
+const ARGUMENT_NAMES = [
+  'messageTtl', 'expires', 'maxLength', 'overflow', 'deadLetterExchange', 'deadLetterRoutingKey', 'deliveryLimit', 'consumerTimeout',
+] as const satisfies readonly (keyof QueueOptions)[];
+
+/** Queue arguments the broker takes (RabbitMQ's x-arguments, amqplib's names): the Connection's QueueOptions of those names. Durations in ms. */
+export type QueueArguments = Pick<QueueOptions, (typeof ARGUMENT_NAMES)[number]>;
 
 /** A queue after resolveSettings(): every field known. */
 export interface QueueSetting {
@@ -59,7 +55,7 @@ export type QueuesInput = ReadonlyArray<QueueInput | string> | Readonly<Record<s
 export type ParsedQueue = Readonly<QueueInput>;
 
 const QUEUE_KEYS: ReadonlySet<string> = new Set(['name', 'exchange', 'exchangeType', 'routingKey', 'durable', 'autoDelete', 'maxPriority', 'arguments']);
-const ARGUMENT_KEYS: ReadonlySet<string> = new Set(['messageTtl', 'expires', 'maxLength', 'overflow', 'deadLetterExchange', 'deadLetterRoutingKey', 'deliveryLimit', 'consumerTimeout']);
+const ARGUMENT_KEYS: ReadonlySet<string> = new Set(ARGUMENT_NAMES);
 
 function parseArguments(raw: unknown, label: string): QueueArguments {
   if (!isPlainObject(raw)) throw invalid(label, `an object of queue arguments (${[...ARGUMENT_KEYS].join(', ')})`, raw);
