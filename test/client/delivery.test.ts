@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import { connect, type Connection, type Message } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { sleep, until } from '../helpers/wait.js';
 
 async function open(t: Test): Promise<Connection> {
   const broker = await startTestBroker(t);
@@ -10,17 +11,6 @@ async function open(t: Test): Promise<Connection> {
   t.teardown(() => conn.close());
   return conn;
 }
-
-/** Resolves when `pred()` holds, polling every 5 ms; rejects after `ms`. */
-async function until(pred: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('prefetch 2: at most 2 unacked deliveries outstanding', async (t) => {
   const conn = await open(t);

@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { connect, type Connection, type Message, type ReconnectingInfo } from '../../client/index.js';
 import { startBroker, type Broker } from '../../server/index.js';
-
-async function until(pred: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { sleep, until } from '../helpers/wait.js';
 
 function nextEvent(conn: Connection, event: 'reconnected' | 'reconnecting', ms = 10_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -137,6 +130,6 @@ t.test('close() while reconnecting fails what is pending and stops retrying', as
   await t.rejects(pending, { code: 'ERR_CONNECTION_CLOSED' });
   await t.rejects(declare, { code: 'ERR_CONNECTION_CLOSED' });
   const before = attempts;
-  await new Promise((r) => setTimeout(r, 150));
+  await sleep(150);
   t.equal(attempts, before, 'no attempts after close');
 });

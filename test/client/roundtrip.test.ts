@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import { connect, type Connection, type Message } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { sleep } from '../helpers/wait.js';
 
 /** Collects messages until `n` arrived, failing after `ms`. */
 function collector(n: number, ms = 5_000, settle: (m: Message) => void = (m) => m.ack()) {
@@ -24,8 +25,6 @@ function collector(n: number, ms = 5_000, settle: (m: Message) => void = (m) => 
   };
   return { handler, all, got };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function open(t: Test): Promise<Connection> {
   const broker = await startTestBroker(t);
