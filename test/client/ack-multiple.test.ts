@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap';
 import { connect, type CeleriacError, type Connection, type Message } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 let counter = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
@@ -20,15 +21,6 @@ async function setUp(t: Test): Promise<{ open: () => Promise<Connection>; errors
   return { open, errors };
 }
 
-/** Resolves when `pred()` holds, polling every 5 ms; rejects after `ms`. */
-async function until(pred: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Closes `conn`, so the broker requeues what it left unacked, then drains `queue` with get(). */
 async function leftUnacked(conn: Connection, other: Connection, queue: string): Promise<string[]> {
   await conn.close();
@@ -44,15 +36,21 @@ async function leftUnacked(conn: Connection, other: Connection, queue: string): 
 
 const bodies = (msgs: Message[]): string[] => msgs.map((m) => m.body.toString());
 
+/** Declares a fresh queue, consumes it leaving every delivery unsettled, publishes m0..m{n-1} and waits for all n. */
+async function holdDeliveries(conn: Connection, prefix: string, n: number, prefetch: number, what: string): Promise<{ q: string; held: Message[] }> {
+  const q = unique(prefix);
+  await conn.assertQueue(q);
+  const held: Message[] = [];
+  await conn.consume(q, (m) => { held.push(m); }, { prefetch });
+  await Promise.all(Array.from({ length: n }, (_, i) => conn.sendToQueue(q, `m${i}`)));
+  await until(() => held.length === n, 5_000, what);
+  return { q, held };
+}
+
 t.test('ack({ multiple }) across 10 deliveries settles the first six and leaves the last four', async (t) => {
   const { open, errors } = await setUp(t);
   const conn = await open();
-  const q = unique('am-ten');
-  await conn.assertQueue(q);
-  const held: Message[] = [];
-  await conn.consume(q, (m) => { held.push(m); }, { prefetch: 20 });
-  await Promise.all(Array.from({ length: 10 }, (_, i) => conn.sendToQueue(q, `m${i}`)));
-  await until(() => held.length === 10, 5_000, 'ten deliveries');
+  const { q, held } = await holdDeliveries(conn, 'am-ten', 10, 20, 'ten deliveries');
   t.same(bodies(held), Array.from({ length: 10 }, (_, i) => `m${i}`));
 
   held[5]!.ack({ multiple: true });
@@ -67,12 +65,7 @@ t.test('ack({ multiple }) across 10 deliveries settles the first six and leaves 
 t.test('nack({ multiple, requeue }) redelivers the earlier ones flagged, in order', async (t) => {
   const { open, errors } = await setUp(t);
   const conn = await open();
-  const q = unique('am-nack');
-  await conn.assertQueue(q);
-  const seen: Message[] = [];
-  await conn.consume(q, (m) => { seen.push(m); }, { prefetch: 10 });
-  await Promise.all(Array.from({ length: 5 }, (_, i) => conn.sendToQueue(q, `m${i}`)));
-  await until(() => seen.length === 5, 5_000, 'five deliveries');
+  const { q, held: seen } = await holdDeliveries(conn, 'am-nack', 5, 10, 'five deliveries');
 
   seen[3]!.nack({ multiple: true, requeue: true });
   t.same(seen.map((m) => m.settled), [true, true, true, true, false]);
@@ -129,12 +122,7 @@ t.test('a multiple ack settles lower tags of other consumers and of get() on the
 t.test('single settles and a multiple ack in one turn reach the broker in a consistent order', async (t) => {
   const { open, errors } = await setUp(t);
   const conn = await open();
-  const q = unique('am-turn');
-  await conn.assertQueue(q);
-  const seen: Message[] = [];
-  await conn.consume(q, (m) => { seen.push(m); }, { prefetch: 10 });
-  await Promise.all(Array.from({ length: 6 }, (_, i) => conn.sendToQueue(q, `m${i}`)));
-  await until(() => seen.length === 6, 5_000, 'six deliveries');
+  const { q, held: seen } = await holdDeliveries(conn, 'am-turn', 6, 10, 'six deliveries');
 
   // One turn: a collected requeue of m0 and ack of m1, then a multiple ack up to m3, then m5.
   // Were the multiple ack written first, it would ack m0 and the nack of m0 would be an unknown tag.
