@@ -3,7 +3,7 @@
 import type { FinishResult } from '../../shared/frames.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
-import { poolJobOf, settleable, type Job } from './job.js';
+import { limitsOf, poolJobOf, settleable, type Job } from './job.js';
 import type { PoolOutcome, SerializedError } from './pool-types.js';
 import type { PreparedTask } from '../tasks/producer.js';
 import type { Worker } from './worker.js';
@@ -76,7 +76,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     case 'failure':
       return failed(w, job, outcome.error, runtime, finish);
     case 'timeout':
-      w.log('error', `task ${req.task}[${req.id}] hit its hard time limit of ${poolJobOf(job, w.hostname).timeLimit} ms and was stopped`);
+      w.log('error', `task ${req.task}[${req.id}] hit its hard time limit of ${limitsOf(job).hard} ms and was stopped`);
       return failed(w, job, outcome.error, runtime, finish);
     case 'lost':
       if (acksLate && def.options.rejectOnWorkerLost) {

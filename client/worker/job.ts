@@ -1,6 +1,5 @@
 // One task message inside a worker, from delivery to finish: the message, its decoded request,
 // the task it names, and where it is (reserved, waiting on the rate limit, running).
-import { hostname } from 'node:os';
 import type { Message } from '../message.js';
 import type { TaskRequest } from '../messages/types.js';
 import type { TaskDefinition } from '../tasks/definition.js';
@@ -35,7 +34,7 @@ export function settleable(job: Job): boolean {
 }
 
 /** Limits in ms: the message's own (set by the caller), else the task's. */
-function limitsOf(job: Job): { hard: number | null; soft: number | null } {
+export function limitsOf(job: Job): { hard: number | null; soft: number | null } {
   return {
     hard: job.req.timeLimit.hard ?? job.def.options.timeLimit,
     soft: job.req.timeLimit.soft ?? job.def.options.softTimeLimit,
@@ -43,9 +42,8 @@ function limitsOf(job: Job): { hard: number | null; soft: number | null } {
 }
 
 /** What the task function sees of its call. */
-export function requestInfoOf(job: Job, nodeName: string = hostname()): RequestInfo {
+function requestInfoOf(job: Job, nodeName: string, limits: { hard: number | null; soft: number | null }): RequestInfo {
   const { req, msg } = job;
-  const limits = limitsOf(job);
   return {
     id: req.id, task: req.task, retries: req.retries, rootId: req.rootId, parentId: req.parentId, groupId: req.group,
     groupIndex: req.groupIndex, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null,
@@ -58,7 +56,7 @@ export function requestInfoOf(job: Job, nodeName: string = hostname()): RequestI
 /** The job as a pool runs it; `args` may be replaced (a chord callback gets its header's results first). */
 export function poolJobOf(job: Job, nodeName: string, args: unknown[] = job.req.args): PoolJob {
   const limits = limitsOf(job);
-  return { taskName: job.def.name, args, kwargs: job.req.kwargs, request: requestInfoOf(job, nodeName), timeLimit: limits.hard, softTimeLimit: limits.soft };
+  return { taskName: job.def.name, args, kwargs: job.req.kwargs, request: requestInfoOf(job, nodeName, limits), timeLimit: limits.hard, softTimeLimit: limits.soft };
 }
 
 /** A job as inspect lists it (Celery's field names). */
