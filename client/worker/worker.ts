@@ -228,17 +228,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- inspect
 
+  /** The jobs in one state as inspect lists them. */
+  private describeJobs(state: Job['state']): Record<string, unknown>[] {
+    return [...this.jobs.values()].filter((j) => j.state === state).map((j) => describeJob(j, this.hostname, process.pid));
+  }
+
   activeJobs(): Record<string, unknown>[] {
-    return [...this.jobs.values()].filter((j) => j.state === 'active').map((j) => describeJob(j, this.hostname, process.pid));
+    return this.describeJobs('active');
   }
 
   reservedJobs(): Record<string, unknown>[] {
-    return [...this.jobs.values()].filter((j) => j.state === 'reserved').map((j) => describeJob(j, this.hostname, process.pid));
+    return this.describeJobs('reserved');
   }
 
   /** Tasks held here until a time: those waiting for their rate-limit slot (ETA tasks wait in the broker). */
   scheduledJobs(): Record<string, unknown>[] {
-    return [...this.jobs.values()].filter((j) => j.state === 'rate-limited').map((j) => ({ ...describeJob(j, this.hostname, process.pid), request: describeJob(j, this.hostname, process.pid) }));
+    return this.describeJobs('rate-limited').map((d) => ({ ...d, request: d }));
   }
 
   stats(): Record<string, unknown> {
