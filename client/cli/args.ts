@@ -149,23 +149,24 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
 // ---- value converters: each names the flag (or env var) a bad value came from
 
 const TIME_UNITS: Readonly<Record<string, number>> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
 
-/** A duration in ms: '500', '500ms', '2s', '1.5m', '1h'. */
-export function parseDuration(v: { raw: string; source: string }): number {
+/** A number with an optional unit suffix from `units`, scaled by it; `what` names the expected form. */
+function parseScaled(v: { raw: string; source: string }, units: Readonly<Record<string, number>>, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v.raw);
-  const unit = m ? TIME_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`${v.source} expects a duration in ms (or with an s, m or h suffix), got '${v.raw}'`);
+  const unit = m ? units[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`${v.source} expects ${what}, got '${v.raw}'`);
   return Math.round(Number(m[1]) * unit);
 }
 
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+/** A duration in ms: '500', '500ms', '2s', '1.5m', '1h'. */
+export function parseDuration(v: { raw: string; source: string }): number {
+  return parseScaled(v, TIME_UNITS, 'a duration in ms (or with an s, m or h suffix)');
+}
 
 /** A size in bytes: '512m', '1g', '1048576'. */
 export function parseSize(v: { raw: string; source: string }): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(v.raw);
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`${v.source} expects a size in bytes (k, m or g suffix allowed), got '${v.raw}'`);
-  return Math.round(Number(m[1]) * unit);
+  return parseScaled(v, SIZE_UNITS, 'a size in bytes (k, m or g suffix allowed)');
 }
 
 /** A whole number within [min, max]. */
