@@ -1,26 +1,19 @@
 // The real `broker-server` command as a child process (dist/, built by `npm test` first): the
 // URLs it prints, clean exits on SIGINT/SIGTERM, and one-line failures with the right exit codes.
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../../client/index.js';
+import { spawnScript, within, type Run } from './process-helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
 const WAIT_MS = 20_000;
 const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\), data (.+), durability (full|process)$/m;
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 /** A temp directory removed at the end of the test that made it. */
 function tempDir(t: Test): string {
@@ -29,25 +22,9 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-/** Spawns the command; teardown kills this one child (by its pid) if a test left it running. */
+/** Spawns the command (in a temp dir unless `cwd` is given). */
 function start(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
-  // CELERIAC_* from the caller's environment must not leak into what a test expects.
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CELERIAC_')) env[k] = v;
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return spawnScript(t, CLI, args, { env: opts.env, cwd: opts.cwd ?? tmpdir() });
 }
 
 /** Resolves with the listening line's parts once printed; rejects if the process exits first. */

@@ -1,10 +1,10 @@
 // Runs the built `celeriac` bin (dist/, built by `npm test` first) as a child process with a clean
 // environment, collects its output, and kills it by pid in teardown. Every wait is bounded.
 import type { Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { spawnScript, within, type Run } from './process-helpers.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/client/cli/celeriac.js', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../fixtures/cli-apps/', import.meta.url));
@@ -12,33 +12,12 @@ export const WAIT_MS = 20_000;
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 
-/** A running (or finished) celeriac process. */
-export interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type { Run };
+export { within };
 
 /** Spawns `celeriac ...args` in `cwd` (default: the fixtures directory); teardown kills it if still running. */
 export function celeriac(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
-  // CELERIAC_* from the caller's environment must not leak into what a test expects.
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CELERIAC_')) env[k] = v;
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd ?? FIXTURES, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return spawnScript(t, CLI, args, { env: opts.env, cwd: opts.cwd ?? FIXTURES });
 }
 
 /** Waits for the process to exit by itself; its exit code and output. */
