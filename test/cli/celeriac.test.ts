@@ -1,9 +1,9 @@
 // The real `celeriac` command as child processes against a broker started here: a worker and a
 // producer round trip, results, purge, warm shutdown, and errors with their messages and exit codes.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
-import { celeriac, closedPort, finished, lines, runCli, startWorker, uniqueQueue, waitForOutput, WAIT_MS } from './celeriac-helpers.js';
+import { celeriac, closedPort, finished, lines, runCli, startWorker, uniqueQueue, waitForOutput, WAIT_MS, type Run } from './celeriac-helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -78,13 +78,19 @@ t.test('result: an unknown id exits 1 with a clear message; --wait --timeout on 
   t.match(timedOut.stderr, /not ready within 200 ms/);
 });
 
-t.test('worker SIGTERM while a task runs: the task finishes, its result is stored, exit 0', async (t) => {
+/** A broker, a worker on a fresh queue loading `appModule`, and a tasks.sleep(ms) it has received. */
+async function workerWithSleepingTask(t: Test, queuePrefix: string, appModule: string, ms: number): Promise<{ broker: { url: string }; worker: Run; id: string }> {
   const broker = await startTestBroker(t);
-  const q = uniqueQueue('cli-warm');
-  const worker = await startWorker(t, ['-A', 'tasks', '--broker', broker.url, '-Q', q]);
-  const sent = await runCli(t, ['call', 'tasks.sleep', '--args', '[800]', '-Q', q, '--broker', broker.url]);
+  const q = uniqueQueue(queuePrefix);
+  const worker = await startWorker(t, ['-A', appModule, '--broker', broker.url, '-Q', q]);
+  const sent = await runCli(t, ['call', 'tasks.sleep', '--args', `[${ms}]`, '-Q', q, '--broker', broker.url]);
   const id = sent.stdout.trim();
   await waitForOutput(worker, 'stderr', new RegExp(`Task tasks\\.sleep\\[${id}\\] received`), 'the task being received');
+  return { broker, worker, id };
+}
+
+t.test('worker SIGTERM while a task runs: the task finishes, its result is stored, exit 0', async (t) => {
+  const { broker, worker, id } = await workerWithSleepingTask(t, 'cli-warm', 'tasks', 800);
   worker.child.kill('SIGTERM');
   const done = await finished(worker);
   t.equal(done.code, 0, 'exit 0');
@@ -97,12 +103,7 @@ t.test('worker SIGTERM while a task runs: the task finishes, its result is store
 });
 
 t.test('worker: a second SIGTERM is a cold shutdown, the running task is stopped, exit 0', async (t) => {
-  const broker = await startTestBroker(t);
-  const q = uniqueQueue('cli-cold');
-  const worker = await startWorker(t, ['-A', './tasks.mjs', '--broker', broker.url, '-Q', q]);
-  const sent = await runCli(t, ['call', 'tasks.sleep', '--args', '[60000]', '-Q', q, '--broker', broker.url]);
-  const id = sent.stdout.trim();
-  await waitForOutput(worker, 'stderr', new RegExp(`Task tasks\\.sleep\\[${id}\\] received`), 'the task being received');
+  const { worker } = await workerWithSleepingTask(t, 'cli-cold', './tasks.mjs', 60_000);
   worker.child.kill('SIGTERM');
   await waitForOutput(worker, 'stderr', /warm shutdown/, 'the warm shutdown starting');
   worker.child.kill('SIGTERM');
