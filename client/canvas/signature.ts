@@ -2,6 +2,7 @@
 // groups and chords (Celery's signature / subtask). `task.s(...)` makes one; `si` an immutable one.
 import type { Signature as WireSignature } from '../messages/types.js';
 import type { AsyncResult } from '../results/async-result.js';
+import { wireSignatures } from '../tasks/producer.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';
 import type { CanvasApp } from './canvas-app.js';
 
@@ -21,11 +22,6 @@ const WIRE_OPTION_NAMES = {
 
 /** Options holding signatures (written as wire signature lists, as Celery does). */
 const SIGNATURE_OPTIONS: ReadonlySet<string> = new Set(['link', 'linkError']);
-
-function wireList(v: unknown): WireSignature[] {
-  const list = (Array.isArray(v) ? v : [v]) as SignatureLike[];
-  return list.map((s) => ('toWire' in s ? s.toWire() : s));
-}
 
 /** Options Celery writes in seconds; ours are ms. */
 const IN_SECONDS: ReadonlySet<string> = new Set(['countdown', 'expires', 'timeLimit', 'softTimeLimit']);
@@ -75,7 +71,7 @@ export class Signature<R = unknown> {
       const v = (this.options as Record<string, unknown>)[ours];
       if (v === undefined) continue;
       if (SIGNATURE_OPTIONS.has(ours)) {
-        options[theirs] = wireList(v);
+        options[theirs] = wireSignatures(v as SignatureLike | readonly SignatureLike[]);
         continue;
       }
       options[theirs] = v instanceof Date ? v.toISOString() : typeof v === 'number' && IN_SECONDS.has(ours) ? v / 1000 : v;

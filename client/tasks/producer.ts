@@ -20,13 +20,10 @@ export interface PreparedTask {
   tracked: boolean;
 }
 
-function toWire(s: SignatureLike): WireSignature {
-  return 'toWire' in s ? s.toWire() : s;
-}
-
-function listOf(v: SignatureLike | readonly SignatureLike[] | undefined): WireSignature[] {
+/** Signatures (objects or already wire-shaped) as they travel in a message. */
+export function wireSignatures(v: SignatureLike | readonly SignatureLike[] | undefined): WireSignature[] {
   if (v === undefined) return [];
-  return (Array.isArray(v) ? (v as readonly SignatureLike[]) : [v as SignatureLike]).map(toWire);
+  return (Array.isArray(v) ? (v as readonly SignatureLike[]) : [v as SignatureLike]).map((s) => ('toWire' in s ? s.toWire() : s));
 }
 
 /**
@@ -44,19 +41,17 @@ export function prepareTask(
   if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
   if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
   const id = call.taskId ?? newTaskId();
-  const explicit: { queue?: string; routingKey?: string; exchange?: string; priority?: number } = {};
-  const queue = call.queue ?? task.queue;
-  const routingKey = call.routingKey ?? (call.queue === undefined ? task.routingKey : undefined);
-  const exchange = call.exchange ?? (call.queue === undefined ? task.exchange : undefined);
-  const priority = call.priority ?? task.priority ?? settings.taskDefaultPriority ?? undefined;
-  if (queue !== undefined) explicit.queue = queue;
-  if (routingKey !== undefined) explicit.routingKey = routingKey;
-  if (exchange !== undefined) explicit.exchange = exchange;
-  if (priority !== undefined) explicit.priority = priority;
-  const route = routeFor(settings, name, explicit);
+  // A call naming a queue drops the task's own exchange and key (they were meant for the task's queue).
+  const route = routeFor(settings, name, {
+    queue: call.queue ?? task.queue,
+    routingKey: call.routingKey ?? (call.queue === undefined ? task.routingKey : undefined),
+    exchange: call.exchange ?? (call.queue === undefined ? task.exchange : undefined),
+    priority: call.priority ?? task.priority ?? settings.taskDefaultPriority ?? undefined,
+  });
 
   const ignoreResult = call.ignoreResult ?? task.ignoreResult ?? settings.taskIgnoreResult;
   const now = Date.now();
+  // buildTaskMessage() reads an absent field and an undefined one alike.
   const input: BuildTaskMessageInput = {
     id, task: name, args, kwargs, now,
     serializer: call.serializer ?? task.serializer ?? settings.taskSerializer,
@@ -65,22 +60,14 @@ export function prepareTask(
     timeLimit: call.timeLimit !== undefined ? call.timeLimit : (task.timeLimit ?? null),
     softTimeLimit: call.softTimeLimit !== undefined ? call.softTimeLimit : (task.softTimeLimit ?? null),
     ignoreResult,
-    callbacks: listOf(call.link),
-    errbacks: listOf(call.linkError),
+    callbacks: wireSignatures(call.link),
+    errbacks: wireSignatures(call.linkError),
     chain: call.chain ?? [],
     chord: call.chord ?? null,
+    countdown: call.countdown, eta: call.eta, expires: call.expires ?? task.expires,
+    rootId: call.rootId, parentId: call.parentId, group: call.groupId, groupIndex: call.groupIndex,
+    shadow: call.shadow, headers: call.headers, priority: route.priority,
   };
-  if (call.countdown !== undefined) input.countdown = call.countdown;
-  if (call.eta !== undefined) input.eta = call.eta;
-  const expires = call.expires ?? task.expires ?? undefined;
-  if (expires !== undefined && expires !== null) input.expires = expires;
-  if (call.rootId !== undefined) input.rootId = call.rootId;
-  if (call.parentId !== undefined) input.parentId = call.parentId;
-  if (call.groupId !== undefined) input.group = call.groupId;
-  if (call.groupIndex !== undefined) input.groupIndex = call.groupIndex;
-  if (call.shadow !== undefined) input.shadow = call.shadow;
-  if (call.headers !== undefined) input.headers = call.headers;
-  if (route.priority !== undefined) input.priority = route.priority;
   const msg = buildTaskMessage(input);
 
   const props: PublishOptions = {
