@@ -4,11 +4,9 @@ import { parseRateLimit } from '../app/rate-limit.js';
 import type { Worker } from '../worker/worker.js';
 import type { ErrorReply, OkReply } from './types.js';
 
-/** What a command handler sees: the worker and the control state it keeps. */
+/** What a command handler sees: the worker (its rateLimits record rates changed through control) and the control state. */
 export interface ControlState {
   readonly worker: Worker;
-  /** Rate limits changed through control, by task name (null = cleared). */
-  readonly rateLimits: Map<string, string | null>;
   /** Set by shutdown: the mailbox closes the worker (warm) once the reply is on its way. */
   shutdownRequested: boolean;
 }
@@ -28,7 +26,7 @@ export const COMMANDS: ReadonlyMap<string, ControlHandler> = new Map<string, Con
   ['scheduled', (s) => s.worker.scheduledJobs()],
   // As Celery: built-in tasks (named celery.*) only when asked for.
   ['registered', (s, args) => s.worker.app.taskNames().filter((n) => args['builtins'] === true || !n.startsWith('celery.'))],
-  ['stats', (s) => ({ ...s.worker.stats(), rate_limits: Object.fromEntries(s.rateLimits) })],
+  ['stats', (s) => ({ ...s.worker.stats(), rate_limits: Object.fromEntries(s.worker.rateLimits) })],
   ['rate_limit', (s, args): OkReply | ErrorReply => {
     // The caller set the rate in the broker already (it binds every worker); this worker records it.
     const name = args['task_name'];
@@ -42,7 +40,7 @@ export const COMMANDS: ReadonlyMap<string, ControlHandler> = new Map<string, Con
       }
     }
     const text = rate === null ? null : String(rate);
-    s.rateLimits.set(name, text);
+    s.worker.rateLimits.set(name, text);
     s.worker.log('info', `rate limit of ${name} set to ${text ?? '(the task\'s own)'} through remote control`);
     return { ok: text === null || parseRateLimit(text, 'rate_limit').count === 0 ? 'rate limit disabled successfully' : 'new rate limit set successfully' };
   }],

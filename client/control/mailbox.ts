@@ -12,7 +12,7 @@ import { COMMAND_TTL_MS, CONTROL_EXCHANGE, REPLY_EXCHANGE, controlQueueName, enc
  */
 export async function attachControl(worker: Worker): Promise<() => Promise<void>> {
   const conn = worker.connection;
-  const state: ControlState = { worker, rateLimits: worker.rateLimits, shutdownRequested: false };
+  const state: ControlState = { worker, shutdownRequested: false };
   await conn.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: false });
   await conn.assertExchange(REPLY_EXCHANGE, 'direct', { durable: false });
   const queue = controlQueueName(worker.hostname);
