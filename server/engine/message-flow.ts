@@ -135,15 +135,20 @@ export class MessageFlow {
   private makeAvailable(queue: Queue<Conn>, msg: QueuedMessage): void {
     const now = this.o.now();
     if (msg.readyAt > now) {
-      queue.delayed++;
       // Its row is on disk above the paging cursor: a page-in must not load it a second time.
       if (msg.persisted && msg.id > queue.cursor) queue.heldAboveCursor.add(msg.id);
-      this.heap.push(msg.readyAt, { queue, msg });
-      this.armDelayTimer();
+      this.hold(queue, msg);
       return;
     }
     this.pushReady(queue, msg);
     this.drain(queue);
+  }
+
+  /** Keeps a delayed message in the heap until its readyAt. */
+  private hold(queue: Queue<Conn>, msg: QueuedMessage): void {
+    queue.delayed++;
+    this.heap.push(msg.readyAt, { queue, msg });
+    this.armDelayTimer();
   }
 
   private pushReady(queue: Queue<Conn>, msg: QueuedMessage): void {
@@ -174,9 +179,7 @@ export class MessageFlow {
       const msg = fromStoredRow(row, row.id <= queue.recoveredMaxId);
       queue.diskBacklog--;
       if (msg.readyAt > this.o.now()) {
-        queue.delayed++;
-        this.heap.push(msg.readyAt, { queue, msg });
-        this.armDelayTimer();
+        this.hold(queue, msg);
       } else {
         queue.pushReady(msg);
         if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
