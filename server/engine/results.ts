@@ -86,7 +86,6 @@ export class ResultBackend {
     });
   }
 
-  /** Stores a state and result; `done` runs after the commit; waiters hear of final states then. */
   /** Throws ERR_INVALID_ARGUMENT when a store would be refused. */
   check(taskId: string, state: string, options: ResultStoreOptions): void {
     checkTaskId(taskId);
@@ -94,6 +93,7 @@ export class ResultBackend {
     checkOptions(options);
   }
 
+  /** Stores a state and result; `done` runs after the commit; waiters hear of final states then. */
   put(vhost: string, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: Error | null) => void): void {
     this.check(taskId, state, options);
     const expires = options.expires;
