@@ -30,7 +30,7 @@ export async function attachWorkerEvents(worker: Worker, options: WorkerEventOpt
     for (const n of worker.totals.values()) processed += n;
     const [a = 0, b = 0, c = 0] = loadavg();
     return {
-      freq, active: worker.activeJobs().length, processed, loadavg: [round2(a), round2(b), round2(c)],
+      freq, active: worker.activeCount, processed, loadavg: [round2(a), round2(b), round2(c)],
       sw_ident: 'celeriac', sw_sys: process.platform,
     };
   };

@@ -226,6 +226,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.state === 'running';
   }
 
+  /** Tasks running now (inspect active lists them). */
+  get activeCount(): number {
+    return this.active;
+  }
+
   // ---- inspect
 
   /** The jobs in one state as inspect lists them. */
