@@ -17,8 +17,15 @@ export interface CanvasApp extends ResultSource {
   sendTask<R>(name: string, args: readonly unknown[], options?: CallOptions & { kwargs?: Record<string, unknown> }, taskOptions?: Readonly<TaskOptions>): Promise<AsyncResult<R>>;
 }
 
+/** The app of the first signature that knows one, if any. */
+export function firstApp(sigs: readonly { readonly app: CanvasApp | undefined }[]): CanvasApp | undefined {
+  for (const s of sigs) if (s.app !== undefined) return s.app;
+  return undefined;
+}
+
 /** The app of the first signature that knows one; canvas built only of bare signatures cannot be sent. */
 export function appOf(sigs: readonly { readonly app: CanvasApp | undefined }[], what: string): CanvasApp {
-  for (const s of sigs) if (s.app !== undefined) return s.app;
+  const app = firstApp(sigs);
+  if (app !== undefined) return app;
   throw fail('ERR_INVALID_ARGUMENT', `${what}: none of its signatures belongs to an app (make them with task.s() / task.si())`);
 }

@@ -2,16 +2,15 @@
 // sent with the rest in its message (Celery protocol v2 `chain`); the worker sends each next step.
 import { fail } from '../../shared/errors.js';
 import type { PreparedTask } from '../tasks/producer.js';
-import { prepareTask } from '../tasks/producer.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions } from '../tasks/types.js';
-import { appOf, type CanvasApp } from './canvas-app.js';
+import { appOf, firstApp, type CanvasApp } from './canvas-app.js';
 import type { Chord } from './chord.js';
 import { Group } from './group.js';
 import { sendNested } from './nested-chain.js';
 import { Signature } from './signature.js';
-import { frozen, idOf, registerPending, signatureList, storesResult } from './steps.js';
+import { frozen, idOf, kindOf, prepareStep, registerPending, signatureList, storesResult } from './steps.js';
 
 /** A chain's steps, each with its task id, and how the first one is sent. */
 export interface ChainPlan {
@@ -56,8 +55,7 @@ export class Chain<R = unknown> {
 
   /** The app that sends the chain (the first step's that has one). */
   get app(): CanvasApp | undefined {
-    for (const s of this.items) if (s.app !== undefined) return s.app;
-    return undefined;
+    return firstApp(this.items);
   }
 
   /** Sends the chain; `args` go in front of the first step's own. */
@@ -107,8 +105,7 @@ export class Chain<R = unknown> {
    */
   prepare(app: CanvasApp, plan: ChainPlan, extra: CallOptions): PreparedTask {
     const first = plan.steps[0]!;
-    const call: CallOptions = { ...first.options, ...plan.firstCall, ...extra };
-    return prepareTask(app.settings, first.task, first.args, first.kwargs, call, app.getTask(first.task)?.options ?? {});
+    return prepareStep(app, first, { ...first.options, ...plan.firstCall, ...extra });
   }
 }
 
@@ -118,8 +115,7 @@ function isChord(s: unknown): s is Chord<unknown> {
 }
 
 function unsupportedStep(s: unknown, i: number): Error {
-  const kind = s !== null && typeof s === 'object' ? (s as { constructor?: { name?: string } }).constructor?.name : typeof s;
-  return fail('ERR_INVALID_ARGUMENT', `chain step ${i} must be a signature (task.s() / task.si()), a chain, a group or a chord, got ${String(kind)}`);
+  return fail('ERR_INVALID_ARGUMENT', `chain step ${i} must be a signature (task.s() / task.si()), a chain, a group or a chord, got ${kindOf(s)}`);
 }
 
 /** What the chain-to-chord upgrade cannot express, refused when the chain is built. */

@@ -8,14 +8,12 @@ import { ChainResult } from '../results/chain-result.js';
 import { ChordResult } from '../results/chord-result.js';
 import { GroupResult, NO_RESULTS } from '../results/group-result.js';
 import type { PreparedTask } from '../tasks/producer.js';
-import { prepareTask } from '../tasks/producer.js';
 import type { CallOptions } from '../tasks/types.js';
-import { chordHeaders } from '../worker/chord-args.js';
 import { appOf, type CanvasApp } from './canvas-app.js';
 import { Chain } from './chain.js';
 import { Group } from './group.js';
 import { Signature } from './signature.js';
-import { frozen, groupExpiry, idOf, memberOptions, registerPending, storesResult } from './steps.js';
+import { frozen, groupExpiry, idOf, memberOptions, prepareStep, registerPending, storesResult, withChordHeaders } from './steps.js';
 
 /** A chord's body: a signature, or a chain whose first step gets the header's results. */
 export type ChordBody<R> = Signature<R> | Chain<R>;
@@ -55,7 +53,7 @@ export class Chord<R = unknown> {
       const source = body.app ?? NO_RESULTS;
       return new ChordResult<R>(r.id, source, r instanceof ChainResult ? r.parents : [], new GroupResult(newTaskId(), [], NO_RESULTS));
     }
-    const app = appOf([...this.header, body instanceof Chain ? { app: body.app } : body], 'chord');
+    const app = appOf([...this.header, body], 'chord');
     const groupId = newTaskId();
     const members = this.header.map((m) => frozen(m));
     const { prepared, pending, result } = this.prepareBody(app, groupId);
@@ -74,17 +72,14 @@ export class Chord<R = unknown> {
     const body = this.body;
     if (body instanceof Chain) {
       const plan = body.plan();
-      const first = plan.steps[0]!;
-      const headers = { ...first.options.headers, ...chordHeaders(groupId, first.immutable) };
       return {
-        prepared: body.prepare(app, plan, { headers }),
+        prepared: body.prepare(app, plan, { headers: withChordHeaders(plan.steps[0]!, groupId) }),
         pending: plan.steps.slice(1).filter((s) => storesResult(app, s)).map(idOf),
         result: body.resultOf(app, plan),
       };
     }
     const sig = frozen(body);
-    const call: CallOptions = { ...sig.options, headers: { ...sig.options.headers, ...chordHeaders(groupId, sig.immutable) } };
-    const prepared = prepareTask(app.settings, sig.task, sig.args, sig.kwargs, call, app.getTask(sig.task)?.options ?? {});
+    const prepared = prepareStep(app, sig, { ...sig.options, headers: withChordHeaders(sig, groupId) });
     return { prepared, pending: [], result: new AsyncResult<R>(idOf(sig), app) };
   }
 }

@@ -4,9 +4,9 @@ import { newTaskId } from '../tasks/task-id.js';
 import { fail } from '../../shared/errors.js';
 import { GroupResult, NO_RESULTS } from '../results/group-result.js';
 import type { CallOptions } from '../tasks/types.js';
-import { appOf, type CanvasApp } from './canvas-app.js';
+import { appOf, firstApp, type CanvasApp } from './canvas-app.js';
 import { Signature } from './signature.js';
-import { frozen, groupExpiry, idOf, memberOptions } from './steps.js';
+import { frozen, groupExpiry, idOf, kindOf, memberOptions } from './steps.js';
 
 /** The results of a list of signatures, element by element. */
 export type ResultsOf<S extends readonly unknown[]> = { -readonly [K in keyof S]: S[K] extends Signature<infer R> ? R : unknown };
@@ -19,8 +19,7 @@ export class Group<R extends readonly unknown[] = unknown[]> {
   constructor(members: readonly Signature[]) {
     for (const [i, m] of members.entries()) {
       if (!(m instanceof Signature)) {
-        const kind = m !== null && typeof m === 'object' ? (m as { constructor?: { name?: string } }).constructor?.name : typeof m;
-        throw fail('ERR_INVALID_ARGUMENT', `group member ${i} must be a signature (task.s() / task.si()), got ${String(kind)}: chains, groups and chords inside a group are not supported yet`);
+        throw fail('ERR_INVALID_ARGUMENT', `group member ${i} must be a signature (task.s() / task.si()), got ${kindOf(m)}: chains, groups and chords inside a group are not supported yet`);
       }
     }
     this.members = [...members];
@@ -28,8 +27,7 @@ export class Group<R extends readonly unknown[] = unknown[]> {
 
   /** The app that sends the group (the first member's that has one). */
   get app(): CanvasApp | undefined {
-    for (const s of this.members) if (s.app !== undefined) return s.app;
-    return undefined;
+    return firstApp(this.members);
   }
 
   /** Sends every member; `args` go in front of each member's own. */

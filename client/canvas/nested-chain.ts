@@ -5,13 +5,11 @@ import { newTaskId } from '../tasks/task-id.js';
 import type { FinishPublish } from '../../shared/frames.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
-import { prepareTask } from '../tasks/producer.js';
 import type { CallOptions } from '../tasks/types.js';
-import { chordHeaders } from '../worker/chord-args.js';
 import { appOf } from './canvas-app.js';
 import { Group } from './group.js';
 import type { Signature } from './signature.js';
-import { frozen, groupExpiry, idOf, memberOptions, registerPending, signatureList, storesResult } from './steps.js';
+import { frozen, groupExpiry, idOf, memberOptions, prepareStep, registerPending, signatureList, storesResult, withChordHeaders } from './steps.js';
 
 /** A group of the chain with its id and frozen members. */
 interface FrozenGroup { id: string; members: Signature[] }
@@ -70,8 +68,7 @@ export async function sendNested<R>(items: readonly (Signature | Group<readonly 
       firstStep = { sig: first, call: { ...rest, chain: chainWire } };
       continue;
     }
-    const call: CallOptions = { ...first.options, chain: chainWire, headers: { ...first.options.headers, ...chordHeaders(seg.before.id, first.immutable) } };
-    const prepared = prepareTask(app.settings, first.task, first.args, first.kwargs, call, app.getTask(first.task)?.options ?? {});
+    const prepared = prepareStep(app, first, { ...first.options, chain: chainWire, headers: withChordHeaders(first, seg.before.id) });
     callbacks.set(seg.before.id, { publish: prepared.publish, queue: prepared.queue });
   }
 

@@ -1,6 +1,8 @@
 // What chain, group and chord share: task ids assigned before anything is sent (so results are
 // known up front, as Celery's freeze does), which steps store a result, and PENDING registration.
+import { prepareTask, type PreparedTask } from '../tasks/producer.js';
 import { newTaskId } from '../tasks/task-id.js';
+import { chordHeaders } from '../worker/chord-args.js';
 import type { Connection } from '../connection.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';
 import type { CanvasApp } from './canvas-app.js';
@@ -39,9 +41,23 @@ export function groupExpiry(app: CanvasApp): { expires?: number } {
  * it can never overwrite a result. They expire as results do.
  */
 export async function registerPending(app: CanvasApp, conn: Connection, ids: readonly string[]): Promise<void> {
-  const keep = app.settings.resultExpires;
-  const options = keep === null ? {} : { expires: keep };
+  const options = groupExpiry(app);
   await Promise.all(ids.map((id) => conn.storeResult(id, 'PENDING', undefined, options)));
+}
+
+/** The message of `sig` sent with `call`, under the app's settings and the task's registered options. */
+export function prepareStep(app: CanvasApp, sig: Signature, call: CallOptions): PreparedTask {
+  return prepareTask(app.settings, sig.task, sig.args, sig.kwargs, call, app.getTask(sig.task)?.options ?? {});
+}
+
+/** `sig`'s headers plus the chord header naming group `groupId`: it makes `sig` a chord callback. */
+export function withChordHeaders(sig: Signature, groupId: string): Record<string, unknown> {
+  return { ...sig.options.headers, ...chordHeaders(groupId, sig.immutable) };
+}
+
+/** What a value passed as a canvas step is, for an error message: its class name, else its type. */
+export function kindOf(v: unknown): string {
+  return String(v !== null && typeof v === 'object' ? (v as { constructor?: { name?: string } }).constructor?.name : typeof v);
 }
 
 /** Call options a caller may not set on a whole group or chord: ids are assigned per member. */
