@@ -175,7 +175,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
 }
 
 /** The version in package.json, found by walking up from this file (works from src and dist). */
-function packageVersion(): string {
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     const file = join(dir, 'package.json');

@@ -1,28 +1,14 @@
 #!/usr/bin/env node
 // The `broker-server` command: parse flags, start the broker, print its URLs, shut down cleanly
 // on SIGINT/SIGTERM. Start-up failures become one line on stderr and exit 1, bad flags exit 2.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { packageVersion } from '../broker.js';
 import { startBroker, type Broker, type LogLevel } from '../index.js';
 import { parseBrokerArgs, usage, type BrokerServerConfig } from './parse-args.js';
 import { describeStartError } from './start-errors.js';
 
 const NAME = 'broker-server';
-
-/** The package version, found by walking up to celeriac's package.json (works from dist/ and source). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'celeriac' && typeof pkg.version === 'string') return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
-}
 
 /** Fails fast with a clear reason before SQLite gets to say something vaguer ("unable to open"). */
 function checkDataFile(dataFile: string): string | undefined {
