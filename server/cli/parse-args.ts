@@ -1,16 +1,9 @@
 // broker-server's flags as one table (flag, env var, default, help) and the pure converter
 // argv + env -> config. No I/O here, so every rule is unit-tested without spawning a process.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { UserSpec } from '../auth/users.js';
 import type { DurabilityMode } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../../shared/limits.js';
-
-/** One broker user given with --user / CELERIAC_USERS. */
-export interface UserSpec {
-  user: string;
-  password: string;
-  /** Virtual hosts the user may open; undefined = any. */
-  vhosts?: string[];
-}
 
 /** What broker-server runs with, after flags, environment and defaults are merged. */
 export interface BrokerServerConfig {
