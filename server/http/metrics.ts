@@ -2,6 +2,7 @@
 // a dozen gauges and counters do not justify a client library and its global registry.
 import type { FastifyInstance } from 'fastify';
 import type { EngineOverview } from '../engine/types.js';
+import { uptimeSeconds } from './health.js';
 import type { HttpDeps } from './http-deps.js';
 
 /** Content type Prometheus expects for the text format. */
@@ -64,7 +65,7 @@ export function registerMetricsRoute(app: FastifyInstance, deps: HttpDeps): void
       storeBytes: deps.store.sizeBytes(),
       rssBytes: process.memoryUsage.rss(),
       connections: deps.connections(),
-      uptimeSeconds: Math.max(0, Date.now() - deps.startedAt) / 1000,
+      uptimeSeconds: uptimeSeconds(deps),
       startTimeSeconds: deps.startedAt / 1000,
     });
     return reply.type(METRICS_CONTENT_TYPE).send(text);
