@@ -25,6 +25,11 @@ export interface GetResultOptions {
   propagate?: boolean;
 }
 
+/** Refuses a get() timeout that is not a number of ms >= 0 (undefined = wait as long as it takes). */
+export function checkTimeout(timeout: number | undefined): void {
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw fail('ERR_INVALID_ARGUMENT', `get timeout must be a number of ms >= 0, got ${String(timeout)}`);
+}
+
 /** The longest single wait asked of the broker (it caps waits at 5 minutes); longer waits ask again. */
 const WAIT_SLICE = 60_000;
 
@@ -40,7 +45,7 @@ export class AsyncResult<R = unknown> {
    */
   async get(options: GetResultOptions = {}): Promise<R> {
     const { timeout, propagate = true } = options;
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw fail('ERR_INVALID_ARGUMENT', `get timeout must be a number of ms >= 0, got ${String(timeout)}`);
+    checkTimeout(timeout);
     const conn = await this.source.backend();
     const deadline = timeout === undefined ? Infinity : Date.now() + timeout;
     for (;;) {

@@ -1,7 +1,6 @@
 // The result of a chain: the last step's AsyncResult, which also knows the earlier steps, so a
 // failed step fails get() at once instead of leaving the caller waiting on a step that never runs.
-import { fail } from '../../shared/errors.js';
-import { AsyncResult, type GetResultOptions, type ResultSource } from './async-result.js';
+import { AsyncResult, checkTimeout, type GetResultOptions, type ResultSource } from './async-result.js';
 
 /** The AsyncResult of a chain's last step; `parents` are the earlier steps whose results are stored. */
 export class ChainResult<R = unknown> extends AsyncResult<R> {
@@ -26,7 +25,7 @@ export class ChainResult<R = unknown> extends AsyncResult<R> {
   override async get(options: GetResultOptions = {}): Promise<R> {
     const { timeout, propagate = true } = options;
     if (!propagate || this.parents.length === 0) return super.get(options);
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw fail('ERR_INVALID_ARGUMENT', `get timeout must be a number of ms >= 0, got ${String(timeout)}`);
+    checkTimeout(timeout);
     const deadline = timeout === undefined ? undefined : Date.now() + timeout;
     const left = (): GetResultOptions => (deadline === undefined ? {} : { timeout: Math.max(0, deadline - Date.now()) });
     // In order: a step is final before the next one is sent, so each wait is as long as that step.
