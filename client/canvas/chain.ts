@@ -2,7 +2,6 @@
 // sent with the rest in its message (Celery protocol v2 `chain`); the worker sends each next step.
 import { fail } from '../../shared/errors.js';
 import type { PreparedTask } from '../tasks/producer.js';
-import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions } from '../tasks/types.js';
 import { appOf, firstApp, type CanvasApp } from './canvas-app.js';
@@ -10,7 +9,7 @@ import type { Chord } from './chord.js';
 import { Group } from './group.js';
 import { sendNested } from './nested-chain.js';
 import { Signature } from './signature.js';
-import { frozen, idOf, kindOf, prepareStep, registerPending, signatureList, storesResult } from './steps.js';
+import { chainResultOf, frozen, idOf, kindOf, prepareStep, registerPending, signatureList, storesResult } from './steps.js';
 
 /** A chain's steps, each with its task id, and how the first one is sent. */
 export interface ChainPlan {
@@ -95,8 +94,7 @@ export class Chain<R = unknown> {
 
   /** @internal The result handle of a planned chain. */
   resultOf(app: CanvasApp, plan: ChainPlan): ChainResult<R> {
-    const earlier = plan.steps.slice(0, -1).filter((s) => storesResult(app, s)).map((s) => new AsyncResult(idOf(s), app));
-    return new ChainResult<R>(idOf(plan.steps[plan.steps.length - 1]!), app, earlier);
+    return chainResultOf<R>(app, plan.steps);
   }
 
   /**

@@ -3,13 +3,12 @@
 // before anything is sent; the step before a group sends the members as its link callbacks.
 import { newTaskId } from '../tasks/task-id.js';
 import type { FinishPublish } from '../../shared/frames.js';
-import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions } from '../tasks/types.js';
 import { appOf } from './canvas-app.js';
 import { Group } from './group.js';
 import type { Signature } from './signature.js';
-import { frozen, groupExpiry, idOf, memberOptions, prepareStep, registerPending, signatureList, storesResult, withChordHeaders } from './steps.js';
+import { chainResultOf, frozen, groupExpiry, idOf, memberOptions, prepareStep, registerPending, signatureList, storesResult, withChordHeaders } from './steps.js';
 
 /** A group of the chain with its id and frozen members. */
 interface FrozenGroup { id: string; members: Signature[] }
@@ -92,9 +91,7 @@ export async function sendNested<R>(items: readonly (Signature | Group<readonly 
   if (firstStep !== null) await firstStep.sig.applyAsync(args, firstStep.call);
   if (lead !== null) await Promise.all(lead.members.map((m, i) => m.applyAsync(args, { ...rest, groupId: lead.id, groupIndex: i })));
 
-  const sigs = segments.flatMap((s) => s.sigs);
-  const parents = sigs.slice(0, -1).filter((s) => storesResult(app, s)).map((s) => new AsyncResult(idOf(s), app));
-  return new ChainResult<R>(idOf(sigs[sigs.length - 1]!), app, parents);
+  return chainResultOf<R>(app, segments.flatMap((s) => s.sigs));
 }
 
 function freezeGroup(g: Group<readonly unknown[]>, prepare: (s: Signature) => Signature): FrozenGroup {

@@ -4,6 +4,8 @@ import { prepareTask, type PreparedTask } from '../tasks/producer.js';
 import { newTaskId } from '../tasks/task-id.js';
 import { chordHeaders } from '../worker/chord-args.js';
 import type { Connection } from '../connection.js';
+import { AsyncResult } from '../results/async-result.js';
+import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';
 import type { CanvasApp } from './canvas-app.js';
 import type { Signature } from './signature.js';
@@ -58,6 +60,12 @@ export function withChordHeaders(sig: Signature, groupId: string): Record<string
 /** What a value passed as a canvas step is, for an error message: its class name, else its type. */
 export function kindOf(v: unknown): string {
   return String(v !== null && typeof v === 'object' ? (v as { constructor?: { name?: string } }).constructor?.name : typeof v);
+}
+
+/** The result of frozen chain steps (execution order): the last step's, with the earlier ones that store a result as parents. */
+export function chainResultOf<R>(app: CanvasApp, steps: readonly Signature[]): ChainResult<R> {
+  const parents = steps.slice(0, -1).filter((s) => storesResult(app, s)).map((s) => new AsyncResult(idOf(s), app));
+  return new ChainResult<R>(idOf(steps[steps.length - 1]!), app, parents);
 }
 
 /** Call options a caller may not set on a whole group or chord: ids are assigned per member. */
