@@ -139,14 +139,19 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
     if (i >= 0) live.splice(i, 1);
   }
 
-  /** Recycles an idle runner: asks it to exit, starts its replacement at once. */
-  function retire(r: Runner): void {
+  /** Asks an idle runner to exit; it is killed if it has not within STOP_GRACE_MS. */
+  function stopGently(r: Runner): void {
     r.state = 'retiring';
-    drop(r);
-    replaced += 1;
     r.handle.send({ type: 'stop' });
     const timer = setTimeout(() => r.handle.kill(), STOP_GRACE_MS);
     void r.handle.exited.then(() => clearTimeout(timer));
+  }
+
+  /** Recycles an idle runner: asks it to exit, starts its replacement at once. */
+  function retire(r: Runner): void {
+    drop(r);
+    replaced += 1;
+    stopGently(r);
     if (wantReplacement()) spawn();
   }
 
@@ -284,12 +289,7 @@ export function createIsolatedPool(kind: RunnerKind, options: PoolOptions): Pool
       live.length = 0;
     } else {
       if (queue.length > 0 || live.some((r) => r.active !== null)) await new Promise<void>((resolve) => idleWaiters.push(resolve));
-      for (const r of [...live]) {
-        r.state = 'retiring';
-        r.handle.send({ type: 'stop' });
-        const timer = setTimeout(() => r.handle.kill(), STOP_GRACE_MS);
-        void r.handle.exited.then(() => clearTimeout(timer));
-      }
+      for (const r of live) stopGently(r);
       live.length = 0;
     }
     notifyIdle();
