@@ -2,7 +2,7 @@
 // shutdown: running tasks finish), a second signal stops at once (cold). Exit 0 after either.
 import { hostname as osHostname } from 'node:os';
 import { WORKER_POOLS, type WorkerPool } from '../../app/settings.js';
-import type { Worker, WorkerOptions } from '../../worker/worker.js';
+import type { Worker, WorkerLog, WorkerOptions } from '../../worker/worker.js';
 import { parseChoice, parseInteger, parseSize, UsageError, type CommandSpec } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import type { LoadedApp } from '../load-app.js';
@@ -43,9 +43,9 @@ export function expandHostname(name: string, host: string = osHostname()): strin
 }
 
 /** The worker's options from the flags (each falls back to the app's setting inside the Worker). */
-function workerOptions(ctx: CommandContext, loaded: LoadedApp): WorkerOptions {
+function workerOptions(ctx: CommandContext, loaded: LoadedApp, log: WorkerLog): WorkerOptions {
   const a = ctx.args;
-  const opts: WorkerOptions = { log: makeLogger(ctx.logLevel, ctx.output) };
+  const opts: WorkerOptions = { log };
   const queues = a.list('queues');
   if (queues.length > 0) opts.queues = [...new Set(queues)];
   const c = a.string('concurrency');
@@ -104,9 +104,9 @@ function redact(url: string): string {
 
 async function run(ctx: CommandContext): Promise<number> {
   const loaded = await ctx.loadApp({ required: true });
-  const options = workerOptions(ctx, loaded);
-  const worker = loaded.app.worker(options);
   const log = makeLogger(ctx.logLevel, ctx.output);
+  const options = workerOptions(ctx, loaded, log);
+  const worker = loaded.app.worker(options);
   worker.on('task-received', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] received`));
   worker.on('task-succeeded', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] succeeded in ${String(e['runtime'])}s: ${shortRepr(e['result'])}`));
 
@@ -115,8 +115,8 @@ async function run(ctx: CommandContext): Promise<number> {
   let closing: Promise<void> | undefined;
   let started = false;
   const shutdown = (force: boolean): void => {
-    const p = worker.close({ force });
-    closing = closing === undefined ? p : Promise.all([closing, p]).then(() => undefined);
+    // Every close() call returns the one shutdown under way (a forced one turns it cold).
+    closing = worker.close({ force });
   };
   const removeSignal = ctx.onSignal((signal) => {
     signals++;
