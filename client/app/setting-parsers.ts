@@ -1,6 +1,9 @@
 // Value parsers the settings table is built from: each checks one value and returns it normalized.
 // Every error is ERR_INVALID_ARGUMENT and names the setting (the label) it was found under.
 import { fail, type CeleriacError } from '../../shared/errors.js';
+import { COMPRESSION_METHODS, type CompressionMethod } from '../messages/compression.js';
+import { SERIALIZER_NAMES, type SerializerName } from '../messages/serializers.js';
+import { isPlainObject } from '../messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
 
 /**
@@ -29,12 +32,8 @@ export function describe(value: unknown): string {
   }
 }
 
-/** True for `{...}` literals and null-prototype objects, not arrays, dates, maps or class instances. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
+/** True for `{...}` literals and null-prototype objects (the messages layer's check, shared). */
+export { isPlainObject };
 
 /** Lets null through (a nullable setting: "none", "no limit"), else applies `inner`. */
 export function nullable<T>(inner: Parser<T>): Parser<T | null> {
@@ -115,9 +114,9 @@ export const timeZone: Parser<string> = (value, label) => {
   return value;
 };
 
-/** Serializer names; MIME types Celery also accepts map to them. */
-export const SERIALIZERS = ['json', 'msgpack'] as const;
-export type SerializerName = (typeof SERIALIZERS)[number];
+/** Serializer names, from the serializer registry; MIME types Celery also accepts map to them. */
+export const SERIALIZERS = SERIALIZER_NAMES;
+export type { SerializerName };
 const SERIALIZER_ALIASES: Readonly<Record<string, SerializerName>> = {
   json: 'json', 'application/json': 'json',
   msgpack: 'msgpack', 'application/x-msgpack': 'msgpack', 'application/msgpack': 'msgpack',
@@ -141,5 +140,5 @@ export const contentList: Parser<readonly SerializerName[]> = (value, label) => 
 };
 
 /** Compression names (zlib = deflate with zlib header, gzip, brotli). */
-export const COMPRESSIONS = ['zlib', 'gzip', 'brotli'] as const;
-export type CompressionName = (typeof COMPRESSIONS)[number];
+export const COMPRESSIONS = COMPRESSION_METHODS;
+export type CompressionName = CompressionMethod;
