@@ -98,14 +98,16 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number, fi
   const s = w.app.settings;
   w.emit('task-failed', { uuid: req.id, name: req.task, exception: `${error.name}: ${error.message}`, traceback: error.stack, runtime });
   w.log('warn', `task ${req.task}[${req.id}] failed: ${error.name}: ${error.message}`);
+  const result = failureOf(s, req, 'FAILURE', error);
+  const errbacks = failurePublishes(s, w.app, req);
   if (def.options.acksLate && !s.taskAcksOnFailureOrTimeout) {
     // Celery's reject(requeue=False): the failure is recorded, then the message goes to the
     // queue's dead-letter exchange (or away) instead of being acked.
-    return finish(failureOf(s, req, 'FAILURE', error), failurePublishes(s, w.app, req), false).then(() => {
+    return finish(result, errbacks, false).then(() => {
       if (settleable(job)) msg.reject({ requeue: false });
     });
   }
-  return finish(failureOf(s, req, 'FAILURE', error), failurePublishes(s, w.app, req), def.options.acksLate);
+  return finish(result, errbacks, def.options.acksLate);
 }
 
 /** Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. */
