@@ -51,6 +51,14 @@ function topicMatch(pattern: readonly string[], words: readonly string[]): boole
   return can[words.length]!;
 }
 
+/** The default queue built from the defaults (when taskQueues is null, or does not list it and it may be created). */
+function defaultQueueOf(s: Pick<RoutingSettings, 'taskDefaultQueue' | 'taskDefaultExchange' | 'taskDefaultExchangeType' | 'taskDefaultRoutingKey' | 'taskQueueMaxPriority'>): QueueSetting {
+  return {
+    name: s.taskDefaultQueue, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey,
+    durable: true, autoDelete: false, maxPriority: s.taskQueueMaxPriority ?? undefined, arguments: {},
+  };
+}
+
 /**
  * Fills what a queue entry left out: exchange = taskDefaultExchange; exchangeType = the default
  * type on the default exchange, 'direct' elsewhere; routingKey (binding) = the queue name;
@@ -65,10 +73,8 @@ export function completeQueues(s: {
   readonly taskDefaultRoutingKey: string;
   readonly taskQueueMaxPriority: number | null;
 }): QueueSetting[] {
+  if (s.taskQueues === null) return [defaultQueueOf(s)];
   const maxPriority = s.taskQueueMaxPriority ?? undefined;
-  if (s.taskQueues === null) {
-    return [{ name: s.taskDefaultQueue, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority, arguments: {} }];
-  }
   const types = new Map<string, ExchangeType>([[s.taskDefaultExchange, s.taskDefaultExchangeType]]);
   return s.taskQueues.map((q, i) => {
     const exchange = q.exchange ?? s.taskDefaultExchange;
@@ -95,11 +101,8 @@ export function completeQueues(s: {
 export function queueFor(s: RoutingSettings, name: string): QueueSetting {
   const declared = s.taskQueues.find((q) => q.name === name);
   if (declared !== undefined) return declared;
-  const maxPriority = s.taskQueueMaxPriority ?? undefined;
-  if (name === s.taskDefaultQueue && s.taskCreateMissingQueues) {
-    return { name, exchange: s.taskDefaultExchange, exchangeType: s.taskDefaultExchangeType, routingKey: s.taskDefaultRoutingKey, durable: true, autoDelete: false, maxPriority, arguments: {} };
-  }
-  if (s.taskCreateMissingQueues) return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, autoDelete: false, maxPriority, arguments: {} };
+  if (name === s.taskDefaultQueue && s.taskCreateMissingQueues) return defaultQueueOf(s);
+  if (s.taskCreateMissingQueues) return { name, exchange: name, exchangeType: 'direct', routingKey: name, durable: true, autoDelete: false, maxPriority: s.taskQueueMaxPriority ?? undefined, arguments: {} };
   throw fail('ERR_INVALID_ARGUMENT', `queue '${name}' is not in taskQueues and taskCreateMissingQueues is false`, { setting: 'taskQueues', queue: name });
 }
 
