@@ -29,3 +29,8 @@ export class Conn implements EngineConnection {
 
   constructor(readonly info: ConnectionInfo, readonly sink: DeliverySink) {}
 }
+
+/** The engine's own connection behind a handle it gave out (openConnection returns a Conn). */
+export function asConn(c: EngineConnection): Conn {
+  return c as Conn;
+}

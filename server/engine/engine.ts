@@ -7,7 +7,7 @@ import type {
 } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
-import { Conn, type Unacked } from './connection.js';
+import { Conn, asConn, type Unacked } from './connection.js';
 import { Exchange } from './exchange.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
 import type { QueuedMessage } from './message.js';
@@ -43,10 +43,6 @@ export interface EngineOptions {
   pagingThreshold?: number;
   now?: () => number;
   log?: LogFn;
-}
-
-function asConn(c: EngineConnection): Conn {
-  return c as Conn;
 }
 
 /** A callback for `n` parts: calls `done` once all reported, with the first error any had. */

@@ -3,17 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { fail } from '../../shared/errors.js';
 import type { DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, QueueInfo, QueueOptions } from '../../shared/frames.js';
-import type { Conn } from './connection.js';
+import { asConn, type Conn } from './connection.js';
 import type { Engine } from './engine.js';
 import { Exchange } from './exchange.js';
 import { Queue } from './queue.js';
 import { queueIdentity, validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
 import type { EngineConnection } from './types.js';
 import type { VHost } from './vhost.js';
-
-function asConn(c: EngineConnection): Conn {
-  return c as Conn;
-}
 
 /** The topology half of the engine; the engine delegates its topology methods here. */
 export class TopologyOps {
@@ -56,7 +52,7 @@ export class TopologyOps {
     vhost.exchanges.delete(ex.name);
     if (ex.durable) {
       this.e.options.writer.flush();
-      for (const b of ex.bindings) if (b.queue.durable) this.e.options.store.deleteBinding({ vhost: vhost.name, exchange: ex.name, queue: b.queue.name, pattern: b.pattern, arguments: b.args });
+      // The store drops the exchange's bindings with it, in one transaction (one fsync).
       this.e.options.store.deleteExchange(vhost.name, ex.name);
     }
   }
