@@ -133,6 +133,7 @@ export interface BrokerStore {
   readonly location: string;
   loadTopology(): Topology;
   saveExchange(record: ExchangeRecord): void;
+  /** Removes the exchange and the bindings whose source it is. */
   deleteExchange(vhost: string, name: string): void;
   /** Inserts or updates the queue; returns its id (assigned when record.id is 0). */
   saveQueue(record: QueueRecord): number;
