@@ -45,6 +45,11 @@ export interface EngineOptions {
   log?: LogFn;
 }
 
+/** The refusal of an ack/nack/reject/finish naming a tag this connection does not hold. */
+function unknownTag(tag: number): CeleriacError {
+  return fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag} (never delivered on this connection, or already settled)`, { deliveryTag: tag });
+}
+
 /** A callback for `n` parts: calls `done` once all reported, with the first error any had. */
 function joinParts(n: number, done: (err: CeleriacError | null) => void): (err: CeleriacError | null) => void {
   let remaining = n;
@@ -286,7 +291,7 @@ export class Engine implements EngineApi {
       }
     } else {
       const u = conn.unacked.get(tag);
-      if (u === undefined) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag} (never delivered on this connection, or already settled)`, { deliveryTag: tag });
+      if (u === undefined) throw unknownTag(tag);
       conn.unacked.delete(tag);
       each(u);
       touched.add(u.queue);
@@ -364,9 +369,7 @@ export class Engine implements EngineApi {
   finish(c: EngineConnection, req: FinishRequest, done: (err: CeleriacError | null) => void): void {
     const conn = asConn(c);
     const publishes = req.publishes ?? [];
-    if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) {
-      throw fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${req.ack} (never delivered on this connection, or already settled)`, { deliveryTag: req.ack });
-    }
+    if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) throw unknownTag(req.ack);
     const vhost = this.vhostOf(conn);
     const routes = publishes.map((p) => this.routeIn(vhost, p.exchange, p.routingKey, p.props, p.track));
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
