@@ -2,7 +2,7 @@
 // so a typo or a bad value fails at `app.task(...)`, naming the task and the option.
 import { fail } from '../../shared/errors.js';
 import { parseRateLimit } from '../app/rate-limit.js';
-import { SERIALIZERS } from '../app/setting-parsers.js';
+import { isSerializerName, SERIALIZER_NAMES } from '../messages/serializers.js';
 import type { Settings } from '../app/settings.js';
 import type { ResolvedTaskOptions } from './definition.js';
 import type { TaskOptions } from './types.js';
@@ -43,7 +43,7 @@ export function resolveTaskOptions(name: string, o: TaskOptions, s: Readonly<Set
     bad('autoretryFor', 'an array of error classes or error names', o.autoretryFor);
   }
   if (o.retryBackoff !== undefined && typeof o.retryBackoff !== 'boolean' && (typeof o.retryBackoff !== 'number' || !(o.retryBackoff >= 0))) bad('retryBackoff', 'true, false or a base delay in ms', o.retryBackoff);
-  if (o.serializer !== undefined && !Object.prototype.hasOwnProperty.call(SERIALIZERS, o.serializer)) bad('serializer', `one of ${Object.keys(SERIALIZERS).join(', ')}`, o.serializer);
+  if (o.serializer !== undefined && !isSerializerName(o.serializer)) bad('serializer', `one of ${SERIALIZER_NAMES.join(', ')}`, o.serializer);
   if (o.rateLimit !== undefined && o.rateLimit !== null) {
     try {
       parseRateLimit(o.rateLimit, 'rateLimit');

@@ -86,6 +86,8 @@ t.test('bad task options and names fail at registration, naming the option', asy
   t.throws(() => app.task('x', () => 1, { maxRetries: -1 }), /task 'x' option maxRetries/);
   t.throws(() => app.task('y', () => 1, { rateLimit: 'fast' }), /task 'y' option rateLimit/);
   t.throws(() => app.task('z', () => 1, { timeLimt: 5 } as never), /task 'z' option timeLimt/);
+  t.throws(() => app.task('s', () => 1, { serializer: 'pickle' as never }), /task 's' option serializer must be one of json, msgpack/);
+  t.doesNotThrow(() => app.task('m', () => 1, { serializer: 'msgpack' }), 'a known serializer is taken');
   app.task('dup', () => 1);
   t.throws(() => app.task('dup', () => 2), /already registered/);
   t.throws(() => app.task('', () => 1), { code: 'ERR_INVALID_ARGUMENT' });

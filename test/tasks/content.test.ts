@@ -28,3 +28,15 @@ t.test('a content type outside acceptContent is refused before decoding and reco
   t.equal(ran, 0, 'never run');
   t.ok(lines.some((l) => l.includes("refusing a message of content type 'application/x-msgpack'")), 'the log names the refused type');
 });
+
+t.test("a task's own serializer option is used for its messages", async (t) => {
+  const { app, startWorker } = await taskEnv(t, { acceptContent: ['json', 'msgpack'] });
+  const packed = app.task('tasks.packed', (v: number) => v * 2, { serializer: 'msgpack' });
+  const r = await packed.delay(21);
+  const conn = await app.connection();
+  const msg = await conn.get('default');
+  t.equal(msg?.properties.contentType, 'application/x-msgpack');
+  msg?.nack({ requeue: true });
+  await startWorker(app);
+  t.equal(await r.get({ timeout: 5_000 }), 42);
+});
