@@ -30,6 +30,13 @@ export function parseRateLimit(value: unknown, label: string): ParsedRateLimit {
   return { count: Number(m[1]), intervalMs: UNIT_MS[unit] };
 }
 
+/** The inverse of parseRateLimit: '10/s', '100/m', '5/h', else starts per second ('0' = no limit). */
+export function formatRateLimit(rate: ParsedRateLimit): string {
+  const unit = (Object.keys(UNIT_MS) as (keyof typeof UNIT_MS)[]).find((u) => UNIT_MS[u] === rate.intervalMs);
+  if (rate.count === 0) return '0';
+  return unit === undefined ? String((rate.count * 1_000) / rate.intervalMs) : `${rate.count}/${unit}`;
+}
+
 /** Parser form for the settings table: checks the notation, keeps what the user wrote. */
 export function rateLimit(value: unknown, label: string): RateLimit {
   parseRateLimit(value, label);

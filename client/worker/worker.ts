@@ -15,6 +15,7 @@ import { executeJob } from './execute.js';
 import { describeJob, settleable, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
+import { formatRateLimit } from '../app/rate-limit.js';
 import { RateGate } from './rate-gate.js';
 import { refuseMessage, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
@@ -68,13 +69,6 @@ const defaultLog: WorkerLog = (level, message) => {
 };
 
 let workerCount = 0;
-
-/** A broker rate as Celery writes it: '10/s', '100/m', '5/h', else starts per second. */
-function rateText(count: number, intervalMs: number): string {
-  if (count === 0) return '0';
-  const unit = intervalMs === 1_000 ? 's' : intervalMs === 60_000 ? 'm' : intervalMs === 3_600_000 ? 'h' : null;
-  return unit === null ? String((count * 1_000) / intervalMs) : `${count}/${unit}`;
-}
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly hostname: string;
@@ -158,7 +152,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
       // Rates set through remote control before this worker started apply to its tasks too.
-      for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, rateText(o.count, o.intervalMs));
+      for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
       for (const q of this.queues) {
         const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
