@@ -71,3 +71,20 @@ export function uniqueQueue(prefix: string): string {
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
 }
+
+/**
+ * Runs independent commands `limit` at a time (each is a node process that mostly waits on its own
+ * start-up); the results in the order given.
+ */
+export async function runAll<T>(jobs: ReadonlyArray<() => Promise<T>>, limit = 4): Promise<T[]> {
+  const results: T[] = new Array<T>(jobs.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
+  return results;
+}

@@ -2,6 +2,7 @@
 // broker-server and celeriac CLI tests: output collected, killed by its pid in teardown.
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { plainChildEnv } from '../helpers/plain-children.js';
 
 /** A running (or finished) command. */
 export interface Run {
@@ -13,9 +14,9 @@ export interface Run {
 
 /** Spawns `node script ...args` in `cwd`; teardown kills this one child (by its pid) if a test left it running. */
 export function spawnScript(t: Test, script: string, args: string[], opts: { env?: Record<string, string> | undefined; cwd: string }): Run {
-  // CELERIAC_* from the caller's environment must not leak into what a test expects.
+  // CELERIAC_* from the caller's environment must not leak into what a test expects; nor tap's hooks.
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CELERIAC_')) env[k] = v;
+  for (const [k, v] of Object.entries(plainChildEnv())) if (!k.startsWith('CELERIAC_')) env[k] = v;
   const child = spawn(process.execPath, [script, ...args], { env: { ...env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -3,13 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plainChildEnv } from '../helpers/plain-children.js';
 import t from 'tap';
 import { connect, type ReconnectingInfo } from '../../client/index.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'server', 'cli', 'broker-server.js');
 
 function startChildBroker(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--memory', '--heartbeat', '30s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--memory', '--heartbeat', '30s'], { env: plainChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker-server printed no URL within 15 s:\n${out}`)); }, 15_000);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plainChildEnv } from '../helpers/plain-children.js';
 import { connect, type Connection } from '../../client/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,7 +16,7 @@ const CYCLES = 4;
 
 function startServer(file: string, durability: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--data', file, '--durability', durability], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--data', file, '--durability', durability], { env: plainChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker did not start: ${out} ${err}`)); }, 15_000);

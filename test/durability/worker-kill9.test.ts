@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { plainChildEnv } from '../helpers/plain-children.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { until } from '../helpers/wait.js';
 import type { Celeriac } from '../../client/index.js';
@@ -14,7 +15,7 @@ const APP_MODULE = new URL('../fixtures/task-apps/limits-app.mjs', import.meta.u
 interface WorkerProcess { child: ChildProcess; lines: string[]; pid: number }
 
 async function spawnWorker(t: Test, brokerUrl: string, pool = 'async', concurrency = 2): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [RUN_WORKER, pool, String(concurrency)], { env: { ...process.env, CELERIAC_BROKER: brokerUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [RUN_WORKER, pool, String(concurrency)], { env: plainChildEnv({ CELERIAC_BROKER: brokerUrl }), stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   const lines: string[] = [];
   let buf = '';

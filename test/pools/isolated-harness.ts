@@ -7,13 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { createIsolatedPool } from '../../client/worker/pools/isolated-pool.js';
 import type { RunnerKind } from '../../client/worker/pools/runner-handle.js';
 import type { Pool, PoolOptions } from '../../client/worker/pool-types.js';
+import { dropTapHooksForChildren } from '../helpers/plain-children.js';
 import { sleep, until } from '../helpers/wait.js';
 import { FIXTURES, job, TASKS_APP, valueOf, within } from './pool-helpers.js';
 
-// Runners inherit this process's flags, tap's ts-node loader among them, which costs each runner
-// about a second of CPU to start. The runners and the fixture apps are plain JS, so tell tap's
-// loader (through the environment the runners inherit) to leave ts-node out of them.
-process.env.TAP_TYPE_STRIP_ONLY = '1';
+// Runners inherit this process's flags and environment, tap's hooks among them, which cost each
+// runner seconds to start. The runners and the fixture apps are plain JS: leave the hooks out.
+dropTapHooksForChildren();
 
 interface Who { pid: number; threadId: number; rss: number; heapUsed: number }
 

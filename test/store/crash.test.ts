@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plainChildEnv } from '../helpers/plain-children.js';
 import { openSqliteStore } from '../../server/store/index.js';
 import type { DurabilityMode, StoredMessage } from '../../server/store/index.js';
 
@@ -46,10 +47,11 @@ if (process.env[CHILD_ENV]) {
 
   /** Runs the child until it reported `batches` commits, SIGKILLs it, returns the last id it reported. */
   async function commitThenKill(file: string, durability: DurabilityMode, batches: number): Promise<number> {
-    // Keep the TypeScript loader tap gave us; drop its coverage hooks.
-    const execArgv = process.execArgv.filter((a) => !a.includes('processinfo'));
+    // Keep the TypeScript loader tap gave us (the child is this .ts file); drop its coverage and
+    // mock hooks, here and in NODE_OPTIONS (plainChildEnv), which only slow the child's start.
+    const execArgv = process.execArgv.filter((a) => !a.includes('processinfo') && !a.includes('@tapjs/mock'));
     const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url)], {
-      env: { ...process.env, [CHILD_ENV]: JSON.stringify([file, durability]) },
+      env: plainChildEnv({ [CHILD_ENV]: JSON.stringify([file, durability]) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -60,8 +62,8 @@ if (process.env[CHILD_ENV]) {
       let seen = 0;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`child reported ${seen} commits in 20 s; stderr: ${stderr}`));
-      }, 20_000);
+        reject(new Error(`child reported ${seen} commits in 30 s; stderr: ${stderr}`));
+      }, 30_000);
       child.stdout.on('data', (d: Buffer) => {
         buffered += d.toString();
         const lines = buffered.split('\n');

@@ -3,11 +3,12 @@
 import t from 'tap';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TaskContext } from '../../client/index.js';
+import { dropTapHooksForChildren } from '../helpers/plain-children.js';
 import { taskEnv } from './task-helpers.js';
 
 const APP_MODULE = fileURLToPath(new URL('../fixtures/task-apps/limits-app.mjs', import.meta.url));
-// Runners load the plain-JS app: keep tap's TypeScript loader out of them (it only slows their start).
-process.env['TAP_TYPE_STRIP_ONLY'] = '1';
+// Runners load the plain-JS app: keep tap's hooks out of them (they only slow their start).
+dropTapHooksForChildren();
 
 t.test('async pool: the soft limit aborts the signal; the hard limit fails the task', async (t) => {
   const { app, startWorker } = await taskEnv(t);
