@@ -33,6 +33,8 @@ type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 
 
 interface FlagSpec {
   readonly flag: string;
+  /** A one-letter alias (`h` for -h), as the celeriac command's flags have. */
+  readonly short?: string;
   readonly env?: string;
   readonly kind: ValueKind;
   /** The default as the usage text shows it. */
@@ -59,7 +61,7 @@ export const FLAGS = [
   { flag: 'consumer-timeout', env: 'CELERIAC_CONSUMER_TIMEOUT', kind: 'duration', default: '30m', metavar: 'MS', help: 'cancel a consumer holding a delivery unacked this long (queues may set their own)' },
   { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the broker\'s RSS is above this; 0 = off' },
   { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
-  { flag: 'help', kind: 'bool', default: '', help: 'print this text and exit' },
+  { flag: 'help', short: 'h', kind: 'bool', default: '', help: 'print this text and exit' },
   { flag: 'version', kind: 'bool', default: '', help: 'print the version and exit' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -69,7 +71,7 @@ export type FlagName = (typeof FLAGS)[number]['flag'];
 /** The usage text of --help: every flag, its env var and its default. */
 export function usage(): string {
   const rows = (FLAGS as readonly FlagSpec[]).map((f) => {
-    const left = `  --${f.flag}${f.metavar ? ` ${f.metavar}` : ''}`;
+    const left = `  ${f.short === undefined ? '' : `-${f.short}, `}--${f.flag}${f.metavar ? ` ${f.metavar}` : ''}`;
     const extra = [f.env ? `env ${f.env}` : '', f.default ? `default: ${f.default}` : ''].filter(Boolean).join('; ');
     return `${left.padEnd(40)}${f.help}${extra ? `\n${' '.repeat(40)}(${extra})` : ''}`;
   });
@@ -126,9 +128,10 @@ function splitList(raw: string): string[] {
 }
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = Object.fromEntries(
-  (FLAGS as readonly FlagSpec[]).map((f) => [f.flag, f.kind === 'bool'
-    ? { type: 'boolean' as const }
-    : { type: 'string' as const, multiple: f.kind === 'user' || f.kind === 'list' }]),
+  (FLAGS as readonly FlagSpec[]).map((f) => [f.flag, {
+    ...(f.kind === 'bool' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: f.kind === 'user' || f.kind === 'list' }),
+    ...(f.short === undefined ? {} : { short: f.short }),
+  }]),
 );
 
 /**

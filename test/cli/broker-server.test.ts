@@ -166,6 +166,13 @@ t.test('--help lists every flag and exits 0', async (t) => {
   t.match(done.stdout, 'default: 5680');
 });
 
+t.test('-h is --help', async (t) => {
+  const [short, long] = await Promise.all([finished(start(t, ['-h'])), finished(start(t, ['--help']))]);
+  t.equal(short.code, 0);
+  t.equal(short.stdout, long.stdout, 'the same text');
+  t.equal(short.stderr, '');
+});
+
 t.test('--version prints the version and exits 0', async (t) => {
   const done = await finished(start(t, ['--version']));
   t.equal(done.code, 0);

@@ -116,6 +116,8 @@ t.test('--help and --version', async (t) => {
   t.strictSame(parseBrokerArgs(['--help']), { kind: 'help' });
   t.strictSame(parseBrokerArgs(['--port', 'bad', '--help']), { kind: 'help' }, '--help wins over bad values');
   t.strictSame(parseBrokerArgs(['--version']), { kind: 'version' });
+  t.strictSame(parseBrokerArgs(['-h']), { kind: 'help' }, '-h is --help, as in the celeriac command');
+  t.match(usage(), /^ {2}-h, --help /m, 'and the usage text shows it');
 });
 
 t.test('the usage text lists every flag with its env var and default', async (t) => {
