@@ -1,5 +1,6 @@
-// Celeriac: the app. Holds the settings and the task registry, owns the producer and result
-// connections (opened on first use), sends tasks and makes workers. Everything else hangs off it.
+// Celeriac: the app. Holds the settings and the task registry, owns the producer connection
+// (opened on first use; results are read through it too), sends tasks and makes workers.
+// Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
 import { connect } from '../connect.js';
@@ -34,12 +35,14 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   readonly hooks: AppHooks = {};
   private readonly registry = new Map<string, TaskDefinition>();
   private conn: Promise<Connection> | undefined;
-  private backendConn: Promise<Connection> | undefined;
   private closed = false;
   private controlImpl: Control | undefined;
   private eventsImpl: Events | undefined;
 
-  /** Validates the settings (an unknown key or bad value throws ERR_INVALID_ARGUMENT naming it). */
+  /**
+   * Validates the settings: an unknown key, a bad value or a resultBackend other than the broker
+   * throws ERR_INVALID_ARGUMENT naming it.
+   */
   constructor(settings: SettingsInput = {}) {
     this.#settings = resolveSettings(settings);
     this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
@@ -67,13 +70,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /**
    * Points the app at another broker before it has connected (Celery's `-b`, the CLI's
-   * `--broker`); the result backend follows when it was the broker. Throws once a connection
-   * was opened: connections are not moved.
+   * `--broker`); results follow, since the broker keeps them. Throws once a connection was
+   * opened: connections are not moved.
    */
   useBroker(url: string): void {
-    if (this.conn !== undefined || this.backendConn !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
-    const s = this.#settings;
-    this.#settings = resolveSettings({ ...s, broker: url, resultBackend: s.resultBackend === s.broker ? url : s.resultBackend } as SettingsInput);
+    if (this.conn !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
+    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend: null } as SettingsInput);
   }
 
   /**
@@ -142,23 +144,16 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return this.conn;
   }
 
-  /** The result backend connection: the producer connection unless resultBackend names another broker. */
+  /** Where results are read: the producer connection, since the broker keeps them (resultBackend is always the broker). */
   backend(): Promise<Connection> {
-    if (this.settings.resultBackend === this.settings.broker) return this.connection();
-    if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
-    if (this.backendConn === undefined) {
-      const p = this.open('results', this.settings.resultBackend);
-      this.backendConn = p;
-      p.catch(() => { if (this.backendConn === p) this.backendConn = undefined; });
-    }
-    return this.backendConn;
+    return this.connection();
   }
 
   /** Opens a new connection to the broker with the app's connection settings (workers get their own). */
-  open(role: string, url: string = this.settings.broker): Promise<Connection> {
+  open(role: string): Promise<Connection> {
     const options: Parameters<typeof connect>[1] = { reconnect: this.settings.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (this.settings.brokerHeartbeat !== null) options.heartbeat = this.settings.brokerHeartbeat;
-    return connect(url, options);
+    return connect(this.settings.broker, options);
   }
 
   /** A worker consuming this app's tasks (`worker.start()` connects). */
@@ -166,17 +161,15 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return new Worker(this, options);
   }
 
-  /** Closes the app's connections (workers close on their own). */
+  /** Closes the app's connection (workers close on their own). */
   async close(): Promise<void> {
     this.closed = true;
-    const conns = [this.conn, this.backendConn];
-    this.conn = this.backendConn = undefined;
-    await Promise.all(conns.map(async (p) => {
-      if (p === undefined) return;
-      try {
-        await (await p).close();
-      } catch { /* a connection that never opened has nothing to close */ }
-    }));
+    const p = this.conn;
+    this.conn = undefined;
+    if (p === undefined) return;
+    try {
+      await (await p).close();
+    } catch { /* a connection that never opened has nothing to close */ }
   }
 }
 

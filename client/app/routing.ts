@@ -26,6 +26,38 @@ export interface Route {
   readonly priority?: number;
 }
 
+/** celeriac's stock default queue, and the exchange, type and key it has always had (DESIGN.md). */
+const STOCK_ROUTING = Object.freeze({ queue: 'default', exchange: 'tasks', exchangeType: 'topic', routingKey: 'task.default' } as const);
+
+/** The default routing settings as given: null = derive (Celery's None). */
+export interface DefaultRoutingInput {
+  readonly taskDefaultQueue: string;
+  readonly taskDefaultExchange: string | null;
+  readonly taskDefaultExchangeType: ExchangeType | null;
+  readonly taskDefaultRoutingKey: string | null;
+}
+
+/**
+ * Fills the unset default exchange, its type and the default routing key from taskDefaultQueue,
+ * as Celery does (its task_default_exchange and task_default_routing_key fall back to
+ * task_default_queue), so two apps with different default queues on one broker never bind each
+ * other's keys. The stock queue 'default' keeps celeriac's historical 'tasks' / 'task.default'
+ * (existing deployments and their durable bindings keep working); any other queue gets an
+ * exchange and a key named after itself. An exchange named after its queue is 'direct', as
+ * Celery declares it and as taskCreateMissingQueues creates one (so another app that sends to
+ * this queue by name declares the same exchange); any other exchange is 'topic'. Given values win.
+ */
+export function deriveDefaultRouting(s: DefaultRoutingInput): { taskDefaultExchange: string; taskDefaultExchangeType: ExchangeType; taskDefaultRoutingKey: string } {
+  const stock = s.taskDefaultQueue === STOCK_ROUTING.queue;
+  const exchange = s.taskDefaultExchange ?? (stock ? STOCK_ROUTING.exchange : s.taskDefaultQueue);
+  const ownExchange = s.taskDefaultExchange === null && !stock;
+  return {
+    taskDefaultExchange: exchange,
+    taskDefaultExchangeType: s.taskDefaultExchangeType ?? (ownExchange ? 'direct' : STOCK_ROUTING.exchangeType),
+    taskDefaultRoutingKey: s.taskDefaultRoutingKey ?? (stock ? STOCK_ROUTING.routingKey : s.taskDefaultQueue),
+  };
+}
+
 /** True when a message published with `key` to the queue's exchange lands in the queue. */
 export function bindingAccepts(type: ExchangeType, pattern: string, key: string): boolean {
   switch (type) {

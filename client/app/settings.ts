@@ -1,7 +1,7 @@
 // The task layer's settings as one table: default, parser, type, unit and Celery's names per setting.
 // resolveSettings() and the Celery converter (celery-config.ts) are both driven by this table.
 import { availableParallelism } from 'node:os';
-import { EXCHANGE_TYPES } from '../../shared/frames.js';
+import { EXCHANGE_TYPES, type ExchangeType } from '../../shared/frames.js';
 import { fail } from '../../shared/errors.js';
 import {
   bool, brokerUrl, COMPRESSIONS, contentList, duration, int, isPlainObject, name, nullable, oneOf,
@@ -13,7 +13,8 @@ import {
   type BeatSchedule, type BeatScheduleInput, type ParsedQueue, type QueuesInput, type QueueSetting, type Router,
   type RoutesInput,
 } from './setting-shapes.js';
-import { checkRouting, completeQueues } from './routing.js';
+import { checkRouting, completeQueues, deriveDefaultRouting } from './routing.js';
+import { resolveResultBackend, resultBackendUrl } from './result-backend.js';
 import { closest } from './suggest.js';
 
 /** How a raw Celery value of this setting is read (environment strings are coerced by it). */
@@ -75,8 +76,8 @@ export const SETTINGS = {
     celery: { name: 'broker_heartbeat', old: ['BROKER_HEARTBEAT'], scale: 1000 },
   }),
   resultBackend: setting({
-    default: null, parse: nullable(brokerUrl), type: 'string',
-    doc: 'Where results are stored: a broker URL; null = the broker itself.',
+    default: null, parse: nullable(resultBackendUrl), type: 'string',
+    doc: "Where results are stored. The broker keeps them, so this must be null (the broker), 'rpc://' (Celery's \"through the broker\") or the broker's own URL (any spelling); anything else is refused.",
     celery: { name: 'result_backend', old: ['CELERY_RESULT_BACKEND'] },
   }),
 
@@ -187,19 +188,19 @@ export const SETTINGS = {
     doc: 'Queue of tasks no route sends elsewhere.',
     celery: { name: 'task_default_queue', old: ['CELERY_DEFAULT_QUEUE'] },
   }),
-  taskDefaultExchange: setting({
-    default: 'tasks', parse: name(true), type: 'string',
-    doc: 'Exchange of queues and routes that name none.',
+  taskDefaultExchange: setting<string | null>({
+    default: null, parse: nullable(name(true)), type: 'string',
+    doc: "Exchange of the default queue and of queues and routes that name none; null = derived from taskDefaultQueue as in Celery: 'tasks' for the stock queue 'default', else the queue's own name (apps with different default queues never share keys).",
     celery: { name: 'task_default_exchange', old: ['CELERY_DEFAULT_EXCHANGE'] },
   }),
-  taskDefaultExchangeType: setting({
-    default: 'topic', parse: oneOf(EXCHANGE_TYPES), type: 'string',
-    doc: 'Type of the default exchange: direct, topic, fanout or headers.',
+  taskDefaultExchangeType: setting<ExchangeType | null>({
+    default: null, parse: nullable(oneOf(EXCHANGE_TYPES)), type: 'string',
+    doc: "Type of the default exchange: direct, topic, fanout or headers; null = 'topic', except 'direct' for an exchange derived from (named after) a default queue other than 'default', as Celery and taskCreateMissingQueues declare it.",
     celery: { name: 'task_default_exchange_type', old: ['CELERY_DEFAULT_EXCHANGE_TYPE'] },
   }),
-  taskDefaultRoutingKey: setting({
-    default: 'task.default', parse: name(true), type: 'string',
-    doc: 'Routing key of tasks sent to the default queue without one; must reach that queue.',
+  taskDefaultRoutingKey: setting<string | null>({
+    default: null, parse: nullable(name(true)), type: 'string',
+    doc: "Routing key of tasks sent to the default queue without one; must reach that queue. null = derived from taskDefaultQueue: 'task.default' for the stock queue 'default', else the queue's name.",
     celery: { name: 'task_default_routing_key', old: ['CELERY_DEFAULT_ROUTING_KEY'] },
   }),
   taskQueues: setting<readonly ParsedQueue[] | null, QueuesInput | null>({
@@ -281,8 +282,12 @@ type InOf<K extends SettingName> = SpecOf<K> extends SettingSpec<infer _O, infer
 
 /** Settings whose resolved value is derived from others when not given. */
 interface Derived {
-  /** Never null once resolved: the broker URL when not given. */
+  /** Never null once resolved: always the broker URL (the only backend there is). */
   readonly resultBackend: string;
+  /** Never null once resolved: derived from taskDefaultQueue when not given. */
+  readonly taskDefaultExchange: string;
+  readonly taskDefaultExchangeType: ExchangeType;
+  readonly taskDefaultRoutingKey: string;
   /** Never null once resolved, each queue complete. */
   readonly taskQueues: readonly QueueSetting[];
 }
@@ -310,9 +315,10 @@ export function parseSetting<K extends SettingName>(key: K, value: unknown, labe
 }
 
 /**
- * Validates `input`, applies defaults and derived values (resultBackend = broker, a default
- * queue when taskQueues is null), checks that the routing adds up (each route's key reaches its
- * queue), and returns the settings frozen. Throws ERR_INVALID_ARGUMENT naming the key for an
+ * Validates `input`, applies defaults and derived values (resultBackend = broker; the default
+ * exchange, its type and routing key from taskDefaultQueue; a default queue when taskQueues is
+ * null), refuses a resultBackend other than the broker, checks that the routing adds up (each
+ * route's key reaches its queue), and returns the settings frozen. Throws ERR_INVALID_ARGUMENT naming the key for an
  * unknown key (suggesting the closest name) or a bad value; `undefined` counts as not given.
  */
 export function resolveSettings(input: SettingsInput = {}): Readonly<Settings> {
@@ -323,9 +329,12 @@ export function resolveSettings(input: SettingsInput = {}): Readonly<Settings> {
     if (value !== undefined) out[key] = parseSetting(key, value);
   }
   for (const key of SETTING_NAMES) if (!(key in out)) out[key] = SETTINGS[key].default;
-  out['resultBackend'] ??= out['broker'];
-  const partial = out as { [K in SettingName]: OutOf<K> };
-  out['taskQueues'] = completeQueues(partial);
+  // Every setting as parsed; the derived ones may still be null here.
+  const given = out as { [K in SettingName]: OutOf<K> };
+  out['resultBackend'] = resolveResultBackend(given.broker, given.resultBackend);
+  const routing = deriveDefaultRouting(given);
+  Object.assign(out, routing);
+  out['taskQueues'] = completeQueues({ ...given, ...routing });
   const settings = out as Settings;
   checkSettings(settings);
   checkRouting(settings);

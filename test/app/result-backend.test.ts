@@ -1,0 +1,63 @@
+// resultBackend: the broker keeps results, so only the broker (any spelling, or 'rpc://') is
+// accepted; anything else is refused at new Celeriac(), resolveSettings() and fromCeleryConfig().
+import t from 'tap';
+import { Celeriac } from '../../client/app/celeriac.js';
+import { fromCeleryConfig } from '../../client/app/celery-config.js';
+import { sameBroker } from '../../client/app/result-backend.js';
+import { resolveSettings } from '../../client/app/settings.js';
+import { throwsInvalid } from './app-helpers.js';
+
+const BROKER = 'ws://broker.example:5680';
+const REFUSED = /setting resultBackend must be unset, 'rpc:\/\/' or the broker's URL/;
+
+t.test('the broker in any spelling, rpc:// or nothing: resolved to the broker URL', async (t) => {
+  for (const given of [undefined, null, BROKER, `${BROKER}/`, 'WS://Broker.Example:5680', 'rpc://', 'rpc']) {
+    t.equal(resolveSettings({ broker: BROKER, resultBackend: given }).resultBackend, BROKER, String(given));
+  }
+  t.equal(resolveSettings({ broker: 'ws://u:p@h/v', resultBackend: 'ws://u:p@h:80/v' }).resultBackend, 'ws://u:p@h/v', 'default port, credentials and vhost');
+  t.equal(resolveSettings({ resultBackend: 'ws://127.0.0.1:5680/' }).resultBackend, 'ws://127.0.0.1:5680', 'the default broker too');
+});
+
+t.test('anything else is refused with ERR_INVALID_ARGUMENT naming resultBackend', async (t) => {
+  for (const other of ['ws://elsewhere:5680', 'ws://broker.example:5681', 'wss://broker.example:5680', 'ws://someone@broker.example:5680', `${BROKER}/vhost`]) {
+    throwsInvalid(t, () => resolveSettings({ broker: BROKER, resultBackend: other }), REFUSED, /the broker is 'ws:\/\/broker\.example:5680'/);
+    throwsInvalid(t, () => new Celeriac({ broker: BROKER, resultBackend: other }), REFUSED);
+  }
+  throwsInvalid(t, () => resolveSettings({ resultBackend: 'redis://localhost:6379/0' }), REFUSED, /got 'redis:\/\/localhost:6379\/0'/);
+  throwsInvalid(t, () => resolveSettings({ resultBackend: 'db+sqlite:///results.db' }), REFUSED);
+  throwsInvalid(t, () => resolveSettings({ resultBackend: 7 as never }), REFUSED);
+});
+
+t.test('a refused URL does not show its password', async (t) => {
+  for (const given of ['ws://u:secret@elsewhere:5680', 'redis://:secret@localhost:6379']) {
+    throwsInvalid(t, () => resolveSettings({ broker: 'ws://me:hidden@broker.example', resultBackend: given }), REFUSED);
+    try {
+      resolveSettings({ broker: 'ws://me:hidden@broker.example', resultBackend: given });
+    } catch (err) {
+      t.notMatch((err as Error).message, /secret|hidden/);
+    }
+  }
+});
+
+t.test('Celery configurations: CELERY_RESULT_BACKEND is refused the same way', async (t) => {
+  throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: BROKER, CELERY_RESULT_BACKEND: 'redis://localhost' }), /setting CELERY_RESULT_BACKEND must be unset, 'rpc:\/\/'/);
+  throwsInvalid(t, () => new Celeriac(fromCeleryConfig({ broker_url: BROKER, result_backend: 'ws://elsewhere:5680' })), REFUSED);
+  t.equal(new Celeriac(fromCeleryConfig({ broker_url: BROKER, result_backend: 'rpc://' })).settings.resultBackend, BROKER);
+});
+
+t.test('useBroker(): results follow the broker', async (t) => {
+  const app = new Celeriac({ broker: BROKER, resultBackend: `${BROKER}/` });
+  app.useBroker('ws://other.example:5680');
+  t.equal(app.settings.resultBackend, 'ws://other.example:5680');
+  const rpc = new Celeriac({ broker: BROKER, resultBackend: 'rpc://' });
+  rpc.useBroker('ws://other.example:5680');
+  t.equal(rpc.settings.resultBackend, 'ws://other.example:5680');
+});
+
+t.test('sameBroker compares what the URL reaches, not its spelling', async (t) => {
+  t.ok(sameBroker('ws://h:1', 'ws://H:1/'));
+  t.ok(sameBroker('wss://h', 'wss://h:443'));
+  t.ok(sameBroker('ws://h/%2F', 'ws://h/%2f'), 'the vhost is compared decoded');
+  t.notOk(sameBroker('ws://h:1', 'wss://h:1'));
+  t.notOk(sameBroker('ws://a:x@h:1', 'ws://a:y@h:1'));
+});
