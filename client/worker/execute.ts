@@ -79,7 +79,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
         const ending: Ending = { result: stored(() => resultOf(s, req, 'SUCCESS', value, null)), next: successPublishes(s, w.app, req, value), ack: acksLate };
         if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: value, runtime });
         return ending;
-      }, (err) => failed(w, job, taskErrorOf(err), runtime));
+      }, (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'retry': {
       const max = outcome.maxRetries;
@@ -97,7 +97,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
         w.emit('task-retried', { uuid: req.id, name: req.task, exception: why, retries: req.retries + 1 });
         // The retry message is published even when results are ignored: it is the task itself.
         return { result: stored(() => failureOf(s, req, 'RETRY', info)), next: [again], ack: acksLate };
-      }, (err) => failed(w, job, taskErrorOf(err), runtime));
+      }, (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'failure':
       return failed(w, job, outcome.error, runtime);
@@ -123,11 +123,6 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
 /** False when the task or its call asked not to store results (ignoreResult). */
 function storesResult(job: Job): boolean {
   return !(job.req.ignoreResult || job.def.options.ignoreResult);
-}
-
-/** An error met while ending a task (ERR_ENCODE, a refusal), as the task's failure: EncodeError for ERR_ENCODE. */
-function taskErrorOf(err: unknown): SerializedError {
-  return serializeError(err);
 }
 
 /**
@@ -156,6 +151,9 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
  * Ends `job` with what `build` returns. When it cannot be built (a value that does not encode, a
  * follow-up that cannot be prepared) or the broker refuses the finish (which then changed nothing),
  * `instead` ends the job another way. When the socket dropped under the finish, recover().
+ * A late-acked delivery that the refused finish carried cannot be acked by the replacement
+ * (Connection.finish settles the message locally when it sends): it stays unacked until the
+ * connection ends, and the broker then delivers it again.
  */
 async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unknown) => Promise<void>): Promise<void> {
   let ending: Ending;

@@ -183,6 +183,25 @@ t.test('a finish the broker refuses (a follow-up over maxBodySize) ends the task
   t.equal(await r.state, 'FAILURE');
 });
 
+t.test('a result over maxMessageSize (the broker closes the socket) ends FAILURE, not a resend loop', async (t) => {
+  const { app, broker, startWorker } = await taskEnv(t, {}, { limits: { maxMessageSize: 65_536, maxPreAuthSize: 4_096 } });
+  const queue = unique('enc-frame');
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  let running = false;
+  const huge = app.task(`${queue}.huge`, async () => { running = true; await gate; return 'x'.repeat(100_000); }, { queue });
+  await startWorker(app, { queues: [queue] });
+  const r = await huge.delay();
+  await until(() => running, 5_000, 'the task to start');
+  // The early ack must have left in a WebSocket message of its own: the broker drops the whole
+  // message that is too large, and a lost ack would bring the task back (a different story).
+  await eventually(async () => (await queueStats(broker, queue)).unacked === 0, 5_000, 'the early ack to land');
+  release();
+  const err = await rejection(r.get(GET));
+  t.equal(err.code, 'ERR_TASK_FAILED', 'FAILURE at once (not ERR_RESULT_TIMEOUT)');
+  t.match(err.details, { remoteCode: 'ERR_CONNECTION_CLOSED', remoteMessage: /exceeds maxMessageSize/ });
+});
+
 t.test('threads pool: a result crosses the structured-clone boundary intact and then fails to encode', async (t) => {
   const env = await taskEnv(t);
   process.env['CELERIAC_BROKER'] = env.broker.url;
