@@ -55,9 +55,9 @@ export function workerError(name: string, code: string, message: string): Serial
 /**
  * Sends a wire signature as a follow-up of `req` (same workflow root, `req` as parent). A message
  * that cannot be built (ERR_ENCODE for arguments its serializer cannot carry, ERR_INVALID_ARGUMENT
- * for bad options) throws the same code, its message prefixed with `context`.
+ * for bad options) throws the same code, its message prefixed with `context()` (built only then).
  */
-function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, context: string, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
+function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, context: () => string, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
   const local: TaskDefinition | undefined = registry.getTask(sig.task);
   const call = { ...callOptionsOf(sig), rootId: req.rootId, parentId: req.id, ...extra };
   return withContext(context, () => prepareTask(settings, sig.task, sig.immutable ? sig.args : [...args, ...sig.args], sig.kwargs, call, local?.options ?? {}));
@@ -70,25 +70,25 @@ function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: Wir
  */
 export function successPublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest, value: unknown): PreparedTask[] {
   const out: PreparedTask[] = [];
-  const done = `task ${req.task}[${req.id}] succeeded, but`;
+  const done = (): string => `task ${req.task}[${req.id}] succeeded, but`;
   const [next, ...rest] = req.embed.chain;
-  if (next !== undefined) out.push(followUp(settings, registry, next, [value], req, `${done} the next step of its chain (${next.task}) could not be sent`, { chain: rest, chord: req.embed.chord }));
-  for (const cb of req.embed.callbacks) out.push(followUp(settings, registry, cb, [value], req, `${done} its callback ${cb.task} could not be sent`));
+  if (next !== undefined) out.push(followUp(settings, registry, next, [value], req, () => `${done()} the next step of its chain (${next.task}) could not be sent`, { chain: rest, chord: req.embed.chord }));
+  for (const cb of req.embed.callbacks) out.push(followUp(settings, registry, cb, [value], req, () => `${done()} its callback ${cb.task} could not be sent`));
   return out;
 }
 
 /** After a failure: every errback, called with the failed task's id (Celery's old-style errback). Throws when one cannot be built. */
 export function failurePublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest): PreparedTask[] {
-  return req.embed.errbacks.map((eb) => followUp(settings, registry, eb, [req.id], req, `task ${req.task}[${req.id}] failed, and its errback ${eb.task} could not be sent`));
+  return req.embed.errbacks.map((eb) => followUp(settings, registry, eb, [req.id], req, () => `task ${req.task}[${req.id}] failed, and its errback ${eb.task} could not be sent`));
 }
 
-/** Runs `build`; a coded error it throws is thrown again with `context` before its message (same code, details and cause chain). */
-function withContext<T>(context: string, build: () => T): T {
+/** Runs `build`; a coded error it throws is thrown again with `context()` before its message (same code, details and cause chain). */
+function withContext<T>(context: () => string, build: () => T): T {
   try {
     return build();
   } catch (err) {
     if (!(err instanceof CeleriacError)) throw err;
-    throw new CeleriacError(err.code, `${context}: ${err.message}`, err.details === undefined ? { cause: err } : { cause: err, details: { ...err.details } });
+    throw new CeleriacError(err.code, `${context()}: ${err.message}`, err.details === undefined ? { cause: err } : { cause: err, details: { ...err.details } });
   }
 }
 
@@ -106,7 +106,7 @@ export function retryPublish(settings: Readonly<Settings>, def: TaskDefinition, 
   if (req.priority !== null) call.priority = req.priority;
   if (req.shadow !== null) call.shadow = req.shadow;
   // The arguments came decoded from a message, but perhaps of another serializer (a msgpack NaN resent as JSON).
-  return withContext(`the retry of task ${req.task}[${req.id}] could not be sent`, () => prepareTask(settings, req.task, req.args, req.kwargs, call, def.options));
+  return withContext(() => `the retry of task ${req.task}[${req.id}] could not be sent`, () => prepareTask(settings, req.task, req.args, req.kwargs, call, def.options));
 }
 
 /** The user headers of a request (protocol headers left out: the new message writes its own). */
