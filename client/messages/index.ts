@@ -14,6 +14,8 @@ export {
 } from './compression.js';
 export type { CompressionMethod, DecompressOptions } from './compression.js';
 export { readSignature } from './signature.js';
+export { encodeError, findUnencodable, MSGPACK_MAX_DEPTH } from './encodable.js';
+export type { EncodableOptions, Unencodable } from './encodable.js';
 export { DEFAULT_REPR_MAX_LENGTH, safeRepr } from './repr.js';
 export { parseWireTime, toWireTime } from './wire-time.js';
 export type {

@@ -4,9 +4,10 @@ import { hostname } from 'node:os';
 import { fail } from '../../shared/errors.js';
 import { COMPRESSION_METHODS, compress, compressionHeaderOf, isCompressionMethod } from './compression.js';
 import { DEFAULT_REPR_MAX_LENGTH, safeRepr } from './repr.js';
-import { getSerializer } from './serializers.js';
+import { encodeError, encodeFailure, findUnencodable } from './encodable.js';
+import { getSerializer, type SerializerName } from './serializers.js';
 import { describe, isPlainObject, readSignature } from './signature.js';
-import type { BuildTaskMessageInput, Signature, TaskHeaders, TaskMessage, TaskProperties, WireBody } from './types.js';
+import type { BuildTaskMessageInput, Signature, TaskHeaders, TaskMessage, TaskProperties, WireBody, WireEmbed } from './types.js';
 import { toWireTime } from './wire-time.js';
 
 /** Header names the protocol owns; a user header may not replace them. */
@@ -35,7 +36,8 @@ function originOf(): string {
  *   kwargsrepr, origin, ignore_result, compression (only when compressed), user headers beside;
  * - body: `[args, kwargs, {callbacks, errbacks, chain, chord}]`, with `chain` reversed (the
  *   input lists steps in execution order; a worker pops the next one off the end).
- * Invalid input throws ERR_INVALID_ARGUMENT naming the field.
+ * Invalid input throws ERR_INVALID_ARGUMENT naming the field; a value of the body the serializer
+ * cannot carry (see findUnencodable) throws ERR_ENCODE naming the task and the value's path.
  */
 export function buildTaskMessage(input: BuildTaskMessageInput): TaskMessage {
   if (!isPlainObject(input)) throw fail('ERR_INVALID_ARGUMENT', `buildTaskMessage needs an options object, got ${describe(input)}`);
@@ -51,7 +53,8 @@ export function buildTaskMessage(input: BuildTaskMessageInput): TaskMessage {
   const eta = etaOf(input, now);
   const expires = expiresOf(input.expires, now);
 
-  const serializer = getSerializer(input.serializer ?? 'json');
+  const serializerName: SerializerName = input.serializer ?? 'json';
+  const serializer = getSerializer(serializerName);
   const compression = input.compression ?? null;
   if (compression !== null && !isCompressionMethod(compression)) {
     throw fail('ERR_INVALID_ARGUMENT', `unknown compression '${String(compression)}' (known: ${COMPRESSION_METHODS.join(', ')})`);
@@ -79,18 +82,23 @@ export function buildTaskMessage(input: BuildTaskMessageInput): TaskMessage {
   if (typeof headers.ignore_result !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', `ignoreResult must be a boolean, got ${describe(headers.ignore_result)}`);
   mergeUserHeaders(headers, input.headers);
 
-  const body: WireBody = [
-    [...args],
-    { ...kwargs },
-    {
-      callbacks: signatureList(input.callbacks, 'callbacks'),
-      errbacks: signatureList(input.errbacks, 'errbacks'),
-      // [Celery protocol v2] chain holds the remaining steps in reverse order.
-      chain: signatureList(input.chain, 'chain')?.reverse() ?? null,
-      chord: input.chord == null ? null : readSignature(input.chord, 'chord'),
-    },
-  ];
-  let bytes = serializer.encode(body);
+  const embed: WireEmbed = {
+    callbacks: signatureList(input.callbacks, 'callbacks'),
+    errbacks: signatureList(input.errbacks, 'errbacks'),
+    chain: signatureList(input.chain, 'chain'),
+    chord: input.chord == null ? null : readSignature(input.chord, 'chord'),
+  };
+  const body: WireBody = [[...args], { ...kwargs }, embed];
+  // Checked while the chain is in execution order, so a path names the step the caller meant.
+  checkBody(body, serializerName, task, id);
+  // [Celery protocol v2] chain holds the remaining steps in reverse order.
+  embed.chain?.reverse();
+  let bytes: Uint8Array;
+  try {
+    bytes = serializer.encode(body);
+  } catch (err) {
+    throw encodeFailure(`the message of task ${task}[${id}]`, serializerName, err, { task, taskId: id });
+  }
   if (compression !== null) {
     bytes = compress(compression, bytes);
     headers.compression = compressionHeaderOf(compression);
@@ -111,6 +119,24 @@ export function buildTaskMessage(input: BuildTaskMessageInput): TaskMessage {
   }
   if (eta !== null && eta.getTime() > now) properties.delay = Math.ceil(eta.getTime() - now);
   return { headers, properties, body: bytes };
+}
+
+/**
+ * Throws ERR_ENCODE naming the task and the first value of the body the serializer cannot carry
+ * (`args[1].x`, `kwargs.when`, `callbacks[0].args[2]`, `chain[1].kwargs.n`), before anything is sent.
+ */
+function checkBody(body: WireBody, serializer: SerializerName, task: string, id: string): void {
+  const [args, kwargs, embed] = body;
+  // Depths inside the body array (depth 1): args and kwargs 2, a list's signature 4, the chord 3.
+  const parts: Array<[value: unknown, root: string, depth: number]> = [[args, 'args', 2], [kwargs, 'kwargs', 2]];
+  for (const field of ['callbacks', 'errbacks', 'chain'] as const) embed[field]?.forEach((sig, i) => parts.push([sig, `${field}[${i}]`, 4]));
+  if (embed.chord !== null) parts.push([embed.chord, 'chord', 3]);
+  for (const [value, root, depth] of parts) {
+    const found = findUnencodable(value, serializer, { root, depth });
+    if (found === undefined) continue;
+    const subject = depth === 2 ? `the arguments of task ${task}[${id}]` : `the message of task ${task}[${id}]`;
+    throw encodeError(subject, serializer, found, { task, taskId: id });
+  }
 }
 
 function etaOf(input: BuildTaskMessageInput, now: number): Date | null {

@@ -1,6 +1,13 @@
 // One task from "may start" to its finish: expiry and revocation checks, early ack, STARTED,
 // the pool run, then the outcome turned into one finish (ack + result + follow-up messages).
+// No path acks a task with nothing stored: an end that cannot be built (a result or follow-up that
+// does not encode) or that the broker refuses becomes a FAILURE; one cut off by a dropped socket
+// is recovered after the reconnect (recover()).
+import { CeleriacError } from '../../shared/errors.js';
 import type { FinishResult } from '../../shared/frames.js';
+import { READY_STATES, type TaskState } from '../../shared/task-states.js';
+import { serializeError } from '../results/remote-error.js';
+import type { FinishRequest } from '../task-support.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
 import { limitsOf, poolJobOf, settleable, type Job } from './job.js';
@@ -8,29 +15,41 @@ import type { PoolOutcome, SerializedError } from './pool-types.js';
 import type { PreparedTask } from '../tasks/producer.js';
 import type { Worker } from './worker.js';
 
-/** Runs `job` and finishes it; rejects only when the finish itself could not be sent. */
+/** One way to end a job: the result to store, the messages that follow, how its delivery is settled. */
+interface Ending {
+  /** undefined when results are ignored. */
+  result: FinishResult | undefined;
+  next: PreparedTask[];
+  /** Ack the delivery in the finish (late acks; an early-acked one is settled already). */
+  ack: boolean;
+  /** Reject it (no requeue) once the finish committed: late acks with taskAcksOnFailureOrTimeout off. */
+  reject?: boolean;
+}
+
+/** Runs `job` and finishes it. Every end is handled here; a rejection would be a bug. */
 export async function executeJob(w: Worker, job: Job): Promise<void> {
   const { req, def, msg } = job;
   const s = w.app.settings;
-  const store = !(req.ignoreResult || def.options.ignoreResult);
   const acksLate = def.options.acksLate;
-  const finish = (result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> => finishJob(w, job, store ? result : undefined, next, ack);
+  const stored = (record: () => FinishResult): FinishResult | undefined => (storesResult(job) ? record() : undefined);
+  const giveUp = (err: unknown): Promise<void> => unfinished(w, job, err);
 
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
-    return finish(undefined, [], true);
+    return end(w, job, () => ({ result: undefined, next: [], ack: true }), giveUp);
   }
   if (req.expires !== null && req.expires.getTime() <= Date.now()) {
     w.log('info', `task ${req.task}[${req.id}] expired at ${req.expires.toISOString()}: REVOKED, not run`);
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: true });
-    return finish(failureOf(s, req, 'REVOKED', workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'expired')), [], true);
+    const error = workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'expired');
+    return end(w, job, () => ({ result: stored(() => failureOf(s, req, 'REVOKED', error)), next: [], ack: true }), giveUp);
   }
   if (!acksLate) {
     msg.ack();
     job.acked = true;
   }
   const started = Date.now();
-  if (def.options.trackStarted && store) {
+  if (def.options.trackStarted && storesResult(job)) {
     const rec = resultOf(s, req, 'STARTED', { pid: process.pid, hostname: w.hostname }, null);
     void w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
   }
@@ -55,29 +74,36 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
 
   switch (outcome.status) {
     case 'success': {
-      if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
-      return finish(resultOf(s, req, 'SUCCESS', outcome.value, null), successPublishes(s, w.app, req, outcome.value), acksLate);
+      const value = outcome.value;
+      return end(w, job, () => {
+        const ending: Ending = { result: stored(() => resultOf(s, req, 'SUCCESS', value, null)), next: successPublishes(s, w.app, req, value), ack: acksLate };
+        if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: value, runtime });
+        return ending;
+      }, (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'retry': {
       const max = outcome.maxRetries;
       if (max !== null && req.retries >= max) {
         const error = outcome.error ?? workerError('MaxRetriesExceededError', 'ERR_TASK_FAILED', `can't retry ${req.task}[${req.id}]: ${max} retries done`);
         w.log('warn', `task ${req.task}[${req.id}] gave up after ${req.retries} retries`);
-        return failed(w, job, error, runtime, finish);
+        return failed(w, job, error, runtime);
       }
+      const { countdown } = outcome;
       const why = outcome.error === null ? 'retry requested' : `${outcome.error.name}: ${outcome.error.message}`;
-      w.log('info', `task ${req.task}[${req.id}] retry ${req.retries + 1} in ${outcome.countdown} ms (${why})`);
-      w.emit('task-retried', { uuid: req.id, name: req.task, exception: why, retries: req.retries + 1 });
-      const again = retryPublish(s, def, req, job.queue, { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey }, outcome.countdown);
       const info = outcome.error ?? workerError('Retry', 'ERR_TASK_FAILED', why);
-      // The retry message is published even when results are ignored: it is the task itself.
-      return finishJob(w, job, store ? failureOf(s, req, 'RETRY', info) : undefined, [again], acksLate);
+      return end(w, job, () => {
+        const again = retryPublish(s, def, req, job.queue, { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey }, countdown);
+        w.log('info', `task ${req.task}[${req.id}] retry ${req.retries + 1} in ${countdown} ms (${why})`);
+        w.emit('task-retried', { uuid: req.id, name: req.task, exception: why, retries: req.retries + 1 });
+        // The retry message is published even when results are ignored: it is the task itself.
+        return { result: stored(() => failureOf(s, req, 'RETRY', info)), next: [again], ack: acksLate };
+      }, (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'failure':
-      return failed(w, job, outcome.error, runtime, finish);
+      return failed(w, job, outcome.error, runtime);
     case 'timeout':
       w.log('error', `task ${req.task}[${req.id}] hit its hard time limit of ${limitsOf(job).hard} ms and was stopped`);
-      return failed(w, job, outcome.error, runtime, finish);
+      return failed(w, job, outcome.error, runtime);
     case 'lost':
       if (acksLate && def.options.rejectOnWorkerLost) {
         w.log('warn', `the runner of ${req.task}[${req.id}] died; requeueing it (rejectOnWorkerLost)`);
@@ -85,43 +111,158 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
         return;
       }
       w.log('error', `the runner of ${req.task}[${req.id}] died: ${outcome.error.message}`);
-      return failed(w, job, outcome.error, runtime, finish);
-    case 'terminated':
+      return failed(w, job, outcome.error, runtime);
+    case 'terminated': {
       w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: true, expired: false });
-      return finish(failureOf(s, req, 'REVOKED', outcome.error), [], acksLate);
+      const error = outcome.error;
+      return end(w, job, () => ({ result: stored(() => failureOf(s, req, 'REVOKED', error)), next: [], ack: acksLate }), giveUp);
+    }
   }
 }
 
-/** A failure: FAILURE stored, errbacks sent; with late acks and acksOnFailureOrTimeout off, requeued instead. */
-function failed(w: Worker, job: Job, error: SerializedError, runtime: number, finish: (r: FinishResult | undefined, n: PreparedTask[], ack: boolean) => Promise<void>): Promise<void> {
-  const { req, def, msg } = job;
+/** False when the task or its call asked not to store results (ignoreResult). */
+function storesResult(job: Job): boolean {
+  return !(job.req.ignoreResult || job.def.options.ignoreResult);
+}
+
+/**
+ * A failure: FAILURE stored, errbacks sent; with late acks and acksOnFailureOrTimeout off, the
+ * delivery is rejected after instead of acked. When the errbacks cannot be built or the finish is
+ * refused, FAILURE is stored alone; when even that is refused, unfinished().
+ */
+function failed(w: Worker, job: Job, error: SerializedError, runtime: number): Promise<void> {
+  const { req, def } = job;
   const s = w.app.settings;
   w.emit('task-failed', { uuid: req.id, name: req.task, exception: `${error.name}: ${error.message}`, traceback: error.stack, runtime });
   w.log('warn', `task ${req.task}[${req.id}] failed: ${error.name}: ${error.message}`);
-  const result = failureOf(s, req, 'FAILURE', error);
-  const errbacks = failurePublishes(s, w.app, req);
-  if (def.options.acksLate && !s.taskAcksOnFailureOrTimeout) {
-    // Celery's reject(requeue=False): the failure is recorded, then the message goes to the
-    // queue's dead-letter exchange (or away) instead of being acked.
-    return finish(result, errbacks, false).then(() => {
-      if (settleable(job)) msg.reject({ requeue: false });
-    });
-  }
-  return finish(result, errbacks, def.options.acksLate);
+  // Celery's reject(requeue=False): the failure is recorded, then the message goes to the queue's
+  // dead-letter exchange (or away) instead of being acked.
+  const reject = def.options.acksLate && !s.taskAcksOnFailureOrTimeout;
+  const ending = (next: PreparedTask[]): Ending => ({
+    result: storesResult(job) ? failureOf(s, req, 'FAILURE', error) : undefined, next, ack: def.options.acksLate && !reject, reject,
+  });
+  return end(w, job, () => ending(failurePublishes(s, w.app, req)), (err) => {
+    w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE without errbacks`);
+    return end(w, job, () => ending([]), (again) => unfinished(w, job, again));
+  });
 }
 
-/** Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. */
-async function finishJob(w: Worker, job: Job, result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> {
-  const conn = w.connection;
-  const withAck = ack && settleable(job);
-  if (result === undefined && next.length === 0) {
-    if (withAck) job.msg.ack();
+/**
+ * Ends `job` with what `build` returns. When it cannot be built (a value that does not encode, a
+ * follow-up that cannot be prepared) or the broker refuses the finish (which then changed nothing),
+ * `instead` ends the job another way. When the socket dropped under the finish, recover().
+ * A late-acked delivery that the refused finish carried cannot be acked by the replacement
+ * (Connection.finish settles the message locally when it sends): it stays unacked until the
+ * connection ends, and the broker then delivers it again.
+ */
+async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unknown) => Promise<void>): Promise<void> {
+  let ending: Ending;
+  try {
+    ending = build();
+  } catch (err) {
+    return instead(err);
+  }
+  try {
+    await send(w, job, ending);
+  } catch (err) {
+    return cutOff(err) ? recover(w, job, ending, err) : instead(err);
+  }
+}
+
+/** Sends an ending: a plain ack when there is nothing else, otherwise one finish (queues of the follow-ups declared first). */
+async function send(w: Worker, job: Job, e: Ending): Promise<void> {
+  const withAck = e.ack && settleable(job);
+  if (e.result !== undefined || e.next.length > 0) {
+    const conn = w.connection;
+    for (const p of e.next) await w.app.declarer.ensure(conn, p.queue);
+    const req: FinishRequest = { publishes: e.next.map((p) => p.publish) };
+    if (e.result !== undefined) req.result = e.result;
+    if (withAck) req.ack = job.msg;
+    await conn.finish(req);
+  } else if (withAck) {
+    job.msg.ack();
+  }
+  if (e.reject === true && settleable(job)) job.msg.reject({ requeue: false });
+}
+
+/**
+ * True when whether the finish committed is unknown: the socket dropped after it was sent, or no
+ * answer came in time. A socket the broker closed because the finish was too large is a refusal.
+ */
+function cutOff(err: unknown): boolean {
+  if (!(err instanceof CeleriacError) || (err.code !== 'ERR_CONNECTION_CLOSED' && err.code !== 'ERR_TIMEOUT')) return false;
+  for (let c: unknown = err.cause; c instanceof Error; c = c.cause) {
+    if (c instanceof CeleriacError && c.code === 'ERR_FRAME_TOO_LARGE') return false;
+  }
+  return true;
+}
+
+/**
+ * The finish of `e` was cut off (cutOff()): it may or may not have committed.
+ * - A delivery not acked early is still the broker's: the dropped socket gave it back and it runs
+ *   again (after a mere timeout it waits for the finish or for the connection's end).
+ * - An early-acked one would be lost, PENDING forever, so its end is made sure of on the reconnected
+ *   socket. A finish with a result and nothing to publish is stored again with storeResult, which the
+ *   connection re-sends after a reconnect (storing the same record twice is harmless: a group member
+ *   counts once). A finish with publishes is sent again (without the ack) only after a dropped socket
+ *   and only when the task's stored record shows it did not commit: the finish is one transaction,
+ *   so a record equal to ours means its publishes went too. A finish without a result
+ *   (ignoreResult) cannot be checked that way, nor one after a timeout (it may still commit): logged.
+ */
+async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<void> {
+  const { req } = job;
+  const who = `task ${req.task}[${req.id}]`;
+  const why = messageOf(err);
+  if (!job.acked) {
+    w.log('warn', `${who}: its finish was cut off (${why}); its delivery was not acked early, so the broker delivers it again unless the finish committed`);
     return;
   }
-  for (const p of next) await w.app.declarer.ensure(conn, p.queue);
-  const req: Parameters<typeof conn.finish>[0] = { publishes: next.map((p) => p.publish) };
-  if (result !== undefined) req.result = result;
-  if (withAck) req.ack = job.msg;
-  await conn.finish(req);
+  const result = e.result;
+  const resend = e.next.length > 0;
+  if (result === undefined || (resend && (err as CeleriacError).code !== 'ERR_CONNECTION_CLOSED')) {
+    w.log('error', `${who} was acked early and its finish was cut off (${why}); its ${e.next.length} follow-up message(s) may be lost`);
+    return;
+  }
+  try {
+    const conn = w.connection;
+    if (!resend) {
+      await conn.storeResult(result.taskId, result.state, result.body, result.options);
+    } else {
+      const rec = await conn.getResult(result.taskId);
+      const committed = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
+      // Another final state (revoked meanwhile) is left alone too.
+      if (committed || (rec !== null && READY_STATES.has(rec.state as TaskState))) {
+        w.log('info', `${who}: its finish was cut off (${why}) after it committed; not sent again`);
+        return;
+      }
+      await send(w, job, { result, next: e.next, ack: false });
+    }
+    w.log('warn', `${who}: its finish was cut off (${why}); ${resend ? 'sent again' : 'its result stored again'} after the reconnect`);
+  } catch (again) {
+    w.log('error', `${who} was acked early, its finish was cut off (${why}) and its result could not be stored after: ${messageOf(again)}`);
+  }
 }
 
+/**
+ * Nothing could end the job (even a bare FAILURE was refused). A delivery still ours is requeued
+ * to run again; an early-acked one can only be logged.
+ */
+function unfinished(w: Worker, job: Job, err: unknown): Promise<void> {
+  const who = `task ${job.req.task}[${job.req.id}]`;
+  if (settleable(job)) {
+    job.msg.nack({ requeue: true });
+    w.log('error', `${who} could not be finished (${messageOf(err)}); requeued`);
+  } else {
+    w.log('error', `${who} could not be finished and nothing was stored (${messageOf(err)})${job.acked ? '; it was acked before it ran' : ''}`);
+  }
+  return Promise.resolve();
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,10 +1,12 @@
 // What a worker sends when a task ends: the result meta to store and the messages that follow
 // (chain step, callbacks, errbacks, the retry itself) — composed here, committed by one finish.
 import { hostname } from 'node:os';
+import { CeleriacError } from '../../shared/errors.js';
 import type { FinishResult } from '../../shared/frames.js';
 import type { TaskState } from '../../shared/task-states.js';
 import type { Settings } from '../app/settings.js';
 import { callOptionsOf } from '../canvas/signature.js';
+import { encodeError, encodeFailure, findUnencodable } from '../messages/encodable.js';
 import { PROTOCOL_HEADERS } from '../messages/task-message.js';
 import type { Signature as WireSignature, TaskRequest } from '../messages/types.js';
 import { encodeMeta, exceptionInfo, type ResultMeta } from '../results/result-meta.js';
@@ -12,14 +14,29 @@ import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
 import { prepareTask, type PreparedTask } from '../tasks/producer.js';
 import type { SerializedError } from './pool-types.js';
 
-/** The result record of a state, serialized with the app's result settings. */
+/**
+ * The result record of a state, serialized with the app's result settings. A result the result
+ * serializer cannot carry throws ERR_ENCODE naming the task and the value's path (`result.items[2].x
+ * is NaN`); the worker then stores FAILURE with that error instead (execute.ts).
+ */
 export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: TaskState, result: unknown, traceback: string | null): FinishResult {
+  const serializer = settings.resultSerializer;
+  const subject = `the result of task ${req.task}[${req.id}]`;
+  // The result sits at depth 2 of the stored document, inside the meta map.
+  const found = findUnencodable(result, serializer, { root: 'result', depth: 2 });
+  if (found !== undefined) throw encodeError(subject, serializer, found, { task: req.task, taskId: req.id });
   const meta: ResultMeta = {
     task_id: req.id, status: state, result, traceback, children: [],
     date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? new Date().toISOString() : null,
     name: req.task, retries: req.retries,
   };
-  const { body, contentType } = encodeMeta(meta, { serializer: settings.resultSerializer, compression: settings.resultCompression });
+  let encoded: { body: Uint8Array; contentType: string };
+  try {
+    encoded = encodeMeta(meta, { serializer, compression: settings.resultCompression });
+  } catch (err) {
+    throw encodeFailure(subject, serializer, err, { task: req.task, taskId: req.id });
+  }
+  const { body, contentType } = encoded;
   const options: FinishResult['options'] = { contentType };
   if (settings.resultExpires !== null) options.expires = settings.resultExpires;
   return { taskId: req.id, state, body, options };
@@ -35,28 +52,47 @@ export function workerError(name: string, code: string, message: string): Serial
   return { name, code, message, stack: `${name}: ${message}\n    at worker ${hostname()}` };
 }
 
-/** Sends a wire signature as a follow-up of `req` (same workflow root, `req` as parent). */
-function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
+/**
+ * Sends a wire signature as a follow-up of `req` (same workflow root, `req` as parent). A message
+ * that cannot be built (ERR_ENCODE for arguments its serializer cannot carry, ERR_INVALID_ARGUMENT
+ * for bad options) throws the same code, its message prefixed with `context()` (built only then).
+ */
+function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, context: () => string, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
   const local: TaskDefinition | undefined = registry.getTask(sig.task);
   const call = { ...callOptionsOf(sig), rootId: req.rootId, parentId: req.id, ...extra };
-  return prepareTask(settings, sig.task, sig.immutable ? sig.args : [...args, ...sig.args], sig.kwargs, call, local?.options ?? {});
+  return withContext(context, () => prepareTask(settings, sig.task, sig.immutable ? sig.args : [...args, ...sig.args], sig.kwargs, call, local?.options ?? {}));
 }
 
-/** After a success: the chain's next step (it carries the rest of the chain) and every callback, each given the result. */
+/**
+ * After a success: the chain's next step (it carries the rest of the chain) and every callback, each
+ * given the result. Throws when one cannot be built: the task then ends FAILURE with that error, as
+ * Celery's trace does when sending a callback raises EncodeError.
+ */
 export function successPublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest, value: unknown): PreparedTask[] {
   const out: PreparedTask[] = [];
+  const done = (): string => `task ${req.task}[${req.id}] succeeded, but`;
   const [next, ...rest] = req.embed.chain;
-  if (next !== undefined) out.push(followUp(settings, registry, next, [value], req, { chain: rest, chord: req.embed.chord }));
-  for (const cb of req.embed.callbacks) out.push(followUp(settings, registry, cb, [value], req));
+  if (next !== undefined) out.push(followUp(settings, registry, next, [value], req, () => `${done()} the next step of its chain (${next.task}) could not be sent`, { chain: rest, chord: req.embed.chord }));
+  for (const cb of req.embed.callbacks) out.push(followUp(settings, registry, cb, [value], req, () => `${done()} its callback ${cb.task} could not be sent`));
   return out;
 }
 
-/** After a failure: every errback, called with the failed task's id (Celery's old-style errback). */
+/** After a failure: every errback, called with the failed task's id (Celery's old-style errback). Throws when one cannot be built. */
 export function failurePublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest): PreparedTask[] {
-  return req.embed.errbacks.map((eb) => followUp(settings, registry, eb, [req.id], req));
+  return req.embed.errbacks.map((eb) => followUp(settings, registry, eb, [req.id], req, () => `task ${req.task}[${req.id}] failed, and its errback ${eb.task} could not be sent`));
 }
 
-/** The same task again, `retries + 1`, after `countdown` ms, to the exchange and key it came by. */
+/** Runs `build`; a coded error it throws is thrown again with `context()` before its message (same code, details and cause chain). */
+function withContext<T>(context: () => string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (!(err instanceof CeleriacError)) throw err;
+    throw new CeleriacError(err.code, `${context()}: ${err.message}`, err.details === undefined ? { cause: err } : { cause: err, details: { ...err.details } });
+  }
+}
+
+/** The same task again, `retries + 1`, after `countdown` ms, to the exchange and key it came by. Throws when it cannot be built. */
 export function retryPublish(settings: Readonly<Settings>, def: TaskDefinition, req: TaskRequest, queue: string, delivery: { exchange: string; routingKey: string }, countdown: number): PreparedTask {
   const call: Parameters<typeof prepareTask>[4] = {
     taskId: req.id, retries: req.retries + 1, countdown, queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
@@ -69,7 +105,8 @@ export function retryPublish(settings: Readonly<Settings>, def: TaskDefinition, 
   if (req.expires !== null) call.expires = req.expires;
   if (req.priority !== null) call.priority = req.priority;
   if (req.shadow !== null) call.shadow = req.shadow;
-  return prepareTask(settings, req.task, req.args, req.kwargs, call, def.options);
+  // The arguments came decoded from a message, but perhaps of another serializer (a msgpack NaN resent as JSON).
+  return withContext(() => `the retry of task ${req.task}[${req.id}] could not be sent`, () => prepareTask(settings, req.task, req.args, req.kwargs, call, def.options));
 }
 
 /** The user headers of a request (protocol headers left out: the new message writes its own). */

@@ -193,11 +193,13 @@ t.test('bad build input', async (t) => {
     ['priority 1.5', { priority: 1.5 }], ['retries -1', { retries: -1 }], ['unknown serializer', { serializer: 'pickle' as 'json' }],
     ['unknown compression', { compression: 'lz4' as 'zlib' }], ['a signature without task', { callbacks: [{} as Signature] }],
     ['chord with args not an array', { chord: { task: 'x', args: 'no' } as unknown as Signature }],
-    ['a bigint argument', { args: [1n] }], ['persistent not a boolean', { persistent: 'yes' as unknown as boolean }],
+    ['persistent not a boolean', { persistent: 'yes' as unknown as boolean }],
   ];
   for (const [name, patch] of bad) {
     t.equal(errorOf(() => buildTaskMessage({ id: ID, task: 't', ...patch }))?.code, 'ERR_INVALID_ARGUMENT', name);
   }
+  // A value the serializer cannot carry is an encode error (test/messages/encodable.test.ts).
+  t.equal(errorOf(() => buildTaskMessage({ id: ID, task: 't', args: [1n] }))?.code, 'ERR_ENCODE', 'a bigint argument');
 });
 
 t.test('malformed messages become coded errors with clear messages', async (t) => {
