@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { fail } from '../shared/errors.js';
 import type {
-  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
+  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, RateSlot, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import type { ConnectionEvents } from './api-types.js';
@@ -132,12 +132,31 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * and resolves with the ms to wait before starting (0 = now).
    */
   async rateAcquire(key: string, rate: RateLimitSpec): Promise<number> {
+    return (await this.rateReserve(key, rate)).delay;
+  }
+
+  /**
+   * rateAcquire with the slot itself: `delay` (ms to wait, 0 = now) and `slot`, the broker's name
+   * for it, to give it back with rateRelease if the task will not start then.
+   */
+  async rateReserve(key: string, rate: RateLimitSpec): Promise<RateSlot> {
     if (typeof key !== 'string') invalid('rateAcquire(key): key must be a string');
     const { count, intervalMs } = rateOf(rate, 'rateAcquire');
     // Safe to repeat after a reconnect: a slot reserved twice only delays this caller.
     const result = await this.request({ op: OP.rateAcquire, id: this.newId(), key, count, intervalMs }, true);
     if (!isRecord(result) || typeof result.delay !== 'number') return unexpected('a rateAcquire');
-    return result.delay;
+    // A broker older than rateRelease answers the delay only: its slot cannot be given back (NaN).
+    return { delay: result.delay, slot: typeof result.slot === 'number' ? result.slot : Number.NaN };
+  }
+
+  /**
+   * Gives back a slot rateReserve reserved for a task that will not start at it (it went back to
+   * its queue): the next caller of the bucket gets it. Repeating a release is harmless.
+   */
+  async rateRelease(key: string, slot: number): Promise<void> {
+    if (typeof key !== 'string') invalid('rateRelease(key): key must be a string');
+    if (typeof slot !== 'number' || !Number.isFinite(slot)) invalid('rateRelease(slot): slot must be the number rateReserve answered');
+    await this.request({ op: OP.rateRelease, id: this.newId(), key, slot }, true);
   }
 
   /** Overrides bucket `key`'s rate for every caller until cleared with null (Celery's rate_limit command). */
