@@ -12,7 +12,17 @@ import { asGroupRecord, asResultRecord, isRecord, unexpected } from './replies.j
 import type { RequestFrame } from './requests.js';
 
 /** What a worker's finish does (see Connection.finish). */
-export interface FinishRequest { ack?: Message; result?: FinishResult; publishes?: FinishPublish[] }
+export interface FinishRequest {
+  ack?: Message;
+  result?: FinishResult;
+  publishes?: FinishPublish[];
+  /**
+   * Nothing without the ack: when `ack`'s delivery died with its socket (the broker requeued the
+   * message), send nothing and resolve false. For a finish that replaces the message (a copy
+   * published for later), which must not happen beside the requeued original.
+   */
+  ackRequired?: boolean;
+}
 
 function invalid(message: string): never {
   throw fail('ERR_INVALID_ARGUMENT', message);
@@ -80,17 +90,20 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * A worker's end of a task in ONE broker transaction: acks `ack`, stores `result`, publishes
    * `publishes` (a chain's next step, callbacks) — so a task is never acked with its result or
    * next step lost. Resolves once committed. Not re-sent after a reconnect (it would publish
-   * twice); if the message's socket dropped, the ack is left out (the broker requeued it).
+   * twice); if the message's socket dropped, the ack is left out (the broker requeued it), or
+   * with `ackRequired` nothing is sent. Resolves true once committed, false when nothing was sent.
    */
-  async finish(req: FinishRequest): Promise<void> {
+  async finish(req: FinishRequest): Promise<boolean> {
     const frame: RequestFrame = { op: OP.finish, id: this.newId() };
     if (req.result !== undefined) frame.result = req.result;
     if (req.publishes !== undefined && req.publishes.length > 0) frame.publishes = req.publishes;
     if (req.ack !== undefined) {
       const tag = req.ack.claimForFinish();
       if (tag !== 0) frame.ack = tag;
+      else if (req.ackRequired === true) return false;
     }
     await this.request(frame, false);
+    return true;
   }
 
   /**

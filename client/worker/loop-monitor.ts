@@ -1,0 +1,46 @@
+// Notices a blocked event loop: a timer measures how late it fires. Blocked longer than the
+// broker heartbeat, a worker looks dead to the broker (silent for two heartbeats), which closes
+// its connection and redelivers its unacked tasks: a task that blocks the async pool's loop then
+// runs again and again. One timer, nothing per task but a set insert of its name.
+
+/** What the monitor needs: the block worth reporting and the names of the tasks running now. */
+export interface LoopMonitorOptions {
+  /** A block longer than this (ms) is reported: the connection's heartbeat interval. */
+  readonly thresholdMs: number;
+  /** Names of the tasks running in this event loop now. */
+  readonly running: () => Iterable<string>;
+  /** Called after a block of `blockedMs`, with the tasks that ran in the loop meanwhile. */
+  readonly onBlocked: (blockedMs: number, tasks: readonly string[]) => void;
+}
+
+export class LoopMonitor {
+  /** Tasks that ran in the loop since the last tick: any of them may be the one that blocked it. */
+  private suspects = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(o: LoopMonitorOptions) {
+    // A quarter of the threshold (at most 1 s): a block is measured to well within the threshold.
+    const tick = Math.max(20, Math.min(1_000, Math.floor(o.thresholdMs / 4)));
+    let last = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const blocked = now - last - tick;
+      last = now;
+      if (blocked > o.thresholdMs) {
+        for (const name of o.running()) this.suspects.add(name);
+        o.onBlocked(Math.round(blocked), [...this.suspects].sort());
+      }
+      this.suspects = new Set(o.running());
+    }, tick);
+    this.timer.unref();
+  }
+
+  /** A task started in this event loop (it may end before the next tick, block and all). */
+  started(name: string): void {
+    this.suspects.add(name);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
