@@ -44,3 +44,26 @@ export class LoopMonitor {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * A worker's monitor: a warn line after its event loop was blocked past the connection's
+ * `heartbeat` (none when heartbeats are off), naming the tasks that ran in it when the pool runs
+ * them in this loop (`inLoop`: the async pool) and pointing to the isolated pools.
+ */
+export function watchEventLoop(o: {
+  heartbeat: number;
+  inLoop: boolean;
+  running: () => Iterable<string>;
+  log: (level: 'warn', message: string) => void;
+}): LoopMonitor | undefined {
+  if (o.heartbeat <= 0) return undefined;
+  return new LoopMonitor({
+    thresholdMs: o.heartbeat,
+    running: () => (o.inLoop ? o.running() : []),
+    onBlocked: (ms, tasks) => {
+      const where = tasks.length === 0 ? '' : ` while task(s) ${tasks.join(', ')} ran in the async pool`;
+      const advice = o.inLoop ? "; run CPU-bound or blocking tasks in the threads or processes pool (pool: 'threads' or 'processes', celeriac worker -P threads)" : '';
+      o.log('warn', `the event loop was blocked for ${ms} ms${where}, longer than the broker heartbeat of ${o.heartbeat} ms: the broker takes a connection silent for two heartbeats for dead and redelivers its unacked tasks${advice}`);
+    },
+  });
+}

@@ -80,6 +80,17 @@ export class RateGate {
     return { slot, defer: r.delay > horizon };
   }
 
+  /**
+   * Hands delivery `msg` back to the broker until its slot: a copy delayed until then, carrying the
+   * slot, published with the ack of `msg` in one finish (neither lost nor doubled). When the
+   * delivery already died with its socket (the broker requeued it) nothing is sent and the slot,
+   * unused, goes back to its bucket. Rejects when the finish failed.
+   */
+  async handBack(msg: Message, queue: string, slot: RateSlot): Promise<void> {
+    const sent = await this.conn.finish({ ack: msg, publishes: [deferredCopy(msg, queue, slot)], ackRequired: true });
+    if (!sent) await this.release(slot);
+  }
+
   /** Gives a slot this worker booked back to its bucket (the task went back to its queue). Best effort; never rejects. */
   release(slot: RateSlot | undefined): Promise<void> {
     if (slot?.booked === undefined) return Promise.resolve();

@@ -17,8 +17,8 @@ import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { formatRateLimit } from '../app/rate-limit.js';
 import { deliveryLimitOf } from '../app/declare-queues.js';
-import { deferredCopy, priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
-import { LoopMonitor } from './loop-monitor.js';
+import { priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
 import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
 
@@ -175,7 +175,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw err;
     }
     this.state = 'running';
-    this.watchEventLoop();
+    this.loopMonitor = watchEventLoop({
+      heartbeat: this.connection.heartbeat,
+      inLoop: this.poolName === 'async',
+      running: () => [...this.jobs.values()].filter((j) => j.state === 'active').map((j) => j.def.name),
+      log: this.log,
+    });
     // Deliveries that arrived while the other consumers were being set up start now.
     this.pump();
     this.log('info', `worker ${this.hostname} ready: queues [${this.queues.join(', ')}], pool ${this.poolName}, concurrency ${this.concurrency}, prefetch ${this.prefetch}`);
@@ -372,12 +377,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     this.log('debug', `task ${job.req.task}[${job.req.id}]: rate slot in ${slot.at - Date.now()} ms; handed back to the broker until then`);
-    const p = this.connection.finish({ ack: job.msg, publishes: [deferredCopy(job.msg, job.queue, slot)], ackRequired: true }).then(
-      // Not sent: the delivery died with its socket and the broker requeued it; its slot is unused.
-      async (sent) => { if (!sent) await this.rate!.release(slot); },
-      (err: unknown) => this.log('warn', `task ${job.req.task}[${job.req.id}] could not be handed back until its rate slot (${String(err)}); the broker delivers it again`),
-    );
-    this.track(p);
+    this.track(this.rate!.handBack(job.msg, job.queue, slot).catch((err: unknown) => {
+      this.log('warn', `task ${job.req.task}[${job.req.id}] could not be handed back until its rate slot (${String(err)}); the broker delivers it again`);
+    }));
   }
 
   private enqueue(job: Job): void {
@@ -430,26 +432,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private giveBack(job: Job): void {
     this.drop(job);
     if (settleable(job)) job.msg.nack({ requeue: true });
-  }
-
-  /**
-   * Warns when the event loop was blocked past the broker heartbeat: the broker then takes the
-   * connection for dead and redelivers its unacked tasks, so the blocking task runs again and again
-   * (until its queue's delivery limit).
-   */
-  private watchEventLoop(): void {
-    const heartbeat = this.connection.heartbeat;
-    if (heartbeat <= 0) return;
-    const inLoop = this.poolName === 'async';
-    this.loopMonitor = new LoopMonitor({
-      thresholdMs: heartbeat,
-      running: () => (inLoop ? [...this.jobs.values()].filter((j) => j.state === 'active').map((j) => j.def.name) : []),
-      onBlocked: (ms, tasks) => {
-        const where = tasks.length === 0 ? '' : ` while task(s) ${tasks.join(', ')} ran in the async pool`;
-        const advice = inLoop ? '; run CPU-bound or blocking tasks in the threads or processes pool (pool: \'threads\' or \'processes\', celeriac worker -P threads)' : '';
-        this.log('warn', `the event loop was blocked for ${ms} ms${where}, longer than the broker heartbeat of ${heartbeat} ms: the broker takes a connection silent for two heartbeats for dead and redelivers its unacked tasks${advice}`);
-      },
-    });
   }
 
   /**
