@@ -14,7 +14,7 @@ export { EXCHANGE_TYPES } from '../shared/frames.js';
 export type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, MessageProperties,
   QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, TrackOptions, FinishPublish, FinishResult,
-  GroupDeclareOptions, GroupRecord, RateLimitSpec, RateOverride, RevokedInfo, RevokeOptions,
+  GroupDeclareOptions, GroupRecord, RateLimitSpec, RateOverride, RateSlot, RevokedInfo, RevokeOptions,
 } from '../shared/frames.js';
 export type { FinishRequest } from './task-support.js';
 

@@ -4,7 +4,7 @@ import { CeleriacError } from '../shared/errors.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
   DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
-  GroupDeclareFrame, GroupGetFrame, RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RateOverridesFrame,
+  GroupDeclareFrame, GroupGetFrame, RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RateOverridesFrame, RateReleaseFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
@@ -12,7 +12,7 @@ export type RequestFrame =
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
-  | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | GroupDeclareFrame | GroupGetFrame;
+  | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame;
 
 interface Pending {
   frame: RequestFrame;

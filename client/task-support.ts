@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { fail } from '../shared/errors.js';
 import type {
-  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
+  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, RateSlot, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import type { ConnectionEvents } from './api-types.js';
@@ -12,7 +12,17 @@ import { asGroupRecord, asResultRecord, isRecord, unexpected } from './replies.j
 import type { RequestFrame } from './requests.js';
 
 /** What a worker's finish does (see Connection.finish). */
-export interface FinishRequest { ack?: Message; result?: FinishResult; publishes?: FinishPublish[] }
+export interface FinishRequest {
+  ack?: Message;
+  result?: FinishResult;
+  publishes?: FinishPublish[];
+  /**
+   * Nothing without the ack: when `ack`'s delivery died with its socket (the broker requeued the
+   * message), send nothing and resolve false. For a finish that replaces the message (a copy
+   * published for later), which must not happen beside the requeued original.
+   */
+  ackRequired?: boolean;
+}
 
 function invalid(message: string): never {
   throw fail('ERR_INVALID_ARGUMENT', message);
@@ -80,17 +90,20 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * A worker's end of a task in ONE broker transaction: acks `ack`, stores `result`, publishes
    * `publishes` (a chain's next step, callbacks) — so a task is never acked with its result or
    * next step lost. Resolves once committed. Not re-sent after a reconnect (it would publish
-   * twice); if the message's socket dropped, the ack is left out (the broker requeued it).
+   * twice); if the message's socket dropped, the ack is left out (the broker requeued it), or
+   * with `ackRequired` nothing is sent. Resolves true once committed, false when nothing was sent.
    */
-  async finish(req: FinishRequest): Promise<void> {
+  async finish(req: FinishRequest): Promise<boolean> {
     const frame: RequestFrame = { op: OP.finish, id: this.newId() };
     if (req.result !== undefined) frame.result = req.result;
     if (req.publishes !== undefined && req.publishes.length > 0) frame.publishes = req.publishes;
     if (req.ack !== undefined) {
       const tag = req.ack.claimForFinish();
       if (tag !== 0) frame.ack = tag;
+      else if (req.ackRequired === true) return false;
     }
     await this.request(frame, false);
+    return true;
   }
 
   /**
@@ -132,12 +145,31 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * and resolves with the ms to wait before starting (0 = now).
    */
   async rateAcquire(key: string, rate: RateLimitSpec): Promise<number> {
+    return (await this.rateReserve(key, rate)).delay;
+  }
+
+  /**
+   * rateAcquire with the slot itself: `delay` (ms to wait, 0 = now) and `slot`, the broker's name
+   * for it, to give it back with rateRelease if the task will not start then.
+   */
+  async rateReserve(key: string, rate: RateLimitSpec): Promise<RateSlot> {
     if (typeof key !== 'string') invalid('rateAcquire(key): key must be a string');
     const { count, intervalMs } = rateOf(rate, 'rateAcquire');
     // Safe to repeat after a reconnect: a slot reserved twice only delays this caller.
     const result = await this.request({ op: OP.rateAcquire, id: this.newId(), key, count, intervalMs }, true);
     if (!isRecord(result) || typeof result.delay !== 'number') return unexpected('a rateAcquire');
-    return result.delay;
+    // A broker older than rateRelease answers the delay only: its slot cannot be given back (NaN).
+    return { delay: result.delay, slot: typeof result.slot === 'number' ? result.slot : Number.NaN };
+  }
+
+  /**
+   * Gives back a slot rateReserve reserved for a task that will not start at it (it went back to
+   * its queue): the next caller of the bucket gets it. Repeating a release is harmless.
+   */
+  async rateRelease(key: string, slot: number): Promise<void> {
+    if (typeof key !== 'string') invalid('rateRelease(key): key must be a string');
+    if (typeof slot !== 'number' || !Number.isFinite(slot)) invalid('rateRelease(slot): slot must be the number rateReserve answered');
+    await this.request({ op: OP.rateRelease, id: this.newId(), key, slot }, true);
   }
 
   /** Overrides bucket `key`'s rate for every caller until cleared with null (Celery's rate_limit command). */

@@ -52,6 +52,7 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.groupDeclare]: [['id', 'uint'], ['groupId', 'str'], ['members', 'strs'], ['callback', 'map', 'opt'], ['expires', 'uint', 'opt']],
   [OP.groupGet]: [['id', 'uint'], ['groupId', 'str']],
   [OP.rateOverrides]: [['id', 'uint']],
+  [OP.rateRelease]: [['id', 'uint'], ['key', 'str'], ['slot', 'num']],
 };
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {

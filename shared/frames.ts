@@ -184,10 +184,14 @@ export interface RevokedCheckFrame { op: typeof OP.revokedCheck; id: number; tas
 /** A rate: `count` task starts per `intervalMs` (count 0 = no limit). */
 export interface RateLimitSpec { count: number; intervalMs: number }
 /**
- * Reserves the next start slot of the cluster-wide bucket `key`: ok `{ delay }`, the ms the caller
- * waits before starting (0 = now). An override set by rateSet replaces the rate given here.
+ * Reserves the next start slot of the cluster-wide bucket `key`: ok with a RateSlot. An override
+ * set by rateSet replaces the rate given here.
  */
 export interface RateAcquireFrame { op: typeof OP.rateAcquire; id: number; key: string; count: number; intervalMs: number }
+/** The reply to rateAcquire: the ms the caller waits before starting (0 = now), and the slot (broker epoch ms) to name in a rateRelease. */
+export interface RateSlot { delay: number; slot: number }
+/** Gives back `slot` of bucket `key`, reserved and not used (its task went back to the queue): ok, nothing else. */
+export interface RateReleaseFrame { op: typeof OP.rateRelease; id: number; key: string; slot: number }
 /** Sets (count present) or clears (count absent) the override rate of bucket `key`. */
 export interface RateSetFrame { op: typeof OP.rateSet; id: number; key: string; count?: number; intervalMs?: number }
 /** Lists the override rates set by rateSet in this vhost: ok with RateOverride[] (a worker learns them at start). */
@@ -226,7 +230,7 @@ export type Frame =
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
   | GetFrame | CancelNotifyFrame
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
-  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | GroupDeclareFrame | GroupGetFrame;
+  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

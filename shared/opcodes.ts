@@ -44,6 +44,7 @@ export const OP = {
   groupDeclare: 50,
   groupGet: 51,
   rateOverrides: 52,
+  rateRelease: 53,
 } as const;
 
 export type OpName = keyof typeof OP;

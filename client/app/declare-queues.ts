@@ -1,14 +1,43 @@
 // Declares the app's exchanges, queues and bindings on a connection, once per connection and
 // queue, before the first publish or consume that needs them (Celery declares on use too).
+// Task queues get a delivery limit (taskQueueDeliveryLimit) unless their arguments set one.
+import { CeleriacError } from '../../shared/errors.js';
 import type { Connection } from '../connection.js';
 import { queueFor, type RoutingSettings } from './routing.js';
 import type { QueueSetting } from './setting-shapes.js';
 
+/** What the declarer reads: the routing settings and the default delivery limit of task queues. */
+export interface DeclareSettings extends RoutingSettings {
+  readonly taskQueueDeliveryLimit: number | null;
+}
+
+/**
+ * The delivery limit of task queue `name`: its own `deliveryLimit` argument, else
+ * taskQueueDeliveryLimit; null = none. Workers run a message at most this many times: the
+ * delivery after that is refused (ERR_DELIVERY_LIMIT). The broker's deliveryLimit of the same
+ * number is the backstop: it dead-letters a message returned after more deliveries than that,
+ * i.e. only one the worker could not refuse.
+ */
+export function deliveryLimitOf(s: DeclareSettings, name: string): number | null {
+  let declared: QueueSetting;
+  try {
+    declared = queueFor(s, name);
+  } catch {
+    return s.taskQueueDeliveryLimit; // a queue this app may not declare: consumed as it is
+  }
+  return declared.arguments.deliveryLimit ?? s.taskQueueDeliveryLimit;
+}
+
 /** Remembers what was declared on which connection (a reconnect re-declares by itself). */
 export class QueueDeclarer {
   private readonly done = new WeakMap<Connection, Map<string, Promise<void>>>();
+  /**
+   * Queues that exist in the broker without the default delivery limit (declared before there
+   * was one): only workers enforce it there. A worker warns about them.
+   */
+  readonly withoutDeliveryLimit = new Set<string>();
 
-  constructor(private readonly settings: RoutingSettings) {}
+  constructor(private readonly settings: DeclareSettings) {}
 
   /** Declares queue `name` (from taskQueues, or created as taskCreateMissingQueues allows) with its exchange and binding. */
   ensure(conn: Connection, name: string): Promise<void> {
@@ -16,7 +45,7 @@ export class QueueDeclarer {
     if (declared === undefined) this.done.set(conn, (declared = new Map()));
     let p = declared.get(name);
     if (p === undefined) {
-      p = declareOne(conn, queueFor(this.settings, name));
+      p = this.declareOne(conn, queueFor(this.settings, name));
       // A failed declare is tried again by the next caller instead of failing forever.
       p.catch(() => declared.delete(name));
       declared.set(name, p);
@@ -28,12 +57,24 @@ export class QueueDeclarer {
   async ensureAll(conn: Connection): Promise<void> {
     await Promise.all(this.settings.taskQueues.map((q) => this.ensure(conn, q.name)));
   }
-}
 
-async function declareOne(conn: Connection, q: QueueSetting): Promise<void> {
-  if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
-  const opts: Parameters<Connection['assertQueue']>[1] = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
-  if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
-  await conn.assertQueue(q.name, opts);
-  if (q.exchange !== '') await conn.bindQueue(q.name, q.exchange, q.routingKey);
+  private async declareOne(conn: Connection, q: QueueSetting): Promise<void> {
+    if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
+    const opts: Parameters<Connection['assertQueue']>[1] = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
+    if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
+    const defaultLimit = q.arguments.deliveryLimit === undefined ? this.settings.taskQueueDeliveryLimit : null;
+    if (defaultLimit !== null) opts.deliveryLimit = defaultLimit;
+    try {
+      await conn.assertQueue(q.name, opts);
+    } catch (err) {
+      if (defaultLimit === null || !(err instanceof CeleriacError) || err.code !== 'ERR_PRECONDITION_FAILED') throw err;
+      // The broker refuses a redeclare whose arguments differ (as RabbitMQ does), and a queue
+      // declared before the default delivery limit existed has none: take it as it is rather
+      // than break a running deployment. Any other difference still fails, with the first error.
+      delete opts.deliveryLimit;
+      await conn.assertQueue(q.name, opts).catch(() => { throw err; });
+      this.withoutDeliveryLimit.add(q.name);
+    }
+    if (q.exchange !== '') await conn.bindQueue(q.name, q.exchange, q.routingKey);
+  }
 }

@@ -214,6 +214,11 @@ export const SETTINGS = {
     doc: 'maxPriority of declared queues that give none; null = plain FIFO queues.',
     celery: { name: 'task_queue_max_priority', old: ['CELERY_QUEUE_MAX_PRIORITY'] },
   }),
+  taskQueueDeliveryLimit: setting({
+    default: 20, parse: nullable(int(1)), type: 'int',
+    doc: "Deliveries of one task message that may run (RabbitMQ quorum queues' delivery limit, 20): the next is recorded FAILURE (ERR_DELIVERY_LIMIT) and dead-lettered, not run; declared as queues' deliveryLimit unless their arguments give one; null = none.",
+    celery: { name: null, old: [] },
+  }),
   taskCreateMissingQueues: setting({
     default: true, parse: bool, type: 'bool',
     doc: "A route to a queue not in taskQueues declares it (its own direct exchange, key = name); false: an error.",

@@ -10,10 +10,19 @@ import { describe, isPlainObject, readSignature } from './signature.js';
 import type { BuildTaskMessageInput, Signature, TaskHeaders, TaskMessage, TaskProperties, WireBody, WireEmbed } from './types.js';
 import { toWireTime } from './wire-time.js';
 
-/** Header names the protocol owns; a user header may not replace them. */
+/**
+ * Headers a worker writes on a task message it hands back to the broker to start later (its rate
+ * slot is far off; worker/rate-gate.ts): the slot it booked for it (epoch ms), and how many
+ * deliveries the earlier copies of the message had (the delivery limit counts them too).
+ */
+export const RATE_SLOT_HEADER = 'x-celeriac-rate-slot';
+export const PRIOR_DELIVERIES_HEADER = 'x-celeriac-deliveries';
+
+/** Header names the protocol owns; a user header may not replace them (and a retry does not copy them). */
 export const PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
   'lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit',
   'root_id', 'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'compression',
+  RATE_SLOT_HEADER, PRIOR_DELIVERIES_HEADER,
 ]);
 
 /** The producer language we announce in the `lang` header. */

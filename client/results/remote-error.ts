@@ -38,7 +38,7 @@ export interface RemoteErrorDetails {
 export function remoteFailure(taskId: string, e: SerializedError): CeleriacError {
   const details: RemoteErrorDetails = { taskId, remoteName: e.name, remoteMessage: e.message, remoteStack: e.stack };
   if (e.code !== undefined) details.remoteCode = e.code;
-  const code = e.code === 'ERR_TIME_LIMIT' || e.code === 'ERR_WORKER_LOST' || e.code === 'ERR_CHORD_FAILED' || e.code === 'ERR_UNKNOWN_TASK' ? e.code : 'ERR_TASK_FAILED';
+  const code = e.code === 'ERR_TIME_LIMIT' || e.code === 'ERR_WORKER_LOST' || e.code === 'ERR_CHORD_FAILED' || e.code === 'ERR_UNKNOWN_TASK' || e.code === 'ERR_DELIVERY_LIMIT' ? e.code : 'ERR_TASK_FAILED';
   const err = new CeleriacError(code, `task ${taskId} failed: ${e.name}: ${e.message}`, { details: { ...details } });
   // The remote stack first, so a log of this error shows where the task failed.
   err.stack = `${err.name}: ${err.message}\n--- remote ${e.stack}\n--- local\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;

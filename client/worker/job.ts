@@ -5,6 +5,7 @@ import type { TaskRequest } from '../messages/types.js';
 import type { TaskDefinition } from '../tasks/definition.js';
 import type { RequestInfo } from '../tasks/types.js';
 import type { PoolJob } from './pool-types.js';
+import type { RateSlot } from './rate-gate.js';
 
 export type JobState = 'reserved' | 'rate-limited' | 'active' | 'finishing' | 'done';
 
@@ -26,6 +27,8 @@ export interface Job {
   deliveryLost?: boolean;
   /** Revoked while here; `terminate` asks to stop a running one. */
   revoked?: { terminate: boolean };
+  /** The rate-limit slot it waits for or started at (given back if it goes back to the queue unstarted). */
+  slot?: RateSlot;
 }
 
 /** True while the job's message may still be settled (acked, rejected, nacked) by this worker. */

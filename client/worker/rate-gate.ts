@@ -1,16 +1,114 @@
-// Rate limits held across all workers: before a rate-limited task may start, the broker hands out
-// the next free slot of that task's bucket (rateAcquire) and the worker waits until then.
+// Rate limits held across all workers, without holding deliveries for them. Before a rate-limited
+// task may start, the broker hands out the next free slot of its bucket (rateAcquire). A slot
+// within the horizon is waited for here; a later one travels with the message instead: the worker
+// hands it back to the broker as a copy delayed until the slot (Celery holds such tasks in its
+// timer, BullMQ delays the job). A worker sitting on a delivery for longer would trip its queue's
+// consumer timeout, and the broker would take back every delivery of the consumer. A slot booked
+// and then not used (the task went back to its queue) is given back to the bucket (rateRelease).
+import type { FinishPublish } from '../../shared/frames.js';
 import type { RateLimit } from '../app/rate-limit.js';
 import { parseRateLimit } from '../app/rate-limit.js';
+import { queueFor, type RoutingSettings } from '../app/routing.js';
 import type { Connection } from '../connection.js';
+import type { Message } from '../message.js';
+import { PRIOR_DELIVERIES_HEADER, RATE_SLOT_HEADER } from '../messages/task-message.js';
+
+/** Longest wait for a rate slot with the delivery held (unacked); later slots travel with the message. */
+export const RATE_HORIZON_MS = 1_000;
+
+/**
+ * How long a delivery of `queue` may wait for its rate slot: RATE_HORIZON_MS, or a quarter of the
+ * queue's consumerTimeout (its taskQueues arguments) when that is shorter.
+ */
+export function rateHorizonOf(s: RoutingSettings, queue: string): number {
+  let timeout: number | undefined;
+  try {
+    timeout = queueFor(s, queue).arguments.consumerTimeout;
+  } catch {
+    timeout = undefined; // a queue this app does not declare: the broker's default timeout (30 min)
+  }
+  return timeout === undefined ? RATE_HORIZON_MS : Math.min(RATE_HORIZON_MS, Math.floor(timeout / 4));
+}
+
+/** The rate slot a job waits for. */
+export interface RateSlot {
+  /** When the task may start (epoch ms, this host's clock). */
+  readonly at: number;
+  /** The bucket's own name for the slot when this worker booked it (to give it back); absent when it came with the message. */
+  readonly booked?: { readonly key: string; readonly slot: number };
+}
+
+/** What to do with a rate-limited delivery: wait for `slot` here, or hand the message back until then (`defer`). */
+export interface RatePlan {
+  readonly slot: RateSlot;
+  readonly defer: boolean;
+}
+
+/** A number header of a delivered task message, or undefined. */
+function numberHeader(msg: Message, name: string): number | undefined {
+  const v = msg.properties.headers?.[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Deliveries the earlier copies of this message had (a copy handed back for its rate slot is a new broker message). */
+export function priorDeliveries(msg: Message): number {
+  const n = numberHeader(msg, PRIOR_DELIVERIES_HEADER);
+  return n !== undefined && n > 0 ? Math.floor(n) : 0;
+}
 
 export class RateGate {
-  constructor(private readonly conn: Connection) {}
+  /** `horizonOf(queue)`: how long a delivery of that queue may be held for its slot (RATE_HORIZON_MS or less). */
+  constructor(private readonly conn: Connection, private readonly horizonOf: (queue: string) => number) {}
 
-  /** Resolves when a task of `name` may start under `limit` (the broker may hold a changed rate for it). */
-  async wait(name: string, limit: RateLimit): Promise<void> {
+  /**
+   * The slot of a task of `name` under `limit` delivered from `queue`. A slot the message carries
+   * (booked by the worker that handed it back) is used when it is not stale; otherwise the
+   * broker books the next one (it may hold a changed rate for the task). Defer when the slot is
+   * beyond the horizon.
+   */
+  async plan(name: string, limit: RateLimit, queue: string, msg: Message): Promise<RatePlan> {
+    const horizon = this.horizonOf(queue);
+    const carried = numberHeader(msg, RATE_SLOT_HEADER);
+    // A carried slot long past is stale (the copy waited in a deep queue): starting now on it
+    // could bunch starts up, so it books a fresh one.
+    if (carried !== undefined && carried >= Date.now() - horizon) return { slot: { at: carried }, defer: carried - Date.now() > horizon };
     const { count, intervalMs } = parseRateLimit(limit, `rateLimit of ${name}`);
-    const delay = await this.conn.rateAcquire(name, { count, intervalMs });
-    if (delay > 0) await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+    const r = await this.conn.rateReserve(name, { count, intervalMs });
+    const at = Date.now() + r.delay;
+    // A slot of now is used at once: nothing worth giving back (a broker without rateRelease answers no slot).
+    const slot: RateSlot = r.delay > 0 && Number.isFinite(r.slot) ? { at, booked: { key: name, slot: r.slot } } : { at };
+    return { slot, defer: r.delay > horizon };
   }
+
+  /**
+   * Hands delivery `msg` back to the broker until its slot: a copy delayed until then, carrying the
+   * slot, published with the ack of `msg` in one finish (neither lost nor doubled). When the
+   * delivery already died with its socket (the broker requeued it) nothing is sent and the slot,
+   * unused, goes back to its bucket. Rejects when the finish failed.
+   */
+  async handBack(msg: Message, queue: string, slot: RateSlot): Promise<void> {
+    const sent = await this.conn.finish({ ack: msg, publishes: [deferredCopy(msg, queue, slot)], ackRequired: true });
+    if (!sent) await this.release(slot);
+  }
+
+  /** Gives a slot this worker booked back to its bucket (the task went back to its queue). Best effort; never rejects. */
+  release(slot: RateSlot | undefined): Promise<void> {
+    if (slot?.booked === undefined) return Promise.resolve();
+    return this.conn.rateRelease(slot.booked.key, slot.booked.slot).catch(() => undefined);
+  }
+}
+
+/**
+ * The message again, straight to `queue` (the default exchange: a binding would fan it out
+ * anew), held by the broker until `slot.at`, carrying the slot and the deliveries so far. With
+ * the original's ack in the same finish, the task is neither lost nor doubled.
+ */
+export function deferredCopy(msg: Message, queue: string, slot: RateSlot): FinishPublish {
+  const { delay: _, ...props } = msg.properties;
+  const headers = {
+    ...props.headers,
+    [RATE_SLOT_HEADER]: slot.at,
+    [PRIOR_DELIVERIES_HEADER]: priorDeliveries(msg) + msg.fields.deliveryCount - 1,
+  };
+  return { exchange: '', routingKey: queue, body: msg.body, props: { ...props, headers, delay: Math.max(0, Math.ceil(slot.at - Date.now())) } };
 }

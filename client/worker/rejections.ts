@@ -1,6 +1,7 @@
 // Messages a worker will not run: unreadable ones (a refused content type, a body that does not
-// decode) and tasks nobody registered here. Each gets a log line naming it, a FAILURE recorded
-// when it names a task id (so its caller does not wait forever), and a reject without requeue.
+// decode), tasks nobody registered here, and tasks delivered more often than their queue's
+// delivery limit. Each gets a log line naming it, a FAILURE recorded when it names a task id (so
+// its caller does not wait forever), and a reject without requeue (to the dead-letter exchange).
 import { CeleriacError } from '../../shared/errors.js';
 import type { Message } from '../message.js';
 import type { TaskRequest } from '../messages/types.js';
@@ -31,10 +32,21 @@ export function rejectUnknownTask(w: Worker, msg: Message, req: TaskRequest): vo
   recordAndReject(w, msg, req.id, req.task, workerError('NotRegistered', 'ERR_UNKNOWN_TASK', `no task named '${req.task}' is registered on worker ${w.hostname}`));
 }
 
+/**
+ * A task delivered `count` times (earlier copies included) with a delivery limit of `limit`: every
+ * run so far ended without an ack (its worker died, or lost its connection, e.g. by blocking its
+ * event loop past the heartbeat). It is not run again: FAILURE (ERR_DELIVERY_LIMIT), then rejected.
+ */
+export function refuseOverDeliveryLimit(w: Worker, msg: Message, req: TaskRequest, count: number, limit: number): void {
+  const message = `task ${req.task}[${req.id}] was delivered ${count} times, more than its queue's delivery limit of ${limit} (taskQueueDeliveryLimit): no run ended with an ack, so it is not run again`;
+  w.log('error', `${message}; recorded FAILURE and rejected (to the queue's dead-letter exchange, if any)`);
+  w.emit('task-rejected', { uuid: req.id, name: req.task, reason: 'delivery limit' });
+  recordAndReject(w, msg, req.id, req.task, workerError('DeliveryLimitExceeded', 'ERR_DELIVERY_LIMIT', message), req);
+}
+
 /** Stores the FAILURE first, then rejects; if the store fails the message goes back instead (nothing lost). */
-function recordAndReject(w: Worker, msg: Message, id: string, task: string, e: ReturnType<typeof workerError>): void {
-  const stub = { id, task, retries: 0 } as TaskRequest;
-  const rec = failureOf(w.app.settings, stub, 'FAILURE', e);
+function recordAndReject(w: Worker, msg: Message, id: string, task: string, e: ReturnType<typeof workerError>, req?: TaskRequest): void {
+  const rec = failureOf(w.app.settings, req ?? ({ id, task, retries: 0 } as TaskRequest), 'FAILURE', e);
   const p = w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).then(
     () => msg.reject({ requeue: false }),
     (err: unknown) => {

@@ -16,8 +16,10 @@ import { describeJob, settleable, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { formatRateLimit } from '../app/rate-limit.js';
-import { RateGate } from './rate-gate.js';
-import { refuseMessage, rejectUnknownTask } from './rejections.js';
+import { deliveryLimitOf } from '../app/declare-queues.js';
+import { priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
+import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
@@ -99,6 +101,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Consumer tag -> the queue it consumes. */
   private readonly consumerTags = new Map<string, string>();
   private rate: RateGate | undefined;
+  /** Delivery limit of each consumed queue (null = none): a delivery past it is refused, not run. */
+  private readonly deliveryLimits: ReadonlyMap<string, number | null>;
+  private loopMonitor: LoopMonitor | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private idle: (() => void) | undefined;
   private closing: Promise<void> | undefined;
@@ -120,6 +125,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.maxFinishing = Math.max(256, this.concurrency * 8);
     this.log = options.log ?? defaultLog;
     this.accept = compileAccept(s.acceptContent);
+    this.deliveryLimits = new Map(this.queues.map((q) => [q, deliveryLimitOf(s, q)]));
   }
 
   /** The connection (after start). */
@@ -147,13 +153,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       await this.poolImpl.start();
       this.conn = await this.app.open('worker');
-      this.rate = new RateGate(this.conn);
+      this.rate = new RateGate(this.conn, (q) => rateHorizonOf(s, q));
       this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
       // Rates set through remote control before this worker started apply to its tasks too.
       for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
+      for (const q of this.queues) {
+        if (this.app.declarer.withoutDeliveryLimit.has(q)) this.log('warn', `queue '${q}' was declared before it had a delivery limit and the broker keeps it as it is; this worker still refuses a task delivered more than ${this.deliveryLimits.get(q)} times (taskQueueDeliveryLimit). Delete and redeclare the queue to have the broker enforce it too.`);
+      }
       for (const q of this.queues) {
         const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
         this.consumerTags.set(consumerTag, q);
@@ -166,6 +175,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw err;
     }
     this.state = 'running';
+    this.loopMonitor = watchEventLoop({
+      heartbeat: this.connection.heartbeat,
+      inLoop: this.poolName === 'async',
+      running: () => [...this.jobs.values()].filter((j) => j.state === 'active').map((j) => j.def.name),
+      log: this.log,
+    });
     // Deliveries that arrived while the other consumers were being set up start now.
     this.pump();
     this.log('info', `worker ${this.hostname} ready: queues [${this.queues.join(', ')}], pool ${this.poolName}, concurrency ${this.concurrency}, prefetch ${this.prefetch}`);
@@ -200,6 +215,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async shutDown(): Promise<void> {
     this.state = 'stopping';
+    this.loopMonitor?.stop();
     const conn = this.conn;
     for (const tag of this.consumerTags.keys()) await conn?.cancel(tag).catch(() => undefined);
     // Prefetched but not started: back to the queue for another worker.
@@ -301,21 +317,69 @@ export class Worker extends EventEmitter<WorkerEvents> {
       rejectUnknownTask(this, msg, req);
       return;
     }
+    const limit = this.deliveryLimits.get(queue) ?? null;
+    // Earlier copies count too: a task handed back for its rate slot is a new broker message.
+    const deliveries = limit === null ? 0 : priorDeliveries(msg) + msg.fields.deliveryCount;
+    if (limit !== null && deliveries > limit) {
+      refuseOverDeliveryLimit(this, msg, req, deliveries, limit);
+      return;
+    }
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
     this.jobs.set(req.id, job);
-    // Event fields are built only for a listener (events are off by default; this runs per task).
-    if (this.listenerCount('task-received') > 0) this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
     const rate = def.options.rateLimit ?? this.rateLimits.get(def.name) ?? null;
     if (rate !== null && this.rate !== undefined) {
       job.state = 'rate-limited';
-      this.rate.wait(def.name, rate).then(() => this.enqueue(job), (err: unknown) => {
+      this.rate.plan(def.name, rate, queue, msg).then((plan) => this.onRatePlan(job, plan), (err: unknown) => {
         if (job.state === 'done') return; // given back meanwhile (shutdown, consumer cancelled)
         this.log('warn', `rate limit of ${def.name} could not be checked (${String(err)}); running it now`);
+        this.received(job);
         this.enqueue(job);
       });
       return;
     }
+    this.received(job);
     this.enqueue(job);
+  }
+
+  /** task-received: once per task, by the worker that keeps it (not one handing it back for its rate slot). */
+  private received(job: Job): void {
+    const { req } = job;
+    // Event fields are built only for a listener (events are off by default; this runs per task).
+    if (this.listenerCount('task-received') > 0) this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
+  }
+
+  /** The broker gave a rate-limited job its slot: wait for it here (near), or hand the message back until then (far). */
+  private onRatePlan(job: Job, plan: RatePlan): void {
+    if (job.state !== 'rate-limited') {
+      this.track(this.rate!.release(plan.slot)); // given back meanwhile: so is its slot
+      return;
+    }
+    if (plan.defer) {
+      this.defer(job, plan.slot);
+      return;
+    }
+    job.slot = plan.slot;
+    this.received(job);
+    const wait = plan.slot.at - Date.now();
+    if (wait <= 0) this.enqueue(job);
+    else setTimeout(() => this.enqueue(job), wait).unref();
+  }
+
+  /**
+   * Hands a rate-limited message back to the broker until its slot (a delayed copy carrying the
+   * slot, and the ack of this delivery, in one finish) instead of holding the delivery that long.
+   */
+  private defer(job: Job, slot: RateSlot): void {
+    job.state = 'done';
+    this.jobs.delete(job.req.id);
+    if (!settleable(job)) {
+      this.track(this.rate!.release(slot)); // the broker took the delivery back (consumer cancelled)
+      return;
+    }
+    this.log('debug', `task ${job.req.task}[${job.req.id}]: rate slot in ${slot.at - Date.now()} ms; handed back to the broker until then`);
+    this.track(this.rate!.handBack(job.msg, job.queue, slot).catch((err: unknown) => {
+      this.log('warn', `task ${job.req.task}[${job.req.id}] could not be handed back until its rate slot (${String(err)}); the broker delivers it again`);
+    }));
   }
 
   private enqueue(job: Job): void {
@@ -332,6 +396,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (job.state !== 'reserved') continue;
       job.state = 'active';
       job.startedAt = Date.now();
+      this.loopMonitor?.started(job.def.name);
       this.active++;
       const run = executeJob(this, job).catch((err: unknown) => {
         this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
@@ -356,10 +421,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
   }
 
-  /** Puts a prefetched job back in its queue (warm shutdown). */
-  private giveBack(job: Job): void {
+  /** Forgets a job that will not start here; a rate slot it booked goes back to its bucket. */
+  private drop(job: Job): void {
     job.state = 'done';
     this.jobs.delete(job.req.id);
+    if (job.slot !== undefined && this.rate !== undefined) this.track(this.rate.release(job.slot));
+  }
+
+  /** Puts a prefetched job back in its queue (warm shutdown). */
+  private giveBack(job: Job): void {
+    this.drop(job);
     if (settleable(job)) job.msg.nack({ requeue: true });
   }
 
@@ -376,10 +447,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const job of [...this.jobs.values()]) {
       if (job.msg.fields.consumerTag !== tag || job.msg.settled) continue;
       job.deliveryLost = true;
-      if (job.state === 'reserved' || job.state === 'rate-limited') {
-        job.state = 'done';
-        this.jobs.delete(job.req.id);
-      }
+      if (job.state === 'reserved' || job.state === 'rate-limited') this.drop(job);
     }
     if (this.state !== 'running') return;
     this.connection.consume(queue, (msg) => this.onMessage(queue, msg), { prefetch: this.prefetch }).then(
@@ -402,8 +470,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         continue;
       }
       // Not started: the broker stored REVOKED already; ack it away.
-      job.state = 'done';
-      this.jobs.delete(id);
+      this.drop(job);
       if (settleable(job)) job.msg.ack();
       this.emit('task-revoked', { uuid: id, name: job.req.task, terminated: false, expired: false });
     }

@@ -38,6 +38,11 @@ export class DelayHeap<T> {
     return out;
   }
 
+  /** Calls `fn` for every item, in no particular order. */
+  forEach(fn: (readyAt: number, item: T) => void): void {
+    for (const d of this.heap) fn(d.readyAt, d.item);
+  }
+
   /** Removes every item for which `drop` is true (queue deleted or purged). */
   removeWhere(drop: (item: T) => boolean): T[] {
     const removed: T[] = [];

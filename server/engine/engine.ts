@@ -3,7 +3,7 @@
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord,
-  MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions, RateOverride,
+  MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions, RateOverride, RateSlot,
 } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
@@ -391,8 +391,12 @@ export class Engine implements EngineApi {
     return this.revocations.check(asConn(c), taskIds);
   }
 
-  rateAcquire(c: EngineConnection, key: string, count: number, intervalMs: number): number {
+  rateAcquire(c: EngineConnection, key: string, count: number, intervalMs: number): RateSlot {
     return this.rates.acquire(asConn(c).info.vhost, key, count, intervalMs);
+  }
+
+  rateRelease(c: EngineConnection, key: string, slot: number): void {
+    this.rates.release(asConn(c).info.vhost, key, slot);
   }
 
   rateSet(c: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void {

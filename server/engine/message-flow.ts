@@ -43,6 +43,8 @@ export interface RevokedIndex {
   /** Revoked ids across all vhosts: the hand-out path looks only when this is not 0. */
   readonly size: number;
   has(vhost: string, taskId: string): boolean;
+  /** A message of `taskId` is held until `readyAt`: a revocation of it must outlive that. */
+  heldUntil(vhost: string, taskId: string, readyAt: number): void;
 }
 
 export interface FlowOptions {
@@ -148,7 +150,20 @@ export class MessageFlow {
   private hold(queue: Queue<Conn>, msg: QueuedMessage): void {
     queue.delayed++;
     this.heap.push(msg.readyAt, { queue, msg });
+    // A revoked task's countdown may end after its revocation would: the revocation waits for it.
+    if (this.o.revoked.size !== 0) {
+      const taskId = msg.props?.correlationId;
+      if (taskId !== undefined) this.o.revoked.heldUntil(queue.vhost, taskId, msg.readyAt);
+    }
     this.armDelayTimer();
+  }
+
+  /** Calls `fn` with the task id (correlationId) and due time of every held (delayed) message that has one. */
+  forEachHeld(fn: (vhost: string, taskId: string, readyAt: number) => void): void {
+    this.heap.forEach((readyAt, { queue, msg }) => {
+      const taskId = msg.props?.correlationId;
+      if (taskId !== undefined) fn(queue.vhost, taskId, readyAt);
+    });
   }
 
   private pushReady(queue: Queue<Conn>, msg: QueuedMessage): void {

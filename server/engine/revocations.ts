@@ -1,5 +1,6 @@
-// Revoked task ids: remembered per vhost (on disk until they expire), REVOKED stored for each, and
-// every connection holding one of their deliveries told. The hand-out path asks `has` per message.
+// Revoked task ids: remembered per vhost (on disk until they expire, and never before a message of
+// the task held for later is due), REVOKED stored for each, and every connection holding one of
+// their deliveries told. The hand-out path asks `has` per message.
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type { RevokeOptions } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
@@ -14,8 +15,19 @@ export const DEFAULT_REVOKE_EXPIRES = 86_400_000;
 export const MAX_REVOKE_IDS = 10_000;
 /** Longest signal name passed through (they are names such as 'SIGTERM'). */
 const MAX_SIGNAL_LENGTH = 32;
+/**
+ * A revocation is kept at least this long after a held message of its task becomes due (longer
+ * when the revoke asked for longer): time for a connected worker to be offered it, so the
+ * broker drops it instead of handing it out.
+ */
+export const DUE_GRACE = 60_000;
 
-interface Revocation { expiresAt: number; terminate: boolean }
+interface Revocation {
+  expiresAt: number;
+  terminate: boolean;
+  /** The `expires` the revoke asked for (0 for one loaded from disk: its stored expiry already covers what was held then). */
+  ttl: number;
+}
 
 /** Checks a list of 1 to MAX_REVOKE_IDS task ids; returns them without duplicates. */
 export function checkTaskIds(taskIds: unknown, what: string): string[] {
@@ -75,7 +87,7 @@ export class Revocations implements RevokedIndex {
     };
     writer.atomically(() => {
       for (const taskId of ids) {
-        this.remember(vhost, taskId, { expiresAt, terminate });
+        this.remember(vhost, taskId, { expiresAt, terminate, ttl: expires });
         writer.putRevocation({ vhost, taskId, expiresAt, terminate });
         const current = e.results.get(vhost, taskId);
         if (current !== null && READY_STATES.has(current.state as TaskState)) continue;
@@ -83,6 +95,13 @@ export class Revocations implements RevokedIndex {
         // as the revocation.
         const until = current?.expiresAt ?? expiresAt;
         e.results.put(vhost, taskId, 'REVOKED', undefined, until === 0 ? {} : { expires: Math.max(1, until - now) }, part);
+      }
+      // Messages of these tasks held for later (countdown, eta, retry): kept revoked until they are due.
+      if (expiresAt !== 0) {
+        const revoked = new Set(ids);
+        e.flow.forEachHeld((v, taskId, readyAt) => {
+          if (v === vhost && revoked.has(taskId)) this.heldUntil(v, taskId, readyAt);
+        });
       }
     });
     this.push(vhost, new Set(ids), terminate, signal);
@@ -123,9 +142,24 @@ export class Revocations implements RevokedIndex {
     if (r.expiresAt !== 0 && r.expiresAt < this.nextExpiry) this.nextExpiry = r.expiresAt;
   }
 
-  /** Loads the revocations on disk (start-up). */
+  /**
+   * A message of `taskId` is held until `readyAt` (a countdown, an eta, a retry): if the task is
+   * revoked, its revocation is kept its own length (at least DUE_GRACE) past that time, else the
+   * task would run once the revocation expired. The longer expiry is stored too.
+   */
+  heldUntil(vhost: string, taskId: string, readyAt: number): void {
+    const r = this.byVhost.get(vhost)?.get(taskId);
+    if (r === undefined || r.expiresAt === 0 || r.expiresAt <= this.engine.now()) return;
+    const until = readyAt + Math.max(r.ttl, DUE_GRACE);
+    if (r.expiresAt >= until) return;
+    r.expiresAt = until;
+    this.engine.options.writer.putRevocation({ vhost, taskId, expiresAt: until, terminate: r.terminate });
+  }
+
+  /** Loads the revocations on disk (start-up), kept until the messages of their tasks recovered as held are due. */
   recover(): void {
-    for (const r of this.engine.options.store.loadRevocations(this.engine.now())) this.remember(r.vhost, r.taskId, r);
+    for (const r of this.engine.options.store.loadRevocations(this.engine.now())) this.remember(r.vhost, r.taskId, { expiresAt: r.expiresAt, terminate: r.terminate, ttl: 0 });
+    if (this.size > 0) this.engine.flow.forEachHeld((vhost, taskId, readyAt) => this.heldUntil(vhost, taskId, readyAt));
   }
 
   /** Forgets expired revocations, in memory and on disk (the sweeper's chore). */

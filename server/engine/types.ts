@@ -3,7 +3,7 @@
 import type { CeleriacError } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord, MessageProperties,
-  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride,
+  QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride, RateSlot,
 } from '../../shared/frames.js';
 
 /** What a worker's finish does in one transaction. */
@@ -94,8 +94,10 @@ export interface EngineApi {
   revoke(conn: EngineConnection, taskIds: string[], options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void;
   /** The revoked ones among `taskIds`. */
   revokedCheck(conn: EngineConnection, taskIds: string[]): string[];
-  /** Reserves the next slot of the cluster-wide rate bucket `key`; returns the ms to wait first. */
-  rateAcquire(conn: EngineConnection, key: string, count: number, intervalMs: number): number;
+  /** Reserves the next slot of the cluster-wide rate bucket `key`: the ms to wait first, and the slot. */
+  rateAcquire(conn: EngineConnection, key: string, count: number, intervalMs: number): RateSlot;
+  /** Gives back a slot of bucket `key` that rateAcquire reserved and nobody will use. */
+  rateRelease(conn: EngineConnection, key: string, slot: number): void;
   /** Sets (count a number) or clears (null) the override rate of bucket `key`. */
   rateSet(conn: EngineConnection, key: string, count: number | null, intervalMs: number | undefined): void;
   /** The override rates of the connection's vhost. */

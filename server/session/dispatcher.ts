@@ -49,6 +49,7 @@ const HANDLERS: HandlerTable = {
   [OP.rateAcquire]: control.rateAcquire,
   [OP.rateSet]: control.rateSet,
   [OP.rateOverrides]: control.rateOverrides,
+  [OP.rateRelease]: control.rateRelease,
   [OP.groupDeclare]: groups.groupDeclare,
   [OP.groupGet]: groups.groupGet,
 };

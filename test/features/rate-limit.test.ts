@@ -45,6 +45,23 @@ t.test('an override replaces callers\' rates until reset; count 0 means no limit
   for (let i = 0; i < 3; i++) t.equal(await conn.rateAcquire(free, { count: 0, intervalMs: 1_000 }), 0, 'count 0: no limit');
 });
 
+t.test('a slot given back goes to the next caller; a repeated or unknown release changes nothing', async (t) => {
+  const { conn, open } = await brokerAndClient(t);
+  const other = await open();
+  const key = unique('tasks.given-back');
+  const rate = { count: 1, intervalMs: 60_000 };
+  t.equal((await conn.rateReserve(key, rate)).delay, 0, 'the first starts now');
+  const second = await conn.rateReserve(key, rate);
+  t.ok(second.delay > 59_000, 'the second waits a minute');
+  await conn.rateRelease(key, second.slot);
+  await conn.rateRelease(key, second.slot);
+  await conn.rateRelease(key, second.slot + 120_000);
+  const next = await other.rateReserve(key, rate);
+  t.equal(next.slot, second.slot, 'another connection gets the slot given back');
+  t.ok((await other.rateReserve(key, rate)).delay > 119_000, 'given back once only: the one after is the next new slot');
+  await t.rejects(conn.rateRelease(key, Number.NaN), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
 t.test('bad rates get coded errors', async (t) => {
   const { conn } = await brokerAndClient(t);
   await t.rejects(conn.rateAcquire('k', { count: -1, intervalMs: 1_000 }), { code: 'ERR_INVALID_ARGUMENT' });

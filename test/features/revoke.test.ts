@@ -118,3 +118,24 @@ t.test('a revocation survives a broker restart', async (t) => {
   await sleep(50);
   t.same(bodies(got.msgs), ['kept'], 'the recovered revoked message is never delivered');
 });
+
+t.test('a revocation shorter than the countdown of its task is kept until the task is due', async (t) => {
+  const { conn, open } = await brokerAndClient(t);
+  const q = unique('tasks');
+  await conn.assertQueue(q, { durable: true });
+  const early = unique('task');
+  const late = unique('task');
+  // Held for 1.5 s; revoked for 200 ms only: before the revoke (found among the held messages)...
+  await conn.publish('', q, 'revoked-before', { persistent: true, correlationId: early, delay: 1_500 });
+  await conn.revoke([early, late], { expires: 200 });
+  // ... and after it (a retry with a countdown, published while the revocation lives).
+  await conn.publish('', q, 'revoked-after', { persistent: true, correlationId: late, delay: 1_500 });
+  // Due last: once it arrives, the revoked ones had their turn.
+  await conn.publish('', q, 'kept', { persistent: true, correlationId: unique('task'), delay: 1_600 });
+  const worker = await open();
+  const got = await collect(worker, q);
+  await until(() => got.msgs.length >= 1, 10_000, 'the kept message');
+  t.same(bodies(got.msgs), ['kept'], 'neither revoked task was handed out when due');
+  t.equal(await conn.isRevoked(early), true, 'still revoked after its own 200 ms');
+  t.equal(await conn.isRevoked(late), true);
+});

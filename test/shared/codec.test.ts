@@ -44,6 +44,7 @@ t.test('known bytes', async (t) => {
     ['hello with absent middle fields sends nil', { op: OP.hello, id: 1, version: 1, vhost: '/' }, '96010101c0c0a12f'],
     ['a batch is an array of frames', [{ op: OP.heartbeat }, { op: OP.ok, id: 1 }], '929105920401'],
     ['a batch of one is sent as the frame itself', [{ op: OP.ok, id: 7 }], '920407'],
+    ['rateRelease with a fractional slot as float 64', { op: OP.rateRelease, id: 3, key: 'k', slot: 1_700_000_000_000.5 }, '943503a16bcb4278bcfe56800800'],
   ];
   for (const [name, frame, bytes] of cases) {
     const encoded = codec.encode(frame);

@@ -1,6 +1,7 @@
 // Handlers for task control: revoke (answered after the commit), revokedCheck, and the
-// cluster-wide rate limit buckets (rateAcquire reserves a slot, rateSet overrides a rate).
-import type { RateAcquireFrame, RateOverridesFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RevokeOptions } from '../../../shared/frames.js';
+// cluster-wide rate limit buckets (rateAcquire reserves a slot, rateRelease gives one back,
+// rateSet overrides a rate).
+import type { RateAcquireFrame, RateOverridesFrame, RateReleaseFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RevokeOptions } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
 export function revoke(ctx: HandlerContext, f: RevokeFrame): void {
@@ -20,7 +21,12 @@ export function revokedCheck(ctx: HandlerContext, f: RevokedCheckFrame): void {
 }
 
 export function rateAcquire(ctx: HandlerContext, f: RateAcquireFrame): void {
-  ctx.reply(f.id, { delay: ctx.engine.rateAcquire(ctx.conn, f.key, f.count, f.intervalMs) });
+  ctx.reply(f.id, ctx.engine.rateAcquire(ctx.conn, f.key, f.count, f.intervalMs));
+}
+
+export function rateRelease(ctx: HandlerContext, f: RateReleaseFrame): void {
+  ctx.engine.rateRelease(ctx.conn, f.key, f.slot);
+  ctx.reply(f.id);
 }
 
 export function rateOverrides(ctx: HandlerContext, f: RateOverridesFrame): void {
