@@ -14,7 +14,9 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const s = w.app.settings;
   const store = !(req.ignoreResult || def.options.ignoreResult);
   const acksLate = def.options.acksLate;
-  const finish = (result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> => finishJob(w, job, store ? result : undefined, next, ack);
+  const finish = async (result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> => {
+    await finishJob(w, job, store ? result : undefined, next, ack);
+  };
 
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
@@ -51,12 +53,15 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     w.log('warn', `task ${req.task}[${req.id}] was stopped by a cold shutdown; left for redelivery`);
     return;
   }
+  if (deliveryLost(w, job, `while it ran (it ended: ${outcome.status})`)) return;
   const runtime = (Date.now() - started) / 1000;
 
   switch (outcome.status) {
     case 'success': {
-      if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
-      return finish(resultOf(s, req, 'SUCCESS', outcome.value, null), successPublishes(s, w.app, req, outcome.value), acksLate);
+      // Reported once the broker committed the finish: a refused one (delivery lost) is no success.
+      const sent = await finishJob(w, job, store ? resultOf(s, req, 'SUCCESS', outcome.value, null) : undefined, successPublishes(s, w.app, req, outcome.value), acksLate);
+      if (sent && w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: outcome.value, runtime });
+      return;
     }
     case 'retry': {
       const max = outcome.maxRetries;
@@ -71,7 +76,8 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
       const again = retryPublish(s, def, req, job.queue, { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey }, outcome.countdown);
       const info = outcome.error ?? workerError('Retry', 'ERR_TASK_FAILED', why);
       // The retry message is published even when results are ignored: it is the task itself.
-      return finishJob(w, job, store ? failureOf(s, req, 'RETRY', info) : undefined, [again], acksLate);
+      await finishJob(w, job, store ? failureOf(s, req, 'RETRY', info) : undefined, [again], acksLate);
+      return;
     }
     case 'failure':
       return failed(w, job, outcome.error, runtime, finish);
@@ -110,18 +116,36 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number, fi
   return finish(result, errbacks, def.options.acksLate);
 }
 
-/** Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. */
-async function finishJob(w: Worker, job: Job, result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<void> {
+/**
+ * True (and logged) when the job was to be acked late but the broker took its delivery back while
+ * it ran (its socket dropped, or its consumer was cancelled after an ack timeout). The broker
+ * delivers the task again and that run owns its outcome. Nothing is sent for this one: its
+ * follow-up publishes (a chain's next step, callbacks, a retry) would go out twice, as Celery's
+ * at-least-once does, and its result could overwrite the owner's or complete a chord early.
+ */
+function deliveryLost(w: Worker, job: Job, when: string): boolean {
+  if (job.acked || settleable(job)) return false;
+  w.log('warn', `task ${job.req.task}[${job.req.id}]: delivery lost ${when}; not recorded: the broker redelivers the task and that run finishes it`);
+  return true;
+}
+
+/**
+ * Sends the end of a job: a plain ack when there is nothing else, otherwise one finish. Resolves
+ * false when nothing was sent because the delivery was lost meanwhile (see deliveryLost).
+ */
+async function finishJob(w: Worker, job: Job, result: FinishResult | undefined, next: PreparedTask[], ack: boolean): Promise<boolean> {
   const conn = w.connection;
-  const withAck = ack && settleable(job);
   if (result === undefined && next.length === 0) {
-    if (withAck) job.msg.ack();
-    return;
+    if (ack && settleable(job)) job.msg.ack();
+    return true;
   }
   for (const p of next) await w.app.declarer.ensure(conn, p.queue);
+  // The declares above may have outlasted the socket the delivery came on.
+  if (deliveryLost(w, job, 'before its finish was sent')) return false;
   const req: Parameters<typeof conn.finish>[0] = { publishes: next.map((p) => p.publish) };
   if (result !== undefined) req.result = result;
-  if (withAck) req.ack = job.msg;
+  if (ack && settleable(job)) req.ack = job.msg;
   await conn.finish(req);
+  return true;
 }
 

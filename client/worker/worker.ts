@@ -3,7 +3,7 @@
 // (ack + result + next messages in one broker transaction). Warm and cold shutdown live here.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { fail } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../../shared/errors.js';
 import type { Celeriac } from '../app/celeriac.js';
 import type { WorkerPool } from '../app/settings.js';
 import type { Connection } from '../connection.js';
@@ -151,6 +151,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
+      this.conn.on('reconnecting', (info) => { if (info.attempt === 1) this.onConnectionLost(info.error.message); });
       // Rates set through remote control before this worker started apply to its tasks too.
       for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
@@ -330,12 +331,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (this.active < this.concurrency && this.finishingJobs < this.maxFinishing && this.ready.length > 0 && this.state === 'running') {
       const job = this.ready.shift()!;
       if (job.state !== 'reserved') continue;
+      // Its socket may have dropped unnoticed so far (a process resumed after SIGSTOP runs its
+      // timers before it reads the close): a delivery the broker took back must not start here.
+      if (!settleable(job)) {
+        this.drop(job);
+        continue;
+      }
       job.state = 'active';
       job.startedAt = Date.now();
       this.active++;
-      const run = executeJob(this, job).catch((err: unknown) => {
-        this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
-      }).finally(() => {
+      const run = executeJob(this, job).catch((err: unknown) => this.finishFailed(job, err)).finally(() => {
         this.releaseSlot(job);
         job.state = 'done';
         this.finishingJobs--;
@@ -356,6 +361,46 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
   }
 
+  /**
+   * The connection dropped: the broker requeued every delivery of the old socket. Those not
+   * started are dropped here, since another delivery of each follows (to this worker or another);
+   * running ones go on, and their finish is not sent (see executeJob).
+   */
+  private onConnectionLost(why: string): void {
+    let dropped = 0;
+    for (const job of [...this.jobs.values()]) {
+      if ((job.state === 'reserved' || job.state === 'rate-limited') && !settleable(job)) {
+        this.drop(job);
+        dropped++;
+      }
+    }
+    this.log('warn', `connection to the broker lost (${why}); reconnecting. ${dropped} prefetched task(s) dropped: the broker redelivers them`);
+  }
+
+  /** Forgets a job whose delivery the broker took back (it is not settled: its tag is dead). */
+  private drop(job: Job): void {
+    job.state = 'done';
+    this.jobs.delete(job.req.id);
+  }
+
+  /**
+   * A finish the broker did not confirm. For a late-acked task whose delivery the broker no longer
+   * holds (ERR_UNKNOWN_DELIVERY_TAG: it took the delivery back, e.g. after an ack timeout; or the
+   * socket dropped before the reply) nothing is lost: the refused finish changed nothing and the
+   * broker redelivers the task. Otherwise the outcome of a task this worker owned is lost.
+   */
+  private finishFailed(job: Job, err: unknown): void {
+    const code = err instanceof CeleriacError ? err.code : undefined;
+    if (!job.acked && (code === 'ERR_UNKNOWN_DELIVERY_TAG' || code === 'ERR_CONNECTION_CLOSED')) {
+      const what = code === 'ERR_UNKNOWN_DELIVERY_TAG'
+        ? 'the broker refused its finish, no longer holding its delivery (taken back, e.g. after an ack timeout); nothing was stored and the broker redelivers it'
+        : 'the connection dropped before the broker confirmed its finish; unless the finish committed, the broker redelivers it';
+      this.log('warn', `task ${job.req.task}[${job.req.id}]: delivery lost: ${what}`);
+      return;
+    }
+    this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
+  }
+
   /** Puts a prefetched job back in its queue (warm shutdown). */
   private giveBack(job: Job): void {
     job.state = 'done';
@@ -366,7 +411,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * The broker cancelled one of our consumers (an ack timeout, its queue deleted) and requeued
    * what it had delivered through it. Jobs not started are dropped (another delivery follows);
-   * running ones finish without settling their dead delivery; the queue is consumed again.
+   * running ones end without a finish (executeJob: the redelivered copy owns the outcome); the
+   * queue is consumed again.
    */
   private onConsumerCancelled(tag: string, reason: string): void {
     const queue = this.consumerTags.get(tag);

@@ -75,11 +75,13 @@ t.test('a consumer the broker cancels (ack timeout) is consumed again; the dead 
   const lines: string[] = [];
   const w = await startWorker(app, { concurrency: 1, log: (level, message) => lines.push(`${level}: ${message}`) });
   const r = await slowOnce.delay();
-  // The first run's result is stored (its finish carries no ack: the delivery is dead); the
-  // broker gave the message again, so it runs a second time (at least once, as after any timeout).
-  t.equal(await r.get({ timeout: 10_000 }), 'first');
+  // The broker took the first delivery back and gave the message again, so it runs a second time
+  // (at least once, as after any timeout). The first run's outcome is not sent (its delivery is
+  // dead): the redelivered run owns the result.
+  t.equal(await r.get({ timeout: 10_000 }), 'again');
   await until(() => runs === 2 && w.activeJobs().length === 0, 10_000, 'the redelivery to run too');
   t.ok(lines.some((l) => l.includes("cancelled the consumer of queue 'default'")), 'logged');
+  t.ok(lines.some((l) => l.startsWith('warn: ') && l.includes(`[${r.id}]: delivery lost while it ran`)), 'the first run is reported lost, not finished');
   t.equal((await (await app.connection()).checkQueue('default')).messageCount, 0, 'nothing left behind');
   const add = app.task('tasks.after-cancel', (a: number) => a + 1);
   t.equal(await (await add.delay(1)).get({ timeout: 5_000 }), 2, 'the worker consumes the queue again');
