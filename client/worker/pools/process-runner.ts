@@ -15,7 +15,8 @@ process.on('disconnect', () => process.exit());
 // 'disconnect' needs this thread's event loop, which a busy task holds; the watchdog thread sees
 // the worker's end on the stdin pipe the pool gives each runner, and kills the runner at once.
 if (stdinIsPipe()) {
-  const watch = new Thread(new URL('./parent-watch.js', import.meta.url), { stdout: false, stderr: false });
+  // No inherited flags: a loader the runner was started with (a test runner's) would cost seconds here.
+  const watch = new Thread(new URL('./parent-watch.js', import.meta.url), { execArgv: [], stdout: false, stderr: false });
   // It must never keep the runner alive, nor hold up its exit.
   watch.unref();
 }
