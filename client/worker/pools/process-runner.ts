@@ -15,10 +15,13 @@ process.on('disconnect', () => process.exit());
 // 'disconnect' needs this thread's event loop, which a busy task holds; the watchdog thread sees
 // the worker's end on the stdin pipe the pool gives each runner, and kills the runner at once.
 if (stdinIsPipe()) {
-  // No inherited flags: a loader the runner was started with (a test runner's) would cost seconds here.
+  // Started without inherited flags: a loader the runner has (a test runner's) would cost seconds.
+  // It costs the runner about 8 MB (a V8 isolate): the price of never finishing a task for a dead worker.
   const watch = new Thread(new URL('./parent-watch.js', import.meta.url), { execArgv: [], stdout: false, stderr: false });
   // It must never keep the runner alive, nor hold up its exit.
   watch.unref();
+  // Nor take the runner down if it fails: 'disconnect' still ends a runner that is not busy.
+  watch.on('error', (err) => { process.stderr.write(`celeriac runner ${process.pid}: its watchdog thread failed (${String(err)}); only the IPC channel tells it its worker died\n`); });
 }
 
 /** True when fd 0 is the pipe the pool set up (a runner started otherwise has no watchdog). */
