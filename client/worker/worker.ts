@@ -344,7 +344,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.releaseSlot(job);
         job.state = 'done';
         this.finishingJobs--;
-        this.jobs.delete(job.req.id);
+        this.forget(job);
         this.pump();
       });
       this.track(run);
@@ -380,7 +380,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Forgets a job whose delivery the broker took back (it is not settled: its tag is dead). */
   private drop(job: Job): void {
     job.state = 'done';
-    this.jobs.delete(job.req.id);
+    this.forget(job);
+  }
+
+  /**
+   * Removes `job` from the jobs by id, unless a newer delivery of the same task took its place:
+   * a task whose delivery was lost while it ran may be delivered here again before that run ends.
+   */
+  private forget(job: Job): void {
+    if (this.jobs.get(job.req.id) === job) this.jobs.delete(job.req.id);
   }
 
   /**
