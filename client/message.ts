@@ -123,6 +123,17 @@ export class Message {
   }
 
   /**
+   * True while the broker still holds this delivery for us: not settled yet (noAck messages never
+   * are live) and the socket it arrived on is still up. False once the socket dropped — the broker
+   * has requeued the message and will deliver it again, here or elsewhere, so whoever holds this
+   * copy should neither start work on it nor report work on it as done. A consumer cancelled by
+   * the broker ('cancel' on the connection) also loses its deliveries; that this does not see.
+   */
+  get deliveryLive(): boolean {
+    return !this.#settled && this.#settler.open;
+  }
+
+  /**
    * Tells the broker the message is done with; it is removed from the queue. With
    * `{ multiple: true }`, every earlier unsettled delivery on this connection is acked as well
    * (see {@link AckOptions.multiple}).

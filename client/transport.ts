@@ -163,13 +163,21 @@ export class Transport {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
   }
 
-  /** Drops the socket at once, e.g. when the peer stopped answering. */
+  /**
+   * Drops the socket at once, e.g. when the peer stopped answering, and reports the end now rather
+   * than when the socket's close event comes: a process resumed after a long pause runs its
+   * timers before it reads the close, and what it decides meanwhile (start a prefetched task?)
+   * must already see this socket's deliveries as dead.
+   */
   terminate(err: CeleriacError): void {
     if (this.brokerError === undefined) this.brokerError = err;
     this.ws.terminate();
+    this.end(err);
   }
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    // Frames read after terminate() belong to a socket already reported closed.
+    if (this.ended) return;
     this.lastIn = Date.now();
     let frames: Frame[];
     try {

@@ -24,6 +24,8 @@ interface Ending {
   ack: boolean;
   /** Reject it (no requeue) once the finish committed: late acks with taskAcksOnFailureOrTimeout off. */
   reject?: boolean;
+  /** Called once the broker committed the finish (not when it was refused, cut off or not sent). */
+  sent?: () => void;
 }
 
 /** Runs `job` and finishes it. Every end is handled here; a rejection would be a bug. */
@@ -70,16 +72,19 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     w.log('warn', `task ${req.task}[${req.id}] was stopped by a cold shutdown; left for redelivery`);
     return;
   }
+  if (deliveryLost(w, job, `while it ran (it ended: ${outcome.status})`)) return;
   const runtime = (Date.now() - started) / 1000;
 
   switch (outcome.status) {
     case 'success': {
       const value = outcome.value;
-      return end(w, job, () => {
-        const ending: Ending = { result: stored(() => resultOf(s, req, 'SUCCESS', value, null)), next: successPublishes(s, w.app, req, value), ack: acksLate };
-        if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: value, runtime });
-        return ending;
-      }, (err) => failed(w, job, serializeError(err), runtime));
+      return end(w, job, () => ({
+        result: stored(() => resultOf(s, req, 'SUCCESS', value, null)), next: successPublishes(s, w.app, req, value), ack: acksLate,
+        // Reported once the broker committed the finish: a lost delivery or a refused finish is no success.
+        sent: () => {
+          if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: value, runtime });
+        },
+      }), (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'retry': {
       const max = outcome.maxRetries;
@@ -150,7 +155,9 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
 /**
  * Ends `job` with what `build` returns. When it cannot be built (a value that does not encode, a
  * follow-up that cannot be prepared) or the broker refuses the finish (which then changed nothing),
- * `instead` ends the job another way. When the socket dropped under the finish, recover().
+ * `instead` ends the job another way. When the socket dropped under the finish, recover(). A
+ * finish refused because the broker no longer holds the delivery (ERR_UNKNOWN_DELIVERY_TAG: taken
+ * back after an ack timeout) changed nothing, and the redelivery owns the task's outcome.
  * A late-acked delivery that the refused finish carried cannot be acked by the replacement
  * (Connection.finish settles the message locally when it sends): it stays unacked until the
  * connection ends, and the broker then delivers it again.
@@ -162,27 +169,42 @@ async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unkn
   } catch (err) {
     return instead(err);
   }
+  let sent: boolean;
   try {
-    await send(w, job, ending);
+    sent = await send(w, job, ending);
   } catch (err) {
-    return cutOff(err) ? recover(w, job, ending, err) : instead(err);
+    if (cutOff(err)) return recover(w, job, ending, err);
+    if (!job.acked && err instanceof CeleriacError && err.code === 'ERR_UNKNOWN_DELIVERY_TAG') {
+      job.deliveryLost = true;
+      w.log('warn', `task ${job.req.task}[${job.req.id}]: delivery lost: the broker refused its finish, no longer holding its delivery (taken back, e.g. after an ack timeout); nothing was stored and the broker redelivers it`);
+      return;
+    }
+    return instead(err);
   }
+  if (sent) ending.sent?.();
 }
 
-/** Sends an ending: a plain ack when there is nothing else, otherwise one finish (queues of the follow-ups declared first). */
-async function send(w: Worker, job: Job, e: Ending): Promise<void> {
-  const withAck = e.ack && settleable(job);
+/**
+ * Sends an ending: a plain ack when there is nothing else, otherwise one finish (queues of the
+ * follow-ups declared first). Resolves false when nothing was sent because the delivery was lost
+ * meanwhile (see deliveryLost).
+ */
+async function send(w: Worker, job: Job, e: Ending): Promise<boolean> {
   if (e.result !== undefined || e.next.length > 0) {
     const conn = w.connection;
     for (const p of e.next) await w.app.declarer.ensure(conn, p.queue);
+    // The declares above may have outlasted the socket the delivery came on.
+    if (deliveryLost(w, job, 'before its finish was sent')) return false;
+    const withAck = e.ack && settleable(job);
     const req: FinishRequest = { publishes: e.next.map((p) => p.publish) };
     if (e.result !== undefined) req.result = e.result;
     if (withAck) req.ack = job.msg;
     await conn.finish(req);
-  } else if (withAck) {
+  } else if (e.ack && settleable(job)) {
     job.msg.ack();
   }
   if (e.reject === true && settleable(job)) job.msg.reject({ requeue: false });
+  return true;
 }
 
 /**
@@ -194,6 +216,19 @@ function cutOff(err: unknown): boolean {
   for (let c: unknown = err.cause; c instanceof Error; c = c.cause) {
     if (c instanceof CeleriacError && c.code === 'ERR_FRAME_TOO_LARGE') return false;
   }
+  return true;
+}
+
+/**
+ * True (and logged) when the job was to be acked late but the broker took its delivery back while
+ * it ran (its socket dropped, or its consumer was cancelled after an ack timeout). The broker
+ * delivers the task again and that run owns its outcome. Nothing is sent for this one: its
+ * follow-up publishes (a chain's next step, callbacks, a retry) would go out twice, as Celery's
+ * at-least-once does, and its result could overwrite the owner's or complete a chord early.
+ */
+function deliveryLost(w: Worker, job: Job, when: string): boolean {
+  if (job.acked || settleable(job)) return false;
+  w.log('warn', `task ${job.req.task}[${job.req.id}]: delivery lost ${when}; not recorded: the broker redelivers the task and that run finishes it`);
   return true;
 }
 

@@ -22,7 +22,8 @@ export interface Job {
   acked: boolean;
   /**
    * The broker cancelled the consumer it came through (ack timeout, queue deleted) and took the
-   * delivery back: its tag is dead, so it is neither acked nor rejected (the broker would refuse).
+   * delivery back: its tag is dead, so it is neither acked nor rejected (the broker would refuse),
+   * and a late-acked task's finish is not sent (the redelivered copy owns its outcome).
    */
   deliveryLost?: boolean;
   /** Revoked while here; `terminate` asks to stop a running one. */
@@ -31,9 +32,13 @@ export interface Job {
   slot?: RateSlot;
 }
 
-/** True while the job's message may still be settled (acked, rejected, nacked) by this worker. */
+/**
+ * True while the broker still holds the job's delivery for this worker, so it may be settled
+ * (acked, rejected, nacked) and its task may start: not settled, its socket still up, and its
+ * consumer not cancelled by the broker. False = the broker requeued it for another delivery.
+ */
 export function settleable(job: Job): boolean {
-  return !job.msg.settled && job.deliveryLost !== true;
+  return job.msg.deliveryLive && job.deliveryLost !== true;
 }
 
 /** Limits in ms: the message's own (set by the caller), else the task's. */

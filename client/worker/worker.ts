@@ -157,6 +157,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
+      this.conn.on('reconnecting', (info) => { if (info.attempt === 1) this.onConnectionLost(info.error.message); });
       // Rates set through remote control before this worker started apply to its tasks too.
       for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
@@ -371,7 +372,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   private defer(job: Job, slot: RateSlot): void {
     job.state = 'done';
-    this.jobs.delete(job.req.id);
+    this.forget(job);
     if (!settleable(job)) {
       this.track(this.rate!.release(slot)); // the broker took the delivery back (consumer cancelled)
       return;
@@ -394,6 +395,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     while (this.active < this.concurrency && this.finishingJobs < this.maxFinishing && this.ready.length > 0 && this.state === 'running') {
       const job = this.ready.shift()!;
       if (job.state !== 'reserved') continue;
+      // Its socket may have dropped unnoticed so far (a process resumed after SIGSTOP runs its
+      // timers before it reads the close): a delivery the broker took back must not start here.
+      if (!settleable(job)) {
+        this.drop(job);
+        continue;
+      }
       job.state = 'active';
       job.startedAt = Date.now();
       this.loopMonitor?.started(job.def.name);
@@ -404,7 +411,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.releaseSlot(job);
         job.state = 'done';
         this.finishingJobs--;
-        this.jobs.delete(job.req.id);
+        this.forget(job);
         this.pump();
       });
       this.track(run);
@@ -421,10 +428,34 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
   }
 
+  /**
+   * The connection dropped: the broker requeued every delivery of the old socket. Those not
+   * started are dropped here, since another delivery of each follows (to this worker or another);
+   * running ones go on, and their finish is not sent (see executeJob).
+   */
+  private onConnectionLost(why: string): void {
+    let dropped = 0;
+    for (const job of [...this.jobs.values()]) {
+      if ((job.state === 'reserved' || job.state === 'rate-limited') && !settleable(job)) {
+        this.drop(job);
+        dropped++;
+      }
+    }
+    this.log('warn', `connection to the broker lost (${why}); reconnecting. ${dropped} prefetched task(s) dropped: the broker redelivers them`);
+  }
+
+  /**
+   * Removes `job` from the jobs by id, unless a newer delivery of the same task took its place:
+   * a task whose delivery was lost while it ran may be delivered here again before that run ends.
+   */
+  private forget(job: Job): void {
+    if (this.jobs.get(job.req.id) === job) this.jobs.delete(job.req.id);
+  }
+
   /** Forgets a job that will not start here; a rate slot it booked goes back to its bucket. */
   private drop(job: Job): void {
     job.state = 'done';
-    this.jobs.delete(job.req.id);
+    this.forget(job);
     if (job.slot !== undefined && this.rate !== undefined) this.track(this.rate.release(job.slot));
   }
 
@@ -437,7 +468,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /**
    * The broker cancelled one of our consumers (an ack timeout, its queue deleted) and requeued
    * what it had delivered through it. Jobs not started are dropped (another delivery follows);
-   * running ones finish without settling their dead delivery; the queue is consumed again.
+   * running ones end without a finish (executeJob: the redelivered copy owns the outcome); the
+   * queue is consumed again.
    */
   private onConsumerCancelled(tag: string, reason: string): void {
     const queue = this.consumerTags.get(tag);

@@ -1,11 +1,14 @@
 // A broker that stops answering (SIGSTOP) is detected by the client's heartbeat check, and the
 // client reconnects once the broker runs again (SIGCONT). Uses the built broker-server (dist/).
+// A client that was itself paused learns of the dead socket at its heartbeat check, not later.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plainChildEnv } from '../helpers/plain-children.js';
 import t from 'tap';
-import { connect, type ReconnectingInfo } from '../../client/index.js';
+import { connect, type Message, type ReconnectingInfo } from '../../client/index.js';
+import { startTestBroker } from '../helpers/broker.js';
+import { until } from '../helpers/wait.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'server', 'cli', 'broker-server.js');
 
@@ -55,4 +58,28 @@ t.test('a frozen broker is detected by heartbeat, and the client comes back when
   await back;
   // --memory: the broker lost nothing because it never restarted; the queue is still there.
   t.equal((await conn.checkQueue('hb-q')).queue, 'hb-q');
+});
+
+t.test('a heartbeat timeout is reported at once: a timer due next in the same turn sees the deliveries dead', async (t) => {
+  const broker = await startTestBroker(t);
+  const conn = await connect(broker.url, { heartbeat: 200, reconnectBackoff: { initial: 50, max: 200 } });
+  t.teardown(() => conn.close());
+  const q = `hb-dead-${process.pid}`;
+  await conn.assertQueue(q);
+  await conn.publish('', q, Buffer.from('x'));
+  const held: Message[] = [];
+  await conn.consume(q, (m) => { held.push(m); }, { prefetch: 1 });
+  await until(() => held.length === 1, 5_000, 'the delivery');
+  const msg = held[0]!;
+  t.ok(msg.deliveryLive, 'live while its socket is up');
+  // This process stops for 600 ms (as after SIGSTOP): three heartbeat intervals pass unheard.
+  // Timers run in the order they fell due: the client's heartbeat check (every 100 ms) before
+  // this one (150 ms), and both before the socket is read again.
+  let seen: boolean | undefined;
+  setTimeout(() => { seen = msg.deliveryLive; }, 150);
+  const end = Date.now() + 600;
+  while (Date.now() < end) { /* frozen */ }
+  await until(() => seen !== undefined, 5_000, 'the timer');
+  t.equal(seen, false, 'the heartbeat check declared the socket dead before the next timer ran');
+  t.notOk(msg.settled, 'nobody settled it: its socket is gone');
 });

@@ -1,8 +1,8 @@
 // Message settling without a socket: once only, nack/reject defaults, noAck, dead sockets,
-// `multiple` settling the earlier messages of the same socket.
+// `multiple` settling the earlier messages of the same socket, whether a delivery is still live.
 import t from 'tap';
 import { Message } from '../../client/message.js';
-import type { Settler } from '../../client/outbox.js';
+import { Outbox, type Settler } from '../../client/outbox.js';
 import { Unsettled } from '../../client/unsettled.js';
 
 function settler(open = true) {
@@ -63,6 +63,19 @@ t.test('settling a message whose socket dropped is a silent no-op (once)', async
   m.ack();
   t.same(s.calls, [], 'the dead tag is never sent');
   t.throws(() => m.ack(), { code: 'ERR_UNKNOWN_DELIVERY_TAG' }, 'still settles only once');
+});
+
+t.test('deliveryLive: true while the broker holds the delivery for this socket', async (t) => {
+  const socket = new Outbox(() => undefined, () => undefined);
+  const a = new Message(src(1), 'c', socket, false);
+  const b = new Message(src(2), 'c', socket, false);
+  t.ok(a.deliveryLive, 'delivered, not settled, its socket up');
+  a.ack();
+  t.notOk(a.deliveryLive, 'settled');
+  t.notOk(new Message(src(3), 'c', socket, true).deliveryLive, 'noAck: the broker holds nothing');
+  socket.close();
+  t.notOk(b.deliveryLive, 'its socket dropped: the broker requeued it');
+  t.notOk(b.settled, 'though nobody settled it');
 });
 
 t.test('get() messages carry messageCount', async (t) => {

@@ -67,19 +67,28 @@ t.test('a consumer the broker cancels (ack timeout) is consumed again; the dead 
     taskAcksLate: true, taskQueues: [{ name: 'default', routingKey: 'task.#', arguments: { consumerTimeout: 200 } }],
   });
   let runs = 0;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => { release = r; });
   const slowOnce = app.task('tasks.slow-once', function (this: import('../../client/index.js').TaskContext) {
     runs++;
-    // The first delivery outlives the queue's consumer timeout (checked every second); the redelivery is quick.
-    return this.request.deliveryInfo.redelivered ? 'again' : new Promise((r) => setTimeout(() => r('first'), 2_500));
+    // The first delivery outlives the queue's consumer timeout (checked every second); the
+    // redelivery (prefetched while the first runs) waits for the test.
+    return this.request.deliveryInfo.redelivered ? gate.then(() => 'again') : new Promise((r) => setTimeout(() => r('first'), 2_500));
   });
   const lines: string[] = [];
   const w = await startWorker(app, { concurrency: 1, log: (level, message) => lines.push(`${level}: ${message}`) });
   const r = await slowOnce.delay();
-  // The first run's result is stored (its finish carries no ack: the delivery is dead); the
-  // broker gave the message again, so it runs a second time (at least once, as after any timeout).
-  t.equal(await r.get({ timeout: 10_000 }), 'first');
-  await until(() => runs === 2 && w.activeJobs().length === 0, 10_000, 'the redelivery to run too');
+  await until(() => runs === 2, 10_000, 'the redelivery to start');
+  // The first run's end must not make the worker forget the redelivery of the same task id.
+  t.same(w.activeJobs().map((j) => j['id']), [r.id], 'the redelivered run is listed as active');
+  release();
+  // The broker took the first delivery back and gave the message again, so it runs a second time
+  // (at least once, as after any timeout). The first run's outcome is not sent (its delivery is
+  // dead): the redelivered run owns the result.
+  t.equal(await r.get({ timeout: 10_000 }), 'again');
+  await until(() => w.activeJobs().length === 0, 10_000, 'the redelivery to end');
   t.ok(lines.some((l) => l.includes("cancelled the consumer of queue 'default'")), 'logged');
+  t.ok(lines.some((l) => l.startsWith('warn: ') && l.includes(`[${r.id}]: delivery lost while it ran`)), 'the first run is reported lost, not finished');
   t.equal((await (await app.connection()).checkQueue('default')).messageCount, 0, 'nothing left behind');
   const add = app.task('tasks.after-cancel', (a: number) => a + 1);
   t.equal(await (await add.delay(1)).get({ timeout: 5_000 }), 2, 'the worker consumes the queue again');

@@ -87,7 +87,10 @@ function spawnThread(entry: URL): RunnerHandle {
 }
 
 function spawnProcess(entry: URL): RunnerHandle {
-  const child = fork(fileURLToPath(entry), [], { serialization: 'advanced', execArgv: inheritedExecArgv() });
+  // stdin is a pipe nobody writes to: its end tells the runner's watchdog thread that this
+  // process died (parent-watch.ts). Output goes where the worker's goes.
+  const child = fork(fileURLToPath(entry), [], { serialization: 'advanced', execArgv: inheritedExecArgv(), stdio: ['pipe', 'inherit', 'inherit', 'ipc'] });
+  child.stdin?.on('error', () => undefined);
   let gone = false;
   let lastError: Error | null = null;
   let exitHandler: ((why: string) => void) | null = null;
