@@ -52,8 +52,9 @@ export function startupPlan(maxRetries: number | null, log: RetryLog, signal?: A
     // Celery's line: "consumer: Cannot connect to amqp://...: [Errno 111] Connection refused.
     // Trying again in 2.00 seconds... (1/100)"
     onRetry: (err, retry, wait) => log('error', `consumer: ${err.message}. Trying again in ${(wait / 1000).toFixed(2)} seconds... (${retry}/${maxRetries ?? 'unlimited'})`),
-    giveUp: (last, retries) => new CeleriacError(last.code, `${last.message} (gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'}: brokerConnectionMaxRetries)`, {
+    // With no retries allowed (0), the error is the one of the single try, unchanged.
+    giveUp: (last, retries) => (retries === 0 ? last : new CeleriacError(last.code, `${last.message} (gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'}: brokerConnectionMaxRetries)`, {
       cause: last, details: { ...last.details, retries },
-    }),
+    })),
   };
 }

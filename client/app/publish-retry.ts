@@ -111,7 +111,7 @@ export function firstConnectPlan(s: PublishRetrySettings, sending: () => Sending
   return {
     maxRetries: policy.maxRetries,
     delay: (retry) => retryDelay(policy, retry),
-    giveUp: (last, retries) => sendFailed(sending(), `${last.message} (gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'}: taskPublishRetryPolicy)`, { cause: last, details: { retries } }),
+    giveUp: (last, retries) => sendFailed(sending(), retries === 0 ? last.message : `${last.message} (gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'}: taskPublishRetryPolicy)`, { cause: last, details: { retries } }),
   };
 }
 

@@ -210,9 +210,11 @@ t.test('errors name what was wrong and exit non-zero', async (t) => {
   const callDead = await runCli(t, ['call', 'tasks.add', '--args', '[1, 2]', '--broker', dead]);
   t.equal(callDead.code, 1, 'broker unreachable: exit 1');
   t.equal(callDead.stdout, '');
-  t.match(callDead.stderr, new RegExp(`^celeriac: broker unreachable: cannot connect to ws://127\\.0\\.0\\.1:${port}/?: .*ECONNREFUSED.*\\n$`));
+  // After taskPublishRetryPolicy's retries: the task, the URL and the socket error in one line.
+  t.match(callDead.stderr, new RegExp(`^celeriac: broker unreachable: cannot send task 'tasks\\.add' \\[[0-9a-f-]+\\]: cannot connect to ws://127\\.0\\.0\\.1:${port}/?: .*ECONNREFUSED.* \\(gave up after 3 retries: taskPublishRetryPolicy\\)\\n$`));
 
-  const workerDead = await runCli(t, ['worker', '-A', './tasks.mjs', '--broker', dead]);
+  // brokerConnectionMaxRetries 0: no start-up retry (worker-startup.test.ts covers the retries).
+  const workerDead = await runCli(t, ['worker', '-A', './startup-retry.mjs', '--broker', dead], { env: { BROKER_CONNECTION_MAX_RETRIES: '0' } });
   t.equal(workerDead.code, 1);
   t.match(workerDead.stderr, `broker unreachable: cannot connect to ws://127.0.0.1:${port}`);
   t.equal(workerDead.stdout, '', 'no banner for a worker that cannot start');
