@@ -192,7 +192,7 @@ export const SETTINGS = {
     celery: { name: 'task_publish_retry', old: ['CELERY_TASK_PUBLISH_RETRY', 'CELERY_PUBLISH_RETRY'] },
   }),
   taskPublishRetryPolicy: setting<PublishRetryPolicy, Partial<PublishRetryPolicy>>({
-    default: DEFAULT_PUBLISH_RETRY_POLICY, parse: publishRetryPolicy, type: 'object', unit: 'ms',
+    default: DEFAULT_PUBLISH_RETRY_POLICY, parse: publishRetryPolicy, type: 'object',
     doc: 'How long sending a task waits for an unreachable broker: { maxRetries (null = for ever), intervalStart, intervalStep, intervalMax } in ms; then ERR_PUBLISH_FAILED.',
     celery: { name: 'task_publish_retry_policy', old: ['CELERY_TASK_PUBLISH_RETRY_POLICY', 'CELERY_PUBLISH_RETRY_POLICY'] },
   }),
