@@ -127,8 +127,9 @@ export function inTaskTerms(err: unknown, sending: () => Sending): unknown {
  * (declares are idempotent); only the wait for it ends.
  */
 export function boundWhileDown<T>(conn: Connection, p: Promise<T>, s: PublishRetrySettings, sending: () => Sending): Promise<T> {
+  if (conn.connected) return p;
   const limit = offlineLimit(s);
-  if (conn.connected || limit === null) return p;
+  if (limit === null) return p;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(sendFailed(sending(), `the connection has been down for ${limit} ms or more (taskPublishRetryPolicy)`, { details: { heldMs: limit } })), limit);
     p.then((v) => { clearTimeout(timer); resolve(v); }, (err: unknown) => { clearTimeout(timer); reject(err); });
