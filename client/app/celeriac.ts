@@ -209,7 +209,6 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));
   }
 
-
   /** A worker consuming this app's tasks (`worker.start()` connects). */
   worker(options: WorkerOptions = {}): Worker {
     return new Worker(this, options);
