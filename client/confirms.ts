@@ -9,6 +9,8 @@ interface PendingPublish {
   reject: (err: CeleriacError) => void;
   /** Date.now() when written to the current socket; 0 while not written (offline or blocked). */
   sentAt: number;
+  /** Date.now() when it was made or last left without a socket (a drop): the offline clock. */
+  heldAt: number;
 }
 
 /** Unconfirmed publishes of one client connection, oldest first. */
@@ -24,9 +26,9 @@ export class Confirms {
    * Tracks a publish; the promise settles on its confirm or error frame. `sentAt` is Date.now()
    * when it is written at once, 0 when it is held (offline or blocked by flow control).
    */
-  add(frame: PublishFrame, sentAt: number): Promise<void> {
+  add(frame: PublishFrame, sentAt: number, heldAt: number = sentAt): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(frame.id, { frame, resolve, reject, sentAt });
+      this.pending.set(frame.id, { frame, resolve, reject, sentAt, heldAt });
     });
   }
 
@@ -57,9 +59,12 @@ export class Confirms {
     return true;
   }
 
-  /** Every pending publish counts as not written (its socket dropped). */
-  dropped(): void {
-    for (const p of this.pending.values()) p.sentAt = 0;
+  /** Every pending publish counts as not written (its socket dropped at `now`). */
+  dropped(now: number): void {
+    for (const p of this.pending.values()) {
+      p.sentAt = 0;
+      p.heldAt = now;
+    }
   }
 
   /** Restarts the clock of every written publish (the broker was blocked, not unresponsive). */
@@ -84,6 +89,20 @@ export class Confirms {
       if (now - p.sentAt < timeoutMs) break; // written in order: the rest are younger
       this.pending.delete(id);
       p.reject(new CeleriacError('ERR_TIMEOUT', `publish ${id} to exchange '${p.frame.exchange}' was not confirmed within ${timeoutMs} ms`, { details: { id } }));
+    }
+    if (this.pending.size === 0) this.wakeIdle();
+  }
+
+  /**
+   * Fails, with the error `failure` builds, each publish not written and held for `limitMs` or
+   * more since it was made or its socket dropped. Called only while the connection is down, so a
+   * publish held by flow control on a live socket is never timed here.
+   */
+  expireHeld(now: number, limitMs: number, failure: (frame: PublishFrame, heldMs: number) => CeleriacError): void {
+    for (const [id, p] of this.pending) {
+      if (p.sentAt !== 0 || now - p.heldAt < limitMs) continue;
+      this.pending.delete(id);
+      p.reject(failure(p.frame, now - p.heldAt));
     }
     if (this.pending.size === 0) this.wakeIdle();
   }

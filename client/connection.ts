@@ -11,6 +11,7 @@ import { Confirms } from './confirms.js';
 import { Consumers, type MessageHandler } from './consumer.js';
 import { Message } from './message.js';
 import type { Settings } from './options.js';
+import { OfflineExpiry } from './offline-expiry.js';
 import { Outbox } from './outbox.js';
 import type { Body, GetOptions, PublishOptions } from './api-types.js';
 import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
@@ -41,6 +42,7 @@ export class Connection extends TaskRequests {
   private readonly confirms = new Confirms();
   private readonly topology = new Topology();
   private readonly consumers = new Consumers();
+  private readonly offline: OfflineExpiry;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
@@ -54,6 +56,7 @@ export class Connection extends TaskRequests {
   constructor(private readonly settings: Settings, private readonly dial: () => Promise<Transport>, transport: Transport) {
     super();
     this.requests = new Requests(settings.requestTimeout);
+    this.offline = new OfflineExpiry(this.confirms, settings.offlinePublishTimeout);
     this.outbox = new Outbox(() => {});
     this.adopt(transport);
     this.ready = true;
@@ -135,7 +138,8 @@ export class Connection extends TaskRequests {
    * durable queue: once committed to disk); rejects with the broker's coded error (ERR_NO_ROUTE
    * when `mandatory` and unroutable, ERR_QUEUE_FULL, ERR_NOT_FOUND, ...). A publish not yet
    * confirmed when the socket drops is published again on the next socket, so the promise stays
-   * pending across a reconnect. While the broker says flow(false), publishes queue locally.
+   * pending across a reconnect — for at most `offlinePublishTimeout` when set (then
+   * ERR_PUBLISH_FAILED). While the broker says flow(false), publishes queue locally.
    */
   publish(exchange: string, routingKey: string, body: Body, options?: PublishOptions): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('publish'));
@@ -159,7 +163,7 @@ export class Connection extends TaskRequests {
       this.outbox.push(frame, bytes.byteLength);
       return p;
     }
-    return this.confirms.add(frame, 0);
+    return this.confirms.add(frame, 0, Date.now());
   }
 
   /** Publishes straight to a queue through the default exchange. */
@@ -326,7 +330,7 @@ export class Connection extends TaskRequests {
     this.blocked = false;
     const lost = err.code === 'ERR_CONNECTION_CLOSED' ? err : new CeleriacError('ERR_CONNECTION_CLOSED', `connection lost: ${err.message}`, { cause: err });
     this.requests.dropped(lost);
-    this.confirms.dropped();
+    this.confirms.dropped(Date.now());
     if (this.state === 'closing') {
       // close() was waiting on this socket: what is still pending fails now, not after a timeout.
       this.markClosed(undefined);
@@ -342,6 +346,7 @@ export class Connection extends TaskRequests {
   }
 
   private scheduleReconnect(err: CeleriacError): void {
+    this.offline.down(err);
     const delay = backoffDelay(this.attempt, this.settings.backoff);
     this.attempt++;
     this.emit('reconnecting', { attempt: this.attempt, delay, error: err });
@@ -377,6 +382,7 @@ export class Connection extends TaskRequests {
     this.attempt = 0;
     this.state = 'open';
     this.ready = true;
+    this.offline.up();
     for (const frame of this.requests.unsent()) this.write(frame);
     this.writeUnsentPublishes();
     this.emit('reconnected');
@@ -423,6 +429,7 @@ export class Connection extends TaskRequests {
     this.state = 'closed';
     this.ready = false;
     clearInterval(this.expiryTimer);
+    this.offline.up();
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     const closed = err === undefined
       ? fail('ERR_CONNECTION_CLOSED', 'the connection was closed')

@@ -21,7 +21,9 @@ export type { FinishRequest } from './task-support.js';
 export { TASK_STATES, READY_STATES, type TaskState } from '../shared/task-states.js';
 
 // --- the task layer
-export { Celeriac, type AppHooks } from './app/celeriac.js';
+export { Celeriac, type AppHooks, type OpenOptions, type StartupWait } from './app/celeriac.js';
+export type { PublishRetryPolicy } from './app/publish-retry.js';
+export type { RetryLog } from './app/broker-retry.js';
 export { fromCeleryConfig } from './app/celery-config.js';
 export { resolveSettings, SETTINGS, SETTING_NAMES, WORKER_POOLS } from './app/settings.js';
 export type { Settings, SettingsInput, SettingName, WorkerPool } from './app/settings.js';

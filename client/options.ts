@@ -29,6 +29,13 @@ export interface ConnectOptions {
   requestTimeout?: number;
   /** Reconnect delays: exponential from `initial` up to `max` ms, with jitter. Default 100 / 10,000. */
   reconnectBackoff?: Partial<BackoffOptions>;
+  /**
+   * How long a publish may wait for the connection to come back while it is down (reconnecting),
+   * ms: a publish made while down, or written but not confirmed when the socket dropped. Past it
+   * the publish rejects with ERR_PUBLISH_FAILED and is never sent again. Default null: it waits
+   * for the reconnect, however long. Publishes held by the broker's flow control are not timed.
+   */
+  offlinePublishTimeout?: number | null;
 }
 
 /** Options after defaults and validation. */
@@ -38,6 +45,8 @@ export interface Settings {
   heartbeat: number | undefined;
   requestTimeout: number;
   backoff: BackoffOptions;
+  /** null = no limit. */
+  offlinePublishTimeout: number | null;
 }
 
 function duration(name: string, v: unknown, min: number): void {
@@ -64,11 +73,13 @@ export function normalizeOptions(options: ConnectOptions = {}): Settings {
   const backoff = options.reconnectBackoff ?? {};
   duration('reconnectBackoff.initial', backoff.initial, 1);
   duration('reconnectBackoff.max', backoff.max, 1);
+  if (options.offlinePublishTimeout !== null) duration('offlinePublishTimeout', options.offlinePublishTimeout, 0);
   return {
     clientName: options.clientName ?? 'celeriac-client',
     reconnect: options.reconnect ?? true,
     heartbeat: options.heartbeat,
     requestTimeout: options.requestTimeout ?? 30_000,
     backoff: { initial: backoff.initial ?? DEFAULT_BACKOFF.initial, max: backoff.max ?? Math.max(DEFAULT_BACKOFF.max, backoff.initial ?? 0) },
+    offlinePublishTimeout: options.offlinePublishTimeout ?? null,
   };
 }

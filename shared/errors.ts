@@ -42,6 +42,7 @@ export const ERRORS = {
   ERR_ACK_TIMEOUT: { wire: 406, scope: 'request', doc: 'A consumer held a delivery unacked longer than the queue\'s consumerTimeout; it was cancelled and its deliveries requeued.' },
   ERR_STORE_FAILED: { wire: 541, scope: 'request', doc: 'The store could not commit (disk full, I/O error); the message was not taken.' },
   ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
+  ERR_PUBLISH_FAILED: { wire: 320, scope: 'request', doc: 'A publish could not reach the broker within its bound: the broker stayed unreachable longer than the app\'s taskPublishRetryPolicy (or the connection\'s offlinePublishTimeout) allows (client side).' },
   // --- the task layer (client side: raised by AsyncResult, the worker and the CLI)
   ERR_TASK_FAILED: { wire: 541, scope: 'request', doc: 'The task raised an error; details carry the remote name, message and stack (AsyncResult.get).' },
   ERR_TASK_REVOKED: { wire: 541, scope: 'request', doc: 'The task was revoked (or expired) before it could finish (AsyncResult.get).' },

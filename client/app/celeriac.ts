@@ -4,6 +4,7 @@
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
 import { connect } from '../connect.js';
+import { parseBrokerUrl } from '../url.js';
 import type { Connection } from '../connection.js';
 import { compileAccept, type CompiledAccept } from '../messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
@@ -16,13 +17,35 @@ import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { Control } from '../control/control.js';
 import { Events } from '../events/events.js';
 import { sentEventHook } from '../events/sent-events.js';
+import { retryUnreachable, startupPlan, type RetryLog } from './broker-retry.js';
 import { QueueDeclarer } from './declare-queues.js';
+import { boundWhileDown, firstConnectPlan, inTaskTerms, offlineLimit, type Sending } from './publish-retry.js';
 import { resolveSettings, type Settings, type SettingsInput } from './settings.js';
 
 /** Hooks other parts of the SDK attach to an app (events publish task-sent through one). */
 export interface AppHooks {
   /** Called after a task message was confirmed by the broker. */
   taskSent?(info: { id: string; name: string; args: readonly unknown[]; kwargs: Readonly<Record<string, unknown>>; queue: string; exchange: string; routingKey: string; eta: string | null; expires: string | null; retries: number; rootId: string; parentId: string | null }): void;
+}
+
+/** A worker's way of opening a connection: it waits for a broker that is not up yet. */
+export interface StartupWait {
+  /** Where each failed try is logged (Celery's "Cannot connect to ...: Trying again in ..." line). */
+  log: RetryLog;
+  /** Stops waiting (a shutdown signal): the open rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of `app.open()`. */
+export interface OpenOptions {
+  /**
+   * Open as a worker starting does: while the broker refuses or cannot be reached, try again with
+   * backoff (brokerConnectionRetryOnStartup, up to brokerConnectionMaxRetries), then reject with
+   * the last error. Bad credentials or a bad URL reject at once. Without it, one try.
+   */
+  startup?: StartupWait;
+  /** The connection's offlinePublishTimeout, ms (null or absent: held publishes wait for ever). */
+  offlinePublishTimeout?: number | null;
 }
 
 /** A Celeriac application: `new Celeriac(settings)`. */
@@ -35,6 +58,8 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   readonly hooks: AppHooks = {};
   private readonly registry = new Map<string, TaskDefinition>();
   private conn: Promise<Connection> | undefined;
+  /** The producer connection once open, until closed for good: sendTask's fast path. */
+  private current: Connection | undefined;
   private closed = false;
   private controlImpl: Control | undefined;
   private eventsImpl: Events | undefined;
@@ -111,10 +136,17 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   async sendTask<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}, taskOptions?: Readonly<TaskOptions>): Promise<AsyncResult<R>> {
     const { kwargs = {}, ...call } = options;
     const prepared = prepareTask(this.settings, name, args, kwargs, call, taskOptions ?? this.registry.get(name)?.options ?? {});
-    const conn = await this.connection();
-    await this.declarer.ensure(conn, prepared.queue);
+    // Bounded by taskPublishRetryPolicy while the broker cannot be reached: the first connection
+    // is retried here; a connection that dropped holds the publish for the policy's waits.
+    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: parseBrokerUrl(this.settings.broker).displayUrl });
+    const conn = this.current ?? await retryUnreachable(() => this.connection(), firstConnectPlan(this.settings, sending));
     const { exchange, routingKey, body, props, track } = prepared.publish;
-    await conn.publish(exchange, routingKey, body, track === undefined ? { ...props } : { ...props, track });
+    try {
+      await boundWhileDown(conn, this.declarer.ensure(conn, prepared.queue), this.settings, sending);
+      await conn.publish(exchange, routingKey, body, track === undefined ? { ...props } : { ...props, track });
+    } catch (err) {
+      throw inTaskTerms(err, sending);
+    }
     const sent = this.hooks.taskSent;
     if (sent !== undefined) {
       const h = props?.headers ?? {};
@@ -132,14 +164,25 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return new AsyncResult<R>(id, this);
   }
 
-  /** The producer connection, opened on first use. */
-  connection(): Promise<Connection> {
+  /**
+   * The producer connection, opened on first use. It holds a publish while it reconnects for the
+   * waits taskPublishRetryPolicy allows, no longer. `startup` applies when this call opens it (a
+   * worker starting: see OpenOptions).
+   */
+  connection(options: { startup?: StartupWait } = {}): Promise<Connection> {
     if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
     if (this.conn === undefined) {
-      const p = this.open('producer');
+      const p = this.open('producer', { ...options, offlinePublishTimeout: offlineLimit(this.settings) });
       this.conn = p;
-      // A failed first connection is not remembered: the next call tries again.
-      p.catch(() => { if (this.conn === p) this.conn = undefined; });
+      // A failed first connection is not remembered: the next call tries again; nor is one
+      // closed for good (brokerConnectionRetry false and a drop): the next call opens another.
+      p.then((c) => {
+        if (this.conn === p) this.current = c;
+        c.once('close', () => {
+          if (this.current === c) this.current = undefined;
+          if (this.conn === p) this.conn = undefined;
+        });
+      }, () => { if (this.conn === p) this.conn = undefined; });
     }
     return this.conn;
   }
@@ -150,10 +193,15 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   }
 
   /** Opens a new connection to the broker with the app's connection settings (workers get their own). */
-  open(role: string): Promise<Connection> {
-    const options: Parameters<typeof connect>[1] = { reconnect: this.settings.brokerConnectionRetry, clientName: `celeriac-${role}` };
-    if (this.settings.brokerHeartbeat !== null) options.heartbeat = this.settings.brokerHeartbeat;
-    return connect(this.settings.broker, options);
+  open(role: string, opts: OpenOptions = {}): Promise<Connection> {
+    const s = this.settings;
+    const options: Parameters<typeof connect>[1] = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
+    if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
+    if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
+    const dial = (): Promise<Connection> => connect(s.broker, options);
+    const startup = opts.startup;
+    if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
+    return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));
   }
 
   /** A worker consuming this app's tasks (`worker.start()` connects). */
@@ -165,7 +213,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   async close(): Promise<void> {
     this.closed = true;
     const p = this.conn;
-    this.conn = undefined;
+    this.conn = this.current = undefined;
     if (p === undefined) return;
     try {
       await (await p).close();

@@ -2,6 +2,7 @@
 // Driven by the SETTINGS table: names, seconds → ms scaling and env-string coercion come from it.
 import { isDeepStrictEqual } from 'node:util';
 import { fail } from '../../shared/errors.js';
+import { policyFromCelery } from './publish-retry.js';
 import { describe, invalid, isPlainObject } from './setting-parsers.js';
 import { SETTINGS, SETTING_NAMES, parseSetting, unknownSettingMessage, type SettingName, type SettingsInput } from './settings.js';
 
@@ -188,6 +189,8 @@ const FROM_CELERY: { readonly [K in SettingName]?: (value: unknown, label: strin
   taskRoutes: (v, label) => (v === null ? undefined : celeryRoutes(v, label)),
   taskQueues: celeryQueues,
   beatSchedule: (v, label) => (v === null ? undefined : celeryBeat(v, label)),
+  // { max_retries, interval_start, ... } in seconds; max_retries None = for ever.
+  taskPublishRetryPolicy: (v) => policyFromCelery(v),
 };
 
 function acceptsNull(setting: SettingName): boolean {

@@ -15,6 +15,7 @@ import {
 } from './setting-shapes.js';
 import { checkRouting, completeQueues, deriveDefaultRouting } from './routing.js';
 import { resolveResultBackend, resultBackendUrl } from './result-backend.js';
+import { DEFAULT_PUBLISH_RETRY_POLICY, publishRetryPolicy, type PublishRetryPolicy } from './publish-retry.js';
 import { closest } from './suggest.js';
 
 /** How a raw Celery value of this setting is read (environment strings are coerced by it). */
@@ -69,6 +70,16 @@ export const SETTINGS = {
     default: true, parse: bool, type: 'bool',
     doc: 'Reconnect on its own after the connection drops (the first connection must succeed).',
     celery: { name: 'broker_connection_retry', old: ['BROKER_CONNECTION_RETRY'] },
+  }),
+  brokerConnectionRetryOnStartup: setting({
+    default: true, parse: bool, type: 'bool',
+    doc: 'A worker starting while the broker is not up yet tries again with backoff (refused or unreachable only; bad credentials fail at once).',
+    celery: { name: 'broker_connection_retry_on_startup', old: [] },
+  }),
+  brokerConnectionMaxRetries: setting({
+    default: 100, parse: nullable(int(0)), type: 'int',
+    doc: 'Retries of a worker\'s first connection before it gives up; null = for ever, 0 = none (as Celery).',
+    celery: { name: 'broker_connection_max_retries', old: ['BROKER_CONNECTION_MAX_RETRIES'] },
   }),
   brokerHeartbeat: setting({
     default: null, parse: nullable(duration(0)), type: 'number', unit: 'ms',
@@ -175,6 +186,16 @@ export const SETTINGS = {
     default: null, parse: nullable(int(0, 255)), type: 'int',
     doc: 'Priority of task messages that set none; null = no priority.',
     celery: { name: 'task_default_priority', old: ['CELERY_DEFAULT_PRIORITY'] },
+  }),
+  taskPublishRetry: setting({
+    default: true, parse: bool, type: 'bool',
+    doc: 'Sending a task while the broker cannot be reached retries as taskPublishRetryPolicy says; false = fail at once.',
+    celery: { name: 'task_publish_retry', old: ['CELERY_TASK_PUBLISH_RETRY', 'CELERY_PUBLISH_RETRY'] },
+  }),
+  taskPublishRetryPolicy: setting<PublishRetryPolicy, Partial<PublishRetryPolicy>>({
+    default: DEFAULT_PUBLISH_RETRY_POLICY, parse: publishRetryPolicy, type: 'object',
+    doc: 'How long sending a task waits for an unreachable broker: { maxRetries (null = for ever), intervalStart, intervalStep, intervalMax } in ms; then ERR_PUBLISH_FAILED.',
+    celery: { name: 'task_publish_retry_policy', old: ['CELERY_TASK_PUBLISH_RETRY_POLICY', 'CELERY_PUBLISH_RETRY_POLICY'] },
   }),
   taskSendSentEvent: setting({
     default: false, parse: bool, type: 'bool',

@@ -32,6 +32,8 @@ function describe(err: unknown, command: string | undefined): { message: string;
     switch (err.code) {
       // connect() words these with the URL and the socket error: "cannot connect to ws://...: ECONNREFUSED".
       case 'ERR_CONNECTION_CLOSED': return { message: `broker unreachable: ${first}`, exitCode: 1 };
+      // Sending a task gave up (taskPublishRetryPolicy): "cannot send task ... to ws://...: ...".
+      case 'ERR_PUBLISH_FAILED': return { message: `broker unreachable: ${first}`, exitCode: 1 };
       case 'ERR_ACCESS_REFUSED': return { message: `the broker refused the connection: ${first}`, exitCode: 1 };
       case 'ERR_TIMEOUT': return { message: `the broker did not answer in time: ${first}`, exitCode: 1 };
       // A bad URL or setting is the user's input: the same exit code as a bad flag.

@@ -152,7 +152,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     try {
       await this.poolImpl.start();
-      this.conn = await this.app.open('worker');
+      // A broker not up yet is waited for (brokerConnectionRetryOnStartup), each try logged.
+      this.conn = await this.app.open('worker', { startup: { log: this.log } });
       this.rate = new RateGate(this.conn, (q) => rateHorizonOf(s, q));
       this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));

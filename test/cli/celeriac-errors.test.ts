@@ -20,7 +20,8 @@ t.test('errors name what was wrong and exit non-zero', async (t) => {
     () => runCli(t, ['call', 'tasks.add', '--args', '{"a": 1}', '--broker', broker.url]),
     () => runCli(t, ['call', 'tasks.add', '--kwargs', '[1]', '--broker', broker.url]),
     () => runCli(t, ['call', 'tasks.add', '--args', '[1, 2]', '--broker', dead]),
-    () => runCli(t, ['worker', '-A', './tasks.mjs', '--broker', dead]),
+    // brokerConnectionMaxRetries 0: no start-up retry (worker-startup.test.ts covers the retries).
+    () => runCli(t, ['worker', '-A', './startup-retry.mjs', '--broker', dead], { env: { BROKER_CONNECTION_MAX_RETRIES: '0' } }),
     () => runCli(t, ['result', 'x'], { env: { CELERIAC_BROKER: dead } }),
     () => runCli(t, ['call', 'tasks.add', '--broker', 'http://nope']),
     () => runCli(t, ['worker', '-A', './tasks.mjs', '--broker', broker.url, '--pool', 'prefork']),
@@ -56,7 +57,8 @@ t.test('errors name what was wrong and exit non-zero', async (t) => {
 
   t.equal(callDead.code, 1, 'broker unreachable: exit 1');
   t.equal(callDead.stdout, '');
-  t.match(callDead.stderr, new RegExp(`^celeriac: broker unreachable: cannot connect to ws://127\\.0\\.0\\.1:${port}/?: .*ECONNREFUSED.*\\n$`));
+  // After taskPublishRetryPolicy's retries: the task, the URL and the socket error in one line.
+  t.match(callDead.stderr, new RegExp(`^celeriac: broker unreachable: cannot send task 'tasks\\.add' \\[[0-9a-f-]+\\]: cannot connect to ws://127\\.0\\.0\\.1:${port}/?: .*ECONNREFUSED.* \\(gave up after 3 retries: taskPublishRetryPolicy\\)\\n$`));
 
   t.equal(workerDead.code, 1);
   t.match(workerDead.stderr, `broker unreachable: cannot connect to ws://127.0.0.1:${port}`);

@@ -51,7 +51,7 @@ t.test('confirms: confirm lists, errors, re-send after a drop, idle', async (t) 
   await p1;
   t.ok(c.reject(2, new CeleriacError('ERR_NO_ROUTE', 'unroutable')));
   await t.rejects(p2, { code: 'ERR_NO_ROUTE' });
-  c.dropped();
+  c.dropped(10);
   t.same(c.unsent().map((f) => f.id), [3]);
   const idle = c.whenIdle();
   c.markSent(3, 5);
@@ -76,6 +76,27 @@ t.test('confirms: expiry times only written publishes', async (t) => {
   c.rejectAll(closed);
   await t.rejects(held, { code: 'ERR_CONNECTION_CLOSED' });
   await t.rejects(young, { code: 'ERR_CONNECTION_CLOSED' });
+});
+
+t.test('confirms: while down, held publishes expire by how long they waited since made or dropped', async (t) => {
+  const c = new Confirms();
+  const written = c.add(pub(1), 1_000);
+  const blocked = c.add(pub(2), 0, 2_000);
+  const failure = (frame: PublishFrame, heldMs: number): CeleriacError => new CeleriacError('ERR_PUBLISH_FAILED', `${frame.id} held ${heldMs} ms`);
+  c.expireHeld(2_000, 500, failure);
+  t.equal(c.size, 2, 'a written publish is never timed here');
+  c.dropped(5_000); // the socket drops: every pending publish is held from now
+  const offline = c.add(pub(3), 0, 5_200);
+  c.expireHeld(5_499, 500, failure);
+  t.equal(c.size, 3, 'nothing held 500 ms yet');
+  c.expireHeld(5_500, 500, failure);
+  await t.rejects(written, { code: 'ERR_PUBLISH_FAILED', message: '1 held 500 ms' }, 'written before the drop: timed from the drop');
+  await t.rejects(blocked, { code: 'ERR_PUBLISH_FAILED', message: '2 held 500 ms' }, 'held before the drop: timed from the drop');
+  t.equal(c.size, 1);
+  c.expireHeld(5_700, 500, failure);
+  await t.rejects(offline, { code: 'ERR_PUBLISH_FAILED', message: '3 held 500 ms' }, 'made while down: timed from when it was made');
+  t.equal(c.size, 0);
+  await c.whenIdle();
 });
 
 t.test('topology: order kept, deletes take bindings with them, renames in place', async (t) => {

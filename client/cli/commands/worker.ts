@@ -114,6 +114,8 @@ async function run(ctx: CommandContext): Promise<number> {
   let signals = 0;
   let closing: Promise<void> | undefined;
   let started = false;
+  // Stops the wait for a broker that is not up yet when a signal comes first.
+  const waiting = new AbortController();
   const shutdown = (force: boolean): void => {
     // Every close() call returns the one shutdown under way (a forced one turns it cold).
     closing = worker.close({ force });
@@ -123,6 +125,7 @@ async function run(ctx: CommandContext): Promise<number> {
     if (signals === 1) {
       log('warn', `${signal}: warm shutdown (running tasks finish; ${signal} again for a cold shutdown)`);
       if (started) shutdown(false);
+      else waiting.abort(new Error(`${signal} while waiting for the broker`));
     } else if (signals === 2) {
       log('warn', `${signal} again: cold shutdown (running tasks are stopped)`);
       if (started) shutdown(true);
@@ -133,12 +136,17 @@ async function run(ctx: CommandContext): Promise<number> {
   });
 
   // Reach the broker before printing the banner, so an unreachable one is one error line, not a
-  // banner and then an error.
-  await loaded.app.connection().catch(async (err: unknown) => {
+  // banner and then an error. A broker not up yet is waited for as Celery's worker does
+  // (brokerConnectionRetryOnStartup, brokerConnectionMaxRetries), one log line per try.
+  try {
+    await loaded.app.connection({ startup: { log, signal: waiting.signal } });
+  } catch (err) {
     removeSignal();
     await loaded.app.close();
+    // Stopped by a signal while waiting: a shutdown like any other.
+    if (waiting.signal.aborted) return 0;
     throw err;
-  });
+  }
   ctx.output.out(banner(worker, loaded, options.sendEvents ?? loaded.app.settings.workerSendTaskEvents));
   // A remote `shutdown` control command closes the worker without a signal: exit then too.
   const offline = new Promise<void>((res) => worker.once('worker-offline', () => res()));
