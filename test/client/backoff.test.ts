@@ -27,7 +27,7 @@ t.test('nonsense inputs still give a positive finite delay', async (t) => {
 
 t.test('connect options: defaults and validation', async (t) => {
   const s = normalizeOptions();
-  t.same(s, { clientName: 'celeriac-client', reconnect: true, heartbeat: undefined, requestTimeout: 30_000, backoff: { initial: 100, max: 10_000 } });
+  t.same(s, { clientName: 'celeriac-client', reconnect: true, heartbeat: undefined, requestTimeout: 30_000, offlinePublishTimeout: null, backoff: { initial: 100, max: 10_000 } });
   t.same(normalizeOptions({ reconnectBackoff: { initial: 20_000 } }).backoff, { initial: 20_000, max: 20_000 });
   for (const bad of [{ requestTimeout: 0 }, { heartbeat: -1 }, { reconnect: 'yes' }, { user: 5 }, { reconnectBackoff: { max: Number.NaN } }]) {
     t.throws(() => normalizeOptions(bad as never), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
