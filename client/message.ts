@@ -182,6 +182,18 @@ export class Message {
     return this.#settler.open ? this.fields.deliveryTag : 0;
   }
 
+  /**
+   * @internal For Connection.finish: the broker refused the finish that claimed this message, and a
+   * refused finish changes nothing, so the delivery is still held for us on this socket: it may be
+   * settled again (by a replacement finish, an ack or a nack). Not for a finish cut off or timed
+   * out, which may have committed.
+   */
+  unclaimAfterRefusal(): void {
+    if (this.#noAck || !this.#settled || !this.#settler.open) return;
+    this.#settled = false;
+    this.#settler.unsettled.add(this.fields.deliveryTag, this);
+  }
+
   /** `multiple`: the earlier deliveries of this socket are settled by the same frame. */
   #settleEarlier(): void {
     const earlier = this.#settler.unsettled.takeBefore(this.fields.deliveryTag);

@@ -1,7 +1,7 @@
 // The broker requests the task layer builds on: results, finish, revoke, rate limits and groups.
 // A base of Connection written against its request primitive, so connection.ts keeps the socket work.
 import { EventEmitter } from 'node:events';
-import { fail } from '../shared/errors.js';
+import { CeleriacError, fail } from '../shared/errors.js';
 import type {
   FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, RateSlot, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
 } from '../shared/frames.js';
@@ -23,6 +23,9 @@ export interface FinishRequest {
    */
   ackRequired?: boolean;
 }
+
+/** Errors after which a finish's message stays settled (see finish). */
+const STILL_CLAIMED: ReadonlySet<string> = new Set(['ERR_TIMEOUT', 'ERR_CONNECTION_CLOSED', 'ERR_UNKNOWN_DELIVERY_TAG']);
 
 function invalid(message: string): never {
   throw fail('ERR_INVALID_ARGUMENT', message);
@@ -92,6 +95,7 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * next step lost. Resolves once committed. Not re-sent after a reconnect (it would publish
    * twice); if the message's socket dropped, the ack is left out (the broker requeued it), or
    * with `ackRequired` nothing is sent. Resolves true once committed, false when nothing was sent.
+   * A finish the broker refuses changed nothing: `ack` is unsettled again, to settle another way.
    */
   async finish(req: FinishRequest): Promise<boolean> {
     const frame: RequestFrame = { op: OP.finish, id: this.newId() };
@@ -102,7 +106,17 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
       if (tag !== 0) frame.ack = tag;
       else if (req.ackRequired === true) return false;
     }
-    await this.request(frame, false);
+    try {
+      await this.request(frame, false);
+    } catch (err) {
+      // A refusal left the delivery unacked: the caller may settle it another way. A finish cut
+      // off (dropped socket, no answer in time) may have committed, and an unknown tag is not
+      // held at all, so then the message stays claimed.
+      if (frame.ack !== undefined && !(err instanceof CeleriacError && STILL_CLAIMED.has(err.code))) {
+        req.ack!.unclaimAfterRefusal();
+      }
+      throw err;
+    }
     return true;
   }
 

@@ -158,9 +158,8 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
  * `instead` ends the job another way. When the socket dropped under the finish, recover(). A
  * finish refused because the broker no longer holds the delivery (ERR_UNKNOWN_DELIVERY_TAG: taken
  * back after an ack timeout) changed nothing, and the redelivery owns the task's outcome.
- * A late-acked delivery that the refused finish carried cannot be acked by the replacement
- * (Connection.finish settles the message locally when it sends): it stays unacked until the
- * connection ends, and the broker then delivers it again.
+ * A late-acked delivery that another refused finish carried is still held (Connection.finish
+ * unsettles it), so the replacement acks it.
  */
 async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unknown) => Promise<void>): Promise<void> {
   let ending: Ending;

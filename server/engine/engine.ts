@@ -45,6 +45,24 @@ export interface EngineOptions {
   log?: LogFn;
 }
 
+function queueFull(q: Queue<Conn>): CeleriacError {
+  return fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow ${q.options.overflow ?? 'drop-head'})`, { queue: q.name });
+}
+
+/**
+ * Throws ERR_QUEUE_FULL when a reject-publish queue among `routes` has no room for all that a
+ * finish puts in it: checked before the finish commits, since its ack must not go through
+ * without its publishes (other overflow modes always make room).
+ */
+function refuseIfFull(routes: ReadonlyArray<readonly Queue<Conn>[]>): void {
+  const incoming = new Map<Queue<Conn>, number>();
+  for (const targets of routes) for (const q of targets) incoming.set(q, (incoming.get(q) ?? 0) + 1);
+  for (const [q, n] of incoming) {
+    const max = q.options.maxLength;
+    if (q.options.overflow === 'reject-publish' && max !== undefined && q.depth + n > max) throw queueFull(q);
+  }
+}
+
 /** The refusal of an ack/nack/reject/finish naming a tag this connection does not hold. */
 function unknownTag(tag: number): CeleriacError {
   return fail('ERR_UNKNOWN_DELIVERY_TAG', `unknown delivery tag ${tag} (never delivered on this connection, or already settled)`, { deliveryTag: tag });
@@ -222,7 +240,7 @@ export class Engine implements EngineApi {
     const finish = joinParts(targets.length, done);
     for (const q of targets) {
       if (!this.flow.makeRoom(q)) {
-        finish(fail('ERR_QUEUE_FULL', `queue '${q.name}' is full (maxLength ${q.options.maxLength}, overflow ${q.options.overflow ?? 'drop-head'})`, { queue: q.name }));
+        finish(queueFull(q));
         continue;
       }
       const msg: QueuedMessage = {
@@ -372,6 +390,7 @@ export class Engine implements EngineApi {
     if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) throw unknownTag(req.ack);
     const vhost = this.vhostOf(conn);
     const routes = publishes.map((p) => this.routeIn(vhost, p.exchange, p.routingKey, p.props, p.track));
+    refuseIfFull(routes);
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
     const part = joinParts(1 + (req.result === undefined ? 0 : 1) + publishes.length, done);
     this.options.writer.atomically(() => {

@@ -51,9 +51,37 @@ t.test('a refused finish changes nothing', async (t) => {
     publishes: [{ exchange: unique('no-such-exchange'), routingKey: 'k', body: Buffer.from('y') }],
   }), { code: 'ERR_NOT_FOUND' });
   t.equal(await conn.getResult(id), null, 'no result stored');
-  await worker.close();
-  const again = await collect(conn, tasks);
-  await until(() => again.msgs.length === 1);
-  t.ok(again.msgs[0]!.fields.redelivered, 'the task was not acked: it comes back');
+  t.notOk(held[0]!.settled, 'the delivery is still ours to settle');
+  held[0]!.nack({ requeue: true });
+  await until(() => held.length === 2, 10_000, 'the requeued task to come back');
+  t.ok(held[1]!.fields.redelivered, 'the task was not acked: the nack after the refusal requeued it');
   await t.rejects(conn.finish({ result: { taskId: unique('t'), state: 'NOPE' } }), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+t.test('a finish whose follow-up a full reject-publish queue refuses is refused whole: no ack, no result', async (t) => {
+  const { conn, open } = await brokerAndClient(t);
+  const worker = await open();
+  const tasks = unique('tasks');
+  const full = unique('full');
+  await conn.assertQueue(tasks);
+  await conn.assertQueue(full, { maxLength: 1, overflow: 'reject-publish' });
+  await conn.publish('', full, Buffer.from('occupant'));
+  await conn.publish('', tasks, Buffer.from('x'));
+  const held: Message[] = [];
+  await worker.consume(tasks, (m) => { held.push(m); }, { prefetch: 1 });
+  await until(() => held.length === 1);
+  const id = unique('t');
+  await t.rejects(worker.finish({
+    ack: held[0]!,
+    result: { taskId: id, state: 'SUCCESS' },
+    publishes: [{ exchange: '', routingKey: full, body: Buffer.from('next step') }],
+  }), { code: 'ERR_QUEUE_FULL' });
+  t.equal(await conn.getResult(id), null, 'no result stored');
+  t.equal((await conn.checkQueue(full)).messageCount, 1, 'nothing added to the full queue');
+  t.equal((await conn.checkQueue(tasks)).consumerCount, 1);
+  // The replacement a worker sends (a FAILURE without the follow-up) acks the same delivery.
+  await worker.finish({ ack: held[0]!, result: { taskId: id, state: 'FAILURE' } });
+  t.equal((await conn.getResult(id))?.state, 'FAILURE');
+  await worker.close();
+  t.equal((await conn.checkQueue(tasks)).messageCount, 0, 'the task message was acked by the replacement, not requeued');
 });
