@@ -219,7 +219,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.state = 'stopping';
     this.loopMonitor?.stop();
     const conn = this.conn;
-    for (const tag of this.consumerTags.keys()) await conn?.cancel(tag).catch(() => undefined);
+    // While the broker is unreachable, its consumers went with the socket and nothing can be told
+    // to it: each request would wait out requestTimeout. Closing the connection below ends it all.
+    const reachable = conn?.connected === true;
+    if (reachable) for (const tag of this.consumerTags.keys()) await conn.cancel(tag).catch(() => undefined);
     // Prefetched but not started: back to the queue for another worker.
     for (const job of [...this.jobs.values()]) if (job.state === 'reserved' || job.state === 'rate-limited') this.giveBack(job);
     this.ready.length = 0;
@@ -228,7 +231,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await Promise.allSettled([...this.finishing]);
     this.state = 'stopped';
     this.emit('worker-offline');
-    await this.detachServices?.().catch(() => undefined);
+    const detached = this.detachServices?.().catch(() => undefined);
+    if (reachable) await detached;
     await conn?.close().catch(() => undefined);
     this.log('info', `worker ${this.hostname} stopped (${this.coldShutdown ? 'cold' : 'warm'})`);
   }

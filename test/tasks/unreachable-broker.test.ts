@@ -120,3 +120,23 @@ t.test('a worker started before its broker waits for it, logging each try', asyn
   await starting;
   t.equal(await (await add.delay(2, 2)).get({ timeout: 10_000 }), 4);
 });
+
+t.test('worker.close() while the broker is down ends at once instead of waiting out each request', async (t) => {
+  const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: ':memory:' });
+  const app = newApp(t, { broker: broker.url });
+  app.task(unique('t.noop'), () => 1);
+  const worker = app.worker({ queues: [unique('q-a'), unique('q-b')], log: () => undefined });
+  await worker.start();
+  const lost = new Promise<void>((resolve) => worker.connection.once('reconnecting', () => resolve()));
+  await broker.close();
+  await lost;
+  // Two consumers, the control mailbox and worker-offline: four requests of requestTimeout (30 s) each before.
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    worker.close().then(() => 'closed'),
+    new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still closing'), 10_000); }),
+  ]);
+  clearTimeout(timer);
+  t.equal(outcome, 'closed');
+  t.notOk(worker.running);
+});
