@@ -1,6 +1,6 @@
 // finish: a worker acks its task, stores the result and publishes the next step in one commit.
-import t from 'tap';
-import type { Message } from '../../client/index.js';
+import t, { type Test } from 'tap';
+import type { Connection, Message } from '../../client/index.js';
 import { brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
 
 t.test('ack, result and follow-up publish land together; waiters are pushed the result', async (t) => {
@@ -35,15 +35,22 @@ t.test('ack, result and follow-up publish land together; waiters are pushed the 
   t.equal((await conn.checkQueue(tasks)).messageCount, 0, 'the task message was acked');
 });
 
-t.test('a refused finish changes nothing', async (t) => {
+/** A broker, a second client holding one task delivery (prefetch 1) and what it was given. */
+async function heldTask(t: Test, before?: (conn: Connection) => Promise<void>): Promise<{ conn: Connection; worker: Connection; tasks: string; held: Message[] }> {
   const { conn, open } = await brokerAndClient(t);
   const worker = await open();
   const tasks = unique('tasks');
   await conn.assertQueue(tasks);
+  await before?.(conn);
   await conn.publish('', tasks, Buffer.from('x'));
   const held: Message[] = [];
   await worker.consume(tasks, (m) => { held.push(m); }, { prefetch: 1 });
   await until(() => held.length === 1);
+  return { conn, worker, tasks, held };
+}
+
+t.test('a refused finish changes nothing', async (t) => {
+  const { conn, worker, held } = await heldTask(t);
   const id = unique('t');
   await t.rejects(worker.finish({
     ack: held[0]!,
@@ -59,17 +66,11 @@ t.test('a refused finish changes nothing', async (t) => {
 });
 
 t.test('a finish whose follow-up a full reject-publish queue refuses is refused whole: no ack, no result', async (t) => {
-  const { conn, open } = await brokerAndClient(t);
-  const worker = await open();
-  const tasks = unique('tasks');
   const full = unique('full');
-  await conn.assertQueue(tasks);
-  await conn.assertQueue(full, { maxLength: 1, overflow: 'reject-publish' });
-  await conn.publish('', full, Buffer.from('occupant'));
-  await conn.publish('', tasks, Buffer.from('x'));
-  const held: Message[] = [];
-  await worker.consume(tasks, (m) => { held.push(m); }, { prefetch: 1 });
-  await until(() => held.length === 1);
+  const { conn, worker, tasks, held } = await heldTask(t, async (c) => {
+    await c.assertQueue(full, { maxLength: 1, overflow: 'reject-publish' });
+    await c.publish('', full, Buffer.from('occupant'));
+  });
   const id = unique('t');
   await t.rejects(worker.finish({
     ack: held[0]!,
