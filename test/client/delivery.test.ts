@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import { connect, type Connection, type Message } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
-import { sleep, until } from '../helpers/wait.js';
+import { sleep, until, untilAsync } from '../helpers/wait.js';
 
 async function open(t: Test): Promise<Connection> {
   const broker = await startTestBroker(t);
@@ -24,8 +24,9 @@ t.test('prefetch 2: at most 2 unacked deliveries outstanding', async (t) => {
     maxOutstanding = Math.max(maxOutstanding, held.length);
   }, { prefetch: 2 });
   await Promise.all(Array.from({ length: 10 }, (_, i) => conn.sendToQueue('dl-prefetch', `m${i}`)));
-  await until(() => received === 2, 5_000, 'two deliveries');
-  await sleep(100);
+  await until(() => received === 2, 10_000, 'two deliveries');
+  // The broker's own count is the proof: eight held back as ready, not a pause that hopes to see a third.
+  t.equal((await conn.checkQueue('dl-prefetch')).messageCount, 8, 'the other eight stay ready');
   t.equal(received, 2, 'no third delivery while two are unacked');
   while (received < 10) {
     const m = held.shift();
@@ -53,9 +54,9 @@ t.test('nack with requeue: redelivered flag and delivery count grow; reject drop
     { redelivered: true, deliveryCount: 2 },
     { redelivered: true, deliveryCount: 3 },
   ]);
-  await sleep(50);
+  // The reject leaves before the next request on this socket; the bounded poll covers a later apply.
+  await untilAsync(async () => (await conn.checkQueue('dl-nack')).messageCount === 0, 10_000, 'the rejected message to go');
   t.equal(seen.length, 3, 'rejected without requeue: gone');
-  t.equal((await conn.checkQueue('dl-nack')).messageCount, 0);
 });
 
 t.test('double ack throws locally and never reaches the broker', async (t) => {
@@ -102,7 +103,7 @@ t.test('a failing handler: handlerError is emitted, the message stays unsettled 
   await until(() => failures.length === 2, 5_000, 'two handler errors');
   t.same(failures.map(([e]) => (e as Error).message).sort(), ['async boom', 'sync boom']);
   await conn.sendToQueue('dl-throw', 'third');
-  await sleep(100);
+  t.equal((await conn.checkQueue('dl-throw')).messageCount, 1, 'the third waits ready on the broker');
   t.equal(calls, 2, 'both unsettled messages still hold the prefetch slots');
   for (const [, msg] of failures) {
     t.notOk(msg.settled);

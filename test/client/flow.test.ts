@@ -1,30 +1,53 @@
 // Flow control seen from the client: when the broker says flow(false), publish() queues locally
 // (nothing reaches the broker) and the promise stays pending; close() then fails it.
+//
+// The broker is made to cross its limit only after the listener is in place. 'blocked' is an edge:
+// a connection that opens on an already-blocked broker gets its flow frame with the welcome and emits
+// 'blocked' inside connect(), before a caller can listen. An RSS watermark of 1 byte trips at the
+// first limit check (1 s after start), which a loaded machine can pass before connect() returns, so
+// this test trips the store watermark on purpose, by filling the store.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 
 t.test('blocked: publishes are held locally and fail with ERR_CONNECTION_CLOSED on close', async (t) => {
-  // An RSS high watermark of 1 byte keeps this broker over its limit from its first check on.
-  const broker = await startTestBroker(t, { memoryHighWatermark: 1 });
-  const conn = await connect(broker.url, { requestTimeout: 500 });
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-flow-'));
+  const broker = await startTestBroker(t, { dataFile: join(dir, 'flow.db'), storeHighWatermark: 1024 * 1024 });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const conn = await connect(broker.url, { requestTimeout: 2_000 });
   const observer = await connect(broker.url);
-  t.teardown(() => observer.close());
-  await conn.assertQueue('flow-q');
+  const producer = await connect(broker.url, { requestTimeout: 2_000 }); // its close() waits that long for held publishes
+  t.teardown(() => Promise.all([conn.close(), observer.close(), producer.close()]));
+  const queue = `flow-${randomUUID().slice(0, 8)}`;
+  const filler = `${queue}-filler`;
+  await conn.assertQueue(queue);
+  await producer.assertQueue(filler, { durable: true });
   const blocked = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no 'blocked' within 10 s")), 10_000);
+    const timer = setTimeout(() => reject(new Error("no 'blocked' within 20 s")), 20_000);
     conn.once('blocked', (reason) => { clearTimeout(timer); resolve(reason); });
   });
-  // The publish may race the first limit check; only what is published after 'blocked' is asserted.
-  conn.sendToQueue('flow-q', 'early').catch(() => {});
-  t.match(await blocked, /memory/);
+  // 2 MiB of persistent messages on a durable queue take the data file past its 1 MiB watermark.
+  // They go through another connection: the broker stops reading a connection that publishes while
+  // blocked, and `conn` must stay readable for the round trip below. Not awaited: the block may
+  // come before the last of them are sent; those are then held (and failed by close()).
+  const chunk = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 32; i++) producer.sendToQueue(filler, chunk, { persistent: true }).catch(() => {});
+  t.match(await blocked, /store/);
+
   let settled = false;
-  const held = conn.sendToQueue('flow-q', 'held').finally(() => { settled = true; });
+  const held = conn.sendToQueue(queue, 'held').finally(() => { settled = true; });
   held.catch(() => {});
-  await new Promise((r) => setTimeout(r, 200));
+  // A request on the same socket is answered while blocked (only publishes are held): once it is,
+  // anything written before it has reached the broker, and the queue shows the publish did not.
+  t.equal((await conn.checkQueue(queue)).messageCount, 0, 'the held publish did not reach the broker');
+  // negative check: past requestTimeout, a held publish is still pending (not timed while blocked).
+  await new Promise((r) => setTimeout(r, 2_500));
   t.notOk(settled, 'the publish stays pending while blocked');
-  const { messageCount } = await observer.checkQueue('flow-q');
-  t.ok(messageCount <= 1, 'the held publish did not reach the broker');
+  t.equal((await observer.checkQueue(queue)).messageCount, 0, 'still nothing on the broker');
   await conn.close();
   await t.rejects(held, { code: 'ERR_CONNECTION_CLOSED' });
 });

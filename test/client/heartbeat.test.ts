@@ -45,7 +45,7 @@ t.test('a frozen broker is detected by heartbeat, and the client comes back when
   t.teardown(() => conn.close());
   t.equal(conn.heartbeat, 200);
   await conn.assertQueue('hb-q');
-  await new Promise((r) => setTimeout(r, 600));
+  await new Promise((r) => setTimeout(r, 600)); // negative check: three heartbeats of idleness, and no drop
   t.ok(conn.connected, 'heartbeats keep an idle connection alive');
 
   const drop = waitEvent<ReconnectingInfo>((cb) => conn.once('reconnecting', cb), 5_000, "'reconnecting'");

@@ -130,6 +130,7 @@ t.test('close() while reconnecting fails what is pending and stops retrying', as
   await t.rejects(pending, { code: 'ERR_CONNECTION_CLOSED' });
   await t.rejects(declare, { code: 'ERR_CONNECTION_CLOSED' });
   const before = attempts;
+  // negative check: three times the 50 ms max backoff; a retry timer armed before this sleep fires first.
   await sleep(150);
   t.equal(attempts, before, 'no attempts after close');
 });

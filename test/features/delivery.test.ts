@@ -2,7 +2,7 @@
 // connection, the consumer ack timeout, cancel and the cancel notice, get.
 import t from 'tap';
 import type { Message } from '../../client/index.js';
-import { bodies, brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokerAndClient, collect, unique, until, untilAsync } from './feature-helpers.js';
 
 t.test('prefetch bounds unacked deliveries per consumer', async (t) => {
   const { conn } = await brokerAndClient(t);
@@ -12,7 +12,8 @@ t.test('prefetch bounds unacked deliveries per consumer', async (t) => {
   const held: Message[] = [];
   await conn.consume(q, (m) => { held.push(m); }, { prefetch: 3 });
   await until(() => held.length === 3);
-  await sleep(100);
+  // The broker's own count is the proof: seven held back as ready, not a pause that hopes to see a fourth.
+  t.equal((await conn.checkQueue(q)).messageCount, 7, 'the other seven stay ready while three are unacked');
   t.equal(held.length, 3, 'no fourth delivery while three are unacked');
   held[0]!.ack();
   await until(() => held.length === 4);
@@ -44,8 +45,7 @@ t.test('nack with requeue redelivers flagged, with the delivery count', async (t
   }, { prefetch: 1 });
   await until(() => seen.length === 2);
   t.same(seen, [{ redelivered: false, count: 1 }, { redelivered: true, count: 2 }]);
-  await sleep(50);
-  t.equal((await conn.checkQueue(q)).messageCount, 0);
+  await untilAsync(async () => (await conn.checkQueue(q)).messageCount === 0, 10_000, 'the queue to be empty after the ack');
 });
 
 t.test('reject without requeue and no DLX drops the message', async (t) => {
@@ -55,8 +55,10 @@ t.test('reject without requeue and no DLX drops the message', async (t) => {
   await conn.publish('', q, Buffer.from('x'));
   const m = await conn.get(q);
   m!.reject({ requeue: false });
-  await sleep(50);
-  t.equal((await conn.checkQueue(q)).messageCount, 0);
+  // The reject leaves before the next request on this socket (the outbox writes settlements first);
+  // a bounded poll still covers a broker that applied it later.
+  await untilAsync(async () => (await conn.checkQueue(q)).messageCount === 0, 10_000, 'the rejected message to be dropped');
+  t.equal(await conn.get(q), null, 'not requeued');
 });
 
 t.test('unacked messages are requeued the moment the connection drops', async (t) => {
@@ -69,7 +71,7 @@ t.test('unacked messages are requeued the moment the connection drops', async (t
   await flaky.consume(q, (m) => { held.push(m); }, { prefetch: 5 });
   await until(() => held.length === 5);
   held[0]!.ack();
-  await sleep(50);
+  // No pause needed: the outbox writes the pending ack before the close frame.
   await flaky.close();
   const c = await collect(conn, q);
   await until(() => c.msgs.length === 4);
@@ -128,7 +130,8 @@ t.test('ack multiple, cancel, purge and get', async (t) => {
   t.ok(held[0]!.settled && held[1]!.settled, 'the earlier deliveries are settled by the multiple ack');
   t.throws(() => held[0]!.ack(), { code: 'ERR_UNKNOWN_DELIVERY_TAG' }, 'acking an earlier one again throws');
   t.throws(() => held[1]!.ack(), { code: 'ERR_UNKNOWN_DELIVERY_TAG' });
-  await sleep(50);
+  // The multiple ack leaves before the next request on this socket (the outbox writes settlements first).
+  await untilAsync(async () => (await conn.checkQueue(q)).messageCount === 2, 10_000, 'two messages left ready');
   const info = await conn.checkQueue(q);
   t.equal(info.messageCount, 2, 'three settled by one multiple ack; two left ready');
   t.equal(info.consumerCount, 0);

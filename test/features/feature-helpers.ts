@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type Broker, type BrokerOptions } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
-export { sleep, until } from '../helpers/wait.js';
+export { sleep, until, untilAsync } from '../helpers/wait.js';
 import { connect, type Connection, type Message } from '../../client/index.js';
 
 let counter = 0;
 /** A queue or exchange name no other test uses. */
 export const unique = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
 
-export async function brokerAndClient(t: Test, options: BrokerOptions = {}): Promise<{ url: string; conn: Connection; open: () => Promise<Connection> }> {
+export async function brokerAndClient(t: Test, options: BrokerOptions = {}): Promise<{ broker: Broker; url: string; conn: Connection; open: () => Promise<Connection> }> {
   const broker = await startTestBroker(t, options);
   const conns: Connection[] = [];
   // Clients close at teardown too; one closing after its broker is harmless (allSettled).
@@ -26,7 +26,7 @@ export async function brokerAndClient(t: Test, options: BrokerOptions = {}): Pro
     conns.push(c);
     return c;
   };
-  return { url: broker.url, conn: await open(), open };
+  return { broker, url: broker.url, conn: await open(), open };
 }
 
 /** Consumes a queue into an array (manual acks unless `ack` is false). */
@@ -40,6 +40,15 @@ export async function collect(conn: Connection, queue: string, opts: { prefetch?
 }
 
 export const bodies = (msgs: Message[]): string[] => msgs.map((m) => m.body.toString());
+
+/**
+ * The queue names the management API lists: a look that, unlike a passive declare, does not count
+ * as a use of the queue (so it does not keep an `expires` queue alive).
+ */
+export async function listedQueues(broker: Broker): Promise<string[]> {
+  const res = await fetch(`${broker.httpUrl}/api/queues`, { signal: AbortSignal.timeout(10_000) });
+  return ((await res.json()) as { name: string }[]).map((q) => q.name);
+}
 
 /** Brokers started one after another on one data file (restart tests). */
 export interface BrokersOnOneFile {

@@ -1,7 +1,7 @@
 // finish: a worker acks its task, stores the result and publishes the next step in one commit.
 import t, { type Test } from 'tap';
 import type { Connection, Message } from '../../client/index.js';
-import { brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+import { brokerAndClient, collect, unique, until, untilAsync } from './feature-helpers.js';
 
 t.test('ack, result and follow-up publish land together; waiters are pushed the result', async (t) => {
   const { conn, open } = await brokerAndClient(t);
@@ -31,8 +31,9 @@ t.test('ack, result and follow-up publish land together; waiters are pushed the 
   const n = await collect(conn, next);
   await until(() => n.msgs.length === 1);
   t.equal(n.msgs[0]!.body.toString(), 'step-2');
-  await sleep(50);
-  t.equal((await conn.checkQueue(tasks)).messageCount, 0, 'the task message was acked');
+  // finish() resolved once the ack committed; the poll is bounded insurance, not a guess at timing.
+  await untilAsync(async () => (await conn.checkQueue(tasks)).messageCount === 0, 10_000, 'the task message to be acked');
+  t.pass('the task message was acked');
 });
 
 /** A broker, a second client holding one task delivery (prefetch 1) and what it was given. */

@@ -4,7 +4,7 @@ import t from 'tap';
 import { encode } from '@msgpack/msgpack';
 import type { FinishPublish, Message } from '../../client/index.js';
 import { openSqliteStore } from '../../server/store/index.js';
-import { bodies, brokerAndClient, brokersOnOneFile, collect, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokerAndClient, brokersOnOneFile, collect, unique, until } from './feature-helpers.js';
 
 /** A chord body publish to `queue`, tracked as task `taskId`. */
 function callbackTo(queue: string, taskId: string): FinishPublish {
@@ -55,9 +55,12 @@ t.test('members finishing through finish() advance the counter; the callback is 
 
   // A member stored final again counts once, and the callback does not fire again.
   await conn.storeResult(members[0]!, 'SUCCESS', Buffer.from('again'));
-  await sleep(100);
+  // A second callback would be published in the commit of that store: a marker published after it
+  // queues behind it, so once the marker is here, nothing else came.
+  await conn.publish('', cbq, 'marker');
+  await until(() => cb.msgs.length >= 2, 10_000, 'the marker');
   t.equal((await conn.getGroup(groupId))?.done, 3);
-  t.equal(cb.msgs.length, 1, 'published exactly once');
+  t.same(bodies(cb.msgs), [`callback ${cbId}`, 'marker'], 'published exactly once');
 });
 
 t.test('a duplicate final store counts once; non-final states do not count', async (t) => {
@@ -130,9 +133,11 @@ t.test('the callback survives a restart between declare and completion', async (
   t.equal((await after.getResult(cbId))?.state, 'PENDING');
   await after.storeResult(members[1]!, 'SUCCESS');
   const cb = await collect(after, cbq);
-  await until(() => cb.msgs.length === 1);
-  await sleep(50);
-  t.same(bodies(cb.msgs), [`callback ${cbId}`], 'published once, after the restart');
+  await until(() => cb.msgs.length === 1, 10_000, 'the callback');
+  // A marker queues behind any second callback: once it is here, none came.
+  await after.publish('', cbq, 'marker');
+  await until(() => cb.msgs.length >= 2, 10_000, 'the marker');
+  t.same(bodies(cb.msgs), [`callback ${cbId}`, 'marker'], 'published once, after the restart');
   t.equal((await after.getGroup(groupId))?.done, 2);
 });
 

@@ -1,7 +1,7 @@
 // Queue arguments end to end: TTL, expiration, expires, max length + overflow, dead-lettering
 // with reasons, priority, delivery limit, delayed delivery, exclusive, auto-delete.
 import t from 'tap';
-import { bodies, brokerAndClient, collect, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokerAndClient, collect, listedQueues, unique, until, untilAsync } from './feature-helpers.js';
 
 function deathOf(headers: Record<string, unknown> | undefined): { reason: string; queue: string; count: number } {
   const deaths = (headers?.['x-death'] ?? []) as { reason: string; queue: string; count: number }[];
@@ -31,10 +31,11 @@ t.test('message TTL and per-message expiration dead-letter with reason expired',
 });
 
 t.test('queue expires: an unused queue is deleted', async (t) => {
-  const { conn } = await brokerAndClient(t);
+  const { broker, conn } = await brokerAndClient(t);
   const q = unique('gone');
   await conn.assertQueue(q, { expires: 200 });
-  await sleep(1_500);
+  // Watched through the management API: a passive declare would count as a use and keep it alive.
+  await untilAsync(async () => !(await listedQueues(broker)).includes(q), 15_000, 'the unused queue to expire');
   await t.rejects(conn.checkQueue(q), { code: 'ERR_NOT_FOUND' });
 });
 
@@ -125,8 +126,9 @@ t.test('exclusive queues belong to their connection and die with it', async (t) 
   const other = await open();
   await t.rejects(other.consume(q, () => undefined), { code: 'ERR_RESOURCE_LOCKED' });
   await conn.close();
-  await sleep(50);
-  await t.rejects(other.checkQueue(q), { code: 'ERR_NOT_FOUND' });
+  // The broker removes it while handling the close or the socket's end: polled, bounded.
+  await untilAsync(async () => other.checkQueue(q).then(() => false, (e: { code?: string }) => e.code === 'ERR_NOT_FOUND'), 10_000, 'the exclusive queue to go');
+  t.pass('the exclusive queue died with its connection');
 });
 
 t.test('auto-delete queue goes when its last consumer is cancelled; redeclare must agree', async (t) => {

@@ -2,7 +2,7 @@
 // messages stay held until due, durable topology and persistent messages survive, the rest does not.
 import t from 'tap';
 import type { CeleriacError, Connection, Message } from '../../client/index.js';
-import { bodies, brokersOnOneFile, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokersOnOneFile, unique, until } from './feature-helpers.js';
 
 /** Subscribes and keeps what arrives, with its arrival time; settles nothing. */
 async function hold(conn: Connection, queue: string): Promise<{ msgs: Message[]; at: number[] }> {
@@ -38,8 +38,11 @@ t.test('a delayed persistent message held across a restart arrives once, after i
   t.ok(got.at[0]! >= due - 5, `arrived ${got.at[0]! - due} ms after its due time, not before`);
   t.same(bodies(got.msgs), ['later']);
   got.msgs[0]!.ack();
-  await sleep(300);
-  t.equal(got.msgs.length, 1, 'exactly once');
+  // A marker published now comes after any second copy made ready: once it is here, none came.
+  await after.publish('', q, 'marker', { persistent: true });
+  await until(() => got.msgs.length >= 2, 10_000, 'the marker');
+  t.same(bodies(got.msgs), ['later', 'marker'], 'exactly once');
+  got.msgs[1]!.ack();
   t.equal((await after.checkQueue(q)).messageCount, 0);
 });
 
@@ -76,8 +79,10 @@ t.test('durable topology and persistent messages survive a restart; transient on
   await until(() => got.msgs.length === 3, 5_000, 'three messages');
   t.same(bodies(got.msgs), ['p1', 'p2', 'p3'], 'persistent ones from before the restart, in order, then the new one');
   for (const m of got.msgs) m.ack();
-  await sleep(100);
-  t.equal(got.msgs.length, 3, 'nothing else: the non-persistent messages are gone');
+  // A marker published now queues behind anything else the queue held: once it is here, nothing else came.
+  await after.publish(ex, 'k', 'marker', { persistent: true });
+  await until(() => got.msgs.length >= 4, 10_000, 'the marker');
+  t.same(bodies(got.msgs), ['p1', 'p2', 'p3', 'marker'], 'nothing else: the non-persistent messages are gone');
 });
 
 t.test('a message delivered but not acked before a restart comes back flagged redelivered', async (t) => {
@@ -102,9 +107,11 @@ t.test('a message delivered but not acked before a restart comes back flagged re
   const second = await start();
   const after = await open(second);
   const got = await hold(after, q);
-  await until(() => got.msgs.length === 1, 5_000, 'the unacked message');
-  await sleep(100);
-  t.same(bodies(got.msgs), ['kept'], 'the acked message does not come back');
+  await until(() => got.msgs.length === 1, 10_000, 'the unacked message');
+  // A marker published now queues behind anything recovered: once it is here, nothing else came back.
+  await after.publish('', q, 'marker', { persistent: true });
+  await until(() => got.msgs.length >= 2, 10_000, 'the marker');
+  t.same(bodies(got.msgs), ['kept', 'marker'], 'the acked message does not come back');
   t.ok(got.msgs[0]!.fields.redelivered, 'flagged redelivered');
   t.ok(got.msgs[0]!.fields.deliveryCount >= 2, `delivery count ${got.msgs[0]!.fields.deliveryCount} counts the earlier delivery`);
   got.msgs[0]!.ack();

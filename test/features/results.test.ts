@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../server/index.js';
 import { connect } from '../../client/index.js';
-import { brokerAndClient, sleep, unique } from './feature-helpers.js';
+import { brokerAndClient, sleep, unique, untilAsync } from './feature-helpers.js';
 
 t.test('a published task is PENDING from its confirm; an id nobody sent is unknown', async (t) => {
   const { conn } = await brokerAndClient(t);
@@ -28,12 +28,14 @@ t.test('a waiting client is pushed the result when it is stored', async (t) => {
   const id = unique('task');
   await worker.storeResult(id, 'RECEIVED');
   const waiting = conn.waitResult(id, 10_000);
-  await sleep(50);
-  await worker.storeResult(id, 'STARTED');
-  await sleep(50);
   let settled = false;
   void waiting.then(() => { settled = true; });
-  await sleep(20);
+  // One socket answers in order: once this reply is here, the wait is registered on the broker.
+  await conn.getResult(id);
+  await worker.storeResult(id, 'STARTED');
+  // An answer to the wait caused by STARTED would come back ahead of this reply.
+  await conn.getResult(id);
+  await sleep(20); // negative check: a little room for the wait's own promise chain
   t.notOk(settled, 'STARTED is not final: the wait goes on');
   const body = Buffer.from(JSON.stringify({ status: 'SUCCESS', result: 5 }));
   await worker.storeResult(id, 'SUCCESS', body, { contentType: 'application/json', expires: 60_000 });
@@ -79,8 +81,8 @@ t.test('forget, expiry and bad input', async (t) => {
   t.equal(await conn.getResult(id), null);
   const short = unique('short');
   await conn.storeResult(short, 'SUCCESS', Buffer.from('1'), { expires: 100 });
-  await sleep(200);
-  t.equal(await conn.getResult(short), null, 'expired results are gone');
+  await untilAsync(async () => (await conn.getResult(short)) === null, 10_000, 'the result to expire');
+  t.pass('expired results are gone');
   await t.rejects(conn.storeResult(unique('x'), 'DONE'), { code: 'ERR_INVALID_ARGUMENT' });
   await t.rejects(conn.storeResult('', 'SUCCESS'), { code: 'ERR_INVALID_ARGUMENT' });
 });
@@ -91,7 +93,7 @@ t.test('a closing connection drops its waits; the broker goes on', async (t) => 
   const id = unique('w');
   await conn.storeResult(id, 'RECEIVED');
   void other.waitResult(id, 10_000).catch(() => undefined);
-  await sleep(30);
+  await other.getResult(id); // answered after the wait was registered (one socket, in order)
   await other.close();
   await conn.storeResult(id, 'SUCCESS');
   t.equal((await conn.getResult(id))?.state, 'SUCCESS');

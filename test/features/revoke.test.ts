@@ -2,7 +2,7 @@
 // are pushed REVOKED, the revocation survives a restart, and holders of its delivery are told.
 import t from 'tap';
 import type { Connection, Message, RevokedInfo } from '../../client/index.js';
-import { bodies, brokerAndClient, brokersOnOneFile, collect, sleep, unique, until } from './feature-helpers.js';
+import { bodies, brokerAndClient, brokersOnOneFile, collect, unique, until } from './feature-helpers.js';
 
 /** Publishes a task message the way the task layer does: correlationId and track name the task. */
 function publishTask(conn: Connection, queue: string, taskId: string, body = taskId): Promise<void> {
@@ -26,8 +26,8 @@ t.test('a task revoked before delivery is never delivered; its waiter is pushed 
   await publishTask(conn, q, unique('task'), 'kept');
   const worker = await open();
   const got = await collect(worker, q);
-  await until(() => got.msgs.length >= 1);
-  await sleep(50);
+  // The revoked message was ahead of 'kept' in the queue: once 'kept' is here, it had its turn.
+  await until(() => got.msgs.some((m) => m.body.toString() === 'kept'), 10_000, "'kept'");
   t.same(bodies(got.msgs), ['kept']);
   await worker.cancel(got.tag);
 
@@ -77,7 +77,9 @@ t.test('a revoke is pushed to the connection holding the delivery; a terminate t
   await conn.revoke(otherId);
   await until(() => pushedB.length === 1);
   t.same(pushedB[0], { taskIds: [otherId], terminate: false });
-  await sleep(50);
+  // The broker pushes revokes while it handles the revoke, before its reply; a round trip on `a`
+  // after that reply would come back behind any push meant for `a`.
+  await a.checkQueue(q);
   t.same(pushedA, [], 'a connection holding other tasks is not told');
 
   // A terminate reaches every connection of the vhost: a task acked early is running somewhere the
@@ -114,8 +116,8 @@ t.test('a revocation survives a broker restart', async (t) => {
   t.equal((await after.getResult(id))?.state, 'REVOKED');
   await publishTask(after, q, unique('task'), 'kept');
   const got = await collect(after, q);
-  await until(() => got.msgs.length >= 1);
-  await sleep(50);
+  // The revoked message was ahead of 'kept' in the queue: once 'kept' is here, it had its turn.
+  await until(() => got.msgs.some((m) => m.body.toString() === 'kept'), 10_000, "'kept'");
   t.same(bodies(got.msgs), ['kept'], 'the recovered revoked message is never delivered');
 });
 

@@ -68,7 +68,7 @@ t.test('terminate aborts the signal and resolves terminated; unknown ids answer 
   const p = await pool(t);
   const j = job('sleep', [5_000]);
   const running = p.run(j);
-  await sleep(20);
+  await sleep(20); // not a wait for an event: run() starts the task at once; this lets it get going
   t.equal(p.terminate('not-running'), false);
   t.equal(p.terminate(j.request.id, 'SIGKILL'), true);
   t.match(await within(running), { status: 'terminated', error: { code: 'ERR_TASK_REVOKED' } });
@@ -78,7 +78,7 @@ t.test('abortAll aborts every running signal; close(false) waits, close(true) re
   const p = await pool(t);
   const a = p.run(job('soft-aware'));
   const b = p.run(job('soft-aware'));
-  await sleep(20);
+  await sleep(20); // not a wait for an event: run() starts both at once; this lets them get going
   p.abortAll('cold shutdown');
   t.same([valueOf(await within(a)), valueOf(await within(b))], ['AbortError', 'AbortError']);
 

@@ -166,6 +166,8 @@ export function runnersSuite(kind: RunnerKind): void {
     const before = await who(p);
     const j = job('spin');
     const running = p.run(j);
+    // Not a wait for an event: run() dispatches at once and a runner takes its messages in order, so
+    // no outcome here hangs on this pause; it only lets the task get going (a *running* task is hit).
     await sleep(50);
     t.equal(p.terminate('not-running-here'), false);
     t.equal(p.terminate(j.request.id), true);
@@ -178,7 +180,7 @@ export function runnersSuite(kind: RunnerKind): void {
     const p = await pool(t, { concurrency: 2 });
     const a = p.run(job('soft-aware'));
     const b = p.run(job('soft-aware'));
-    await sleep(100);
+    await sleep(100); // see the note on terminate above
     p.abortAll('cold shutdown');
     t.same([valueOf(await within(a)), valueOf(await within(b))], ['AbortError', 'AbortError']);
   });
@@ -187,7 +189,7 @@ export function runnersSuite(kind: RunnerKind): void {
     const p = await pool(t);
     const spinning = p.run(job('spin', [], { timeLimit: 300 }));
     const queued = p.run(job('add', [1, 2]));
-    await sleep(20);
+    await sleep(20); // see the note on terminate above
     await within(p.close(false), 15_000, 'close(false)');
     t.match(await within(spinning), { status: 'timeout' });
     t.equal(valueOf(await within(queued)), 3, 'a replacement ran it');
@@ -197,7 +199,7 @@ export function runnersSuite(kind: RunnerKind): void {
   t.test(`${kind}: close(false) lets running tasks finish; close(true) kills them`, async (t) => {
     const p = await pool(t);
     const slow = p.run(job('sleep', [200]));
-    await sleep(20);
+    await sleep(20); // see the note on terminate above
     await within(p.close(false), 10_000, 'close(false)');
     t.equal(valueOf(await within(slow)), 'slept 200');
     t.same(p.info().runners, []);
@@ -207,7 +209,7 @@ export function runnersSuite(kind: RunnerKind): void {
     const { pid } = await who(q);
     const spinning = q.run(job('spin'));
     const queued = q.run(job('add', [1, 2]));
-    await sleep(50);
+    await sleep(50); // see the note on terminate above
     await within(q.close(true), 10_000, 'close(true)');
     t.match(await within(spinning), { status: 'lost', error: { code: 'ERR_WORKER_LOST' } });
     t.match(await within(queued), { status: 'lost' });
@@ -219,7 +221,7 @@ export function runnersSuite(kind: RunnerKind): void {
       const p = await pool(t);
       const { pid } = await who(p);
       const running = p.run(job('spin'));
-      await sleep(50);
+      await sleep(50); // see the note on terminate above
       process.kill(pid, 'SIGKILL');
       t.match(await within(running), { status: 'lost', error: { code: 'ERR_WORKER_LOST', message: /SIGKILL/ } });
       await until(() => p.info().runners.length === 1 && p.info().runners[0] !== pid, 10_000, 'a replacement runner');

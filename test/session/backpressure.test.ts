@@ -33,7 +33,7 @@ t.test('a consumer that does not read is not flooded; delivery resumes when it r
   let last = -1;
   let now = await ready();
   for (let i = 0; i < 50 && now !== last; i++) {
-    await sleep(100);
+    await sleep(100); // bounded: until two looks 100 ms apart agree (no event marks "buffer full")
     last = now;
     now = await ready();
   }
@@ -66,9 +66,9 @@ t.test('over the memory watermark, connections are told to stop publishing (flow
   // mistaken for a dead peer, though the heartbeat is 100 ms).
   const queue = `flow-${randomUUID().slice(0, 8)}`;
   c.send({ op: OP.publish, id: 1, exchange: '', routingKey: queue, body: new Uint8Array([1]) });
-  await sleep(100);
+  await sleep(100); // the publish in its own read, ahead of the request
   c.send({ op: OP.declareQueue, id: 2, name: queue, options: {} });
-  await sleep(600);
+  await sleep(600); // negative check: six heartbeats' time, and neither a reply nor a close
   t.notOk(c.inbox.some((f) => f.op === OP.ok && f.id === 2), 'the request after the publish is not served while blocked');
   t.equal(c.closed, null, 'the paused publisher is not closed for silence');
 });

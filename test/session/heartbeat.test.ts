@@ -22,7 +22,7 @@ t.test('a silent peer is closed after two intervals; a talking one stays', async
   t.equal(err.code, 'ERR_HEARTBEAT_TIMEOUT');
   t.equal((await silent.waitClose()).code, 1001);
 
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 500)); // negative check: over two heartbeats more, no close
   t.equal(talker.closed, null, 'the peer that sends heartbeats is still open');
   await talker.ok({ op: OP.declareQueue, id: talker.id(), name: `hb-${Date.now()}`, options: {} });
 });

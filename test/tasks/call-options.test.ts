@@ -2,6 +2,7 @@
 // REVOKED, explicit queue / routing key / exchange, priority, headers, ignoreResult, taskId.
 import t from 'tap';
 import type { TaskContext } from '../../client/index.js';
+import { until } from '../helpers/wait.js';
 import { taskEnv } from './task-helpers.js';
 
 t.test('countdown and eta: the broker holds the message until then', async (t) => {
@@ -54,8 +55,7 @@ t.test('taskId and ignoreResult: a chosen id; an ignored result is never stored'
   t.equal(mine.id, 'my-own-id-1');
   t.equal(await mine.get({ timeout: 5_000 }), 2);
   const q = await quiet.delay();
-  const end = Date.now() + 5_000;
-  while (runs === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  await until(() => runs > 0, 10_000, 'the ignored task to run');
   t.equal(runs, 1, 'it ran');
   t.equal(await q.state, 'UNKNOWN', 'nothing stored for it');
   const rq = await add.applyAsync([2, 2], { ignoreResult: true });
@@ -71,8 +71,7 @@ t.test('early acks (default): the message is acked when the task starts', async 
   const w = await startWorker(app, { concurrency: 2 });
   const r1 = await hold.delay();
   const r2 = await lateHold.delay();
-  const end = Date.now() + 5_000;
-  while (w.activeJobs().length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  await until(() => w.activeJobs().length === 2, 10_000, 'both tasks to start');
   const acked = Object.fromEntries(w.activeJobs().map((j) => [j['name'], j['acknowledged']]));
   t.same(acked, { 'tasks.hold': true, 'tasks.hold-late': false });
   release();

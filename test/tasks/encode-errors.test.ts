@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chain, connect, type AsyncResult, type Celeriac, type Task } from '../../client/index.js';
 import type { CeleriacError } from '../../shared/errors.js';
 import type { Broker } from '../../server/index.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 import { captureLog, taskEnv } from './task-helpers.js';
 
 const APP_MODULE = fileURLToPath(new URL('../fixtures/task-apps/encode-app.mjs', import.meta.url));
@@ -33,15 +33,6 @@ async function rejection(p: Promise<unknown>): Promise<CeleriacError> {
     throw err;
   }
   throw new Error('expected a rejection');
-}
-
-/** Resolves once the async `cond` holds (checked every 10 ms); rejects after `ms`. */
-async function eventually(cond: () => Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A queue as the management API lists it (ready and unacked counted apart). */
@@ -109,7 +100,7 @@ t.test('late acks: the FAILURE is stored and the delivery acked with it', async 
   const nan = app.task(`${queue}.nan`, () => ({ x: NaN }), { queue, acksLate: true });
   await startWorker(app, { queues: [queue] });
   await expectEncodeFailure(t, await nan.delay(), nan.name, 'result.x is NaN');
-  await eventually(async () => (await queueStats(broker, queue)).unacked === 0, 5_000, 'the delivery acked');
+  await untilAsync(async () => (await queueStats(broker, queue)).unacked === 0, 10_000, 'the delivery acked');
   t.match(await queueStats(broker, queue), { messages: 0, unacked: 0 });
 });
 
@@ -195,7 +186,7 @@ t.test('a result over maxMessageSize (the broker closes the socket) ends FAILURE
   await until(() => running, 5_000, 'the task to start');
   // The early ack must have left in a WebSocket message of its own: the broker drops the whole
   // message that is too large, and a lost ack would bring the task back (a different story).
-  await eventually(async () => (await queueStats(broker, queue)).unacked === 0, 5_000, 'the early ack to land');
+  await untilAsync(async () => (await queueStats(broker, queue)).unacked === 0, 10_000, 'the early ack to land');
   release();
   const err = await rejection(r.get(GET));
   t.equal(err.code, 'ERR_TASK_FAILED', 'FAILURE at once (not ERR_RESULT_TIMEOUT)');
@@ -278,11 +269,11 @@ async function cutFinish(t: Test, way: 'up' | 'down', withCallback: boolean): Pr
 
   const r = await producer.sendTask(slow.name, [], withCallback ? { queue, link: next.s() } : { queue });
   await until(() => running, 5_000, 'the task to start');
-  await eventually(async () => (await queueStats(broker, queue)).unacked === 0, 5_000, 'the early ack to land');
+  await untilAsync(async () => (await queueStats(broker, queue)).unacked === 0, 10_000, 'the early ack to land');
   proxy.mute(way);
   release();
   if (way === 'up') await until(() => proxy.dropped('up') > value.length, 5_000, 'the finish to be written to the muted link');
-  else await eventually(async () => (await r.state) === 'SUCCESS', 5_000, 'the finish to commit');
+  else await untilAsync(async () => (await r.state) === 'SUCCESS', 10_000, 'the finish to commit');
   proxy.cut();
 
   t.equal(await r.get(GET), value, 'the early-acked task has its result');

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Celeriac } from '../../client/index.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 import { dropTapHooksForChildren } from '../helpers/plain-children.js';
 import { taskEnv } from './task-helpers.js';
 
@@ -34,9 +34,7 @@ t.test('trackStarted: STARTED is stored while the task runs', async (t) => {
   const a = await tracked.delay();
   const b = await untracked.delay();
   await until(() => w.activeJobs().length === 2, 5_000, 'both to start');
-  const end = Date.now() + 5_000;
-  while ((await a.state) !== 'STARTED' && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  t.equal(await a.state, 'STARTED');
+  await untilAsync(async () => (await a.state) === 'STARTED', 10_000, 'STARTED to be stored');
   t.match(await a.result, { pid: process.pid, hostname: w.hostname });
   t.equal(await b.state, 'PENDING', 'no STARTED without trackStarted');
   release();
