@@ -1,6 +1,6 @@
 // The behaviours both isolated pools share, run once per runner kind: basics (results and errors
 // crossing the boundary, retries, soft limit, load errors) and runner lives (hard limit kills, lost
-// runners replaced, recycling, terminate, shutdown). Split in two so each test file stays short.
+// runners replaced, recycling; terminate, shutdown). Split in three so each test file stays short.
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -110,7 +110,8 @@ export function basicsSuite(kind: RunnerKind): void {
 }
 
 /** Runners killed, lost, recycled, terminated and shut down. */
-export function runnersSuite(kind: RunnerKind): void {
+/** Runner lives set by limits: the hard time limit, a runner dying, maxTasksPerChild, maxMemoryPerChild. */
+export function runnerLimitsSuite(kind: RunnerKind): void {
   const pool = (t: Test, over?: Partial<PoolOptions>): Promise<Pool> => startPool(t, kind, over);
 
   t.test(`${kind}: the hard time limit kills the runner; the next job runs on a fresh one`, async (t) => {
@@ -160,6 +161,12 @@ export function runnersSuite(kind: RunnerKind): void {
     t.not(idOf(kind, b), idOf(kind, a), 'the runner that grew was replaced');
     t.equal(p.info().replaced, 1);
   });
+
+}
+
+/** Runner lives ended from outside: terminate, abortAll, close(false/true), a SIGKILLed runner. */
+export function runnerStopsSuite(kind: RunnerKind): void {
+  const pool = (t: Test, over?: Partial<PoolOptions>): Promise<Pool> => startPool(t, kind, over);
 
   t.test(`${kind}: terminate kills the runner running the task`, async (t) => {
     const p = await pool(t);
