@@ -32,7 +32,7 @@ export class Connection extends TaskRequests {
   private outbox: Outbox;
   /** True when user frames may be written: a socket is up and (after a reconnect) replayed. */
   private ready = false;
-  private blocked = false;
+  private flowStopped = false;
   private state: State = 'open';
   private nextId = 0;
   private attempt = 0;
@@ -63,7 +63,7 @@ export class Connection extends TaskRequests {
     const sweep = Math.max(50, Math.min(1_000, Math.floor(settings.requestTimeout / 4)));
     this.expiryTimer = setInterval(() => {
       // A blocked broker is slow on purpose, not broken: publishes are not timed while blocked.
-      if (this.ready && !this.blocked) this.confirms.expire(Date.now(), settings.requestTimeout);
+      if (this.ready && !this.flowStopped) this.confirms.expire(Date.now(), settings.requestTimeout);
     }, sweep);
     this.expiryTimer.unref();
   }
@@ -71,6 +71,16 @@ export class Connection extends TaskRequests {
   /** Heartbeat interval in force on the current socket, ms (0 = none). */
   get heartbeat(): number {
     return this.transport?.heartbeat ?? 0;
+  }
+
+  /**
+   * True while the broker has stopped taking this connection's publishes (flow control: a memory
+   * or store watermark); they are held here until it lets go. The 'blocked' event reports the
+   * change, but a connection opened on a broker already blocked is told so in its welcome, before
+   * any listener exists: read this then.
+   */
+  get blocked(): boolean {
+    return this.flowStopped;
   }
 
   /** True while a socket is up and usable (false while reconnecting and after close). */
@@ -158,7 +168,7 @@ export class Connection extends TaskRequests {
         frame.props = props;
       }
     }
-    if (this.ready && !this.blocked) {
+    if (this.ready && !this.flowStopped) {
       const p = this.confirms.add(frame, Date.now());
       this.outbox.push(frame, bytes.byteLength);
       return p;
@@ -259,7 +269,7 @@ export class Connection extends TaskRequests {
     this.transport = t;
     const outbox = new Outbox((frames) => t.send(frames));
     this.outbox = outbox;
-    this.blocked = false;
+    this.flowStopped = false;
     let gone!: () => void;
     this.socketGone = new Promise<void>((resolve) => { gone = resolve; });
     t.attach({
@@ -310,13 +320,13 @@ export class Connection extends TaskRequests {
 
   private onFlow(active: boolean, reason: string): void {
     if (!active) {
-      if (this.blocked) return;
-      this.blocked = true;
+      if (this.flowStopped) return;
+      this.flowStopped = true;
       this.emit('blocked', reason);
       return;
     }
-    if (!this.blocked) return;
-    this.blocked = false;
+    if (!this.flowStopped) return;
+    this.flowStopped = false;
     this.confirms.restamp(Date.now());
     if (this.ready) this.writeUnsentPublishes();
     this.emit('unblocked');
@@ -327,7 +337,7 @@ export class Connection extends TaskRequests {
     if (this.transport !== t) return;
     this.transport = undefined;
     this.ready = false;
-    this.blocked = false;
+    this.flowStopped = false;
     const lost = err.code === 'ERR_CONNECTION_CLOSED' ? err : new CeleriacError('ERR_CONNECTION_CLOSED', `connection lost: ${err.message}`, { cause: err });
     this.requests.dropped(lost);
     this.confirms.dropped(Date.now());
@@ -418,7 +428,7 @@ export class Connection extends TaskRequests {
   private writeUnsentPublishes(): void {
     const now = Date.now();
     for (const frame of this.confirms.unsent()) {
-      if (this.blocked) return;
+      if (this.flowStopped) return;
       this.confirms.markSent(frame.id, now);
       this.outbox.push(frame, frame.body.byteLength);
     }

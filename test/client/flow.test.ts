@@ -3,7 +3,7 @@
 //
 // The broker is made to cross its limit only after the listener is in place. 'blocked' is an edge:
 // a connection that opens on an already-blocked broker gets its flow frame with the welcome and emits
-// 'blocked' inside connect(), before a caller can listen. An RSS watermark of 1 byte trips at the
+// 'blocked' inside connect(), before a caller can listen (it reads `conn.blocked`). An RSS watermark of 1 byte trips at the
 // first limit check (1 s after start), which a loaded machine can pass before connect() returns, so
 // this test trips the store watermark on purpose, by filling the store.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,9 +34,15 @@ t.test('blocked: publishes are held locally and fail with ERR_CONNECTION_CLOSED 
   // They go through another connection: the broker stops reading a connection that publishes while
   // blocked, and `conn` must stay readable for the round trip below. Not awaited: the block may
   // come before the last of them are sent; those are then held (and failed by close()).
+  t.notOk(conn.blocked, 'not blocked before the store fills');
   const chunk = new Uint8Array(64 * 1024);
   for (let i = 0; i < 32; i++) producer.sendToQueue(filler, chunk, { persistent: true }).catch(() => {});
   t.match(await blocked, /store/);
+  t.ok(conn.blocked, 'blocked reads true once blocked');
+  // A connection opened now gets the flow frame with its welcome, before anyone could listen.
+  const late = await connect(broker.url, { requestTimeout: 2_000 });
+  t.teardown(() => late.close());
+  t.ok(late.blocked, 'a connection opened on a blocked broker knows at once');
 
   let settled = false;
   const held = conn.sendToQueue(queue, 'held').finally(() => { settled = true; });
