@@ -53,9 +53,13 @@ t.test('a rate-limited task given back at shutdown returns its slot', async (t) 
   await w.close();
   // Had the slot been kept, the next caller would get the one after it (about 2 s after the
   // first start); given back, it gets the same one (about 1 s after).
+  // A slot given back is only kept while it is ahead: on a machine so loaded that the close took
+  // past it, both answers are the same and the check tells nothing (said so, not failed).
+  const asked = Date.now();
   const delay = await conn.rateAcquire(name, { count: 1, intervalMs: 1_000 });
   const slotAt = Date.now() + delay - starts[0]!;
-  t.ok(slotAt < 1_500, `the next slot is the one given back (${slotAt} ms after the first start)`);
+  if (asked - starts[0]! < 900) t.ok(slotAt < 1_500, `the next slot is the one given back (${slotAt} ms after the first start)`);
+  else t.comment(`the close ended ${asked - starts[0]!} ms after the first start, past the given-back slot: not checked`);
   const again = newApp();
   again.task(name, () => starts.push(Date.now()), { rateLimit: '1/s', queue });
   await startWorker(again, { queues: [queue] });
