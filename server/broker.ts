@@ -10,6 +10,7 @@ import { UserRegistry, type UserSpec } from './auth/users.js';
 import { createEngine } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
 import { buildHttpServer } from './http/http-server.js';
+import { escapeLogText } from './log-text.js';
 import { WsEndpoint } from './session/endpoint.js';
 import { openSqliteStore } from './store/index.js';
 import type { BrokerStore, DurabilityMode } from './store/store.js';
@@ -45,7 +46,11 @@ export interface BrokerOptions {
   storeHighWatermark?: number;
   /** Default consumer ack timeout in ms for queues that set none (default 30 min, as RabbitMQ). */
   defaultConsumerTimeout?: number;
-  /** Receives the broker's log lines; default: silent. */
+  /**
+   * Receives the broker's log lines; default: silent. Each `msg` is one line: control characters
+   * and backslashes in it are escaped (`\n`, `\x1b`, `\\`), so text from a client (a user
+   * name, a queue name, an error frame) cannot forge or hide lines.
+   */
   log?: (level: LogLevel, msg: string) => void;
 }
 
@@ -170,8 +175,17 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     memoryHighWatermark: optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0),
     storeHighWatermark: optionalCount('storeHighWatermark', options.storeHighWatermark, 0),
     defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
-    log: options.log ?? (() => undefined),
+    log: escapingLog(options.log),
   });
+}
+
+/**
+ * The one place broker log text is made safe: everything the engine, sessions and endpoint log
+ * goes through here, whichever of them put a peer's text into the message.
+ */
+function escapingLog(log: BrokerOptions['log']): BrokerConfig['log'] {
+  if (log === undefined) return () => undefined;
+  return (level, msg) => log(level, escapeLogText(msg));
 }
 
 /** The version in package.json, found by walking up from this file (works from src and dist). */

@@ -5,7 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { packageVersion } from '../broker.js';
 import { startBroker, type Broker, type LogLevel } from '../index.js';
-import { parseBrokerArgs, usage, type BrokerServerConfig } from './parse-args.js';
+import { formatLogLine, type LogRecord } from './log-lines.js';
+import { parseBrokerArgs, usage, type BrokerServerConfig, type LogFormat } from './parse-args.js';
 import { describeStartError } from './start-errors.js';
 
 const NAME = 'broker-server';
@@ -21,8 +22,22 @@ function checkDataFile(dataFile: string): string | undefined {
   return undefined;
 }
 
+/** Text until the flags are parsed (a bad flag is reported as text), then --log-format's choice. */
+let logFormat: LogFormat = 'text';
+
+/** Writes one log line: info to stdout, warnings and errors to stderr, in either format. */
+function writeLog(record: LogRecord): void {
+  (record.level === 'info' ? process.stdout : process.stderr).write(`${formatLogLine(logFormat, record, new Date())}\n`);
+}
+
+/** The command's own failures: `broker-server: message` as text, an error record as json. */
+function reportFailure(message: string, fields?: LogRecord['fields']): void {
+  if (logFormat === 'json') writeLog({ level: 'error', msg: message, ...(fields === undefined ? {} : { fields }) });
+  else process.stderr.write(`${NAME}: ${message}\n`);
+}
+
 function die(message: string, code: number): never {
-  process.stderr.write(`${NAME}: ${message}\n`);
+  reportFailure(message);
   process.exit(code);
 }
 
@@ -38,6 +53,7 @@ async function main(): Promise<void> {
   }
   if (parsed.kind === 'error') die(`${parsed.message} (see ${NAME} --help)`, 2);
   const config: BrokerServerConfig = parsed.config;
+  logFormat = config.logFormat;
 
   const dataProblem = checkDataFile(config.dataFile);
   if (dataProblem !== undefined) die(dataProblem, 1);
@@ -49,7 +65,7 @@ async function main(): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled !== undefined) {
       // A second Ctrl-C means "now": skip the clean shutdown.
-      process.stderr.write(`${NAME}: ${signal} again, exiting without a clean shutdown\n`);
+      reportFailure(`${signal} again, exiting without a clean shutdown`, { signal });
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     signalled = signal;
@@ -62,8 +78,7 @@ async function main(): Promise<void> {
   // warnings and errors to stderr.
   let started = false;
   const log = (level: LogLevel, msg: string): void => {
-    if (level !== 'info') process.stderr.write(`${NAME}: ${level}: ${msg}\n`);
-    else if (started) process.stdout.write(`${msg}\n`);
+    if (level !== 'info' || started) writeLog({ level, msg });
   };
 
   let broker: Broker;
@@ -86,11 +101,15 @@ async function main(): Promise<void> {
   }
   started = true;
 
-  process.stdout.write(`celeriac broker listening on ${broker.url} (${broker.httpUrl}), data ${dataFile}, durability ${config.durability}\n`);
+  writeLog({
+    level: 'info',
+    msg: `celeriac broker listening on ${broker.url} (${broker.httpUrl}), data ${dataFile}, durability ${config.durability}`,
+    fields: { url: broker.url, httpUrl: broker.httpUrl, data: dataFile, durability: config.durability },
+  });
 
   stop = () => {
     stop = undefined;
-    process.stdout.write(`celeriac broker shutting down (${signalled ?? 'signal'})\n`);
+    writeLog({ level: 'info', msg: `celeriac broker shutting down (${signalled ?? 'signal'})`, fields: { signal: signalled ?? 'signal' } });
     broker.close().then(
       () => process.exit(0),
       (err: unknown) => die(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`, 1),

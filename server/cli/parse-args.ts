@@ -20,7 +20,12 @@ export interface BrokerServerConfig {
   consumerTimeout?: number;
   memoryHighWatermark?: number;
   storeHighWatermark?: number;
+  /** How log lines are written: `text` (plain lines) or `json` (one JSON object per line). */
+  logFormat: LogFormat;
 }
+
+/** The shapes broker-server writes its log lines in. */
+export type LogFormat = 'text' | 'json';
 
 /** The result of parsing: run with a config, print help or version, or a usage error (exit 2). */
 export type ParseResult =
@@ -29,7 +34,7 @@ export type ParseResult =
   | { kind: 'version' }
   | { kind: 'error'; message: string };
 
-type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 'duration' | 'user';
+type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 'duration' | 'user' | 'log-format';
 
 interface FlagSpec {
   readonly flag: string;
@@ -55,6 +60,7 @@ export const FLAGS = [
   { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated)' },
   { flag: 'vhost', env: 'CELERIAC_VHOSTS', kind: 'list', default: '/', metavar: 'NAME', help: 'a virtual host that exists; repeatable (env: comma-separated); every user may open each' },
   { flag: 'durability', env: 'CELERIAC_DURABILITY', kind: 'durability', default: 'full', metavar: 'full|process', help: 'full: confirm after fsync; process: survives kill -9, not power loss' },
+  { flag: 'log-format', env: 'CELERIAC_LOG_FORMAT', kind: 'log-format', default: 'text', metavar: 'text|json', help: 'json: one object per line with time, level, msg (and fields); client text is escaped either way' },
   { flag: 'max-message-size', env: 'CELERIAC_MAX_MESSAGE_SIZE', kind: 'bytes', default: '64m', metavar: 'BYTES', help: 'largest WebSocket message (a batch of frames counts whole)' },
   { flag: 'max-body-size', env: 'CELERIAC_MAX_BODY_SIZE', kind: 'bytes', default: '16m', metavar: 'BYTES', help: 'largest message body' },
   { flag: 'heartbeat', env: 'CELERIAC_HEARTBEAT', kind: 'duration', default: '30s', metavar: 'MS', help: 'heartbeat interval proposed to clients (ms, or with s/m/h suffix); 0 = off' },
@@ -195,6 +201,10 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   const durability = durArg?.raw.trim() ?? 'full';
   if (durability !== 'full' && durability !== 'process') throw new UsageError(`${durArg!.source} expects full or process, got '${durArg!.raw}'`);
 
+  const formatArg = pick('log-format');
+  const logFormat = formatArg?.raw.trim() ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`${formatArg!.source} expects text or json, got '${formatArg!.raw}'`);
+
   const vhosts = pickList('vhost', 'CELERIAC_VHOSTS').map((v) => v.raw.trim()).filter((v) => v !== '');
   const users = pickList('user', 'CELERIAC_USERS').map((u) => parseUser(u.raw, u.source));
   const seen = new Set<string>();
@@ -224,7 +234,7 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   const hb = pick('heartbeat');
   if (hb !== undefined) limits.heartbeat = parseScaled(hb.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', hb.source);
 
-  const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits };
+  const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits, logFormat };
   const ct = pick('consumer-timeout');
   if (ct !== undefined) {
     config.consumerTimeout = parseScaled(ct.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', ct.source);

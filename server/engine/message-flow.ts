@@ -4,7 +4,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type { BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation } from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
-import { deadLetterProps, type DeadLetterReason } from './dead-letter.js';
+import { deadLetterProps, isDeadLetterCycle, type DeadLetterReason } from './dead-letter.js';
 import { DelayHeap } from './delay-heap.js';
 import { fromStoredRow, toStoredRow, type QueuedMessage } from './message.js';
 import type { Consumer, Queue } from './queue.js';
@@ -36,6 +36,8 @@ export interface FlowStats {
   delivered: number;
   acked: number;
   deadLettered: number;
+  /** Dead-lettered copies dropped because they would have gone round an automatic cycle. */
+  deadLetterCyclesDropped: number;
 }
 
 /** The revoked task ids, as the hand-out path asks about them (revocations.ts). */
@@ -71,7 +73,7 @@ export function pruneHeld(queue: Queue<Conn>): void {
 const PAGE_SIZE = 2_000;
 
 export class MessageFlow {
-  readonly stats: FlowStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 };
+  readonly stats: FlowStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0, deadLetterCyclesDropped: 0 };
   private nextId: number;
   private readonly heap = new DelayHeap<{ queue: Queue<Conn>; msg: QueuedMessage }>();
   private delayTimer: NodeJS.Timeout | null = null;
@@ -334,8 +336,12 @@ export class MessageFlow {
       const key = queue.options.deadLetterRoutingKey ?? msg.routingKey;
       const targets = dlx === null ? (vhost.queues.has(key) ? [vhost.queues.get(key)!] : []) : dlx.route(key, props.headers);
       for (const target of targets) {
-        // A message expiring or overflowing back into its own queue would cycle forever.
-        if (target === queue && reason !== 'rejected') continue;
+        // Expiring or overflowing back into a queue of its history (its own included) without a
+        // client's reject in between would cycle for ever: dropped, as RabbitMQ does.
+        if (isDeadLetterCycle(props.headers?.['x-death'], target.name, reason)) {
+          this.stats.deadLetterCyclesDropped++;
+          continue;
+        }
         if (!this.makeRoom(target)) continue; // a full reject-publish queue refuses it: dropped
         const copy: QueuedMessage = {
           id: this.newId(),

@@ -126,6 +126,6 @@ export interface EngineOverview {
   queues: QueueOverview[];
   exchanges: ExchangeOverview[];
   connections: ConnectionInfo[];
-  totals: { published: number; delivered: number; acked: number; deadLettered: number; messages: number };
+  totals: { published: number; delivered: number; acked: number; deadLettered: number; deadLetterCyclesDropped: number; messages: number };
   blocked: boolean;
 }

@@ -45,6 +45,7 @@ export function renderMetrics(o: EngineOverview, extra: MetricsExtra): string {
   family(out, 'celeriac_messages_delivered_total', 'counter', 'Deliveries made since start (redeliveries included).', [['', o.totals.delivered]]);
   family(out, 'celeriac_messages_acked_total', 'counter', 'Deliveries acked since start.', [['', o.totals.acked]]);
   family(out, 'celeriac_messages_dead_lettered_total', 'counter', 'Messages dead-lettered since start.', [['', o.totals.deadLettered]]);
+  family(out, 'celeriac_messages_dead_letter_cycle_dropped_total', 'counter', 'Dead-lettered copies dropped since start: they would have cycled with no reject between.', [['', o.totals.deadLetterCyclesDropped]]);
   family(out, 'celeriac_messages', 'gauge', 'Messages held by the broker in all queues.', [['', o.totals.messages]]);
 
   family(out, 'celeriac_queues', 'gauge', 'Queues in all virtual hosts.', [['', o.queues.length]]);

@@ -19,7 +19,7 @@ function usageError(argv: string[], env: Record<string, string> = {}): string {
 
 t.test('defaults: 127.0.0.1:5680, ./celeriac.db, durability full, no users', async (t) => {
   t.strictSame(run([]), {
-    port: 5680, host: '127.0.0.1', dataFile: './celeriac.db', durability: 'full', users: [], vhosts: [], limits: {},
+    port: 5680, host: '127.0.0.1', dataFile: './celeriac.db', durability: 'full', users: [], vhosts: [], limits: {}, logFormat: 'text',
   });
 });
 
@@ -28,14 +28,14 @@ t.test('every flag', async (t) => {
     '--port', '0', '--host', '0.0.0.0', '--data', '/tmp/x.db', '--durability', 'process',
     '--user', 'alice:s3cret', '--user', 'bob:pa:ss', '--vhost', 'prod', '--vhost', 'staging',
     '--max-message-size', '2m', '--max-body-size', '512k', '--heartbeat', '5s',
-    '--memory-high-watermark', '1g', '--store-high-watermark', '10G', '--consumer-timeout', '1h',
+    '--memory-high-watermark', '1g', '--store-high-watermark', '10G', '--consumer-timeout', '1h', '--log-format', 'json',
   ]);
   t.strictSame(c, {
     port: 0, host: '0.0.0.0', dataFile: '/tmp/x.db', durability: 'process',
     users: [{ user: 'alice', password: 's3cret' }, { user: 'bob', password: 'pa:ss' }],
     vhosts: ['prod', 'staging'],
     limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000 },
-    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, storeHighWatermark: 10 * 1024 ** 3,
+    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, storeHighWatermark: 10 * 1024 ** 3, logFormat: 'json',
   });
   t.equal(run(['--port=6000']).port, 6000, '--flag=value works too');
 });
@@ -55,6 +55,7 @@ t.test('environment variables, and flags winning over them', async (t) => {
     CELERIAC_PORT: '7000', CELERIAC_HOST: '::1', CELERIAC_DATA: 'env.db', CELERIAC_DURABILITY: 'process',
     CELERIAC_USERS: 'a:1, b:2', CELERIAC_VHOSTS: 'v1,v2', CELERIAC_MAX_MESSAGE_SIZE: '4m', CELERIAC_MAX_BODY_SIZE: '1m',
     CELERIAC_HEARTBEAT: '2000', CELERIAC_CONSUMER_TIMEOUT: '90s', CELERIAC_MEMORY_HIGH_WATERMARK: '100m', CELERIAC_STORE_HIGH_WATERMARK: '1g',
+    CELERIAC_LOG_FORMAT: 'json',
   };
   const c = run([], env);
   t.equal(c.port, 7000);
@@ -67,11 +68,13 @@ t.test('environment variables, and flags winning over them', async (t) => {
   t.equal(c.memoryHighWatermark, 100 * 1024 ** 2);
   t.equal(c.storeHighWatermark, 1024 ** 3);
   t.equal(c.consumerTimeout, 90_000);
+  t.equal(c.logFormat, 'json');
 
   const f = run(['--port', '1', '--user', 'z:9', '--durability', 'full'], env);
   t.equal(f.port, 1, '--port beats CELERIAC_PORT');
   t.strictSame(f.users.map((u) => u.user), ['z'], '--user replaces CELERIAC_USERS');
   t.equal(f.durability, 'full');
+  t.equal(run(['--log-format', 'text'], env).logFormat, 'text', '--log-format beats CELERIAC_LOG_FORMAT');
   t.equal(run([], { CELERIAC_PORT: '' }).port, 5680, 'an empty variable counts as unset');
 });
 
@@ -93,6 +96,8 @@ t.test('bad values are usage errors naming the flag or variable', async (t) => {
   t.match(usageError(['--port', '-1']), /port|option/i);
   t.match(usageError([], { CELERIAC_PORT: 'x' }), /CELERIAC_PORT expects a port number/);
   t.match(usageError(['--durability', 'lazy']), /--durability expects full or process, got 'lazy'/);
+  t.match(usageError(['--log-format', 'xml']), /--log-format expects text or json, got 'xml'/);
+  t.match(usageError([], { CELERIAC_LOG_FORMAT: 'yaml' }), /CELERIAC_LOG_FORMAT expects text or json/);
   t.match(usageError(['--max-body-size', '10x']), /--max-body-size expects a size/);
   t.match(usageError(['--max-body-size', '0']), /at least 1 byte/);
   t.match(usageError(['--max-message-size', '10']), /at least 1k/);

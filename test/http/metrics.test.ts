@@ -83,7 +83,7 @@ t.test('label values are escaped; counters and gauges render from an overview', 
     queues: [{ vhost: 'v"1', name: 'we\\ird\nname', durable: true, exclusive: false, autoDelete: false, messages: 7, ready: 5, unacked: 1, delayed: 1, consumers: 2, options: {} }],
     exchanges: [],
     connections: [],
-    totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, messages: 7 },
+    totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, deadLetterCyclesDropped: 2, messages: 7 },
     blocked: true,
   };
   const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25 });
@@ -91,6 +91,7 @@ t.test('label values are escaped; counters and gauges render from an overview', 
   t.equal(samples.get('celeriac_queue_messages{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 7);
   t.equal(samples.get('celeriac_queue_consumers{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 2);
   t.equal(samples.get('celeriac_messages_dead_lettered_total'), 1);
+  t.equal(samples.get('celeriac_messages_dead_letter_cycle_dropped_total'), 2);
   t.equal(samples.get('celeriac_messages_acked_total'), 8);
   t.equal(samples.get('celeriac_publishing_blocked'), 1);
   t.equal(samples.get('celeriac_store_bytes'), 4096);
