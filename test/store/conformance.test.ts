@@ -33,6 +33,7 @@ function msg(id: number, queueId: number, extra: Partial<StoredMessage> = {}): S
     readyAt: 0,
     expiresAt: 0,
     deliveryCount: 0,
+    lane: 0,
     ...extra,
   };
 }
@@ -190,7 +191,7 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     const big = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
     const full: StoredMessage = {
       id: 1, queueId: q.id, exchange: 'ex.with.dots', routingKey: 'rk ünïcode', body: allBytes, props,
-      priority: 9, readyAt: 1_700_000_000_123, expiresAt: 1_800_000_000_456, deliveryCount: 3,
+      priority: 9, readyAt: 1_700_000_000_123, expiresAt: 1_800_000_000_456, deliveryCount: 3, lane: -1,
     };
     // A view into a larger buffer: only its own bytes may be stored.
     const backing = Uint8Array.from([9, 9, 1, 2, 3, 9, 9]);
