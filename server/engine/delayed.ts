@@ -5,7 +5,7 @@ import type { Conn } from './connection.js';
 import { DelayHeap } from './delay-heap.js';
 import { heldSize, type MemoryGauge } from './memory-gauge.js';
 import { fromStoredRow, type QueuedMessage } from './message.js';
-import type { Queue } from './queue.js';
+import type { DueMessage, Queue } from './queue.js';
 
 /** Counters of paging, shared with the ready lanes' paging (message-flow.ts). */
 export interface PagingStats {
@@ -35,11 +35,8 @@ export interface DelayedOptions {
   log(level: 'error', msg: string): void;
 }
 
-interface Held {
+interface Held extends DueMessage {
   queue: Queue<Conn>;
-  msg: QueuedMessage;
-  /** Counted in queue.delayedInMemory: a persisted message, subject to paging. */
-  paged: boolean;
 }
 
 /** Longest delay setTimeout accepts. */
@@ -57,6 +54,8 @@ function later(a: { readyAt: number; id: number }, b: { readyAt: number; id: num
  */
 export class DelayedMessages {
   private readonly heap = new DelayHeap<Held>();
+  /** Queues with due messages waiting for room (queue.due). */
+  private readonly waiting = new Set<Queue<Conn>>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
 
@@ -109,11 +108,33 @@ export class DelayedMessages {
   /** Calls `fn` for every held message in memory, in no particular order. */
   forEachInMemory(fn: (queue: Queue<Conn>, msg: QueuedMessage) => void): void {
     this.heap.forEach((_readyAt, h) => fn(h.queue, h.msg));
+    for (const q of this.waiting) {
+      for (let i = 0, n = q.due.length; i < n; i++) {
+        const d = q.due.shift()!;
+        fn(q, d.msg);
+        q.due.push(d);
+      }
+    }
+  }
+
+  /** Releases due messages waiting for room while the queue's ready lanes are under the threshold. */
+  releaseWaiting(queue: Queue<Conn>): void {
+    if (queue.due.length === 0) return;
+    while (queue.due.length > 0 && queue.readyCount < this.o.threshold) {
+      const d = queue.due.shift()!;
+      this.forget(queue, d);
+      this.o.release(queue, d.msg);
+    }
+    if (queue.due.length === 0) this.waiting.delete(queue);
+    this.refill(queue);
+    this.arm();
   }
 
   /** Drops every held message of a queue (being deleted; the store drops its rows); returns how many. */
   dropQueue(queue: Queue<Conn>): number {
     for (const h of this.heap.removeWhere((h) => h.queue === queue)) this.o.gauge.sub(heldSize(h.msg));
+    for (let d = queue.due.shift(); d !== undefined; d = queue.due.shift()) this.o.gauge.sub(heldSize(d.msg));
+    this.waiting.delete(queue);
     const n = queue.delayed;
     queue.delayed = 0;
     queue.delayedInMemory = 0;
@@ -125,6 +146,13 @@ export class DelayedMessages {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
+  }
+
+  /** A held message leaves the delayed state (released or dropped). */
+  private forget(queue: Queue<Conn>, d: DueMessage): void {
+    this.o.gauge.sub(heldSize(d.msg));
+    queue.delayed--;
+    if (d.paged) queue.delayedInMemory--;
   }
 
   private push(queue: Queue<Conn>, msg: QueuedMessage, paged: boolean): void {
@@ -202,12 +230,20 @@ export class DelayedMessages {
     const touched = new Set<Queue<Conn>>();
     for (const h of this.heap.popDue(this.o.now())) {
       const { queue, msg } = h;
-      this.o.gauge.sub(heldSize(msg));
-      queue.delayed--;
-      if (h.paged) queue.delayedInMemory--;
-      if (queue.deleted) continue;
-      this.o.release(queue, msg);
+      if (queue.deleted) {
+        this.forget(queue, h);
+        continue;
+      }
       touched.add(queue);
+      // A durable queue whose lanes hold their threshold: the message waits in memory, counted
+      // as held, so paging in from disk stops until the lanes drain (releaseWaiting).
+      if (queue.id !== 0 && (queue.due.length > 0 || queue.readyCount >= this.o.threshold)) {
+        queue.due.push({ msg, paged: h.paged });
+        this.waiting.add(queue);
+        continue;
+      }
+      this.forget(queue, h);
+      this.o.release(queue, msg);
     }
     // Rows paged in now may be due already: the timer (0 ms) takes them in the next round.
     for (const q of touched) this.refill(q);

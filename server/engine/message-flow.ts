@@ -249,6 +249,7 @@ export class MessageFlow {
 
   /** Takes the head of the highest non-empty lane, reading a lane's tail in when its head runs low. */
   private takeHead(queue: Queue<Conn>): QueuedMessage | undefined {
+    if (queue.due.length > 0) this.delays.releaseWaiting(queue);
     const lanes = queue.lanes;
     for (let p = lanes.length - 1; p >= 0; p--) {
       const lane = lanes[p]!;
@@ -282,7 +283,7 @@ export class MessageFlow {
   /** Delivers ready messages to consumers with room, round-robin, until one side runs out. */
   drain(queue: Queue<Conn>): void {
     if (queue.consumers.length === 0 || queue.deleted) return;
-    while (queue.readyCount > 0 || queue.diskBacklog > 0) {
+    while (queue.readyCount > 0 || queue.diskBacklog > 0 || queue.due.length > 0) {
       const c = queue.nextConsumer(this.canTake);
       if (c === undefined) return;
       const msg = this.takeNext(queue);
@@ -436,6 +437,11 @@ export class MessageFlow {
         this.deadLetter(queue, head, 'expired');
       }
     }
+  }
+
+  /** Lets due delayed messages that waited for room into the queue's lanes (after a purge). */
+  releaseWaiting(queue: Queue<Conn>): void {
+    this.delays.releaseWaiting(queue);
   }
 
   /** Drops every held (delayed) message of a queue; returns how many. */

@@ -29,6 +29,13 @@ export interface Lane {
   cursor: number;
 }
 
+/** A delayed message that is due, waiting for room in its queue's ready lanes (delayed.ts). */
+export interface DueMessage {
+  msg: QueuedMessage;
+  /** Counted in delayedInMemory (a persisted message, subject to paging). */
+  paged: boolean;
+}
+
 /** A queue in one virtual host. C is the engine's connection type (exclusive owner, consumers). */
 export class Queue<C> {
   /** Ready lanes; index = priority (a single lane when the queue has no maxPriority). */
@@ -50,6 +57,12 @@ export class Queue<C> {
    * gone); every later one is on disk only. Delayed rows are paged in in this order as time passes.
    */
   delayHorizon: DelayedCursor = { readyAt: 0, id: 0 };
+  /**
+   * Delayed messages already due while the ready lanes of this durable queue held their paging
+   * threshold: they wait here, in due order (still counted as delayed), and are released as the
+   * lanes drain, so a due backlog nobody consumes stays on disk too.
+   */
+  readonly due = new Deque<DueMessage>();
   /** Latest due time among delayed rows sent to disk (a revocation is kept until then). */
   delayedDiskMaxAt = 0;
   /** Persisted ready messages on disk only (the lanes' tails, all lanes). */

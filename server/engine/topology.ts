@@ -138,6 +138,7 @@ export class TopologyOps {
     });
     q.diskBacklog = 0;
     this.e.flow.ttlQueues.delete(q);
+    this.e.flow.releaseWaiting(q); // due delayed messages that waited for room have it now
     return { messageCount: count };
   }
 

@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { Broker } from '../../server/index.js';
 import type { Connection, Message } from '../../client/index.js';
-import { brokersOnOneFile, unique, until } from './feature-helpers.js';
+import { brokersOnOneFile, sleep, unique, until } from './feature-helpers.js';
 
 const THRESHOLD = 20;
 
@@ -14,6 +14,17 @@ interface QueueStats { messages: number; ready: number; delayed: number; paged: 
 async function stats(broker: Broker, queue: string): Promise<QueueStats> {
   const res = await fetch(`${broker.httpUrl}/api/queues/%2F/${encodeURIComponent(queue)}`);
   return (await res.json()) as QueueStats;
+}
+
+/** Polls the queue's stats until `ok` holds; rejects after `ms` with the last stats seen. */
+async function statsOnceTrue(broker: Broker, queue: string, ok: (s: QueueStats) => boolean, ms: number): Promise<QueueStats> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await stats(broker, queue);
+    if (ok(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms; last stats ${JSON.stringify(s)}`);
+    await sleep(20);
+  }
 }
 
 /** A small deterministic generator, so a failure can be replayed. */
@@ -104,6 +115,25 @@ t.test('delayed messages past the threshold stay on disk and come out in due-tim
   const after = await stats(broker, q);
   t.equal(after.messages, 0);
   t.equal(after.paged, 0);
+});
+
+t.test('delayed messages that fall due with nobody consuming wait on disk too, then drain in order', async (t) => {
+  const brokers = brokersOnOneFile(t, { pagingThreshold: THRESHOLD });
+  const broker = await brokers.start();
+  const conn = await brokers.open(broker);
+  const q = unique('due-unconsumed');
+  await conn.assertQueue(q, { durable: true });
+  const sent = await publishDelayed(conn, q, 200, 200, 300);
+  // Once all are due: the threshold ready in memory, the rest still held (waiting or on disk).
+  const due = await statsOnceTrue(broker, q, (x) => x.ready === THRESHOLD && x.delayed === 200 - THRESHOLD && x.paged > 0, 15_000);
+  t.ok(due.paged > 0, `the ready lanes hold the threshold, the rest of the due backlog waits (paged ${due.paged})`);
+  const later = sent.reduce((m, x) => Math.max(m, x.latest), 0);
+  await sleep(Math.max(0, later - Date.now()) + 200);
+  t.equal((await stats(broker, q)).ready, THRESHOLD, 'and stays so once everything is due');
+  const got = await drainQueue(conn, q, 200, 20_000);
+  const arrived = got.map((m) => m.body.toString());
+  t.same([...arrived].sort(), sent.map((m) => m.body).sort(), 'every message once');
+  t.same(outOfDueOrder(sent, arrived), [], 'due-time order');
 });
 
 t.test('paged priority and delayed backlogs survive a restart, in order, none lost', async (t) => {
