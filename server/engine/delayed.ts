@@ -117,6 +117,11 @@ export class DelayedMessages {
     }
   }
 
+  /** True when a due message of this queue must wait for room (its durable queue's lanes are full). */
+  mustWait(queue: Queue<Conn>): boolean {
+    return queue.id !== 0 && (queue.due.length > 0 || queue.readyCount >= this.o.threshold);
+  }
+
   /** Releases due messages waiting for room while the queue's ready lanes are under the threshold. */
   releaseWaiting(queue: Queue<Conn>): void {
     if (queue.due.length === 0) return;
@@ -237,7 +242,7 @@ export class DelayedMessages {
       touched.add(queue);
       // A durable queue whose lanes hold their threshold: the message waits in memory, counted
       // as held, so paging in from disk stops until the lanes drain (releaseWaiting).
-      if (queue.id !== 0 && (queue.due.length > 0 || queue.readyCount >= this.o.threshold)) {
+      if (this.mustWait(queue)) {
         queue.due.push({ msg, paged: h.paged });
         this.waiting.add(queue);
         continue;

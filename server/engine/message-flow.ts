@@ -170,7 +170,11 @@ export class MessageFlow {
 
   /** Ready now: into its lane and out to consumers; delayed: held. True when it stays on disk only. */
   private makeAvailable(queue: Queue<Conn>, msg: QueuedMessage): boolean {
-    if (msg.readyAt > this.o.now()) return this.delays.hold(queue, msg);
+    // A delayed message already due (a short delay, a slow turn) is held all the same when its
+    // durable queue's lanes are full: its row is in the delayed lane, so it waits for room there.
+    if (msg.readyAt !== 0 && (msg.readyAt > this.o.now() || (msg.persisted && queue.id !== 0 && this.delays.mustWait(queue)))) {
+      return this.delays.hold(queue, msg);
+    }
     this.pushReady(queue, msg, msg.readyAt === 0);
     this.drain(queue);
     return false;
