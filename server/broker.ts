@@ -40,8 +40,19 @@ export interface BrokerOptions {
   vhosts?: string[];
   /** Protocol limits; unset ones keep DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
-  /** Block publishers while the process RSS exceeds this many bytes (0 or absent = never). */
+  /**
+   * Block publishers while the bytes the broker holds in memory (queued messages, send buffers)
+   * exceed this (0 or absent = never). Not the process RSS: the allocator keeps freed pages.
+   */
   memoryHighWatermark?: number;
+  /** Once blocked for memory, unblock at or under this many bytes held. Default 80% of memoryHighWatermark. */
+  memoryLowWatermark?: number;
+  /**
+   * Ready messages a durable queue keeps in memory before the tail of each priority lane stays on
+   * disk, and persisted delayed messages a queue keeps in memory before later-due ones stay on
+   * disk (paged in as their turn comes). Default 20,000.
+   */
+  pagingThreshold?: number;
   /** Block publishers while the data file exceeds this many bytes (0 or absent = never). */
   storeHighWatermark?: number;
   /** Default consumer ack timeout in ms for queues that set none (default 30 min, as RabbitMQ). */
@@ -80,13 +91,16 @@ export interface BrokerConfig {
   readonly vhosts: readonly string[];
   readonly limits: Readonly<Limits>;
   readonly memoryHighWatermark: number | undefined;
+  readonly memoryLowWatermark: number | undefined;
+  readonly pagingThreshold: number | undefined;
   readonly storeHighWatermark: number | undefined;
   readonly defaultConsumerTimeout: number | undefined;
   readonly log: (level: LogLevel, msg: string) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'storeHighWatermark', 'defaultConsumerTimeout', 'log',
+  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
+  'storeHighWatermark', 'defaultConsumerTimeout', 'log',
 ]);
 
 function invalid(option: string, message: string): CeleriacError {
@@ -162,6 +176,11 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     vhosts = options.vhosts.map((h: unknown, i) => nonEmptyString(`vhosts[${i}]`, h));
     if (new Set(vhosts).size !== vhosts.length) throw invalid('vhosts', 'repeats a name');
   }
+  const memoryHighWatermark = optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0);
+  const memoryLowWatermark = optionalCount('memoryLowWatermark', options.memoryLowWatermark, 0);
+  if (memoryLowWatermark !== undefined && !(memoryLowWatermark < (memoryHighWatermark ?? 0))) {
+    throw invalid('memoryLowWatermark', `must be below memoryHighWatermark (${memoryHighWatermark ?? 'not set'}), got ${memoryLowWatermark}`);
+  }
   const log: unknown = options.log;
   if (log !== undefined && typeof log !== 'function') throw invalid('log', 'must be a function (level, msg) => void');
   return Object.freeze({
@@ -172,7 +191,9 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     users: validateUsers(options.users, vhosts),
     vhosts: Object.freeze([...vhosts]),
     limits: validateLimits(options.limits),
-    memoryHighWatermark: optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0),
+    memoryHighWatermark,
+    memoryLowWatermark,
+    pagingThreshold: optionalCount('pagingThreshold', options.pagingThreshold, 1),
     storeHighWatermark: optionalCount('storeHighWatermark', options.storeHighWatermark, 0),
     defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
     log: escapingLog(options.log),
@@ -226,6 +247,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       store,
       vhosts: [...config.vhosts],
       ...(config.memoryHighWatermark === undefined ? {} : { memoryHighWatermark: config.memoryHighWatermark }),
+      ...(config.memoryLowWatermark === undefined ? {} : { memoryLowWatermark: config.memoryLowWatermark }),
+      ...(config.pagingThreshold === undefined ? {} : { pagingThreshold: config.pagingThreshold }),
       ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
       ...(config.defaultConsumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.defaultConsumerTimeout }),
       log: config.log,

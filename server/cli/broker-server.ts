@@ -92,6 +92,7 @@ async function main(): Promise<void> {
       ...(config.vhosts.length === 0 ? {} : { vhosts: config.vhosts }),
       limits: config.limits,
       ...(config.memoryHighWatermark === undefined ? {} : { memoryHighWatermark: config.memoryHighWatermark }),
+      ...(config.memoryLowWatermark === undefined ? {} : { memoryLowWatermark: config.memoryLowWatermark }),
       ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
       ...(config.consumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.consumerTimeout }),
       log,

@@ -19,6 +19,7 @@ export interface BrokerServerConfig {
   /** Default ack timeout (ms) for queues that set no consumerTimeout. */
   consumerTimeout?: number;
   memoryHighWatermark?: number;
+  memoryLowWatermark?: number;
   storeHighWatermark?: number;
   /** How log lines are written: `text` (plain lines) or `json` (one JSON object per line). */
   logFormat: LogFormat;
@@ -65,7 +66,8 @@ export const FLAGS = [
   { flag: 'max-body-size', env: 'CELERIAC_MAX_BODY_SIZE', kind: 'bytes', default: '16m', metavar: 'BYTES', help: 'largest message body' },
   { flag: 'heartbeat', env: 'CELERIAC_HEARTBEAT', kind: 'duration', default: '30s', metavar: 'MS', help: 'heartbeat interval proposed to clients (ms, or with s/m/h suffix); 0 = off' },
   { flag: 'consumer-timeout', env: 'CELERIAC_CONSUMER_TIMEOUT', kind: 'duration', default: '30m', metavar: 'MS', help: 'cancel a consumer holding a delivery unacked this long (queues may set their own)' },
-  { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the broker\'s RSS is above this; 0 = off' },
+  { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the messages and buffers the broker holds in memory exceed this; 0 = off' },
+  { flag: 'memory-low-watermark', env: 'CELERIAC_MEMORY_LOW_WATERMARK', kind: 'bytes', default: '80% of the high watermark', metavar: 'BYTES', help: 'once blocked for memory, unblock when what the broker holds is back at or under this' },
   { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
   { flag: 'help', short: 'h', kind: 'bool', default: '', help: 'print this text and exit' },
   { flag: 'version', kind: 'bool', default: '', help: 'print the version and exit' },
@@ -241,8 +243,14 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     if (config.consumerTimeout < 1) throw new UsageError(`${ct.source} must be at least 1 ms`);
   }
   const memoryHighWatermark = bytes('memory-high-watermark');
+  const memoryLowWatermark = bytes('memory-low-watermark');
   const storeHighWatermark = bytes('store-high-watermark');
   if (memoryHighWatermark !== undefined) config.memoryHighWatermark = memoryHighWatermark;
+  if (memoryLowWatermark !== undefined) {
+    if (memoryHighWatermark === undefined || memoryHighWatermark === 0) throw new UsageError('--memory-low-watermark needs --memory-high-watermark');
+    if (memoryLowWatermark >= memoryHighWatermark) throw new UsageError(`--memory-low-watermark (${memoryLowWatermark}) must be below --memory-high-watermark (${memoryHighWatermark})`);
+    config.memoryLowWatermark = memoryLowWatermark;
+  }
   if (storeHighWatermark !== undefined) config.storeHighWatermark = storeHighWatermark;
   return { kind: 'run', config };
 }

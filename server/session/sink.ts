@@ -43,6 +43,10 @@ export class SocketSink implements DeliverySink {
     return false;
   }
 
+  bufferedBytes(): number {
+    return this.io.bufferedBytes();
+  }
+
   deliver(d: Delivery): void {
     this.io.push({
       op: OP.deliver, consumerTag: d.consumerTag, deliveryTag: d.deliveryTag, redelivered: d.redelivered, deliveryCount: d.deliveryCount,

@@ -28,16 +28,22 @@ t.test('every flag', async (t) => {
     '--port', '0', '--host', '0.0.0.0', '--data', '/tmp/x.db', '--durability', 'process',
     '--user', 'alice:s3cret', '--user', 'bob:pa:ss', '--vhost', 'prod', '--vhost', 'staging',
     '--max-message-size', '2m', '--max-body-size', '512k', '--heartbeat', '5s',
-    '--memory-high-watermark', '1g', '--store-high-watermark', '10G', '--consumer-timeout', '1h', '--log-format', 'json',
+    '--memory-high-watermark', '1g', '--memory-low-watermark', '768m', '--store-high-watermark', '10G', '--consumer-timeout', '1h', '--log-format', 'json',
   ]);
   t.strictSame(c, {
     port: 0, host: '0.0.0.0', dataFile: '/tmp/x.db', durability: 'process',
     users: [{ user: 'alice', password: 's3cret' }, { user: 'bob', password: 'pa:ss' }],
     vhosts: ['prod', 'staging'],
     limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000 },
-    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, storeHighWatermark: 10 * 1024 ** 3, logFormat: 'json',
+    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, memoryLowWatermark: 768 * 1024 ** 2, storeHighWatermark: 10 * 1024 ** 3, logFormat: 'json',
   });
   t.equal(run(['--port=6000']).port, 6000, '--flag=value works too');
+});
+
+t.test('--memory-low-watermark must sit below a high watermark', async (t) => {
+  t.match(usageError(['--memory-high-watermark', '100m', '--memory-low-watermark', '100m']), /must be below --memory-high-watermark/);
+  t.match(usageError(['--memory-low-watermark', '10m']), /needs --memory-high-watermark/);
+  t.equal(run(['--memory-high-watermark', '100m']).memoryLowWatermark, undefined, 'default: the broker takes 80% of the high one');
 });
 
 t.test('--memory', async (t) => {

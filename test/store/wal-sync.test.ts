@@ -8,7 +8,7 @@ import { GroupCommit, openSqliteStore, type StoredMessage } from '../../server/s
 
 const row = (id: number, queueId: number): StoredMessage => ({
   id, queueId, exchange: '', routingKey: 'q', body: new Uint8Array([id & 0xff]), props: null,
-  priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0,
+  priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0, lane: 0,
 });
 
 function tempFile(t: { teardown(fn: () => void): void }): string {
