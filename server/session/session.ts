@@ -1,7 +1,7 @@
 // One WebSocket connection's state machine: handshake (timeout, size limit, version, login) ->
 // open (frames to the dispatcher) -> closing -> closed. Owns the socket; the engine never sees it.
 import type { RawData, WebSocket } from 'ws';
-import type { FrameCodec } from '../../shared/codec.js';
+import type { FrameCodec, FrameReader } from '../../shared/codec.js';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type { Frame, HelloFrame } from '../../shared/frames.js';
 import type { Limits } from '../../shared/limits.js';
@@ -10,12 +10,15 @@ import type { Principal, UserRegistry } from '../auth/users.js';
 import { DEFAULT_USER } from '../auth/users.js';
 import type { EngineApi, EngineConnection } from '../engine/types.js';
 import type { HandlerContext } from './context.js';
-import { dispatch, type DispatchTarget } from './dispatcher.js';
+import { dispatchFrame, type DispatchTarget } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
+import { Inbox } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { SocketSink } from './sink.js';
 
 type Phase = DispatchTarget['phase'];
+/** A request counted against a bound until it is answered (see inProgress / resultWaiting). */
+interface Pending { readonly kind: 'commit' | 'wait'; answered: boolean }
 type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 /** What the protocol advertises in welcome. */
@@ -56,6 +59,11 @@ export class Session implements DispatchTarget, HandlerContext {
   private handshakeTimer: NodeJS.Timeout | null;
   private closeTimer: NodeJS.Timeout | null = null;
   private publisher = false;
+  private readonly inbox: Inbox;
+  /** Requests answered later: waiting for a commit (bounded by pausing), resultWaits (by refusing). */
+  private readonly pending = { commit: 0, wait: 0 };
+  /** Requests counted while the current frame is handled; released if its handler throws. */
+  private frameRequests: Pending[] = [];
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps, private readonly setReceiveCap: SetReceiveCap) {
     ws.binaryType = 'nodebuffer';
@@ -67,7 +75,17 @@ export class Session implements DispatchTarget, HandlerContext {
       pauseReading: () => this.ws.pause(),
       resumeReading: () => this.ws.resume(),
       resumeEngine: () => { if (this.phase === 'open' && this.connection !== null) this.deps.engine.resume(this.connection); },
+      wake: () => this.inbox.wake(),
     }, deps.sendBufferHighWater);
+    this.inbox = new Inbox({
+      handle: (frame) => {
+        dispatchFrame(this, frame);
+        this.frameRequests = [];
+      },
+      unreadable: (err) => this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err })),
+      ready: (resuming) => !this.sink.backlogged(resuming) && this.pending.commit < (resuming ? this.deps.limits.maxRequestsInProgress / 2 : this.deps.limits.maxRequestsInProgress),
+      busy: (busy) => this.sink.setInboxBusy(busy),
+    });
     this.handshakeTimer = setTimeout(() => {
       this.close(fail('ERR_HANDSHAKE_TIMEOUT', `no hello within ${deps.limits.handshakeTimeout} ms`));
     }, deps.limits.handshakeTimeout);
@@ -95,14 +113,18 @@ export class Session implements DispatchTarget, HandlerContext {
       return this.close(fail('ERR_FRAME_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds ${which} ${limit}`, { size: bytes.byteLength, limit }));
     }
     if (!isBinary) return this.close(fail('ERR_MALFORMED_FRAME', 'text messages are not part of the protocol; send binary msgpack frames'));
-    let frames: Frame[];
+    let message: FrameReader;
     try {
-      frames = this.deps.codec.decode(bytes);
+      message = this.deps.codec.reader(bytes);
     } catch (err) {
       return this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err }));
     }
-    dispatch(this, frames);
-    this.sink.checkBacklog();
+    // Refused whole, before any of it is handled: the cap is what bounds the work one message brings.
+    const cap = this.deps.limits.maxFramesPerMessage;
+    if (message.count > cap) {
+      return this.close(fail('ERR_TOO_MANY_FRAMES', `a message of ${message.count} frames exceeds maxFramesPerMessage ${cap}`, { frames: message.count, limit: cap }));
+    }
+    this.inbox.add(message);
   }
 
   // ---- handshake ----
@@ -184,6 +206,18 @@ export class Session implements DispatchTarget, HandlerContext {
     this.failed(id, err);
   }
 
+  inProgress<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
+    return this.count('commit', answer);
+  }
+
+  resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
+    const max = this.deps.limits.maxResultWaits;
+    if (this.pending.wait >= max) {
+      throw fail('ERR_TOO_MANY_REQUESTS', `this connection already has ${max} resultWait requests waiting (maxResultWaits)`, { limit: max });
+    }
+    return this.count('wait', answer);
+  }
+
   markPublisher(): void {
     if (this.publisher) return;
     this.publisher = true;
@@ -203,6 +237,8 @@ export class Session implements DispatchTarget, HandlerContext {
 
   /** An error frame for request `id`; a connection-scoped error also closes this connection. */
   failed(id: number, err: CeleriacError): void {
+    // A handler that threw never answers what it counted (the engine refused before taking it).
+    for (const p of this.frameRequests) this.answered(p);
     if (this.phase === 'closing' || this.phase === 'closed') return;
     if (err.scope === 'connection') return this.close(err, err.closeCode, undefined, id);
     this.push(errorFrame(id, err));
@@ -215,6 +251,7 @@ export class Session implements DispatchTarget, HandlerContext {
   close(err: CeleriacError | null, code = err?.closeCode ?? 1000, reason?: string, id = 0): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
+    this.inbox.close();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (err !== null) {
@@ -248,6 +285,7 @@ export class Session implements DispatchTarget, HandlerContext {
   private onSocketClosed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.inbox.close();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
@@ -265,6 +303,23 @@ export class Session implements DispatchTarget, HandlerContext {
     } catch (err) {
       this.deps.log('error', `closing connection ${this.deps.connectionId} in the engine failed: ${(err as Error).stack ?? String(err)}`);
     }
+  }
+
+  private count<A extends unknown[]>(kind: Pending['kind'], answer: (...args: A) => void): (...args: A) => void {
+    const p: Pending = { kind, answered: false };
+    this.pending[kind]++;
+    this.frameRequests.push(p);
+    return (...args: A) => {
+      this.answered(p);
+      answer(...args);
+    };
+  }
+
+  private answered(p: Pending): void {
+    if (p.answered) return;
+    p.answered = true;
+    this.pending[p.kind]--;
+    if (p.kind === 'commit') this.inbox.wake();
   }
 
   private push(frame: Frame, bodyBytes = 0): void {

@@ -1,0 +1,120 @@
+// The frames one connection has sent that the broker has not handled yet. They are worked through
+// in slices that yield to the event loop, so one huge batch cannot keep every other connection,
+// the store's commits and /healthz waiting; and not at all while the connection is over its bounds.
+import type { FrameReader } from '../../shared/codec.js';
+import type { Frame } from '../../shared/frames.js';
+
+/**
+ * A slice ends once it has taken at least SLICE_MS and handled at least SLICE_MIN_FRAMES frames:
+ * a good client's batch (a turn of publishes and acks) is handled in one turn even on a slow or
+ * busy machine, so its publishes share one commit and one confirm frame as before, while a
+ * hostile batch of maxFramesPerMessage costly frames is cut into many slices.
+ */
+export const SLICE_MS = 4;
+/** See SLICE_MS. */
+export const SLICE_MIN_FRAMES = 512;
+
+/** What the inbox needs from its session. */
+export interface InboxTarget {
+  /** Handles one frame (the dispatcher). */
+  handle(frame: Frame): void;
+  /** A frame of the message could not be read; the rest of that message is dropped. */
+  unreadable(err: unknown): void;
+  /**
+   * Whether frames may be handled now; false while the connection is over a bound (replies
+   * unsent, requests in progress, flow control). `resuming` is true when the inbox waits for
+   * this: answer with the lower, resume threshold so it does not flip on every reply.
+   * The session calls `wake()` whenever the answer may have changed.
+   */
+  ready(resuming: boolean): boolean;
+  /** True: frames are waiting, stop reading the socket; false: all handled, read again. */
+  busy(busy: boolean): void;
+}
+
+/** One per connection. Frames are handled in order across messages, never two at once. */
+export class Inbox {
+  private readonly messages: FrameReader[] = [];
+  private running = false;
+  private scheduled = false;
+  /** Waiting for `ready()`: only `wake()` restarts the work. */
+  private stalled = false;
+  private isBusy = false;
+  private closed = false;
+  private readonly runBound = (): void => this.run();
+
+  constructor(private readonly target: InboxTarget, private readonly sliceMs = SLICE_MS, private readonly sliceMinFrames = SLICE_MIN_FRAMES) {}
+
+  /**
+   * Queues a message's frames and, when nothing is queued before them, starts on them at once:
+   * a small message is handled in the turn it was read in, as it always was.
+   */
+  add(message: FrameReader): void {
+    if (this.closed) return;
+    this.messages.push(message);
+    if (!this.running && !this.scheduled && !this.stalled) this.run();
+  }
+
+  /** The connection's bounds may have changed (a reply written, a request answered, flow on). */
+  wake(): void {
+    if (!this.stalled || this.closed || this.running || !this.target.ready(true)) return;
+    this.stalled = false;
+    this.schedule();
+  }
+
+  /** The connection is closing: drop what is queued. */
+  close(): void {
+    this.closed = true;
+    this.messages.length = 0;
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    this.running = true;
+    const deadline = performance.now() + this.sliceMs;
+    let handled = 0;
+    try {
+      while (this.messages.length > 0 && !this.closed) {
+        if (!this.target.ready(false)) {
+          this.stalled = true;
+          this.setBusy(true);
+          return;
+        }
+        if (handled >= this.sliceMinFrames && performance.now() >= deadline) {
+          this.setBusy(true);
+          this.schedule();
+          return;
+        }
+        const message = this.messages[0]!;
+        let frame: Frame | undefined;
+        try {
+          frame = message.next();
+        } catch (err) {
+          this.messages.shift();
+          this.target.unreadable(err);
+          continue;
+        }
+        if (frame === undefined) {
+          this.messages.shift();
+        } else {
+          handled++;
+          this.target.handle(frame);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    this.setBusy(false);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.runBound);
+  }
+
+  private setBusy(busy: boolean): void {
+    if (busy === this.isBusy || (busy && this.closed)) return;
+    this.isBusy = busy;
+    this.target.busy(busy);
+  }
+}
