@@ -10,9 +10,9 @@ import type { Frame } from '../../shared/frames.js';
  * busy machine, so its publishes share one commit and one confirm frame as before, while a
  * hostile batch of maxFramesPerMessage costly frames is cut into many slices.
  */
-export const SLICE_MS = 4;
+export const SLICE_MS = 2;
 /** See SLICE_MS. */
-export const SLICE_MIN_FRAMES = 512;
+export const SLICE_MIN_FRAMES = 256;
 
 /** What the inbox needs from its session. */
 export interface InboxTarget {
