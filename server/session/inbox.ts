@@ -1,8 +1,27 @@
 // The frames one connection has sent that the broker has not handled yet. They are worked through
 // in slices that yield to the event loop, so one huge batch cannot keep every other connection,
 // the store's commits and /healthz waiting; and not at all while the connection is over its bounds.
-import type { FrameReader } from '../../shared/codec.js';
 import type { Frame } from '../../shared/frames.js';
+
+/** One message's frames, taken in order (a FrameReader); `next()` throws for a frame that cannot be read. */
+export interface InboxMessage {
+  next(): Frame | undefined;
+}
+
+/**
+ * A message refused whole (too large, text, too many frames): its error takes its place in line,
+ * so the frames of messages before it are still handled first, as they would have been.
+ */
+export function refusedMessage(err: unknown): InboxMessage {
+  let thrown = false;
+  return {
+    next: () => {
+      if (thrown) return undefined;
+      thrown = true;
+      throw err;
+    },
+  };
+}
 
 /**
  * A slice ends once it has taken at least SLICE_MS and handled at least SLICE_MIN_FRAMES frames:
@@ -18,7 +37,7 @@ export const SLICE_MIN_FRAMES = 256;
 export interface InboxTarget {
   /** Handles one frame (the dispatcher). */
   handle(frame: Frame): void;
-  /** A frame of the message could not be read; the rest of that message is dropped. */
+  /** A frame of the message could not be read, or the message was refused whole. */
   unreadable(err: unknown): void;
   /**
    * Whether frames may be handled now; false while the connection is over a bound (replies
@@ -33,7 +52,7 @@ export interface InboxTarget {
 
 /** One per connection. Frames are handled in order across messages, never two at once. */
 export class Inbox {
-  private readonly messages: FrameReader[] = [];
+  private readonly messages: InboxMessage[] = [];
   private running = false;
   private scheduled = false;
   /** Waiting for `ready()`: only `wake()` restarts the work. */
@@ -48,7 +67,7 @@ export class Inbox {
    * Queues a message's frames and, when nothing is queued before them, starts on them at once:
    * a small message is handled in the turn it was read in, as it always was.
    */
-  add(message: FrameReader): void {
+  add(message: InboxMessage): void {
     if (this.closed) return;
     this.messages.push(message);
     if (!this.running && !this.scheduled && !this.stalled) this.run();

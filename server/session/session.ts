@@ -12,7 +12,7 @@ import type { EngineApi, EngineConnection } from '../engine/types.js';
 import type { HandlerContext } from './context.js';
 import { dispatchFrame, type DispatchTarget } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
-import { Inbox } from './inbox.js';
+import { Inbox, refusedMessage, type InboxMessage } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { SocketSink } from './sink.js';
 
@@ -107,24 +107,32 @@ export class Session implements DispatchTarget, HandlerContext {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.heartbeat?.heard();
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    this.inbox.add(this.readMessage(bytes, isBinary));
+  }
+
+  /**
+   * The message's frames, or its refusal: a message refused whole still waits its turn behind the
+   * frames of earlier ones, and its error then ends the connection.
+   */
+  private readMessage(bytes: Uint8Array, isBinary: boolean): InboxMessage {
     const limit = this.phase === 'open' ? this.deps.limits.maxMessageSize : this.deps.limits.maxPreAuthSize;
     if (bytes.byteLength > limit) {
       const which = this.phase === 'open' ? 'maxMessageSize' : 'maxPreAuthSize (before the hello is answered)';
-      return this.close(fail('ERR_FRAME_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds ${which} ${limit}`, { size: bytes.byteLength, limit }));
+      return refusedMessage(fail('ERR_FRAME_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds ${which} ${limit}`, { size: bytes.byteLength, limit }));
     }
-    if (!isBinary) return this.close(fail('ERR_MALFORMED_FRAME', 'text messages are not part of the protocol; send binary msgpack frames'));
+    if (!isBinary) return refusedMessage(fail('ERR_MALFORMED_FRAME', 'text messages are not part of the protocol; send binary msgpack frames'));
     let message: FrameReader;
     try {
       message = this.deps.codec.reader(bytes);
     } catch (err) {
-      return this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err }));
+      return refusedMessage(err);
     }
     // Refused whole, before any of it is handled: the cap is what bounds the work one message brings.
     const cap = this.deps.limits.maxFramesPerMessage;
     if (message.count > cap) {
-      return this.close(fail('ERR_TOO_MANY_FRAMES', `a message of ${message.count} frames exceeds maxFramesPerMessage ${cap}`, { frames: message.count, limit: cap }));
+      return refusedMessage(fail('ERR_TOO_MANY_FRAMES', `a message of ${message.count} frames exceeds maxFramesPerMessage ${cap}`, { frames: message.count, limit: cap }));
     }
-    this.inbox.add(message);
+    return message;
   }
 
   // ---- handshake ----

@@ -84,3 +84,16 @@ t.test('[<malformed>, declare, publish]: nothing after the malformed frame appli
     t.equal(await queueState(broker.url, queue), 'ERR_NOT_FOUND', `${shape}: the declare after it never ran`);
   }
 });
+
+t.test('a message refused whole waits its turn: the frames of a large batch before it are all handled', async (t) => {
+  const broker = await startTestBroker(t);
+  const queue = uniq('turn');
+  const c = await RawClient.connect(broker.url);
+  await c.ok({ op: OP.declareQueue, id: c.id(), name: queue, options: {} });
+  const n = 5_000; // many slices' worth: the text message arrives while the batch is being worked through
+  c.send(Array.from({ length: n }, (_, i): Frame => ({ op: OP.publish, id: 0, exchange: '', routingKey: queue, body: new Uint8Array([i & 0xff]) })));
+  c.ws.send('not binary');
+  t.equal(((await c.next((f) => f.op === OP.error)) as ErrorFrame).code, 'ERR_MALFORMED_FRAME', 'the text message is refused');
+  await c.waitClose();
+  t.equal(await queueState(broker.url, queue), n, 'after every publish sent before it');
+});
