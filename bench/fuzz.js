@@ -43,7 +43,7 @@ export async function run({ seconds, seed = FUZZ_DEFAULTS.seed, connections = FU
 export function formatResults(r) {
   const inputs = Object.entries(r.inputs).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, fmt(n)]);
   const errors = Object.entries(r.errorCodes).sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, fmt(n)]);
-  return `Fuzz: ${fmt(r.durationMs / 1000)} s, seed ${r.seed}, ${r.connections} hostile connections at once\n` +
+  return `Fuzz: ${fmt(r.durationMs / 1000)} s, seed ${r.seed}, ${r.connectionsAtOnce} hostile connections at once\n` +
     table(['input', 'messages'], [...inputs, ['total', `${fmt(r.messages)} (${mb(r.bytes)})`]]) + '\n\n' +
     table(['error answered', 'count'], errors) + '\n\n' +
     table(['figure', 'value'], [

@@ -80,7 +80,7 @@ export class Session implements DispatchTarget, HandlerContext {
     this.inbox = new Inbox({
       handle: (frame) => {
         dispatchFrame(this, frame);
-        this.frameRequests = [];
+        if (this.frameRequests.length > 0) this.frameRequests = [];
       },
       unreadable: (err) => this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err })),
       ready: (resuming) => !this.sink.backlogged(resuming) && this.pending.commit < (resuming ? this.deps.limits.maxRequestsInProgress / 2 : this.deps.limits.maxRequestsInProgress),

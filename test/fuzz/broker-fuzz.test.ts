@@ -94,7 +94,7 @@ t.test(`fuzz the broker for ${durationMs} ms (seed ${seed}, ${connections} conne
   t.comment(`errors answered: ${JSON.stringify(report.errorCodes)}`);
   t.comment(`good client: ${confirmed.size} confirmed, ${received.size} received; RSS ${mb(start.rss)} at the start, ${mb(end.rss)} after cleanup (heap in use ${mb(start.heap)}, ${mb(end.heap)})`);
   if (process.env.FUZZ_REPORT) {
-    writeFileSync(process.env.FUZZ_REPORT, JSON.stringify({ ...report, durationMs, connections, goodConfirmed: confirmed.size, goodReceived: received.size, rssStart: start.rss, rssEnd: end.rss, heapStart: start.heap, heapEnd: end.heap }));
+    writeFileSync(process.env.FUZZ_REPORT, JSON.stringify({ ...report, durationMs, connectionsAtOnce: connections, goodConfirmed: confirmed.size, goodReceived: received.size, rssStart: start.rss, rssEnd: end.rss, heapStart: start.heap, heapEnd: end.heap }));
   }
 
   t.equal(health.status, 200, 'the broker is alive and answers /healthz');
