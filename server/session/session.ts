@@ -14,11 +14,10 @@ import { dispatchFrame, type DispatchTarget } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
 import { Inbox, refusedMessage, type InboxMessage } from './inbox.js';
 import { Outbox } from './outbox.js';
+import { PendingRequests } from './pending.js';
 import { SocketSink } from './sink.js';
 
 type Phase = DispatchTarget['phase'];
-/** A request counted against a bound until it is answered (see inProgress / resultWaiting). */
-interface Pending { readonly kind: 'commit' | 'wait'; answered: boolean }
 type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 /** What the protocol advertises in welcome. */
@@ -60,10 +59,7 @@ export class Session implements DispatchTarget, HandlerContext {
   private closeTimer: NodeJS.Timeout | null = null;
   private publisher = false;
   private readonly inbox: Inbox;
-  /** Requests answered later: waiting for a commit (bounded by pausing), resultWaits (by refusing). */
-  private readonly pending = { commit: 0, wait: 0 };
-  /** Requests counted while the current frame is handled; released if its handler throws. */
-  private frameRequests: Pending[] = [];
+  private readonly pending: PendingRequests;
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps, private readonly setReceiveCap: SetReceiveCap) {
     ws.binaryType = 'nodebuffer';
@@ -77,13 +73,15 @@ export class Session implements DispatchTarget, HandlerContext {
       resumeEngine: () => { if (this.phase === 'open' && this.connection !== null) this.deps.engine.resume(this.connection); },
       wake: () => this.inbox.wake(),
     }, deps.sendBufferHighWater);
+    this.pending = new PendingRequests(deps.limits, () => this.inbox.wake());
     this.inbox = new Inbox({
       handle: (frame) => {
         dispatchFrame(this, frame);
-        if (this.frameRequests.length > 0) this.frameRequests = [];
+        this.pending.frameDone();
       },
       unreadable: (err) => this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err })),
-      ready: (resuming) => !this.sink.backlogged(resuming) && this.pending.commit < (resuming ? this.deps.limits.maxRequestsInProgress / 2 : this.deps.limits.maxRequestsInProgress),
+      // Frames wait while the peer leaves replies unread or too many requests wait for their commit.
+      ready: (resuming) => !this.sink.backlogged(resuming) && this.pending.underBound(resuming),
       busy: (busy) => this.sink.setInboxBusy(busy),
     });
     this.handshakeTimer = setTimeout(() => {
@@ -215,15 +213,11 @@ export class Session implements DispatchTarget, HandlerContext {
   }
 
   inProgress<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
-    return this.count('commit', answer);
+    return this.pending.inProgress(answer);
   }
 
   resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
-    const max = this.deps.limits.maxResultWaits;
-    if (this.pending.wait >= max) {
-      throw fail('ERR_TOO_MANY_REQUESTS', `this connection already has ${max} resultWait requests waiting (maxResultWaits)`, { limit: max });
-    }
-    return this.count('wait', answer);
+    return this.pending.resultWaiting(answer);
   }
 
   markPublisher(): void {
@@ -245,8 +239,7 @@ export class Session implements DispatchTarget, HandlerContext {
 
   /** An error frame for request `id`; a connection-scoped error also closes this connection. */
   failed(id: number, err: CeleriacError): void {
-    // A handler that threw never answers what it counted (the engine refused before taking it).
-    for (const p of this.frameRequests) this.answered(p);
+    this.pending.frameFailed();
     if (this.phase === 'closing' || this.phase === 'closed') return;
     if (err.scope === 'connection') return this.close(err, err.closeCode, undefined, id);
     this.push(errorFrame(id, err));
@@ -311,23 +304,6 @@ export class Session implements DispatchTarget, HandlerContext {
     } catch (err) {
       this.deps.log('error', `closing connection ${this.deps.connectionId} in the engine failed: ${(err as Error).stack ?? String(err)}`);
     }
-  }
-
-  private count<A extends unknown[]>(kind: Pending['kind'], answer: (...args: A) => void): (...args: A) => void {
-    const p: Pending = { kind, answered: false };
-    this.pending[kind]++;
-    this.frameRequests.push(p);
-    return (...args: A) => {
-      this.answered(p);
-      answer(...args);
-    };
-  }
-
-  private answered(p: Pending): void {
-    if (p.answered) return;
-    p.answered = true;
-    this.pending[p.kind]--;
-    if (p.kind === 'commit') this.inbox.wake();
   }
 
   private push(frame: Frame, bodyBytes = 0): void {

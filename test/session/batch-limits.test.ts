@@ -38,7 +38,7 @@ t.test('the welcome announces maxFramesPerMessage; one frame more is refused who
 t.test('while one huge batch is worked through, a good client publishes and /healthz answers', async (t) => {
   // The cap is raised so one message carries far more work than one slice: on a broker that
   // handled a message in one go, the marker queue at its end would exist before anything else ran.
-  const frames = 100_000;
+  const frames = 50_000;
   const broker = await startTestBroker(t, { limits: { maxFramesPerMessage: frames + 1 } });
   const hostile = await RawClient.connect(broker.url);
   const good = await RawClient.connect(broker.url);
@@ -152,4 +152,18 @@ t.test('a resultWait beyond maxResultWaits is refused with ERR_TOO_MANY_REQUESTS
   const again = await c.request({ op: OP.resultWait, id: 14, taskId: x, timeout: 1 });
   t.equal(again.op, OP.ok, 'the wait that ended left room for another');
   t.equal(c.closed, null, 'the connection goes on');
+});
+
+t.test('a request refused at once is not left counted as in progress (the connection never stalls on it)', async (t) => {
+  const broker = await startTestBroker(t, { limits: { maxRequestsInProgress: 2 } });
+  const c = await RawClient.connect(broker.url);
+  t.teardown(() => c.close());
+  const queue = uniq('refused');
+  await c.ok({ op: OP.declareQueue, id: c.id(), name: queue, options: { durable: true } });
+  // The engine refuses these by throwing (no such exchange) after the handler counted them.
+  c.send(Array.from({ length: 10 }, (_, i): Frame => ({ op: OP.publish, id: 100 + i, exchange: uniq('nowhere'), routingKey: 'k', body: new Uint8Array([i]) })));
+  c.send({ op: OP.publish, id: 1, exchange: '', routingKey: queue, body: new Uint8Array([1]), props: { persistent: true } });
+  const confirm = (await c.next((f) => f.op === OP.confirm, 10_000)) as ConfirmFrame;
+  t.same(confirm.ids, [1], 'the publish after them is handled and confirmed');
+  t.equal(c.takeAll(isError('ERR_NOT_FOUND')), 10, 'each refused one answered with its error');
 });
