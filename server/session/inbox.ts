@@ -23,15 +23,25 @@ export function refusedMessage(err: unknown): InboxMessage {
   };
 }
 
+/** How long a slice lasts: it ends once it has taken `ms` and handled at least `minFrames`. */
+export interface SliceBudget {
+  readonly ms: number;
+  readonly minFrames: number;
+}
+
 /**
- * A slice ends once it has taken at least SLICE_MS and handled at least SLICE_MIN_FRAMES frames:
- * a good client's batch (a turn of publishes and acks) is handled in one turn even on a slow or
- * busy machine, so its publishes share one commit and one confirm frame as before, while a
- * hostile batch of maxFramesPerMessage costly frames is cut into many slices.
+ * The slice that starts on a message read while the inbox was idle: a good client's batch (a
+ * turn of publishes and acks) is handled in it whole, even on a slow or busy machine, so its
+ * publishes share one commit and one confirm frame as before.
  */
-export const SLICE_MS = 2;
-/** See SLICE_MS. */
-export const SLICE_MIN_FRAMES = 256;
+export const FIRST_SLICE: SliceBudget = Object.freeze({ ms: 2, minFrames: 256 });
+
+/**
+ * The slices after it, while the connection stays busy: short, since every other connection,
+ * the commits and /healthz wait for each one. A hostile batch of maxFramesPerMessage costly
+ * frames is worked through in many of these.
+ */
+export const NEXT_SLICE: SliceBudget = Object.freeze({ ms: 1, minFrames: 16 });
 
 /** What the inbox needs from its session. */
 export interface InboxTarget {
@@ -59,9 +69,9 @@ export class Inbox {
   private stalled = false;
   private isBusy = false;
   private closed = false;
-  private readonly runBound = (): void => this.run();
+  private readonly runBound = (): void => this.run(this.next);
 
-  constructor(private readonly target: InboxTarget, private readonly sliceMs = SLICE_MS, private readonly sliceMinFrames = SLICE_MIN_FRAMES) {}
+  constructor(private readonly target: InboxTarget, private readonly first: SliceBudget = FIRST_SLICE, private readonly next: SliceBudget = NEXT_SLICE) {}
 
   /**
    * Queues a message's frames and, when nothing is queued before them, starts on them at once:
@@ -70,7 +80,7 @@ export class Inbox {
   add(message: InboxMessage): void {
     if (this.closed) return;
     this.messages.push(message);
-    if (!this.running && !this.scheduled && !this.stalled) this.run();
+    if (!this.running && !this.scheduled && !this.stalled) this.run(this.first);
   }
 
   /** The connection's bounds may have changed (a reply written, a request answered, flow on). */
@@ -86,10 +96,10 @@ export class Inbox {
     this.messages.length = 0;
   }
 
-  private run(): void {
+  private run(budget: SliceBudget): void {
     this.scheduled = false;
     this.running = true;
-    const deadline = performance.now() + this.sliceMs;
+    const deadline = performance.now() + budget.ms;
     let handled = 0;
     try {
       while (this.messages.length > 0 && !this.closed) {
@@ -98,7 +108,7 @@ export class Inbox {
           this.setBusy(true);
           return;
         }
-        if (handled >= this.sliceMinFrames && performance.now() >= deadline) {
+        if (handled >= budget.minFrames && performance.now() >= deadline) {
           this.setBusy(true);
           this.schedule();
           return;
