@@ -37,9 +37,13 @@ export class Transport {
   private lastOut = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private codec: FrameCodec;
+  /** Most frames one message may carry: the broker's announced maxFramesPerMessage (none from an older broker). */
+  private readonly maxFrames: number;
 
   private constructor(private readonly ws: WebSocket, readonly welcome: WelcomeFrame, codec: FrameCodec) {
     this.codec = codec;
+    const cap = welcome.limits['maxFramesPerMessage'];
+    this.maxFrames = typeof cap === 'number' && Number.isSafeInteger(cap) && cap >= 1 ? cap : Infinity;
   }
 
   /**
@@ -151,11 +155,19 @@ export class Transport {
     }
   }
 
-  /** Encodes `frames` as one WebSocket message. Dropped silently once the socket is closing. */
+  /**
+   * Encodes `frames` as one WebSocket message, or as several in order when there are more than
+   * the broker takes in one (it closes a connection that sends more). Dropped silently once the
+   * socket is closing.
+   */
   send(frames: Frame[]): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.lastOut = Date.now();
-    this.ws.send(this.codec.encode(frames));
+    if (frames.length <= this.maxFrames) {
+      this.ws.send(this.codec.encode(frames));
+      return;
+    }
+    for (let i = 0; i < frames.length; i += this.maxFrames) this.ws.send(this.codec.encode(frames.slice(i, i + this.maxFrames)));
   }
 
   /** Closes the socket politely (after a close frame was answered, or to give up). */
