@@ -6,18 +6,6 @@ import { FrameCodec, LAYOUT, type Kind } from '../../shared/codec.js';
 import type { Frame } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing run replays from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Rand = () => number;
 const codec = new FrameCodec();
 const raw = new Encoder();

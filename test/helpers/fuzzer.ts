@@ -5,7 +5,8 @@ import WebSocket from 'ws';
 import { FrameCodec } from '../../shared/codec.js';
 import type { Frame } from '../../shared/frames.js';
 import { OP, PROTOCOL_VERSION } from '../../shared/opcodes.js';
-import { randomInput, rng, type InputKind } from './fuzz-inputs.js';
+import { randomInput, type InputKind } from './fuzz-inputs.js';
+import { rng } from './rng.js';
 
 /** What one fuzz run did and saw. */
 export interface FuzzReport {

@@ -9,22 +9,11 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { Frame } from '../../shared/frames.js';
 import { skipValue } from '../../shared/msgpack-scan.js';
 import { OP } from '../../shared/opcodes.js';
+import { rng } from '../helpers/rng.js';
 
 const raw = new Encoder();
 const codec = new FrameCodec();
 const limits = { maxDepth: 16, maxLength: 100_000 };
-
-/** mulberry32: a tiny seeded PRNG so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random msgpack-able value reaching every header size (fix, 8, 16 and 32 bit) but the biggest containers. */
 function randomValue(r: () => number, depth: number): unknown {
