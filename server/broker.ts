@@ -2,6 +2,7 @@
 // one port, and tears them down in reverse. No module-level state: many brokers run in one process.
 import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CeleriacError } from '../shared/errors.js';
@@ -10,7 +11,10 @@ import { UserRegistry, type UserSpec } from './auth/users.js';
 import { createEngine } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
 import { buildHttpServer } from './http/http-server.js';
+import type { PeerCounts } from './http/http-deps.js';
+import { ConnectionGuard } from './session/connection-guard.js';
 import { WsEndpoint } from './session/endpoint.js';
+import { defaultMaxConnections } from './session/open-files.js';
 import { openSqliteStore } from './store/index.js';
 import type { BrokerStore, DurabilityMode } from './store/store.js';
 
@@ -45,6 +49,13 @@ export interface BrokerOptions {
   storeHighWatermark?: number;
   /** Default consumer ack timeout in ms for queues that set none (default 30 min, as RabbitMQ). */
   defaultConsumerTimeout?: number;
+  /**
+   * TCP connections (WebSocket and HTTP) held at once; more are answered 503 ERR_TOO_MANY_CONNECTIONS.
+   * 0 = no cap. Default 10000, or the open-file limit less 64 when that is lower.
+   */
+  maxConnections?: number;
+  /** Connections from one peer address at once; 0 = no cap. Default half of maxConnections. */
+  maxConnectionsPerAddress?: number;
   /** Receives the broker's log lines; default: silent. */
   log?: (level: LogLevel, msg: string) => void;
 }
@@ -77,11 +88,13 @@ export interface BrokerConfig {
   readonly memoryHighWatermark: number | undefined;
   readonly storeHighWatermark: number | undefined;
   readonly defaultConsumerTimeout: number | undefined;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
   readonly log: (level: LogLevel, msg: string) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'storeHighWatermark', 'defaultConsumerTimeout', 'log',
+  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'log',
 ]);
 
 function invalid(option: string, message: string): CeleriacError {
@@ -159,6 +172,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   }
   const log: unknown = options.log;
   if (log !== undefined && typeof log !== 'function') throw invalid('log', 'must be a function (level, msg) => void');
+  const maxConnections = optionalCount('maxConnections', options.maxConnections, 0) ?? defaultMaxConnections();
+  const maxConnectionsPerAddress = optionalCount('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 0) ?? Math.ceil(maxConnections / 2);
   return Object.freeze({
     port,
     host,
@@ -170,6 +185,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     memoryHighWatermark: optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0),
     storeHighWatermark: optionalCount('storeHighWatermark', options.storeHighWatermark, 0),
     defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
+    maxConnections,
+    maxConnectionsPerAddress,
     log: options.log ?? (() => undefined),
   });
 }
@@ -190,6 +207,18 @@ export function packageVersion(): string {
     dir = dirname(dir);
   }
   return '0.0.0';
+}
+
+/** What /metrics reports of refused and throttled peers. */
+function peerCounts(users: UserRegistry, guard: ConnectionGuard): PeerCounts {
+  const logins = users.stats();
+  return {
+    loginFailures: logins.failures,
+    loginsDelayed: logins.delayed,
+    loginsRefused: logins.refused,
+    connectionsRefused: guard.counts.refused,
+    handshakeTimeouts: guard.counts.handshakeTimeouts,
+  };
 }
 
 function urlHost(host: string): string {
@@ -220,17 +249,26 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store.close();
     throw err;
   }
+  const guard = new ConnectionGuard({
+    handshakeTimeout: config.limits.handshakeTimeout,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    log: config.log,
+  });
+  const users = new UserRegistry(config.users);
   const endpoint = new WsEndpoint({
     engine,
-    users: new UserRegistry(config.users),
+    users,
     limits: config.limits,
     vhosts: new Set(config.vhosts),
     server: `celeriac/${version}`,
+    handshakeLeft: (socket) => guard.handOver(socket as Socket),
     log: config.log,
   });
   let app: FastifyInstance | undefined;
   try {
-    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size });
+    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size, peers: () => peerCounts(users, guard) });
+    guard.attach(app.server);
     endpoint.attach(app.server);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -38,6 +38,8 @@ export interface SessionDeps {
   connectionId: string;
   peerAddress: string | undefined;
   peerPort: number | undefined;
+  /** Ms the peer has left to complete its hello: the handshake timeout less the upgrade's time. */
+  handshakeLeft: number;
   /** Bytes the socket may hold unsent before deliveries stop (backpressure). */
   sendBufferHighWater?: number;
   log: LogFn;
@@ -56,6 +58,8 @@ export class Session implements DispatchTarget, HandlerContext {
   private handshakeTimer: NodeJS.Timeout | null;
   private closeTimer: NodeJS.Timeout | null = null;
   private publisher = false;
+  /** Aborted when the connection closes, so a login still waiting gives up its place. */
+  private readonly gone = new AbortController();
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps, private readonly setReceiveCap: SetReceiveCap) {
     ws.binaryType = 'nodebuffer';
@@ -70,7 +74,7 @@ export class Session implements DispatchTarget, HandlerContext {
     }, deps.sendBufferHighWater);
     this.handshakeTimer = setTimeout(() => {
       this.close(fail('ERR_HANDSHAKE_TIMEOUT', `no hello within ${deps.limits.handshakeTimeout} ms`));
-    }, deps.limits.handshakeTimeout);
+    }, deps.handshakeLeft);
     this.handshakeTimer.unref();
     setReceiveCap(receiveCap(deps.limits.maxPreAuthSize));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -118,7 +122,7 @@ export class Session implements DispatchTarget, HandlerContext {
     const user = frame.user ?? DEFAULT_USER.user;
     const password = frame.password ?? (frame.user === undefined ? DEFAULT_USER.password : '');
     const vhost = frame.vhost ?? '/';
-    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress).then(
+    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress, this.gone.signal).then(
       (principal) => this.open(principal, frame),
       (err: unknown) => this.failed(frame.id, err instanceof CeleriacError ? err : new CeleriacError('ERR_INTERNAL', 'login failed', { cause: err })),
     );
@@ -215,6 +219,7 @@ export class Session implements DispatchTarget, HandlerContext {
   close(err: CeleriacError | null, code = err?.closeCode ?? 1000, reason?: string, id = 0): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (err !== null) {
@@ -248,6 +253,7 @@ export class Session implements DispatchTarget, HandlerContext {
   private onSocketClosed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);

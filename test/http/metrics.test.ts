@@ -86,7 +86,7 @@ t.test('label values are escaped; counters and gauges render from an overview', 
     totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, messages: 7 },
     blocked: true,
   };
-  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25 });
+  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25, peers: { loginFailures: 0, loginsDelayed: 0, loginsRefused: 0, connectionsRefused: 0, handshakeTimeouts: 0 } });
   const samples = parseExposition(t, text);
   t.equal(samples.get('celeriac_queue_messages{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 7);
   t.equal(samples.get('celeriac_queue_consumers{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 2);

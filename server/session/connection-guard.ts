@@ -1,0 +1,162 @@
+// Every TCP connection of the broker's port, before HTTP or WebSocket code sees it: refused over
+// the caps (in total, per peer address), and closed when its handshake misses the deadline.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { fail, type CeleriacError } from '../../shared/errors.js';
+import { errorBody } from '../http/http-deps.js';
+
+/** What the guard enforces; a cap of 0 means none. */
+export interface GuardSettings {
+  /** From TCP accept to request headers (HTTP) or to the welcome (WebSocket), in ms. */
+  handshakeTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+/** Counts for /metrics. */
+export interface GuardCounts {
+  /** Connections refused over a cap since start. */
+  refused: number;
+  /** Connections closed for missing the handshake deadline (before a WebSocket session took over). */
+  handshakeTimeouts: number;
+}
+
+// A refused socket is kept this long so the peer can read the 503 (its request bytes are read and
+// dropped meanwhile: closing with unread input would send a reset that can destroy the answer).
+const REFUSAL_LINGER_MS = 1_000;
+
+interface Tracked {
+  readonly address: string;
+  readonly deadline: number;
+  timer: NodeJS.Timeout | null;
+  /** HTTP requests whose response has not finished. */
+  inFlight: number;
+  /** Upgraded: the WebSocket session owns the rest of the handshake. */
+  handedOver: boolean;
+}
+
+export class ConnectionGuard {
+  private readonly sockets = new Map<Socket, Tracked>();
+  private readonly perAddress = new Map<string, number>();
+  private lingering = 0;
+  readonly counts: GuardCounts = { refused: 0, handshakeTimeouts: 0 };
+
+  constructor(private readonly settings: Readonly<GuardSettings>) {}
+
+  /** TCP connections open now (HTTP and WebSocket, refused ones excluded). */
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Puts the guard in front of `server`: its own 'connection' listeners (node's HTTP parser) run
+   * only for admitted sockets, so a refused one costs no parser and never reaches fastify.
+   * Call before listen().
+   */
+  attach(server: Server): void {
+    const inner = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => {
+      if (!this.admit(socket)) return;
+      for (const listener of inner) listener.call(server, socket);
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req.socket, res));
+  }
+
+  /**
+   * An upgrade request's headers are in: the WebSocket session takes over the handshake. Returns
+   * the ms left of the socket's deadline (the session's hello timer), counted from TCP accept.
+   */
+  handOver(socket: Socket): number {
+    const t = this.sockets.get(socket);
+    if (t === undefined) return this.settings.handshakeTimeout;
+    this.stopTimer(t);
+    t.handedOver = true;
+    return Math.max(0, t.deadline - Date.now());
+  }
+
+  private admit(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? 'unknown';
+    const { maxConnections, maxConnectionsPerAddress } = this.settings;
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (maxConnections > 0 && this.sockets.size >= maxConnections) {
+      this.refuse(socket, fail('ERR_TOO_MANY_CONNECTIONS', `the broker holds ${this.sockets.size} connections, its limit (maxConnections ${maxConnections}); retry later`, { limit: maxConnections }));
+      return false;
+    }
+    if (maxConnectionsPerAddress > 0 && fromAddress >= maxConnectionsPerAddress) {
+      this.refuse(socket, fail('ERR_TOO_MANY_CONNECTIONS', `${address} holds ${fromAddress} connections, the limit per address (maxConnectionsPerAddress ${maxConnectionsPerAddress}); close some or retry later`, { address, limit: maxConnectionsPerAddress }));
+      return false;
+    }
+    this.perAddress.set(address, fromAddress + 1);
+    const t: Tracked = { address, deadline: Date.now() + this.settings.handshakeTimeout, timer: null, inFlight: 0, handedOver: false };
+    this.sockets.set(socket, t);
+    this.arm(socket, t, this.settings.handshakeTimeout);
+    socket.once('close', () => this.forget(socket));
+    return true;
+  }
+
+  /** Request headers are complete: no deadline until its response is finished (keep-alive re-arms). */
+  private onRequest(socket: Socket, res: ServerResponse): void {
+    const t = this.sockets.get(socket);
+    if (t === undefined) return;
+    this.stopTimer(t);
+    t.inFlight++;
+    res.once('close', () => {
+      t.inFlight--;
+      // An idle keep-alive socket must send its next request headers within the timeout too.
+      if (t.inFlight === 0 && !t.handedOver && !socket.destroyed && this.sockets.has(socket)) this.arm(socket, t, this.settings.handshakeTimeout);
+    });
+  }
+
+  private arm(socket: Socket, t: Tracked, ms: number): void {
+    this.stopTimer(t);
+    t.timer = setTimeout(() => {
+      t.timer = null;
+      this.counts.handshakeTimeouts++;
+      this.settings.log('info', `connection from ${t.address} closed: no request headers within ${this.settings.handshakeTimeout} ms (handshake timeout)`);
+      socket.destroy();
+    }, ms);
+    t.timer.unref();
+  }
+
+  private stopTimer(t: Tracked): void {
+    if (t.timer !== null) clearTimeout(t.timer);
+    t.timer = null;
+  }
+
+  private forget(socket: Socket): void {
+    const t = this.sockets.get(socket);
+    if (t === undefined) return;
+    this.stopTimer(t);
+    this.sockets.delete(socket);
+    const n = (this.perAddress.get(t.address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(t.address);
+    else this.perAddress.set(t.address, n);
+  }
+
+  /** Answers 503 with the coded reason, before any request (clients read it as the upgrade's answer). */
+  private refuse(socket: Socket, err: CeleriacError): void {
+    this.counts.refused++;
+    socket.on('error', () => undefined);
+    // Refused sockets hold descriptors too: past as many lingering as the cap, they are cut at once.
+    if (this.lingering >= Math.max(this.settings.maxConnections, 64)) {
+      socket.destroy();
+      return;
+    }
+    this.settings.log('info', `connection from ${socket.remoteAddress ?? 'unknown'} refused: ${err.message}`);
+    const body = JSON.stringify(errorBody(err));
+    socket.end(
+      'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Celeriac-Error: ${err.code}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${body}`,
+    );
+    socket.resume();
+    this.lingering++;
+    const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.lingering--;
+    });
+  }
+}
