@@ -1,8 +1,8 @@
 // The real `broker-server` command as a child process (dist/, built by `npm test` first): the
 // URLs it prints, clean exits on SIGINT/SIGTERM, and one-line failures with the right exit codes.
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,64 @@ t.test('--user and --vhost reach the broker: the user logs in to the vhost, gues
   t.equal((await finished(run)).code, 0);
 });
 
+t.test('--users-file gives the users without a password on the command line; --user warns', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'users');
+  writeFileSync(file, '# broker users\nalice:s3 cr:et\nbob:pw\n', { mode: 0o600 });
+  const run = start(t, ['--port', '0', '--memory', '--users-file', file]);
+  const l = await listening(run);
+  const conn = await within(connect(l.ws, { user: 'alice', password: 's3 cr:et', reconnect: false }), WAIT_MS, 'connect as alice');
+  await conn.close();
+  const refused = await within(connect(l.ws, { user: 'bob', password: 'pw\0', reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'bob with a NUL');
+  t.equal(refused, 'ERR_ACCESS_REFUSED', 'the password must match exactly');
+  t.notMatch(readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8'), 's3 cr:et', 'no password in the process list');
+  run.child.kill('SIGINT');
+  t.equal((await finished(run)).code, 0);
+  t.equal(run.stderr(), '', 'a private file: no warning');
+
+  // The same through the environment; and --user still works, with a warning pointing at the file.
+  writeFileSync(file, 'carol:pw3\n');
+  chmodSync(file, 0o644);
+  const env = start(t, ['--port', '0', '--memory', '--user', 'dave:pw4'], { env: { CELERIAC_USERS_FILE: file } });
+  const le = await listening(env);
+  for (const [user, password] of [['carol', 'pw3'], ['dave', 'pw4']] as const) {
+    const c = await within(connect(le.ws, { user, password, reconnect: false }), WAIT_MS, `connect as ${user}`);
+    await c.close();
+  }
+  env.child.kill('SIGINT');
+  t.equal((await finished(env)).code, 0);
+  t.match(env.stderr(), /^broker-server: warn: --user puts its password in the process list.*use --users-file FILE \(or CELERIAC_USERS_FILE\)$/m);
+  t.match(env.stderr(), /^broker-server: warn: users file .*users may be read by other users \(mode 644\); chmod 600 it$/m);
+});
+
+t.test('a users file that is missing (exit 1) or malformed (exit 2): one line, no password', async (t) => {
+  const dir = tempDir(t);
+  const missing = await finished(start(t, ['--port', '0', '--memory', '--users-file', join(dir, 'nope')]));
+  t.equal(missing.code, 1);
+  t.match(lines(missing.stderr), [/^broker-server: cannot read users file .*nope: ENOENT$/]);
+  const file = join(dir, 'users');
+  writeFileSync(file, 'alice:ok\nbob-secret-without-colon\n', { mode: 0o600 });
+  const bad = await finished(start(t, ['--port', '0', '--memory', '--users-file', file]));
+  t.equal(bad.code, 2);
+  t.match(lines(bad.stderr), [/^broker-server: users file .*users, line 2: expected NAME:PASSWORD \(see broker-server --help\)$/]);
+  t.notMatch(bad.stderr, 'secret');
+});
+
+t.test('connection caps and the handshake timeout reach the broker', async (t) => {
+  const run = start(t, ['--port', '0', '--memory', '--max-connections-per-address', '1', '--handshake-timeout', '500']);
+  const l = await listening(run);
+  const idle = netConnect({ port: l.port, host: '127.0.0.1' });
+  idle.on('error', () => undefined);
+  await within(new Promise((res) => idle.once('connect', res)), WAIT_MS, 'first connection');
+  const idleClosed = within(new Promise((res) => idle.once('close', res)), WAIT_MS, 'the idle connection closed by the broker');
+  const refused = await within(connect(l.ws, { reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'a second connection');
+  t.equal(refused, 'ERR_TOO_MANY_CONNECTIONS', 'one connection per address');
+  await idleClosed;
+  t.pass('an idle connection is closed at the handshake timeout');
+  run.child.kill('SIGINT');
+  t.equal((await finished(run)).code, 0);
+});
+
 t.test('a busy port: one line naming it, exit 1', async (t) => {
   const blocker = createServer();
   await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
@@ -159,7 +217,7 @@ t.test('a data file that is not a database: one line, exit 1', async (t) => {
 t.test('--help lists every flag and exits 0', async (t) => {
   const done = await finished(start(t, ['--help']));
   t.equal(done.code, 0);
-  for (const flag of ['--port', '--host', '--data', '--memory', '--user', '--durability', '--vhost', '--max-message-size', '--max-body-size', '--heartbeat', '--memory-high-watermark', '--store-high-watermark', '--help']) {
+  for (const flag of ['--port', '--host', '--data', '--memory', '--user', '--users-file', '--handshake-timeout', '--max-connections', '--max-connections-per-address', '--durability', '--vhost', '--max-message-size', '--max-body-size', '--heartbeat', '--memory-high-watermark', '--store-high-watermark', '--help']) {
     t.match(done.stdout, flag);
   }
   t.match(done.stdout, 'CELERIAC_PORT');
