@@ -1,5 +1,5 @@
 // Failed logins per peer address, and what they cost that address's next attempts: a delay that
-// doubles with each failure, and a refusal while too many of its attempts are already in progress.
+// doubles with each failure, and a refusal unchecked while too many of its attempts are in progress.
 // Never a lockout: a correct password from a throttled address still logs in, only later.
 
 /** How the throttle behaves; {@link DEFAULT_THROTTLE} is what brokers use. */
@@ -10,7 +10,7 @@ export interface ThrottleSettings {
   readonly baseDelayMs: number;
   /** Longest delay: kept well under the default handshake timeout (10 s) so a good login fits in it. */
   readonly maxDelayMs: number;
-  /** A throttled address may have this many attempts waiting or hashing; more are refused at once. */
+  /** A throttled address may have this many attempts waiting or hashing; more are refused unchecked (after the same delay). */
   readonly maxPendingPerAddress: number;
   /** An address's failures are forgotten this long after its last one. */
   readonly forgetAfterMs: number;
@@ -36,7 +36,7 @@ interface AddressRecord {
 /** What an attempt from an address must do before its password is checked. */
 export type Admission =
   | { readonly kind: 'check'; readonly delayMs: number; readonly suspect: boolean }
-  | { readonly kind: 'refuse'; readonly pending: number };
+  | { readonly kind: 'refuse'; readonly pending: number; readonly delayMs: number };
 
 /** Counts for /metrics. */
 export interface ThrottleCounts {
@@ -82,7 +82,7 @@ export class LoginThrottle {
     }
     if (rec.pending >= this.settings.maxPendingPerAddress) {
       this.counts.refused++;
-      return { kind: 'refuse', pending: rec.pending };
+      return { kind: 'refuse', pending: rec.pending, delayMs };
     }
     rec.pending++;
     this.counts.delayed++;

@@ -1,6 +1,7 @@
 // Who may connect: users with hashed passwords, the virtual hosts each may use, and the rule that
 // the built-in default user (guest/guest) is accepted from loopback addresses only, as in RabbitMQ.
 // A login waits for a hashing slot and, from an address with recent failures, for its delay.
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { HashSlots } from './hash-slots.js';
@@ -47,8 +48,12 @@ export function allowedFrom(loopbackOnly: boolean, peerAddress: string | undefin
   return !loopbackOnly || isLoopback(peerAddress);
 }
 
-/** At most this many scrypt runs at once: half of libuv's default four threads, and 32 MiB. */
-export const MAX_CONCURRENT_HASHES = 2;
+/**
+ * At most this many scrypt runs at once (each ~16 MiB and a core for tens of ms): two, or one on a
+ * machine of two cores or fewer, so hashing always leaves a core to the event loop and, of libuv's
+ * four threads, at least two to everything else.
+ */
+export const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 /** Login counts for /metrics. */
 export interface LoginStats extends ThrottleCounts {
@@ -93,6 +98,9 @@ export class UserRegistry {
     const address = peerAddress ?? 'unknown';
     const admission = this.throttle.begin(address);
     if (admission.kind === 'refuse') {
+      // Answered after the address's delay all the same (no hash, no slot): a loop of bad logins
+      // gains nothing by being refused, and cannot make the broker set up connections at full speed.
+      await sleep(admission.delayMs, undefined, signal === undefined ? {} : { signal });
       throw fail('ERR_ACCESS_REFUSED', `login refused: ${admission.pending} logins from ${address} are already waiting after failed ones; retry later`, { pending: admission.pending });
     }
     const entry = this.users.get(user);

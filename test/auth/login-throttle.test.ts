@@ -29,13 +29,13 @@ t.test('an address is delayed after its free failures; another is not', async (t
   t.equal(th.failures('a'), 3);
 });
 
-t.test('too many waiting from a throttled address: refused at once; a clean address never is', async (t) => {
+t.test('too many waiting from a throttled address: refused unchecked; a clean address never is', async (t) => {
   const th = new LoginThrottle(settings, () => 0);
   failOnce(th, 'a');
   failOnce(th, 'a');
   t.equal(th.begin('a').kind, 'check');
   t.equal(th.begin('a').kind, 'check');
-  t.same(th.begin('a'), { kind: 'refuse', pending: 2 });
+  t.same(th.begin('a'), { kind: 'refuse', pending: 2, delayMs: 100 }, 'refused, after the same delay');
   th.end('a', null); // one left before its answer
   t.equal(th.begin('a').kind, 'check', 'a place came free');
   for (let i = 0; i < 10; i++) t.equal(th.begin('b').kind, 'check', 'clean: any number at once');
