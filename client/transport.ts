@@ -85,7 +85,10 @@ export class Transport {
         // The broker says why in a small JSON body (e.g. ERR_TOO_MANY_CONNECTIONS); the timer bounds the read.
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (chunk: string) => { if (body.length < 4096) body += chunk; });
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length >= 4096) fail(upgradeRefused(displayUrl, status, '')); // not a broker's small answer
+        });
         res.on('end', () => fail(upgradeRefused(displayUrl, status, body)));
         res.on('error', () => fail(upgradeRefused(displayUrl, status, '')));
       });

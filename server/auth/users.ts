@@ -7,6 +7,7 @@ import { CeleriacError, fail } from '../../shared/errors.js';
 import { HashSlots } from './hash-slots.js';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleCounts, type ThrottleSettings } from './login-throttle.js';
 import { hashPassword, verifyPassword, type PasswordHash } from './password.js';
+import { peerKey } from './peer-key.js';
 
 /** A user as given in the broker's options. */
 export interface UserSpec {
@@ -95,7 +96,7 @@ export class UserRegistry {
    * pending); `signal` aborts the wait when the peer leaves, so it takes no hashing slot.
    */
   async authenticate(user: string, password: string, vhost: string, peerAddress: string | undefined, signal?: AbortSignal): Promise<Principal> {
-    const address = peerAddress ?? 'unknown';
+    const address = peerKey(peerAddress);
     const admission = this.throttle.begin(address);
     if (admission.kind === 'refuse') {
       // Answered after the address's delay all the same (no hash, no slot): a loop of bad logins

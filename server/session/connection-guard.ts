@@ -3,6 +3,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { fail, type CeleriacError } from '../../shared/errors.js';
+import { peerKey } from '../auth/peer-key.js';
 import { errorBody } from '../http/http-deps.js';
 
 /** What the guard enforces; a cap of 0 means none. */
@@ -20,6 +21,29 @@ export interface GuardCounts {
   refused: number;
   /** Connections closed for missing the handshake deadline (before a WebSocket session took over). */
   handshakeTimeouts: number;
+}
+
+// A flood must not become a flood of log lines: one line, then at most one summary per interval.
+const LOG_INTERVAL_MS = 10_000;
+
+/** Logs the first event of a kind as is, then counts, and logs the count at most once per interval. */
+class SummarizedLog {
+  private lastAt = -Infinity;
+  private unlogged = 0;
+
+  constructor(private readonly log: GuardSettings['log'], private readonly what: string) {}
+
+  note(line: string): void {
+    const now = Date.now();
+    if (now - this.lastAt < LOG_INTERVAL_MS) {
+      this.unlogged++;
+      return;
+    }
+    this.lastAt = now;
+    const more = this.unlogged;
+    this.unlogged = 0;
+    this.log('info', more === 0 ? line : `${line} (and ${more} more ${this.what} since the last such line)`);
+  }
 }
 
 // A refused socket is kept this long so the peer can read the 503 (its request bytes are read and
@@ -41,8 +65,13 @@ export class ConnectionGuard {
   private readonly perAddress = new Map<string, number>();
   private lingering = 0;
   readonly counts: GuardCounts = { refused: 0, handshakeTimeouts: 0 };
+  private readonly refusalLog: SummarizedLog;
+  private readonly timeoutLog: SummarizedLog;
 
-  constructor(private readonly settings: Readonly<GuardSettings>) {}
+  constructor(private readonly settings: Readonly<GuardSettings>) {
+    this.refusalLog = new SummarizedLog(settings.log, 'connections refused over a cap');
+    this.timeoutLog = new SummarizedLog(settings.log, 'connections closed at the handshake timeout');
+  }
 
   /** TCP connections open now (HTTP and WebSocket, refused ones excluded). */
   get size(): number {
@@ -77,7 +106,8 @@ export class ConnectionGuard {
   }
 
   private admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? 'unknown';
+    // IPv6 peers are counted per /64: one host may hold all of it.
+    const address = peerKey(socket.remoteAddress);
     const { maxConnections, maxConnectionsPerAddress } = this.settings;
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (maxConnections > 0 && this.sockets.size >= maxConnections) {
@@ -114,7 +144,7 @@ export class ConnectionGuard {
     t.timer = setTimeout(() => {
       t.timer = null;
       this.counts.handshakeTimeouts++;
-      this.settings.log('info', `connection from ${t.address} closed: no request headers within ${this.settings.handshakeTimeout} ms (handshake timeout)`);
+      this.timeoutLog.note(`connection from ${t.address} closed: no request headers within ${this.settings.handshakeTimeout} ms (handshake timeout)`);
       socket.destroy();
     }, ms);
     t.timer.unref();
@@ -144,7 +174,7 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    this.settings.log('info', `connection from ${socket.remoteAddress ?? 'unknown'} refused: ${err.message}`);
+    this.refusalLog.note(`connection from ${socket.remoteAddress ?? 'unknown'} refused: ${err.message}`);
     const body = JSON.stringify(errorBody(err));
     socket.end(
       'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n' +
