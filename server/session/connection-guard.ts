@@ -49,6 +49,8 @@ class SummarizedLog {
 // A refused socket is kept this long so the peer can read the 503 (its request bytes are read and
 // dropped meanwhile: closing with unread input would send a reset that can destroy the answer).
 const REFUSAL_LINGER_MS = 1_000;
+/** Refused sockets lingering at once; beyond, they are cut without an answer (open-files.ts reserves room). */
+export const MAX_LINGERING_REFUSALS = 32;
 
 interface Tracked {
   readonly address: string;
@@ -60,6 +62,11 @@ interface Tracked {
   handedOver: boolean;
 }
 
+/**
+ * One per broker. Counts admitted sockets per peer key until they close, arms a handshake timer at
+ * accept (re-armed after each HTTP response on a keep-alive socket), and hands an upgraded socket's
+ * remaining time to its WebSocket session.
+ */
 export class ConnectionGuard {
   private readonly sockets = new Map<Socket, Tracked>();
   private readonly perAddress = new Map<string, number>();
@@ -71,11 +78,6 @@ export class ConnectionGuard {
   constructor(private readonly settings: Readonly<GuardSettings>) {
     this.refusalLog = new SummarizedLog(settings.log, 'connections refused over a cap');
     this.timeoutLog = new SummarizedLog(settings.log, 'connections closed at the handshake timeout');
-  }
-
-  /** TCP connections open now (HTTP and WebSocket, refused ones excluded). */
-  get size(): number {
-    return this.sockets.size;
   }
 
   /**
@@ -121,7 +123,7 @@ export class ConnectionGuard {
     this.perAddress.set(address, fromAddress + 1);
     const t: Tracked = { address, deadline: Date.now() + this.settings.handshakeTimeout, timer: null, inFlight: 0, handedOver: false };
     this.sockets.set(socket, t);
-    this.arm(socket, t, this.settings.handshakeTimeout);
+    this.arm(socket, t);
     socket.once('close', () => this.forget(socket));
     return true;
   }
@@ -135,18 +137,19 @@ export class ConnectionGuard {
     res.once('close', () => {
       t.inFlight--;
       // An idle keep-alive socket must send its next request headers within the timeout too.
-      if (t.inFlight === 0 && !t.handedOver && !socket.destroyed && this.sockets.has(socket)) this.arm(socket, t, this.settings.handshakeTimeout);
+      if (t.inFlight === 0 && !t.handedOver && !socket.destroyed && this.sockets.has(socket)) this.arm(socket, t);
     });
   }
 
-  private arm(socket: Socket, t: Tracked, ms: number): void {
+  /** (Re)starts the socket's handshake timer: a full timeout from now. */
+  private arm(socket: Socket, t: Tracked): void {
     this.stopTimer(t);
     t.timer = setTimeout(() => {
       t.timer = null;
       this.counts.handshakeTimeouts++;
       this.timeoutLog.note(`connection from ${t.address} closed: no request headers within ${this.settings.handshakeTimeout} ms (handshake timeout)`);
       socket.destroy();
-    }, ms);
+    }, this.settings.handshakeTimeout);
     t.timer.unref();
   }
 
@@ -169,8 +172,8 @@ export class ConnectionGuard {
   private refuse(socket: Socket, err: CeleriacError): void {
     this.counts.refused++;
     socket.on('error', () => undefined);
-    // Refused sockets hold descriptors too: past as many lingering as the cap, they are cut at once.
-    if (this.lingering >= Math.max(this.settings.maxConnections, 64)) {
+    // Refused sockets hold descriptors too: past a few lingering, a flood is cut without an answer.
+    if (this.lingering >= MAX_LINGERING_REFUSALS) {
       socket.destroy();
       return;
     }

@@ -2,7 +2,10 @@
 // connection cap stays under it, so a flood of connections cannot leave none for the data file.
 import { readFileSync } from 'node:fs';
 
-/** Descriptors kept back for the data file, its WAL, the fsync thread, logs and the listener. */
+/**
+ * Descriptors kept back for the data file, its WAL, the fsync thread, logs, the listener and the
+ * refused connections that linger to read their 503 (MAX_LINGERING_REFUSALS in connection-guard.ts).
+ */
 const RESERVED_FILES = 64;
 
 /** Connections in total when no cap is configured, on a machine with files to spare. */
