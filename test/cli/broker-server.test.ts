@@ -1,56 +1,12 @@
 // The real `broker-server` command as a child process (dist/, built by `npm test` first): the
 // URLs it prints, clean exits on SIGINT/SIGTERM, and one-line failures with the right exit codes.
-import t, { type Test } from 'tap';
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import t from 'tap';
+import { existsSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect } from '../../client/index.js';
-import { spawnScript, within, type Run } from './process-helpers.js';
-
-const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
-const WAIT_MS = 20_000;
-const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\), data (.+), durability (full|process)$/m;
-
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-
-/** A temp directory removed at the end of the test that made it. */
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Spawns the command (in a temp dir unless `cwd` is given). */
-function start(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
-  return spawnScript(t, CLI, args, { env: opts.env, cwd: opts.cwd ?? tmpdir() });
-}
-
-/** Resolves with the listening line's parts once printed; rejects if the process exits first. */
-async function listening(run: Run): Promise<{ ws: string; port: number; http: string; data: string; durability: string }> {
-  const seen = new Promise<RegExpExecArray>((res, rej) => {
-    const check = (): void => {
-      const m = LISTENING.exec(run.stdout());
-      if (m) res(m);
-    };
-    run.child.stdout!.on('data', check);
-    check();
-    void run.exited.then(({ code, signal }) => rej(new Error(`exited (${code ?? signal}) before listening:\n${run.stdout()}${run.stderr()}`)));
-  });
-  const m = await within(seen, WAIT_MS, 'broker-server printing its URLs');
-  return { ws: m[1]!, port: Number(m[2]), http: m[3]!, data: m[4]!, durability: m[5]! };
-}
-
-/** Runs a command that must exit by itself; returns its exit code and output. */
-async function finished(run: Run): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { code } = await within(run.exited, WAIT_MS, 'broker-server exiting');
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
+import { finished, lines, listening, start, tempDir, WAIT_MS } from './broker-server-helpers.js';
+import { within } from './process-helpers.js';
 
 t.test('--port 0 --memory prints the ws and http URLs; SIGINT exits 0', async (t) => {
   const run = start(t, ['--port', '0', '--memory']);
@@ -122,64 +78,6 @@ t.test('--user and --vhost reach the broker: the user logs in to the vhost, gues
   t.equal(wrong, 'ERR_ACCESS_REFUSED', 'a wrong password is refused');
   const res = await fetch(`${l.http}/api/queues/jobs/cli-user-q`, { signal: AbortSignal.timeout(WAIT_MS) });
   t.equal(res.status, 200, 'the queue lives in vhost jobs');
-  run.child.kill('SIGINT');
-  t.equal((await finished(run)).code, 0);
-});
-
-t.test('--users-file gives the users without a password on the command line; --user warns', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'users');
-  writeFileSync(file, '# broker users\nalice:s3 cr:et\nbob:pw\n', { mode: 0o600 });
-  const run = start(t, ['--port', '0', '--memory', '--users-file', file]);
-  const l = await listening(run);
-  const conn = await within(connect(l.ws, { user: 'alice', password: 's3 cr:et', reconnect: false }), WAIT_MS, 'connect as alice');
-  await conn.close();
-  const refused = await within(connect(l.ws, { user: 'bob', password: 'pw\0', reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'bob with a NUL');
-  t.equal(refused, 'ERR_ACCESS_REFUSED', 'the password must match exactly');
-  t.notMatch(readFileSync(`/proc/${run.child.pid}/cmdline`, 'utf8'), 's3 cr:et', 'no password in the process list');
-  run.child.kill('SIGINT');
-  t.equal((await finished(run)).code, 0);
-  t.equal(run.stderr(), '', 'a private file: no warning');
-
-  // The same through the environment; and --user still works, with a warning pointing at the file.
-  writeFileSync(file, 'carol:pw3\n');
-  chmodSync(file, 0o644);
-  const env = start(t, ['--port', '0', '--memory', '--user', 'dave:pw4'], { env: { CELERIAC_USERS_FILE: file } });
-  const le = await listening(env);
-  for (const [user, password] of [['carol', 'pw3'], ['dave', 'pw4']] as const) {
-    const c = await within(connect(le.ws, { user, password, reconnect: false }), WAIT_MS, `connect as ${user}`);
-    await c.close();
-  }
-  env.child.kill('SIGINT');
-  t.equal((await finished(env)).code, 0);
-  t.match(env.stderr(), /^broker-server: warn: --user puts its password in the process list.*use --users-file FILE \(or CELERIAC_USERS_FILE\)$/m);
-  t.match(env.stderr(), /^broker-server: warn: users file .*users may be read by other users \(mode 644\); chmod 600 it$/m);
-});
-
-t.test('a users file that is missing (exit 1) or malformed (exit 2): one line, no password', async (t) => {
-  const dir = tempDir(t);
-  const missing = await finished(start(t, ['--port', '0', '--memory', '--users-file', join(dir, 'nope')]));
-  t.equal(missing.code, 1);
-  t.match(lines(missing.stderr), [/^broker-server: cannot read users file .*nope: ENOENT$/]);
-  const file = join(dir, 'users');
-  writeFileSync(file, 'alice:ok\nbob-secret-without-colon\n', { mode: 0o600 });
-  const bad = await finished(start(t, ['--port', '0', '--memory', '--users-file', file]));
-  t.equal(bad.code, 2);
-  t.match(lines(bad.stderr), [/^broker-server: users file .*users, line 2: expected NAME:PASSWORD \(see broker-server --help\)$/]);
-  t.notMatch(bad.stderr, 'secret');
-});
-
-t.test('connection caps and the handshake timeout reach the broker', async (t) => {
-  const run = start(t, ['--port', '0', '--memory', '--max-connections-per-address', '1', '--handshake-timeout', '500']);
-  const l = await listening(run);
-  const idle = netConnect({ port: l.port, host: '127.0.0.1' });
-  idle.on('error', () => undefined);
-  await within(new Promise((res) => idle.once('connect', res)), WAIT_MS, 'first connection');
-  const idleClosed = within(new Promise((res) => idle.once('close', res)), WAIT_MS, 'the idle connection closed by the broker');
-  const refused = await within(connect(l.ws, { reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'a second connection');
-  t.equal(refused, 'ERR_TOO_MANY_CONNECTIONS', 'one connection per address');
-  await idleClosed;
-  t.pass('an idle connection is closed at the handshake timeout');
   run.child.kill('SIGINT');
   t.equal((await finished(run)).code, 0);
 });
