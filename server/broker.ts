@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CeleriacError } from '../shared/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
+import { DEFAULT_THROTTLE } from './auth/login-throttle.js';
 import { UserRegistry, type UserSpec } from './auth/users.js';
 import { createEngine } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
@@ -255,7 +256,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     log: config.log,
   });
-  const users = new UserRegistry(config.users);
+  // A throttled login must still fit in the handshake timeout, or the throttle would be a lockout.
+  const users = new UserRegistry(config.users, { ...DEFAULT_THROTTLE, maxDelayMs: Math.min(DEFAULT_THROTTLE.maxDelayMs, Math.floor(config.limits.handshakeTimeout / 2)) });
   const endpoint = new WsEndpoint({
     engine,
     users,

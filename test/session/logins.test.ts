@@ -89,3 +89,10 @@ async function until(cond: () => Promise<boolean>, ms: number, what: string): Pr
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+t.test('with a short handshake timeout, a throttled address still logs in within it', async (t) => {
+  // 1 s timeout: the delay is capped at 500 ms; uncapped, the 6th failure would cost 1.6 s.
+  const broker = await startTestBroker(t, { users: USERS, limits: { handshakeTimeout: 1_000 } });
+  for (let i = 0; i < 6; i++) t.match(await login(broker.url, 'wrong', '127.0.0.12'), { code: 'ERR_ACCESS_REFUSED' });
+  t.match(await login(broker.url, 's3cret', '127.0.0.12'), { op: OP.welcome }, 'not ERR_HANDSHAKE_TIMEOUT');
+});
