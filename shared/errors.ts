@@ -27,6 +27,7 @@ export const ERRORS = {
   ERR_HANDSHAKE_TIMEOUT: { wire: 320, scope: 'connection', close: 1008, doc: 'No hello arrived within handshakeTimeout.' },
   ERR_VERSION_UNSUPPORTED: { wire: 505, scope: 'connection', close: 1002, doc: 'The hello asks for a protocol version this server does not speak.' },
   ERR_ACCESS_REFUSED: { wire: 403, scope: 'connection', close: 1008, doc: 'Wrong user name or password, a user not allowed from this address, or a virtual host the user may not use.' },
+  ERR_TOO_MANY_CONNECTIONS: { wire: 530, scope: 'connection', close: 1013, doc: 'The broker holds as many connections as it allows, in total or from the peer\'s address (maxConnections, maxConnectionsPerAddress); the new one is answered HTTP 503 and closed.' },
   ERR_HEARTBEAT_TIMEOUT: { wire: 320, scope: 'connection', close: 1001, doc: 'Nothing was heard from the peer for two heartbeat intervals.' },
   ERR_SERVER_SHUTDOWN: { wire: 320, scope: 'connection', close: 1001, doc: 'The broker is shutting down.' },
   ERR_CONNECTION_CLOSED: { wire: 320, scope: 'connection', close: 1006, doc: 'The connection closed before the request was answered (client side).' },

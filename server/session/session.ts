@@ -40,6 +40,8 @@ export interface SessionDeps {
   connectionId: string;
   peerAddress: string | undefined;
   peerPort: number | undefined;
+  /** Ms the peer has left to complete its hello: the handshake timeout less the upgrade's time. */
+  handshakeLeft: number;
   /** Bytes the socket may hold unsent before deliveries stop (backpressure). */
   sendBufferHighWater?: number;
   log: LogFn;
@@ -60,6 +62,8 @@ export class Session implements DispatchTarget, HandlerContext {
   private publisher = false;
   private readonly inbox: Inbox;
   private readonly pending: PendingRequests;
+  /** Aborted when the connection closes, so a login still waiting gives up its place. */
+  private readonly gone = new AbortController();
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps, private readonly setReceiveCap: SetReceiveCap) {
     ws.binaryType = 'nodebuffer';
@@ -86,7 +90,7 @@ export class Session implements DispatchTarget, HandlerContext {
     });
     this.handshakeTimer = setTimeout(() => {
       this.close(fail('ERR_HANDSHAKE_TIMEOUT', `no hello within ${deps.limits.handshakeTimeout} ms`));
-    }, deps.limits.handshakeTimeout);
+    }, deps.handshakeLeft);
     this.handshakeTimer.unref();
     setReceiveCap(receiveCap(deps.limits.maxPreAuthSize));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -146,7 +150,7 @@ export class Session implements DispatchTarget, HandlerContext {
     const user = frame.user ?? DEFAULT_USER.user;
     const password = frame.password ?? (frame.user === undefined ? DEFAULT_USER.password : '');
     const vhost = frame.vhost ?? '/';
-    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress).then(
+    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress, this.gone.signal).then(
       (principal) => this.open(principal, frame),
       (err: unknown) => this.failed(frame.id, err instanceof CeleriacError ? err : new CeleriacError('ERR_INTERNAL', 'login failed', { cause: err })),
     );
@@ -253,6 +257,7 @@ export class Session implements DispatchTarget, HandlerContext {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
     this.inbox.close();
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (err !== null) {
@@ -287,6 +292,7 @@ export class Session implements DispatchTarget, HandlerContext {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.inbox.close();
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);

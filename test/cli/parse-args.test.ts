@@ -29,13 +29,15 @@ t.test('every flag', async (t) => {
     '--user', 'alice:s3cret', '--user', 'bob:pa:ss', '--vhost', 'prod', '--vhost', 'staging',
     '--max-message-size', '2m', '--max-body-size', '512k', '--heartbeat', '5s',
     '--memory-high-watermark', '1g', '--memory-low-watermark', '768m', '--store-high-watermark', '10G', '--consumer-timeout', '1h', '--log-format', 'json',
+    '--users-file', 'users.txt', '--handshake-timeout', '2s', '--max-connections', '500', '--max-connections-per-address', '50',
   ]);
   t.strictSame(c, {
     port: 0, host: '0.0.0.0', dataFile: '/tmp/x.db', durability: 'process',
     users: [{ user: 'alice', password: 's3cret' }, { user: 'bob', password: 'pa:ss' }],
     vhosts: ['prod', 'staging'],
-    limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000 },
+    limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000, handshakeTimeout: 2000 },
     consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, memoryLowWatermark: 768 * 1024 ** 2, storeHighWatermark: 10 * 1024 ** 3, logFormat: 'json',
+    passwordsInArgv: true, usersFile: 'users.txt', maxConnections: 500, maxConnectionsPerAddress: 50,
   });
   t.equal(run(['--port=6000']).port, 6000, '--flag=value works too');
 });
@@ -148,4 +150,19 @@ t.test('docs/broker-server.md and the README show every flag and env var', async
       if ('env' in f) t.match(text, f.env, `${doc}: ${f.env}`);
     }
   }
+});
+
+t.test('--users-file, the connection caps and the handshake timeout, by flag and by env var', async (t) => {
+  t.equal(run([], { CELERIAC_USERS_FILE: '/etc/celeriac/users' }).usersFile, '/etc/celeriac/users');
+  t.equal(run(['--users-file', 'a.txt'], { CELERIAC_USERS_FILE: 'b.txt' }).usersFile, 'a.txt', 'the flag wins');
+  t.equal(run([], { CELERIAC_USERS: 'a:1' }).passwordsInArgv, undefined, 'CELERIAC_USERS is not the command line');
+  t.match(usageError(['--users-file', '']), /--users-file expects a file name/);
+  const c = run([], { CELERIAC_MAX_CONNECTIONS: '0', CELERIAC_MAX_CONNECTIONS_PER_ADDRESS: '7', CELERIAC_HANDSHAKE_TIMEOUT: '1500' });
+  t.equal(c.maxConnections, 0, '0 = no cap');
+  t.equal(c.maxConnectionsPerAddress, 7);
+  t.equal(c.limits.handshakeTimeout, 1500);
+  t.match(usageError(['--max-connections', 'lots']), /--max-connections expects a whole number/);
+  t.match(usageError(['--max-connections-per-address=-1']), /expects a whole number/);
+  t.match(usageError(['--handshake-timeout', '0']), /--handshake-timeout must be at least 1 ms/);
+  t.match(usage(), /--user NAME:PASSWORD.*process list.*--users-file/s, '--help says which to use');
 });

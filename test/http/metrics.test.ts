@@ -87,7 +87,7 @@ t.test('label values are escaped; counters and gauges render from an overview', 
     heldBytes: 2048,
     blocked: true,
   };
-  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25 });
+  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25, peers: { loginFailures: 5, loginsDelayed: 4, loginsRefused: 3, connectionsRefused: 2, handshakeTimeouts: 1 } });
   const samples = parseExposition(t, text);
   t.equal(samples.get('celeriac_queue_messages{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 7);
   t.equal(samples.get('celeriac_queue_consumers{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 2);
@@ -102,4 +102,9 @@ t.test('label values are escaped; counters and gauges render from an overview', 
   t.equal(samples.get('celeriac_store_bytes'), 4096);
   t.equal(samples.get('celeriac_connections'), 3);
   t.equal(samples.get('process_start_time_seconds'), 1700000000.25);
+  t.equal(samples.get('celeriac_login_failures_total'), 5);
+  t.equal(samples.get('celeriac_logins_delayed_total'), 4);
+  t.equal(samples.get('celeriac_logins_refused_total'), 3);
+  t.equal(samples.get('celeriac_connections_refused_total'), 2);
+  t.equal(samples.get('celeriac_handshake_timeouts_total'), 1);
 });
