@@ -178,15 +178,16 @@ export function celeriacBuilt() {
  * durability and data file (a fresh temp file when none; `memory: true` for --memory), waits
  * for the line carrying its ws:// URL, and returns { url, pid, dataFile, stop() }. stop() sends
  * SIGTERM (clean shutdown), waits, then SIGKILLs this one child if it is still there.
+ * `cli` runs another build of broker-server (e.g. an older checkout's dist/, for a before/after).
  */
-export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000 } = {}) {
-  if (!existsSync(BROKER_CLI)) throw new Error(`${BROKER_CLI} not found: run npm run build first`);
+export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000, cli = BROKER_CLI } = {}) {
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run npm run build first`);
   let dir;
   if (!memory && !dataFile) {
     dir = tempDir('broker');
     dataFile = join(dir.path, 'broker.db');
   }
-  const args = [BROKER_CLI, '--port', '0', '--host', '127.0.0.1', '--durability', durability];
+  const args = [cli, '--port', '0', '--host', '127.0.0.1', '--durability', durability];
   if (memory) args.push('--memory');
   else args.push('--data', dataFile);
   const child = spawn(process.execPath, args, { cwd: dir?.path ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,7 +2,7 @@
 // and out through the codec. It knows nothing of requests, consumers or reconnects.
 import WebSocket from 'ws';
 import { FrameCodec } from '../shared/codec.js';
-import { CeleriacError, errorFromWire } from '../shared/errors.js';
+import { CeleriacError, errorFromWire, isErrorCode } from '../shared/errors.js';
 import type { Frame, WelcomeFrame } from '../shared/frames.js';
 import { OP, PROTOCOL_VERSION } from '../shared/opcodes.js';
 
@@ -25,6 +25,20 @@ export interface TransportHandlers {
 
 const HELLO_ID = 0;
 
+/** The error for a refused upgrade: the broker's coded reason from its JSON body, else one from the status. */
+function upgradeRefused(displayUrl: string, status: number, body: string): CeleriacError {
+  try {
+    const reason = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (reason !== undefined && isErrorCode(reason.code) && typeof reason.message === 'string') {
+      return new CeleriacError(reason.code, `${displayUrl} refused the connection (HTTP ${status}): ${reason.message}`, { details: { status } });
+    }
+  } catch {
+    // not a broker's answer (a proxy's page, say): the status is all we know
+  }
+  const code = status === 401 || status === 403 ? 'ERR_ACCESS_REFUSED' : 'ERR_CONNECTION_CLOSED';
+  return new CeleriacError(code, `${displayUrl} refused the WebSocket upgrade (HTTP ${status})`, { details: { status } });
+}
+
 /** An open, welcomed socket. Built by `Transport.open`. */
 export class Transport {
   private handlers: TransportHandlers | undefined;
@@ -37,9 +51,13 @@ export class Transport {
   private lastOut = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private codec: FrameCodec;
+  /** Most frames one message may carry: the broker's announced maxFramesPerMessage (none from an older broker). */
+  private readonly maxFrames: number;
 
   private constructor(private readonly ws: WebSocket, readonly welcome: WelcomeFrame, codec: FrameCodec) {
     this.codec = codec;
+    const cap = welcome.limits['maxFramesPerMessage'];
+    this.maxFrames = typeof cap === 'number' && Number.isSafeInteger(cap) && cap >= 1 ? cap : Infinity;
   }
 
   /**
@@ -68,8 +86,15 @@ export class Transport {
       }, timeoutMs);
       ws.on('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
-        const code = status === 401 || status === 403 ? 'ERR_ACCESS_REFUSED' : 'ERR_CONNECTION_CLOSED';
-        fail(new CeleriacError(code, `${displayUrl} refused the WebSocket upgrade (HTTP ${status})`, { details: { status } }));
+        // The broker says why in a small JSON body (e.g. ERR_TOO_MANY_CONNECTIONS); the timer bounds the read.
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          if (body.length >= 4096) fail(upgradeRefused(displayUrl, status, '')); // not a broker's small answer
+        });
+        res.on('end', () => fail(upgradeRefused(displayUrl, status, body)));
+        res.on('error', () => fail(upgradeRefused(displayUrl, status, '')));
       });
       ws.on('error', (err) => {
         socketError = err;
@@ -151,11 +176,19 @@ export class Transport {
     }
   }
 
-  /** Encodes `frames` as one WebSocket message. Dropped silently once the socket is closing. */
+  /**
+   * Encodes `frames` as one WebSocket message, or as several in order when there are more than
+   * the broker takes in one (it closes a connection that sends more). Dropped silently once the
+   * socket is closing.
+   */
   send(frames: Frame[]): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.lastOut = Date.now();
-    this.ws.send(this.codec.encode(frames));
+    if (frames.length <= this.maxFrames) {
+      this.ws.send(this.codec.encode(frames));
+      return;
+    }
+    for (let i = 0; i < frames.length; i += this.maxFrames) this.ws.send(this.codec.encode(frames.slice(i, i + this.maxFrames)));
   }
 
   /** Closes the socket politely (after a close frame was answered, or to give up). */

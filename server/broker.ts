@@ -2,15 +2,21 @@
 // one port, and tears them down in reverse. No module-level state: many brokers run in one process.
 import { existsSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CeleriacError } from '../shared/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
+import { DEFAULT_THROTTLE } from './auth/login-throttle.js';
 import { UserRegistry, type UserSpec } from './auth/users.js';
 import { createEngine } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
 import { buildHttpServer } from './http/http-server.js';
+import { escapeLogText } from './log-text.js';
+import type { PeerCounts } from './http/http-deps.js';
+import { ConnectionGuard } from './session/connection-guard.js';
 import { WsEndpoint } from './session/endpoint.js';
+import { defaultMaxConnections } from './session/open-files.js';
 import { openSqliteStore } from './store/index.js';
 import type { BrokerStore, DurabilityMode } from './store/store.js';
 
@@ -39,13 +45,35 @@ export interface BrokerOptions {
   vhosts?: string[];
   /** Protocol limits; unset ones keep DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
-  /** Block publishers while the process RSS exceeds this many bytes (0 or absent = never). */
+  /**
+   * Block publishers while the bytes the broker holds in memory (queued messages, send buffers)
+   * exceed this (0 or absent = never). Not the process RSS: the allocator keeps freed pages.
+   */
   memoryHighWatermark?: number;
+  /** Once blocked for memory, unblock at or under this many bytes held. Default 80% of memoryHighWatermark. */
+  memoryLowWatermark?: number;
+  /**
+   * Ready messages a durable queue keeps in memory before the tail of each priority lane stays on
+   * disk, and persisted delayed messages a queue keeps in memory before later-due ones stay on
+   * disk (paged in as their turn comes). Default 20,000.
+   */
+  pagingThreshold?: number;
   /** Block publishers while the data file exceeds this many bytes (0 or absent = never). */
   storeHighWatermark?: number;
   /** Default consumer ack timeout in ms for queues that set none (default 30 min, as RabbitMQ). */
   defaultConsumerTimeout?: number;
-  /** Receives the broker's log lines; default: silent. */
+  /**
+   * TCP connections (WebSocket and HTTP) held at once; more are answered 503 ERR_TOO_MANY_CONNECTIONS.
+   * 0 = no cap. Default 10000, or the open-file limit less 64 when that is lower.
+   */
+  maxConnections?: number;
+  /** Connections from one peer address at once; 0 = no cap. Default half of maxConnections. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Receives the broker's log lines; default: silent. Each `msg` is one line: control characters
+   * and backslashes in it are escaped (`\n`, `\x1b`, `\\`), so text from a client (a user
+   * name, a queue name, an error frame) cannot forge or hide lines.
+   */
   log?: (level: LogLevel, msg: string) => void;
 }
 
@@ -75,13 +103,18 @@ export interface BrokerConfig {
   readonly vhosts: readonly string[];
   readonly limits: Readonly<Limits>;
   readonly memoryHighWatermark: number | undefined;
+  readonly memoryLowWatermark: number | undefined;
+  readonly pagingThreshold: number | undefined;
   readonly storeHighWatermark: number | undefined;
   readonly defaultConsumerTimeout: number | undefined;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
   readonly log: (level: LogLevel, msg: string) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'storeHighWatermark', 'defaultConsumerTimeout', 'log',
+  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
+  'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'log',
 ]);
 
 function invalid(option: string, message: string): CeleriacError {
@@ -157,8 +190,15 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     vhosts = options.vhosts.map((h: unknown, i) => nonEmptyString(`vhosts[${i}]`, h));
     if (new Set(vhosts).size !== vhosts.length) throw invalid('vhosts', 'repeats a name');
   }
+  const memoryHighWatermark = optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0);
+  const memoryLowWatermark = optionalCount('memoryLowWatermark', options.memoryLowWatermark, 0);
+  if (memoryLowWatermark !== undefined && !(memoryLowWatermark < (memoryHighWatermark ?? 0))) {
+    throw invalid('memoryLowWatermark', `must be below memoryHighWatermark (${memoryHighWatermark ?? 'not set'}), got ${memoryLowWatermark}`);
+  }
   const log: unknown = options.log;
   if (log !== undefined && typeof log !== 'function') throw invalid('log', 'must be a function (level, msg) => void');
+  const maxConnections = optionalCount('maxConnections', options.maxConnections, 0) ?? defaultMaxConnections();
+  const maxConnectionsPerAddress = optionalCount('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 0) ?? Math.ceil(maxConnections / 2);
   return Object.freeze({
     port,
     host,
@@ -167,11 +207,24 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     users: validateUsers(options.users, vhosts),
     vhosts: Object.freeze([...vhosts]),
     limits: validateLimits(options.limits),
-    memoryHighWatermark: optionalCount('memoryHighWatermark', options.memoryHighWatermark, 0),
+    memoryHighWatermark,
+    memoryLowWatermark,
+    pagingThreshold: optionalCount('pagingThreshold', options.pagingThreshold, 1),
     storeHighWatermark: optionalCount('storeHighWatermark', options.storeHighWatermark, 0),
     defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
-    log: options.log ?? (() => undefined),
+    maxConnections,
+    maxConnectionsPerAddress,
+    log: escapingLog(options.log),
   });
+}
+
+/**
+ * The one place broker log text is made safe: everything the engine, sessions and endpoint log
+ * goes through here, whichever of them put a peer's text into the message.
+ */
+function escapingLog(log: BrokerOptions['log']): BrokerConfig['log'] {
+  if (log === undefined) return () => undefined;
+  return (level, msg) => log(level, escapeLogText(msg));
 }
 
 /** The version in package.json, found by walking up from this file (works from src and dist). */
@@ -190,6 +243,18 @@ export function packageVersion(): string {
     dir = dirname(dir);
   }
   return '0.0.0';
+}
+
+/** What /metrics reports of refused and throttled peers. */
+function peerCounts(users: UserRegistry, guard: ConnectionGuard): PeerCounts {
+  const logins = users.stats();
+  return {
+    loginFailures: logins.failures,
+    loginsDelayed: logins.delayed,
+    loginsRefused: logins.refused,
+    connectionsRefused: guard.counts.refused,
+    handshakeTimeouts: guard.counts.handshakeTimeouts,
+  };
 }
 
 function urlHost(host: string): string {
@@ -212,6 +277,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       store,
       vhosts: [...config.vhosts],
       ...(config.memoryHighWatermark === undefined ? {} : { memoryHighWatermark: config.memoryHighWatermark }),
+      ...(config.memoryLowWatermark === undefined ? {} : { memoryLowWatermark: config.memoryLowWatermark }),
+      ...(config.pagingThreshold === undefined ? {} : { pagingThreshold: config.pagingThreshold }),
       ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
       ...(config.defaultConsumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.defaultConsumerTimeout }),
       log: config.log,
@@ -220,17 +287,27 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     store.close();
     throw err;
   }
+  const guard = new ConnectionGuard({
+    handshakeTimeout: config.limits.handshakeTimeout,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    log: config.log,
+  });
+  // A throttled login must still fit in the handshake timeout, or the throttle would be a lockout.
+  const users = new UserRegistry(config.users, { ...DEFAULT_THROTTLE, maxDelayMs: Math.min(DEFAULT_THROTTLE.maxDelayMs, Math.floor(config.limits.handshakeTimeout / 2)) });
   const endpoint = new WsEndpoint({
     engine,
-    users: new UserRegistry(config.users),
+    users,
     limits: config.limits,
     vhosts: new Set(config.vhosts),
     server: `celeriac/${version}`,
+    handshakeLeft: (socket) => guard.handOver(socket as Socket),
     log: config.log,
   });
   let app: FastifyInstance | undefined;
   try {
-    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size });
+    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size, peers: () => peerCounts(users, guard) });
+    guard.attach(app.server);
     endpoint.attach(app.server);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -1,10 +1,12 @@
 // Bytes <-> frames. Pure: no sockets, no queues. A WebSocket message holds one frame
-// (a msgpack array whose first element is the opcode) or a batch (an array of such arrays).
+// (a msgpack array whose first element is the opcode) or a batch (an array of such arrays),
+// read frame by frame so a batch means what one message per frame would.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { CeleriacError, fail } from './errors.js';
 import type { Frame } from './frames.js';
 import { OP, opName } from './opcodes.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { arrayHeader, skipValue, type ScanLimits } from './msgpack-scan.js';
 
 /** Value kinds a frame field can have on the wire. */
 export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'maps' | 'any' | 'uints' | 'strs' | 'tag';
@@ -132,17 +134,84 @@ export function frameToArray(frame: Frame): unknown[] {
   return arr;
 }
 
+/**
+ * Nesting the structural scan allows, past the frame's own array: far more than a valid frame
+ * needs (a reply nests a depth-checked map two levels down), far less than a nesting bomb. The
+ * exact check, per field, is frameFromArray's.
+ */
+const scanDepth = (maxDepth: number): number => 2 * maxDepth + 8;
+
+/**
+ * The frames of one WebSocket message, taken one at a time. Only the message's outer header is
+ * read up front (so `count` is known before any work); each frame is scanned and decoded when
+ * its turn comes, so a malformed frame fails after the frames before it were handled, exactly
+ * as if each frame had come in its own message, and decoding a large batch is spread over the
+ * slices the receiver works in.
+ */
+export class FrameReader {
+  /** Frames in the message (1 for a message that is a single frame). */
+  readonly count: number;
+  private taken = 0;
+  private pos: number;
+
+  constructor(private readonly bytes: Uint8Array, private readonly decodeOne: (bytes: Uint8Array) => Frame, private readonly scan: ScanLimits) {
+    const outer = arrayHeader(bytes, 0);
+    if (outer === undefined || outer.length === 0) throw fail('ERR_MALFORMED_FRAME', 'a message must be a frame array or an array of frames');
+    if (outer.length > scan.maxLength) throw fail('ERR_MALFORMED_FRAME', `a message of ${outer.length} elements (the limit is ${scan.maxLength})`);
+    // A batch is an array whose first element is an array; otherwise the message is one frame.
+    const batch = arrayHeader(bytes, outer.start) !== undefined;
+    this.count = batch ? outer.length : 1;
+    this.pos = batch ? outer.start : 0;
+  }
+
+  /**
+   * The next frame, or undefined once all were taken. Throws a CeleriacError for a frame that is
+   * malformed, and, after the last frame, for bytes left over past the message's value.
+   */
+  next(): Frame | undefined {
+    if (this.taken >= this.count) {
+      if (this.pos !== this.bytes.length) {
+        const extra = this.bytes.length - this.pos;
+        this.pos = this.bytes.length;
+        throw fail('ERR_MALFORMED_FRAME', `not a msgpack frame: ${extra} bytes after the message's value`);
+      }
+      return undefined;
+    }
+    this.taken++;
+    const start = this.pos;
+    try {
+      this.pos = skipValue(this.bytes, start, this.scan);
+    } catch (err) {
+      this.taken = this.count; // nothing after an unreadable frame can be found
+      this.pos = this.bytes.length;
+      throw err;
+    }
+    return this.decodeOne(this.bytes.subarray(start, this.pos));
+  }
+}
+
 /** A codec bound to a set of decoder limits; one per connection side is plenty. */
 export class FrameCodec {
   private readonly encoder = new Encoder({ ignoreUndefined: true });
   private readonly decoder: Decoder;
   private readonly maxDepth: number;
+  private readonly scan: ScanLimits;
+  private readonly decodeOne = (bytes: Uint8Array): Frame => {
+    let value: unknown;
+    try {
+      value = this.decoder.decode(bytes);
+    } catch (cause) {
+      throw new CeleriacError('ERR_MALFORMED_FRAME', `not a msgpack frame: ${(cause as Error).message}`, { cause });
+    }
+    return frameFromArray(value, this.maxDepth);
+  };
 
   constructor(limits: Partial<Limits> = {}) {
     const max = limits.maxCollectionLength ?? DEFAULT_LIMITS.maxCollectionLength;
     const maxBin = Math.max(limits.maxBodySize ?? DEFAULT_LIMITS.maxBodySize, max);
     this.decoder = new Decoder({ maxStrLength: max, maxBinLength: maxBin, maxArrayLength: max, maxMapLength: max, maxExtLength: 0 });
     this.maxDepth = limits.maxDepth ?? DEFAULT_LIMITS.maxDepth;
+    this.scan = { maxDepth: scanDepth(this.maxDepth), maxLength: max };
   }
 
   /** Encodes one frame or a batch of frames into one WebSocket message. */
@@ -154,16 +223,19 @@ export class FrameCodec {
     return this.encoder.encode(frameToArray(frames as Frame));
   }
 
-  /** Decodes one WebSocket message into its frames; throws CeleriacError on anything malformed. */
+  /**
+   * Opens one WebSocket message for reading frame by frame (see FrameReader). Throws
+   * ERR_MALFORMED_FRAME when the message is not an array at all.
+   */
+  reader(bytes: Uint8Array): FrameReader {
+    return new FrameReader(bytes, this.decodeOne, this.scan);
+  }
+
+  /** Decodes one whole WebSocket message into its frames; throws CeleriacError on anything malformed. */
   decode(bytes: Uint8Array): Frame[] {
-    let value: unknown;
-    try {
-      value = this.decoder.decode(bytes);
-    } catch (cause) {
-      throw new CeleriacError('ERR_MALFORMED_FRAME', `not a msgpack frame: ${(cause as Error).message}`, { cause });
-    }
-    if (!Array.isArray(value) || value.length === 0) throw fail('ERR_MALFORMED_FRAME', 'a message must be a frame array or an array of frames');
-    if (Array.isArray(value[0])) return value.map((f) => frameFromArray(f, this.maxDepth));
-    return [frameFromArray(value, this.maxDepth)];
+    const reader = this.reader(bytes);
+    const frames: Frame[] = [];
+    for (let f = reader.next(); f !== undefined; f = reader.next()) frames.push(f);
+    return frames;
   }
 }

@@ -17,6 +17,16 @@ export interface Limits {
   maxDepth: number;
   /** Decoder limit: longest string, binary, array or map in a frame. */
   maxCollectionLength: number;
+  /** Most frames in one WebSocket message a client sends (a batch); more ends the connection. */
+  maxFramesPerMessage: number;
+  /**
+   * Most requests of one connection the broker works on at once (publishes, result stores,
+   * finishes, revokes, group declares waiting for their commit); at this many it stops reading
+   * the connection until half of them are answered.
+   */
+  maxRequestsInProgress: number;
+  /** Most resultWait requests one connection may have waiting; one more is ERR_TOO_MANY_REQUESTS. */
+  maxResultWaits: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -27,4 +37,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBodySize: 16 * 1024 * 1024,
   maxDepth: 32,
   maxCollectionLength: 1_000_000,
+  maxFramesPerMessage: 10_000,
+  maxRequestsInProgress: 10_000,
+  maxResultWaits: 10_000,
 });

@@ -12,15 +12,28 @@ export interface BrokerServerConfig {
   /** A file path, or ':memory:' for --memory. Relative paths are kept as given. */
   dataFile: string;
   durability: DurabilityMode;
+  /** Users from --user / CELERIAC_USERS; those of usersFile are added by broker-server, which reads it. */
   users: UserSpec[];
+  /** --users-file / CELERIAC_USERS_FILE: a file of NAME:PASSWORD lines (see users-file.ts). */
+  usersFile?: string;
+  /** Set when a password came on the command line, where every local user can read it (ps). */
+  passwordsInArgv?: true;
   /** Virtual hosts that exist; empty = the broker's default, just '/'. Every user may open each. */
   vhosts: string[];
-  limits: { maxMessageSize?: number; maxPreAuthSize?: number; maxBodySize?: number; heartbeat?: number };
+  limits: { maxMessageSize?: number; maxPreAuthSize?: number; maxBodySize?: number; heartbeat?: number; handshakeTimeout?: number };
   /** Default ack timeout (ms) for queues that set no consumerTimeout. */
   consumerTimeout?: number;
   memoryHighWatermark?: number;
+  memoryLowWatermark?: number;
   storeHighWatermark?: number;
+  /** How log lines are written: `text` (plain lines) or `json` (one JSON object per line). */
+  logFormat: LogFormat;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
 }
+
+/** The shapes broker-server writes its log lines in. */
+export type LogFormat = 'text' | 'json';
 
 /** The result of parsing: run with a config, print help or version, or a usage error (exit 2). */
 export type ParseResult =
@@ -29,7 +42,7 @@ export type ParseResult =
   | { kind: 'version' }
   | { kind: 'error'; message: string };
 
-type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 'duration' | 'user';
+type ValueKind = 'port' | 'string' | 'bool' | 'list' | 'durability' | 'bytes' | 'duration' | 'user' | 'log-format' | 'count';
 
 interface FlagSpec {
   readonly flag: string;
@@ -52,14 +65,20 @@ export const FLAGS = [
   { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding exchanges, queues and messages' },
   { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
-  { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated)' },
+  { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated). The password shows in the process list (ps): for tests; otherwise use --users-file' },
+  { flag: 'users-file', env: 'CELERIAC_USERS_FILE', kind: 'string', default: 'none', metavar: 'FILE', help: 'users allowed to connect, one NAME:PASSWORD a line (# comments); the way to give passwords (chmod 600 the file)' },
   { flag: 'vhost', env: 'CELERIAC_VHOSTS', kind: 'list', default: '/', metavar: 'NAME', help: 'a virtual host that exists; repeatable (env: comma-separated); every user may open each' },
   { flag: 'durability', env: 'CELERIAC_DURABILITY', kind: 'durability', default: 'full', metavar: 'full|process', help: 'full: confirm after fsync; process: survives kill -9, not power loss' },
+  { flag: 'log-format', env: 'CELERIAC_LOG_FORMAT', kind: 'log-format', default: 'text', metavar: 'text|json', help: 'json: one object per line with time, level, msg (and fields); client text is escaped either way' },
   { flag: 'max-message-size', env: 'CELERIAC_MAX_MESSAGE_SIZE', kind: 'bytes', default: '64m', metavar: 'BYTES', help: 'largest WebSocket message (a batch of frames counts whole)' },
   { flag: 'max-body-size', env: 'CELERIAC_MAX_BODY_SIZE', kind: 'bytes', default: '16m', metavar: 'BYTES', help: 'largest message body' },
   { flag: 'heartbeat', env: 'CELERIAC_HEARTBEAT', kind: 'duration', default: '30s', metavar: 'MS', help: 'heartbeat interval proposed to clients (ms, or with s/m/h suffix); 0 = off' },
+  { flag: 'handshake-timeout', env: 'CELERIAC_HANDSHAKE_TIMEOUT', kind: 'duration', default: '10s', metavar: 'MS', help: 'close a connection that has not sent its HTTP request headers, or its hello, this long after connecting' },
+  { flag: 'max-connections', env: 'CELERIAC_MAX_CONNECTIONS', kind: 'count', default: '10000, or the open-file limit less 64', metavar: 'N', help: 'TCP connections held at once (WebSocket and HTTP); more are refused with 503 ERR_TOO_MANY_CONNECTIONS; 0 = no cap' },
+  { flag: 'max-connections-per-address', env: 'CELERIAC_MAX_CONNECTIONS_PER_ADDRESS', kind: 'count', default: 'half of --max-connections', metavar: 'N', help: 'connections from one peer address at once; more are refused the same way; 0 = no cap' },
   { flag: 'consumer-timeout', env: 'CELERIAC_CONSUMER_TIMEOUT', kind: 'duration', default: '30m', metavar: 'MS', help: 'cancel a consumer holding a delivery unacked this long (queues may set their own)' },
-  { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the broker\'s RSS is above this; 0 = off' },
+  { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the messages and buffers the broker holds in memory exceed this; 0 = off' },
+  { flag: 'memory-low-watermark', env: 'CELERIAC_MEMORY_LOW_WATERMARK', kind: 'bytes', default: '80% of the high watermark', metavar: 'BYTES', help: 'once blocked for memory, unblock when what the broker holds is back at or under this' },
   { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
   { flag: 'help', short: 'h', kind: 'bool', default: '', help: 'print this text and exit' },
   { flag: 'version', kind: 'bool', default: '', help: 'print the version and exit' },
@@ -121,6 +140,11 @@ function parseUser(raw: string, source: string): UserSpec {
   const password = at < 0 ? '' : raw.slice(at + 1);
   if (user === '' || password === '') throw new UsageError(`${source} expects NAME:PASSWORD, got '${raw}'`);
   return { user, password };
+}
+
+function parseCount(raw: string, source: string): number {
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${source} expects a whole number (0 = no cap), got '${raw}'`);
+  return Number(raw);
 }
 
 function splitList(raw: string): string[] {
@@ -195,6 +219,10 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   const durability = durArg?.raw.trim() ?? 'full';
   if (durability !== 'full' && durability !== 'process') throw new UsageError(`${durArg!.source} expects full or process, got '${durArg!.raw}'`);
 
+  const formatArg = pick('log-format');
+  const logFormat = formatArg?.raw.trim() ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`${formatArg!.source} expects text or json, got '${formatArg!.raw}'`);
+
   const vhosts = pickList('vhost', 'CELERIAC_VHOSTS').map((v) => v.raw.trim()).filter((v) => v !== '');
   const users = pickList('user', 'CELERIAC_USERS').map((u) => parseUser(u.raw, u.source));
   const seen = new Set<string>();
@@ -223,16 +251,37 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   if (effectiveBody >= effectiveMessage) throw new UsageError(`--max-body-size (${effectiveBody}) must be smaller than --max-message-size (${effectiveMessage})`);
   const hb = pick('heartbeat');
   if (hb !== undefined) limits.heartbeat = parseScaled(hb.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', hb.source);
+  const hs = pick('handshake-timeout');
+  if (hs !== undefined) {
+    limits.handshakeTimeout = parseScaled(hs.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', hs.source);
+    if (limits.handshakeTimeout < 1) throw new UsageError(`${hs.source} must be at least 1 ms`);
+  }
 
-  const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits };
+  const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits, logFormat };
+  if (Array.isArray(values.user) && values.user.length > 0) config.passwordsInArgv = true;
+  const usersFile = pick('users-file');
+  if (usersFile !== undefined) {
+    if (usersFile.raw.trim() === '') throw new UsageError(`${usersFile.source} expects a file name`);
+    config.usersFile = usersFile.raw;
+  }
+  const maxConnections = pick('max-connections');
+  if (maxConnections !== undefined) config.maxConnections = parseCount(maxConnections.raw, maxConnections.source);
+  const perAddress = pick('max-connections-per-address');
+  if (perAddress !== undefined) config.maxConnectionsPerAddress = parseCount(perAddress.raw, perAddress.source);
   const ct = pick('consumer-timeout');
   if (ct !== undefined) {
     config.consumerTimeout = parseScaled(ct.raw, TIME_UNITS, 'a duration in ms (s, m or h suffix allowed)', ct.source);
     if (config.consumerTimeout < 1) throw new UsageError(`${ct.source} must be at least 1 ms`);
   }
   const memoryHighWatermark = bytes('memory-high-watermark');
+  const memoryLowWatermark = bytes('memory-low-watermark');
   const storeHighWatermark = bytes('store-high-watermark');
   if (memoryHighWatermark !== undefined) config.memoryHighWatermark = memoryHighWatermark;
+  if (memoryLowWatermark !== undefined) {
+    if (memoryHighWatermark === undefined || memoryHighWatermark === 0) throw new UsageError('--memory-low-watermark needs --memory-high-watermark');
+    if (memoryLowWatermark >= memoryHighWatermark) throw new UsageError(`--memory-low-watermark (${memoryLowWatermark}) must be below --memory-high-watermark (${memoryHighWatermark})`);
+    config.memoryLowWatermark = memoryLowWatermark;
+  }
   if (storeHighWatermark !== undefined) config.storeHighWatermark = storeHighWatermark;
   return { kind: 'run', config };
 }

@@ -1,5 +1,6 @@
 // What a dead-lettered message carries: RabbitMQ's x-death history and x-first-death-* headers,
-// so a user can see why (rejected, expired, maxlen, delivery-limit), from where, and how often.
+// so a user can see why (rejected, expired, maxlen, delivery-limit), from where, and how often;
+// and the cycle rule that history feeds, so an automatic dead-letter loop ends.
 import type { MessageProperties } from '../../shared/frames.js';
 import type { QueuedMessage } from './message.js';
 
@@ -49,4 +50,23 @@ export function deadLetterProps(msg: QueuedMessage, queue: string, reason: DeadL
   delete props.expiration;
   delete props.delay;
   return props;
+}
+
+/**
+ * Whether a dead-lettered copy bound for `target` would go round an automatic cycle, and so is
+ * dropped. RabbitMQ's rule [rabbitmq.com/docs/dlx, "Dead-letter cycle"]: a copy that reaches a
+ * queue it already died in is dropped unless a client rejected it somewhere in between. `deaths`
+ * is the copy's x-death as deadLetterProps left it: newest change first, this death at its head.
+ * A rejection now never cycles (the client keeps the loop going on purpose); entries a client
+ * forged (not a {queue, reason} table) make the history not wholly automatic, as in RabbitMQ.
+ */
+export function isDeadLetterCycle(deaths: unknown, target: string, reason: DeadLetterReason): boolean {
+  if (reason === 'rejected' || !Array.isArray(deaths)) return false;
+  for (const d of deaths as unknown[]) {
+    if (d === null || typeof d !== 'object') return false;
+    const { queue, reason: r } = d as { queue?: unknown; reason?: unknown };
+    if (typeof queue !== 'string' || typeof r !== 'string' || r === 'rejected') return false;
+    if (queue === target) return true;
+  }
+  return false;
 }

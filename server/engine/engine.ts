@@ -9,6 +9,7 @@ import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
 import { Conn, asConn, type Unacked } from './connection.js';
 import { Exchange } from './exchange.js';
+import { FlowControl } from './flow-control.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
 import type { QueuedMessage } from './message.js';
 import { Queue, type Consumer } from './queue.js';
@@ -23,6 +24,9 @@ import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineO
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
 
+/** Ready (and delayed) messages a durable queue keeps in memory by default before paging to disk. */
+export const DEFAULT_PAGING_THRESHOLD = 20_000;
+
 /** Consumers one connection may hold; each costs memory and a slot in round-robin scans. */
 const MAX_CONSUMERS_PER_CONNECTION = 10_000;
 
@@ -33,13 +37,21 @@ export interface EngineOptions {
   writer: CommitWriter;
   /** Virtual hosts that exist from the start (default ['/']). */
   vhosts?: string[];
-  /** Block publishers when the process RSS exceeds this many bytes (0 = never). */
+  /**
+   * Block publishers when the bytes the broker holds (messages in memory, send buffers) exceed
+   * this (0 = never); they are unblocked at or under `memoryLowWatermark`.
+   */
   memoryHighWatermark?: number;
+  /** Default DEFAULT_LOW_WATERMARK_RATIO × memoryHighWatermark. */
+  memoryLowWatermark?: number;
   /** Block publishers when the store's files exceed this many bytes (0 = never). */
   storeHighWatermark?: number;
   /** Default consumer ack timeout for queues that do not set consumerTimeout. */
   defaultConsumerTimeout?: number;
-  /** Ready messages a durable queue keeps in memory; beyond, its tail stays on disk. */
+  /**
+   * Ready messages a durable queue keeps in memory, beyond which a lane's tail stays on disk; also
+   * the persisted delayed messages a queue keeps in memory, beyond which later-due ones stay on disk.
+   */
   pagingThreshold?: number;
   now?: () => number;
   log?: LogFn;
@@ -91,6 +103,7 @@ export class Engine implements EngineApi {
   readonly defaultConsumerTimeout: number;
   private readonly sweeper: Sweeper;
   private readonly topology = new TopologyOps(this);
+  readonly flowControl: FlowControl;
   blocked = false;
 
   constructor(readonly options: EngineOptions) {
@@ -98,12 +111,25 @@ export class Engine implements EngineApi {
     this.log = options.log ?? (() => undefined);
     this.defaultConsumerTimeout = options.defaultConsumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT;
     for (const name of options.vhosts ?? ['/']) this.vhosts.set(name, new VHost(name));
+    this.flowControl = new FlowControl({
+      memoryHighWatermark: options.memoryHighWatermark ?? 0,
+      ...(options.memoryLowWatermark === undefined ? {} : { memoryLowWatermark: options.memoryLowWatermark }),
+      storeHighWatermark: options.storeHighWatermark ?? 0,
+      storeBytes: () => options.store.sizeBytes(),
+      bufferedBytes: () => {
+        let n = 0;
+        for (const c of this.conns) n += c.sink.bufferedBytes?.() ?? 0;
+        return n;
+      },
+      setBlocked: (blocked, reason) => this.setBlocked(blocked, reason),
+    });
     this.flow = new MessageFlow({
       store: options.store,
       writer: options.writer,
       now: this.now,
       vhost: (name) => this.vhosts.get(name),
-      pagingThreshold: options.pagingThreshold ?? 20_000,
+      pagingThreshold: options.pagingThreshold ?? DEFAULT_PAGING_THRESHOLD,
+      gauge: this.flowControl.gauge,
       log: this.log,
       revoked: this.revocations,
     });
@@ -451,7 +477,7 @@ export class Engine implements EngineApi {
         messages += q.messageCount;
         queues.push({
           vhost: vhost.name, name: q.name, durable: q.durable, exclusive: q.owner !== null, autoDelete: q.options.autoDelete === true,
-          messages: q.messageCount, ready: q.readyCount + q.diskBacklog, unacked: q.unacked, delayed: q.delayed, consumers: q.consumers.length,
+          messages: q.messageCount, ready: q.readyCount + q.diskBacklog, unacked: q.unacked, delayed: q.delayed, paged: q.paged, consumers: q.consumers.length,
           options: q.options,
         });
       }
@@ -461,12 +487,14 @@ export class Engine implements EngineApi {
       queues, exchanges,
       connections: [...this.conns].map((c) => c.info),
       totals: { ...this.flow.stats, messages },
+      heldBytes: this.flowControl.heldBytes(),
       blocked: this.blocked,
     };
   }
 
   async close(): Promise<void> {
     this.sweeper.stop();
+    this.flowControl.stop();
     this.flow.stop();
     this.results.close();
     this.options.writer.close();

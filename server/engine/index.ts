@@ -12,6 +12,7 @@ export interface CreateEngineOptions {
   store: BrokerStore;
   vhosts?: string[];
   memoryHighWatermark?: number;
+  memoryLowWatermark?: number;
   storeHighWatermark?: number;
   defaultConsumerTimeout?: number;
   pagingThreshold?: number;

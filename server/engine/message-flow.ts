@@ -1,11 +1,13 @@
 // How messages move once routed: enqueue (after the commit when persisted), delayed hold,
-// delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and paging.
+// delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and lane paging.
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type { BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation } from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
-import { deadLetterProps, type DeadLetterReason } from './dead-letter.js';
-import { DelayHeap } from './delay-heap.js';
+import { deadLetterProps, isDeadLetterCycle, type DeadLetterReason } from './dead-letter.js';
+import { DELAYED_LANE } from '../store/store.js';
+import { DelayedMessages, type PagingStats } from './delayed.js';
+import { heldSize, type MemoryGauge } from './memory-gauge.js';
 import { fromStoredRow, toStoredRow, type QueuedMessage } from './message.js';
 import type { Consumer, Queue } from './queue.js';
 import type { VHost } from './vhost.js';
@@ -31,11 +33,13 @@ export interface CommitWriter {
   close(): void;
 }
 
-export interface FlowStats {
+export interface FlowStats extends PagingStats {
   published: number;
   delivered: number;
   acked: number;
   deadLettered: number;
+  /** Dead-lettered copies dropped because they would have gone round an automatic cycle. */
+  deadLetterCyclesDropped: number;
 }
 
 /** The revoked task ids, as the hand-out path asks about them (revocations.ts). */
@@ -52,30 +56,26 @@ export interface FlowOptions {
   writer: CommitWriter;
   now: () => number;
   vhost: (name: string) => VHost | undefined;
-  /** Ready messages a durable queue keeps in memory before its tail stays on disk. */
+  /**
+   * Ready messages a durable queue keeps in memory before new ones of a lane stay on disk; also
+   * the persisted delayed messages a queue keeps in memory before later-due ones stay on disk.
+   */
   pagingThreshold: number;
+  /** Counts the bytes of the messages held in memory (flow control weighs them). */
+  gauge: MemoryGauge;
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
   revoked: RevokedIndex;
 }
 
-/** Longest delay setTimeout accepts. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-/** Forgets held ids the paging cursor has passed: page-ins no longer read them. */
-export function pruneHeld(queue: Queue<Conn>): void {
-  if (queue.heldAboveCursor.size === 0) return;
-  for (const id of queue.heldAboveCursor) if (id <= queue.cursor) queue.heldAboveCursor.delete(id);
-}
-
-/** Size of one page read from disk when a deep queue's in-memory head runs low. */
+/** Most rows one page read takes from disk (fewer with a smaller paging threshold). */
 const PAGE_SIZE = 2_000;
 
 export class MessageFlow {
-  readonly stats: FlowStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0 };
+  readonly stats: FlowStats = { published: 0, delivered: 0, acked: 0, deadLettered: 0, deadLetterCyclesDropped: 0, pagedOut: 0, pagedIn: 0 };
+  readonly gauge: MemoryGauge;
   private nextId: number;
-  private readonly heap = new DelayHeap<{ queue: Queue<Conn>; msg: QueuedMessage }>();
-  private delayTimer: NodeJS.Timeout | null = null;
-  private delayTimerAt = Infinity;
+  private readonly pageSize: number;
+  private readonly delays: DelayedMessages;
   /** Queues holding messages with a TTL: the sweeper looks at their heads. */
   readonly ttlQueues = new Set<Queue<Conn>>();
   private readonly canTake = (c: Consumer<Conn>): boolean => {
@@ -91,6 +91,29 @@ export class MessageFlow {
 
   constructor(private readonly o: FlowOptions) {
     this.nextId = o.store.maxMessageId() + 1;
+    this.gauge = o.gauge;
+    this.pageSize = Math.max(1, Math.min(PAGE_SIZE, o.pagingThreshold));
+    this.delays = new DelayedMessages({
+      store: o.store,
+      flush: () => o.writer.flush(),
+      now: o.now,
+      gauge: o.gauge,
+      threshold: Math.max(1, o.pagingThreshold),
+      pageSize: this.pageSize,
+      stats: this.stats,
+      held: (queue, msg) => {
+        // A revoked task's countdown may end after its revocation would: the revocation waits for it.
+        if (o.revoked.size === 0) return;
+        const taskId = msg.props?.correlationId;
+        if (taskId !== undefined) o.revoked.heldUntil(queue.vhost, taskId, msg.readyAt);
+      },
+      release: (queue, msg) => {
+        msg.readyAt = 0;
+        this.pushReady(queue, msg, false);
+      },
+      released: (queues) => { for (const q of queues) this.drain(q); },
+      log: o.log,
+    });
   }
 
   newId(): number {
@@ -109,8 +132,9 @@ export class MessageFlow {
    * Takes a message into a queue; `done` runs when the broker may confirm it: at once for a
    * transient message, after its commit for a persisted one. A persisted message is deliverable
    * before its commit (as in RabbitMQ): a crash before the commit loses only an unconfirmed
-   * message, and an ack arriving first cancels the pending insert, saving the write. Only a deep
-   * queue's tail waits for the commit, since it is read back from disk.
+   * message, and an ack arriving first cancels the pending insert, saving the write. Only what
+   * stays on disk (a lane's tail, a delayed message due after the ones kept in memory) waits for
+   * the commit, since it is read back from disk.
    */
   enqueue(queue: Queue<Conn>, msg: QueuedMessage, done: (err: CeleriacError | null) => void): void {
     if (!msg.persisted) {
@@ -118,14 +142,26 @@ export class MessageFlow {
       done(null);
       return;
     }
-    // Once one message goes to the disk tail, later ones follow it there, keeping FIFO order.
-    // Priority queues stay whole in memory: the disk tail is read back in id order only.
-    const toDisk = msg.readyAt === 0 && queue.options.maxPriority === undefined && (queue.diskBacklog > 0 || queue.readyCount >= this.o.pagingThreshold);
-    if (toDisk) queue.diskBacklog++; // pageIn commits pending writes before it reads
-    else this.makeAvailable(queue, msg);
-    this.o.writer.insert(toStoredRow(msg, queue.id), (err) => {
+    const delayed = msg.readyAt !== 0;
+    const laneNo = delayed ? DELAYED_LANE : queue.laneOf(msg.priority);
+    // Once one message of a lane goes to its disk tail, later ones follow it there, keeping FIFO order.
+    const lane = delayed ? undefined : queue.lanes[laneNo]!;
+    const toTail = lane !== undefined && (lane.onDisk > 0 || queue.readyCount >= this.o.pagingThreshold);
+    let delayedToDisk = false;
+    if (toTail) {
+      lane.onDisk++; // a page read commits pending writes before it reads
+      queue.diskBacklog++;
+      this.stats.pagedOut++;
+    } else {
+      delayedToDisk = this.makeAvailable(queue, msg);
+    }
+    this.o.writer.insert(toStoredRow(msg, queue.id, laneNo), (err) => {
       if (err !== null) {
-        if (toDisk && queue.diskBacklog > 0) queue.diskBacklog--;
+        if (toTail && lane.onDisk > 0) {
+          lane.onDisk--;
+          queue.diskBacklog--;
+        }
+        if (delayedToDisk) this.delays.forgetOnDisk(queue);
         msg.persisted = false; // nothing of it is on disk; later acks must not touch the store
         done(new CeleriacError('ERR_STORE_FAILED', `the store could not commit: ${err.message}`, { cause: err }));
         return;
@@ -134,88 +170,105 @@ export class MessageFlow {
     });
   }
 
-  private makeAvailable(queue: Queue<Conn>, msg: QueuedMessage): void {
-    const now = this.o.now();
-    if (msg.readyAt > now) {
-      // Its row is on disk above the paging cursor: a page-in must not load it a second time.
-      if (msg.persisted && msg.id > queue.cursor) queue.heldAboveCursor.add(msg.id);
-      this.hold(queue, msg);
-      return;
+  /** Ready now: into its lane and out to consumers; delayed: held. True when it stays on disk only. */
+  private makeAvailable(queue: Queue<Conn>, msg: QueuedMessage): boolean {
+    // A delayed message already due (a short delay, a slow turn) is held all the same when its
+    // durable queue's lanes are full: its row is in the delayed lane, so it waits for room there.
+    if (msg.readyAt !== 0 && (msg.readyAt > this.o.now() || (msg.persisted && queue.id !== 0 && this.delays.mustWait(queue)))) {
+      return this.delays.hold(queue, msg);
     }
-    this.pushReady(queue, msg);
+    this.pushReady(queue, msg, msg.readyAt === 0);
     this.drain(queue);
+    return false;
   }
 
-  /** Keeps a delayed message in the heap until its readyAt. */
-  private hold(queue: Queue<Conn>, msg: QueuedMessage): void {
-    queue.delayed++;
-    this.heap.push(msg.readyAt, { queue, msg });
-    // A revoked task's countdown may end after its revocation would: the revocation waits for it.
-    if (this.o.revoked.size !== 0) {
-      const taskId = msg.props?.correlationId;
-      if (taskId !== undefined) this.o.revoked.heldUntil(queue.vhost, taskId, msg.readyAt);
-    }
-    this.armDelayTimer();
-  }
-
-  /** Calls `fn` with the task id (correlationId) and due time of every held (delayed) message that has one. */
+  /** Calls `fn` with the task id (correlationId) and due time of every held (delayed) message in memory that has one. */
   forEachHeld(fn: (vhost: string, taskId: string, readyAt: number) => void): void {
-    this.heap.forEach((readyAt, { queue, msg }) => {
+    this.delays.forEachInMemory((queue, msg) => {
       const taskId = msg.props?.correlationId;
-      if (taskId !== undefined) fn(queue.vhost, taskId, readyAt);
+      if (taskId !== undefined) fn(queue.vhost, taskId, msg.readyAt);
     });
   }
 
-  private pushReady(queue: Queue<Conn>, msg: QueuedMessage): void {
-    if (msg.persisted && msg.id > queue.cursor) {
-      if (queue.diskBacklog === 0) {
-        queue.cursor = msg.id;
-        queue.heldAboveCursor.delete(msg.id);
-      } else {
-        queue.heldAboveCursor.add(msg.id); // its row is in the disk tail: paging must skip it
-      }
+  /**
+   * The latest due time of the delayed messages of a vhost on disk only (0 when none): their task
+   * ids are not in memory, so a revocation is kept until then (it is extended again, more
+   * precisely, when they are paged in).
+   */
+  heldOnDiskUntil(vhost: string): number {
+    let at = 0;
+    for (const q of this.o.vhost(vhost)?.queues.values() ?? []) if (q.delayedOnDisk > 0 && q.delayedDiskMaxAt > at) at = q.delayedDiskMaxAt;
+    return at;
+  }
+
+  /**
+   * Files a ready message at the tail of its lane in memory. `laneRow`: its stored row is in that
+   * lane (not a released delayed message's), so the lane's paging cursor moves past it; the lane
+   * has no disk tail then (enqueue sent it there otherwise).
+   */
+  private pushReady(queue: Queue<Conn>, msg: QueuedMessage, laneRow: boolean): void {
+    const p = queue.laneOf(msg.priority);
+    if (laneRow && msg.persisted) {
+      const lane = queue.lanes[p]!;
+      if (msg.id > lane.cursor) lane.cursor = msg.id;
     }
-    queue.pushReady(msg);
+    queue.pushReady(msg, p);
     if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
   }
 
-  /** Loads the next page of a deep queue's on-disk tail into memory. */
-  pageIn(queue: Queue<Conn>): void {
-    if (queue.diskBacklog === 0 || queue.id === 0) return;
-    this.o.writer.flush(); // the tail may hold rows of this turn not yet committed
-    const rows = this.o.store.loadMessages(queue.id, queue.cursor, PAGE_SIZE);
-    if (rows.length === 0) {
-      queue.diskBacklog = 0;
-      return;
-    }
-    for (const row of rows) {
-      queue.cursor = row.id;
-      if (queue.heldAboveCursor.delete(row.id)) continue;
-      const msg = fromStoredRow(row, row.id <= queue.recoveredMaxId);
-      queue.diskBacklog--;
-      if (msg.readyAt > this.o.now()) {
-        this.hold(queue, msg);
-      } else {
-        queue.pushReady(msg);
-        if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
+  /** Start-up: sizes the queue's on-disk lanes and delayed backlog from the store, then reads the first pages. */
+  recoverQueue(queue: Queue<Conn>): void {
+    for (const c of this.o.store.laneCounts(queue.id)) {
+      if (c.lane === DELAYED_LANE) {
+        this.delays.recover(queue, c.count, c.maxReadyAt);
+        continue;
       }
+      const lane = queue.lanes[c.lane];
+      if (lane === undefined) {
+        this.o.log('error', `queue '${queue.name}': ${c.count} stored messages in lane ${c.lane}, which the queue does not have; left on disk`);
+        continue;
+      }
+      lane.onDisk += c.count;
+      queue.diskBacklog += c.count;
+      this.pageInLane(queue, c.lane);
     }
-    if (queue.diskBacklog < 0) queue.diskBacklog = 0;
-    pruneHeld(queue);
+  }
+
+  /** Loads the next page of one lane's on-disk tail into memory. */
+  private pageInLane(queue: Queue<Conn>, p: number): void {
+    const lane = queue.lanes[p]!;
+    if (lane.onDisk === 0 || queue.id === 0) return;
+    this.o.writer.flush(); // the tail may hold rows of this turn not yet committed
+    const rows = this.o.store.loadLane(queue.id, p, lane.cursor, this.pageSize);
+    for (const row of rows) {
+      lane.cursor = row.id;
+      const msg = fromStoredRow(row, row.id <= queue.recoveredMaxId);
+      queue.pushReady(msg, p);
+      if (msg.expiresAt !== 0) this.ttlQueues.add(queue);
+    }
+    this.stats.pagedIn += rows.length;
+    // No rows while some were counted: their commit failed (never confirmed); forget them.
+    const taken = rows.length === 0 ? lane.onDisk : Math.min(rows.length, lane.onDisk);
+    lane.onDisk -= taken;
+    queue.diskBacklog -= taken;
+  }
+
+  /** Takes the head of the highest non-empty lane, reading a lane's tail in when its head runs low. */
+  private takeHead(queue: Queue<Conn>): QueuedMessage | undefined {
+    if (queue.due.length > 0) this.delays.releaseWaiting(queue);
+    const lanes = queue.lanes;
+    for (let p = lanes.length - 1; p >= 0; p--) {
+      const lane = lanes[p]!;
+      if (lane.onDisk > 0 && lane.ready.length * 2 < this.pageSize) this.pageInLane(queue, p);
+      if (lane.ready.length > 0) return queue.takeFrom(p);
+    }
+    return undefined;
   }
 
   /** Takes the next live message from the head, paging in and expiring on the way. */
   takeNext(queue: Queue<Conn>): QueuedMessage | undefined {
     for (;;) {
-      if (queue.readyCount < PAGE_SIZE / 2 && queue.diskBacklog > 0) {
-        // A page may hold only delayed or already-held rows: keep reading while it moves on.
-        let before: number;
-        do {
-          before = queue.cursor;
-          this.pageIn(queue);
-        } while (queue.readyCount === 0 && queue.diskBacklog > 0 && queue.cursor !== before);
-      }
-      const msg = queue.takeReady();
+      const msg = this.takeHead(queue);
       if (msg === undefined) return undefined;
       if (msg.expiresAt !== 0 && msg.expiresAt < this.o.now()) {
         this.deadLetter(queue, msg, 'expired');
@@ -236,7 +289,7 @@ export class MessageFlow {
   /** Delivers ready messages to consumers with room, round-robin, until one side runs out. */
   drain(queue: Queue<Conn>): void {
     if (queue.consumers.length === 0 || queue.deleted) return;
-    while (queue.readyCount > 0 || queue.diskBacklog > 0) {
+    while (queue.readyCount > 0 || queue.diskBacklog > 0 || queue.due.length > 0) {
       const c = queue.nextConsumer(this.canTake);
       if (c === undefined) return;
       const msg = this.takeNext(queue);
@@ -277,6 +330,7 @@ export class MessageFlow {
       if (msg.persisted) this.o.writer.delete(msg.id);
     } else {
       conn.unacked.set(tag, { msg, queue, consumer, at: this.o.now() });
+      this.o.gauge.add(heldSize(msg));
       if (consumer !== null) consumer.unacked++;
       queue.unacked++;
     }
@@ -288,6 +342,7 @@ export class MessageFlow {
   private release(u: Unacked): void {
     u.queue.unacked--;
     if (u.consumer !== null) u.consumer.unacked--;
+    this.o.gauge.sub(heldSize(u.msg));
   }
 
   ack(u: Unacked): void {
@@ -334,8 +389,12 @@ export class MessageFlow {
       const key = queue.options.deadLetterRoutingKey ?? msg.routingKey;
       const targets = dlx === null ? (vhost.queues.has(key) ? [vhost.queues.get(key)!] : []) : dlx.route(key, props.headers);
       for (const target of targets) {
-        // A message expiring or overflowing back into its own queue would cycle forever.
-        if (target === queue && reason !== 'rejected') continue;
+        // Expiring or overflowing back into a queue of its history (its own included) without a
+        // client's reject in between would cycle for ever: dropped, as RabbitMQ does.
+        if (isDeadLetterCycle(props.headers?.['x-death'], target.name, reason)) {
+          this.stats.deadLetterCyclesDropped++;
+          continue;
+        }
         if (!this.makeRoom(target)) continue; // a full reject-publish queue refuses it: dropped
         const copy: QueuedMessage = {
           id: this.newId(),
@@ -390,51 +449,17 @@ export class MessageFlow {
     }
   }
 
+  /** Lets due delayed messages that waited for room into the queue's lanes (after a purge). */
+  releaseWaiting(queue: Queue<Conn>): void {
+    this.delays.releaseWaiting(queue);
+  }
+
   /** Drops every held (delayed) message of a queue; returns how many. */
   dropDelayed(queue: Queue<Conn>): number {
-    const removed = this.heap.removeWhere((d) => d.queue === queue);
-    queue.delayed -= removed.length;
-    return removed.length;
-  }
-
-  private armDelayTimer(): void {
-    const at = this.heap.nextAt();
-    if (at >= this.delayTimerAt) return;
-    if (this.delayTimer !== null) clearTimeout(this.delayTimer);
-    this.delayTimerAt = at;
-    // setTimeout takes at most 2^31-1 ms (24.8 days); longer delays re-arm when that fires.
-    this.delayTimer = setTimeout(() => {
-      try {
-        this.releaseDue();
-      } catch (err) {
-        this.o.log('error', `releasing delayed messages failed: ${(err as Error).message}`);
-        this.armDelayTimer();
-      }
-    }, Math.min(MAX_TIMER, Math.max(0, at - this.o.now())));
-  }
-
-  /** Moves delayed messages that are due into their queues. */
-  private releaseDue(): void {
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
-    const touched = new Set<Queue<Conn>>();
-    for (const { queue, msg } of this.heap.popDue(this.o.now())) {
-      queue.delayed--;
-      if (queue.deleted) continue;
-      msg.readyAt = 0;
-      this.pushReady(queue, msg);
-      touched.add(queue);
-    }
-    for (const q of touched) {
-      pruneHeld(q);
-      this.drain(q);
-    }
-    if (this.heap.length > 0) this.armDelayTimer();
+    return this.delays.dropQueue(queue);
   }
 
   stop(): void {
-    if (this.delayTimer !== null) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
+    this.delays.stop();
   }
 }

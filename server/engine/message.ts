@@ -44,7 +44,8 @@ export function propsFromBlob(blob: Uint8Array | null): MessageProperties {
   return { ...(decode(blob) as MessageProperties), persistent: true };
 }
 
-export function toStoredRow(msg: QueuedMessage, queueId: number): StoredMessage {
+/** The row of a message in queue `queueId`, filed under `lane` (see StoredMessage.lane). */
+export function toStoredRow(msg: QueuedMessage, queueId: number, lane: number): StoredMessage {
   return {
     id: msg.id,
     queueId,
@@ -56,6 +57,7 @@ export function toStoredRow(msg: QueuedMessage, queueId: number): StoredMessage 
     readyAt: msg.readyAt,
     expiresAt: msg.expiresAt,
     deliveryCount: msg.deliveryCount,
+    lane,
   };
 }
 

@@ -1,7 +1,9 @@
-// One queue's state: its ready messages (by priority), consumers in round-robin order,
-// counters, and the paging state of a deep durable queue whose tail stays on disk.
+// One queue's state: its ready messages (one lane per priority), consumers in round-robin order,
+// counters, and the paging state of a deep durable queue whose lane tails and delayed messages stay on disk.
 import type { QueueOptions } from '../../shared/frames.js';
+import type { DelayedCursor } from '../store/store.js';
 import { Deque } from './deque.js';
+import { heldSize, type MemoryGauge } from './memory-gauge.js';
 import type { QueuedMessage } from './message.js';
 
 /** A subscription of one connection to one queue. */
@@ -16,24 +18,55 @@ export interface Consumer<C> {
   unacked: number;
 }
 
+/**
+ * One priority level of a queue: its in-memory head and, for a deep durable queue, a tail on disk
+ * read back in id order. Invariant: every persisted row of the lane with id <= cursor is in memory
+ * (or gone); the `onDisk` rows above it are on disk only.
+ */
+export interface Lane {
+  readonly ready: Deque<QueuedMessage>;
+  onDisk: number;
+  cursor: number;
+}
+
+/** A delayed message that is due, waiting for room in its queue's ready lanes (delayed.ts). */
+export interface DueMessage {
+  msg: QueuedMessage;
+  /** Counted in delayedInMemory (a persisted message, subject to paging). */
+  paged: boolean;
+}
+
 /** A queue in one virtual host. C is the engine's connection type (exclusive owner, consumers). */
 export class Queue<C> {
-  /** Ready messages; index = priority (a single lane when the queue has no maxPriority). */
-  private readonly lanes: Deque<QueuedMessage>[];
+  /** Ready lanes; index = priority (a single lane when the queue has no maxPriority). */
+  readonly lanes: Lane[];
   private readyTotal = 0;
   readonly consumers: Consumer<C>[] = [];
   private rr = 0;
 
   /** Delivered, not yet settled. */
   unacked = 0;
-  /** Held for delayed delivery in the engine's heap. */
+  /** Held for delayed delivery: in the engine's heap or on disk. */
   delayed = 0;
-  /** Persisted messages on disk only (not in `lanes`): the tail of a deep queue. */
+  /** Of the delayed ones, persisted messages on disk only, all due after `delayHorizon`. */
+  delayedOnDisk = 0;
+  /** Of the delayed ones, persisted messages in the heap (what paging keeps near its threshold). */
+  delayedInMemory = 0;
+  /**
+   * Every persisted delayed row of the queue at or before this (readyAt, id) is in memory (or
+   * gone); every later one is on disk only. Delayed rows are paged in in this order as time passes.
+   */
+  delayHorizon: DelayedCursor = { readyAt: 0, id: 0 };
+  /**
+   * Delayed messages already due while the ready lanes of this durable queue held their paging
+   * threshold: they wait here, in due order (still counted as delayed), and are released as the
+   * lanes drain, so a due backlog nobody consumes stays on disk too.
+   */
+  readonly due = new Deque<DueMessage>();
+  /** Latest due time among delayed rows sent to disk (a revocation is kept until then). */
+  delayedDiskMaxAt = 0;
+  /** Persisted ready messages on disk only (the lanes' tails, all lanes). */
   diskBacklog = 0;
-  /** Highest message id taken into memory from the persisted stream (paging cursor). */
-  cursor = 0;
-  /** Ids above `cursor` already in memory (delayed ones), skipped when paging in. */
-  readonly heldAboveCursor = new Set<number>();
   /** Highest message id recovered at start-up: anything at or below may have been delivered before. */
   recoveredMaxId = 0;
   /** Last time a consumer, get or declare used the queue (for `expires`). */
@@ -51,9 +84,11 @@ export class Queue<C> {
     /** Owning connection for an exclusive queue. */
     readonly owner: C | null,
     now: number,
+    /** Where the bytes of the messages held in the lanes are counted. */
+    private readonly gauge: MemoryGauge,
   ) {
     const levels = (options.maxPriority ?? 0) + 1;
-    this.lanes = Array.from({ length: levels }, () => new Deque<QueuedMessage>());
+    this.lanes = Array.from({ length: levels }, () => ({ ready: new Deque<QueuedMessage>(), onDisk: 0, cursor: 0 }));
     this.lastUsed = now;
   }
 
@@ -61,6 +96,7 @@ export class Queue<C> {
     return this.options.durable === true;
   }
 
+  /** Ready messages in memory. */
   get readyCount(): number {
     return this.readyTotal;
   }
@@ -70,20 +106,27 @@ export class Queue<C> {
     return this.readyTotal + this.diskBacklog + this.unacked + this.delayed;
   }
 
-  /** Ready messages counting the on-disk tail: what maxLength limits. */
+  /** Ready messages counting the on-disk tails: what maxLength limits. */
   get depth(): number {
     return this.readyTotal + this.diskBacklog;
   }
 
-  private laneOf(msg: QueuedMessage): Deque<QueuedMessage> {
-    const top = this.lanes.length - 1;
-    return this.lanes[msg.priority > top ? top : msg.priority < 0 ? 0 : msg.priority]!;
+  /** Messages on disk only: the lanes' tails and the delayed ones not yet paged in. */
+  get paged(): number {
+    return this.diskBacklog + this.delayedOnDisk;
   }
 
-  /** Appends a ready message. */
-  pushReady(msg: QueuedMessage): void {
-    this.laneOf(msg).push(msg);
+  /** The lane a message of this priority is filed under (out-of-range priorities clamp). */
+  laneOf(priority: number): number {
+    const top = this.lanes.length - 1;
+    return priority > top ? top : priority < 0 ? 0 : priority;
+  }
+
+  /** Appends a ready message to its lane's in-memory head (`lane` given when paged in). */
+  pushReady(msg: QueuedMessage, lane = this.laneOf(msg.priority)): void {
+    this.lanes[lane]!.ready.push(msg);
     this.readyTotal++;
+    this.gauge.add(heldSize(msg));
   }
 
   /**
@@ -92,35 +135,41 @@ export class Queue<C> {
    * come back oldest first.
    */
   unshiftReady(msg: QueuedMessage): void {
-    this.laneOf(msg).insertNearHead(msg, (x) => x.id < msg.id);
+    this.lanes[this.laneOf(msg.priority)]!.ready.insertNearHead(msg, (x) => x.id < msg.id);
     this.readyTotal++;
+    this.gauge.add(heldSize(msg));
   }
 
-  /** Removes and returns the next message to deliver: highest priority first, FIFO within. */
+  /** Removes and returns the head of one lane's in-memory list. */
+  takeFrom(lane: number): QueuedMessage | undefined {
+    const msg = this.lanes[lane]!.ready.shift();
+    if (msg !== undefined) {
+      this.readyTotal--;
+      this.gauge.sub(heldSize(msg));
+    }
+    return msg;
+  }
+
+  /** Removes and returns the next message in memory: highest priority first, FIFO within. */
   takeReady(): QueuedMessage | undefined {
     for (let p = this.lanes.length - 1; p >= 0; p--) {
-      const lane = this.lanes[p]!;
-      if (lane.length > 0) {
-        this.readyTotal--;
-        return lane.shift();
-      }
+      if (this.lanes[p]!.ready.length > 0) return this.takeFrom(p);
     }
     return undefined;
   }
 
   peekReady(): QueuedMessage | undefined {
     for (let p = this.lanes.length - 1; p >= 0; p--) {
-      const m = this.lanes[p]!.peek();
+      const m = this.lanes[p]!.ready.peek();
       if (m !== undefined) return m;
     }
     return undefined;
   }
 
-  /** Empties the in-memory ready list and returns what it held. */
+  /** Empties the in-memory ready lanes and returns what they held. */
   clearReady(): QueuedMessage[] {
     const out: QueuedMessage[] = [];
-    for (const lane of this.lanes) for (let m = lane.shift(); m !== undefined; m = lane.shift()) out.push(m);
-    this.readyTotal = 0;
+    for (let p = 0; p < this.lanes.length; p++) for (let m = this.takeFrom(p); m !== undefined; m = this.takeFrom(p)) out.push(m);
     return out;
   }
 

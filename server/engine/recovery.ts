@@ -25,12 +25,11 @@ export function recoverTopology(engine: Engine, store: BrokerStore): void {
   const maxId = store.maxMessageId();
   const now = engine.now();
   for (const r of topo.queues) {
-    const q = new Queue<Conn>(r.id, r.vhost, r.name, r.options as QueueOptions, null, now);
+    const q = new Queue<Conn>(r.id, r.vhost, r.name, r.options as QueueOptions, null, now, engine.flow.gauge);
     q.recoveredMaxId = maxId;
     vhostOf(r.vhost).queues.set(r.name, q);
-    q.diskBacklog = store.countMessages(r.id);
-    // Loads the first page (the rest stays on disk until its turn).
-    engine.flow.pageIn(q);
+    // Loads the first page of each lane and of the delayed ones (the rest stays on disk until its turn).
+    engine.flow.recoverQueue(q);
   }
   for (const b of topo.bindings) {
     const vhost = vhostOf(b.vhost);

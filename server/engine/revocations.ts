@@ -102,6 +102,9 @@ export class Revocations implements RevokedIndex {
         e.flow.forEachHeld((v, taskId, readyAt) => {
           if (v === vhost && revoked.has(taskId)) this.heldUntil(v, taskId, readyAt);
         });
+        // Delayed messages paged out to disk are not in memory to look at: keep these until they are due.
+        const onDisk = e.flow.heldOnDiskUntil(vhost);
+        if (onDisk > 0) for (const taskId of ids) this.heldUntil(vhost, taskId, onDisk);
       }
     });
     this.push(vhost, new Set(ids), terminate, signal);
@@ -159,7 +162,12 @@ export class Revocations implements RevokedIndex {
   /** Loads the revocations on disk (start-up), kept until the messages of their tasks recovered as held are due. */
   recover(): void {
     for (const r of this.engine.options.store.loadRevocations(this.engine.now())) this.remember(r.vhost, r.taskId, { expiresAt: r.expiresAt, terminate: r.terminate, ttl: 0 });
-    if (this.size > 0) this.engine.flow.forEachHeld((vhost, taskId, readyAt) => this.heldUntil(vhost, taskId, readyAt));
+    if (this.size === 0) return;
+    this.engine.flow.forEachHeld((vhost, taskId, readyAt) => this.heldUntil(vhost, taskId, readyAt));
+    for (const [vhost, map] of this.byVhost) {
+      const onDisk = this.engine.flow.heldOnDiskUntil(vhost);
+      if (onDisk > 0) for (const taskId of map.keys()) this.heldUntil(vhost, taskId, onDisk);
+    }
   }
 
   /** Forgets expired revocations, in memory and on disk (the sweeper's chore). */

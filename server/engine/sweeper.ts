@@ -1,5 +1,5 @@
 // The engine's periodic chores: expire messages at queue heads, delete unused queues (expires),
-// cancel consumers past their ack timeout, and block publishers over the memory or store limit.
+// cancel consumers past their ack timeout, and check the memory and store limits (flow-control.ts).
 import { fail } from '../../shared/errors.js';
 import type { Engine } from './engine.js';
 
@@ -88,19 +88,7 @@ export class Sweeper {
   }
 
   private checkLimits(): void {
-    const e = this.engine;
-    const memLimit = e.options.memoryHighWatermark ?? 0;
-    const storeLimit = e.options.storeHighWatermark ?? 0;
-    const reasons: string[] = [];
-    if (memLimit > 0) {
-      const rss = process.memoryUsage.rss();
-      if (rss > memLimit) reasons.push(`memory ${rss} B over the high watermark ${memLimit} B`);
-    }
-    if (storeLimit > 0) {
-      const size = e.options.store.sizeBytes();
-      if (size > storeLimit) reasons.push(`store ${size} B over the high watermark ${storeLimit} B`);
-    }
-    e.setBlocked(reasons.length > 0, reasons.join('; ') || 'back under limits');
+    this.engine.flowControl.check();
   }
 
   stop(): void {

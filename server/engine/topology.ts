@@ -76,7 +76,7 @@ export class TopologyOps {
     if (passive) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost.name}'`, { queue: name });
     if (name.startsWith('amq.') && rawName !== '') throw fail('ERR_ACCESS_DENIED', `queue names starting with 'amq.' are reserved`, { queue: name });
     const exclusive = options.exclusive === true;
-    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.e.now());
+    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.e.now(), this.e.flow.gauge);
     // Exclusive queues die with their connection, so they are never written to disk.
     if (q.durable && !exclusive) {
       this.e.options.writer.flush();
@@ -114,6 +114,7 @@ export class TopologyOps {
     this.e.flow.dropDelayed(q);
     this.e.flow.ttlQueues.delete(q);
     q.clearReady();
+    for (const lane of q.lanes) lane.onDisk = 0; // the store drops the rows with the queue
     q.diskBacklog = 0;
     if (q.owner !== null) q.owner.exclusiveQueues.delete(q);
     if (q.id !== 0) {
@@ -130,10 +131,14 @@ export class TopologyOps {
       if (msg.persisted) this.e.options.writer.delete(msg.id);
       count++;
     }
-    // The on-disk tail in one statement, sparing rows of delayed messages held in memory.
-    if (q.diskBacklog > 0) count += this.e.options.store.deleteMessagesAfter(q.id, q.cursor, [...q.heldAboveCursor]);
+    // Each lane's on-disk tail in one statement (delayed messages are not ready: they stay).
+    q.lanes.forEach((lane, p) => {
+      if (lane.onDisk > 0) count += this.e.options.store.deleteLaneAfter(q.id, p, lane.cursor);
+      lane.onDisk = 0;
+    });
     q.diskBacklog = 0;
     this.e.flow.ttlQueues.delete(q);
+    this.e.flow.releaseWaiting(q); // due delayed messages that waited for room have it now
     return { messageCount: count };
   }
 

@@ -34,6 +34,8 @@ export interface DeliverySink {
   consumerCancelled(consumerTag: string, reason: string): void;
   /** Publishing is blocked (false) or allowed again (true) because of a memory or store limit. */
   flow(active: boolean, reason: string): void;
+  /** Bytes waiting to be sent to this connection (flow control counts them as held); 0 when omitted. */
+  bufferedBytes?(): number;
   /** Revoked task ids this connection holds deliveries of, or (terminate) may be running (a sink that has no use for it omits it). */
   revoked?(info: RevokedInfo): void;
 }
@@ -118,7 +120,10 @@ export interface EngineApi {
 
 export interface QueueOverview {
   vhost: string; name: string; durable: boolean; exclusive: boolean; autoDelete: boolean;
-  messages: number; ready: number; unacked: number; delayed: number; consumers: number;
+  messages: number; ready: number; unacked: number; delayed: number;
+  /** Messages on disk only, paged in when their turn comes (a deep lane's tail, later-due delayed ones). */
+  paged: number;
+  consumers: number;
   options: QueueOptions;
 }
 export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; bindings: number }
@@ -126,6 +131,8 @@ export interface EngineOverview {
   queues: QueueOverview[];
   exchanges: ExchangeOverview[];
   connections: ConnectionInfo[];
-  totals: { published: number; delivered: number; acked: number; deadLettered: number; messages: number };
+  totals: { published: number; delivered: number; acked: number; deadLettered: number; deadLetterCyclesDropped: number; pagedOut: number; pagedIn: number; messages: number };
+  /** Bytes the broker holds (messages in memory, send buffers): what the memory watermark limits. */
+  heldBytes: number;
   blocked: boolean;
 }

@@ -14,6 +14,22 @@ export interface HttpDeps {
   version: string;
   /** Open WebSocket connections, authenticated or not. */
   connections: () => number;
+  /** Refused and throttled peers since start. */
+  peers: () => PeerCounts;
+}
+
+/** Counts of what the broker refused to peers, for /metrics. */
+export interface PeerCounts {
+  /** Logins with a wrong user name or password. */
+  loginFailures: number;
+  /** Logins made to wait because their address had failed recently. */
+  loginsDelayed: number;
+  /** Logins refused unchecked: their address had too many waiting already. */
+  loginsRefused: number;
+  /** TCP connections refused over maxConnections or maxConnectionsPerAddress. */
+  connectionsRefused: number;
+  /** TCP connections closed for sending no request headers within the handshake timeout. */
+  handshakeTimeouts: number;
 }
 
 /** The body of every error answer: `{ error: { code, message } }`, the code from shared/errors.ts. */

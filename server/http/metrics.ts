@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EngineOverview } from '../engine/types.js';
 import { uptimeSeconds } from './health.js';
-import type { HttpDeps } from './http-deps.js';
+import type { HttpDeps, PeerCounts } from './http-deps.js';
 
 /** Content type Prometheus expects for the text format. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -15,6 +15,7 @@ export interface MetricsExtra {
   connections: number;
   uptimeSeconds: number;
   startTimeSeconds: number;
+  peers: PeerCounts;
 }
 
 /** Escapes a label value: backslash, double quote and newline, as the format requires. */
@@ -39,18 +40,28 @@ export function renderMetrics(o: EngineOverview, extra: MetricsExtra): string {
   family(out, 'celeriac_queue_messages_ready', 'gauge', 'Messages ready for delivery.', perQueue((q) => q.ready));
   family(out, 'celeriac_queue_messages_unacked', 'gauge', 'Messages delivered and not yet acked.', perQueue((q) => q.unacked));
   family(out, 'celeriac_queue_messages_delayed', 'gauge', 'Messages held until their delay is over.', perQueue((q) => q.delayed));
+  family(out, 'celeriac_queue_messages_paged', 'gauge', 'Messages on disk only, read back when their turn comes (deep lanes, later-due delayed ones).', perQueue((q) => q.paged));
   family(out, 'celeriac_queue_consumers', 'gauge', 'Consumers subscribed to the queue.', perQueue((q) => q.consumers));
 
   family(out, 'celeriac_messages_published_total', 'counter', 'Messages published since start.', [['', o.totals.published]]);
   family(out, 'celeriac_messages_delivered_total', 'counter', 'Deliveries made since start (redeliveries included).', [['', o.totals.delivered]]);
   family(out, 'celeriac_messages_acked_total', 'counter', 'Deliveries acked since start.', [['', o.totals.acked]]);
   family(out, 'celeriac_messages_dead_lettered_total', 'counter', 'Messages dead-lettered since start.', [['', o.totals.deadLettered]]);
+  family(out, 'celeriac_messages_dead_letter_cycle_dropped_total', 'counter', 'Dead-lettered copies dropped since start: they would have cycled with no reject between.', [['', o.totals.deadLetterCyclesDropped]]);
+  family(out, 'celeriac_messages_paged_out_total', 'counter', 'Persisted messages kept on disk only instead of in memory since start.', [['', o.totals.pagedOut]]);
+  family(out, 'celeriac_messages_paged_in_total', 'counter', 'Messages read back from disk into memory since start.', [['', o.totals.pagedIn]]);
   family(out, 'celeriac_messages', 'gauge', 'Messages held by the broker in all queues.', [['', o.totals.messages]]);
 
   family(out, 'celeriac_queues', 'gauge', 'Queues in all virtual hosts.', [['', o.queues.length]]);
   family(out, 'celeriac_exchanges', 'gauge', 'Exchanges in all virtual hosts.', [['', o.exchanges.length]]);
   family(out, 'celeriac_connections', 'gauge', 'Open WebSocket connections.', [['', extra.connections]]);
+  family(out, 'celeriac_login_failures_total', 'counter', 'Logins refused for a wrong user name or password.', [['', extra.peers.loginFailures]]);
+  family(out, 'celeriac_logins_delayed_total', 'counter', 'Logins delayed because their address had failed logins recently.', [['', extra.peers.loginsDelayed]]);
+  family(out, 'celeriac_logins_refused_total', 'counter', 'Logins refused unchecked: too many from their address were waiting after failures.', [['', extra.peers.loginsRefused]]);
+  family(out, 'celeriac_connections_refused_total', 'counter', 'TCP connections refused over the total or per-address cap.', [['', extra.peers.connectionsRefused]]);
+  family(out, 'celeriac_handshake_timeouts_total', 'counter', 'TCP connections closed for sending no request headers within the handshake timeout.', [['', extra.peers.handshakeTimeouts]]);
   family(out, 'celeriac_publishing_blocked', 'gauge', '1 while publishers are blocked by a memory or store limit.', [['', o.blocked ? 1 : 0]]);
+  family(out, 'celeriac_memory_held_bytes', 'gauge', 'Bytes of messages and send buffers the broker holds in memory (what the memory watermark limits).', [['', o.heldBytes]]);
   family(out, 'celeriac_store_bytes', 'gauge', 'Bytes of the SQLite file and its WAL (0 in memory).', [['', extra.storeBytes]]);
   family(out, 'celeriac_uptime_seconds', 'gauge', 'Seconds since the broker started.', [['', extra.uptimeSeconds]]);
   family(out, 'process_resident_memory_bytes', 'gauge', 'Resident memory of the broker process.', [['', extra.rssBytes]]);
@@ -67,6 +78,7 @@ export function registerMetricsRoute(app: FastifyInstance, deps: HttpDeps): void
       connections: deps.connections(),
       uptimeSeconds: uptimeSeconds(deps),
       startTimeSeconds: deps.startedAt / 1000,
+      peers: deps.peers(),
     });
     return reply.type(METRICS_CONTENT_TYPE).send(text);
   });

@@ -15,6 +15,16 @@ export interface HandlerContext {
   confirm(id: number): void;
   /** An asynchronous failure of request `id` (e.g. a publish whose commit failed). */
   requestFailed(id: number, err: CeleriacError): void;
+  /**
+   * Counts a request answered later (after its commit) against the connection's
+   * maxRequestsInProgress, until the returned function (`answer`, wrapped) is first called.
+   */
+  inProgress<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void;
+  /**
+   * Counts a resultWait against maxResultWaits until the returned function is first called;
+   * throws ERR_TOO_MANY_REQUESTS when the connection already has that many waiting.
+   */
+  resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void;
   /** Marks the connection as a publisher (flow control pauses only publishers). */
   markPublisher(): void;
   /** The peer asked to close: reply, then close the socket normally. */

@@ -71,36 +71,36 @@ function requestId(frame: Frame): number {
 }
 
 /**
- * Runs the frames of one WebSocket message in order. A request-scoped error answers that request
- * and the rest go on; a connection-scoped one ends the connection and the remaining frames with it.
+ * Handles one frame: the connection's rules, then its handler. A request-scoped error answers that
+ * request and the connection goes on; a connection-scoped one ends it, and every frame after it
+ * (this one returns at once once the phase is closing). The session's inbox calls this for each
+ * frame of each message in order, so a batch behaves exactly as one message per frame.
  */
-export function dispatch(target: DispatchTarget, frames: readonly Frame[]): void {
-  for (const frame of frames) {
-    if (target.phase === 'closing' || target.phase === 'closed') return;
-    const id = requestId(frame);
-    try {
-      if (target.phase !== 'open') {
-        // Only hello, and only once; anything before the welcome left is refused [like AMQP §4.2.3].
-        if (frame.op !== OP.hello || target.phase === 'authenticating') {
-          throw fail('ERR_HANDSHAKE_REQUIRED', `${opName(frame.op) ?? frame.op} sent before the hello was answered`);
-        }
-        target.hello(frame);
-        continue;
+export function dispatchFrame(target: DispatchTarget, frame: Frame): void {
+  if (target.phase === 'closing' || target.phase === 'closed') return;
+  const id = requestId(frame);
+  try {
+    if (target.phase !== 'open') {
+      // Only hello, and only once; anything before the welcome left is refused [like AMQP §4.2.3].
+      if (frame.op !== OP.hello || target.phase === 'authenticating') {
+        throw fail('ERR_HANDSHAKE_REQUIRED', `${opName(frame.op) ?? frame.op} sent before the hello was answered`);
       }
-      const handler = HANDLERS[frame.op] as Handler<typeof frame.op> | undefined;
-      if (handler === undefined) {
-        const name = frame.op === OP.hello ? 'a second hello' : `${opName(frame.op)} (${frame.op})`;
-        throw fail('ERR_UNKNOWN_OPCODE', `${name} is not accepted from a client`, { opcode: frame.op });
-      }
-      handler(target.context, frame as never);
-    } catch (err) {
-      if (err instanceof CeleriacError) {
-        target.failed(id, err);
-      } else {
-        const reason = err instanceof Error ? (err.stack ?? err.message) : String(err);
-        target.context.log('error', `internal error handling ${opName(frame.op)}: ${reason}`);
-        target.failed(id, new CeleriacError('ERR_INTERNAL', `internal error handling ${opName(frame.op)}; the connection is closed`, { cause: err }));
-      }
+      target.hello(frame);
+      return;
+    }
+    const handler = HANDLERS[frame.op] as Handler<typeof frame.op> | undefined;
+    if (handler === undefined) {
+      const name = frame.op === OP.hello ? 'a second hello' : `${opName(frame.op)} (${frame.op})`;
+      throw fail('ERR_UNKNOWN_OPCODE', `${name} is not accepted from a client`, { opcode: frame.op });
+    }
+    handler(target.context, frame as never);
+  } catch (err) {
+    if (err instanceof CeleriacError) {
+      target.failed(id, err);
+    } else {
+      const reason = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      target.context.log('error', `internal error handling ${opName(frame.op)}: ${reason}`);
+      target.failed(id, new CeleriacError('ERR_INTERNAL', `internal error handling ${opName(frame.op)}; the connection is closed`, { cause: err }));
     }
   }
 }

@@ -19,6 +19,8 @@ export interface EndpointDeps {
   vhosts: ReadonlySet<string>;
   server: string;
   sendBufferHighWater?: number;
+  /** Ms left of an upgraded socket's handshake deadline, counted from its TCP accept (ConnectionGuard.handOver). */
+  handshakeLeft: (socket: Duplex) => number;
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
 
@@ -55,11 +57,14 @@ export class WsEndpoint {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+      // The hello must arrive within what is left of the deadline that began at the TCP accept,
+      // so trickling the upgrade request does not buy a second full timeout.
+      const handshakeLeft = this.deps.handshakeLeft(socket);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, handshakeLeft));
     });
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, handshakeLeft: number): void {
     if (!this.accepting) {
       ws.close(1001, 'ERR_SERVER_SHUTDOWN');
       return;
@@ -70,6 +75,7 @@ export class WsEndpoint {
       connectionId: `${this.prefix}.${++this.seq}`,
       peerAddress: req.socket.remoteAddress,
       peerPort: req.socket.remotePort,
+      handshakeLeft,
       onClosed: (s) => this.sessions.delete(s),
     }, (bytes) => {
       // ws keeps one maxPayload per server; its receiver's copy is lowered per socket so an

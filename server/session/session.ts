@@ -1,7 +1,7 @@
 // One WebSocket connection's state machine: handshake (timeout, size limit, version, login) ->
 // open (frames to the dispatcher) -> closing -> closed. Owns the socket; the engine never sees it.
 import type { RawData, WebSocket } from 'ws';
-import type { FrameCodec } from '../../shared/codec.js';
+import type { FrameCodec, FrameReader } from '../../shared/codec.js';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type { Frame, HelloFrame } from '../../shared/frames.js';
 import type { Limits } from '../../shared/limits.js';
@@ -10,9 +10,11 @@ import type { Principal, UserRegistry } from '../auth/users.js';
 import { DEFAULT_USER } from '../auth/users.js';
 import type { EngineApi, EngineConnection } from '../engine/types.js';
 import type { HandlerContext } from './context.js';
-import { dispatch, type DispatchTarget } from './dispatcher.js';
+import { dispatchFrame, type DispatchTarget } from './dispatcher.js';
 import { Heartbeat } from './heartbeat.js';
+import { Inbox, refusedMessage, type InboxMessage } from './inbox.js';
 import { Outbox } from './outbox.js';
+import { PendingRequests } from './pending.js';
 import { SocketSink } from './sink.js';
 
 type Phase = DispatchTarget['phase'];
@@ -38,6 +40,8 @@ export interface SessionDeps {
   connectionId: string;
   peerAddress: string | undefined;
   peerPort: number | undefined;
+  /** Ms the peer has left to complete its hello: the handshake timeout less the upgrade's time. */
+  handshakeLeft: number;
   /** Bytes the socket may hold unsent before deliveries stop (backpressure). */
   sendBufferHighWater?: number;
   log: LogFn;
@@ -56,6 +60,10 @@ export class Session implements DispatchTarget, HandlerContext {
   private handshakeTimer: NodeJS.Timeout | null;
   private closeTimer: NodeJS.Timeout | null = null;
   private publisher = false;
+  private readonly inbox: Inbox;
+  private readonly pending: PendingRequests;
+  /** Aborted when the connection closes, so a login still waiting gives up its place. */
+  private readonly gone = new AbortController();
 
   constructor(private readonly ws: WebSocket, private readonly deps: SessionDeps, private readonly setReceiveCap: SetReceiveCap) {
     ws.binaryType = 'nodebuffer';
@@ -67,10 +75,22 @@ export class Session implements DispatchTarget, HandlerContext {
       pauseReading: () => this.ws.pause(),
       resumeReading: () => this.ws.resume(),
       resumeEngine: () => { if (this.phase === 'open' && this.connection !== null) this.deps.engine.resume(this.connection); },
+      wake: () => this.inbox.wake(),
     }, deps.sendBufferHighWater);
+    this.pending = new PendingRequests(deps.limits, () => this.inbox.wake());
+    this.inbox = new Inbox({
+      handle: (frame) => {
+        dispatchFrame(this, frame);
+        this.pending.frameDone();
+      },
+      unreadable: (err) => this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err })),
+      // Frames wait while the peer leaves replies unread or too many requests wait for their commit.
+      ready: (resuming) => !this.sink.backlogged(resuming) && this.pending.underBound(resuming),
+      busy: (busy) => this.sink.setInboxBusy(busy),
+    });
     this.handshakeTimer = setTimeout(() => {
       this.close(fail('ERR_HANDSHAKE_TIMEOUT', `no hello within ${deps.limits.handshakeTimeout} ms`));
-    }, deps.limits.handshakeTimeout);
+    }, deps.handshakeLeft);
     this.handshakeTimer.unref();
     setReceiveCap(receiveCap(deps.limits.maxPreAuthSize));
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
@@ -89,20 +109,32 @@ export class Session implements DispatchTarget, HandlerContext {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.heartbeat?.heard();
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    this.inbox.add(this.readMessage(bytes, isBinary));
+  }
+
+  /**
+   * The message's frames, or its refusal: a message refused whole still waits its turn behind the
+   * frames of earlier ones, and its error then ends the connection.
+   */
+  private readMessage(bytes: Uint8Array, isBinary: boolean): InboxMessage {
     const limit = this.phase === 'open' ? this.deps.limits.maxMessageSize : this.deps.limits.maxPreAuthSize;
     if (bytes.byteLength > limit) {
       const which = this.phase === 'open' ? 'maxMessageSize' : 'maxPreAuthSize (before the hello is answered)';
-      return this.close(fail('ERR_FRAME_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds ${which} ${limit}`, { size: bytes.byteLength, limit }));
+      return refusedMessage(fail('ERR_FRAME_TOO_LARGE', `message of ${bytes.byteLength} bytes exceeds ${which} ${limit}`, { size: bytes.byteLength, limit }));
     }
-    if (!isBinary) return this.close(fail('ERR_MALFORMED_FRAME', 'text messages are not part of the protocol; send binary msgpack frames'));
-    let frames: Frame[];
+    if (!isBinary) return refusedMessage(fail('ERR_MALFORMED_FRAME', 'text messages are not part of the protocol; send binary msgpack frames'));
+    let message: FrameReader;
     try {
-      frames = this.deps.codec.decode(bytes);
+      message = this.deps.codec.reader(bytes);
     } catch (err) {
-      return this.failed(0, err instanceof CeleriacError ? err : new CeleriacError('ERR_MALFORMED_FRAME', String(err), { cause: err }));
+      return refusedMessage(err);
     }
-    dispatch(this, frames);
-    this.sink.checkBacklog();
+    // Refused whole, before any of it is handled: the cap is what bounds the work one message brings.
+    const cap = this.deps.limits.maxFramesPerMessage;
+    if (message.count > cap) {
+      return refusedMessage(fail('ERR_TOO_MANY_FRAMES', `a message of ${message.count} frames exceeds maxFramesPerMessage ${cap}`, { frames: message.count, limit: cap }));
+    }
+    return message;
   }
 
   // ---- handshake ----
@@ -118,7 +150,7 @@ export class Session implements DispatchTarget, HandlerContext {
     const user = frame.user ?? DEFAULT_USER.user;
     const password = frame.password ?? (frame.user === undefined ? DEFAULT_USER.password : '');
     const vhost = frame.vhost ?? '/';
-    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress).then(
+    this.deps.users.authenticate(user, password, vhost, this.deps.peerAddress, this.gone.signal).then(
       (principal) => this.open(principal, frame),
       (err: unknown) => this.failed(frame.id, err instanceof CeleriacError ? err : new CeleriacError('ERR_INTERNAL', 'login failed', { cause: err })),
     );
@@ -184,6 +216,14 @@ export class Session implements DispatchTarget, HandlerContext {
     this.failed(id, err);
   }
 
+  inProgress<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
+    return this.pending.inProgress(answer);
+  }
+
+  resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
+    return this.pending.resultWaiting(answer);
+  }
+
   markPublisher(): void {
     if (this.publisher) return;
     this.publisher = true;
@@ -203,6 +243,7 @@ export class Session implements DispatchTarget, HandlerContext {
 
   /** An error frame for request `id`; a connection-scoped error also closes this connection. */
   failed(id: number, err: CeleriacError): void {
+    this.pending.frameFailed();
     if (this.phase === 'closing' || this.phase === 'closed') return;
     if (err.scope === 'connection') return this.close(err, err.closeCode, undefined, id);
     this.push(errorFrame(id, err));
@@ -215,6 +256,8 @@ export class Session implements DispatchTarget, HandlerContext {
   close(err: CeleriacError | null, code = err?.closeCode ?? 1000, reason?: string, id = 0): void {
     if (this.phase === 'closing' || this.phase === 'closed') return;
     this.phase = 'closing';
+    this.inbox.close();
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (err !== null) {
@@ -248,6 +291,8 @@ export class Session implements DispatchTarget, HandlerContext {
   private onSocketClosed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    this.inbox.close();
+    this.gone.abort();
     this.clearHandshakeTimer();
     this.heartbeat?.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);

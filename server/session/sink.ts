@@ -1,5 +1,6 @@
 // The DeliverySink of one connection: deliveries into the outbox while the socket keeps up, held
-// back (engine told "not writable") while its send buffer is full, and flow control for publishers.
+// back (engine told "not writable") while its send buffer is full, flow control for publishers, and
+// whether the socket is read at all.
 import type { Frame, RevokedInfo } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
 import type { Delivery, DeliverySink } from '../engine/types.js';
@@ -17,11 +18,14 @@ export interface SinkIo {
   resumeReading(): void;
   /** Tells the engine the sink is writable again. */
   resumeEngine(): void;
+  /** Bytes were written: the inbox may go on if it waited for the backlog to drain. */
+  wake(): void;
 }
 
 /**
- * Above this many bytes waiting to be sent, the connection's reading pauses too: a peer that
- * sends requests but never reads their replies must not make the broker buffer without limit.
+ * Above this many bytes waiting to be sent, the connection's frames wait (and its reading pauses):
+ * a peer that sends requests but never reads their replies must not make the broker buffer
+ * without limit. They go on once the backlog is under half the send high-water mark.
  */
 export const READ_PAUSE_BYTES = 4 * SEND_BUFFER_HIGH_WATER;
 
@@ -31,8 +35,8 @@ export class SocketSink implements DeliverySink {
   private flowActive = true;
   /** Reading paused by flow control (this connection publishes while the broker is blocked). */
   private flowPaused = false;
-  /** Reading paused because the peer is not reading what we send. */
-  private backlogPaused = false;
+  /** Reading paused because the connection's inbox has frames waiting (see inbox.ts). */
+  private inboxBusy = false;
   private readingPaused = false;
 
   constructor(private readonly io: SinkIo, private readonly highWater = SEND_BUFFER_HIGH_WATER) {}
@@ -41,6 +45,10 @@ export class SocketSink implements DeliverySink {
     if (this.io.bufferedBytes() < this.highWater) return true;
     this.held = true;
     return false;
+  }
+
+  bufferedBytes(): number {
+    return this.io.bufferedBytes();
   }
 
   deliver(d: Delivery): void {
@@ -68,9 +76,21 @@ export class SocketSink implements DeliverySink {
     else this.pauseIfPublisher();
   }
 
-  /** Whether this connection's reading is paused by flow control. */
+  /** Whether this connection's reading is paused (flow control, or frames waiting to be handled). */
   get paused(): boolean {
     return this.readingPaused;
+  }
+
+  /** Whether the unsent bytes are over the bound at which the inbox waits (`resuming`: under half the high-water mark). */
+  backlogged(resuming: boolean): boolean {
+    return this.io.bufferedBytes() >= (resuming ? this.highWater / 2 : READ_PAUSE_BYTES);
+  }
+
+  /** The inbox has frames waiting (stop reading the socket) or has handled all (read again). */
+  setInboxBusy(busy: boolean): void {
+    if (busy === this.inboxBusy) return;
+    this.inboxBusy = busy;
+    this.updateReading();
   }
 
   /**
@@ -78,22 +98,11 @@ export class SocketSink implements DeliverySink {
    * hovering at the limit does not flip between held and resumed on every message.
    */
   written(): void {
-    const buffered = this.io.bufferedBytes();
-    if (this.backlogPaused && buffered < this.highWater / 2) {
-      this.backlogPaused = false;
-      this.updateReading();
-    }
-    if (this.held && buffered < this.highWater / 2) {
+    if (this.held && this.io.bufferedBytes() < this.highWater / 2) {
       this.held = false;
       this.io.resumeEngine();
     }
-  }
-
-  /** Called after each message read: stop reading while the peer leaves our replies unread. */
-  checkBacklog(): void {
-    if (this.backlogPaused || this.io.bufferedBytes() < READ_PAUSE_BYTES) return;
-    this.backlogPaused = true;
-    this.updateReading();
+    this.io.wake();
   }
 
   /** A connection that starts publishing while flow is off gets paused too [RabbitMQ: blocked connections]. */
@@ -110,7 +119,7 @@ export class SocketSink implements DeliverySink {
   }
 
   private updateReading(): void {
-    const pause = this.flowPaused || this.backlogPaused;
+    const pause = this.flowPaused || this.inboxBusy;
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.io.pauseReading();

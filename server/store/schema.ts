@@ -10,8 +10,12 @@ import type Database from 'better-sqlite3';
  * - queues.id is AUTOINCREMENT so a deleted queue's id is never handed to a new queue; the
  *   engine may still hold in-flight work tagged with the old id.
  * - messages.id is the rowid and comes from the engine (broker-wide, increasing), so FIFO
- *   order inside a queue is id order. The (queue_id, id) index serves loadMessages' paging
- *   (`queue_id = ? AND id > ? ORDER BY id LIMIT ?`), countMessages and purges.
+ *   order inside a queue is id order. Since migration 4 a row also has a lane: the priority
+ *   level it is filed under in its queue (0 in a queue without priorities), or -1 for a message
+ *   published with a delay. One index, (queue_id, lane, ready_at, id), serves both kinds of
+ *   paging: a lane's tail in id order (`lane = ? AND ready_at = 0 AND id > ?`; a lane >= 0 row
+ *   always has ready_at 0) and the delayed rows in due-time order (`lane = -1 AND (ready_at, id)
+ *   > (?, ?)`), as well as counts and purges. (Migration 4 replaced the (queue_id, id) index.)
  * - meta.max_message_id remembers the highest id ever stored, even after every message was
  *   acked, so ids keep increasing across restarts.
  * - bindings are keyed by their arguments too (canonical JSON), as in AMQP 0-9-1, where two
@@ -116,6 +120,19 @@ export const MIGRATIONS: readonly string[] = [
     callback BLOB,
     UNIQUE (vhost, group_id)
   );
+  `,
+  // 4: paging lanes (see the layout notes). Existing rows get their lane from what the engine
+  // would file them under today: delayed rows (ready_at > 0) -1, rows of a priority queue their
+  // priority clamped to 0..maxPriority, the rest 0.
+  `
+  ALTER TABLE messages ADD COLUMN lane INTEGER NOT NULL DEFAULT 0;
+  UPDATE messages SET lane = -1 WHERE ready_at > 0;
+  UPDATE messages
+    SET lane = max(0, min(priority, (SELECT json_extract(q.options, '$.maxPriority') FROM queues q WHERE q.id = messages.queue_id)))
+    WHERE ready_at = 0
+      AND queue_id IN (SELECT id FROM queues WHERE json_extract(options, '$.maxPriority') IS NOT NULL);
+  DROP INDEX messages_by_queue;
+  CREATE INDEX messages_by_lane ON messages (queue_id, lane, ready_at, id);
   `,
 ];
 

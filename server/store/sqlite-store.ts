@@ -10,6 +10,8 @@ import type {
   DurabilityMode,
   ExchangeRecord,
   QueueRecord,
+  DelayedCursor,
+  LaneCount,
   StoredMessage,
   StoredGroup,
   StoredResult,
@@ -20,7 +22,7 @@ import type {
 import { ResultsSql } from './results-sql.js';
 import { migrate } from './schema.js';
 import { TaskControlSql } from './task-control-sql.js';
-import { isEmptyBatch } from './store.js';
+import { DELAYED_LANE, isEmptyBatch } from './store.js';
 import { WalSync } from './wal-sync.js';
 
 /** Options of {@link openSqliteStore}. */
@@ -69,6 +71,7 @@ interface MessageRow {
   ready_at: number;
   expires_at: number;
   delivery_count: number;
+  lane: number;
 }
 
 interface ExchangeRow {
@@ -198,6 +201,7 @@ function toMessage(row: MessageRow): StoredMessage {
     readyAt: row.ready_at,
     expiresAt: row.expires_at,
     deliveryCount: row.delivery_count,
+    lane: row.lane,
   };
 }
 
@@ -228,6 +232,10 @@ class SqliteStore implements BrokerStore {
   private readonly selectMessages: Database.Statement<[number, number, number], MessageRow>;
   private readonly countQueue: Database.Statement<[number], { n: number }>;
   private readonly purgeMessages: Database.Statement;
+  private readonly selectLane: Database.Statement<[number, number, number, number], MessageRow>;
+  private readonly selectDelayedSame: Database.Statement<[number, number, number, number], MessageRow>;
+  private readonly selectDelayedLater: Database.Statement<[number, number, number], MessageRow>;
+  private readonly selectLaneCounts: Database.Statement<[number], { lane: number; n: number; m: number }>;
   private readonly purgeTail: Database.Statement;
   private readonly selectMaxId: Database.Statement<[], { m: number }>;
 
@@ -277,19 +285,31 @@ class SqliteStore implements BrokerStore {
       'DELETE FROM bindings WHERE vhost = ? AND exchange = ? AND queue = ? AND pattern = ? AND arguments = ?',
     );
     this.insertMessage = db.prepare(
-      `INSERT INTO messages (id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count, lane)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updateCount = db.prepare('UPDATE messages SET delivery_count = ? WHERE id = ?');
     this.deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?');
     this.raiseMaxId = db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'max_message_id'`);
-    this.selectMessages = db.prepare(
-      `SELECT id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count
-       FROM messages WHERE queue_id = ? AND id > ? ORDER BY id LIMIT ?`,
+    const columns = 'id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count, lane';
+    this.selectMessages = db.prepare(`SELECT ${columns} FROM messages WHERE queue_id = ? AND id > ? ORDER BY id LIMIT ?`);
+    // Both paging reads walk the (queue_id, lane, ready_at, id) index in order (schema.ts).
+    this.selectLane = db.prepare(
+      `SELECT ${columns} FROM messages WHERE queue_id = ? AND lane = ? AND ready_at = 0 AND id > ? ORDER BY id LIMIT ?`,
     );
+    // After (readyAt, id) in two index ranges: the rest of readyAt's rows, then later ones. (A
+    // row-value `(ready_at, id) > (?, ?)` seeks on ready_at only and would rescan every row sharing
+    // one due time, such as a batch with one eta, on each page.)
+    this.selectDelayedSame = db.prepare(
+      `SELECT ${columns} FROM messages WHERE queue_id = ? AND lane = ${DELAYED_LANE} AND ready_at = ? AND id > ? ORDER BY id LIMIT ?`,
+    );
+    this.selectDelayedLater = db.prepare(
+      `SELECT ${columns} FROM messages WHERE queue_id = ? AND lane = ${DELAYED_LANE} AND ready_at > ? ORDER BY ready_at, id LIMIT ?`,
+    );
+    this.selectLaneCounts = db.prepare('SELECT lane, count(*) AS n, max(ready_at) AS m FROM messages WHERE queue_id = ? GROUP BY lane');
     this.countQueue = db.prepare('SELECT count(*) AS n FROM messages WHERE queue_id = ?');
     this.purgeMessages = db.prepare('DELETE FROM messages WHERE queue_id = ?');
-    this.purgeTail = db.prepare('DELETE FROM messages WHERE queue_id = ? AND id > ? AND id NOT IN (SELECT value FROM json_each(?))');
+    this.purgeTail = db.prepare('DELETE FROM messages WHERE queue_id = ? AND lane = ? AND ready_at = 0 AND id > ?');
     this.selectMaxId = db.prepare(
       `SELECT max(coalesce((SELECT value FROM meta WHERE key = 'max_message_id'), 0),
                   coalesce((SELECT max(id) FROM messages), 0)) AS m`,
@@ -304,7 +324,7 @@ class SqliteStore implements BrokerStore {
       for (const m of batch.inserts) {
         this.insertMessage.run(
           m.id, m.queueId, m.exchange, m.routingKey, m.body, m.props,
-          m.priority, m.readyAt, m.expiresAt, m.deliveryCount,
+          m.priority, m.readyAt, m.expiresAt, m.deliveryCount, m.lane,
         );
         if (m.id > maxId) maxId = m.id;
       }
@@ -432,6 +452,22 @@ class SqliteStore implements BrokerStore {
     return this.selectMessages.all(queueId, afterId, limit).map(toMessage);
   }
 
+  loadLane(queueId: number, lane: number, afterId: number, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    return this.selectLane.all(queueId, lane, afterId, limit).map(toMessage);
+  }
+
+  loadDelayed(queueId: number, after: DelayedCursor, limit: number): StoredMessage[] {
+    if (limit <= 0) return [];
+    const rows = this.selectDelayedSame.all(queueId, after.readyAt, after.id, limit);
+    if (rows.length < limit) rows.push(...this.selectDelayedLater.all(queueId, after.readyAt, limit - rows.length));
+    return rows.map(toMessage);
+  }
+
+  laneCounts(queueId: number): LaneCount[] {
+    return this.selectLaneCounts.all(queueId).map((r) => ({ lane: r.lane, count: r.n, maxReadyAt: r.m }));
+  }
+
   countMessages(queueId: number): number {
     return this.countQueue.get(queueId)?.n ?? 0;
   }
@@ -442,8 +478,8 @@ class SqliteStore implements BrokerStore {
     return n;
   }
 
-  deleteMessagesAfter(queueId: number, afterId: number, keep: readonly number[]): number {
-    const n = this.purgeTail.run(queueId, afterId, JSON.stringify(keep)).changes;
+  deleteLaneAfter(queueId: number, lane: number, afterId: number): number {
+    const n = this.purgeTail.run(queueId, lane, afterId).changes;
     this.topologyDurable();
     return n;
   }

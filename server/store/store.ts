@@ -22,6 +22,25 @@ export interface StoredMessage {
   expiresAt: number;
   /** Deliveries so far that ended without an ack (requeues); bumped through `counts`. */
   deliveryCount: number;
+  /**
+   * Which of its queue's paged lists the row belongs to, fixed at insert: the priority lane it is
+   * filed under (0 in a queue without priorities), or DELAYED_LANE for a delayed message.
+   */
+  lane: number;
+}
+
+/** The lane of rows published with a delay: paged in due-time order, apart from the ready lanes. */
+export const DELAYED_LANE = -1;
+
+/** Where a page of delayed rows starts: after this (readyAt, id), in due-time order. */
+export interface DelayedCursor { readyAt: number; id: number }
+
+/** What one lane of a queue holds on disk (recovery). */
+export interface LaneCount {
+  lane: number;
+  count: number;
+  /** Latest ready_at in the lane (0 for a ready lane). */
+  maxReadyAt: number;
 }
 
 export interface ExchangeRecord {
@@ -143,8 +162,14 @@ export interface BrokerStore {
   deleteBinding(record: BindingRecord): void;
   /** Applies one batch in one transaction; throws if the commit fails (nothing of it applied). */
   applyBatch(batch: WriteBatch): void;
-  /** Up to `limit` messages of a queue with id > afterId, in id order (recovery and paging). */
+  /** Up to `limit` messages of a queue, any lane, with id > afterId, in id order (tools and tests). */
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[];
+  /** Up to `limit` rows of one ready lane (>= 0) of a queue with id > afterId, in id order (paging). */
+  loadLane(queueId: number, lane: number, afterId: number, limit: number): StoredMessage[];
+  /** Up to `limit` delayed rows of a queue after `after`, in (readyAt, id) order (paging). */
+  loadDelayed(queueId: number, after: DelayedCursor, limit: number): StoredMessage[];
+  /** Rows per lane of a queue (recovery sizes each lane's on-disk tail from it). */
+  laneCounts(queueId: number): LaneCount[];
   /** A stored result, or null when there is none (never published, forgotten or expired). */
   loadResult(vhost: string, taskId: string): StoredResult | null;
   /** Deletes results whose expiry is at or before `now`; returns how many. */
@@ -164,10 +189,10 @@ export interface BrokerStore {
   /** Deletes every message of the queue; returns how many. */
   purgeQueue(queueId: number): number;
   /**
-   * Deletes a queue's messages with id > afterId, except the ids in `keep`, in one statement;
+   * Deletes the rows of one ready lane (>= 0) of a queue with id > afterId in one statement;
    * returns how many (purge of a deep queue's on-disk tail).
    */
-  deleteMessagesAfter(queueId: number, afterId: number, keep: readonly number[]): number;
+  deleteLaneAfter(queueId: number, lane: number, afterId: number): number;
   /** Highest message id ever stored (0 when none), so ids keep increasing across restarts. */
   maxMessageId(): number;
   /** Bytes of the database file and its WAL (0 in memory). */

@@ -1,7 +1,8 @@
-// Makes committed WAL frames durable with an fsync that runs in libuv's thread pool, so the
-// broker's event loop never waits on the disk. One fsync covers every commit made before it.
+// Makes committed WAL frames durable with an fsync on the store's own thread, so the broker's
+// event loop never waits on the disk, nor a confirm on libuv's pool. One fsync covers every commit before it.
 import fs from 'node:fs';
 import path from 'node:path';
+import { FsyncThread } from './fsync-thread.js';
 
 /**
  * fsync of a database's -wal file. Linux's fsync flushes the file (the inode), whichever
@@ -13,6 +14,8 @@ export class WalSync {
   private fd: number | null = null;
   private ino = 0;
   private dirSynced = false;
+  /** Not libuv's pool: there an fsync would queue behind every scrypt of a login flood. */
+  private readonly thread = new FsyncThread();
 
   constructor(private readonly walPath: string) {}
 
@@ -55,7 +58,7 @@ export class WalSync {
       done(new Error(`cannot fsync ${this.walPath}: the WAL file is missing`));
       return;
     }
-    fs.fsync(fd, (err) => done(err));
+    this.thread.fsync(fd, done);
   }
 
   syncNow(): void {
@@ -70,6 +73,7 @@ export class WalSync {
   }
 
   close(): void {
+    this.thread.close();
     this.closeFd();
   }
 }

@@ -1,56 +1,12 @@
 // The real `broker-server` command as a child process (dist/, built by `npm test` first): the
 // URLs it prints, clean exits on SIGINT/SIGTERM, and one-line failures with the right exit codes.
-import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { existsSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect } from '../../client/index.js';
-import { spawnScript, within, type Run } from './process-helpers.js';
-
-const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
-const WAIT_MS = 20_000;
-const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\), data (.+), durability (full|process)$/m;
-
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-
-/** A temp directory removed at the end of the test that made it. */
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Spawns the command (in a temp dir unless `cwd` is given). */
-function start(t: Test, args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Run {
-  return spawnScript(t, CLI, args, { env: opts.env, cwd: opts.cwd ?? tmpdir() });
-}
-
-/** Resolves with the listening line's parts once printed; rejects if the process exits first. */
-async function listening(run: Run): Promise<{ ws: string; port: number; http: string; data: string; durability: string }> {
-  const seen = new Promise<RegExpExecArray>((res, rej) => {
-    const check = (): void => {
-      const m = LISTENING.exec(run.stdout());
-      if (m) res(m);
-    };
-    run.child.stdout!.on('data', check);
-    check();
-    void run.exited.then(({ code, signal }) => rej(new Error(`exited (${code ?? signal}) before listening:\n${run.stdout()}${run.stderr()}`)));
-  });
-  const m = await within(seen, WAIT_MS, 'broker-server printing its URLs');
-  return { ws: m[1]!, port: Number(m[2]), http: m[3]!, data: m[4]!, durability: m[5]! };
-}
-
-/** Runs a command that must exit by itself; returns its exit code and output. */
-async function finished(run: Run): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { code } = await within(run.exited, WAIT_MS, 'broker-server exiting');
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
+import { finished, lines, listening, start, tempDir, WAIT_MS } from './broker-server-helpers.js';
+import { within } from './process-helpers.js';
 
 t.test('--port 0 --memory prints the ws and http URLs; SIGINT exits 0', async (t) => {
   const run = start(t, ['--port', '0', '--memory']);
@@ -159,7 +115,7 @@ t.test('a data file that is not a database: one line, exit 1', async (t) => {
 t.test('--help lists every flag and exits 0', async (t) => {
   const done = await finished(start(t, ['--help']));
   t.equal(done.code, 0);
-  for (const flag of ['--port', '--host', '--data', '--memory', '--user', '--durability', '--vhost', '--max-message-size', '--max-body-size', '--heartbeat', '--memory-high-watermark', '--store-high-watermark', '--help']) {
+  for (const flag of ['--port', '--host', '--data', '--memory', '--user', '--users-file', '--handshake-timeout', '--max-connections', '--max-connections-per-address', '--durability', '--vhost', '--max-message-size', '--max-body-size', '--heartbeat', '--memory-high-watermark', '--store-high-watermark', '--help']) {
     t.match(done.stdout, flag);
   }
   t.match(done.stdout, 'CELERIAC_PORT');

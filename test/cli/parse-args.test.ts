@@ -19,7 +19,7 @@ function usageError(argv: string[], env: Record<string, string> = {}): string {
 
 t.test('defaults: 127.0.0.1:5680, ./celeriac.db, durability full, no users', async (t) => {
   t.strictSame(run([]), {
-    port: 5680, host: '127.0.0.1', dataFile: './celeriac.db', durability: 'full', users: [], vhosts: [], limits: {},
+    port: 5680, host: '127.0.0.1', dataFile: './celeriac.db', durability: 'full', users: [], vhosts: [], limits: {}, logFormat: 'text',
   });
 });
 
@@ -28,16 +28,24 @@ t.test('every flag', async (t) => {
     '--port', '0', '--host', '0.0.0.0', '--data', '/tmp/x.db', '--durability', 'process',
     '--user', 'alice:s3cret', '--user', 'bob:pa:ss', '--vhost', 'prod', '--vhost', 'staging',
     '--max-message-size', '2m', '--max-body-size', '512k', '--heartbeat', '5s',
-    '--memory-high-watermark', '1g', '--store-high-watermark', '10G', '--consumer-timeout', '1h',
+    '--memory-high-watermark', '1g', '--memory-low-watermark', '768m', '--store-high-watermark', '10G', '--consumer-timeout', '1h', '--log-format', 'json',
+    '--users-file', 'users.txt', '--handshake-timeout', '2s', '--max-connections', '500', '--max-connections-per-address', '50',
   ]);
   t.strictSame(c, {
     port: 0, host: '0.0.0.0', dataFile: '/tmp/x.db', durability: 'process',
     users: [{ user: 'alice', password: 's3cret' }, { user: 'bob', password: 'pa:ss' }],
     vhosts: ['prod', 'staging'],
-    limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000 },
-    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, storeHighWatermark: 10 * 1024 ** 3,
+    limits: { maxMessageSize: 2 * 1024 ** 2, maxBodySize: 512 * 1024, heartbeat: 5000, handshakeTimeout: 2000 },
+    consumerTimeout: 3_600_000, memoryHighWatermark: 1024 ** 3, memoryLowWatermark: 768 * 1024 ** 2, storeHighWatermark: 10 * 1024 ** 3, logFormat: 'json',
+    passwordsInArgv: true, usersFile: 'users.txt', maxConnections: 500, maxConnectionsPerAddress: 50,
   });
   t.equal(run(['--port=6000']).port, 6000, '--flag=value works too');
+});
+
+t.test('--memory-low-watermark must sit below a high watermark', async (t) => {
+  t.match(usageError(['--memory-high-watermark', '100m', '--memory-low-watermark', '100m']), /must be below --memory-high-watermark/);
+  t.match(usageError(['--memory-low-watermark', '10m']), /needs --memory-high-watermark/);
+  t.equal(run(['--memory-high-watermark', '100m']).memoryLowWatermark, undefined, 'default: the broker takes 80% of the high one');
 });
 
 t.test('--memory', async (t) => {
@@ -55,6 +63,7 @@ t.test('environment variables, and flags winning over them', async (t) => {
     CELERIAC_PORT: '7000', CELERIAC_HOST: '::1', CELERIAC_DATA: 'env.db', CELERIAC_DURABILITY: 'process',
     CELERIAC_USERS: 'a:1, b:2', CELERIAC_VHOSTS: 'v1,v2', CELERIAC_MAX_MESSAGE_SIZE: '4m', CELERIAC_MAX_BODY_SIZE: '1m',
     CELERIAC_HEARTBEAT: '2000', CELERIAC_CONSUMER_TIMEOUT: '90s', CELERIAC_MEMORY_HIGH_WATERMARK: '100m', CELERIAC_STORE_HIGH_WATERMARK: '1g',
+    CELERIAC_LOG_FORMAT: 'json',
   };
   const c = run([], env);
   t.equal(c.port, 7000);
@@ -67,11 +76,13 @@ t.test('environment variables, and flags winning over them', async (t) => {
   t.equal(c.memoryHighWatermark, 100 * 1024 ** 2);
   t.equal(c.storeHighWatermark, 1024 ** 3);
   t.equal(c.consumerTimeout, 90_000);
+  t.equal(c.logFormat, 'json');
 
   const f = run(['--port', '1', '--user', 'z:9', '--durability', 'full'], env);
   t.equal(f.port, 1, '--port beats CELERIAC_PORT');
   t.strictSame(f.users.map((u) => u.user), ['z'], '--user replaces CELERIAC_USERS');
   t.equal(f.durability, 'full');
+  t.equal(run(['--log-format', 'text'], env).logFormat, 'text', '--log-format beats CELERIAC_LOG_FORMAT');
   t.equal(run([], { CELERIAC_PORT: '' }).port, 5680, 'an empty variable counts as unset');
 });
 
@@ -93,6 +104,8 @@ t.test('bad values are usage errors naming the flag or variable', async (t) => {
   t.match(usageError(['--port', '-1']), /port|option/i);
   t.match(usageError([], { CELERIAC_PORT: 'x' }), /CELERIAC_PORT expects a port number/);
   t.match(usageError(['--durability', 'lazy']), /--durability expects full or process, got 'lazy'/);
+  t.match(usageError(['--log-format', 'xml']), /--log-format expects text or json, got 'xml'/);
+  t.match(usageError([], { CELERIAC_LOG_FORMAT: 'yaml' }), /CELERIAC_LOG_FORMAT expects text or json/);
   t.match(usageError(['--max-body-size', '10x']), /--max-body-size expects a size/);
   t.match(usageError(['--max-body-size', '0']), /at least 1 byte/);
   t.match(usageError(['--max-message-size', '10']), /at least 1k/);
@@ -137,4 +150,19 @@ t.test('docs/broker-server.md and the README show every flag and env var', async
       if ('env' in f) t.match(text, f.env, `${doc}: ${f.env}`);
     }
   }
+});
+
+t.test('--users-file, the connection caps and the handshake timeout, by flag and by env var', async (t) => {
+  t.equal(run([], { CELERIAC_USERS_FILE: '/etc/celeriac/users' }).usersFile, '/etc/celeriac/users');
+  t.equal(run(['--users-file', 'a.txt'], { CELERIAC_USERS_FILE: 'b.txt' }).usersFile, 'a.txt', 'the flag wins');
+  t.equal(run([], { CELERIAC_USERS: 'a:1' }).passwordsInArgv, undefined, 'CELERIAC_USERS is not the command line');
+  t.match(usageError(['--users-file', '']), /--users-file expects a file name/);
+  const c = run([], { CELERIAC_MAX_CONNECTIONS: '0', CELERIAC_MAX_CONNECTIONS_PER_ADDRESS: '7', CELERIAC_HANDSHAKE_TIMEOUT: '1500' });
+  t.equal(c.maxConnections, 0, '0 = no cap');
+  t.equal(c.maxConnectionsPerAddress, 7);
+  t.equal(c.limits.handshakeTimeout, 1500);
+  t.match(usageError(['--max-connections', 'lots']), /--max-connections expects a whole number/);
+  t.match(usageError(['--max-connections-per-address=-1']), /expects a whole number/);
+  t.match(usageError(['--handshake-timeout', '0']), /--handshake-timeout must be at least 1 ms/);
+  t.match(usage(), /--user NAME:PASSWORD.*process list.*--users-file/s, '--help says which to use');
 });

@@ -20,7 +20,7 @@ export interface Harness {
 
 let seq = 0;
 
-export function openHarness(t: Test, file = ':memory:', extra: { pagingThreshold?: number } = {}): Harness {
+export function openHarness(t: Test, file = ':memory:', extra: { pagingThreshold?: number; memoryHighWatermark?: number; memoryLowWatermark?: number } = {}): Harness {
   const store = openSqliteStore({ file, durability: 'full' });
   const engine = createEngine({ store, ...extra });
   let closed = false;

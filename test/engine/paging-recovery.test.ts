@@ -75,3 +75,22 @@ t.test('requeued messages go back in publish order whatever order they were nack
   t.same(order, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
   t.equal(sink.deliveries.length, 0);
 });
+
+t.test('a revocation outlives delayed messages of its task paged out to disk', async (t) => {
+  const h = openHarness(t, ':memory:', { pagingThreshold: 2 });
+  const { conn, sink } = h.connect();
+  h.engine.declareQueue(conn, 'later', { durable: true });
+  // Six delayed messages: the two due soonest stay in memory, the rest (the revoked task's
+  // among them) on disk only, where the broker cannot see their task ids.
+  for (let i = 0; i < 6; i++) {
+    await h.publish(conn, '', 'later', `m${i}`, { persistent: true, delay: 300 + i * 20, correlationId: i === 5 ? 'revoked-task' : `task-${i}` });
+  }
+  t.ok(h.engine.overview().queues[0]!.paged >= 3, 'the later-due messages are on disk only');
+  // Revoked for 50 ms only: without a look at what is on disk it would lapse long before m5 is due.
+  await new Promise<void>((resolve, reject) => h.engine.revoke(conn, ['revoked-task'], { expires: 50 }, (err) => (err === null ? resolve() : reject(err))));
+  h.engine.consume(conn, 'later', { prefetch: 0 });
+  // Done once nothing is held any more: m5 was released and dropped at hand-out, or delivered.
+  await until(() => h.engine.overview().queues[0]!.delayed === 0 && h.engine.overview().queues[0]!.ready === 0, 10_000, 'every message released');
+  t.same(sink.deliveries.map(text), ['m0', 'm1', 'm2', 'm3', 'm4'], 'the revoked task never handed out');
+  t.equal(h.engine.overview().queues[0]!.messages, 5, 'only the five delivered (unacked) remain');
+});

@@ -64,7 +64,7 @@ export interface BrokersOnOneFile {
 }
 
 /** Brokers on one temp file, with their clients; all closed and the file removed at teardown. */
-export function brokersOnOneFile(t: Test): BrokersOnOneFile {
+export function brokersOnOneFile(t: Test, options: BrokerOptions = {}): BrokersOnOneFile {
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-restart-'));
   const file = join(dir, 'broker.db');
   const brokers: Broker[] = [];
@@ -75,7 +75,7 @@ export function brokersOnOneFile(t: Test): BrokersOnOneFile {
     rmSync(dir, { recursive: true, force: true });
   });
   const start = async (): Promise<Broker> => {
-    const broker = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
+    const broker = await startBroker({ ...options, port: 0, host: '127.0.0.1', dataFile: file });
     brokers.push(broker);
     return broker;
   };

@@ -43,10 +43,10 @@ export class RawClient {
     ws.on('error', () => undefined);
   }
 
-  /** Opens a socket (no hello sent). */
-  static open(url: string, timeoutMs = DEFAULT_WAIT_MS): Promise<RawClient> {
+  /** Opens a socket (no hello sent); `localAddress` (e.g. 127.0.0.2) picks the peer address the broker sees. */
+  static open(url: string, timeoutMs = DEFAULT_WAIT_MS, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, ...(localAddress === undefined ? {} : { localAddress }) });
       const timer = setTimeout(() => { ws.terminate(); reject(new Error(`no connection to ${url} within ${timeoutMs} ms`)); }, timeoutMs);
       ws.once('open', () => { clearTimeout(timer); resolve(new RawClient(ws)); });
       ws.once('error', (err) => { clearTimeout(timer); reject(err); });

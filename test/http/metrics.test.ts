@@ -80,20 +80,31 @@ t.test('per-queue gauges and broker-wide counters from a live broker', async (t)
 t.test('label values are escaped; counters and gauges render from an overview', async (t) => {
   t.equal(escapeLabel('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
   const overview: EngineOverview = {
-    queues: [{ vhost: 'v"1', name: 'we\\ird\nname', durable: true, exclusive: false, autoDelete: false, messages: 7, ready: 5, unacked: 1, delayed: 1, consumers: 2, options: {} }],
+    queues: [{ vhost: 'v"1', name: 'we\\ird\nname', durable: true, exclusive: false, autoDelete: false, messages: 7, ready: 5, unacked: 1, delayed: 1, paged: 3, consumers: 2, options: {} }],
     exchanges: [],
     connections: [],
-    totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, messages: 7 },
+    totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, deadLetterCyclesDropped: 2, pagedOut: 12, pagedIn: 4, messages: 7 },
+    heldBytes: 2048,
     blocked: true,
   };
-  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25 });
+  const text = renderMetrics(overview, { storeBytes: 4096, rssBytes: 123, connections: 3, uptimeSeconds: 1.5, startTimeSeconds: 1700000000.25, peers: { loginFailures: 5, loginsDelayed: 4, loginsRefused: 3, connectionsRefused: 2, handshakeTimeouts: 1 } });
   const samples = parseExposition(t, text);
   t.equal(samples.get('celeriac_queue_messages{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 7);
   t.equal(samples.get('celeriac_queue_consumers{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 2);
   t.equal(samples.get('celeriac_messages_dead_lettered_total'), 1);
+  t.equal(samples.get('celeriac_messages_dead_letter_cycle_dropped_total'), 2);
   t.equal(samples.get('celeriac_messages_acked_total'), 8);
   t.equal(samples.get('celeriac_publishing_blocked'), 1);
+  t.equal(samples.get('celeriac_queue_messages_paged{vhost="v\\"1",queue="we\\\\ird\\nname"}'), 3);
+  t.equal(samples.get('celeriac_messages_paged_out_total'), 12);
+  t.equal(samples.get('celeriac_messages_paged_in_total'), 4);
+  t.equal(samples.get('celeriac_memory_held_bytes'), 2048);
   t.equal(samples.get('celeriac_store_bytes'), 4096);
   t.equal(samples.get('celeriac_connections'), 3);
   t.equal(samples.get('process_start_time_seconds'), 1700000000.25);
+  t.equal(samples.get('celeriac_login_failures_total'), 5);
+  t.equal(samples.get('celeriac_logins_delayed_total'), 4);
+  t.equal(samples.get('celeriac_logins_refused_total'), 3);
+  t.equal(samples.get('celeriac_connections_refused_total'), 2);
+  t.equal(samples.get('celeriac_handshake_timeouts_total'), 1);
 });

@@ -1,7 +1,7 @@
 // The dispatcher's rules without sockets: hello first, unknown opcodes refused, request errors
 // answered and the batch goes on, connection errors stop it, a non-coded throw becomes ERR_INTERNAL.
 import t from 'tap';
-import { dispatch, type DispatchTarget } from '../../server/session/dispatcher.js';
+import { dispatchFrame, type DispatchTarget } from '../../server/session/dispatcher.js';
 import type { HandlerContext } from '../../server/session/context.js';
 import type { EngineApi, EngineConnection } from '../../server/engine/types.js';
 import { CeleriacError, fail } from '../../shared/errors.js';
@@ -29,11 +29,18 @@ function target(engine: Partial<EngineApi>, phase: DispatchTarget['phase'] = 'op
       confirm: (id: number) => calls.push(`confirm ${id}`),
       requestFailed: () => undefined,
       markPublisher: () => undefined,
+      inProgress: (answer) => answer,
+      resultWaiting: (answer) => answer,
       closeByPeer: () => undefined,
       log: (_level: string, msg: string) => logs.push(msg),
     } satisfies HandlerContext,
   } as DispatchTarget & { phase: DispatchTarget['phase'] };
   return { tgt, calls, failures, logs };
+}
+
+/** The frames of one message, in order, as the session's inbox hands them over. */
+function dispatch(tgt: DispatchTarget, frames: Frame[]): void {
+  for (const f of frames) dispatchFrame(tgt, f);
 }
 
 const declare = (id: number, name: string): Frame => ({ op: OP.declareQueue, id, name, options: {} });

@@ -6,21 +6,10 @@ import { FrameCodec, LAYOUT, type Kind } from '../../shared/codec.js';
 import { CeleriacError } from '../../shared/errors.js';
 import type { Frame } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
+import { rng } from '../helpers/rng.js';
 
 const codec = new FrameCodec();
 const raw = new Encoder();
-
-/** mulberry32: a tiny seeded PRNG so a failing round trip can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 

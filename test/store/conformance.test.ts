@@ -33,6 +33,7 @@ function msg(id: number, queueId: number, extra: Partial<StoredMessage> = {}): S
     readyAt: 0,
     expiresAt: 0,
     deliveryCount: 0,
+    lane: 0,
     ...extra,
   };
 }
@@ -182,6 +183,44 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.loadMessages(a.id, 9, 10), []);
   });
 
+  t.test('loadLane: one lane of one queue in id order; loadDelayed: due-time order; laneCounts', async (t) => {
+    const store = openFor(t, factory(t));
+    const a = newQueue(store);
+    const b = newQueue(store);
+    store.applyBatch({
+      inserts: [
+        msg(1, a.id, { lane: 2, priority: 2 }), msg(2, a.id, { lane: 0 }), msg(3, a.id, { lane: 2, priority: 7 }),
+        msg(4, b.id, { lane: 2, priority: 2 }), msg(5, a.id, { lane: 2, priority: 2 }),
+        // Delayed rows, inserted out of due order; three share one due time (one eta for a batch).
+        msg(6, a.id, { lane: -1, readyAt: 3_000 }), msg(7, a.id, { lane: -1, readyAt: 1_000 }), msg(8, a.id, { lane: -1, readyAt: 2_000 }),
+        msg(9, a.id, { lane: -1, readyAt: 2_000 }), msg(10, a.id, { lane: -1, readyAt: 2_000 }), msg(11, b.id, { lane: -1, readyAt: 1_500 }),
+      ],
+      counts: [],
+      deletes: [],
+    });
+    t.same(ids(store.loadLane(a.id, 2, 0, 10)), [1, 3, 5], 'only lane 2 of queue a');
+    t.same(ids(store.loadLane(a.id, 2, 1, 1)), [3], 'after the cursor, up to the limit');
+    t.same(ids(store.loadLane(a.id, 0, 0, 10)), [2]);
+    t.same(store.loadLane(a.id, 1, 0, 10), []);
+    t.same(ids(store.loadDelayed(a.id, { readyAt: 0, id: 0 }, 100)), [7, 8, 9, 10, 6], 'due order, id order within a due time');
+    const pages: number[][] = [];
+    let after = { readyAt: 0, id: 0 };
+    for (;;) {
+      const page = store.loadDelayed(a.id, after, 2);
+      if (page.length === 0) break;
+      pages.push(ids(page));
+      const last = page[page.length - 1]!;
+      after = { readyAt: last.readyAt, id: last.id };
+    }
+    t.same(pages, [[7, 8], [9, 10], [6]], 'pages split a shared due time without repeating or skipping');
+    t.same(ids(store.loadDelayed(b.id, { readyAt: 0, id: 0 }, 10)), [11]);
+    const counts = store.laneCounts(a.id).sort((x, y) => x.lane - y.lane);
+    t.same(counts, [{ lane: -1, count: 5, maxReadyAt: 3_000 }, { lane: 0, count: 1, maxReadyAt: 0 }, { lane: 2, count: 3, maxReadyAt: 0 }]);
+    t.equal(store.deleteLaneAfter(a.id, 2, 1), 2, 'the tail of lane 2 after id 1');
+    t.same(ids(store.loadMessages(a.id, 0, 100)), [1, 2, 6, 7, 8, 9, 10], 'other lanes and delayed rows untouched');
+    t.same(ids(store.loadLane(b.id, 2, 0, 10)), [4], 'other queues untouched');
+  });
+
   t.test('message fields round trip: body bytes exact, props null vs blob', async (t) => {
     const store = openFor(t, factory(t));
     const q = newQueue(store);
@@ -190,7 +229,7 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     const big = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
     const full: StoredMessage = {
       id: 1, queueId: q.id, exchange: 'ex.with.dots', routingKey: 'rk ünïcode', body: allBytes, props,
-      priority: 9, readyAt: 1_700_000_000_123, expiresAt: 1_800_000_000_456, deliveryCount: 3,
+      priority: 9, readyAt: 1_700_000_000_123, expiresAt: 1_800_000_000_456, deliveryCount: 3, lane: -1,
     };
     // A view into a larger buffer: only its own bytes may be stored.
     const backing = Uint8Array.from([9, 9, 1, 2, 3, 9, 9]);

@@ -15,7 +15,7 @@ const BATCH = 200;
 function message(id: number, queueId: number): StoredMessage {
   return {
     id, queueId, exchange: 'tasks', routingKey: 'task.crash', body: new Uint8Array(200).fill(id & 0xff),
-    props: null, priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0,
+    props: null, priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0, lane: 0,
   };
 }
 

@@ -38,7 +38,7 @@ function queue(store: BrokerStore): number {
 function msg(id: number, queueId: number): StoredMessage {
   return {
     id, queueId, exchange: '', routingKey: 'k', body: Uint8Array.from([id & 0xff]), props: null,
-    priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0,
+    priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0, lane: 0,
   };
 }
 

@@ -1,6 +1,7 @@
 // 'full' durability: commits are written at once and fsynced off the event loop; a commit's
 // callback runs only after the fsync that covers it.
 import t from 'tap';
+import { pbkdf2 } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { GroupCommit, openSqliteStore, type StoredMessage } from '../../server/s
 
 const row = (id: number, queueId: number): StoredMessage => ({
   id, queueId, exchange: '', routingKey: 'q', body: new Uint8Array([id & 0xff]), props: null,
-  priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0,
+  priority: 0, readyAt: 0, expiresAt: 0, deliveryCount: 0, lane: 0,
 });
 
 function tempFile(t: { teardown(fn: () => void): void }): string {
@@ -95,4 +96,22 @@ t.test('after a failed fsync nothing is reported durable again', async (t) => {
   gc.insert(row(3, queueId), (err) => results.push(err === null ? null : err.message));
   gc.close();
   t.match(results[2], /fsync failed/, 'nor does close');
+});
+
+t.test('the fsync never queues behind a full libuv pool (password hashing, file reads)', async (t) => {
+  const store = openSqliteStore({ file: tempFile(t), durability: 'full' });
+  t.teardown(() => store.close());
+  store.saveQueue({ id: 0, vhost: '/', name: 'q', autoDelete: false, options: {} });
+  const sync = (): Promise<void> => new Promise((resolve, reject) => store.sync((err) => (err ? reject(err) : resolve())));
+  await sync(); // the WAL exists and the fsync thread is up
+  // Take every libuv thread with work that lasts far longer than an fsync; on the pool, the fsync
+  // would run only once one of them finished.
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  let hashed = 0;
+  const hashes = Array.from({ length: poolSize }, () => new Promise<void>((resolve, reject) => {
+    pbkdf2('busy', 'salt', 600_000, 64, 'sha512', (err) => { if (err) reject(err); else { hashed++; resolve(); } });
+  }));
+  await sync();
+  t.equal(hashed, 0, 'the fsync finished while every pool thread was still hashing');
+  await Promise.all(hashes);
 });

@@ -10,10 +10,10 @@ export function revoke(ctx: HandlerContext, f: RevokeFrame): void {
   if (f.terminate !== undefined) options.terminate = f.terminate;
   if (f.signal !== undefined) options.signal = f.signal;
   if (f.expires !== undefined) options.expires = f.expires;
-  ctx.engine.revoke(ctx.conn, f.taskIds, options, (err, revoked) => {
+  ctx.engine.revoke(ctx.conn, f.taskIds, options, ctx.inProgress((err, revoked) => {
     if (err !== null) ctx.requestFailed(id, err);
     else ctx.reply(id, { revoked });
-  });
+  }));
 }
 
 export function revokedCheck(ctx: HandlerContext, f: RevokedCheckFrame): void {

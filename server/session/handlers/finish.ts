@@ -46,8 +46,8 @@ export function finish(ctx: HandlerContext, f: FinishFrame): void {
   };
   if (publishes.length > 0) ctx.markPublisher();
   const id = f.id;
-  ctx.engine.finish(ctx.conn, req, (err) => {
+  ctx.engine.finish(ctx.conn, req, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
     else ctx.reply(id);
-  });
+  }));
 }

@@ -15,10 +15,10 @@ export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
   }
   if (f.expires !== undefined) options.expires = f.expires;
   const id = f.id;
-  ctx.engine.declareGroup(ctx.conn, f.groupId, f.members, options, (err) => {
+  ctx.engine.declareGroup(ctx.conn, f.groupId, f.members, options, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
     else ctx.reply(id);
-  });
+  }));
 }
 
 export function groupGet(ctx: HandlerContext, f: GroupGetFrame): void {

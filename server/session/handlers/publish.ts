@@ -12,8 +12,8 @@ export function publish(ctx: HandlerContext, f: PublishFrame): void {
   }
   ctx.markPublisher();
   const id = f.id;
-  ctx.engine.publish(ctx.conn, f.exchange, f.routingKey, f.body, f.props, f.mandatory === true, (err) => {
+  ctx.engine.publish(ctx.conn, f.exchange, f.routingKey, f.body, f.props, f.mandatory === true, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
     else if (id !== 0) ctx.confirm(id);
-  }, f.track as TrackOptions | undefined);
+  }), f.track as TrackOptions | undefined);
 }

@@ -5,10 +5,10 @@ import type { HandlerContext } from '../context.js';
 
 export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
   const id = f.id;
-  ctx.engine.storeResult(ctx.conn, f.taskId, f.state, f.body, f.options ?? {}, (err) => {
+  ctx.engine.storeResult(ctx.conn, f.taskId, f.state, f.body, f.options ?? {}, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
     else ctx.reply(id);
-  });
+  }));
 }
 
 export function resultGet(ctx: HandlerContext, f: ResultGetFrame): void {
@@ -17,7 +17,7 @@ export function resultGet(ctx: HandlerContext, f: ResultGetFrame): void {
 
 export function resultWait(ctx: HandlerContext, f: ResultWaitFrame): void {
   const id = f.id;
-  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, (rec) => ctx.reply(id, rec));
+  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, ctx.resultWaiting((rec) => ctx.reply(id, rec)));
 }
 
 export function resultForget(ctx: HandlerContext, f: ResultForgetFrame): void {

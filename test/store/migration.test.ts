@@ -1,0 +1,38 @@
+// A data file written before paging lanes existed (schema 3) opens with every message filed in the
+// lane the engine would use today: delayed rows apart, a priority queue's rows by priority.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../server/store/schema.js';
+import { openSqliteStore } from '../../server/store/index.js';
+
+t.test('schema 3 -> 4: existing messages get their lanes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'old.db');
+  const raw = new Database(file);
+  raw.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version (version) VALUES (3)');
+  for (const m of MIGRATIONS.slice(0, 3)) raw.exec(m);
+  raw.prepare('INSERT INTO queues (id, vhost, name, auto_delete, options) VALUES (?, ?, ?, 0, ?)').run(1, '/', 'plain', '{"durable":true}');
+  raw.prepare('INSERT INTO queues (id, vhost, name, auto_delete, options) VALUES (?, ?, ?, 0, ?)').run(2, '/', 'prio', '{"durable":true,"maxPriority":3}');
+  const insert = raw.prepare(`INSERT INTO messages (id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count)
+    VALUES (?, ?, '', 'k', x'00', NULL, ?, ?, 0, 0)`);
+  insert.run(1, 1, 5, 0); // a priority on a plain queue: lane 0
+  insert.run(2, 1, 0, 1_000); // delayed
+  insert.run(3, 2, 2, 0);
+  insert.run(4, 2, 9, 0); // above maxPriority: clamped to 3
+  insert.run(5, 2, -1, 0); // below 0: lane 0
+  insert.run(6, 2, 2, 2_000); // delayed in a priority queue: the delayed lane
+  raw.close();
+
+  const store = openSqliteStore({ file, durability: 'full' });
+  t.teardown(() => store.close());
+  const lanes = (queueId: number): [number, number][] =>
+    store.loadMessages(queueId, 0, 100).map((m) => [m.id, m.lane]);
+  t.same(lanes(1), [[1, 0], [2, -1]]);
+  t.same(lanes(2), [[3, 2], [4, 3], [5, 0], [6, -1]]);
+  t.same(store.loadLane(2, 3, 0, 10).map((m) => m.id), [4]);
+  t.same(store.loadDelayed(2, { readyAt: 0, id: 0 }, 10).map((m) => m.id), [6]);
+});
