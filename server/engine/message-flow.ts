@@ -137,6 +137,7 @@ export class MessageFlow {
    * the commit, since it is read back from disk.
    */
   enqueue(queue: Queue<Conn>, msg: QueuedMessage, done: (err: CeleriacError | null) => void): void {
+    queue.counters.published++;
     if (!msg.persisted) {
       this.makeAvailable(queue, msg);
       done(null);
@@ -335,6 +336,7 @@ export class MessageFlow {
       queue.unacked++;
     }
     this.stats.delivered++;
+    queue.counters.delivered++;
     return tag;
   }
 
@@ -348,6 +350,7 @@ export class MessageFlow {
   ack(u: Unacked): void {
     this.release(u);
     this.stats.acked++;
+    u.queue.counters.acked++;
     if (u.msg.persisted && !u.queue.deleted) this.o.writer.delete(u.msg.id);
   }
 
