@@ -25,7 +25,8 @@ export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
  */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // No fastify logger: the broker logs through its own `log`, and a management GET is not news.
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  // removeAdditional off: a body field the schema does not know is refused (400), never dropped unseen.
+  const app = Fastify({ logger: false, return503OnClosing: true, ajv: { customOptions: { removeAdditional: false } } });
   const sessions = new SessionStore();
   const rates = new RateTracker(() => deps.engine.overview());
   const actions = new EngineActions(deps.engine);

@@ -76,8 +76,7 @@ export function registerMetricsRoute(app: FastifyInstance, deps: HttpDeps): void
       tags: ['broker'],
       summary: 'Prometheus text exposition format',
       ...(deps.metricsOpen ? { security: [] } : {}),
-      produces: [METRICS_CONTENT_TYPE],
-      response: { 200: { type: 'string' } },
+      response: { 200: { description: 'the exposition', content: { [METRICS_CONTENT_TYPE]: { schema: { type: 'string' } } } } },
     },
     config: { auth: deps.metricsOpen ? 'none' : 'required' },
   }, async (_req, reply) => {

@@ -5,12 +5,18 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { ERROR_SCHEMA } from './schemas.js';
 import { SESSION_COOKIE } from './sessions.js';
 
+/** Name of the coded error body among the document's shared schemas. */
+export const ERROR_SCHEMA_ID = 'CeleriacError';
+
 /**
  * Registers the document builder; call before any route, since it records routes as they are added.
  * Basic credentials and the session cookie are the two security schemes; open routes say `security: []`.
  */
 export function registerOpenApi(app: FastifyInstance, version: string): void {
+  app.addSchema({ $id: ERROR_SCHEMA_ID, ...ERROR_SCHEMA });
   void app.register(fastifySwagger, {
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -49,6 +55,6 @@ export function checkRouteSchema(route: RouteOptions): void {
   if (schema?.response === undefined) throw new Error(`route ${where} has no response schema`);
   if (route.url.includes(':') && schema.params === undefined) throw new Error(`route ${where} has no params schema`);
   const response = schema.response as Record<string, unknown>;
-  response['4xx'] ??= ERROR_SCHEMA;
-  response['5xx'] ??= ERROR_SCHEMA;
+  response['4xx'] ??= { $ref: `${ERROR_SCHEMA_ID}#` };
+  response['5xx'] ??= { $ref: `${ERROR_SCHEMA_ID}#` };
 }
