@@ -21,6 +21,8 @@ declare module 'fastify' {
     auth?: RouteAuth;
     /** The tag the route needs; default `monitoring` for GET and HEAD, `administrator` for every other method. */
     role?: UserTag;
+    /** A probe (/healthz, /readyz): answers while the broker shuts down, when every other route refuses with ERR_SERVER_SHUTDOWN. */
+    probe?: boolean;
   }
   interface FastifyRequest {
     /** Who made the request; null on routes with auth 'none', and 'optional' ones called without credentials. */

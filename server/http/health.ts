@@ -23,7 +23,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void
       security: [],
       response: { 200: { type: 'object', required: ['ok', 'uptime'], properties: { ok: { type: 'boolean' }, uptime: { type: 'number' } } } },
     },
-    config: { auth: 'none' },
+    config: { auth: 'none', probe: true },
   }, async () => ({ ok: true, uptime: uptimeSeconds(deps) }));
 
   app.get('/readyz', {
@@ -33,7 +33,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps): void
       security: [],
       response: { 200: READY_SCHEMA, 503: READY_SCHEMA },
     },
-    config: { auth: 'none' },
+    config: { auth: 'none', probe: true },
   }, async (_req, reply) => {
     const state = deps.state();
     const storeOpen = deps.store.isOpen;

@@ -26,7 +26,8 @@ export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // No fastify logger: the broker logs through its own `log`, and a management GET is not news.
   // removeAdditional off: a body field the schema does not know is refused (400), never dropped unseen.
-  const app = Fastify({ logger: false, return503OnClosing: true, ajv: { customOptions: { removeAdditional: false } } });
+  // return503OnClosing off: the hook below answers a coded ERR_SERVER_SHUTDOWN instead of fastify's plain 503.
+  const app = Fastify({ logger: false, return503OnClosing: false, ajv: { customOptions: { removeAdditional: false } } });
   const sessions = new SessionStore();
   const rates = new RateTracker(() => deps.engine.overview());
   const actions = new EngineActions(deps.engine);
@@ -48,6 +49,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // Routes in one plugin registered after cookie and swagger: the gate's hook runs after the cookie
   // parser, and the document builder sees every route. New routes are registered here too.
   void app.register(async (api) => {
+    // From the first moment of shutdown only the probes answer: nothing is acted on half-way down.
+    api.addHook('onRequest', async (req) => {
+      if (deps.state() === 'closing' && req.routeOptions.config.probe !== true) throw fail('ERR_SERVER_SHUTDOWN', 'the broker is shutting down');
+    });
     registerAuth(api, deps, sessions);
     api.setNotFoundHandler(async (req) => {
       throw fail('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);

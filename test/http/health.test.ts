@@ -1,9 +1,10 @@
 // The probes over real HTTP: /healthz while the process serves, /readyz 200 while ready and 503 from
-// the first moment of broker.close(), both without credentials even when the broker has users.
+// the first moment of broker.close() (when the other routes refuse with ERR_SERVER_SHUTDOWN), both
+// without credentials even when the broker has users.
 import t from 'tap';
 import net from 'node:net';
 import { startTestBroker } from '../helpers/broker.js';
-import { api } from '../helpers/http.js';
+import { api, type ErrorJson } from '../helpers/http.js';
 
 const USERS = [{ user: 'admin', password: 'adm1n', tags: ['administrator' as const] }];
 
@@ -52,6 +53,9 @@ t.test('/readyz answers 503 once the broker is shutting down; /healthz still 200
   t.equal(ready.status, 503, 'not ready while closing');
   t.strictSame(ready.body, { ready: false, state: 'closing', store: 'open' }, 'the store is still open: it closes last');
   t.equal((await api(broker, '/healthz', { auth: null })).status, 200, 'the process still serves');
+  const refused = await api<ErrorJson>(broker, '/api/overview');
+  t.equal(refused.status, 503, 'every other route refuses');
+  t.equal(refused.body.error.code, 'ERR_SERVER_SHUTDOWN');
   await closing;
   await t.rejects(api(broker, '/healthz', { auth: null }), 'nothing listens once closed');
 });
