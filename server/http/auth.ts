@@ -106,8 +106,11 @@ function checkOrigin(req: FastifyRequest): void {
   if (host === '' || host !== req.headers.host) throw fail('ERR_ACCESS_DENIED', `cross-origin request refused (Origin ${origin})`, { origin });
 }
 
-/** Who the request's credentials belong to, or null when it carries none. Throws for wrong ones. */
-async function authenticate(req: FastifyRequest, deps: Pick<HttpDeps, 'users'>, sessions: SessionStore): Promise<HttpPrincipal | null> {
+/**
+ * Who the request's credentials belong to, or null when it carries none (or, on an 'optional'
+ * route, only a session cookie that has expired: the page shows its login form). Throws for wrong ones.
+ */
+async function authenticate(req: FastifyRequest, deps: Pick<HttpDeps, 'users'>, sessions: SessionStore, optional: boolean): Promise<HttpPrincipal | null> {
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
     const pair = parseBasic(authorization);
@@ -127,7 +130,10 @@ async function authenticate(req: FastifyRequest, deps: Pick<HttpDeps, 'users'>, 
   const id = req.cookies[SESSION_COOKIE];
   if (id === undefined || id === '') return null;
   const session = sessions.get(id);
-  if (session === undefined) throw fail('ERR_ACCESS_REFUSED', 'the session has expired or was logged out: log in again');
+  if (session === undefined) {
+    if (optional) return null;
+    throw fail('ERR_ACCESS_REFUSED', 'the session has expired or was logged out: log in again');
+  }
   if (!SAFE_METHODS.has(req.method)) {
     const given = req.headers[CSRF_HEADER];
     if (!csrfMatches(session, typeof given === 'string' ? given : undefined)) {
@@ -155,7 +161,7 @@ export function registerAuth(app: FastifyInstance, deps: Pick<HttpDeps, 'users'>
     if (mode === 'none') return;
     let who: HttpPrincipal | null;
     try {
-      who = await authenticate(req, deps, sessions);
+      who = await authenticate(req, deps, sessions, mode === 'optional');
     } catch (err) {
       if ((err as { code?: unknown }).code === 'ERR_ACCESS_REFUSED') challenge(reply);
       throw err;
