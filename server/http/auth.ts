@@ -143,8 +143,13 @@ async function authenticate(req: FastifyRequest, deps: Pick<HttpDeps, 'users'>, 
   return { ...session.identity, via: 'session', session };
 }
 
-/** Adds the 401 challenge to a refusal for want of credentials. */
-export function challenge(reply: FastifyReply): void {
+/**
+ * Adds the 401 challenge to a refusal for want of credentials, except for a page's own script: a
+ * request with the session cookie or `X-Requested-With` shows its login form, and a challenge
+ * would pop the browser's Basic dialog over it.
+ */
+export function challenge(req: FastifyRequest, reply: FastifyReply): void {
+  if (req.cookies[SESSION_COOKIE] !== undefined || req.headers['x-requested-with'] !== undefined) return;
   reply.header('www-authenticate', BASIC_CHALLENGE);
 }
 
@@ -163,12 +168,12 @@ export function registerAuth(app: FastifyInstance, deps: Pick<HttpDeps, 'users'>
     try {
       who = await authenticate(req, deps, sessions, mode === 'optional');
     } catch (err) {
-      if ((err as { code?: unknown }).code === 'ERR_ACCESS_REFUSED') challenge(reply);
+      if ((err as { code?: unknown }).code === 'ERR_ACCESS_REFUSED') challenge(req, reply);
       throw err;
     }
     if (who === null) {
       if (mode === 'optional') return;
-      challenge(reply);
+      challenge(req, reply);
       throw fail('ERR_ACCESS_REFUSED', 'this needs a user: send HTTP Basic credentials (curl -u NAME:PASSWORD) or log in');
     }
     req.principal = who;

@@ -174,6 +174,10 @@ t.test('dashboard login: a session cookie; reads with it; an action needs the CS
   const after = await api<ErrorJson>(broker, '/api/whoami', { auth: null, headers: { cookie } });
   t.equal(after.status, 401, 'the session is gone on the server too');
   t.equal(after.body.error.code, 'ERR_ACCESS_REFUSED');
+  t.equal(after.headers.get('www-authenticate'), null, "no Basic challenge to a page's script: it shows its own login form");
+  const script = await api(broker, '/api/overview', { auth: null, headers: { 'x-requested-with': 'fetch' } });
+  t.equal(script.status, 401);
+  t.equal(script.headers.get('www-authenticate'), null, 'nor with X-Requested-With');
 });
 
 t.test('a form login works too; a monitoring session reads but may not act', async (t) => {
