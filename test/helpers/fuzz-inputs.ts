@@ -166,12 +166,25 @@ export function randomInput(r: Rand, cap: number): FuzzInput {
     if (r() < 0.1) frames.splice(int(r, frames.length), 0, mutate(encodeLoose(randomFrame(r)), r));
     return { kind: 'batch', data: Buffer.concat([header(frames.length), ...frames]) };
   }
-  if (p < 0.90) return { kind: 'huge-batch', data: codec.encode(Array.from({ length: cap }, (_, i) => cheapFrame(r, i))) };
+  if (p < 0.90) return hugeBatch(r, cap);
   if (p < 0.94) return { kind: 'mutated', data: mutate(r() < 0.5 ? encodeLoose(randomFrame(r)) : codec.encode(Array.from({ length: 3 }, () => randomFrame(r))), r) };
   if (p < 0.96) return { kind: 'random-bytes', data: Uint8Array.from({ length: int(r, 200) }, () => int(r, 256)) };
   if (p < 0.985) return { kind: 'nesting', data: nesting(r) };
   if (p < 0.995) return { kind: 'over-cap', data: codec.encode(Array.from({ length: cap + 1 + int(r, 100) }, () => ({ op: OP.heartbeat }))) };
   return { kind: 'text', data: 'hello' };
+}
+
+/** A batch of `cap` cheap frames: the most a message may carry. */
+function hugeBatch(r: Rand, cap: number): FuzzInput {
+  return { kind: 'huge-batch', data: codec.encode(Array.from({ length: cap }, (_, i) => cheapFrame(r, i))) };
+}
+
+/**
+ * The inputs a run sends first, whatever its length: one huge batch and one nesting bomb, so a
+ * short run on a loaded machine (few inputs) still has both rare kinds.
+ */
+export function openingInputs(r: Rand, cap: number): FuzzInput[] {
+  return [hugeBatch(r, cap), { kind: 'nesting', data: nesting(r) }];
 }
 
 /** A msgpack array header for `n` elements. */
