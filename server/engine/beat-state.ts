@@ -48,6 +48,25 @@ interface VhostBeat {
   entries: Map<string, LiveEntry>;
   leases: Map<string, StoredLease>;
   watchers: Set<EngineConnection>;
+  /** The highest revision handed out in this vhost since start (removed entries included). */
+  topRevision: number;
+}
+
+/**
+ * The revision of a new entry: never one an earlier entry of the same name had, so a fire planned
+ * from a removed entry cannot pass for one of its re-creation. Within a run the vhost's counter
+ * guarantees it; across a restart the broker's clock (ms) starts above any revision of a removed
+ * entry unless it was changed more than once per ms of its life.
+ */
+function freshRevision(v: VhostBeat, now: number): number {
+  v.topRevision = Math.max(now, v.topRevision + 1);
+  return v.topRevision;
+}
+
+/** The revision after `current`: one more, and noted as handed out. */
+function nextRevision(v: VhostBeat, current: number): number {
+  v.topRevision = Math.max(v.topRevision, current + 1);
+  return current + 1;
 }
 
 function toRecord(r: StoredScheduleEntry): ScheduleRecord {
@@ -110,7 +129,7 @@ export class BeatState implements BeatApi {
       entry = {
         row: {
           vhost, name, spec, paused: false, source, lastRunAt: null, nextRunAt: options.nextRunAt ?? null, runCount: 0,
-          createdAt: now, updatedAt: now, revision: 1,
+          createdAt: now, updatedAt: now, revision: freshRevision(v, now),
         },
         fired: new Set(),
       };
@@ -120,7 +139,7 @@ export class BeatState implements BeatApi {
       // Paused and the run state stay: an upsert changes what runs, not whether it ran. The fire
       // log stays too, even on a reset: a scheduled time fired once is never fired again.
       entry.row = {
-        ...r, spec, source, updatedAt: now, revision: r.revision + 1,
+        ...r, spec, source, updatedAt: now, revision: nextRevision(v, r.revision),
         ...(options.resetState === true ? { lastRunAt: null, runCount: 0 } : {}),
         ...(options.nextRunAt === undefined ? {} : { nextRunAt: options.nextRunAt }),
       };
@@ -148,7 +167,7 @@ export class BeatState implements BeatApi {
     const v = this.of(conn.info.vhost);
     const entry = v.entries.get(name);
     if (entry === undefined) throw fail('ERR_NOT_FOUND', `no schedule entry '${name}' in vhost '${conn.info.vhost}'`, { schedule: name });
-    entry.row = { ...entry.row, paused, updatedAt: this.deps.now(), revision: entry.row.revision + 1 };
+    entry.row = { ...entry.row, paused, updatedAt: this.deps.now(), revision: nextRevision(v, entry.row.revision) };
     const record = toRecord(entry.row);
     this.deps.writer.putScheduleEntry(entry.row);
     this.changed(v, [name], 'the schedule entry', done, () => record);
@@ -329,7 +348,7 @@ export class BeatState implements BeatApi {
   private of(vhost: string): VhostBeat {
     let v = this.vhosts.get(vhost);
     if (v === undefined) {
-      v = { entries: new Map(), leases: new Map(), watchers: new Set() };
+      v = { entries: new Map(), leases: new Map(), watchers: new Set(), topRevision: 0 };
       this.vhosts.set(vhost, v);
     }
     return v;
