@@ -23,44 +23,50 @@ t.test('upsert, list, pause and remove: revisions bump, run state and paused sur
   const queue = unique('q');
   await conn.assertQueue(queue, { durable: true });
 
-  t.same(await conn.upsertSchedule(name, spec('t.a')), { created: true, revision: 1 });
+  const made = await conn.upsertSchedule(name, spec('t.a'));
+  t.match(made, { created: true, revision: Number }, 'created at a revision of its own');
+  const r0 = made.revision;
   let [rec] = (await conn.listSchedules([name])).entries;
-  t.match(rec, { name, spec: spec('t.a'), paused: false, source: 'api', lastRunAt: null, nextRunAt: null, runCount: 0, revision: 1 });
+  t.match(rec, { name, spec: spec('t.a'), paused: false, source: 'api', lastRunAt: null, nextRunAt: null, runCount: 0, revision: r0 });
   t.ok(rec!.createdAt > 0 && rec!.updatedAt === rec!.createdAt, 'created and updated at the broker clock');
 
-  t.same(await conn.upsertSchedule(name, spec('t.a'), { nextRunAt: 5_000, source: 'settings' }), { created: false, revision: 2 });
+  t.same(await conn.upsertSchedule(name, spec('t.a'), { nextRunAt: 5_000, source: 'settings' }), { created: false, revision: r0 + 1 });
   const lease = await conn.acquireLease(unique('beat'), 'me', 60_000);
-  const fired = await conn.fireSchedule(fireOf({ lease: lease.lease.name, holder: 'me', epoch: lease.lease.epoch, entry: name, revision: 2, scheduledAt: 5_000, nextRunAt: 6_000, queue, taskId: unique('id') }));
-  t.match(fired, { fired: true, record: { lastRunAt: 5_000, nextRunAt: 6_000, runCount: 1, revision: 2 } });
+  const fired = await conn.fireSchedule(fireOf({ lease: lease.lease.name, holder: 'me', epoch: lease.lease.epoch, entry: name, revision: r0 + 1, scheduledAt: 5_000, nextRunAt: 6_000, queue, taskId: unique('id') }));
+  t.match(fired, { fired: true, record: { lastRunAt: 5_000, nextRunAt: 6_000, runCount: 1, revision: r0 + 1 } });
 
   // A new spec keeps the run state and the stored next run when none is given.
-  t.same(await conn.upsertSchedule(name, spec('t.b', 2_000)), { created: false, revision: 3 });
+  t.same(await conn.upsertSchedule(name, spec('t.b', 2_000)), { created: false, revision: r0 + 2 });
   [rec] = (await conn.listSchedules()).entries.filter((e) => e.name === name);
-  t.match(rec, { spec: spec('t.b', 2_000), source: 'api', lastRunAt: 5_000, nextRunAt: 6_000, runCount: 1, revision: 3 });
+  t.match(rec, { spec: spec('t.b', 2_000), source: 'api', lastRunAt: 5_000, nextRunAt: 6_000, runCount: 1, revision: r0 + 2 });
   // null clears the next run (sent as false on the wire, apart from "left out").
   await conn.upsertSchedule(name, spec('t.b', 2_000), { nextRunAt: null });
   [rec] = (await conn.listSchedules([name])).entries;
-  t.match(rec, { nextRunAt: null, lastRunAt: 5_000, runCount: 1, revision: 4 });
+  t.match(rec, { nextRunAt: null, lastRunAt: 5_000, runCount: 1, revision: r0 + 3 });
 
   const paused = await conn.pauseSchedule(name, true);
-  t.match(paused, { name, paused: true, revision: 5 });
+  t.match(paused, { name, paused: true, revision: r0 + 4 });
   await conn.upsertSchedule(name, spec('t.c'));
   [rec] = (await conn.listSchedules([name])).entries;
-  t.match(rec, { paused: true, revision: 6 }, 'an upsert does not resume');
-  t.match(await conn.pauseSchedule(name, false), { paused: false, revision: 7 });
+  t.match(rec, { paused: true, revision: r0 + 5 }, 'an upsert does not resume');
+  t.match(await conn.pauseSchedule(name, false), { paused: false, revision: r0 + 6 });
 
   await conn.upsertSchedule(name, spec('t.c'), { resetState: true });
   [rec] = (await conn.listSchedules([name])).entries;
-  t.match(rec, { lastRunAt: null, runCount: 0, revision: 8 }, 'resetState clears the run state');
+  t.match(rec, { lastRunAt: null, runCount: 0, revision: r0 + 7 }, 'resetState clears the run state');
 
   const other = unique('other');
-  await conn.upsertSchedule(other, spec('t.o'));
+  const otherMade = await conn.upsertSchedule(other, spec('t.o'));
+  t.ok(otherMade.revision > r0 + 7, 'a new entry\'s revision is above every one handed out before in its vhost');
   t.same((await conn.listSchedules([other, name, 'nobody'])).entries.map((e) => e.name), [name, other].sort(), 'named ones that exist, by name');
   t.equal(await conn.removeSchedule(name), true);
   t.equal(await conn.removeSchedule(name), false, 'removing twice');
   t.same((await conn.listSchedules([name])).entries, []);
   t.equal(await codeOf(conn.pauseSchedule(name, true)), 'ERR_NOT_FOUND');
-  t.same(await conn.upsertSchedule(name, spec('t.a')), { created: true, revision: 1 }, 'a removed name starts over');
+  const again = await conn.upsertSchedule(name, spec('t.a'));
+  t.equal(again.created, true, 'a removed name starts over');
+  t.ok(again.revision > otherMade.revision, 'at a revision its removed namesake never had');
+  t.match((await conn.listSchedules([name])).entries, [{ lastRunAt: null, runCount: 0, revision: again.revision }], 'with no run state');
 });
 
 t.test('entries are per vhost', async (t) => {
@@ -70,7 +76,7 @@ t.test('entries are per vhost', async (t) => {
   const name = unique('tick');
   await a.upsertSchedule(name, spec('t.a'));
   t.same((await b.listSchedules([name])).entries, [], 'not seen from another vhost');
-  t.same(await b.upsertSchedule(name, spec('t.b')), { created: true, revision: 1 });
+  t.match(await b.upsertSchedule(name, spec('t.b')), { created: true, revision: Number }, 'created there, not changed');
 });
 
 t.test('a watcher is pushed the names of changed entries, not fires', async (t) => {
@@ -83,11 +89,11 @@ t.test('a watcher is pushed the names of changed entries, not fires', async (t) 
   const queue = unique('q');
   await writer.assertQueue(queue);
 
-  await writer.upsertSchedule(name, spec('t.a'));
+  const { revision } = await writer.upsertSchedule(name, spec('t.a'));
   await until(() => seen.length === 1, 5_000, 'the upsert push');
   t.same(seen[0], [name]);
   const { lease } = await writer.acquireLease(unique('beat'), 'w', 60_000);
-  await writer.fireSchedule(fireOf({ lease: lease.name, holder: 'w', epoch: lease.epoch, entry: name, revision: 1, scheduledAt: 1, queue, taskId: unique('id') }));
+  t.match(await writer.fireSchedule(fireOf({ lease: lease.name, holder: 'w', epoch: lease.epoch, entry: name, revision, scheduledAt: 1, queue, taskId: unique('id') })), { fired: true }, 'a fire that changed the run state');
   await writer.pauseSchedule(name, true);
   await writer.pauseSchedule(name, false);
   await writer.removeSchedule(name);
@@ -132,9 +138,9 @@ t.test('bad input fails the request, and the connection goes on', async (t) => {
   const broker = await startTestBroker(t);
   const conn = await openClient(t, broker);
   const name = unique('tick');
-  await conn.upsertSchedule(name, spec('t.a'));
+  const { revision } = await conn.upsertSchedule(name, spec('t.a'));
   const { lease } = await conn.acquireLease(unique('beat'), 'me', 60_000);
-  const fire = fireOf({ lease: lease.name, holder: 'me', epoch: lease.epoch, entry: name, revision: 1, scheduledAt: 10, queue: 'nowhere', taskId: unique('id') });
+  const fire = fireOf({ lease: lease.name, holder: 'me', epoch: lease.epoch, entry: name, revision, scheduledAt: 10, queue: 'nowhere', taskId: unique('id') });
 
   // Refused by the broker (what only it checks).
   t.equal(await codeOf(conn.upsertSchedule('x'.repeat(256), spec('t.a'))), 'ERR_INVALID_ARGUMENT', 'a name over 255 bytes');
@@ -154,7 +160,7 @@ t.test('bad input fails the request, and the connection goes on', async (t) => {
 
   t.ok(conn.connected, 'still connected');
   const [rec] = (await conn.listSchedules([name])).entries;
-  t.match(rec, { revision: 1, runCount: 0 }, 'nothing changed');
+  t.match(rec, { revision, runCount: 0 }, 'nothing changed');
 });
 
 t.test('a raw client\'s out-of-range beat requests fail only those requests', async (t) => {

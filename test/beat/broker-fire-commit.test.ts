@@ -36,7 +36,7 @@ t.test('a fire commits its log row, entry state, message and PENDING id together
   const queue = unique('q');
   engine.declareQueue(conn, queue, { durable: true });
   const entry = unique('tick');
-  await ask<unknown>((done) => engine.beat.upsert(conn, entry, '{"task":"t.add"}', {}, done));
+  const { revision } = await ask<{ revision: number }>((done) => engine.beat.upsert(conn, entry, '{"task":"t.add"}', {}, done));
   const { lease } = await ask<{ lease: { epoch: number } }>((done) => engine.beat.acquireLease(conn, 'beat', 'me', 60_000, done));
 
   const before = batches.length;
@@ -44,7 +44,7 @@ t.test('a fire commits its log row, entry state, message and PENDING id together
   const scheduledAt = Date.now();
   let committedWhenAnswered = -1;
   const answer = await ask<{ fired: boolean }>((done) => engine.beat.fire(conn, {
-    lease: 'beat', holder: 'me', epoch: lease.epoch, entry, revision: 1, scheduledAt, nextRunAt: scheduledAt + 1_000, publishes: [taskMessage(queue, taskId)],
+    lease: 'beat', holder: 'me', epoch: lease.epoch, entry, revision, scheduledAt, nextRunAt: scheduledAt + 1_000, publishes: [taskMessage(queue, taskId)],
   }, (err, result) => { committedWhenAnswered = batches.length; done(err, result); }));
   t.match(answer, { fired: true });
   const fireBatches = batches.slice(before);
@@ -59,9 +59,9 @@ t.test('a fire commits its log row, entry state, message and PENDING id together
 
   // Refused fires (stale, changed, duplicate) write nothing.
   const count = batches.length;
-  const refused = { lease: 'beat', holder: 'me', epoch: lease.epoch, entry, revision: 1, scheduledAt, nextRunAt: null, publishes: [taskMessage(queue, unique('id'))] };
+  const refused = { lease: 'beat', holder: 'me', epoch: lease.epoch, entry, revision, scheduledAt, nextRunAt: null, publishes: [taskMessage(queue, unique('id'))] };
   t.same(await ask((done) => engine.beat.fire(conn, refused, done)), { fired: false, reason: 'duplicate' });
-  t.same(await ask((done) => engine.beat.fire(conn, { ...refused, revision: 2, scheduledAt: scheduledAt + 1 }, done)), { fired: false, reason: 'changed' });
+  t.same(await ask((done) => engine.beat.fire(conn, { ...refused, revision: revision + 1, scheduledAt: scheduledAt + 1 }, done)), { fired: false, reason: 'changed' });
   t.throws(() => engine.beat.fire(conn, { ...refused, epoch: lease.epoch + 1, scheduledAt: scheduledAt + 1 }, () => undefined), { code: 'ERR_STALE_LEASE' });
   await ask<unknown>((done) => engine.beat.acquireLease(conn, unique('other'), 'me', 60_000, done)); // a later commit, to flush anything pending
   t.equal(batches.length, count + 1, 'only the later lease was written');

@@ -1,6 +1,7 @@
 // Fires through real sockets: the task message lands in its queue with its task id PENDING, a
 // scheduled time fires once (a repeat or an earlier time is a duplicate, with no second message),
-// a fire planned from an old revision or a paused entry is 'changed', and advance moves nextRunAt.
+// a fire planned from an old revision, a paused entry or a removed one (even once re-created) is
+// 'changed', and advance moves nextRunAt.
 import t, { type Test } from 'tap';
 import { startTestBroker } from '../helpers/broker.js';
 import { codeOf, fireOf, messageCount, openClient, unique } from './broker-helpers.js';
@@ -14,20 +15,20 @@ async function setup(t: Test) {
   const entry = unique('add');
   const queue = unique('q');
   await conn.assertQueue(queue, { durable: true });
-  await conn.upsertSchedule(entry, spec);
+  const { revision: first } = await conn.upsertSchedule(entry, spec);
   const { lease: held } = await conn.acquireLease(lease, 'me', 60_000);
   // Times of today: the fire log keeps a week of fires.
   const base = Math.floor(Date.now() / 60_000) * 60_000;
   const at = (offset: number): number => base + offset;
-  const fire = (offset: number, taskId = unique('id'), revision = 1) => fireOf({ lease, holder: 'me', epoch: held.epoch, entry, revision, scheduledAt: at(offset), queue, taskId });
-  return { broker, conn, lease, entry, queue, epoch: held.epoch, fire, at };
+  const fire = (offset: number, taskId = unique('id'), revision = first) => fireOf({ lease, holder: 'me', epoch: held.epoch, entry, revision, scheduledAt: at(offset), queue, taskId });
+  return { broker, conn, lease, entry, queue, epoch: held.epoch, fire, at, first };
 }
 
 t.test('a fire publishes the task message and registers its id PENDING, in one commit', async (t) => {
-  const { conn, queue, entry, fire, at } = await setup(t);
+  const { conn, queue, entry, fire, at, first } = await setup(t);
   const taskId = unique('id');
   const res = await conn.fireSchedule({ ...fire(10_000, taskId), nextRunAt: at(20_000) });
-  t.match(res, { fired: true, record: { name: entry, lastRunAt: at(10_000), nextRunAt: at(20_000), runCount: 1, revision: 1 } });
+  t.match(res, { fired: true, record: { name: entry, lastRunAt: at(10_000), nextRunAt: at(20_000), runCount: 1, revision: first } });
   t.match(await conn.getResult(taskId), { taskId, state: 'PENDING' }, 'the task id is known at once');
   const msg = await conn.get(queue, { noAck: true });
   t.ok(msg, 'the message is in its queue');
@@ -37,7 +38,7 @@ t.test('a fire publishes the task message and registers its id PENDING, in one c
 });
 
 t.test('each scheduled time fires once: a repeat or an earlier time is a duplicate, with no message', async (t) => {
-  const { conn, queue, entry, fire, at } = await setup(t);
+  const { conn, queue, entry, fire, at, first } = await setup(t);
   t.match(await conn.fireSchedule(fire(10_000)), { fired: true });
   t.same(await conn.fireSchedule(fire(10_000)), { fired: false, reason: 'duplicate' }, 'the same time again');
   t.same(await conn.fireSchedule(fire(5_000)), { fired: false, reason: 'duplicate' }, 'a time before the last run');
@@ -48,22 +49,22 @@ t.test('each scheduled time fires once: a repeat or an earlier time is a duplica
   t.equal(await messageCount(conn, queue), 2);
 
   // After a reset the run state no longer refuses old times; the fire log still does.
-  await conn.upsertSchedule(entry, spec, { resetState: true });
-  t.same(await conn.fireSchedule(fire(10_000, unique('id'), 2)), { fired: false, reason: 'duplicate' }, 'fired before the reset');
-  t.match(await conn.fireSchedule(fire(15_000, unique('id'), 2)), { fired: true, record: { lastRunAt: at(15_000), runCount: 1 } }, 'a time never fired');
+  t.same(await conn.upsertSchedule(entry, spec, { resetState: true }), { created: false, revision: first + 1 });
+  t.same(await conn.fireSchedule(fire(10_000, unique('id'), first + 1)), { fired: false, reason: 'duplicate' }, 'fired before the reset');
+  t.match(await conn.fireSchedule(fire(15_000, unique('id'), first + 1)), { fired: true, record: { lastRunAt: at(15_000), runCount: 1 } }, 'a time never fired');
   t.equal(await messageCount(conn, queue), 3);
 });
 
 t.test('a fire planned from another revision, or of a paused or removed entry, is changed', async (t) => {
-  const { conn, queue, entry, fire } = await setup(t);
-  await conn.upsertSchedule(entry, spec); // revision 2
-  t.same(await conn.fireSchedule(fire(10_000)), { fired: false, reason: 'changed' }, 'planned from revision 1');
-  await conn.pauseSchedule(entry, true); // revision 3
-  t.same(await conn.fireSchedule(fire(10_000, unique('id'), 3)), { fired: false, reason: 'changed' }, 'paused');
-  await conn.pauseSchedule(entry, false); // revision 4
-  t.match(await conn.fireSchedule(fire(10_000, unique('id'), 4)), { fired: true });
+  const { conn, queue, entry, fire, first } = await setup(t);
+  t.same(await conn.upsertSchedule(entry, spec), { created: false, revision: first + 1 });
+  t.same(await conn.fireSchedule(fire(10_000)), { fired: false, reason: 'changed' }, 'planned from the first revision');
+  t.match(await conn.pauseSchedule(entry, true), { revision: first + 2 });
+  t.same(await conn.fireSchedule(fire(10_000, unique('id'), first + 2)), { fired: false, reason: 'changed' }, 'paused');
+  t.match(await conn.pauseSchedule(entry, false), { revision: first + 3 });
+  t.match(await conn.fireSchedule(fire(10_000, unique('id'), first + 3)), { fired: true });
   await conn.removeSchedule(entry);
-  t.same(await conn.fireSchedule(fire(20_000, unique('id'), 4)), { fired: false, reason: 'changed' }, 'removed');
+  t.same(await conn.fireSchedule(fire(20_000, unique('id'), first + 3)), { fired: false, reason: 'changed' }, 'removed');
   t.equal(await messageCount(conn, queue), 1, 'only the one fire published');
 });
 
@@ -79,12 +80,25 @@ t.test('a refused publish fires nothing', async (t) => {
 });
 
 t.test('advance moves nextRunAt without a fire', async (t) => {
-  const { conn, queue, entry, lease, epoch, fire, at } = await setup(t);
-  await conn.fireSchedule(fire(10_000));
-  const moved = await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: 1, nextRunAt: at(50_000) });
+  const { conn, queue, entry, lease, epoch, fire, at, first } = await setup(t);
+  t.match(await conn.fireSchedule(fire(10_000)), { fired: true });
+  const moved = await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: first, nextRunAt: at(50_000) });
   t.match(moved, { advanced: true, record: { lastRunAt: at(10_000), nextRunAt: at(50_000), runCount: 1 } });
-  t.match(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: 1, nextRunAt: null }), { advanced: true, record: { nextRunAt: null } }, 'to no next run');
-  t.match(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: 9, nextRunAt: 1 }), { advanced: false, record: { revision: 1, nextRunAt: null } }, 'another revision');
-  t.same(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry: 'nobody', revision: 1, nextRunAt: 1 }), { advanced: false, record: null }, 'no such entry');
+  t.match(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: first, nextRunAt: null }), { advanced: true, record: { nextRunAt: null } }, 'to no next run');
+  t.match(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry, revision: first + 8, nextRunAt: 1 }), { advanced: false, record: { revision: first, nextRunAt: null } }, 'another revision');
+  t.same(await conn.advanceSchedule({ lease, holder: 'me', epoch, entry: 'nobody', revision: first, nextRunAt: 1 }), { advanced: false, record: null }, 'no such entry');
   t.equal(await messageCount(conn, queue), 1, 'nothing published');
+});
+
+t.test('a fire planned from a removed entry does not fire its re-creation under the same name', async (t) => {
+  const { conn, queue, entry, fire, first } = await setup(t);
+  t.equal(await conn.removeSchedule(entry), true);
+  const again = await conn.upsertSchedule(entry, spec);
+  t.equal(again.created, true, 'created anew');
+  t.not(again.revision, first, 'at a revision the removed entry never had');
+  t.same(await conn.fireSchedule(fire(10_000)), { fired: false, reason: 'changed' }, 'the old plan is refused');
+  t.equal(await messageCount(conn, queue), 0, 'nothing published');
+  t.match((await conn.listSchedules([entry])).entries, [{ lastRunAt: null, runCount: 0, revision: again.revision }], 'the new entry did not run');
+  t.match(await conn.fireSchedule(fire(10_000, unique('id'), again.revision)), { fired: true }, 'a plan from the new entry fires');
+  t.equal(await messageCount(conn, queue), 1);
 });

@@ -41,20 +41,20 @@ t.test('an expired lease goes to the next beat with epoch + 1; a stale fire publ
   const entry = unique('tick');
   const queue = unique('q');
   await a.assertQueue(queue, { durable: true });
-  await a.upsertSchedule(entry, spec);
+  const { revision } = await a.upsertSchedule(entry, spec);
   const first = await a.acquireLease(lease, 'a', 1_000); // the shortest lease: it lapses quickly
   t.match(first, { acquired: true, lease: { epoch: 1 } });
-  t.match(await a.fireSchedule(fireOf({ lease, holder: 'a', epoch: 1, entry, revision: 1, scheduledAt: 1_000, queue, taskId: unique('id') })), { fired: true });
+  t.match(await a.fireSchedule(fireOf({ lease, holder: 'a', epoch: 1, entry, revision, scheduledAt: 1_000, queue, taskId: unique('id') })), { fired: true });
 
   // b asks until a's lease has lapsed (the broker's clock decides): then it is b's, one epoch on.
   let taken: Awaited<ReturnType<typeof b.acquireLease>> | undefined;
   await untilAsync(async () => (taken = await b.acquireLease(lease, 'b', 60_000)).acquired, 10_000, 'the lapsed lease');
   t.match(taken, { acquired: true, lease: { holder: 'b', epoch: 2 } });
 
-  const stale = fireOf({ lease, holder: 'a', epoch: 1, entry, revision: 1, scheduledAt: 2_000, queue, taskId: unique('id') });
+  const stale = fireOf({ lease, holder: 'a', epoch: 1, entry, revision, scheduledAt: 2_000, queue, taskId: unique('id') });
   const err = await a.fireSchedule(stale).then(() => undefined, (e: unknown) => e);
   t.match(err, { code: 'ERR_STALE_LEASE', details: { lease, holder: 'a', epoch: 1, currentHolder: 'b', currentEpoch: 2 } });
-  t.equal(await codeOf(a.advanceSchedule({ lease, holder: 'a', epoch: 1, entry, revision: 1, nextRunAt: 9_000 })), 'ERR_STALE_LEASE', 'nor may it advance');
+  t.equal(await codeOf(a.advanceSchedule({ lease, holder: 'a', epoch: 1, entry, revision, nextRunAt: 9_000 })), 'ERR_STALE_LEASE', 'nor may it advance');
   t.equal(await messageCount(a, queue), 1, 'only the fire made under the lease was published');
   t.match((await a.listSchedules([entry])).entries, [{ lastRunAt: 1_000, runCount: 1, nextRunAt: 2_000 }], 'the entry is as the last good fire left it');
 

@@ -44,20 +44,20 @@ t.test('entries, run state, lease epochs and the fire log survive a restart', as
 
   let conn = await openClient(t, await brokers.start());
   await conn.assertQueue(queue, { durable: true });
-  await conn.upsertSchedule(entry, spec, { source: 'settings' });
+  const { revision } = await conn.upsertSchedule(entry, spec, { source: 'settings' });
   await conn.upsertSchedule(paused, spec);
-  await conn.pauseSchedule(paused, true);
+  const { revision: pausedAt } = await conn.pauseSchedule(paused, true);
   const a = await conn.acquireLease(lease, 'beat-a', 60_000);
   t.match(a, { acquired: true, lease: { epoch: 1 } });
-  await conn.fireSchedule(fireOf({ lease, holder: 'beat-a', epoch: 1, entry, revision: 1, scheduledAt: base, queue, taskId: unique('id') }));
-  await conn.fireSchedule(fireOf({ lease, holder: 'beat-a', epoch: 1, entry, revision: 1, scheduledAt: base + 10_000, nextRunAt: base + 20_000, queue, taskId }));
+  await conn.fireSchedule(fireOf({ lease, holder: 'beat-a', epoch: 1, entry, revision, scheduledAt: base, queue, taskId: unique('id') }));
+  await conn.fireSchedule(fireOf({ lease, holder: 'beat-a', epoch: 1, entry, revision, scheduledAt: base + 10_000, nextRunAt: base + 20_000, queue, taskId }));
   const before = await conn.listSchedules();
 
   conn = await openClient(t, await brokers.start());
   const after = await conn.listSchedules();
   t.same(after, before, 'entries and leases as they were');
-  t.match(after.entries.find((e) => e.name === entry), { source: 'settings', lastRunAt: base + 10_000, nextRunAt: base + 20_000, runCount: 2, revision: 1 });
-  t.match(after.entries.find((e) => e.name === paused), { paused: true, revision: 2 });
+  t.match(after.entries.find((e) => e.name === entry), { source: 'settings', lastRunAt: base + 10_000, nextRunAt: base + 20_000, runCount: 2, revision });
+  t.match(after.entries.find((e) => e.name === paused), { paused: true, revision: pausedAt });
   t.equal(await messageCount(conn, queue), 2, 'the fired messages are on disk');
   t.match(await conn.getResult(taskId), { state: 'PENDING' }, 'with their ids known');
 
@@ -68,8 +68,8 @@ t.test('entries, run state, lease epochs and the fire log survive a restart', as
   t.match(await conn.acquireLease(lease, 'beat-b', 60_000), { acquired: true, lease: { holder: 'beat-b', epoch: 2 } });
 
   // A reset clears the run state; the kept fire log still refuses the times fired before the restart.
-  await conn.upsertSchedule(entry, spec, { resetState: true });
-  const again = fireOf({ lease, holder: 'beat-b', epoch: 2, entry, revision: 2, scheduledAt: base, queue, taskId: unique('id') });
+  t.same(await conn.upsertSchedule(entry, spec, { resetState: true }), { created: false, revision: revision + 1 }, 'the revision goes on from the stored one');
+  const again = fireOf({ lease, holder: 'beat-b', epoch: 2, entry, revision: revision + 1, scheduledAt: base, queue, taskId: unique('id') });
   t.same(await conn.fireSchedule(again), { fired: false, reason: 'duplicate' });
   t.equal(await messageCount(conn, queue), 2);
 
@@ -89,18 +89,18 @@ t.test('an entry removed drops its fire log, in memory and on disk', async (t) =
   const queue = unique('q');
   const conn = await openClient(t, await brokers.start());
   await conn.assertQueue(queue, { durable: true });
-  await conn.upsertSchedule(gone, spec);
-  await conn.upsertSchedule(kept, spec);
+  const revisions = new Map<string, number>();
+  for (const entry of [gone, kept]) revisions.set(entry, (await conn.upsertSchedule(entry, spec)).revision);
   await conn.acquireLease(lease, 'me', 60_000);
   for (const entry of [gone, kept]) {
     for (const at of [base, base + 10_000]) {
-      t.match(await conn.fireSchedule(fireOf({ lease, holder: 'me', epoch: 1, entry, revision: 1, scheduledAt: at, queue, taskId: unique('id') })), { fired: true });
+      t.match(await conn.fireSchedule(fireOf({ lease, holder: 'me', epoch: 1, entry, revision: revisions.get(entry)!, scheduledAt: at, queue, taskId: unique('id') })), { fired: true });
     }
   }
   t.equal(await conn.removeSchedule(gone), true);
   // Back under the same name, the same time fires again: nothing of the old entry is left.
-  await conn.upsertSchedule(gone, spec);
-  t.match(await conn.fireSchedule(fireOf({ lease, holder: 'me', epoch: 1, entry: gone, revision: 1, scheduledAt: base + 10_000, queue, taskId: unique('id') })), { fired: true });
+  const { revision: back } = await conn.upsertSchedule(gone, spec);
+  t.match(await conn.fireSchedule(fireOf({ lease, holder: 'me', epoch: 1, entry: gone, revision: back, scheduledAt: base + 10_000, queue, taskId: unique('id') })), { fired: true });
   await conn.removeSchedule(gone);
   await conn.close();
   await brokers.stop();
