@@ -68,6 +68,14 @@ function duration(name: string, value: number | undefined, fallback: number, min
   return value;
 }
 
+/** Waits for `p` (errors ignored) at most `ms`. */
+async function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (p === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((res) => { timer = setTimeout(res, ms); })]);
+  clearTimeout(timer);
+}
+
 /** Runs periodic tasks from the broker's schedule: `start()`, then `close()`. */
 export class Beat extends EventEmitter<BeatEvents> {
   readonly holder: string;
@@ -254,9 +262,12 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.clearTimers();
     if (was === 'starting') await this.starting?.catch(() => {});
     if (this.link !== undefined && was !== 'new') {
-      await this.passing?.catch(() => {});
-      await this.unwatch?.().catch(() => {});
-      await this.leadership?.release();
+      // Bounded: with the broker unreachable these requests wait for a reconnect; closing the
+      // connection then fails them, and the lease expires by itself.
+      const grace = Math.min(this.leaseTtl, 5_000);
+      await bounded(this.passing, grace);
+      await bounded(this.unwatch?.(), grace);
+      await bounded(this.leadership?.release(), grace);
       await this.link.close().catch(() => {});
       this.log('info', `beat: ${this.holder} stopped`);
     }

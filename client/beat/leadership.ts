@@ -37,6 +37,8 @@ export class Leadership {
   /** When the last answer said another beat holds the lease until (broker clock). */
   private otherUntil: number | undefined;
   private failing = false;
+  /** The last grant came too late to count on: try again at once. */
+  private stale = false;
 
   constructor(
     private readonly backend: BeatBackend,
@@ -74,6 +76,13 @@ export class Leadership {
     if (this.failing) this.log('info', `beat: ${this.holder} reaches the broker again`);
     this.failing = false;
     const { lease } = answer;
+    if (answer.acquired && Date.now() >= sentAt + this.ttl) {
+      // Granted, but the answer took longer than the ttl (held over a reconnect): this beat cannot
+      // know how much of it is left. Ask again at once for a grant it can count from.
+      this.stale = true;
+      return this.current() !== undefined;
+    }
+    this.stale = false;
     if (answer.acquired) {
       this.otherUntil = undefined;
       if (this.held === undefined || this.held.epoch !== lease.epoch) this.log('info', `beat: ${this.holder} leads (epoch ${lease.epoch})`);
@@ -106,6 +115,7 @@ export class Leadership {
    */
   nextAttemptIn(): number {
     const renew = Math.max(1, Math.floor(this.ttl / 3));
+    if (this.stale) return 0;
     if (this.held !== undefined || this.otherUntil === undefined) return renew;
     const untilFree = this.otherUntil - Date.now() + 25;
     return Math.min(renew, Math.max(50, untilFree));

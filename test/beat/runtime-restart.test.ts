@@ -1,7 +1,7 @@
 // Beat state lives in the broker's store: last run, next run, run count and the lease epoch
 // survive a restart of the beat and of the broker (a file database reopened), and a beat started
 // afterwards continues from the stored next run: no scheduled time fired twice or skipped.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +9,13 @@ import { startBroker, type Broker } from '../../server/index.js';
 import { until } from '../helpers/wait.js';
 import { appOn, beatOf, contiguous, keptLog, publishedTimes, timesOf, unique } from './beat-helpers.js';
 
-function tempFile(t: Parameters<Parameters<typeof t.test>[1]>[0], name: string): string {
+function tempFile(t: Test, name: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-beat-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return join(dir, name);
 }
 
-async function brokerOn(t: Parameters<Parameters<typeof t.test>[1]>[0], dataFile: string, port = 0): Promise<Broker> {
+async function brokerOn(t: Test, dataFile: string, port = 0): Promise<Broker> {
   const broker = await startBroker({ port, host: '127.0.0.1', dataFile });
   t.teardown(() => broker.close());
   return broker;

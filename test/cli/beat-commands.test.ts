@@ -1,10 +1,9 @@
 // `celeriac worker -B` runs a beat in the worker: the app's beatSchedule fires and the worker runs
-// the tasks. `celeriac beat` stops cleanly on SIGTERM, releasing its lease. `celeriac schedule`
-// add, list, pause, resume and remove round trip, and a bad entry is one line and exit 2.
+// the tasks. `celeriac beat` stops cleanly on SIGTERM, releasing its lease. --help lists both.
 import t from 'tap';
 import { startTestBroker } from '../helpers/broker.js';
 import { until } from '../helpers/wait.js';
-import { celeriac, lines, runCli, uniqueQueue, waitForOutput, within, WAIT_MS } from './celeriac-helpers.js';
+import { celeriac, lines, runAll, runCli, uniqueQueue, waitForOutput, within, WAIT_MS } from './celeriac-helpers.js';
 
 t.test('worker -B: the beat fires and the worker runs the tasks', async (t) => {
   const broker = await startTestBroker(t);
@@ -39,57 +38,13 @@ t.test('celeriac beat: SIGTERM releases the lease and exits 0; a beat after it l
   t.notMatch(second.stderr(), /stands by/, 'it never had to wait for the lease');
 });
 
-t.test('celeriac schedule: add, list, pause, resume, remove; a bad entry is one line, exit 2', async (t) => {
-  const broker = await startTestBroker(t);
-  const b = ['--broker', broker.url];
-  const add = await runCli(t, ['schedule', 'add', 'nightly', 'tasks.report', '--cron', '30 2 * * *', '--tz', 'Europe/Paris', '--args', '[1, "a"]', '-Q', 'reports', ...b]);
-  t.equal(add.code, 0, add.stderr);
-  t.match(add.stdout, /^schedule 'nightly' stored: tasks\.report .*30 2 \* \* \*.*; next run \d{4}-\d\d-\d\dT\d\d:30:00\.000Z\n$/);
-  const every = await runCli(t, ['schedule', 'add', 'often', 'tasks.add', '--every', '10s', '--args', '[16, 16]', ...b]);
-  t.equal(every.code, 0, every.stderr);
-
-  const list = await runCli(t, ['schedule', 'list', ...b]);
-  t.equal(list.code, 0, list.stderr);
-  const rows = lines(list.stdout);
-  t.match(rows[0], /^NAME +TASK +SCHEDULE +NEXT RUN +LAST RUN +RUNS +PAUSED +SOURCE$/);
-  t.match(rows[1], /^nightly +tasks\.report .+ +- +0 +no +api$/);
-  t.match(rows[2], /^often +tasks\.add .+ +- +0 +no +api$/);
-  t.equal(rows.at(-1), 'leader: none (no beat holds the lease)');
-
-  const paused = await runCli(t, ['schedule', 'pause', 'often', ...b]);
-  t.equal(paused.code, 0, paused.stderr);
-  t.match(paused.stdout, /^schedule 'often' paused: .*\(paused\)\n$/);
-  const json = await runCli(t, ['schedule', 'list', '--json', ...b]);
-  const parsed = JSON.parse(json.stdout) as { entries: { name: string; paused: boolean; entry: { args: unknown[]; options: { queue?: string } } }[] };
-  t.same(parsed.entries.map((e) => [e.name, e.paused]), [['nightly', false], ['often', true]]);
-  t.same(parsed.entries[0]!.entry.args, [1, 'a']);
-  t.equal(parsed.entries[0]!.entry.options.queue, 'reports');
-
-  t.equal((await runCli(t, ['schedule', 'resume', 'often', ...b])).code, 0);
-  const removed = await runCli(t, ['schedule', 'remove', 'often', ...b]);
-  t.equal(removed.stdout, "schedule 'often' removed\n");
-  const again = await runCli(t, ['schedule', 'remove', 'often', ...b]);
-  t.equal(again.code, 1);
-  t.equal(again.stderr, "celeriac: no schedule entry named 'often'\n");
-
-  const bad = await runCli(t, ['schedule', 'add', 'broken', 'tasks.add', '--cron', '61 * * * *', ...b]);
-  t.equal(bad.code, 2);
-  t.equal(lines(bad.stderr).length, 1, `one line: ${bad.stderr}`);
-  t.match(bad.stderr, /^celeriac: .*broken/, 'it names the entry');
-  const two = await runCli(t, ['schedule', 'add', 'x', 'tasks.add', '--every', '1s', '--cron', '* * * * *', ...b]);
-  t.equal(two.code, 2);
-  t.match(two.stderr, /exactly one of --every, --cron or --at/);
-  const final = await runCli(t, ['schedule', 'list', '--json', ...b]);
-  t.same((JSON.parse(final.stdout) as { entries: { name: string }[] }).entries.map((e) => e.name), ['nightly'], 'nothing bad was stored');
-});
-
 t.test('help lists beat and schedule', async (t) => {
-  const help = await runCli(t, ['--help']);
-  t.match(help.stdout, /\n {2}beat +send the app's periodic tasks/);
-  t.match(help.stdout, /\n {2}schedule +list, add, remove, pause or resume/);
-  const beatHelp = await runCli(t, ['beat', '--help']);
-  t.match(beatHelp.stdout, /--max-interval DURATION/);
-  t.match(beatHelp.stdout, /--lease-ttl DURATION/);
-  const workerHelp = await runCli(t, ['worker', '--help']);
-  t.match(workerHelp.stdout, /-B, --beat/);
+  const [help, beatHelp, workerHelp, scheduleHelp] = await runAll([['--help'], ['beat', '--help'], ['worker', '--help'], ['schedule', '--help']].map((a) => () => runCli(t, a)));
+  t.match(help!.stdout, /\n {2}beat +send the app's periodic tasks/);
+  t.match(help!.stdout, /\n {2}schedule +list, add, remove, pause or resume/);
+  t.match(beatHelp!.stdout, /--max-interval DURATION/);
+  t.match(beatHelp!.stdout, /--lease-ttl DURATION/);
+  t.match(workerHelp!.stdout, /-B, --beat/);
+  t.match(scheduleHelp!.stdout, /add NAME TASK/);
+  t.match(scheduleHelp!.stdout, /--every DURATION/);
 });
