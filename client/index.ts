@@ -27,7 +27,12 @@ export type { RetryLog } from './app/broker-retry.js';
 export { fromCeleryConfig } from './app/celery-config.js';
 export { resolveSettings, SETTINGS, SETTING_NAMES, WORKER_POOLS } from './app/settings.js';
 export type { Settings, SettingsInput, SettingName, WorkerPool } from './app/settings.js';
-export type { QueueInput, QueueSetting, RouteSetting, BeatEntryInput, ScheduleSpec } from './app/setting-shapes.js';
+export type { QueueInput, QueueSetting, RouteSetting } from './app/setting-shapes.js';
+// --- beat: schedule constructors and the entry types (beatSchedule, app.schedules)
+export { crontab, solar } from './beat/schedules/index.js';
+export type {
+  BeatEntry, BeatEntryInput, BeatOptions, CrontabFields, MissedRunPolicy, ScheduleInput, ScheduleSpec, SolarEvent,
+} from './beat/types.js';
 export type { RateLimit } from './app/rate-limit.js';
 export { Task, type ApplyOptions } from './tasks/task.js';
 export type {

@@ -50,8 +50,8 @@ export class BeatSql {
     // Both trims walk the primary key (vhost, entry, scheduled_at) of one entry.
     this.trimOld = db.prepare('DELETE FROM beat_fires WHERE vhost = ? AND entry = ? AND scheduled_at < ?');
     this.trimBeyondKeep = db.prepare(
-      `DELETE FROM beat_fires WHERE vhost = ?1 AND entry = ?2 AND scheduled_at <= (
-         SELECT scheduled_at FROM beat_fires WHERE vhost = ?1 AND entry = ?2 ORDER BY scheduled_at DESC LIMIT 1 OFFSET ${FIRE_LOG_KEEP})`,
+      `DELETE FROM beat_fires WHERE vhost = ? AND entry = ? AND scheduled_at <= (
+         SELECT scheduled_at FROM beat_fires WHERE vhost = ? AND entry = ? ORDER BY scheduled_at DESC LIMIT 1 OFFSET ${FIRE_LOG_KEEP})`,
     );
     this.selectEntries = db.prepare(
       `SELECT vhost, name, spec, paused, source, last_run_at, next_run_at, run_count, created_at, updated_at, revision
@@ -87,7 +87,7 @@ export class BeatSql {
     }
     for (const { vhost, entry, at } of trimmed.values()) {
       this.trimOld.run(vhost, entry, at - FIRE_LOG_MAX_AGE_MS);
-      this.trimBeyondKeep.run(vhost, entry);
+      this.trimBeyondKeep.run(vhost, entry, vhost, entry);
     }
   }
 

@@ -25,6 +25,11 @@ export interface GroupCommitOptions {
 
 const DEFAULT_MAX_BATCH_INSERTS = 5000;
 const DEFAULT_RETRY_DELAY_MS = 100;
+/**
+ * Failed commits in a row after which beat writes kept for retry are dropped (and reported): unlike
+ * deletes and counts, a bad row could fail every commit, and then nothing else would be written.
+ */
+const MAX_BEAT_RETRIES = 5;
 
 /** What the group commit needs of a store: batches, and the async sync when commits need one. */
 export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
@@ -69,6 +74,8 @@ export class GroupCommit {
   private scheduleDeletes = new Map<string, ScheduleKey>();
   private leases = new Map<string, StoredLease>();
   private fires: StoredFire[] = [];
+  /** Failed commits in a row that held beat writes. */
+  private beatFailures = 0;
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -332,6 +339,7 @@ export class GroupCommit {
     if (!isEmptyBatch(batch)) {
       try {
         this.store.applyBatch(batch);
+        this.beatFailures = 0;
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
       }
@@ -386,6 +394,13 @@ export class GroupCommit {
    * removed entry or hand an epoch out twice. Whole rows and ignored repeats: always safe to redo.
    */
   private keepBeatForRetry(batch: WriteBatch): void {
+    const writes = (batch.scheduleDeletes?.length ?? 0) + (batch.scheduleEntries?.length ?? 0) + (batch.leases?.length ?? 0) + (batch.fires?.length ?? 0);
+    if (writes === 0) return;
+    if (++this.beatFailures >= MAX_BEAT_RETRIES) {
+      this.beatFailures = 0;
+      this.onError?.(new Error(`${writes} beat writes dropped after ${MAX_BEAT_RETRIES} failed commits; the broker's memory keeps them until it restarts`));
+      return;
+    }
     for (const k of batch.scheduleDeletes ?? []) this.scheduleDeletes.set(beatKey(k.vhost, k.name), k);
     for (const e of batch.scheduleEntries ?? []) this.scheduleEntries.set(beatKey(e.vhost, e.name), e);
     for (const l of batch.leases ?? []) this.leases.set(beatKey(l.vhost, l.name), l);

@@ -70,6 +70,7 @@ function field(name: string, kind: Kind, r: Rand, wrongKinds: number): unknown {
     case 'uints': return Array.from({ length: int(r, 6) }, () => uint(r));
     case 'strs': return Array.from({ length: int(r, 6) }, () => pick(r, STRINGS));
     case 'tag': return r() < 0.6 ? 1 + int(r, r() < 0.9 ? 8 : 2 ** 32) : Array.from({ length: 1 + int(r, 5) }, () => 1 + int(r, 8));
+    case 'nullint': return r() < 0.3 ? null : r() < 0.5 ? uint(r) : -uint(r);
   }
 }
 
@@ -78,7 +79,8 @@ const CLIENT_OPS: readonly number[] = [
   OP.heartbeat, OP.error, OP.declareExchange, OP.deleteExchange, OP.declareQueue, OP.deleteQueue, OP.purgeQueue, OP.bindQueue,
   OP.unbindQueue, OP.publish, OP.consume, OP.cancel, OP.ack, OP.nack, OP.reject, OP.get, OP.resultStore, OP.resultGet, OP.resultWait,
   OP.resultForget, OP.finish, OP.revoke, OP.revokedCheck, OP.rateAcquire, OP.rateSet, OP.groupDeclare, OP.groupGet, OP.rateOverrides,
-  OP.rateRelease,
+  OP.rateRelease, OP.scheduleUpsert, OP.scheduleRemove, OP.schedulePause, OP.scheduleList, OP.scheduleWatch, OP.leaseAcquire,
+  OP.leaseRelease, OP.beatFire, OP.beatAdvance,
 ];
 
 const FATAL_OPS: ReadonlySet<number> = new Set([OP.ack, OP.nack, OP.reject, OP.close]);
