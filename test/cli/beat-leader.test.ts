@@ -42,3 +42,32 @@ t.test('two beats: one leads, no double fire; SIGKILL the leader and the other t
   t.ok(times.length >= fires(one.stderr()) + fires(two.stderr()), 'every logged fire was published');
   t.ok(contiguous(times, EVERY), `each scheduled time exactly once, none skipped across the takeover: ${times.map((x) => x - times[0]!).join(' ')}`);
 });
+
+t.test('a leader frozen past its lease (SIGSTOP, as a long GC pause) stops firing when it wakes', async (t) => {
+  const broker = await startTestBroker(t);
+  const queue = uniqueQueue('beat-stop');
+  const env = { BEAT_QUEUE: queue, BEAT_EVERY_MS: String(EVERY) };
+  const args = ['beat', '-A', './beat-tasks.mjs', '--broker', broker.url, '--lease-ttl', '1s', '-l', 'info'];
+  const one = celeriac(t, args, { env });
+  await waitForOutput(one, 'stderr', /beat: \S+ leads \(epoch \d+\)$/m, 'the first beat leading');
+  const two = celeriac(t, args, { env });
+  await waitForOutput(two, 'stderr', /stands by/, 'the second standing by');
+  await until(() => fires(one.stderr()) >= 2, WAIT_MS, 'the leader firing');
+
+  one.child.kill('SIGSTOP');
+  t.teardown(() => { one.child.kill('SIGCONT'); });
+  await waitForOutput(two, 'stderr', /beat: \S+ leads \(epoch \d+\)$/m, 'the second beat taking over');
+  await until(() => fires(two.stderr()) >= 2, WAIT_MS, 'the new leader firing');
+  const firedBefore = fires(one.stderr());
+  one.child.kill('SIGCONT');
+  // Awake, its own clock says the lease ran out: it stands by instead of firing on.
+  await waitForOutput(one, 'stderr', /is no longer the leader|lost the lease/, 'the woken beat giving up');
+  await waitForOutput(one, 'stderr', /stands by\n[\s\S]*leads \(epoch \d+\); \S+ stands by/, 'and following the new leader');
+  await until(() => fires(two.stderr()) >= 5, WAIT_MS, 'the new leader firing on');
+  t.equal(fires(one.stderr()), firedBefore, 'the woken beat fired nothing more');
+
+  for (const run of [one, two]) run.child.kill('SIGTERM');
+  await within(Promise.all([one.exited, two.exited]), WAIT_MS, 'both beats stopping');
+  const times = await publishedTimes(broker.url, queue, 'tick');
+  t.ok(contiguous(times, EVERY), `each scheduled time exactly once: ${times.map((x) => x - times[0]!).join(' ')}`);
+});

@@ -23,20 +23,19 @@ t.test('celeriac schedule: add, list, pause, resume, remove; a bad entry is one 
   t.equal(two!.code, 2);
   t.match(two!.stderr, /exactly one of --every, --cron or --at/);
 
-  const list = await runCli(t, ['schedule', 'list', ...b]);
-  t.equal(list.code, 0, list.stderr);
-  const rows = lines(list.stdout);
-  t.match(rows[0], /^NAME +TASK +SCHEDULE +NEXT RUN +LAST RUN +RUNS +PAUSED +SOURCE$/);
-  t.match(rows[1], /^nightly +tasks\.report .+ +- +0 +no +api$/);
-  t.match(rows[2], /^often +tasks\.add +every 10 s +\S+Z +- +0 +no +api$/);
-  t.equal(rows.length, 4, 'two entries, then the leader line: nothing bad was stored');
-  t.equal(rows.at(-1), 'leader: none (no beat holds the lease)');
-
   const paused = await runCli(t, ['schedule', 'pause', 'often', ...b]);
   t.equal(paused.code, 0, paused.stderr);
   t.match(paused.stdout, /^schedule 'often' paused: .*\(paused\)\n$/);
-  const json = await runCli(t, ['schedule', 'list', '--json', ...b]);
-  const parsed = JSON.parse(json.stdout) as { entries: { name: string; paused: boolean; entry: { args: unknown[]; options: { queue?: string } } }[] };
+
+  const [list, json] = await runAll([['schedule', 'list', ...b], ['schedule', 'list', '--json', ...b]].map((a) => () => runCli(t, a)));
+  t.equal(list!.code, 0, list!.stderr);
+  const rows = lines(list!.stdout);
+  t.match(rows[0], /^NAME +TASK +SCHEDULE +NEXT RUN +LAST RUN +RUNS +PAUSED +SOURCE$/);
+  t.match(rows[1], /^nightly +tasks\.report .+ +- +0 +no +api$/);
+  t.match(rows[2], /^often +tasks\.add +every 10 s +\S+Z +- +0 +yes +api$/);
+  t.equal(rows.length, 4, 'two entries, then the leader line: nothing bad was stored');
+  t.equal(rows.at(-1), 'leader: none (no beat holds the lease)');
+  const parsed = JSON.parse(json!.stdout) as { entries: { name: string; paused: boolean; entry: { args: unknown[]; options: { queue?: string } } }[] };
   t.same(parsed.entries.map((e) => [e.name, e.paused]), [['nightly', false], ['often', true]]);
   t.same(parsed.entries[0]!.entry.args, [1, 'a']);
   t.equal(parsed.entries[0]!.entry.options.queue, 'reports');
