@@ -93,3 +93,17 @@ t.test('resume plans from now: the runs that fell due while paused are not sent'
   t.equal(resumed.paused, false);
   t.equal(resumed.nextRunAt?.toISOString(), '2026-12-03T11:00:10.000Z', 'one interval after the resume');
 });
+
+t.test('app.beat() checks its options at once', async (t) => {
+  const broker = await startTestBroker(t);
+  const app = appOn(t, broker.url);
+  t.throws(() => app.beat({ leaseTtl: 500 }), { code: 'ERR_INVALID_ARGUMENT', message: /leaseTtl/ });
+  t.throws(() => app.beat({ maxInterval: 0 }), { code: 'ERR_INVALID_ARGUMENT', message: /maxInterval/ });
+  t.throws(() => app.beat({ lease: '' }), { code: 'ERR_INVALID_ARGUMENT', message: /lease/ });
+  const beat = app.beat({ holder: 'me' });
+  t.equal(beat.holder, 'me');
+  t.equal(beat.leaseTtl, 10_000, 'defaults: a 10 s lease');
+  t.equal(beat.maxInterval, 5_000, 'and a 5 s max interval');
+  t.match(app.beat().holder, /^[^:]+:\d+:[0-9a-f]{8}$/, 'host:pid:random');
+  await t.rejects(async () => { await beat.close(); await beat.start(); }, { code: 'ERR_INVALID_ARGUMENT' }, 'a closed beat does not start');
+});
