@@ -40,7 +40,7 @@ t.test('two beats on one broker: one fires; closing the leader hands over at onc
   const [leader, follower] = a.beat.leading ? [a, b] : [b, a];
   t.equal(follower.fired.length, 0, 'the other fires nothing');
   await leader.beat.close();
-  await until(() => follower.beat.leading && follower.fired.length >= 3, 5_000, 'the other beat taking over and firing');
+  await until(() => follower.beat.leading && follower.fired.length >= 3, 10_000, 'the other beat taking over and firing');
   await follower.beat.close();
   const times = await publishedTimes(broker.url, queue, name);
   t.equal(times.length, leader.fired.length + follower.fired.length, 'one message per fire');
