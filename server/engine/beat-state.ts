@@ -193,7 +193,7 @@ export class BeatState implements BeatApi {
     const lease: StoredLease = { vhost, name, holder, epoch: renewed ? current.epoch : (current?.epoch ?? 0) + 1, expiresAt: now + ttl };
     v.leases.set(name, lease);
     if (!renewed) {
-      const was = current?.holder == null ? '' : ` from '${current.holder}' (epoch ${current.epoch}, expired)`;
+      const was = current === undefined || current.holder === null ? '' : ` from '${current.holder}' (epoch ${current.epoch}, expired)`;
       this.deps.log('info', `beat lease '${name}' (vhost '${vhost}') taken by '${holder}', epoch ${lease.epoch}${was}`);
     }
     this.deps.writer.putLease(lease);

@@ -166,7 +166,7 @@ export interface StoredBeat {
 
 /**
  * The fire log's bound, per entry: the newest FIRE_LOG_KEEP fires, none scheduled more than
- * FIRE_LOG_MAX_AGE_MS before the latest fire's time. Only fires at or before the entry's lastRunAt
+ * FIRE_LOG_MAX_AGE_MS before the latest fire was recorded (the broker's clock then). Only fires at or before the entry's lastRunAt
  * can be in it, and those are refused by that alone, so the log is needed only after a reset of
  * the entry's state; a bound keeps a fast schedule from growing it without end.
  */
