@@ -72,3 +72,8 @@ export type { SignatureSender } from './canvas/signature.js';
 export { GroupResult } from './results/group-result.js';
 export { ChainResult } from './results/chain-result.js';
 export { ChordResult } from './results/chord-result.js';
+
+// --- beat at run time: app.beat() and app.schedules (issue 9)
+export { Beat, type BeatRunOptions, type BeatEvents } from './beat/beat.js';
+export type { BeatFired } from './beat/fire-due.js';
+export { Schedules, type ScheduleInfo, type ScheduleList, type BeatLeader } from './beat/schedules-api.js';
