@@ -223,6 +223,97 @@ export interface GroupRecord {
   results: (ResultRecord | null)[];
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Beat: periodic-task entries, their run state, a leader lease and fires, all kept per vhost.
+// The broker never reads a schedule: `spec` is the client's JSON text of the entry (task,
+// schedule, args, options...), stored and returned as given so any client (and the dashboard)
+// can read it; the beat computes run times and tells the broker what it fired.
+
+/** A periodic-task entry as the broker keeps it. Times are epoch ms. */
+export interface ScheduleRecord {
+  name: string;
+  /** The entry as JSON text, exactly as the last upsert gave it. */
+  spec: string;
+  paused: boolean;
+  /** Where the entry came from: 'settings' (a beat's beatSchedule) or 'api' (app.schedules, the CLI). */
+  source: string;
+  /** The scheduled time of the last fire (not the wall-clock time it was sent); null = never ran. */
+  lastRunAt: number | null;
+  /** The scheduled time of the next run; null = none (limit reached, past its end, a one-off done). */
+  nextRunAt: number | null;
+  /** How many runs were fired (a 'once' catch-up counts one). */
+  runCount: number;
+  createdAt: number;
+  updatedAt: number;
+  /**
+   * Bumped by one by every upsert, pause and resume; a new entry's is never one a removed entry of
+   * the same name had. A fire names the revision it was planned from.
+   */
+  revision: number;
+}
+
+/**
+ * Creates or replaces entry `name` (1 to 255 bytes; spec at most 64 KiB of JSON text). Keeps its
+ * run state (lastRunAt, runCount) unless `resetState`; sets nextRunAt when given (null = none),
+ * else keeps it (a new entry without one starts with null). Ok `{ created, revision }` once committed.
+ */
+export interface ScheduleUpsertFrame {
+  op: typeof OP.scheduleUpsert; id: number; name: string; spec: string; source?: string;
+  nextRunAt?: number | null; resetState?: boolean;
+}
+/** Removes an entry (and its fire log): ok `{ removed }` (false when it did not exist). */
+export interface ScheduleRemoveFrame { op: typeof OP.scheduleRemove; id: number; name: string }
+/** Pauses (paused true) or resumes an entry: ok with the ScheduleRecord; ERR_NOT_FOUND when unknown. */
+export interface SchedulePauseFrame { op: typeof OP.schedulePause; id: number; name: string; paused: boolean }
+/** Lists entries (all of the vhost, or those named), sorted by name: ok `{ entries: ScheduleRecord[], leases: LeaseRecord[] }`. */
+export interface ScheduleListFrame { op: typeof OP.scheduleList; id: number; names?: string[] }
+/** Asks for `scheduleChanged` pushes on this connection (watch false stops them): ok. Kept across a reconnect by the client. */
+export interface ScheduleWatchFrame { op: typeof OP.scheduleWatch; id: number; watch: boolean }
+/** Server → client (watchers): entries were upserted, removed, paused or resumed (not fired or advanced). */
+export interface ScheduleChangedFrame { op: typeof OP.scheduleChanged; names: string[] }
+
+/** A named lease: who holds it, since which epoch, until when (broker clock). */
+export interface LeaseRecord {
+  name: string;
+  /** null when released or never taken. */
+  holder: string | null;
+  /** Grows by one each time the lease changes hands (never reused, also across broker restarts). */
+  epoch: number;
+  /** Epoch ms (broker clock); past = free to take. */
+  expiresAt: number;
+}
+/**
+ * Takes or renews lease `name` for `holder` for `ttl` ms (1 s to 1 h): granted when it is free,
+ * expired or already `holder`'s (same epoch when renewed, epoch + 1 when taken). Ok with
+ * `{ acquired, lease: LeaseRecord }` (the current holder when not acquired), committed before the answer.
+ */
+export interface LeaseAcquireFrame { op: typeof OP.leaseAcquire; id: number; name: string; holder: string; ttl: number }
+/** Gives lease `name` up if `holder` still holds it at `epoch` (a beat closing): ok `{ released }`. */
+export interface LeaseReleaseFrame { op: typeof OP.leaseRelease; id: number; name: string; holder: string; epoch: number }
+
+/**
+ * A beat fires entry `entry` for its scheduled time `scheduledAt`, in ONE transaction: checks that
+ * `holder` holds lease `lease` at `epoch` and it has not expired (else ERR_STALE_LEASE), that the
+ * entry exists at `revision` and is not paused (else ok `{ fired: false, reason: 'changed' }`),
+ * that (entry, scheduledAt) was never fired (else ok `{ fired: false, reason: 'duplicate' }`);
+ * then records the fire, sets lastRunAt = scheduledAt, nextRunAt, runCount + 1, and publishes
+ * `publishes` (the task message, with `track`). Ok `{ fired: true, record: ScheduleRecord }`.
+ */
+export interface BeatFireFrame {
+  op: typeof OP.beatFire; id: number; lease: string; holder: string; epoch: number;
+  entry: string; revision: number; scheduledAt: number; nextRunAt: number | null; publishes: FinishPublish[];
+}
+/**
+ * Moves an entry's nextRunAt without firing (missed runs skipped, a first run planned, a
+ * schedule that has no more runs): same lease and revision checks as beatFire, nothing published,
+ * runCount unchanged. Ok `{ advanced: boolean, record: ScheduleRecord | null }`.
+ */
+export interface BeatAdvanceFrame {
+  op: typeof OP.beatAdvance; id: number; lease: string; holder: string; epoch: number;
+  entry: string; revision: number; nextRunAt: number | null;
+}
+
 export type Frame =
   | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
@@ -230,7 +321,9 @@ export type Frame =
   | PublishFrame | ConfirmFrame | ConsumeFrame | CancelFrame | DeliverFrame | AckFrame | NackFrame | RejectFrame
   | GetFrame | CancelNotifyFrame
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
-  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame;
+  | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame
+  | ScheduleUpsertFrame | ScheduleRemoveFrame | SchedulePauseFrame | ScheduleListFrame | ScheduleWatchFrame | ScheduleChangedFrame
+  | LeaseAcquireFrame | LeaseReleaseFrame | BeatFireFrame | BeatAdvanceFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

@@ -45,6 +45,17 @@ export const OP = {
   groupGet: 51,
   rateOverrides: 52,
   rateRelease: 53,
+
+  scheduleUpsert: 54,
+  scheduleRemove: 55,
+  schedulePause: 56,
+  scheduleList: 57,
+  scheduleWatch: 58,
+  scheduleChanged: 59,
+  leaseAcquire: 60,
+  leaseRelease: 61,
+  beatFire: 62,
+  beatAdvance: 63,
 } as const;
 
 export type OpName = keyof typeof OP;
