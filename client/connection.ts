@@ -17,7 +17,7 @@ import type { Body, GetOptions, PublishOptions } from './api-types.js';
 import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
 import { replay } from './replay.js';
 import { Requests, type RequestFrame } from './requests.js';
-import { TaskRequests } from './task-support.js';
+import { BeatRequests } from './beat-requests.js';
 import { Topology } from './topology.js';
 import type { Transport } from './transport.js';
 
@@ -25,9 +25,10 @@ type State = 'open' | 'reconnecting' | 'closing' | 'closed';
 
 /**
  * A connection to the broker. Build it with `connect()`. The task layer's requests (results,
- * finish, revoke, rate limits, groups) are inherited from TaskRequests (task-support.ts).
+ * finish, revoke, rate limits, groups) are inherited from TaskRequests (task-support.ts), beat's
+ * (schedule entries, the leader lease, fires: a BeatBackend) from BeatRequests (beat-requests.ts).
  */
-export class Connection extends TaskRequests {
+export class Connection extends BeatRequests {
   private transport: Transport | undefined;
   private outbox: Outbox;
   /** True when user frames may be written: a socket is up and (after a reconnect) replayed. */
@@ -310,6 +311,9 @@ export class Connection extends TaskRequests {
         case OP.revoked:
           this.emit('revoked', f.signal === undefined ? { taskIds: f.taskIds, terminate: f.terminate } : { taskIds: f.taskIds, terminate: f.terminate, signal: f.signal });
           break;
+        case OP.scheduleChanged:
+          this.schedulesChanged(f.names);
+          break;
         default:
           // heartbeat (the transport noted it), close (the socket close follows), or a frame a
           // broker never sends to a client: nothing to do.
@@ -388,7 +392,7 @@ export class Connection extends TaskRequests {
       renamed: (from, to) => this.emit('queueRenamed', from, to),
       cancelled: (tag, reason) => this.emit('cancel', tag, reason),
     });
-    if (!replayed) return;
+    if (!replayed || !(await this.rewatchSchedules((frame) => this.replayRequest(frame), () => this.transport === t))) return;
     this.attempt = 0;
     this.state = 'open';
     this.ready = true;
@@ -396,6 +400,7 @@ export class Connection extends TaskRequests {
     for (const frame of this.requests.unsent()) this.write(frame);
     this.writeUnsentPublishes();
     this.emit('reconnected');
+    this.schedulesMayHaveChanged();
   }
 
   /** Sends a request on the current socket now, even before the connection is ready. */

@@ -27,7 +27,12 @@ export type { RetryLog } from './app/broker-retry.js';
 export { fromCeleryConfig } from './app/celery-config.js';
 export { resolveSettings, SETTINGS, SETTING_NAMES, WORKER_POOLS } from './app/settings.js';
 export type { Settings, SettingsInput, SettingName, WorkerPool } from './app/settings.js';
-export type { QueueInput, QueueSetting, RouteSetting, BeatEntryInput, ScheduleSpec } from './app/setting-shapes.js';
+export type { QueueInput, QueueSetting, RouteSetting } from './app/setting-shapes.js';
+// --- beat: schedule constructors and the entry types (beatSchedule, app.schedules)
+export { crontab, solar } from './beat/schedules/index.js';
+export type {
+  BeatEntry, BeatEntryInput, BeatOptions, CrontabFields, MissedRunPolicy, ScheduleInput, ScheduleSpec, SolarEvent,
+} from './beat/types.js';
 export type { RateLimit } from './app/rate-limit.js';
 export { Task, type ApplyOptions } from './tasks/task.js';
 export type {
@@ -67,3 +72,8 @@ export type { SignatureSender } from './canvas/signature.js';
 export { GroupResult } from './results/group-result.js';
 export { ChainResult } from './results/chain-result.js';
 export { ChordResult } from './results/chord-result.js';
+
+// --- beat at run time: app.beat() and app.schedules (issue 9)
+export { Beat, type BeatRunOptions, type BeatEvents } from './beat/beat.js';
+export type { BeatFired } from './beat/fire-due.js';
+export { Schedules, type ScheduleInfo, type ScheduleList, type BeatLeader } from './beat/schedules-api.js';

@@ -5,6 +5,8 @@ import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
   DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
   GroupDeclareFrame, GroupGetFrame, RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RateOverridesFrame, RateReleaseFrame,
+  ScheduleUpsertFrame, ScheduleRemoveFrame, SchedulePauseFrame, ScheduleListFrame, ScheduleWatchFrame, LeaseAcquireFrame, LeaseReleaseFrame,
+  BeatFireFrame, BeatAdvanceFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
@@ -12,7 +14,9 @@ export type RequestFrame =
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
   | BindQueueFrame | UnbindQueueFrame | ConsumeFrame | CancelFrame | GetFrame | CloseFrame
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
-  | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame;
+  | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame
+  | ScheduleUpsertFrame | ScheduleRemoveFrame | SchedulePauseFrame | ScheduleListFrame | ScheduleWatchFrame | LeaseAcquireFrame | LeaseReleaseFrame
+  | BeatFireFrame | BeatAdvanceFrame;
 
 interface Pending {
   frame: RequestFrame;

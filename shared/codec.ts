@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { arrayHeader, skipValue, type ScanLimits } from './msgpack-scan.js';
 
 /** Value kinds a frame field can have on the wire. */
-export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'maps' | 'any' | 'uints' | 'strs' | 'tag';
+export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'maps' | 'any' | 'uints' | 'strs' | 'tag' | 'nullint';
 /** One positional field of a frame: name, kind, and whether it may be absent. */
 export type Field = readonly [name: string, kind: Kind, optional?: 'opt'];
 
@@ -55,7 +55,27 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
   [OP.groupGet]: [['id', 'uint'], ['groupId', 'str']],
   [OP.rateOverrides]: [['id', 'uint']],
   [OP.rateRelease]: [['id', 'uint'], ['key', 'str'], ['slot', 'num']],
+  [OP.scheduleUpsert]: [['id', 'uint'], ['name', 'str'], ['spec', 'str'], ['source', 'str', 'opt'], ['nextRunAt', 'nullint', 'opt'], ['resetState', 'bool', 'opt']],
+  [OP.scheduleRemove]: [['id', 'uint'], ['name', 'str']],
+  [OP.schedulePause]: [['id', 'uint'], ['name', 'str'], ['paused', 'bool']],
+  [OP.scheduleList]: [['id', 'uint'], ['names', 'strs', 'opt']],
+  [OP.scheduleWatch]: [['id', 'uint'], ['watch', 'bool']],
+  [OP.scheduleChanged]: [['names', 'strs']],
+  [OP.leaseAcquire]: [['id', 'uint'], ['name', 'str'], ['holder', 'str'], ['ttl', 'uint']],
+  [OP.leaseRelease]: [['id', 'uint'], ['name', 'str'], ['holder', 'str'], ['epoch', 'uint']],
+  [OP.beatFire]: [
+    ['id', 'uint'], ['lease', 'str'], ['holder', 'str'], ['epoch', 'uint'], ['entry', 'str'], ['revision', 'uint'], ['scheduledAt', 'int'],
+    ['nextRunAt', 'nullint'], ['publishes', 'maps'],
+  ],
+  [OP.beatAdvance]: [['id', 'uint'], ['lease', 'str'], ['holder', 'str'], ['epoch', 'uint'], ['entry', 'str'], ['revision', 'uint'], ['nextRunAt', 'nullint']],
 };
+
+/**
+ * A `nullint` field carries `number | null` where nil cannot say null: nil is how an optional field
+ * is left out (an upsert's absent nextRunAt keeps the stored one, null clears it). So null travels
+ * as `false`, the one msgpack value no integer field uses.
+ */
+const NULL_ON_WIRE = false;
 
 function isPlainMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -79,6 +99,7 @@ function check(kind: Kind, v: unknown): boolean {
     case 'uints': return Array.isArray(v) && v.every(isUint);
     case 'strs': return Array.isArray(v) && v.every((s) => typeof s === 'string');
     case 'tag': return isUint(v) || (Array.isArray(v) && v.every(isUint));
+    case 'nullint': return v === NULL_ON_WIRE || (typeof v === 'number' && Number.isSafeInteger(v));
   }
 }
 
@@ -113,7 +134,7 @@ export function frameFromArray(arr: unknown, maxDepth = DEFAULT_LIMITS.maxDepth)
     }
     if (!check(kind, v)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' is not a ${kind}`, { opcode: op, field: name });
     if ((kind === 'map' || kind === 'maps') && depthExceeds(v, maxDepth)) throw fail('ERR_MALFORMED_FRAME', `${opName(op)} frame: field '${name}' nests deeper than ${maxDepth}`);
-    frame[name] = v;
+    frame[name] = kind === 'nullint' && v === NULL_ON_WIRE ? null : v;
   }
   return frame as unknown as Frame;
 }
@@ -125,9 +146,10 @@ export function frameToArray(frame: Frame): unknown[] {
   const arr: unknown[] = [frame.op];
   let last = 0;
   for (let i = 0; i < layout.length; i++) {
-    const v = rec[layout[i]![0]];
+    const [name, kind] = layout[i]!;
+    const v = rec[name];
     if (v === undefined) { arr.push(null); continue; }
-    arr.push(v);
+    arr.push(v === null && kind === 'nullint' ? NULL_ON_WIRE : v);
     last = i + 1;
   }
   arr.length = last + 1;

@@ -45,6 +45,7 @@ export const ERRORS = {
   ERR_TOO_MANY_REQUESTS: { wire: 506, scope: 'request', doc: 'The connection already has maxResultWaits resultWait requests waiting (announced in welcome); this one is refused.' },
   ERR_STORE_FAILED: { wire: 541, scope: 'request', doc: 'The store could not commit (disk full, I/O error); the message was not taken.' },
   ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
+  ERR_STALE_LEASE: { wire: 405, scope: 'request', doc: 'A beat fire or advance names a lease holder and epoch that no longer hold the lease (another beat took it, or it expired): nothing was fired or changed. The beat has lost leadership.' },
   ERR_PUBLISH_FAILED: { wire: 320, scope: 'request', doc: 'A publish could not reach the broker within its bound: the broker stayed unreachable longer than the app\'s taskPublishRetryPolicy (or the connection\'s offlinePublishTimeout) allows (client side).' },
   // --- the task layer (client side: raised by AsyncResult, the worker and the CLI)
   ERR_TASK_FAILED: { wire: 541, scope: 'request', doc: 'The task raised an error; details carry the remote name, message and stack (AsyncResult.get).' },

@@ -246,7 +246,10 @@ export interface ScheduleRecord {
   runCount: number;
   createdAt: number;
   updatedAt: number;
-  /** Bumped by every upsert, pause and resume: a fire names the revision it was planned from. */
+  /**
+   * Bumped by one by every upsert, pause and resume; a new entry's is never one a removed entry of
+   * the same name had. A fire names the revision it was planned from.
+   */
   revision: number;
 }
 

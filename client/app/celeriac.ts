@@ -16,6 +16,9 @@ import type { BoundTaskFunction, TaskFunction, TaskOptions } from '../tasks/type
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { Control } from '../control/control.js';
 import { Events } from '../events/events.js';
+import { Beat, type BeatRunOptions } from '../beat/beat.js';
+import { beatDepsOf } from '../beat/app-link.js';
+import { Schedules } from '../beat/schedules-api.js';
 import { sentEventHook } from '../events/sent-events.js';
 import { retryUnreachable, startupPlan, type RetryLog } from './broker-retry.js';
 import { QueueDeclarer } from './declare-queues.js';
@@ -63,6 +66,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   private closed = false;
   private controlImpl: Control | undefined;
   private eventsImpl: Events | undefined;
+  private schedulesImpl: Schedules | undefined;
 
   /**
    * Validates the settings: an unknown key, a bad value or a resultBackend other than the broker
@@ -86,6 +90,17 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   get events(): Events {
     this.eventsImpl ??= new Events(this);
     return this.eventsImpl;
+  }
+
+  /** Periodic-task entries in the broker (add, change, pause, resume, remove, list) through the app's connection. */
+  get schedules(): Schedules {
+    this.schedulesImpl ??= new Schedules({ backend: () => this.connection(), timezone: this.settings.timezone });
+    return this.schedulesImpl;
+  }
+
+  /** A beat sending this app's periodic tasks (`beat.start()` connects; of all beats on a broker, one fires). */
+  beat(options: BeatRunOptions = {}): Beat {
+    return new Beat(beatDepsOf(this), options);
   }
 
   /** The resolved, frozen settings. */

@@ -3,7 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { fail } from '../../shared/errors.js';
 import { policyFromCelery } from './publish-retry.js';
-import { describe, invalid, isPlainObject } from './setting-parsers.js';
+import { describe, invalid, isPlainObject, type ParseContext } from './setting-parsers.js';
 import { SETTINGS, SETTING_NAMES, parseSetting, unknownSettingMessage, type SettingName, type SettingsInput } from './settings.js';
 
 /** A name the converter accepts: which setting, and whether the value is in Celery's form. */
@@ -152,13 +152,37 @@ function celeryRoutes(value: unknown, label: string): unknown {
   return celeryRouter(value, label);
 }
 
-/** A Celery beat entry: schedule in seconds or a crontab; options.expires in seconds. */
+/** A Celery crontab field may be a list (`day_of_week=[1, 3, 5]`): cron's comma form. */
+function cronField(value: unknown): unknown {
+  if (value instanceof Set) return cronField([...value]);
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/**
+ * A Celery schedule: seconds → ms; a crontab written as an object with Celery's field names
+ * (minute, hour, day_of_week, day_of_month, month_of_year; lists joined) → crontab fields; a solar
+ * written as { event, lat, lon } → solar(event, lat, lon). Strings (crontab text) pass as they are.
+ */
+function celerySchedule(when: unknown, label: string): unknown {
+  if (typeof when === 'number') return when * 1000;
+  if (!isPlainObject(when)) return when;
+  const s = camelKeys(when, label);
+  if (s['kind'] === undefined && 'event' in s) return { kind: 'solar', ...s };
+  for (const key of ['second', 'minute', 'hour', 'dayOfWeek', 'dayOfMonth', 'monthOfYear']) if (key in s) s[key] = cronField(s[key]);
+  return s;
+}
+
+/** A Celery beat entry: schedule as celerySchedule() reads it; options.expires in seconds. */
 function celeryBeatEntry(raw: unknown, label: string): unknown {
   if (!isPlainObject(raw)) return raw;
   const e = camelKeys(raw, label);
-  const when = e['schedule'];
-  if (typeof when === 'number') e['schedule'] = when * 1000;
-  else if (isPlainObject(when)) e['schedule'] = camelKeys(when, `${label}.schedule`);
+  // Celery's relative=True rounds run times to the interval; intervals here keep a fixed grid from
+  // the entry's start (or creation). False is Celery's default and means just that.
+  if (e['relative'] === false) delete e['relative'];
+  else if (e['relative'] !== undefined) {
+    throw invalid(`${label}.relative`, "absent or false (Celery's relative=True has no equivalent: intervals run on a fixed grid from the entry's start; a crontab gives clock-aligned runs)", e['relative']);
+  }
+  if (e['schedule'] !== undefined) e['schedule'] = celerySchedule(e['schedule'], `${label}.schedule`);
   if (isPlainObject(e['options'])) {
     const o = camelKeys(e['options'], `${label}.options`);
     if (typeof o['expires'] === 'number') o['expires'] = o['expires'] * 1000;
@@ -214,6 +238,15 @@ function candidatesFor(key: string): string[] {
   return [...CONFIG_NAMES.keys()].sort((a, b) => Number(styleOf(a) !== style) - Number(styleOf(b) !== style));
 }
 
+/** The configuration's time zone, read before the rest: beatSchedule reads ISO times without an offset in it. */
+function zoneOf(config: Readonly<Record<string, unknown>>): ParseContext {
+  for (const [key, raw] of Object.entries(config)) {
+    if (raw === undefined || raw === null || CONFIG_NAMES.get(key)?.setting !== 'timezone') continue;
+    return { timezone: parseSetting('timezone', raw, key) };
+  }
+  return { timezone: SETTINGS.timezone.default };
+}
+
 /**
  * Turns a Celery configuration into celeriac settings. Accepts Celery's old upper-case names
  * (`BROKER_URL`, `CELERYD_PREFETCH_MULTIPLIER`, `CELERY_QUEUES`, `CELERY_ROUTES`,
@@ -229,6 +262,7 @@ export function fromCeleryConfig(config: Readonly<Record<string, unknown>>): Set
   if (!isPlainObject(config)) throw fail('ERR_INVALID_ARGUMENT', `a Celery configuration must be an object; got ${describe(config)}`);
   const out: Record<string, unknown> = {};
   const from = new Map<SettingName, string>();
+  const context = zoneOf(config);
   for (const [key, raw] of Object.entries(config)) {
     if (raw === undefined) continue;
     const ref = CONFIG_NAMES.get(key);
@@ -240,7 +274,7 @@ export function fromCeleryConfig(config: Readonly<Record<string, unknown>>): Set
       value = convert === undefined ? scaled(ref.setting, value) : convert(value, key);
       if (value === undefined || (value === null && !acceptsNull(ref.setting))) continue; // Celery's None = the default
     }
-    const parsed = parseSetting(ref.setting, value, key);
+    const parsed = parseSetting(ref.setting, value, key, context);
     const earlier = from.get(ref.setting);
     if (earlier !== undefined && !isDeepStrictEqual(out[ref.setting], parsed)) {
       throw fail('ERR_INVALID_ARGUMENT', `settings ${earlier} and ${key} both set ${ref.setting}, to different values`, { setting: key });

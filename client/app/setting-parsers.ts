@@ -6,12 +6,17 @@ import { SERIALIZER_NAMES, type SerializerName } from '../messages/serializers.j
 import { isPlainObject } from '../messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
 
+/** What a parser may need from another setting: beatSchedule reads ISO times without an offset in `timezone`. */
+export interface ParseContext {
+  readonly timezone: string;
+}
+
 /**
  * Checks `value` found under `label` (a setting name, or a path inside one such as
  * `taskQueues[1].routingKey`) and returns it normalized. Invariant: a parser accepts its own
  * output, so a resolved value can be given again as input.
  */
-export type Parser<T> = (value: unknown, label: string) => T;
+export type Parser<T> = (value: unknown, label: string, context?: ParseContext) => T;
 
 /** The coded error for a bad value; `label` leads the message so the key is always named. */
 export function invalid(label: string, expected: string, value: unknown): CeleriacError {

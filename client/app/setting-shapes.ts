@@ -1,9 +1,11 @@
 // The structured settings — task queues, task routes, beat schedule — their types and shape checks.
 // Only shape is checked here; cross-setting checks (does a route reach its queue?) live in routing.ts.
-import { fail } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../../shared/errors.js';
 import { EXCHANGE_TYPES, type ExchangeType, type QueueOptions } from '../../shared/frames.js';
+import { parseBeatEntry } from '../beat/entry.js';
+import type { BeatEntry, BeatEntryInput } from '../beat/types.js';
 import { closest } from './suggest.js';
-import { bool, duration, int, invalid, isPlainObject, name, oneOf, text, type Parser } from './setting-parsers.js';
+import { bool, int, invalid, isPlainObject, name, oneOf, type Parser } from './setting-parsers.js';
 
 // ---------------------------------------------------------------------------------------------
 // taskQueues
@@ -168,125 +170,29 @@ export const routes: Parser<readonly Router[]> = (value, label) =>
 // ---------------------------------------------------------------------------------------------
 // beatSchedule
 
-/** Crontab fields, as Celery's `crontab(minute=..., hour=..., day_of_week=...)`; omitted = '*'. */
-export interface CrontabFields {
-  readonly minute?: string | number;
-  readonly hour?: string | number;
-  readonly dayOfWeek?: string | number;
-  readonly dayOfMonth?: string | number;
-  readonly monthOfYear?: string | number;
-}
-
-/**
- * When a periodic task runs: an interval in ms, a five-field crontab expression
- * (`'*\/15 9-17 * * mon-fri'`, or `@hourly`, `@daily`, ...) or crontab fields.
- */
-export type ScheduleSpec = number | string | CrontabFields;
-
-/** Publish options of a periodic task (durations in ms). */
-export interface BeatOptions {
-  readonly queue?: string;
-  readonly routingKey?: string;
-  readonly exchange?: string;
-  readonly priority?: number;
-  /** Revoke a run not started within this many ms. */
-  readonly expires?: number;
-}
-
-/** One periodic task as given. */
-export interface BeatEntryInput {
-  task: string;
-  schedule: ScheduleSpec;
-  args?: readonly unknown[];
-  kwargs?: Readonly<Record<string, unknown>>;
-  options?: BeatOptions;
-}
-
-/** One periodic task after parsing: args and kwargs always present. */
-export interface BeatEntry {
-  readonly task: string;
-  readonly schedule: ScheduleSpec;
-  readonly args: readonly unknown[];
-  readonly kwargs: Readonly<Record<string, unknown>>;
-  readonly options: BeatOptions;
-}
-
+/** beatSchedule as given: entry name → { task, schedule, args?, kwargs?, options?, limit?, start?, end?, missed?, ... }. */
 export type BeatScheduleInput = Readonly<Record<string, BeatEntryInput>>;
+/** beatSchedule after parsing: every entry complete (see parseBeatEntry). */
 export type BeatSchedule = Readonly<Record<string, BeatEntry>>;
 
-const CRON_FIELD = /^[0-9A-Za-z*,/-]+$/;
-const CRON_NICKNAMES: ReadonlySet<string> = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
-const CRON_KEYS = ['minute', 'hour', 'dayOfMonth', 'monthOfYear', 'dayOfWeek'] as const;
-const ENTRY_KEYS: ReadonlySet<string> = new Set(['task', 'schedule', 'args', 'kwargs', 'options']);
-const OPTION_KEYS: ReadonlySet<string> = new Set(['queue', 'routingKey', 'exchange', 'priority', 'expires']);
-
-/** Numeric bounds of each crontab field (day of week: 0 and 7 are Sunday, as in cron). */
-const CRON_RANGE = { minute: [0, 59], hour: [0, 23], dayOfMonth: [1, 31], monthOfYear: [1, 12], dayOfWeek: [0, 7] } as const;
-
-function cronField(key: keyof typeof CRON_RANGE, value: unknown, label: string): string | number {
-  if (typeof value === 'number') return int(CRON_RANGE[key][0], CRON_RANGE[key][1])(value, label);
-  if (typeof value !== 'string' || !CRON_FIELD.test(value)) throw invalid(label, "a crontab field such as '*', '*/15', '1,3', '9-17' or 'mon-fri'", value);
-  return value;
-}
-
-/** Shape check of a schedule: positive interval, five crontab fields, a nickname, or crontab fields. */
-export const schedule: Parser<ScheduleSpec> = (value, label) => {
-  if (typeof value === 'number') return duration(1)(value, label);
-  if (typeof value === 'string') {
-    const fields = value.trim().split(/\s+/);
-    if (CRON_NICKNAMES.has(value.trim()) || (fields.length === 5 && fields.every((f) => CRON_FIELD.test(f)))) return value;
-    throw invalid(label, "an interval in ms, or a crontab of five fields ('m h dom mon dow') or @hourly/@daily/@weekly/@monthly/@yearly", value);
-  }
-  if (!isPlainObject(value)) throw invalid(label, 'an interval in ms, a crontab string or crontab fields { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }', value);
-  onlyKeys(value, new Set(CRON_KEYS), label);
-  const out: Record<string, string | number> = {};
-  for (const key of CRON_KEYS) if (value[key] !== undefined) out[key] = cronField(key, value[key], `${label}.${key}`);
-  return out as CrontabFields;
-};
-
-/** A copy of JSON-like data (what a task message can carry), refusing functions and the like. */
-function data<T>(value: T, label: string): T {
-  try {
-    return structuredClone(value);
-  } catch {
-    throw invalid(label, 'plain data (no functions or class instances that cannot be copied)', value);
-  }
-}
-
-function beatOptions(raw: unknown, label: string): BeatOptions {
-  if (!isPlainObject(raw)) throw invalid(label, 'an object { queue?, routingKey?, exchange?, priority?, expires? }', raw);
-  onlyKeys(raw, OPTION_KEYS, label);
-  const o: { -readonly [K in keyof BeatOptions]: BeatOptions[K] } = {};
-  if (raw['queue'] !== undefined) o.queue = name()(raw['queue'], `${label}.queue`);
-  if (raw['routingKey'] !== undefined) o.routingKey = name(true)(raw['routingKey'], `${label}.routingKey`);
-  if (raw['exchange'] !== undefined) o.exchange = name(true)(raw['exchange'], `${label}.exchange`);
-  if (raw['priority'] !== undefined) o.priority = int(0, 255)(raw['priority'], `${label}.priority`);
-  if (raw['expires'] !== undefined) o.expires = duration(1)(raw['expires'], `${label}.expires`);
-  return o;
-}
-
-function beatEntry(raw: unknown, label: string): BeatEntry {
-  if (!isPlainObject(raw)) throw invalid(label, 'an object { task, schedule, args?, kwargs?, options? }', raw);
-  onlyKeys(raw, ENTRY_KEYS, label);
-  const task = text()(raw['task'], `${label}.task`);
-  const when = schedule(raw['schedule'], `${label}.schedule`);
-  const args = raw['args'] ?? [];
-  if (!Array.isArray(args)) throw invalid(`${label}.args`, 'an array', args);
-  const kwargs = raw['kwargs'] ?? {};
-  if (!isPlainObject(kwargs)) throw invalid(`${label}.kwargs`, 'an object', kwargs);
-  return {
-    task,
-    schedule: when,
-    args: data(args, `${label}.args`),
-    kwargs: data(kwargs, `${label}.kwargs`),
-    options: beatOptions(raw['options'] ?? {}, `${label}.options`),
-  };
-}
-
-/** Parses beatSchedule: entry name → { task, schedule, args, kwargs, options }. */
-export const beatSchedule: Parser<BeatSchedule> = (value, label) => {
+/**
+ * Parses beatSchedule with parseBeatEntry (client/beat/entry.ts), so an entry is refused here, at
+ * `new Celeriac()`, never at fire time. ISO times without an offset are read in the `timezone`
+ * setting (the context; resolveSettings and fromCeleryConfig read it first). Errors start with
+ * `setting <label>['entry']`, as every settings error names its setting.
+ */
+export const beatSchedule: Parser<BeatSchedule> = (value, label, context) => {
   if (!isPlainObject(value)) throw invalid(label, 'an object { entryName: { task, schedule, args? } }', value);
+  const setting = /^[^.[]+/.exec(label)?.[0] ?? label;
   const out: Record<string, BeatEntry> = {};
-  for (const [entryName, entry] of Object.entries(value)) out[entryName] = beatEntry(entry, `${label}['${entryName}']`);
+  for (const [entryName, entry] of Object.entries(value)) {
+    try {
+      // Without a context (a parser called alone), the `timezone` setting's default.
+      out[entryName] = parseBeatEntry(entryName, entry, context?.timezone ?? 'UTC', `${label}['${entryName}']`);
+    } catch (err) {
+      if (!(err instanceof CeleriacError)) throw err;
+      throw fail(err.code, `setting ${err.message}`, { ...err.details, setting, entry: entryName });
+    }
+  }
   return out;
 };

@@ -5,7 +5,7 @@ import { EXCHANGE_TYPES, type ExchangeType } from '../../shared/frames.js';
 import { fail } from '../../shared/errors.js';
 import {
   bool, brokerUrl, COMPRESSIONS, contentList, duration, int, isPlainObject, name, nullable, oneOf,
-  serializer, timeZone, describe, type Parser,
+  serializer, timeZone, describe, type ParseContext, type Parser,
 } from './setting-parsers.js';
 import { rateLimit } from './rate-limit.js';
 import {
@@ -286,12 +286,12 @@ export const SETTINGS = {
   // --- beat
   beatSchedule: setting<BeatSchedule, BeatScheduleInput>({
     default: {}, parse: beatSchedule, type: 'object',
-    doc: 'Periodic tasks: entry name → { task, schedule (ms interval or crontab), args, kwargs, options }.',
+    doc: "Periodic tasks: entry name → { task, schedule (ms, { every }, { seconds, minutes, hours, days }, a crontab string, crontab({...}), solar(event, lat, lon) or { at }), args, kwargs, options (queue, routingKey, exchange, priority, expires, headers), limit, start, end, missed ('skip', 'once' or 'all'), missedLimit, timezone }; checked here, never at fire time.",
     celery: { name: 'beat_schedule', old: ['CELERYBEAT_SCHEDULE'] },
   }),
   timezone: setting({
     default: 'UTC', parse: timeZone, type: 'string',
-    doc: 'Time zone crontab schedules are read in.',
+    doc: 'Time zone crontab schedules and ISO times without an offset in beatSchedule are read in (an entry may name its own).',
     celery: { name: 'timezone', old: ['CELERY_TIMEZONE'] },
   }),
 } as const;
@@ -334,10 +334,13 @@ export function unknownSettingMessage(key: string, known: readonly string[], whe
   return `unknown ${where} '${key}'${near === undefined ? '' : ` (did you mean '${near}'?)`}`;
 }
 
-/** Parses one setting's value; the label names it in errors (defaults to the key). */
-export function parseSetting<K extends SettingName>(key: K, value: unknown, label: string = key): OutOf<K> {
+/**
+ * Parses one setting's value; the label names it in errors (defaults to the key). `context`
+ * carries the settings others depend on (the `timezone` beatSchedule reads naive times in).
+ */
+export function parseSetting<K extends SettingName>(key: K, value: unknown, label: string = key, context?: ParseContext): OutOf<K> {
   const parse = SETTINGS[key].parse as Parser<OutOf<K>>;
-  return parse(value, label);
+  return parse(value, label, context);
 }
 
 /**
@@ -350,9 +353,11 @@ export function parseSetting<K extends SettingName>(key: K, value: unknown, labe
 export function resolveSettings(input: SettingsInput = {}): Readonly<Settings> {
   if (!isPlainObject(input)) throw fail('ERR_INVALID_ARGUMENT', `settings must be an object; got ${describe(input)}`);
   const out: Record<string, unknown> = {};
+  // `timezone` first: beatSchedule reads ISO times without an offset in it, whatever the key order.
+  const context: ParseContext = { timezone: input.timezone === undefined ? SETTINGS.timezone.default : parseSetting('timezone', input.timezone) };
   for (const [key, value] of Object.entries(input)) {
     if (!isSettingName(key)) throw fail('ERR_INVALID_ARGUMENT', unknownSettingMessage(key, SETTING_NAMES), { setting: key });
-    if (value !== undefined) out[key] = parseSetting(key, value);
+    if (value !== undefined) out[key] = parseSetting(key, value, key, context);
   }
   for (const key of SETTING_NAMES) if (!(key in out)) out[key] = SETTINGS[key].default;
   // Every setting as parsed; the derived ones may still be null here.

@@ -27,7 +27,8 @@ export type SolarEvent =
  * When a periodic task runs, as given:
  * - a number of ms, `{ every: ms }`, or `{ seconds, minutes, hours, days }` (summed): an interval;
  * - a crontab string of 5 fields ('m h dom mon dow') or 6 (seconds first), or `@hourly`, `@daily`...;
- * - `crontab({...})` / crontab fields; `solar('sunrise', lat, lon)`; `{ at: Date | ISO string | epoch ms }` (one-off).
+ * - `crontab({...})` / crontab fields; `solar('sunrise', lat, lon)`; `{ at: Date | ISO string | epoch ms }` (one-off);
+ * - the parsed form (ScheduleSpec) again, as a parsed entry is accepted again as input.
  */
 export type ScheduleInput =
   | number
@@ -37,7 +38,8 @@ export type ScheduleInput =
   | ({ readonly kind: 'crontab' } & CrontabFields)
   | CrontabFields
   | { readonly kind: 'solar'; readonly event: SolarEvent; readonly lat: number; readonly lon: number }
-  | { readonly at: Date | string | number };
+  | { readonly at: Date | string | number }
+  | ScheduleSpec;
 
 /** What happens to runs that fell due while no beat was up (older than the grace a takeover may take). */
 export type MissedRunPolicy = 'skip' | 'once' | 'all';
@@ -60,18 +62,18 @@ export interface BeatEntryInput {
   args?: readonly unknown[];
   kwargs?: Readonly<Record<string, unknown>>;
   options?: BeatOptions;
-  /** Total runs, then the entry stops (Celery's total_run_count bound). */
-  limit?: number;
-  /** No run before this time. */
-  start?: Date | string | number;
-  /** No run after this time. */
-  end?: Date | string | number;
+  /** Total runs, then the entry stops (Celery's total_run_count bound); null = no limit. */
+  limit?: number | null;
+  /** No run before this time (null = none). */
+  start?: Date | string | number | null;
+  /** No run after this time (null = none). */
+  end?: Date | string | number | null;
   /** Default 'skip' ('once' for a one-off `{ at }`). */
   missed?: MissedRunPolicy;
   /** With missed 'all': at most this many of the latest missed runs are fired (default 100). */
   missedLimit?: number;
-  /** IANA zone for this entry's crontab or solar day; default: the `timezone` setting. */
-  timezone?: string;
+  /** IANA zone for this entry's crontab or solar day; default (or null): the `timezone` setting. */
+  timezone?: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------

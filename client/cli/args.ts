@@ -55,7 +55,7 @@ export interface ParsedArgs {
 export const COMMON_FLAGS = [
   { flag: 'app', short: 'A', env: 'CELERIAC_APP', kind: 'string', metavar: 'MODULE', help: 'the app: a path (./tasks.js) or package whose default or `app` export is the Celeriac app' },
   { flag: 'broker', short: 'b', env: 'CELERIAC_BROKER', kind: 'string', metavar: 'URL', default: "the app's broker, else ws://127.0.0.1:5680", help: "broker URL; overrides the app's broker setting" },
-  { flag: 'loglevel', short: 'l', env: 'CELERIAC_LOGLEVEL', kind: 'string', metavar: 'LEVEL', default: 'warn (worker: info)', help: 'debug, info, warn or error; debug also prints stacks of errors' },
+  { flag: 'loglevel', short: 'l', env: 'CELERIAC_LOGLEVEL', kind: 'string', metavar: 'LEVEL', default: 'warn (worker, beat: info)', help: 'debug, info, warn or error; debug also prints stacks of errors' },
   { flag: 'help', short: 'h', kind: 'bool', help: 'print this text and exit' },
 ] as const satisfies readonly FlagSpec[];
 

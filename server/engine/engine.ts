@@ -2,11 +2,12 @@
 // It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type {
-  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord,
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, FinishPublish, GetResult, GroupDeclareOptions, GroupRecord,
   MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions, RateOverride, RateSlot,
 } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
+import { BeatState } from './beat-state.js';
 import { Conn, asConn, type Unacked } from './connection.js';
 import { Exchange } from './exchange.js';
 import { FlowControl } from './flow-control.js';
@@ -101,6 +102,7 @@ export class Engine implements EngineApi {
   readonly revocations = new Revocations(this);
   readonly groups = new Groups(this);
   readonly rates: RateLimiter;
+  readonly beat: BeatState;
   readonly now: () => number;
   readonly log: LogFn;
   readonly defaultConsumerTimeout: number;
@@ -142,6 +144,14 @@ export class Engine implements EngineApi {
     recoverTopology(this, options.store);
     this.revocations.recover();
     this.groups.recover();
+    this.beat = new BeatState({
+      writer: options.writer,
+      now: this.now,
+      log: this.log,
+      notify: (conn, names) => asConn(conn).sink.scheduleChanged?.(names),
+      preparePublishes: (vhost, publishes) => this.preparePublishes(vhost, publishes),
+    });
+    this.beat.recover(options.store.loadBeat());
     this.sweeper = new Sweeper(this);
   }
 
@@ -181,6 +191,7 @@ export class Engine implements EngineApi {
     this.conns.delete(conn);
     for (const cancel of conn.waits) cancel();
     conn.waits.clear();
+    this.beat.forget(conn);
     for (const consumer of [...conn.consumers.values()]) this.detachConsumer(consumer);
     this.requeueAll(conn, () => true);
     for (const q of conn.exclusiveQueues) if (!q.deleted) this.removeQueue(q, 'connection-closed');
@@ -417,18 +428,29 @@ export class Engine implements EngineApi {
     const conn = asConn(c);
     const publishes = req.publishes ?? [];
     if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) throw unknownTag(req.ack);
-    const vhost = this.vhostOf(conn);
-    const routes = publishes.map((p) => this.routeIn(vhost, p.exchange, p.routingKey, p.props, p.track));
-    refuseIfFull(routes);
+    const sends = this.preparePublishes(conn.info.vhost, publishes);
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
     const part = joinParts(1 + (req.result === undefined ? 0 : 1) + publishes.length, done);
     this.options.writer.atomically(() => {
       const r = req.result;
       if (r !== undefined) this.storeResult(conn, r.taskId, r.state, r.body, r.options ?? {}, part);
-      publishes.forEach((p, i) => this.enqueueRouted(conn.info.vhost, routes[i]!, p.exchange, p.routingKey, p.body, p.props, false, part, p.track));
+      for (const send of sends) send(part);
       if (req.ack !== undefined && req.ack !== 0) this.ack(conn, req.ack, false);
     });
     part(null);
+  }
+
+  /**
+   * Checks publishes that go out with other writes (a finish's, a beat fire's): routes, properties
+   * and room in reject-publish queues, throwing before anything changes. Returns one function per
+   * publish that enqueues it, to call inside the caller's atomically().
+   */
+  private preparePublishes(vhostName: string, publishes: readonly FinishPublish[]): ((done: PublishDone) => void)[] {
+    const vhost = this.vhosts.get(vhostName);
+    if (vhost === undefined) throw fail('ERR_ACCESS_REFUSED', `virtual host '${vhostName}' does not exist`);
+    const routes = publishes.map((p) => this.routeIn(vhost, p.exchange, p.routingKey, p.props, p.track));
+    refuseIfFull(routes);
+    return publishes.map((p, i) => (done) => this.enqueueRouted(vhostName, routes[i]!, p.exchange, p.routingKey, p.body, p.props, false, done, p.track));
   }
 
   revoke(c: EngineConnection, taskIds: string[], options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void {

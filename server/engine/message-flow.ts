@@ -2,7 +2,10 @@
 // delivery to consumers with prefetch, settle, requeue, expiry, dead-lettering, and lane paging.
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
-import type { BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation } from '../store/store.js';
+import type {
+  BrokerStore, GroupProgress, ResultKey, ScheduleKey, StoredFire, StoredGroup, StoredLease, StoredMessage, StoredResult, StoredRevocation,
+  StoredScheduleEntry,
+} from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
 import { deadLetterProps, isDeadLetterCycle, type DeadLetterReason } from './dead-letter.js';
 import { DELAYED_LANE } from '../store/store.js';
@@ -23,6 +26,10 @@ export interface CommitWriter {
   putRevocation(rec: StoredRevocation): void;
   putGroup(rec: StoredGroup): void;
   putGroupProgress(p: GroupProgress): void;
+  putScheduleEntry(rec: StoredScheduleEntry): void;
+  deleteScheduleEntry(k: ScheduleKey): void;
+  putLease(rec: StoredLease): void;
+  putFire(rec: StoredFire): void;
   /** `done` runs once everything written so far is committed (or with the commit's error). */
   afterCommit(done: (err: Error | null) => void): void;
   /** Every write `fn` makes lands in one transaction. */

@@ -4,6 +4,7 @@ import type { CeleriacError } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord, MessageProperties,
   QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride, RateSlot,
+  BeatAdvanceFrame, BeatFireFrame, LeaseRecord, ScheduleRecord,
 } from '../../shared/frames.js';
 
 /** What a worker's finish does in one transaction. */
@@ -38,6 +39,8 @@ export interface DeliverySink {
   bufferedBytes?(): number;
   /** Revoked task ids this connection holds deliveries of, or (terminate) may be running (a sink that has no use for it omits it). */
   revoked?(info: RevokedInfo): void;
+  /** Schedule entries of the vhost were upserted, removed, paused or resumed (to connections that watch them). */
+  scheduleChanged?(names: string[]): void;
 }
 
 /** Who a connection is, for listings and exclusive-queue ownership. */
@@ -55,6 +58,43 @@ export type PublishDone = (err: CeleriacError | null) => void;
 /** Opaque handle the engine gives a session for one connection. */
 export interface EngineConnection {
   readonly info: ConnectionInfo;
+}
+
+/** Answers a request once its writes are committed: an error, or the result. */
+export type BeatDone<T> = (err: CeleriacError | null, result?: T) => void;
+
+/** What an upsert may set besides the spec (see ScheduleUpsertFrame). */
+export interface ScheduleUpsertOptions {
+  source?: string;
+  /** Given: set (null = none); absent: kept (a new entry starts with null). */
+  nextRunAt?: number | null;
+  resetState?: boolean;
+}
+
+/** A fire, as the beatFire frame gives it. */
+export type BeatFireRequest = Omit<BeatFireFrame, 'op' | 'id'>;
+/** An advance, as the beatAdvance frame gives it. */
+export type BeatAdvanceRequest = Omit<BeatAdvanceFrame, 'op' | 'id'>;
+
+export type BeatFireAnswer = { fired: true; record: ScheduleRecord } | { fired: false; reason: 'duplicate' | 'changed' };
+
+/**
+ * Beat's side of the broker, per vhost of the connection: schedule entries, leader leases and
+ * fires (see the beat frames in shared/frames.ts for the exact rules). Sync methods throw
+ * CeleriacError on bad input (ERR_INVALID_ARGUMENT) and on a lost lease (ERR_STALE_LEASE).
+ */
+export interface BeatApi {
+  upsert(conn: EngineConnection, name: string, spec: string, options: ScheduleUpsertOptions, done: BeatDone<{ created: boolean; revision: number }>): void;
+  remove(conn: EngineConnection, name: string, done: BeatDone<{ removed: boolean }>): void;
+  /** ERR_NOT_FOUND when the entry does not exist. */
+  pause(conn: EngineConnection, name: string, paused: boolean, done: BeatDone<ScheduleRecord>): void;
+  list(conn: EngineConnection, names: string[] | undefined): { entries: ScheduleRecord[]; leases: LeaseRecord[] };
+  /** Starts (true) or stops (false) pushing scheduleChanged to this connection's sink. */
+  watch(conn: EngineConnection, watch: boolean): void;
+  acquireLease(conn: EngineConnection, name: string, holder: string, ttl: number, done: BeatDone<{ acquired: boolean; lease: LeaseRecord }>): void;
+  releaseLease(conn: EngineConnection, name: string, holder: string, epoch: number, done: BeatDone<{ released: boolean }>): void;
+  fire(conn: EngineConnection, req: BeatFireRequest, done: BeatDone<BeatFireAnswer>): void;
+  advance(conn: EngineConnection, req: BeatAdvanceRequest, done: BeatDone<{ advanced: boolean; record: ScheduleRecord | null }>): void;
 }
 
 /** The operations a session performs; every sync method throws CeleriacError on bad input. */
@@ -108,6 +148,8 @@ export interface EngineApi {
   declareGroup(conn: EngineConnection, groupId: string, members: string[], options: GroupDeclareOptions, done: (err: CeleriacError | null) => void): void;
   /** The group with its members' results, or null when unknown. */
   getGroup(conn: EngineConnection, groupId: string): GroupRecord | null;
+  /** Beat: schedule entries, leases and fires of the connection's vhost. */
+  readonly beat: BeatApi;
   /** The sink is writable again: deliver what was held back. */
   resume(conn: EngineConnection): void;
   /** Whether publishing is currently blocked (memory or store over its limit). */

@@ -11,6 +11,7 @@ import * as results from './handlers/results.js';
 import { finish } from './handlers/finish.js';
 import * as control from './handlers/control.js';
 import * as groups from './handlers/groups.js';
+import * as beat from './handlers/beat.js';
 import * as topology from './handlers/topology.js';
 
 type FrameOf<K extends Frame['op']> = Extract<Frame, { op: K }>;
@@ -19,7 +20,7 @@ type HandlerTable = { [K in Frame['op']]?: Handler<K> };
 
 /**
  * Frames a client may send once the connection is open. Server-to-client opcodes (welcome,
- * confirm, deliver, flow, cancelNotify, revoked) have no handler, so a client sending one is refused.
+ * confirm, deliver, flow, cancelNotify, revoked, scheduleChanged) have no handler, so a client sending one is refused.
  */
 const HANDLERS: HandlerTable = {
   [OP.heartbeat]: conn.heartbeat,
@@ -52,6 +53,15 @@ const HANDLERS: HandlerTable = {
   [OP.rateRelease]: control.rateRelease,
   [OP.groupDeclare]: groups.groupDeclare,
   [OP.groupGet]: groups.groupGet,
+  [OP.scheduleUpsert]: beat.scheduleUpsert,
+  [OP.scheduleRemove]: beat.scheduleRemove,
+  [OP.schedulePause]: beat.schedulePause,
+  [OP.scheduleList]: beat.scheduleList,
+  [OP.scheduleWatch]: beat.scheduleWatch,
+  [OP.leaseAcquire]: beat.leaseAcquire,
+  [OP.leaseRelease]: beat.leaseRelease,
+  [OP.beatFire]: beat.beatFire,
+  [OP.beatAdvance]: beat.beatAdvance,
 };
 
 /** What the dispatcher needs from a session. */

@@ -68,6 +68,10 @@ export class SocketSink implements DeliverySink {
       : { op: OP.revoked, taskIds: info.taskIds, terminate: info.terminate, signal: info.signal }, 0);
   }
 
+  scheduleChanged(names: string[]): void {
+    this.io.push({ op: OP.scheduleChanged, names }, 0);
+  }
+
   flow(active: boolean, reason: string): void {
     if (active === this.flowActive) return;
     this.flowActive = active;

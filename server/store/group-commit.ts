@@ -1,9 +1,11 @@
 // Group commit: every message write made during one event-loop turn goes to disk in one
 // transaction, so durability costs one fsync per turn instead of one per message.
 import {
-  isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type StoredGroup, type StoredMessage, type StoredResult,
-  type StoredRevocation, type WriteBatch,
+  isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type ScheduleKey, type StoredFire, type StoredGroup, type StoredLease,
+  type StoredMessage, type StoredResult, type StoredRevocation, type StoredScheduleEntry, type WriteBatch,
 } from './store.js';
+
+const beatKey = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
 
 /** Called once per insert: null after its transaction committed, or the commit's error. */
 export type CommitDone = (err: Error | null) => void;
@@ -23,6 +25,11 @@ export interface GroupCommitOptions {
 
 const DEFAULT_MAX_BATCH_INSERTS = 5000;
 const DEFAULT_RETRY_DELAY_MS = 100;
+/**
+ * Failed commits in a row after which beat writes kept for retry are dropped (and reported): unlike
+ * deletes and counts, a bad row could fail every commit, and then nothing else would be written.
+ */
+const MAX_BEAT_RETRIES = 5;
 
 /** What the group commit needs of a store: batches, and the async sync when commits need one. */
 export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
@@ -62,6 +69,13 @@ export class GroupCommit {
   private revocations: StoredRevocation[] = [];
   private groups: StoredGroup[] = [];
   private groupProgress = new Map<string, GroupProgress>();
+  /** Beat writes of this turn: whole entry and lease rows (last wins per key), removals, fires. */
+  private scheduleEntries = new Map<string, StoredScheduleEntry>();
+  private scheduleDeletes = new Map<string, ScheduleKey>();
+  private leases = new Map<string, StoredLease>();
+  private fires: StoredFire[] = [];
+  /** Failed commits in a row that held beat writes. */
+  private beatFailures = 0;
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -106,7 +120,37 @@ export class GroupCommit {
   /** Writes still waiting for a commit: inserts, count updates and deletes. */
   get pendingCount(): number {
     return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size
-      + this.revocations.length + this.groups.length + this.groupProgress.size;
+      + this.revocations.length + this.groups.length + this.groupProgress.size
+      + this.scheduleEntries.size + this.scheduleDeletes.size + this.leases.size + this.fires.length;
+  }
+
+  /** Writes a schedule entry whole (created, changed, fired or advanced); the last write of a turn wins. */
+  putScheduleEntry(rec: StoredScheduleEntry): void {
+    this.assertOpen();
+    this.scheduleEntries.set(beatKey(rec.vhost, rec.name), rec);
+    this.scheduleTurn();
+  }
+
+  /** Removes a schedule entry and its fire log (fires of it recorded earlier in the turn are dropped). */
+  deleteScheduleEntry(k: ScheduleKey): void {
+    this.assertOpen();
+    const key = beatKey(k.vhost, k.name);
+    this.scheduleEntries.delete(key);
+    this.scheduleDeletes.set(key, k);
+    this.fires = this.fires.filter((f) => f.vhost !== k.vhost || f.entry !== k.name);
+    this.scheduleTurn();
+  }
+
+  /** Writes a lease whole; the last write of a turn wins. */
+  putLease(rec: StoredLease): void {
+    this.assertOpen();
+    this.leases.set(beatKey(rec.vhost, rec.name), rec);
+    this.scheduleTurn();
+  }
+
+  /** Records a fire of a schedule entry (with the entry's new state and its task message). */
+  putFire(rec: StoredFire): void {
+    this.add(this.fires, rec);
   }
 
   /** Remembers a revoked task id (with the turn's other writes). */
@@ -275,6 +319,8 @@ export class GroupCommit {
       inserts: [], counts: [], deletes: [...deletes],
       tracks: this.tracks, results: [...this.results.values()], resultDeletes: [...resultDeletes.values()],
       revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
+      scheduleDeletes: [...this.scheduleDeletes.values()], scheduleEntries: [...this.scheduleEntries.values()],
+      leases: [...this.leases.values()], fires: this.fires,
     };
     this.tracks = [];
     this.results = new Map();
@@ -282,6 +328,10 @@ export class GroupCommit {
     this.revocations = [];
     this.groups = [];
     this.groupProgress = new Map();
+    this.scheduleEntries = new Map();
+    this.scheduleDeletes = new Map();
+    this.leases = new Map();
+    this.fires = [];
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 
@@ -289,6 +339,7 @@ export class GroupCommit {
     if (!isEmptyBatch(batch)) {
       try {
         this.store.applyBatch(batch);
+        this.beatFailures = 0;
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
       }
@@ -304,6 +355,7 @@ export class GroupCommit {
 
     if (failure) {
       for (const [key, k] of resultDeletes) if (!this.results.has(key)) this.resultDeletes.set(key, k);
+      this.keepBeatForRetry(batch);
       this.keepForRetry(counts, deletes);
       this.onError?.(failure);
     }
@@ -333,6 +385,26 @@ export class GroupCommit {
         this.startSync();
       }
     });
+  }
+
+  /**
+   * Puts a failed commit's beat writes back (nothing newer can exist yet: the commit runs within
+   * one synchronous step). The engine keeps them in memory (a fire's message may be out already,
+   * a lease epoch was handed out), so the disk must catch up, or a restart would bring back a
+   * removed entry or hand an epoch out twice. Whole rows and ignored repeats: always safe to redo.
+   */
+  private keepBeatForRetry(batch: WriteBatch): void {
+    const writes = (batch.scheduleDeletes?.length ?? 0) + (batch.scheduleEntries?.length ?? 0) + (batch.leases?.length ?? 0) + (batch.fires?.length ?? 0);
+    if (writes === 0) return;
+    if (++this.beatFailures >= MAX_BEAT_RETRIES) {
+      this.beatFailures = 0;
+      this.onError?.(new Error(`${writes} beat writes dropped after ${MAX_BEAT_RETRIES} failed commits; the broker's memory keeps them until it restarts`));
+      return;
+    }
+    for (const k of batch.scheduleDeletes ?? []) this.scheduleDeletes.set(beatKey(k.vhost, k.name), k);
+    for (const e of batch.scheduleEntries ?? []) this.scheduleEntries.set(beatKey(e.vhost, e.name), e);
+    for (const l of batch.leases ?? []) this.leases.set(beatKey(l.vhost, l.name), l);
+    this.fires = [...(batch.fires ?? [])];
   }
 
   /** Puts a failed commit's count updates and deletes back, under anything newer. */

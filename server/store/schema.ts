@@ -134,6 +134,42 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX messages_by_queue;
   CREATE INDEX messages_by_lane ON messages (queue_id, lane, ready_at, id);
   `,
+  // 5: beat. Entries (spec: the client's JSON text, up to 64 KiB, so a rowid table: WITHOUT ROWID
+  // suits small rows only), their leader leases (rows never deleted: an epoch is never reused) and
+  // the fire log, keyed (vhost, entry, scheduled_at): the de-duplication of fires, trimmed per entry.
+  `
+  CREATE TABLE beat_entries (
+    vhost TEXT NOT NULL,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    paused INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    last_run_at INTEGER,
+    next_run_at INTEGER,
+    run_count INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (vhost, name)
+  );
+
+  CREATE TABLE beat_leases (
+    vhost TEXT NOT NULL,
+    name TEXT NOT NULL,
+    holder TEXT,
+    epoch INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (vhost, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE beat_fires (
+    vhost TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    scheduled_at INTEGER NOT NULL,
+    fired_at INTEGER NOT NULL,
+    PRIMARY KEY (vhost, entry, scheduled_at)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this build writes. */

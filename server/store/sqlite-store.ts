@@ -1,6 +1,6 @@
 // The BrokerStore on SQLite (better-sqlite3): opening and tuning the file, topology and messages;
-// results and task control have their SQL in results-sql.ts and task-control-sql.ts. Statements are
-// prepared once at open; one write batch is one transaction (group commit).
+// results, task control and beat have their SQL in results-sql.ts, task-control-sql.ts and
+// beat-sql.ts. Statements are prepared once at open; one write batch is one transaction (group commit).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ExchangeType } from '../../shared/frames.js';
@@ -16,9 +16,11 @@ import type {
   StoredGroup,
   StoredResult,
   StoredRevocation,
+  StoredBeat,
   Topology,
   WriteBatch,
 } from './store.js';
+import { BeatSql } from './beat-sql.js';
 import { ResultsSql } from './results-sql.js';
 import { migrate } from './schema.js';
 import { TaskControlSql } from './task-control-sql.js';
@@ -242,6 +244,7 @@ class SqliteStore implements BrokerStore {
   private readonly applyTx: (batch: WriteBatch) => void;
   private readonly results: ResultsSql;
   private readonly taskControl: TaskControlSql;
+  private readonly beat: BeatSql;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
 
@@ -317,6 +320,7 @@ class SqliteStore implements BrokerStore {
 
     this.results = new ResultsSql(db);
     this.taskControl = new TaskControlSql(db);
+    this.beat = new BeatSql(db);
     // Invariant: inserts, then count updates, then deletes (the WriteBatch contract), so a
     // batch may update or delete a row it inserts. Any throw rolls the whole batch back.
     this.applyTx = db.transaction((batch: WriteBatch) => {
@@ -333,6 +337,7 @@ class SqliteStore implements BrokerStore {
       for (const id of batch.deletes) this.deleteMessage.run(id);
       this.results.apply(batch);
       this.taskControl.apply(batch);
+      this.beat.apply(batch);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
       const queue = this.selectQueueById.get(queueId);
@@ -445,6 +450,10 @@ class SqliteStore implements BrokerStore {
 
   deleteExpiredGroups(now: number): number {
     return this.taskControl.deleteExpiredGroups(now);
+  }
+
+  loadBeat(): StoredBeat {
+    return this.beat.loadBeat();
   }
 
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[] {

@@ -119,6 +119,60 @@ export interface StoredGroup {
 /** The counting state of a stored group, written with the result that advanced it. */
 export interface GroupProgress { vhost: string; groupId: string; done: number; fired: boolean }
 
+/** A beat schedule entry as stored (ScheduleRecord of the protocol, per vhost). Times are epoch ms. */
+export interface StoredScheduleEntry {
+  vhost: string;
+  name: string;
+  /** The entry as the client's JSON text; the broker never reads it. */
+  spec: string;
+  paused: boolean;
+  source: string;
+  lastRunAt: number | null;
+  nextRunAt: number | null;
+  runCount: number;
+  createdAt: number;
+  updatedAt: number;
+  revision: number;
+}
+
+/** Identifies one schedule entry. */
+export interface ScheduleKey { vhost: string; name: string }
+
+/** A beat leader lease. The row is never deleted, so its epoch only grows, across restarts too. */
+export interface StoredLease {
+  vhost: string;
+  name: string;
+  /** null once released. */
+  holder: string | null;
+  epoch: number;
+  /** Epoch ms (broker clock) after which it is free to take. */
+  expiresAt: number;
+}
+
+/** One fire of an entry: its de-duplication key (vhost, entry, scheduledAt). */
+export interface StoredFire {
+  vhost: string;
+  entry: string;
+  scheduledAt: number;
+  firedAt: number;
+}
+
+/** What recovery reads of beat: every entry, lease and the kept fire log, fires in scheduled order. */
+export interface StoredBeat {
+  entries: StoredScheduleEntry[];
+  leases: StoredLease[];
+  fires: StoredFire[];
+}
+
+/**
+ * The fire log's bound, per entry: the newest FIRE_LOG_KEEP fires, none scheduled more than
+ * FIRE_LOG_MAX_AGE_MS before the latest fire was recorded (the broker's clock then). Only fires at or before the entry's lastRunAt
+ * can be in it, and those are refused by that alone, so the log is needed only after a reset of
+ * the entry's state; a bound keeps a fast schedule from growing it without end.
+ */
+export const FIRE_LOG_KEEP = 1_000;
+export const FIRE_LOG_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Everything written in one event-loop turn: applied in one transaction, in this order. */
 export interface WriteBatch {
   inserts: StoredMessage[];
@@ -138,12 +192,21 @@ export interface WriteBatch {
   groups?: StoredGroup[];
   /** Group counters advanced (and callbacks fired) with this batch's results. */
   groupProgress?: GroupProgress[];
+  /** Schedule entries removed, with their fire log (applied before the entry writes below). */
+  scheduleDeletes?: ScheduleKey[];
+  /** Schedule entries written whole (insert or replace). */
+  scheduleEntries?: StoredScheduleEntry[];
+  /** Leases written whole (insert or replace). */
+  leases?: StoredLease[];
+  /** Fires recorded (a repeat of a key is ignored); each entry's log is then trimmed to its bound. */
+  fires?: StoredFire[];
 }
 
 /** True when a batch writes nothing. */
 export function isEmptyBatch(b: WriteBatch): boolean {
   return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0)
-    + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0) === 0;
+    + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0)
+    + (b.scheduleDeletes?.length ?? 0) + (b.scheduleEntries?.length ?? 0) + (b.leases?.length ?? 0) + (b.fires?.length ?? 0) === 0;
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -184,6 +247,8 @@ export interface BrokerStore {
   loadOpenGroups(now: number): StoredGroup[];
   /** Deletes groups whose expiry is at or before `now`; returns how many. */
   deleteExpiredGroups(now: number): number;
+  /** Beat's entries, leases and fire log (recovery). */
+  loadBeat(): StoredBeat;
   /** Messages of a queue still on disk. */
   countMessages(queueId: number): number;
   /** Deletes every message of the queue; returns how many. */

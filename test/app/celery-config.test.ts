@@ -110,19 +110,40 @@ t.test('CELERY_ROUTES forms: string values, function routers, list of routers', 
   t.strictSame(routeFor(s, 'b.add'), { exchange: 'bx', routingKey: 'bq', queue: 'bq', priority: 7 });
 });
 
-t.test('CELERYBEAT_SCHEDULE: seconds → ms, crontab fields snake → camel, options converted', async (t) => {
+t.test('CELERYBEAT_SCHEDULE: the seed form, seconds → ms, crontab fields snake → camel, options converted', async (t) => {
+  // The issue's seed: Celery's docs example, add(16, 16) every 10 seconds.
+  const seed = resolveSettings(fromCeleryConfig({ CELERYBEAT_SCHEDULE: { 'add-every-10s': { task: 'tasks.add', schedule: 10.0, args: [16, 16] } } }));
+  t.strictSame(seed.beatSchedule['add-every-10s'], {
+    task: 'tasks.add', schedule: { kind: 'interval', every: 10_000 }, args: [16, 16], kwargs: {}, options: {},
+    limit: null, start: null, end: null, missed: 'skip', missedLimit: 100, timezone: null,
+  });
   const input = fromCeleryConfig({
+    CELERY_TIMEZONE: 'Europe/Paris',
     CELERYBEAT_SCHEDULE: {
-      'add-every-30s': { task: 'projq.tasks.add', schedule: 30, args: [16, 16] },
+      'add-every-30s': { task: 'projq.tasks.add', schedule: 30, args: [16, 16], relative: false },
       'report-monday': { task: 'projq.tasks.report', schedule: { minute: 30, hour: 7, day_of_week: 1 }, options: { routing_key: 'web.report', expires: 60 } },
+      'first-monday': { task: 'projq.tasks.report', schedule: { minute: 0, hour: 9, day_of_week: 'monday', day_of_month: '1-7' } },
+      'weekdays': { task: 'projq.tasks.tick', schedule: { minute: 0, hour: [9, 17], day_of_week: [1, 2, 3, 4, 5] } },
       'cron-string': { task: 'projq.tasks.tick', schedule: '*/5 * * * *', kwargs: { verbose: true } },
+      'dawn': { task: 'projq.tasks.lights', schedule: { event: 'dawn_civil', lat: 48.85, lon: 2.35 } },
     },
   });
   const s = resolveSettings(input);
-  t.strictSame(s.beatSchedule['add-every-30s'], { task: 'projq.tasks.add', schedule: 30_000, args: [16, 16], kwargs: {}, options: {} });
-  t.strictSame(s.beatSchedule['report-monday'], { task: 'projq.tasks.report', schedule: { minute: 30, hour: 7, dayOfWeek: 1 }, args: [], kwargs: {}, options: { routingKey: 'web.report', expires: 60_000 } });
-  t.equal(s.beatSchedule['cron-string']!.schedule, '*/5 * * * *');
-  t.strictSame(fromCeleryConfig({ beat_schedule: { x: { task: 't', schedule: 1 } } }).beatSchedule, { x: { task: 't', schedule: 1_000, args: [], kwargs: {}, options: {} } });
+  t.match(s.beatSchedule['add-every-30s'], { schedule: { kind: 'interval', every: 30_000 }, args: [16, 16] });
+  t.match(s.beatSchedule['report-monday'], { schedule: { kind: 'crontab', expr: '30 7 * * 1', timezone: null }, options: { routingKey: 'web.report', expires: 60_000 } });
+  t.equal(s.beatSchedule['first-monday']!.schedule.kind === 'crontab' && s.beatSchedule['first-monday']!.schedule.expr, '0 9 1-7 * +mon', 'both days restricted: Celery means both (croner\'s +)');
+  t.equal(s.beatSchedule['weekdays']!.schedule.kind === 'crontab' && s.beatSchedule['weekdays']!.schedule.expr, '0 9,17 * * 1,2,3,4,5', 'Celery\'s lists');
+  t.strictSame(s.beatSchedule['cron-string']!.schedule, { kind: 'crontab', expr: '*/5 * * * *', timezone: null });
+  t.strictSame(s.beatSchedule['dawn']!.schedule, { kind: 'solar', event: 'dawn_civil', lat: 48.85, lon: 2.35 });
+  t.equal(s.timezone, 'Europe/Paris');
+  t.match(fromCeleryConfig({ beat_schedule: { x: { task: 't', schedule: 1 } } }).beatSchedule, { x: { task: 't', schedule: { kind: 'interval', every: 1_000 } } });
+});
+
+t.test('CELERYBEAT_SCHEDULE: Celery-only keys and bad entries are refused naming the entry', async (t) => {
+  throwsInvalid(t, () => fromCeleryConfig({ CELERYBEAT_SCHEDULE: { x: { task: 't', schedule: 10, relative: true } } }), /setting CELERYBEAT_SCHEDULE\['x'\]\.relative/, /relative=True has no equivalent/);
+  throwsInvalid(t, () => fromCeleryConfig({ CELERYBEAT_SCHEDULE: { x: { task: 't', schedule: 10, options: { link: 'y' } } } }), /setting CELERYBEAT_SCHEDULE\['x'\]\.options\.link is not a known field/);
+  throwsInvalid(t, () => fromCeleryConfig({ CELERYBEAT_SCHEDULE: { x: { task: 't', schedule: { hour: 25 } } } }), /setting CELERYBEAT_SCHEDULE\['x'\]\.schedule\.hour/);
+  throwsInvalid(t, () => fromCeleryConfig({ beat_schedule: { y: { task: 't', schedule: { event: 'moonrise', lat: 0, lon: 0 } } } }), /setting beat_schedule\['y'\]\.schedule\.event/);
 });
 
 t.test('an unknown key throws naming it, with a suggestion in its own style', async (t) => {

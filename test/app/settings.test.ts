@@ -4,6 +4,7 @@ import { SETTINGS, SETTING_NAMES, parseSetting, resolveSettings, type SettingsIn
 import { bindingAccepts, globToRegExp, queueFor, routeFor } from '../../client/app/routing.js';
 import { parseRateLimit } from '../../client/app/rate-limit.js';
 import { closest } from '../../client/app/suggest.js';
+import { Celeriac } from '../../client/app/celeriac.js';
 import { throwsInvalid } from './app-helpers.js';
 
 t.test('every default passes its own parser and comes back unchanged', async (t) => {
@@ -187,7 +188,7 @@ t.test('binding matching (AMQP topic rules) and globs', async (t) => {
   t.ok(globToRegExp('a?c').test('abc'));
 });
 
-t.test('beat schedule: shapes accepted, copied and frozen', async (t) => {
+t.test('beat schedule: shapes accepted, parsed, copied and frozen', async (t) => {
   const args = [1, { n: 2 }];
   const s = resolveSettings({
     beatSchedule: {
@@ -197,11 +198,33 @@ t.test('beat schedule: shapes accepted, copied and frozen', async (t) => {
       fields: { task: 'tasks.tick', schedule: { minute: '*/15', hour: 9, dayOfWeek: 'mon-fri' } },
     },
   });
-  t.strictSame(s.beatSchedule['every30'], { task: 'tasks.add', schedule: 30_000, args: [1, { n: 2 }], kwargs: {}, options: {} });
+  t.strictSame(s.beatSchedule['every30'], {
+    task: 'tasks.add', schedule: { kind: 'interval', every: 30_000 }, args: [1, { n: 2 }], kwargs: {}, options: {},
+    limit: null, start: null, end: null, missed: 'skip', missedLimit: 100, timezone: null,
+  });
   t.not(s.beatSchedule['every30']!.args, args, 'args are copied');
   t.ok(Object.isFrozen(s.beatSchedule['every30']!.args[1]));
   t.notOk(Object.isFrozen(args[1]), 'the caller\'s args are not frozen');
   t.equal(s.beatSchedule['nightly']!.options.expires, 60_000);
+  t.strictSame(s.beatSchedule['nightly']!.schedule, { kind: 'crontab', expr: '0 3 * * mon-fri', timezone: null });
+  t.strictSame(s.beatSchedule['fields']!.schedule, { kind: 'crontab', expr: '*/15 9 * * mon-fri', timezone: null });
+  t.strictSame(resolveSettings({ beatSchedule: s.beatSchedule }).beatSchedule, s.beatSchedule, 'the parsed form is accepted again as is');
+});
+
+t.test('beat schedule: ISO times without an offset are read in the timezone setting, whatever the key order', async (t) => {
+  const s = resolveSettings({
+    beatSchedule: { once: { task: 't.once', schedule: { at: '2026-07-01T09:00:00' } } },
+    timezone: 'Europe/Paris',
+  });
+  // 09:00 in Paris in summer (UTC+2) is 07:00Z; a one-off misses 'once' by default (it still fires if beat was down).
+  t.strictSame(s.beatSchedule['once']!.schedule, { kind: 'once', at: Date.parse('2026-07-01T07:00:00Z') });
+  t.equal(s.beatSchedule['once']!.missed, 'once');
+});
+
+t.test('new Celeriac() refuses a bad beat entry, naming it', async (t) => {
+  throwsInvalid(t, () => new Celeriac({ beatSchedule: { bad: { task: 't', schedule: 'nope' } } }), /setting beatSchedule\['bad'\]\.schedule/, /crontab/);
+  throwsInvalid(t, () => new Celeriac({ beatSchedule: { zone: { task: 't', schedule: '0 9 * * *', timezone: 'Mars/Olympus' } } }), /setting beatSchedule\['zone'\]\.timezone/);
+  throwsInvalid(t, () => new Celeriac({ beatSchedule: { shape: { task: 't', schedule: { evry: 5 } as never } } }), /setting beatSchedule\['shape'\]\.schedule\.evry is not a known field \(did you mean 'every'\?\)/);
 });
 
 t.test('rate limits', async (t) => {

@@ -103,7 +103,8 @@ t.test(`fuzz the broker for ${durationMs} ms (seed ${seed}, ${connections} conne
   t.notOk(report.errorCodes['ERR_INTERNAL'], 'no request answered with ERR_INTERNAL');
   t.same(Object.keys(report.errorCodes).filter((c) => !(c in ERRORS)), [], 'every error code is one of the table');
   t.equal(report.undecodable, 0, 'everything the broker sent decodes');
-  t.ok(report.messages > 100 && report.closedByBroker > 10, 'the fuzz got going (inputs sent, connections refused)');
+  // Loose on purpose: the run is bounded in time, and a loaded machine sends far fewer inputs in it.
+  t.ok(report.messages > 30 && report.closedByBroker > 3, 'the fuzz got going (inputs sent, connections refused)');
   t.ok((report.inputs['huge-batch'] ?? 0) > 0 && (report.inputs['nesting'] ?? 0) > 0, 'huge batches and deep nesting among them');
   t.same(failed, [], 'no good publish failed');
   t.ok(confirmed.size > 0, `the good client published throughout (${confirmed.size})`);

@@ -70,6 +70,7 @@ function field(name: string, kind: Kind, r: Rand, wrongKinds: number): unknown {
     case 'uints': return Array.from({ length: int(r, 6) }, () => uint(r));
     case 'strs': return Array.from({ length: int(r, 6) }, () => pick(r, STRINGS));
     case 'tag': return r() < 0.6 ? 1 + int(r, r() < 0.9 ? 8 : 2 ** 32) : Array.from({ length: 1 + int(r, 5) }, () => 1 + int(r, 8));
+    case 'nullint': return r() < 0.3 ? null : r() < 0.5 ? uint(r) : -uint(r);
   }
 }
 
@@ -78,7 +79,8 @@ const CLIENT_OPS: readonly number[] = [
   OP.heartbeat, OP.error, OP.declareExchange, OP.deleteExchange, OP.declareQueue, OP.deleteQueue, OP.purgeQueue, OP.bindQueue,
   OP.unbindQueue, OP.publish, OP.consume, OP.cancel, OP.ack, OP.nack, OP.reject, OP.get, OP.resultStore, OP.resultGet, OP.resultWait,
   OP.resultForget, OP.finish, OP.revoke, OP.revokedCheck, OP.rateAcquire, OP.rateSet, OP.groupDeclare, OP.groupGet, OP.rateOverrides,
-  OP.rateRelease,
+  OP.rateRelease, OP.scheduleUpsert, OP.scheduleRemove, OP.schedulePause, OP.scheduleList, OP.scheduleWatch, OP.leaseAcquire,
+  OP.leaseRelease, OP.beatFire, OP.beatAdvance,
 ];
 
 const FATAL_OPS: ReadonlySet<number> = new Set([OP.ack, OP.nack, OP.reject, OP.close]);
@@ -164,12 +166,25 @@ export function randomInput(r: Rand, cap: number): FuzzInput {
     if (r() < 0.1) frames.splice(int(r, frames.length), 0, mutate(encodeLoose(randomFrame(r)), r));
     return { kind: 'batch', data: Buffer.concat([header(frames.length), ...frames]) };
   }
-  if (p < 0.90) return { kind: 'huge-batch', data: codec.encode(Array.from({ length: cap }, (_, i) => cheapFrame(r, i))) };
+  if (p < 0.90) return hugeBatch(r, cap);
   if (p < 0.94) return { kind: 'mutated', data: mutate(r() < 0.5 ? encodeLoose(randomFrame(r)) : codec.encode(Array.from({ length: 3 }, () => randomFrame(r))), r) };
   if (p < 0.96) return { kind: 'random-bytes', data: Uint8Array.from({ length: int(r, 200) }, () => int(r, 256)) };
   if (p < 0.985) return { kind: 'nesting', data: nesting(r) };
   if (p < 0.995) return { kind: 'over-cap', data: codec.encode(Array.from({ length: cap + 1 + int(r, 100) }, () => ({ op: OP.heartbeat }))) };
   return { kind: 'text', data: 'hello' };
+}
+
+/** A batch of `cap` cheap frames: the most a message may carry. */
+function hugeBatch(r: Rand, cap: number): FuzzInput {
+  return { kind: 'huge-batch', data: codec.encode(Array.from({ length: cap }, (_, i) => cheapFrame(r, i))) };
+}
+
+/**
+ * The inputs a run sends first, whatever its length: one huge batch and one nesting bomb, so a
+ * short run on a loaded machine (few inputs) still has both rare kinds.
+ */
+export function openingInputs(r: Rand, cap: number): FuzzInput[] {
+  return [hugeBatch(r, cap), { kind: 'nesting', data: nesting(r) }];
 }
 
 /** A msgpack array header for `n` elements. */

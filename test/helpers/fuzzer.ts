@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { FrameCodec } from '../../shared/codec.js';
 import type { Frame } from '../../shared/frames.js';
 import { OP, PROTOCOL_VERSION } from '../../shared/opcodes.js';
-import { randomInput, type InputKind } from './fuzz-inputs.js';
+import { openingInputs, randomInput, type InputKind } from './fuzz-inputs.js';
 import { rng } from './rng.js';
 
 /** What one fuzz run did and saw. */
@@ -47,7 +47,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = { seed: opts.seed, inputs: {}, messages: 0, bytes: 0, connections: 0, closedByBroker: 0, errorCodes: {}, undecodable: 0 };
   const deadline = Date.now() + opts.durationMs;
-  await Promise.all(Array.from({ length: opts.connections }, (_, i) => loop(opts, rng(opts.seed * 31 + i), deadline, report)));
+  await Promise.all(Array.from({ length: opts.connections }, (_, i) => loop(opts, rng(opts.seed * 31 + i), deadline, report, i === 0)));
   return report;
 }
 
@@ -57,13 +57,15 @@ interface FuzzSocket {
   cut(): Promise<void>;
 }
 
-async function loop(opts: FuzzOptions, r: () => number, deadline: number, report: FuzzReport): Promise<void> {
+/** `opening`: this loop sends openingInputs() before its random ones (the first loop does). */
+async function loop(opts: FuzzOptions, r: () => number, deadline: number, report: FuzzReport, opening: boolean): Promise<void> {
   let s: FuzzSocket | undefined;
+  const first = opening ? openingInputs(r, opts.cap) : [];
   try {
     while (Date.now() < deadline) {
       if (s === undefined || s.ws.readyState !== WebSocket.OPEN) s = await open(opts.url, r, report);
       if (s === undefined) continue;
-      const input = randomInput(r, opts.cap);
+      const input = first.shift() ?? randomInput(r, opts.cap);
       // Out of order: a second hello, now and then, in the middle of everything else.
       if (r() < 0.02) s.ws.send(reader.encode({ op: OP.hello, id: 1, version: PROTOCOL_VERSION }));
       s.ws.send(input.data, { binary: typeof input.data !== 'string' });

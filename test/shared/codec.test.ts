@@ -34,6 +34,12 @@ t.test('known bytes', async (t) => {
     ['a batch is an array of frames', [{ op: OP.heartbeat }, { op: OP.ok, id: 1 }], '929105920401'],
     ['a batch of one is sent as the frame itself', [{ op: OP.ok, id: 7 }], '920407'],
     ['rateRelease with a fractional slot as float 64', { op: OP.rateRelease, id: 3, key: 'k', slot: 1_700_000_000_000.5 }, '943503a16bcb4278bcfe56800800'],
+    // nullint: an absent optional field is nil, null travels as false (c2), a time as an int.
+    ['scheduleUpsert leaving nextRunAt out (kept)', { op: OP.scheduleUpsert, id: 1, name: 'n', spec: '{}' }, '9436' + '01' + 'a16e' + 'a27b7d'],
+    ['scheduleUpsert clearing nextRunAt', { op: OP.scheduleUpsert, id: 1, name: 'n', spec: '{}', nextRunAt: null }, '9636' + '01' + 'a16e' + 'a27b7d' + 'c0' + 'c2'],
+    ['scheduleUpsert setting nextRunAt', { op: OP.scheduleUpsert, id: 1, name: 'n', spec: '{}', nextRunAt: 1000 }, '9636' + '01' + 'a16e' + 'a27b7d' + 'c0' + 'cd03e8'],
+    ['beatAdvance to no next run', { op: OP.beatAdvance, id: 2, lease: 'l', holder: 'h', epoch: 3, entry: 'e', revision: 4, nextRunAt: null }, '983f' + '02' + 'a16c' + 'a168' + '03' + 'a165' + '04' + 'c2'],
+    ['scheduleChanged push', { op: OP.scheduleChanged, names: ['a', 'b'] }, '923b' + '92a161a162'],
   ];
   for (const [name, frame, bytes] of cases) {
     const encoded = codec.encode(frame);
@@ -62,6 +68,11 @@ function randomUint(r: () => number): number {
   if (pick < 0.7) return Math.floor(r() * 70_000);
   if (pick < 0.9) return Math.floor(r() * 2 ** 32) + 2 ** 32;
   return Number.MAX_SAFE_INTEGER - Math.floor(r() * 10);
+}
+
+/** A negative safe integer (never -0, which would not come back as itself). */
+function randomNegative(r: () => number): number {
+  return -1 - (randomUint(r) % (Number.MAX_SAFE_INTEGER - 1));
 }
 
 function randomBytes(r: () => number): Uint8Array {
@@ -96,7 +107,7 @@ function randomMap(r: () => number, depth: number): Record<string, unknown> {
 function randomField(kind: Kind, r: () => number): unknown {
   switch (kind) {
     case 'uint': return randomUint(r);
-    case 'int': return r() < 0.5 ? randomUint(r) : -randomUint(r) - 1;
+    case 'int': return r() < 0.5 ? randomUint(r) : randomNegative(r);
     case 'num': return r() * 1e6;
     case 'str': return randomString(r);
     case 'bool': return r() < 0.5;
@@ -107,6 +118,7 @@ function randomField(kind: Kind, r: () => number): unknown {
     case 'uints': return Array.from({ length: Math.floor(r() * 6) }, () => randomUint(r));
     case 'strs': return Array.from({ length: Math.floor(r() * 6) }, () => randomString(r));
     case 'tag': return r() < 0.5 ? randomUint(r) : Array.from({ length: 1 + Math.floor(r() * 5) }, () => randomUint(r));
+    case 'nullint': return r() < 0.3 ? null : r() < 0.5 ? randomUint(r) : randomNegative(r);
   }
 }
 
@@ -162,6 +174,11 @@ t.test('malformed frames are ERR_MALFORMED_FRAME', async (t) => {
     ['a tag list with a negative', [OP.ack, [1, -2]]],
     ['a batch with one bad frame', [[OP.heartbeat], [OP.ok]]],
     ['a batch with a non-array member', [[OP.heartbeat], 5]],
+    ['a required nullint left out', [OP.beatAdvance, 1, 'l', 'h', 1, 'e', 1]],
+    ['a required nullint sent as nil', [OP.beatAdvance, 1, 'l', 'h', 1, 'e', 1, null]],
+    ['a nullint given true', [OP.beatAdvance, 1, 'l', 'h', 1, 'e', 1, true]],
+    ['a nullint given a fraction', [OP.scheduleUpsert, 1, 'n', '{}', null, 1.5]],
+    ['a fire with a fractional scheduledAt', [OP.beatFire, 1, 'l', 'h', 1, 'e', 1, 1.5, false, []]],
   ];
   for (const [name, value] of bad) {
     t.equal(codeOf(() => codec.decode(raw.encode(value))), 'ERR_MALFORMED_FRAME', name);

@@ -36,3 +36,23 @@ t.test('schema 3 -> 4: existing messages get their lanes', async (t) => {
   t.same(store.loadLane(2, 3, 0, 10).map((m) => m.id), [4]);
   t.same(store.loadDelayed(2, { readyAt: 0, id: 0 }, 10).map((m) => m.id), [6]);
 });
+
+t.test('schema 4 -> 5: a file from before beat opens with empty beat tables, its messages untouched', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'old.db');
+  const raw = new Database(file);
+  raw.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version (version) VALUES (4)');
+  for (const m of MIGRATIONS.slice(0, 4)) raw.exec(m);
+  raw.prepare('INSERT INTO queues (id, vhost, name, auto_delete, options) VALUES (1, ?, ?, 0, ?)').run('/', 'plain', '{"durable":true}');
+  raw.prepare(`INSERT INTO messages (id, queue_id, exchange, routing_key, body, props, priority, ready_at, expires_at, delivery_count, lane)
+    VALUES (1, 1, '', 'k', x'00', NULL, 0, 0, 0, 0, 0)`).run();
+  raw.close();
+
+  const store = openSqliteStore({ file, durability: 'full' });
+  t.teardown(() => store.close());
+  t.same(store.loadBeat(), { entries: [], leases: [], fires: [] });
+  t.same(store.loadMessages(1, 0, 10).map((m) => m.id), [1]);
+  store.applyBatch({ inserts: [], counts: [], deletes: [], leases: [{ vhost: '/', name: 'beat', holder: 'h', epoch: 1, expiresAt: 5 }] });
+  t.match(store.loadBeat().leases, [{ name: 'beat', epoch: 1 }], 'the new tables take rows');
+});

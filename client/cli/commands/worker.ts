@@ -2,6 +2,7 @@
 // shutdown: running tasks finish), a second signal stops at once (cold). Exit 0 after either.
 import { hostname as osHostname } from 'node:os';
 import { WORKER_POOLS, type WorkerPool } from '../../app/settings.js';
+import type { Beat } from '../../beat/beat.js';
 import type { Worker, WorkerLog, WorkerOptions } from '../../worker/worker.js';
 import { parseChoice, parseInteger, parseSize, UsageError, type CommandSpec } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
@@ -17,6 +18,8 @@ const spec: CommandSpec = {
     'Consumes task messages from the queues, runs them in the pool and stores their results.',
     'SIGINT/SIGTERM: warm shutdown (running tasks finish, prefetched ones go back to the queue);',
     'a second signal: cold shutdown (running tasks are stopped). Exit code 0 after either.',
+    '-B also runs a beat in this process (as `celeriac beat` does): it sends the periodic tasks while',
+    'it holds the leader lease in the broker, so -B on every worker still fires each run once.',
   ],
   flags: [
     { flag: 'queues', short: 'Q', env: 'CELERIAC_QUEUES', kind: 'list', metavar: 'NAMES', default: "the app's taskDefaultQueue", help: 'queues to consume, comma-separated (repeatable)' },
@@ -26,10 +29,12 @@ const spec: CommandSpec = {
     { flag: 'prefetch-multiplier', env: 'CELERIAC_PREFETCH_MULTIPLIER', kind: 'string', metavar: 'N', default: 'the app\'s workerPrefetchMultiplier', help: 'prefetch = concurrency × N (0 = no limit)' },
     { flag: 'max-tasks-per-child', env: 'CELERIAC_MAX_TASKS_PER_CHILD', kind: 'string', metavar: 'N', default: 'the app\'s workerMaxTasksPerChild', help: 'replace an isolated runner after N tasks' },
     { flag: 'task-events', short: 'E', env: 'CELERIAC_TASK_EVENTS', kind: 'bool', default: "the app's workerSendTaskEvents", help: 'publish task events (task-received, task-started, task-succeeded, ...) for monitors' },
+    { flag: 'beat', short: 'B', env: 'CELERIAC_WORKER_BEAT', kind: 'bool', help: 'also run a beat in this process (periodic tasks; one leader among all beats)' },
     { flag: 'max-memory-per-child', env: 'CELERIAC_MAX_MEMORY_PER_CHILD', kind: 'string', metavar: 'BYTES', default: 'the app\'s workerMaxMemoryPerChild', help: 'replace an isolated runner above this memory (k, m or g suffix)' },
   ],
   examples: [
     'celeriac worker -A ./tasks.js -Q web_tasks,default -c 4 --pool threads -l info',
+    'celeriac worker -A ./tasks.js -B',
     'CELERIAC_BROKER=ws://broker:5680 celeriac worker -A ./tasks.js -n worker1@%h',
   ],
 };
@@ -69,7 +74,7 @@ function workerOptions(ctx: CommandContext, loaded: LoadedApp, log: WorkerLog): 
 }
 
 /** Celery-like start-up banner: who, where, how, and what it runs. */
-function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean): string {
+function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean, beat: Beat | undefined): string {
   const s = loaded.app.settings;
   const tasks = loaded.app.taskNames();
   const queueRows = worker.queues.map((q) => {
@@ -86,6 +91,7 @@ function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean): string 
     `.> concurrency: ${worker.concurrency} (${worker.poolName})`,
     `.> prefetch:    ${worker.prefetch === 0 ? 'unlimited' : worker.prefetch}`,
     `.> task events: ${taskEvents ? 'ON' : 'OFF'}`,
+    `.> beat:        ${beat === undefined ? 'OFF' : `ON (${beat.holder}, lease '${beat.leaseName}')`}`,
     '',
     '[queues]',
     ...queueRows,
@@ -107,6 +113,8 @@ async function run(ctx: CommandContext): Promise<number> {
   const log = makeLogger(ctx.logLevel, ctx.output);
   const options = workerOptions(ctx, loaded, log);
   const worker = loaded.app.worker(options);
+  // -B: a beat beside the worker, on its own connection; it stops first on shutdown (no new fires).
+  const beat = ctx.args.bool('beat') ? loaded.app.beat({ log }) : undefined;
   worker.on('task-received', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] received`));
   worker.on('task-succeeded', (e) => log('info', `Task ${e.name ?? '?'}[${e.uuid}] succeeded in ${String(e['runtime'])}s: ${shortRepr(e['result'])}`));
 
@@ -118,7 +126,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const waiting = new AbortController();
   const shutdown = (force: boolean): void => {
     // Every close() call returns the one shutdown under way (a forced one turns it cold).
-    closing = worker.close({ force });
+    closing = Promise.all([beat?.close(), worker.close({ force })]).then(() => {});
   };
   const removeSignal = ctx.onSignal((signal) => {
     signals++;
@@ -147,7 +155,7 @@ async function run(ctx: CommandContext): Promise<number> {
     if (waiting.signal.aborted) return 0;
     throw err;
   }
-  ctx.output.out(banner(worker, loaded, options.sendEvents ?? loaded.app.settings.workerSendTaskEvents));
+  ctx.output.out(banner(worker, loaded, options.sendEvents ?? loaded.app.settings.workerSendTaskEvents, beat));
   // A remote `shutdown` control command closes the worker without a signal: exit then too.
   const offline = new Promise<void>((res) => worker.once('worker-offline', () => res()));
   try {
@@ -157,10 +165,19 @@ async function run(ctx: CommandContext): Promise<number> {
     await loaded.app.close();
     throw err;
   }
+  try {
+    await beat?.start();
+  } catch (err) {
+    removeSignal();
+    await worker.close({ force: true });
+    await loaded.app.close();
+    throw err;
+  }
   started = true;
   if (signals >= 1) shutdown(signals >= 2);
   await offline;
   await closing;
+  await beat?.close();
   removeSignal();
   await loaded.app.close();
   return 0;
