@@ -180,7 +180,7 @@ export function celeriacBuilt() {
  * SIGTERM (clean shutdown), waits, then SIGKILLs this one child if it is still there.
  * `cli` runs another build of broker-server (e.g. an older checkout's dist/, for a before/after).
  */
-export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000, cli = BROKER_CLI } = {}) {
+export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000, cli = BROKER_CLI, extraArgs = [] } = {}) {
   if (!existsSync(cli)) throw new Error(`${cli} not found: run npm run build first`);
   let dir;
   if (!memory && !dataFile) {
@@ -190,6 +190,7 @@ export async function startBrokerProcess({ durability = 'full', dataFile, memory
   const args = [cli, '--port', '0', '--host', '127.0.0.1', '--durability', durability];
   if (memory) args.push('--memory');
   else args.push('--data', dataFile);
+  args.push(...extraArgs);
   const child = spawn(process.execPath, args, { cwd: dir?.path ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));

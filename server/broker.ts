@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { CeleriacError } from '../shared/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
 import { DEFAULT_THROTTLE } from './auth/login-throttle.js';
-import { UserRegistry, type UserSpec } from './auth/users.js';
+import { USER_TAGS, UserRegistry, isUserTag, type UserSpec } from './auth/users.js';
 import { createEngine } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
 import { buildHttpServer } from './http/http-server.js';
 import { escapeLogText } from './log-text.js';
-import type { PeerCounts } from './http/http-deps.js';
+import type { BrokerState, PeerCounts } from './http/http-deps.js';
 import { ConnectionGuard } from './session/connection-guard.js';
 import { WsEndpoint } from './session/endpoint.js';
 import { defaultMaxConnections } from './session/open-files.js';
@@ -38,7 +38,9 @@ export interface BrokerOptions {
   durability?: DurabilityMode;
   /**
    * Users allowed to connect. When given, the built-in guest/guest user does not exist; when
-   * absent, guest/guest is the only user and is accepted from loopback addresses only.
+   * absent, guest/guest is the only user (an administrator) and is accepted from loopback addresses
+   * only. A user's `tags` open the management HTTP API: `monitoring` reads, `administrator` acts;
+   * a user without tags uses the WebSocket protocol only.
    */
   users?: UserSpec[];
   /** Virtual hosts that exist. Default ['/']. */
@@ -69,6 +71,8 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** Connections from one peer address at once; 0 = no cap. Default half of maxConnections. */
   maxConnectionsPerAddress?: number;
+  /** Serve GET /metrics without credentials (for a Prometheus scraper); every other route still needs a user. Default false. */
+  metricsOpen?: boolean;
   /**
    * Receives the broker's log lines; default: silent. Each `msg` is one line: control characters
    * and backslashes in it are escaped (`\n`, `\x1b`, `\\`), so text from a client (a user
@@ -109,12 +113,13 @@ export interface BrokerConfig {
   readonly defaultConsumerTimeout: number | undefined;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
+  readonly metricsOpen: boolean;
   readonly log: (level: LogLevel, msg: string) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
-  'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'log',
+  'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'metricsOpen', 'log',
 ]);
 
 function invalid(option: string, message: string): CeleriacError {
@@ -155,20 +160,30 @@ function validateLimits(v: unknown): Readonly<Limits> {
 
 function validateUsers(v: unknown, vhosts: readonly string[]): readonly UserSpec[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v)) throw invalid('users', 'must be an array of { user, password, vhosts? }');
+  if (!Array.isArray(v)) throw invalid('users', 'must be an array of { user, password, vhosts?, tags? }');
   const seen = new Set<string>();
   return Object.freeze(v.map((u: unknown, i): UserSpec => {
     const at = `users[${i}]`;
-    if (!isRecord(u)) throw invalid(at, 'must be an object { user, password, vhosts? }');
+    if (!isRecord(u)) throw invalid(at, 'must be an object { user, password, vhosts?, tags? }');
     const user = nonEmptyString(`${at}.user`, u.user);
     if (seen.has(user)) throw invalid(`${at}.user`, `repeats user '${user}'`);
     seen.add(user);
     if (typeof u.password !== 'string') throw invalid(`${at}.password`, 'must be a string');
-    if (u.vhosts === undefined) return Object.freeze({ user, password: u.password });
-    if (!Array.isArray(u.vhosts)) throw invalid(`${at}.vhosts`, 'must be an array of vhost names');
-    const own = u.vhosts.map((h: unknown, j) => nonEmptyString(`${at}.vhosts[${j}]`, h));
-    for (const h of own) if (!vhosts.includes(h)) throw invalid(`${at}.vhosts`, `names vhost '${h}', which is not in option 'vhosts' (${vhosts.join(', ')})`);
-    return Object.freeze({ user, password: u.password, vhosts: Object.freeze(own) as string[] });
+    const spec: UserSpec = { user, password: u.password };
+    if (u.vhosts !== undefined) {
+      if (!Array.isArray(u.vhosts)) throw invalid(`${at}.vhosts`, 'must be an array of vhost names');
+      const own = u.vhosts.map((h: unknown, j) => nonEmptyString(`${at}.vhosts[${j}]`, h));
+      for (const h of own) if (!vhosts.includes(h)) throw invalid(`${at}.vhosts`, `names vhost '${h}', which is not in option 'vhosts' (${vhosts.join(', ')})`);
+      spec.vhosts = Object.freeze(own) as string[];
+    }
+    if (u.tags !== undefined) {
+      if (!Array.isArray(u.tags)) throw invalid(`${at}.tags`, `must be an array of tags (${USER_TAGS.join(', ')})`);
+      u.tags.forEach((tag: unknown, j) => {
+        if (!isUserTag(tag)) throw invalid(`${at}.tags[${j}]`, `must be one of ${USER_TAGS.join(', ')}, got ${JSON.stringify(tag)}`);
+      });
+      spec.tags = Object.freeze([...u.tags]) as UserSpec['tags'];
+    }
+    return Object.freeze(spec);
   }));
 }
 
@@ -199,6 +214,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   if (log !== undefined && typeof log !== 'function') throw invalid('log', 'must be a function (level, msg) => void');
   const maxConnections = optionalCount('maxConnections', options.maxConnections, 0) ?? defaultMaxConnections();
   const maxConnectionsPerAddress = optionalCount('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 0) ?? Math.ceil(maxConnections / 2);
+  const metricsOpen: unknown = options.metricsOpen ?? false;
+  if (typeof metricsOpen !== 'boolean') throw invalid('metricsOpen', `must be a boolean, got ${JSON.stringify(metricsOpen)}`);
   return Object.freeze({
     port,
     host,
@@ -214,6 +231,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     defaultConsumerTimeout: optionalCount('defaultConsumerTimeout', options.defaultConsumerTimeout, 1),
     maxConnections,
     maxConnectionsPerAddress,
+    metricsOpen,
     log: escapingLog(options.log),
   });
 }
@@ -305,8 +323,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     log: config.log,
   });
   let app: FastifyInstance | undefined;
+  let state: BrokerState = 'starting';
   try {
-    app = buildHttpServer({ engine, store, startedAt, version, connections: () => endpoint.size, peers: () => peerCounts(users, guard) });
+    app = buildHttpServer({
+      engine, store, users, startedAt, version,
+      vhosts: config.vhosts,
+      maxBodySize: config.limits.maxBodySize,
+      metricsOpen: config.metricsOpen,
+      state: () => state,
+      connections: () => endpoint.size,
+      peers: () => peerCounts(users, guard),
+    });
     guard.attach(app.server);
     endpoint.attach(app.server);
     await app.listen({ port: config.port, host: config.host });
@@ -322,8 +349,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const host = urlHost(config.host);
   config.log('info', `celeriac broker ${version} listening on ws://${host}:${port} (data: ${config.dataFile}, durability: ${config.durability})`);
 
+  state = 'ready';
+
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
+    // Not ready from the first moment of shutdown, so a load balancer stops sending before the sockets go.
+    state = 'closing';
     closing ??= (async () => {
       await endpoint.close();
       await http.close();

@@ -3,6 +3,8 @@
 export { startBroker, DEFAULT_PORT, type Broker, type BrokerOptions, type LogLevel } from './broker.js';
 /** A user of the broker: name, password (hashed at start-up, never stored) and allowed virtual hosts. */
 export type { UserSpec } from './auth/users.js';
+/** A management tag of a user: 'monitoring' reads the HTTP API, 'administrator' also acts. */
+export type { UserTag } from './auth/users.js';
 /** Durability of commits: 'full' (fsync per batch) or 'process' (survives a process crash). */
 export type { DurabilityMode } from './store/store.js';
 /** Protocol limits the broker enforces and announces in welcome. */

@@ -116,6 +116,14 @@ export class LoginThrottle {
     }
   }
 
+  /** A correct password from the address that needed no check (a remembered one): its failures are forgotten, as with end(true). */
+  clear(address: string): void {
+    const rec = this.records.get(address);
+    if (rec === undefined) return;
+    rec.failures = 0;
+    this.dropIfIdle(address, rec);
+  }
+
   private expired(rec: AddressRecord): boolean {
     return this.now() - rec.lastFailureAt > this.settings.forgetAfterMs;
   }

@@ -140,6 +140,7 @@ async function main(): Promise<void> {
       ...(config.consumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.consumerTimeout }),
       ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
       ...(config.maxConnectionsPerAddress === undefined ? {} : { maxConnectionsPerAddress: config.maxConnectionsPerAddress }),
+      ...(config.metricsOpen === true ? { metricsOpen: true } : {}),
       log,
     });
   } catch (err) {

@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { UserSpec } from '../auth/users.js';
 import type { DurabilityMode } from '../store/store.js';
 import { DEFAULT_LIMITS } from '../../shared/limits.js';
+import { parseUserArg } from './user-arg.js';
 
 /** What broker-server runs with, after flags, environment and defaults are merged. */
 export interface BrokerServerConfig {
@@ -18,6 +19,8 @@ export interface BrokerServerConfig {
   usersFile?: string;
   /** Set when a password came on the command line, where every local user can read it (ps). */
   passwordsInArgv?: true;
+  /** --metrics-open / CELERIAC_METRICS_OPEN: /metrics answers without credentials. */
+  metricsOpen?: true;
   /** Virtual hosts that exist; empty = the broker's default, just '/'. Every user may open each. */
   vhosts: string[];
   limits: { maxMessageSize?: number; maxPreAuthSize?: number; maxBodySize?: number; heartbeat?: number; handshakeTimeout?: number };
@@ -65,9 +68,10 @@ export const FLAGS = [
   { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding exchanges, queues and messages' },
   { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
-  { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated). The password shows in the process list (ps): for tests; otherwise use --users-file' },
-  { flag: 'users-file', env: 'CELERIAC_USERS_FILE', kind: 'string', default: 'none', metavar: 'FILE', help: 'users allowed to connect, one NAME:PASSWORD a line (# comments); the way to give passwords (chmod 600 the file)' },
+  { flag: 'user', env: 'CELERIAC_USERS', kind: 'user', default: 'built-in user, loopback only', metavar: 'NAME:PASSWORD', help: 'a user allowed to connect; repeatable (env: comma-separated); NAME+administrator:PASSWORD or NAME+monitoring:PASSWORD also opens the HTTP API. The password shows in the process list (ps): for tests; otherwise use --users-file' },
+  { flag: 'users-file', env: 'CELERIAC_USERS_FILE', kind: 'string', default: 'none', metavar: 'FILE', help: 'users allowed to connect, one NAME:PASSWORD (or NAME+TAG:PASSWORD) a line (# comments); the way to give passwords (chmod 600 the file)' },
   { flag: 'vhost', env: 'CELERIAC_VHOSTS', kind: 'list', default: '/', metavar: 'NAME', help: 'a virtual host that exists; repeatable (env: comma-separated); every user may open each' },
+  { flag: 'metrics-open', env: 'CELERIAC_METRICS_OPEN', kind: 'bool', default: 'off', help: 'serve /metrics without credentials (for a Prometheus scraper); every other HTTP route still needs a user' },
   { flag: 'durability', env: 'CELERIAC_DURABILITY', kind: 'durability', default: 'full', metavar: 'full|process', help: 'full: confirm after fsync; process: survives kill -9, not power loss' },
   { flag: 'log-format', env: 'CELERIAC_LOG_FORMAT', kind: 'log-format', default: 'text', metavar: 'text|json', help: 'json: one object per line with time, level, msg (and fields); client text is escaped either way' },
   { flag: 'max-message-size', env: 'CELERIAC_MAX_MESSAGE_SIZE', kind: 'bytes', default: '64m', metavar: 'BYTES', help: 'largest WebSocket message (a batch of frames counts whole)' },
@@ -134,12 +138,10 @@ function parseBool(raw: string, source: string): boolean {
 }
 
 function parseUser(raw: string, source: string): UserSpec {
-  // Split at the first colon only: a password may contain colons.
-  const at = raw.indexOf(':');
-  const user = at < 0 ? '' : raw.slice(0, at).trim();
-  const password = at < 0 ? '' : raw.slice(at + 1);
-  if (user === '' || password === '') throw new UsageError(`${source} expects NAME:PASSWORD, got '${raw}'`);
-  return { user, password };
+  const parsed = parseUserArg(raw);
+  if ('ok' in parsed) return parsed.ok;
+  // The shape error quotes the value (the user typed it here); a tag error names only the user.
+  throw new UsageError(parsed.error === 'expected NAME:PASSWORD' ? `${source} expects NAME:PASSWORD, got '${raw}'` : `${source}: ${parsed.error}`);
 }
 
 function parseCount(raw: string, source: string): number {
@@ -259,6 +261,8 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
 
   const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits, logFormat };
   if (Array.isArray(values.user) && values.user.length > 0) config.passwordsInArgv = true;
+  const metricsEnv = env.CELERIAC_METRICS_OPEN === undefined ? false : parseBool(env.CELERIAC_METRICS_OPEN, 'CELERIAC_METRICS_OPEN');
+  if (values['metrics-open'] === true || metricsEnv) config.metricsOpen = true;
   const usersFile = pick('users-file');
   if (usersFile !== undefined) {
     if (usersFile.raw.trim() === '') throw new UsageError(`${usersFile.source} expects a file name`);

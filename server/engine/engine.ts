@@ -21,7 +21,10 @@ import { Groups } from './groups.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Revocations } from './revocations.js';
 import { TopologyOps } from './topology.js';
-import type { ConnectionInfo, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone } from './types.js';
+import { listBindings, listConsumers } from './listings.js';
+import type {
+  BindingOverview, ConnectionInfo, ConsumerOverview, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone,
+} from './types.js';
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
 
@@ -500,10 +503,12 @@ export class Engine implements EngineApi {
         queues.push({
           vhost: vhost.name, name: q.name, durable: q.durable, exclusive: q.owner !== null, autoDelete: q.options.autoDelete === true,
           messages: q.messageCount, ready: q.readyCount + q.diskBacklog, unacked: q.unacked, delayed: q.delayed, paged: q.paged, consumers: q.consumers.length,
-          options: q.options,
+          options: q.options, counters: { ...q.counters },
         });
       }
-      for (const ex of vhost.exchanges.values()) exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, bindings: ex.bindings.length });
+      for (const ex of vhost.exchanges.values()) {
+        exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, autoDelete: ex.autoDelete, internal: ex.internal, bindings: ex.bindings.length });
+      }
     }
     return {
       queues, exchanges,
@@ -512,6 +517,20 @@ export class Engine implements EngineApi {
       heldBytes: this.flowControl.heldBytes(),
       blocked: this.blocked,
     };
+  }
+
+  bindings(): BindingOverview[] {
+    return listBindings(this.vhosts.values());
+  }
+
+  consumers(): ConsumerOverview[] {
+    return listConsumers(this.vhosts.values());
+  }
+
+  afterCommit(done: (err: CeleriacError | null) => void): void {
+    this.options.writer.afterCommit((err) => {
+      done(err === null ? null : new CeleriacError('ERR_STORE_FAILED', `the change could not be committed: ${err.message}`, { cause: err }));
+    });
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,9 @@ import type { BrokerStore } from '../store/store.js';
 import { Engine, type LogFn } from './engine.js';
 import type { EngineApi } from './types.js';
 
-export type { EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineOverview, QueueOverview, ExchangeOverview, PublishDone } from './types.js';
+export type {
+  EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineOverview, QueueOverview, ExchangeOverview, BindingOverview, ConsumerOverview, PublishDone,
+} from './types.js';
 export type { LogFn } from './engine.js';
 
 export interface CreateEngineOptions {

@@ -144,6 +144,7 @@ export class MessageFlow {
    * the commit, since it is read back from disk.
    */
   enqueue(queue: Queue<Conn>, msg: QueuedMessage, done: (err: CeleriacError | null) => void): void {
+    queue.counters.published++;
     if (!msg.persisted) {
       this.makeAvailable(queue, msg);
       done(null);
@@ -342,6 +343,7 @@ export class MessageFlow {
       queue.unacked++;
     }
     this.stats.delivered++;
+    queue.counters.delivered++;
     return tag;
   }
 
@@ -355,6 +357,7 @@ export class MessageFlow {
   ack(u: Unacked): void {
     this.release(u);
     this.stats.acked++;
+    u.queue.counters.acked++;
     if (u.msg.persisted && !u.queue.deleted) this.o.writer.delete(u.msg.id);
   }
 

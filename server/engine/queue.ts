@@ -36,6 +36,16 @@ export interface DueMessage {
   paged: boolean;
 }
 
+/** What went through a queue since start (or since it was declared): the management API's rates come from these. */
+export interface QueueCounters {
+  /** Messages that entered the queue (publishes and dead-lettered copies). */
+  published: number;
+  /** Deliveries to consumers and gets, redeliveries included. */
+  delivered: number;
+  /** Deliveries acked. */
+  acked: number;
+}
+
 /** A queue in one virtual host. C is the engine's connection type (exclusive owner, consumers). */
 export class Queue<C> {
   /** Ready lanes; index = priority (a single lane when the queue has no maxPriority). */
@@ -46,6 +56,7 @@ export class Queue<C> {
 
   /** Delivered, not yet settled. */
   unacked = 0;
+  readonly counters: QueueCounters = { published: 0, delivered: 0, acked: 0 };
   /** Held for delayed delivery: in the engine's heap or on disk. */
   delayed = 0;
   /** Of the delayed ones, persisted messages on disk only, all due after `delayHorizon`. */

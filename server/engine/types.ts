@@ -156,6 +156,15 @@ export interface EngineApi {
   readonly blocked: boolean;
   /** Management view. */
   overview(): EngineOverview;
+  /** Every binding of every vhost, the default exchange's implicit one per queue included (management view). */
+  bindings(): BindingOverview[];
+  /** Every consumer of every vhost (management view). */
+  consumers(): ConsumerOverview[];
+  /**
+   * Runs `done` once everything written so far is committed and durable (or with ERR_STORE_FAILED):
+   * the answer of a request whose writes have no callback of their own (a purge, a get's acks).
+   */
+  afterCommit(done: (err: CeleriacError | null) => void): void;
   /** Waits for pending commits, stops timers; the store is closed by its owner. */
   close(): Promise<void>;
 }
@@ -167,8 +176,36 @@ export interface QueueOverview {
   paged: number;
   consumers: number;
   options: QueueOptions;
+  /** Messages in, deliveries and acks since the queue was declared or the broker started. */
+  counters: { published: number; delivered: number; acked: number };
 }
-export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; bindings: number }
+export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; autoDelete: boolean; internal: boolean; bindings: number }
+/** A binding: exchange `source` routes `routingKey` (a pattern on topic exchanges) to queue `destination`. */
+export interface BindingOverview {
+  vhost: string;
+  /** The exchange; '' is the default exchange, which binds every queue under its own name. */
+  source: string;
+  destination: string;
+  destinationType: 'queue';
+  routingKey: string;
+  arguments: Record<string, unknown>;
+}
+/** A consumer as the management API lists it. */
+export interface ConsumerOverview {
+  vhost: string;
+  queue: string;
+  consumerTag: string;
+  /** Id of the connection that holds it (as in ConnectionInfo). */
+  connection: string;
+  user: string;
+  /** Max unacked deliveries; 0 = unlimited. */
+  prefetch: number;
+  /** Deliveries need an ack (not noAck). */
+  ackRequired: boolean;
+  exclusive: boolean;
+  /** Deliveries held unacked now. */
+  unacked: number;
+}
 export interface EngineOverview {
   queues: QueueOverview[];
   exchanges: ExchangeOverview[];

@@ -1,13 +1,27 @@
-// What the management API reads from the running broker, and the coded JSON error it answers with.
-// Handlers only read: nothing here changes broker state.
+// What the management API needs of the running broker, and the coded JSON error it answers with.
+// Actions go through the engine's own operations (the ones the WebSocket protocol uses).
+import type { UserRegistry } from '../auth/users.js';
 import type { EngineApi } from '../engine/types.js';
 import type { BrokerStore } from '../store/store.js';
 import { CeleriacError, ERRORS, type ErrorCode } from '../../shared/errors.js';
 
-/** Everything buildHttpServer needs; the session helper owns the listening and the sockets. */
+/** Where the broker is in its life: the readiness probe answers 200 only in 'ready'. */
+export type BrokerState = 'starting' | 'ready' | 'closing';
+
+/** Everything buildHttpServer needs; the broker owns the listening and the sockets. */
 export interface HttpDeps {
   engine: EngineApi;
-  store: BrokerStore;
+  store: Pick<BrokerStore, 'location' | 'sizeBytes' | 'isOpen'>;
+  /** The broker's users: the same logins (throttle, hashing slots, loopback rule) as the WebSocket side. */
+  users: Pick<UserRegistry, 'identify' | 'list'>;
+  /** Virtual hosts that exist. */
+  vhosts: readonly string[];
+  /** Largest message body a publish may carry (the protocol's maxBodySize). */
+  maxBodySize: number;
+  /** Serve /metrics without credentials (--metrics-open). */
+  metricsOpen: boolean;
+  /** The broker's state, for /readyz. */
+  state: () => BrokerState;
   /** Epoch ms when the broker started (for uptime). */
   startedAt: number;
   /** The broker's version, as in welcome. */
@@ -46,6 +60,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_ACCESS_DENIED: 403,
   ERR_RESOURCE_LOCKED: 423,
   ERR_TIMEOUT: 504,
+  ERR_MESSAGE_TOO_LARGE: 413,
+  ERR_QUEUE_FULL: 409,
+  ERR_SERVER_SHUTDOWN: 503,
+  ERR_TOO_MANY_CONNECTIONS: 503,
 };
 
 /** The HTTP status that goes with an error code (500 for anything without a better one). */

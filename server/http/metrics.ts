@@ -2,7 +2,7 @@
 // a dozen gauges and counters do not justify a client library and its global registry.
 import type { FastifyInstance } from 'fastify';
 import type { EngineOverview } from '../engine/types.js';
-import { uptimeSeconds } from './health.js';
+import { uptimeSeconds } from './listings.js';
 import type { HttpDeps, PeerCounts } from './http-deps.js';
 
 /** Content type Prometheus expects for the text format. */
@@ -69,9 +69,17 @@ export function renderMetrics(o: EngineOverview, extra: MetricsExtra): string {
   return out.join('\n') + '\n';
 }
 
-/** Registers GET /metrics. */
+/** Registers GET /metrics: monitoring users, or anyone with --metrics-open. */
 export function registerMetricsRoute(app: FastifyInstance, deps: HttpDeps): void {
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', {
+    schema: {
+      tags: ['broker'],
+      summary: 'Prometheus text exposition format',
+      ...(deps.metricsOpen ? { security: [] } : {}),
+      response: { 200: { description: 'the exposition', content: { [METRICS_CONTENT_TYPE]: { schema: { type: 'string' } } } } },
+    },
+    config: { auth: deps.metricsOpen ? 'none' : 'required' },
+  }, async (_req, reply) => {
     const text = renderMetrics(deps.engine.overview(), {
       storeBytes: deps.store.sizeBytes(),
       rssBytes: process.memoryUsage.rss(),

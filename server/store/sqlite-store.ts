@@ -519,6 +519,10 @@ class SqliteStore implements BrokerStore {
     if (this.wal !== null && !this.closed) this.wal.syncNow();
   }
 
+  get isOpen(): boolean {
+    return !this.closed && this.db.open;
+  }
+
   /** Idempotent. A clean close checkpoints the WAL into the main file. */
   close(): void {
     if (this.closed) return;

@@ -262,6 +262,8 @@ export interface BrokerStore {
   maxMessageId(): number;
   /** Bytes of the database file and its WAL (0 in memory). */
   sizeBytes(): number;
+  /** True from open until close() (the management API's readiness check). */
+  readonly isOpen: boolean;
   /**
    * True when commits become durable only after `sync` ('full' on a file). Then a commit
    * returns once written, and the fsync runs off the event loop, covering every commit before it.

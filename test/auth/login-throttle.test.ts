@@ -68,3 +68,14 @@ t.test('memory is bounded: the least recently failed address is forgotten first'
   t.equal(th.failures('a'), 0, 'a was dropped for d');
   t.equal(th.failures('d'), 1);
 });
+
+t.test('clear(): a right password that needed no check forgets the address\'s failures', async (t) => {
+  const th = new LoginThrottle(settings, () => 0);
+  for (let i = 0; i < 3; i++) failOnce(th, '10.0.0.9');
+  t.equal(th.failures('10.0.0.9'), 3);
+  th.clear('10.0.0.9');
+  t.equal(th.failures('10.0.0.9'), 0);
+  t.match(th.begin('10.0.0.9'), { kind: 'check', delayMs: 0 }, 'no delay any more');
+  th.clear('10.0.0.10');
+  t.equal(th.failures('10.0.0.10'), 0, 'an unknown address: nothing to do');
+});

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect } from '../../client/index.js';
 import { finished, lines, listening, start, tempDir, WAIT_MS } from './broker-server-helpers.js';
+import { basic } from '../helpers/http.js';
 import { within } from './process-helpers.js';
 
 t.test('--port 0 --memory prints the ws and http URLs; SIGINT exits 0', async (t) => {
@@ -67,7 +68,7 @@ t.test('environment variables configure it like flags', async (t) => {
 });
 
 t.test('--user and --vhost reach the broker: the user logs in to the vhost, guest no longer exists', async (t) => {
-  const run = start(t, ['--port', '0', '--memory', '--user', 'alice:s3:cret', '--vhost', 'jobs', '--vhost', '/']);
+  const run = start(t, ['--port', '0', '--memory', '--user', 'alice+administrator:s3:cret', '--user', 'bob:b0b', '--vhost', 'jobs', '--vhost', '/', '--metrics-open']);
   const l = await listening(run);
   const conn = await within(connect(l.ws, { user: 'alice', password: 's3:cret', vhost: 'jobs', reconnect: false }), WAIT_MS, 'connect as alice');
   await conn.assertQueue('cli-user-q');
@@ -76,8 +77,15 @@ t.test('--user and --vhost reach the broker: the user logs in to the vhost, gues
   t.equal(refused, 'ERR_ACCESS_REFUSED', 'the built-in guest is gone once users are given');
   const wrong = await within(connect(l.ws, { user: 'alice', password: 'nope', reconnect: false }).then(() => 'connected', (err: { code?: string }) => err.code), WAIT_MS, 'wrong password');
   t.equal(wrong, 'ERR_ACCESS_REFUSED', 'a wrong password is refused');
-  const res = await fetch(`${l.http}/api/queues/jobs/cli-user-q`, { signal: AbortSignal.timeout(WAIT_MS) });
-  t.equal(res.status, 200, 'the queue lives in vhost jobs');
+  const get = async (path: string, auth?: string): Promise<number> => {
+    const res = await fetch(`${l.http}${path}`, { headers: auth === undefined ? {} : { authorization: auth }, signal: AbortSignal.timeout(WAIT_MS) });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  t.equal(await get('/api/queues/jobs/cli-user-q', basic('alice', 's3:cret')), 200, 'the queue lives in vhost jobs; alice+administrator reads the API');
+  t.equal(await get('/api/queues/jobs/cli-user-q'), 401, 'the API needs a user');
+  t.equal(await get('/api/overview', basic('bob', 'b0b')), 403, 'a user given without a tag connects over WebSocket only');
+  t.equal(await get('/metrics'), 200, '--metrics-open: /metrics needs no user');
   run.child.kill('SIGINT');
   t.equal((await finished(run)).code, 0);
 });

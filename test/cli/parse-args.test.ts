@@ -86,6 +86,23 @@ t.test('environment variables, and flags winning over them', async (t) => {
   t.equal(run([], { CELERIAC_PORT: '' }).port, 5680, 'an empty variable counts as unset');
 });
 
+t.test('tags in --user and CELERIAC_USERS; --metrics-open and CELERIAC_METRICS_OPEN', async (t) => {
+  t.strictSame(run(['--user', 'ops+administrator:s3:cret', '--user', 'app:pw']).users, [
+    { user: 'ops', password: 's3:cret', tags: ['administrator'] },
+    { user: 'app', password: 'pw' },
+  ]);
+  t.strictSame(run([], { CELERIAC_USERS: 'eye+monitoring:x,ops+administrator:y' }).users, [
+    { user: 'eye', password: 'x', tags: ['monitoring'] },
+    { user: 'ops', password: 'y', tags: ['administrator'] },
+  ]);
+  t.match(usageError(['--user', 'ops+admin:pw']), /^--user: user 'ops' has an unknown tag 'admin' \(known: administrator, monitoring\)$/);
+  t.equal(run([]).metricsOpen, undefined, 'closed by default');
+  t.equal(run(['--metrics-open']).metricsOpen, true);
+  t.equal(run([], { CELERIAC_METRICS_OPEN: 'true' }).metricsOpen, true);
+  t.equal(run([], { CELERIAC_METRICS_OPEN: 'no' }).metricsOpen, undefined);
+  t.match(usageError([], { CELERIAC_METRICS_OPEN: 'maybe' }), /CELERIAC_METRICS_OPEN expects true or false/);
+});
+
 t.test('sizes and durations', async (t) => {
   const body = (v: string): number | undefined => run(['--max-body-size', v]).limits.maxBodySize;
   t.equal(body('100'), 100);

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import type { Connection } from '../../client/index.js';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { GUEST, api } from '../helpers/http.js';
 import { unique, until } from './feature-helpers.js';
 
 const WAIT_MS = 10_000;
@@ -22,7 +23,7 @@ async function brokerWithClient(t: Test): Promise<{ conn: Connection; httpUrl: s
 
 /** One counter's value from GET /metrics. */
 async function counter(httpUrl: string, name: string): Promise<number | undefined> {
-  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(WAIT_MS) });
+  const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: GUEST }, signal: AbortSignal.timeout(WAIT_MS) });
   const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
@@ -36,8 +37,7 @@ async function untilCounter(httpUrl: string, name: string, value: number): Promi
 }
 
 async function deadLettered(httpUrl: string): Promise<number> {
-  const res = await fetch(`${httpUrl}/api/overview`, { signal: AbortSignal.timeout(WAIT_MS) });
-  return ((await res.json()) as { totals: { deadLettered: number } }).totals.deadLettered;
+  return (await api<{ totals: { deadLettered: number } }>({ httpUrl }, '/api/overview')).body.totals.deadLettered;
 }
 
 t.test('A (TTL) <-> B (TTL): the message is dropped after one round and counted', async (t) => {

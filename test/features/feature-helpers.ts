@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker, type Broker, type BrokerOptions } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { api } from '../helpers/http.js';
 export { sleep, until, untilAsync } from '../helpers/wait.js';
 import { connect, type Connection, type Message } from '../../client/index.js';
 
@@ -46,8 +47,7 @@ export const bodies = (msgs: Message[]): string[] => msgs.map((m) => m.body.toSt
  * as a use of the queue (so it does not keep an `expires` queue alive).
  */
 export async function listedQueues(broker: Broker): Promise<string[]> {
-  const res = await fetch(`${broker.httpUrl}/api/queues`, { signal: AbortSignal.timeout(10_000) });
-  return ((await res.json()) as { name: string }[]).map((q) => q.name);
+  return (await api<{ name: string }[]>(broker, '/api/queues')).body.map((q) => q.name);
 }
 
 /** Brokers started one after another on one data file (restart tests). */

@@ -4,6 +4,7 @@
 import t from 'tap';
 import type { Broker } from '../../server/index.js';
 import type { Connection, Message } from '../../client/index.js';
+import { api, queuePath } from '../helpers/http.js';
 import { brokersOnOneFile, sleep, unique, until } from './feature-helpers.js';
 
 const THRESHOLD = 20;
@@ -12,8 +13,7 @@ interface QueueStats { messages: number; ready: number; delayed: number; paged: 
 
 /** The queue as the management API lists it. */
 async function stats(broker: Broker, queue: string): Promise<QueueStats> {
-  const res = await fetch(`${broker.httpUrl}/api/queues/%2F/${encodeURIComponent(queue)}`);
-  return (await res.json()) as QueueStats;
+  return (await api<QueueStats>(broker, queuePath(queue))).body;
 }
 
 /** Polls the queue's stats until `ok` holds; rejects after `ms` with the last stats seen. */

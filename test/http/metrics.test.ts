@@ -6,6 +6,7 @@ import { connect, type Connection } from '../../client/index.js';
 import { escapeLabel, renderMetrics } from '../../server/http/metrics.js';
 import type { EngineOverview } from '../../server/engine/types.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { GUEST } from '../helpers/http.js';
 
 const WAIT_MS = 10_000;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf))$/;
@@ -34,7 +35,7 @@ function parseExposition(t: Test, text: string): Map<string, number> {
 }
 
 async function metrics(httpUrl: string): Promise<{ type: string; text: string }> {
-  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(WAIT_MS) });
+  const res = await fetch(`${httpUrl}/metrics`, { headers: { authorization: GUEST }, signal: AbortSignal.timeout(WAIT_MS) });
   return { type: res.headers.get('content-type') ?? '', text: await res.text() };
 }
 
@@ -80,7 +81,7 @@ t.test('per-queue gauges and broker-wide counters from a live broker', async (t)
 t.test('label values are escaped; counters and gauges render from an overview', async (t) => {
   t.equal(escapeLabel('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
   const overview: EngineOverview = {
-    queues: [{ vhost: 'v"1', name: 'we\\ird\nname', durable: true, exclusive: false, autoDelete: false, messages: 7, ready: 5, unacked: 1, delayed: 1, paged: 3, consumers: 2, options: {} }],
+    queues: [{ vhost: 'v"1', name: 'we\\ird\nname', durable: true, exclusive: false, autoDelete: false, messages: 7, ready: 5, unacked: 1, delayed: 1, paged: 3, consumers: 2, options: {}, counters: { published: 9, delivered: 3, acked: 2 } }],
     exchanges: [],
     connections: [],
     totals: { published: 10, delivered: 9, acked: 8, deadLettered: 1, deadLetterCyclesDropped: 2, pagedOut: 12, pagedIn: 4, messages: 7 },

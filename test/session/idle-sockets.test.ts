@@ -4,6 +4,7 @@ import t from 'tap';
 import net from 'node:net';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { GUEST } from '../helpers/http.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 /** A raw TCP connection to the broker's port, from `localAddress`. */
@@ -33,7 +34,7 @@ function readAll(s: net.Socket, ms: number): Promise<string> {
 }
 
 async function metric(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const text = await (await fetch(`${httpUrl}/metrics`, { headers: { authorization: GUEST } })).text();
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
   if (m === null) throw new Error(`no ${name} in /metrics`);
   return Number(m[1]);

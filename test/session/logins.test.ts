@@ -7,6 +7,8 @@ import { startTestBroker } from '../helpers/broker.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const USERS = [{ user: 'alice', password: 's3cret' }];
+// /metrics open: a scrape with credentials would itself be a login from the throttled loopback address.
+const OPTIONS = { users: USERS, metricsOpen: true };
 
 /** One login from `from`; resolves with the reply's op and, when refused, its code and message. */
 async function login(url: string, password: string, from: string): Promise<{ op: number; code?: string; message?: string }> {
@@ -30,13 +32,13 @@ async function metric(httpUrl: string, name: string): Promise<number> {
 }
 
 t.test('the password must match byte for byte: s3cret\\0 is not s3cret', async (t) => {
-  const broker = await startTestBroker(t, { users: USERS });
+  const broker = await startTestBroker(t, OPTIONS);
   t.match(await login(broker.url, 's3cret\0', '127.0.0.1'), { op: OP.error, code: 'ERR_ACCESS_REFUSED' });
   t.match(await login(broker.url, 's3cret', '127.0.0.1'), { op: OP.welcome });
 });
 
 t.test('failed logins delay their address; the correct password still gets in; other addresses are not delayed', async (t) => {
-  const broker = await startTestBroker(t, { users: USERS });
+  const broker = await startTestBroker(t, OPTIONS);
   for (let i = 0; i < 3; i++) {
     t.match(await login(broker.url, 'wrong', '127.0.0.2'), { code: 'ERR_ACCESS_REFUSED', message: /wrong user name or password/ });
   }
@@ -52,7 +54,7 @@ t.test('failed logins delay their address; the correct password still gets in; o
 });
 
 t.test('a throttled address with many logins waiting gets the rest refused unchecked', async (t) => {
-  const broker = await startTestBroker(t, { users: USERS });
+  const broker = await startTestBroker(t, OPTIONS);
   // Six failures: the next attempts wait 1.6 s each, ample time for all nine hellos to arrive.
   for (let i = 0; i < 6; i++) await login(broker.url, 'wrong', '127.0.0.4');
   const clients = await Promise.all(Array.from({ length: 9 }, () => RawClient.open(broker.url, 5_000, '127.0.0.4')));
@@ -67,7 +69,7 @@ t.test('a throttled address with many logins waiting gets the rest refused unche
 });
 
 t.test('a peer that leaves while its login waits gives up its place', async (t) => {
-  const broker = await startTestBroker(t, { users: USERS });
+  const broker = await startTestBroker(t, OPTIONS);
   // Seven failures: the next attempts wait 3.2 s each, longer than the steps below take.
   for (let i = 0; i < 7; i++) await login(broker.url, 'wrong', '127.0.0.6');
   const delayedBefore = await metric(broker.httpUrl, 'celeriac_logins_delayed_total');

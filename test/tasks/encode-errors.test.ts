@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chain, connect, type AsyncResult, type Celeriac, type Task } from '../../client/index.js';
 import type { CeleriacError } from '../../shared/errors.js';
 import type { Broker } from '../../server/index.js';
+import { api, queuePath } from '../helpers/http.js';
 import { until, untilAsync } from '../helpers/wait.js';
 import { captureLog, taskEnv } from './task-helpers.js';
 
@@ -37,8 +38,7 @@ async function rejection(p: Promise<unknown>): Promise<CeleriacError> {
 
 /** A queue as the management API lists it (ready and unacked counted apart). */
 async function queueStats(broker: Broker, queue: string): Promise<{ messages: number; unacked: number }> {
-  const res = await fetch(`${broker.httpUrl}/api/queues/%2F/${encodeURIComponent(queue)}`);
-  return (await res.json()) as { messages: number; unacked: number };
+  return (await api<{ messages: number; unacked: number }>(broker, queuePath(queue))).body;
 }
 
 /** Expects `r` to have ended FAILURE with EncodeError naming its task, its id and `path`. */

@@ -6,7 +6,7 @@ import {
   connect, CeleriacError, isErrorCode,
   type Connection, type ErrorCode, type Message, type MessageFields, type MessageProperties, type QueueInfo,
 } from '../../client/index.js';
-import { startBroker, DEFAULT_LIMITS, type Broker, type LogLevel } from '../../server/index.js';
+import { startBroker, DEFAULT_LIMITS, type Broker, type LogLevel, type UserTag } from '../../server/index.js';
 
 /** True when A and B are the same type (not merely assignable either way). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -140,8 +140,9 @@ export async function serverSurface(): Promise<void> {
   broker.url = 'ws://elsewhere';
   await startBroker({
     durability: 'process',
-    users: [{ user: 'app', password: 'secret', vhosts: ['/'] }],
+    users: [{ user: 'app', password: 'secret', vhosts: ['/'] }, { user: 'ops', password: 'pw', tags: ['administrator', 'monitoring'] }],
     vhosts: ['/', 'staging'],
+    metricsOpen: true,
     limits: { maxMessageSize: 1 << 20 },
     log: (level, msg) => {
       exact<LogLevel>()(level);
@@ -158,6 +159,12 @@ export async function serverSurface(): Promise<void> {
   await startBroker({ durability: 'lazy' });
   // @ts-expect-error a user needs a password
   await startBroker({ users: [{ user: 'app' }] });
+  // @ts-expect-error tags are RabbitMQ's management tags, no others
+  await startBroker({ users: [{ user: 'app', password: 'pw', tags: ['root'] }] });
+  const tag: UserTag = 'monitoring';
+  // @ts-expect-error not a tag
+  const notTag: UserTag = 'management';
+  void [tag, notTag];
   // @ts-expect-error a typo in a limit's name
   await startBroker({ limits: { maxMesageSize: 1 } });
   exact<number>()(DEFAULT_LIMITS.maxMessageSize);
