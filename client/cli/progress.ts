@@ -19,8 +19,8 @@ export interface ProgressOptions {
   readonly poll: () => Promise<number | undefined>;
   /** The count known at the start (shown in the first frame, before any poll answered). */
   readonly initial?: number;
-  /** What the count counts, plural: 'messages left'. */
-  readonly unit: string;
+  /** What the count counts, for one and for several: ['message left', 'messages left']. */
+  readonly unit: readonly [one: string, many: string];
   /** Redraw interval, ms (default 100: the spinner turns). */
   readonly frameMs?: number;
   /** Pause between two polls, ms (default 500: one request at a time, so a busy broker is not flooded). */
@@ -55,7 +55,7 @@ export function startProgress(stream: ProgressStream, options: ProgressOptions):
 
   const draw = (): void => {
     const seconds = ((now() - started) / 1000).toFixed(1);
-    const what = left === undefined ? '' : ` — ${formatCount(left)} ${options.unit}`;
+    const what = left === undefined ? '' : ` — ${formatCount(left)} ${options.unit[left === 1 ? 0 : 1]}`;
     let line = `${SPINNER[frame++ % SPINNER.length]} ${options.label}${what} (${seconds}s)`;
     if (stream.columns !== undefined && stream.columns > 1 && line.length >= stream.columns) line = line.slice(0, stream.columns - 1);
     stream.write(`${CLEAR}${line}`);

@@ -88,17 +88,34 @@ async function queueInfo(target: Target, vhost: string, name: string): Promise<Q
   }
 }
 
-/**
- * Runs the DELETE `path` with the progress line up (on a terminal): `count` reads the number left
- * from the queue's own listing, polled while the request runs.
- */
-async function withProgress(ctx: CommandContext, target: Target, label: string, queue: { vhost: string; name: string }, initial: number, unit: string, count: (q: QueueInfo) => number, path: string): Promise<void> {
+/** A DELETE that may take a while on a deep queue, and how its progress line reads the count left. */
+interface LongDelete {
+  /** The line's text: 'purging queue jobs'. */
+  label: string;
+  vhost: string;
+  name: string;
+  /** The count before the request (the first frame's). */
+  initial: number;
+  unit: readonly [one: string, many: string];
+  /** The count left, from the queue's own listing (GET /api/queues/{vhost}/{name}). */
+  count: (q: QueueInfo) => number;
+  path: string;
+}
+
+/** Runs the DELETE with the progress line up (on a terminal), polling the count while it runs. */
+async function withProgress(ctx: CommandContext, target: Target, op: LongDelete): Promise<void> {
   const progress = startProgress(
     { isTerminal: ctx.output.errIsTerminal === true, columns: ctx.output.errColumns, write: (text) => ctx.output.err(text) },
-    { label, unit, initial, poll: async () => { const q = await queueInfo(target, queue.vhost, queue.name); return q === undefined ? undefined : count(q); } },
+    {
+      label: op.label, unit: op.unit, initial: op.initial,
+      poll: async () => {
+        const q = await queueInfo(target, op.vhost, op.name);
+        return q === undefined ? undefined : op.count(q);
+      },
+    },
   );
   try {
-    await target.api.request('DELETE', path, target.timeoutMs);
+    await target.api.request('DELETE', op.path, target.timeoutMs);
   } finally {
     progress.stop();
   }
@@ -116,7 +133,10 @@ async function purge(ctx: CommandContext, target: Target, names: readonly string
       ctx.output.err(`celeriac: no such queue: ${name} in vhost '${vhost}'\n`);
       continue;
     }
-    await withProgress(ctx, target, `purging queue ${name}`, { vhost, name }, q.ready, 'ready messages left', (x) => x.ready, `/api/queues${apiPath(vhost, name)}/contents`);
+    await withProgress(ctx, target, {
+      label: `purging queue ${name}`, vhost, name, initial: q.ready, unit: ['ready message left', 'ready messages left'],
+      count: (x) => x.ready, path: `/api/queues${apiPath(vhost, name)}/contents`,
+    });
     purged.push({ vhost, name, readyBefore: q.ready });
     if (!ctx.args.bool('json')) ctx.output.out(`${name}: purged (${formatCount(q.ready)} ready ${q.ready === 1 ? 'message' : 'messages'} before)\n`);
   }
@@ -131,7 +151,10 @@ async function remove(ctx: CommandContext, target: Target, names: readonly strin
   const q = await queueInfo(target, vhost, name);
   if (q === undefined) throw new ApiRefusal(404, 'ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost}'`);
   const query = [ctx.args.bool('if-empty') ? 'if-empty=true' : '', ctx.args.bool('if-unused') ? 'if-unused=true' : ''].filter(Boolean).join('&');
-  await withProgress(ctx, target, `deleting queue ${name}`, { vhost, name }, q.messages, 'messages left', (x) => x.messages, `/api/queues${apiPath(vhost, name)}${query === '' ? '' : `?${query}`}`);
+  await withProgress(ctx, target, {
+    label: `deleting queue ${name}`, vhost, name, initial: q.messages, unit: ['message left', 'messages left'],
+    count: (x) => x.messages, path: `/api/queues${apiPath(vhost, name)}${query === '' ? '' : `?${query}`}`,
+  });
   ctx.output.out(ctx.args.bool('json')
     ? `${toJson({ vhost, name, deleted: true, messagesBefore: q.messages })}\n`
     : `${name}: deleted (${formatCount(q.messages)} ${q.messages === 1 ? 'message' : 'messages'} before)\n`);
