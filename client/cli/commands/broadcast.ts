@@ -5,7 +5,7 @@ import { CliError } from '../errors.js';
 import type { BroadcastOptions } from '../../control/types.js';
 
 /** --json: one JSON document on stdout instead of the human table. */
-export const JSON_FLAG = { flag: 'json', kind: 'bool', help: 'print one JSON document (for scripts) instead of the table' } as const satisfies FlagSpec;
+export const JSON_FLAG = { flag: 'json', kind: 'bool', help: 'print one JSON document (for scripts) instead of the text for people' } as const satisfies FlagSpec;
 
 /** -t and -d, as `celery inspect` / `celery control` take them. */
 export const BROADCAST_FLAGS = [
