@@ -1,6 +1,7 @@
 // `celeriac queues` (list, delete, purge) through the broker's management HTTP API: as child
 // processes (stderr a pipe: no progress line), users with and without the needed tag, a vhost
-// given by the URL or -p; and in-process with a terminal-like stderr to see the progress line.
+// given by the URL or -p; some variants in process (main(), the same code without a node start-up
+// each: the machine is shared), and in process with a terminal-like stderr for the progress line.
 import t from 'tap';
 import { main } from '../../client/cli/celeriac.js';
 import { connect } from '../../client/index.js';
@@ -27,6 +28,12 @@ async function inProcess(argv: string[], terminal = false): Promise<{ code: numb
   return { code, out, err };
 }
 
+/** inProcess() with runCli()'s field names. */
+async function inProcessRun(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await inProcess(argv);
+  return { code: r.code, stdout: r.out, stderr: r.err };
+}
+
 t.test('list, refusals, purge and delete as child processes', async (t) => {
   const broker = await startTestBroker(t, { users: USERS, vhosts: ['/', VHOST] });
   const ops = withUser(broker.url, 'ops:s3cret');
@@ -44,14 +51,18 @@ t.test('list, refusals, purge and delete as child processes', async (t) => {
   await other.publish('', full, Buffer.from('elsewhere'), { persistent: true });
   await conn.consume(used, () => undefined, { prefetch: 1 });
 
-  const [table, json, inVhost, noTag, monPurge, ifUnused, ifEmpty] = await runAll([
-    () => runCli(t, ['queues', '--broker', ops]),
-    () => runCli(t, ['queues', 'list', '--json', '--broker', withUser(broker.url, 'mon:pw')]),
-    () => runCli(t, ['queues', '-p', VHOST, '--broker', ops]),
-    () => runCli(t, ['queues', '--broker', withUser(broker.url, 'app:w0rk')]),
-    () => runCli(t, ['queues', 'purge', full, '--broker', withUser(broker.url, 'mon:pw')]),
-    () => runCli(t, ['queues', 'delete', used, '--if-unused', '--broker', ops]),
-    () => runCli(t, ['queues', 'delete', doomed, '--if-empty', '--broker', ops]),
+  const [[table, noTag, monPurge, ifEmpty], [json, inVhost, ifUnused]] = await Promise.all([
+    runAll([
+      () => runCli(t, ['queues', '--broker', ops]),
+      () => runCli(t, ['queues', '--broker', withUser(broker.url, 'app:w0rk')]),
+      () => runCli(t, ['queues', 'purge', full, '--broker', withUser(broker.url, 'mon:pw')]),
+      () => runCli(t, ['queues', 'delete', doomed, '--if-empty', '--broker', ops]),
+    ]),
+    runAll([
+      () => inProcessRun(['queues', 'list', '--json', '--broker', withUser(broker.url, 'mon:pw')]),
+      () => inProcessRun(['queues', '-p', VHOST, '--broker', ops]),
+      () => inProcessRun(['queues', 'delete', used, '--if-unused', '--broker', ops]),
+    ]),
   ]);
 
   t.equal(table.code, 0, table.stderr);
@@ -84,7 +95,7 @@ t.test('list, refusals, purge and delete as child processes', async (t) => {
 
   const [purged, deleted, purgedThere] = await runAll([
     () => runCli(t, ['queues', 'purge', full, `no-such-${full}`, '--broker', ops]),
-    () => runCli(t, ['queues', 'delete', doomed, '--json', '--broker', ops]),
+    () => inProcessRun(['queues', 'delete', doomed, '--json', '--broker', ops]),
     () => runCli(t, ['queues', 'purge', full, '--json', '--broker', withUser(broker.url, 'ops:s3cret', '/team%2Fa')]),
   ]);
   t.equal(purged.code, 1, 'a missing queue: exit 1, after purging the others');
