@@ -7,12 +7,18 @@ import { UsageError } from './args.js';
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** err() writes to a terminal: progress lines are drawn there only. Absent = not a terminal. */
+  readonly errIsTerminal?: boolean;
+  /** The width of that terminal, when known. */
+  readonly errColumns?: number | undefined;
 }
 
 /** stdout and stderr of this process. */
 export const processOutput: Output = {
   out: (text) => { process.stdout.write(text); },
   err: (text) => { process.stderr.write(text); },
+  get errIsTerminal() { return process.stderr.isTTY === true; },
+  get errColumns() { return process.stderr.isTTY === true ? process.stderr.columns : undefined; },
 };
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];

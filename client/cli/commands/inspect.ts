@@ -1,38 +1,24 @@
 // `celeriac inspect METHOD` and `celeriac status`: ask the running workers over remote control
-// (app.control) and print their replies, Celery's way. No reply within the timeout exits 1.
-import { parseDuration, UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
+// (app.control) and print their replies as tables (--json: one document). No reply exits 1.
+import { UsageError, type CommandSpec } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
-import { CliError } from '../errors.js';
 import { toJson } from '../output.js';
-import type { BroadcastOptions } from '../../control/types.js';
+import { BROADCAST_FLAGS, JSON_FLAG, NoReplies, broadcastOptions, byHost } from './broadcast.js';
+import { pingTable, registeredTable, statsTable, statusRows, statusTable, taskListTable } from './inspect-tables.js';
 
 /** The read-only inspect methods, as `app.control.inspect()` names them. */
 const METHODS = ['active', 'reserved', 'scheduled', 'registered', 'stats', 'ping'] as const;
 type Method = (typeof METHODS)[number];
 
-/** Celery's wording when nobody answers. */
-const NO_REPLY = 'Error: No nodes replied within time constraint';
-
-const controlFlags = [
-  { flag: 'timeout', short: 't', env: 'CELERIAC_CONTROL_TIMEOUT', kind: 'string', metavar: 'MS', default: '1000', help: 'how long to collect replies' },
-  { flag: 'destination', short: 'd', kind: 'list', metavar: 'NAMES', help: 'only these workers (hostnames, comma-separated)' },
-] as const;
-
-/** The broadcast options of --timeout and -d. */
-function broadcastOptions(args: ParsedArgs): BroadcastOptions {
-  const t = args.string('timeout');
-  const options: BroadcastOptions = { timeout: t === undefined ? 1000 : parseDuration(t) };
-  const d = args.list('destination');
-  if (d.length > 0) options.destination = d;
-  return options;
-}
-
-/** Thrown when no worker answered: Celery's line as is, exit 1. */
-class NoReplies extends CliError {
-  constructor() {
-    super(NO_REPLY, 1, { verbatim: true });
-  }
-}
+/** The table of each method's replies (merged by hostname). */
+const TABLES: Readonly<Record<Method, (replies: Record<string, unknown>) => string>> = {
+  active: (r) => taskListTable('active', r, Date.now()),
+  reserved: (r) => taskListTable('reserved', r, Date.now()),
+  scheduled: (r) => taskListTable('scheduled', r, Date.now()),
+  registered: registeredTable,
+  stats: statsTable,
+  ping: pingTable,
+};
 
 const inspectSpec: CommandSpec = {
   name: 'inspect',
@@ -40,13 +26,13 @@ const inspectSpec: CommandSpec = {
   positionals: `<${METHODS.join('|')}>`,
   description: [
     'Broadcasts the question to every worker (or -d ones) and prints the replies that came within',
-    '--timeout as JSON, one key per worker hostname. No reply at all exits 1.',
+    '--timeout as a table (--json: one JSON object, a key per worker hostname). No reply at all exits 1.',
     '  active      tasks running now          reserved    tasks prefetched, not started',
     '  scheduled   tasks held for a time      registered  task names each worker knows',
     '  stats       pool, prefetch, totals     ping        which workers answer',
   ],
-  flags: controlFlags,
-  examples: ['celeriac inspect active --broker ws://127.0.0.1:5680', 'celeriac inspect registered -d w1@host --timeout 2s'],
+  flags: [...BROADCAST_FLAGS, JSON_FLAG],
+  examples: ['celeriac inspect active --broker ws://127.0.0.1:5680', 'celeriac inspect registered -d w1@host --timeout 2s', 'celeriac inspect stats --json'],
 };
 
 async function runInspect(ctx: CommandContext): Promise<number> {
@@ -58,10 +44,10 @@ async function runInspect(ctx: CommandContext): Promise<number> {
   const { app } = await ctx.loadApp();
   try {
     const inspect = app.control.inspect(options);
-    const replies: Record<string, unknown> = await inspect[method as Method]();
-    const hosts = Object.keys(replies).sort();
-    if (hosts.length === 0) throw new NoReplies();
-    ctx.output.out(`${toJson(Object.fromEntries(hosts.map((h) => [h, replies[h]])))}\n`);
+    const answer: Record<string, unknown> = await inspect[method as Method]();
+    const replies = byHost([answer]);
+    if (Object.keys(replies).length === 0) throw new NoReplies();
+    ctx.output.out(ctx.args.bool('json') ? `${toJson(replies)}\n` : TABLES[method as Method](replies));
     return 0;
   } finally {
     await app.close();
@@ -72,9 +58,13 @@ const statusSpec: CommandSpec = {
   name: 'status',
   summary: 'ping the workers and say which are online',
   positionals: '',
-  description: ['Pings every worker and prints "->  <hostname>: OK" for each that answered within --timeout,', 'then "N nodes online."; none: exit 1.'],
-  flags: controlFlags,
-  examples: ['celeriac status --broker ws://127.0.0.1:5680'],
+  description: [
+    'Pings every worker (and asks for its stats) and prints a row for each that answered within --timeout:',
+    'pool, concurrency, tasks processed, uptime and queues; then "N nodes online.". None: exit 1.',
+    '--json prints one object, a key per worker hostname.',
+  ],
+  flags: [...BROADCAST_FLAGS, JSON_FLAG],
+  examples: ['celeriac status --broker ws://127.0.0.1:5680', 'celeriac status --json'],
 };
 
 async function runStatus(ctx: CommandContext): Promise<number> {
@@ -82,11 +72,12 @@ async function runStatus(ctx: CommandContext): Promise<number> {
   const options = broadcastOptions(ctx.args);
   const { app } = await ctx.loadApp();
   try {
-    const replies = await app.control.ping(options);
-    const hosts = [...new Set(replies.flatMap((r) => Object.keys(r)))].sort();
+    // Both in the same window: a worker that pings is online; its stats fill the row when they came.
+    const [pings, stats] = await Promise.all([app.control.ping(options), app.control.inspect(options).stats()]);
+    const hosts = Object.keys(byHost(pings));
     if (hosts.length === 0) throw new NoReplies();
-    const rows = hosts.map((h) => `->  ${h}: OK`);
-    ctx.output.out(`${rows.join('\n')}\n\n${hosts.length} ${hosts.length === 1 ? 'node' : 'nodes'} online.\n`);
+    const rows = statusRows(hosts, stats);
+    ctx.output.out(ctx.args.bool('json') ? `${toJson(rows)}\n` : statusTable(rows));
     return 0;
   } finally {
     await app.close();
