@@ -155,12 +155,16 @@ export class Beat extends EventEmitter<BeatEvents> {
     this.leaseTimer = undefined;
     const leadership = this.leadership;
     if (this.state !== 'running' || leadership === undefined) return;
-    const before = leadership.current();
+    const term = leadership.term;
     const leading = await leadership.attempt();
     if (this.state !== 'running') return;
     // Ref'd on purpose: a started beat is a service that keeps its process alive, as a server does.
     this.leaseTimer = setTimeout(() => void this.leaseRound(), leadership.nextAttemptIn());
-    if (leading && before === undefined) this.poke();
+    // A new term starts a pass: a pass that found no lease stopped without a timer and only this
+    // wakes it. Judged by the term, not by whether it led before the request: the lease may have
+    // been dropped (ran out while the broker restarted, a fire refused) and granted again while
+    // this round's request was on its way.
+    if (leading && leadership.term !== term) this.poke();
     if (!leading && this.passTimer !== undefined) {
       clearTimeout(this.passTimer);
       this.passTimer = undefined;
@@ -176,7 +180,12 @@ export class Beat extends EventEmitter<BeatEvents> {
     }
     if (this.passTimer !== undefined) clearTimeout(this.passTimer);
     this.passTimer = undefined;
-    this.passing = this.pass().finally(() => { this.passing = undefined; });
+    this.passing = this.pass().finally(() => {
+      this.passing = undefined;
+      // A poke that came as the pass was giving up for want of a lease (a new term granted in the
+      // same turn) found it still running: it is not lost.
+      if (this.again) this.poke();
+    });
   }
 
   private async pass(): Promise<void> {

@@ -39,6 +39,7 @@ export class Leadership {
   private failing = false;
   /** The last grant came too late to count on: try again at once. */
   private stale = false;
+  private terms = 0;
 
   constructor(
     private readonly backend: BeatBackend,
@@ -47,6 +48,16 @@ export class Leadership {
     readonly ttl: number,
     private readonly log: WorkerLog,
   ) {}
+
+  /**
+   * How many times this beat began leading: a grant while it held nothing, or at a new epoch.
+   * Counted here, at the answer, because the lease can be dropped (ran out, a fire refused) and
+   * granted again while one request is on its way: a caller comparing `current()` before and after
+   * its `attempt()` would miss that new start.
+   */
+  get term(): number {
+    return this.terms;
+  }
 
   /** The lease while this beat holds it (and its local validity has not run out). */
   current(): HeldLease | undefined {
@@ -85,7 +96,10 @@ export class Leadership {
     this.stale = false;
     if (answer.acquired) {
       this.otherUntil = undefined;
-      if (this.held === undefined || this.held.epoch !== lease.epoch) this.log('info', `beat: ${this.holder} leads (epoch ${lease.epoch})`);
+      if (this.held === undefined || this.held.epoch !== lease.epoch) {
+        this.terms++;
+        this.log('info', `beat: ${this.holder} leads (epoch ${lease.epoch})`);
+      }
       this.held = { epoch: lease.epoch, validUntil: sentAt + this.ttl };
       this.seen = `${this.holder}#${lease.epoch}`;
       return true;

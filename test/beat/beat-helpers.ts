@@ -23,15 +23,37 @@ export interface KeptLog {
   readonly lines: string[];
   /** The lines matching `re`. */
   matching(re: RegExp): string[];
+  /** Every line with the ms since the log was made, for a failure to explain itself. */
+  timed(): string[];
 }
 
 export function keptLog(): KeptLog {
+  const start = Date.now();
   const lines: string[] = [];
+  const at: number[] = [];
   return {
-    log: (level, message) => { lines.push(`${level}: ${message}`); },
+    log: (level, message) => {
+      lines.push(`${level}: ${message}`);
+      at.push(Date.now() - start);
+    },
     lines,
     matching: (re) => lines.filter((l) => re.test(l)),
+    timed: () => lines.map((l, i) => `+${at[i]!} ms ${l}`),
   };
+}
+
+/**
+ * Awaits `wait` (a bounded wait); when it fails, prints the beat's log into the TAP output first,
+ * so a timeout on a busy machine says what the beat was doing.
+ */
+export async function explained(t: Test, kept: KeptLog, wait: Promise<void>): Promise<void> {
+  try {
+    await wait;
+  } catch (err) {
+    t.comment(`beat log up to the failure (${String(err)}):`);
+    for (const line of kept.timed()) t.comment(`  ${line}`);
+    throw err;
+  }
 }
 
 /** A beat of `app` (not started), closed when `t` ends; its fires are collected in `fired`. */
