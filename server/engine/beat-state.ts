@@ -19,7 +19,9 @@ export interface BeatWriter {
   deleteScheduleEntry(k: ScheduleKey): void;
   putLease(rec: StoredLease): void;
   putFire(rec: StoredFire): void;
+  /** `done` runs once everything written so far is committed (or with the commit's error). */
   afterCommit(done: (err: Error | null) => void): void;
+  /** Every write `fn` makes lands in one transaction. */
   atomically(fn: () => void): void;
 }
 

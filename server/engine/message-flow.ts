@@ -3,9 +3,9 @@
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type {
-  BrokerStore, GroupProgress, ResultKey, ScheduleKey, StoredFire, StoredGroup, StoredLease, StoredMessage, StoredResult, StoredRevocation,
-  StoredScheduleEntry,
+  BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation,
 } from '../store/store.js';
+import type { BeatWriter } from './beat-state.js';
 import type { Conn, Unacked } from './connection.js';
 import { deadLetterProps, isDeadLetterCycle, type DeadLetterReason } from './dead-letter.js';
 import { DELAYED_LANE } from '../store/store.js';
@@ -16,7 +16,7 @@ import type { Consumer, Queue } from './queue.js';
 import type { VHost } from './vhost.js';
 
 /** The group-commit writer the flow writes through (server/store/group-commit.ts). */
-export interface CommitWriter {
+export interface CommitWriter extends BeatWriter {
   insert(row: StoredMessage, done: (err: Error | null) => void): void;
   updateCount(id: number, deliveryCount: number): void;
   delete(id: number): void;
@@ -26,14 +26,6 @@ export interface CommitWriter {
   putRevocation(rec: StoredRevocation): void;
   putGroup(rec: StoredGroup): void;
   putGroupProgress(p: GroupProgress): void;
-  putScheduleEntry(rec: StoredScheduleEntry): void;
-  deleteScheduleEntry(k: ScheduleKey): void;
-  putLease(rec: StoredLease): void;
-  putFire(rec: StoredFire): void;
-  /** `done` runs once everything written so far is committed (or with the commit's error). */
-  afterCommit(done: (err: Error | null) => void): void;
-  /** Every write `fn` makes lands in one transaction. */
-  atomically(fn: () => void): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
   flush(): void;
   /** Commits what is pending and stops. */

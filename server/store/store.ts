@@ -1,6 +1,6 @@
 // The store contract: everything the broker keeps on disk, named in queue terms.
 // server/store/ is the only code that speaks SQL; the engine sees this interface alone.
-import type { ExchangeType } from '../../shared/frames.js';
+import type { ExchangeType, ScheduleRecord } from '../../shared/frames.js';
 
 /** How hard a commit works to be durable (see README, "Durability"). */
 export type DurabilityMode = 'full' | 'process';
@@ -120,19 +120,8 @@ export interface StoredGroup {
 export interface GroupProgress { vhost: string; groupId: string; done: number; fired: boolean }
 
 /** A beat schedule entry as stored (ScheduleRecord of the protocol, per vhost). Times are epoch ms. */
-export interface StoredScheduleEntry {
+export interface StoredScheduleEntry extends ScheduleRecord {
   vhost: string;
-  name: string;
-  /** The entry as the client's JSON text; the broker never reads it. */
-  spec: string;
-  paused: boolean;
-  source: string;
-  lastRunAt: number | null;
-  nextRunAt: number | null;
-  runCount: number;
-  createdAt: number;
-  updatedAt: number;
-  revision: number;
 }
 
 /** Identifies one schedule entry. */
