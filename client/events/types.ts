@@ -1,8 +1,7 @@
 // The events on the events exchange, typed: one interface per Celery event type, a discriminated
 // union on `type`, and the names and routing keys they travel under.
 
-/** Topic exchange events are published on (Celery: `celeryev`). Routing key = type with '-' → '.'. */
-export const EVENTS_EXCHANGE = 'celeriac.events';
+export { EVENTS_EXCHANGE, EVENT_ID_HEADER } from '../../shared/events.js';
 
 /** Every event type, as Celery names them. */
 export const EVENT_TYPES = [

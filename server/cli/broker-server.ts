@@ -140,6 +140,8 @@ async function main(): Promise<void> {
       ...(config.consumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.consumerTimeout }),
       ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
       ...(config.maxConnectionsPerAddress === undefined ? {} : { maxConnectionsPerAddress: config.maxConnectionsPerAddress }),
+      ...(config.eventsMaxCount === undefined ? {} : { eventsMaxCount: config.eventsMaxCount }),
+      ...(config.eventsMaxAge === undefined ? {} : { eventsMaxAge: config.eventsMaxAge }),
       log,
     });
   } catch (err) {

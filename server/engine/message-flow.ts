@@ -3,8 +3,8 @@
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type {
-  BrokerStore, GroupProgress, ResultKey, ScheduleKey, StoredFire, StoredGroup, StoredLease, StoredMessage, StoredResult, StoredRevocation,
-  StoredScheduleEntry,
+  BrokerStore, GroupProgress, ResultKey, ScheduleKey, StoredEvent, StoredFire, StoredGroup, StoredLease, StoredMessage, StoredResult, StoredRevocation,
+  StoredScheduleEntry, StoredTaskIndex, StoredWorkerIndex,
 } from '../store/store.js';
 import type { Conn, Unacked } from './connection.js';
 import { deadLetterProps, isDeadLetterCycle, type DeadLetterReason } from './dead-letter.js';
@@ -30,6 +30,9 @@ export interface CommitWriter {
   deleteScheduleEntry(k: ScheduleKey): void;
   putLease(rec: StoredLease): void;
   putFire(rec: StoredFire): void;
+  putEvent(rec: StoredEvent): void;
+  putEventTask(rec: StoredTaskIndex, done: (err: Error | null) => void): void;
+  putEventWorker(rec: StoredWorkerIndex): void;
   /** `done` runs once everything written so far is committed (or with the commit's error). */
   afterCommit(done: (err: Error | null) => void): void;
   /** Every write `fn` makes lands in one transaction. */

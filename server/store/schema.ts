@@ -170,6 +170,45 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (vhost, entry, scheduled_at)
   ) WITHOUT ROWID;
   `,
+  // 6: the event log and the task and worker indexes kept from it. events.id is the rowid (the
+  // engine's id, increasing), so the log is read and pruned in id order without another index;
+  // meta.max_event_id keeps ids increasing after every event was pruned. A task row's rowid is the
+  // id of its first event (listings walk it newest first, and it never changes); (vhost, task_id)
+  // finds a task; last_event_id lets pruning drop the rows whose events are all gone.
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    vhost TEXT NOT NULL,
+    type TEXT NOT NULL,
+    routing_key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    body BLOB NOT NULL
+  );
+
+  CREATE TABLE event_tasks (
+    first_event_id INTEGER PRIMARY KEY,
+    vhost TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    name TEXT,
+    worker TEXT,
+    first_at INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    UNIQUE (vhost, task_id)
+  );
+  CREATE INDEX event_tasks_by_last ON event_tasks (last_event_id);
+
+  CREATE TABLE event_workers (
+    vhost TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (vhost, hostname)
+  );
+
+  INSERT INTO meta (key, value) VALUES ('max_event_id', 0);
+  `,
 ];
 
 /** The schema version this build writes. */
