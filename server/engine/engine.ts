@@ -547,6 +547,7 @@ export class Engine implements EngineApi {
     this.flowControl.stop();
     this.flow.stop();
     this.results.close();
+    this.eventLog.writeIndex();
     this.options.writer.close();
   }
 }

@@ -17,6 +17,10 @@ import { WorkerIndex } from './worker-index.js';
  * `next` further on.
  */
 const READ_WINDOW = 20_000;
+/** Changed tasks after which their rows are written at once rather than at the next tick. */
+const MAX_CHANGED_TASKS = 5_000;
+/** Events read back per page when the indexes catch up with the log at start. */
+const REPLAY_PAGE = 1_000;
 /** Events deleted per pruning statement, and how long one pruning round may hold the event loop. */
 const PRUNE_BATCH = 2_000;
 const PRUNE_BUDGET_MS = 20;
@@ -69,14 +73,48 @@ export class EventLog implements EventsApi {
   readonly workers: WorkerIndex;
   readonly stats: EventLogStats = { stored: 0, pruned: 0 };
   private nextId: number;
+  /** The event id the last index mark handed to the writer named. */
+  private marked: number;
   private readonly listeners = new Set<(event: EventView) => void>();
 
   constructor(private readonly deps: EventLogDeps) {
     this.retention = Object.freeze({ ...deps.retention });
     this.enabled = deps.retention.maxCount > 0 && deps.retention.maxAge > 0;
     this.nextId = deps.store.eventLogBounds().last + 1;
+    this.marked = deps.store.eventIndexThrough();
     this.tasks = new TaskIndex({ store: deps.store, writer: deps.writer, ...(deps.taskCacheSize === undefined ? {} : { cacheSize: deps.taskCacheSize }) });
     this.workers = new WorkerIndex({ writer: deps.writer, now: deps.now }, deps.store.loadWorkerIndex());
+    this.catchUpIndexes();
+  }
+
+  /**
+   * Task rows are written once a second, not with each event, so a crash can leave them behind the
+   * log: the events after the last index mark are read back into the indexes (applying one twice
+   * changes nothing), and written with the next writeIndex().
+   */
+  private catchUpIndexes(): void {
+    const last = this.lastId;
+    let after = this.deps.store.eventIndexThrough();
+    while (after < last) {
+      const page = this.deps.store.readEvents({ vhost: null, afterId: after, upToId: last, limit: REPLAY_PAGE, types: null });
+      if (page.length === 0) break;
+      for (const e of page) {
+        const data = parseObject(e.body);
+        if (data !== null) this.index(e.vhost, e.type, data, e.id, e.at);
+      }
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /**
+   * Hands the rows of the tasks changed since the last call to the writer, with the mark that the
+   * rows are complete up to the newest event. Called every second, before queries and at close.
+   */
+  writeIndex(): void {
+    if (this.tasks.changedCount === 0 && this.marked === this.lastId) return; // nothing new: no commit
+    this.tasks.writeChanged();
+    this.marked = this.lastId;
+    this.deps.writer.putEventIndexMark(this.marked);
   }
 
   get lastId(): number {
@@ -107,6 +145,7 @@ export class EventLog implements EventsApi {
       if (type.startsWith('task-')) {
         const uuid = data.uuid;
         if (typeof uuid === 'string' && uuid !== '' && uuid.length <= 255) this.tasks.onEvent(vhost, uuid, type, data, id, at);
+        if (this.tasks.changedCount >= MAX_CHANGED_TASKS) this.tasks.writeChanged();
       } else if (type.startsWith('worker-')) {
         const host = data.hostname;
         if (typeof host === 'string' && host !== '' && host.length <= 255) this.workers.onEvent(vhost, host, type, data, id, at);

@@ -31,8 +31,11 @@ export interface CommitWriter {
   putLease(rec: StoredLease): void;
   putFire(rec: StoredFire): void;
   putEvent(rec: StoredEvent): void;
-  putEventTask(rec: StoredTaskIndex, done: (err: Error | null) => void): void;
+  /** Writes task row `key` with the next commit, built by `row` then; the last call per key in a commit wins. */
+  putEventTask(key: string, row: () => StoredTaskIndex): void;
   putEventWorker(rec: StoredWorkerIndex): void;
+  /** The task and worker rows written so far are complete up to event `id` (written with them). */
+  putEventIndexMark(id: number): void;
   /** `done` runs once everything written so far is committed (or with the commit's error). */
   afterCommit(done: (err: Error | null) => void): void;
   /** Every write `fn` makes lands in one transaction. */

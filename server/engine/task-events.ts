@@ -70,9 +70,12 @@ function eventTime(event: Record<string, unknown>, at: number): number {
  * does: the event's time goes in its field; an event of a state that comes before the current one
  * (by precedence; RETRY always moves on) only fills in fields — just the arguments for a late
  * task-received — while any other sets the state and all its fields. The worker is the sender of
- * any event but task-sent (sent by the producer).
+ * any event but task-sent (sent by the producer). Events are applied in id order (the order the
+ * broker stored them), so one with an id at or below the latest applied was applied already (read
+ * back from the log after a restart): it changes nothing, and false is returned.
  */
-export function applyTaskEvent(entry: TaskEntry, type: string, event: Record<string, unknown>, eventId: number, at: number): void {
+export function applyTaskEvent(entry: TaskEntry, type: string, event: Record<string, unknown>, eventId: number, at: number): boolean {
+  if (entry.events.length > 0 && eventId <= entry.lastEventId) return false;
   const state = EVENT_STATE[type] ?? type.slice('task-'.length).toUpperCase();
   const time = eventTime(event, at);
   const timeField = TIME_FIELD[type];
@@ -90,10 +93,9 @@ export function applyTaskEvent(entry: TaskEntry, type: string, event: Record<str
     if (v === undefined || !check(v) || (keeps !== undefined && !keeps.has(to))) continue;
     fields[to] = v;
   }
-  if (eventId > entry.lastEventId) {
-    entry.lastEventId = eventId;
-    entry.lastSeen = at;
-  }
+  entry.lastEventId = eventId;
+  entry.lastSeen = at;
   entry.events.push(eventId);
   if (entry.events.length > MAX_TIMELINE_EVENTS) entry.events.splice(0, entry.events.length - MAX_TIMELINE_EVENTS);
+  return true;
 }

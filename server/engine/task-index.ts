@@ -14,19 +14,35 @@ export const DEFAULT_TASK_CACHE = 10_000;
 const DEFAULT_QUERY_LIMIT = 100;
 const MAX_QUERY_LIMIT = 1_000;
 
-/** A cached task and whether the store has its latest version (only such entries may leave the cache). */
+/**
+ * A cached task. `changed` once an event changed it since its row was last built; `queued` while a
+ * write of its row waits in the writer for the next commit, which builds the row from the entry as
+ * it is then (one serialization however many events changed it) and clears both. Only an entry
+ * with neither may leave the cache: the store then holds what the entry holds.
+ */
 interface Cached {
-  entry: TaskEntry;
-  version: number;
-  saved: number;
+  readonly entry: TaskEntry;
+  readonly key: string;
+  changed: boolean;
+  queued: boolean;
+  /** Used since the eviction scan last passed it (second chance: the scan moves it to the back instead). */
+  used: boolean;
+  readonly row: () => StoredTaskIndex;
 }
 
-/** Fields that are columns of the row; the rest go in its JSON detail. */
-const COLUMNS = new Set(['vhost', 'id', 'state', 'name', 'worker', 'firstEventId', 'lastEventId', 'firstSeen']);
+/** Fields of the entry kept in the row's JSON detail (the rest are columns). Nulls are left out. */
+const DETAIL_FIELDS = [
+  'args', 'kwargs', 'result', 'exception', 'traceback', 'retries', 'queue', 'exchange', 'routingKey', 'rootId', 'parentId', 'eta', 'expires',
+  'sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'runtime', 'terminated', 'expired', 'reason',
+  'timestamp', 'lastSeen', 'events',
+] as const satisfies readonly (keyof TaskEntry)[];
 
 function toRow(e: TaskEntry): StoredTaskIndex {
   const detail: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!COLUMNS.has(k)) detail[k] = v;
+  for (const k of DETAIL_FIELDS) {
+    const v = e[k];
+    if (v !== null) detail[k] = v;
+  }
   return {
     vhost: e.vhost, taskId: e.id, firstEventId: e.firstEventId, lastEventId: e.lastEventId, state: e.state, name: e.name, worker: e.worker,
     firstAt: e.firstSeen, detail: JSON.stringify(detail),
@@ -70,33 +86,67 @@ export interface TaskIndexDeps {
   cacheSize?: number;
 }
 
+/**
+ * Task rows are not written per event: changed tasks are written together when `writeChanged()` is
+ * called (every second by the event log, before a query, at close), so a task costs one row write
+ * for all the events of its second, in one large transaction. What a crash loses of that is read
+ * back from the event log at start (see EventLog).
+ */
 export class TaskIndex {
-  /** Recently touched tasks, least recent first (a Map keeps insertion order). */
+  /** Cached tasks in the order the eviction scan meets them (a Map keeps insertion order). */
   private readonly cache = new Map<string, Cached>();
+  /** Tasks changed since the last writeChanged(). */
+  private changedSet = new Set<Cached>();
   private readonly cacheSize: number;
 
   constructor(private readonly deps: TaskIndexDeps) {
     this.cacheSize = deps.cacheSize ?? DEFAULT_TASK_CACHE;
   }
 
-  /** A task event was stored as `eventId` at broker time `at`: merge it and write the task's row with the commit. */
+  /** Tasks changed and not yet handed to the writer. */
+  get changedCount(): number {
+    return this.changedSet.size;
+  }
+
+  /** A task event was stored as `eventId` at broker time `at`: merge it; its row is written with the next writeChanged(). */
   onEvent(vhost: string, taskId: string, type: string, event: Record<string, unknown>, eventId: number, at: number): void {
     const key = `${vhost}\u0000${taskId}`;
     let cached = this.cache.get(key);
-    if (cached !== undefined) this.cache.delete(key);
+    if (cached !== undefined) cached.used = true;
     else {
       // Not touched lately: its row (a task from before a restart, or evicted), or a new task.
       const row = this.deps.store.loadTaskIndex(vhost, taskId);
-      cached = { entry: row === null ? newTaskEntry(vhost, taskId, eventId, at) : fromRow(row), version: 0, saved: 0 };
+      cached = this.cached(key, row === null ? newTaskEntry(vhost, taskId, eventId, at) : fromRow(row));
+      this.cache.set(key, cached);
     }
-    this.cache.set(key, cached);
-    applyTaskEvent(cached.entry, type, event, eventId, at);
-    const c = cached;
-    const version = ++c.version;
-    // A failed commit lost this version; the next event writes the whole row again. Either way
-    // the entry may leave the cache now.
-    this.deps.writer.putEventTask(toRow(c.entry), () => { if (version > c.saved) c.saved = version; });
+    if (!applyTaskEvent(cached.entry, type, event, eventId, at)) return;
+    cached.changed = true;
+    this.changedSet.add(cached);
     if (this.cache.size > this.cacheSize * 1.25) this.trim();
+  }
+
+  /** Hands the row of every changed task to the writer (built when the commit is made). */
+  writeChanged(): void {
+    const changed = this.changedSet;
+    if (changed.size === 0) return;
+    this.changedSet = new Set();
+    for (const c of changed) {
+      if (!c.changed || c.queued) continue; // already written, or its queued row will be built with this change
+      c.queued = true;
+      this.deps.writer.putEventTask(c.key, c.row);
+    }
+  }
+
+  private cached(key: string, entry: TaskEntry): Cached {
+    const c: Cached = {
+      entry, key, changed: false, queued: false, used: false,
+      row: () => {
+        c.changed = false;
+        c.queued = false;
+        return toRow(entry);
+      },
+    };
+    return c;
   }
 
   /** The task, freshest first from the cache, else from the store; null when unknown. */
@@ -107,7 +157,7 @@ export class TaskIndex {
     return row === null ? null : fromRow(row);
   }
 
-  /** A page of tasks, newest first; pending row writes are committed first. */
+  /** A page of tasks, newest first; changed rows are written (committed) first. */
   query(raw: TasksQuery = {}): { tasks: TaskInfo[]; cursor: number | null } {
     if (raw === null || typeof raw !== 'object') throw fail('ERR_INVALID_ARGUMENT', 'tasks query: must be an object');
     const q = raw as Record<string, unknown>;
@@ -116,24 +166,35 @@ export class TaskIndex {
       vhost: optionalText(q, 'vhost'), state: optionalText(q, 'state'), name: optionalText(q, 'name'), worker: optionalText(q, 'worker'),
       search: optionalText(q, 'search'), from: optionalCount(q, 'from'), to: optionalCount(q, 'to'), beforeId: optionalCount(q, 'cursor'), limit,
     };
+    this.writeChanged();
     this.deps.writer.flush();
     const rows = this.deps.store.queryTaskIndex(query);
     const tasks = rows.map((r) => taskInfoOf(fromRow(r)));
     return { tasks, cursor: rows.length === limit && limit > 0 ? rows[rows.length - 1]!.firstEventId : null };
   }
 
-  /** Retention deleted the rows whose latest event id is at or below `upTo`: so do we, for saved entries. */
+  /** Retention deleted the rows whose latest event id is at or below `upTo`: so do we, for entries the store is up to date with. */
   pruned(upTo: number): void {
-    for (const [key, c] of this.cache) if (c.entry.lastEventId <= upTo && c.saved === c.version) this.cache.delete(key);
+    for (const [key, c] of this.cache) if (c.entry.lastEventId <= upTo && !c.changed && !c.queued) this.cache.delete(key);
   }
 
-  /** Evicts least recent saved entries down to the cache size (unsaved ones stay until their commit). */
+  /**
+   * Evicts entries the store is up to date with, down to the cache size, oldest first; one used
+   * since the last scan gets a second chance at the back (an approximate LRU that costs nothing per
+   * event). Entries still to be written are skipped, and the scan looks at each entry at most once.
+   */
   private trim(): void {
     let excess = this.cache.size - this.cacheSize;
+    let budget = this.cache.size;
     for (const [key, c] of this.cache) {
-      if (excess <= 0) break;
-      if (c.saved !== c.version) continue;
+      if (excess <= 0 || budget-- <= 0) break;
+      if (c.changed || c.queued) continue;
       this.cache.delete(key);
+      if (c.used) {
+        c.used = false;
+        this.cache.set(key, c);
+        continue;
+      }
       excess--;
     }
   }

@@ -46,9 +46,10 @@ export class WorkerIndex {
     const key = `${vhost}\u0000${hostname}`;
     let w = this.workers.get(key);
     if (w === undefined) this.workers.set(key, (w = newEntry(vhost, hostname, eventId)));
+    else if (eventId <= w.lastEventId) return; // applied already (read back from the log at start)
     // The broker's clock, not the sender's: "heard from lately" must not depend on clock skew.
     w.lastHeartbeat = at;
-    w.lastEventId = Math.max(w.lastEventId, eventId);
+    w.lastEventId = eventId;
     if (type === 'worker-offline') w.offlineAt = at;
     else {
       if (type === 'worker-online' || w.offlineAt !== null || w.onlineSince === null) w.onlineSince = at;

@@ -35,6 +35,8 @@ function likeEscape(text: string): string {
 export class EventsSql {
   private readonly insertEvent: Database.Statement;
   private readonly raiseMaxEventId: Database.Statement;
+  private readonly raiseIndexThrough: Database.Statement;
+  private readonly selectIndexThrough: Database.Statement<[], { value: number }>;
   private readonly upsertTask: Database.Statement;
   private readonly upsertWorker: Database.Statement;
   private readonly selectBounds: Database.Statement<[], { first: number | null; last: number }>;
@@ -53,6 +55,8 @@ export class EventsSql {
   constructor(db: Database.Database) {
     this.insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
     this.raiseMaxEventId = db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'max_event_id'`);
+    this.raiseIndexThrough = db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'event_index_through'`);
+    this.selectIndexThrough = db.prepare(`SELECT value FROM meta WHERE key = 'event_index_through'`);
     // A row keeps the first_event_id and first_at it was created with: they place it in listings.
     this.upsertTask = db.prepare(
       `INSERT INTO event_tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -109,6 +113,11 @@ export class EventsSql {
       this.upsertTask.run(t.firstEventId, t.vhost, t.taskId, t.lastEventId, t.state, t.name, t.worker, t.firstAt, t.detail);
     }
     for (const w of batch.eventWorkers ?? []) this.upsertWorker.run(w.vhost, w.hostname, w.lastEventId, w.detail);
+    if (batch.eventIndexThrough !== undefined) this.raiseIndexThrough.run(batch.eventIndexThrough);
+  }
+
+  indexThrough(): number {
+    return this.selectIndexThrough.get()?.value ?? 0;
   }
 
   bounds(): { first: number; last: number } {

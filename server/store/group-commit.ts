@@ -81,8 +81,9 @@ export class GroupCommit {
   private beatFailures = 0;
   /** Event log writes of this turn: appended events, task and worker index rows (last wins per key). */
   private events: StoredEvent[] = [];
-  private eventTasks = new Map<string, StoredTaskIndex>();
+  private eventTasks = new Map<string, () => StoredTaskIndex>();
   private eventWorkers = new Map<string, StoredWorkerIndex>();
+  private eventIndexThrough: number | undefined;
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -129,7 +130,14 @@ export class GroupCommit {
     return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size
       + this.revocations.length + this.groups.length + this.groupProgress.size
       + this.scheduleEntries.size + this.scheduleDeletes.size + this.leases.size + this.fires.length
-      + this.events.length + this.eventTasks.size + this.eventWorkers.size;
+      + this.events.length + this.eventTasks.size + this.eventWorkers.size + (this.eventIndexThrough === undefined ? 0 : 1);
+  }
+
+  /** Records that the task and worker rows written so far (with this commit) are complete up to event `id`. */
+  putEventIndexMark(id: number): void {
+    this.assertOpen();
+    this.eventIndexThrough = Math.max(id, this.eventIndexThrough ?? 0);
+    this.scheduleTurn();
   }
 
   /** Appends an event to the event log (ids must grow from one call to the next). Bounded per transaction as inserts are. */
@@ -138,11 +146,13 @@ export class GroupCommit {
     if (this.events.length >= this.maxBatchInserts && this.holds === 0) this.commit();
   }
 
-  /** Writes a task index row whole; the last write of a turn per task wins; `done` runs once it is committed. */
-  putEventTask(rec: StoredTaskIndex, done: CommitDone): void {
+  /**
+   * Writes a task index row whole with the next commit, built by `row` when that commit is made (so
+   * a task that several events change in one turn is serialized once); the last call per `key` wins.
+   */
+  putEventTask(key: string, row: () => StoredTaskIndex): void {
     this.assertOpen();
-    this.eventTasks.set(`${rec.vhost}\u0000${rec.taskId}`, rec);
-    this.resultDones.push(done);
+    this.eventTasks.set(key, row);
     this.scheduleTurn();
   }
 
@@ -350,7 +360,8 @@ export class GroupCommit {
       revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
       scheduleDeletes: [...this.scheduleDeletes.values()], scheduleEntries: [...this.scheduleEntries.values()],
       leases: [...this.leases.values()], fires: this.fires,
-      events: this.events, eventTasks: [...this.eventTasks.values()], eventWorkers: [...this.eventWorkers.values()],
+      events: this.events, eventTasks: [], eventWorkers: [...this.eventWorkers.values()],
+      ...(this.eventIndexThrough === undefined ? {} : { eventIndexThrough: this.eventIndexThrough }),
     };
     this.tracks = [];
     this.results = new Map();
@@ -362,9 +373,19 @@ export class GroupCommit {
     this.scheduleDeletes = new Map();
     this.leases = new Map();
     this.fires = [];
+    const eventTaskRows = this.eventTasks;
     this.events = [];
     this.eventTasks = new Map();
     this.eventWorkers = new Map();
+    this.eventIndexThrough = undefined;
+    for (const build of eventTaskRows.values()) {
+      try {
+        batch.eventTasks!.push(build());
+      } catch (err) {
+        // One row that cannot be built must not cost the batch its other writes.
+        this.onError?.(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 

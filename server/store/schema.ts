@@ -172,7 +172,9 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 6: the event log and the task and worker indexes kept from it. events.id is the rowid (the
   // engine's id, increasing), so the log is read and pruned in id order without another index;
-  // meta.max_event_id keeps ids increasing after every event was pruned. A task row's rowid is the
+  // meta.max_event_id keeps ids increasing after every event was pruned; meta.event_index_through is
+  // the event id the task and worker rows are complete up to (later events are read back into them
+  // at start, as task rows are written once a second rather than with each event). A task row's rowid is the
   // id of its first event (listings walk it newest first, and it never changes); (vhost, task_id)
   // finds a task; last_event_id lets pruning drop the rows whose events are all gone.
   `
@@ -208,6 +210,7 @@ export const MIGRATIONS: readonly string[] = [
   );
 
   INSERT INTO meta (key, value) VALUES ('max_event_id', 0);
+  INSERT INTO meta (key, value) VALUES ('event_index_through', 0);
   `,
 ];
 

@@ -470,6 +470,10 @@ class SqliteStore implements BrokerStore {
     return this.events.bounds();
   }
 
+  eventIndexThrough(): number {
+    return this.events.indexThrough();
+  }
+
   readEvents(query: EventLogQuery): StoredEvent[] {
     return this.events.read(query);
   }

@@ -286,6 +286,8 @@ export interface WriteBatch {
   eventTasks?: StoredTaskIndex[];
   /** Worker index rows written whole (insert or replace, keyed vhost + hostname). */
   eventWorkers?: StoredWorkerIndex[];
+  /** The task and worker rows, with this batch, are complete up to this event id (it only grows). */
+  eventIndexThrough?: number;
 }
 
 /** True when a batch writes nothing. */
@@ -293,7 +295,7 @@ export function isEmptyBatch(b: WriteBatch): boolean {
   return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0)
     + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0)
     + (b.scheduleDeletes?.length ?? 0) + (b.scheduleEntries?.length ?? 0) + (b.leases?.length ?? 0) + (b.fires?.length ?? 0)
-    + (b.events?.length ?? 0) + (b.eventTasks?.length ?? 0) + (b.eventWorkers?.length ?? 0) === 0;
+    + (b.events?.length ?? 0) + (b.eventTasks?.length ?? 0) + (b.eventWorkers?.length ?? 0) + (b.eventIndexThrough === undefined ? 0 : 1) === 0;
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -338,6 +340,8 @@ export interface BrokerStore {
   loadBeat(): StoredBeat;
   /** The oldest event id kept (0 when the log is empty) and the highest ever stored (0 when none ever was). */
   eventLogBounds(): { first: number; last: number };
+  /** The event id the task and worker index rows are complete up to (the last eventIndexThrough written; 0 = none). */
+  eventIndexThrough(): number;
   /** Up to `limit` events of the window, in id order. */
   readEvents(query: EventLogQuery): StoredEvent[];
   /**
