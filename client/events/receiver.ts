@@ -14,7 +14,10 @@ import { EVENTS_EXCHANGE, EVENT_ID_HEADER, EVENT_TYPES, type AnyEvent, type Even
 export interface SubscribeOptions {
   /** Topic pattern of routing keys to receive ('task.#', 'worker.heartbeat', ...); default '#' (all). */
   pattern?: string;
-  /** Live events left unread this long are dropped, ms (Celery's event_queue_ttl: 5 s); 0 = kept. */
+  /**
+   * Live events left unread this long are dropped, ms (Celery's event_queue_ttl: 5 s); 0 = kept.
+   * Default 5 s, or 0 with `since` (a subscriber that replays history wants every event).
+   */
   messageTtl?: number;
   /** Called when a handler throws, an event cannot be read, or a catch-up read fails (default: a process warning). */
   onError?: (err: unknown) => void;
@@ -81,7 +84,7 @@ export async function subscribeEvents(conn: Connection, handlers: EventHandlers,
   checkSince(options.since);
   const pattern = options.pattern ?? '#';
   if (typeof pattern !== 'string' || pattern === '') throw fail('ERR_INVALID_ARGUMENT', 'subscribe: pattern must be a non-empty topic pattern');
-  const ttl = options.messageTtl ?? 5_000;
+  const ttl = options.messageTtl ?? (options.since === undefined ? 5_000 : 0);
   const onError = options.onError ?? ((err: unknown) => process.emitWarning(`event handler failed: ${String(err)}`, { code: 'CELERIAC_EVENTS' }));
   const since = options.since;
   if (since !== undefined && !conn.capabilities.includes('events')) {

@@ -194,10 +194,11 @@ export class EventLog implements EventsApi {
     const from = cursorOf(query.from, 'from');
     const limit = cursorOf(query.limit, 'limit') ?? DEFAULT_EVENTS_PER_READ;
     if (limit > MAX_EVENTS_PER_READ) invalid(`events read: limit must be at most ${MAX_EVENTS_PER_READ}, got ${limit}`);
-    const types = query.types === undefined ? null : [...query.types];
-    if (types !== null && (!Array.isArray(types) || types.length > MAX_EVENT_TYPES_PER_READ || !types.every((t) => typeof t === 'string' && t.length <= 255))) {
+    const raw: unknown = query.types;
+    if (raw !== undefined && (!Array.isArray(raw) || raw.length > MAX_EVENT_TYPES_PER_READ || !raw.every((t) => typeof t === 'string' && t.length <= 255))) {
       invalid(`events read: types must be an array of at most ${MAX_EVENT_TYPES_PER_READ} event type names`);
     }
+    const types = raw === undefined ? null : [...(raw as string[])];
     const last = this.lastId;
     if (since > last) {
       invalid(`events read: cursor ${since} is beyond the newest event id ${last} (ids come from this broker's data file; was it replaced?)`, { since, last });

@@ -2,6 +2,7 @@
 import type { Command } from '../context.js';
 import { beatCommand } from './beat.js';
 import { callCommand } from './call.js';
+import { eventsCommand } from './events.js';
 import { inspectCommand, statusCommand } from './inspect.js';
 import { purgeCommand } from './purge.js';
 import { resultCommand } from './result.js';
@@ -9,4 +10,4 @@ import { scheduleCommand } from './schedule.js';
 import { workerCommand } from './worker.js';
 
 /** Every command `celeriac` runs. */
-export const COMMANDS: readonly Command[] = [workerCommand, beatCommand, callCommand, resultCommand, scheduleCommand, inspectCommand, statusCommand, purgeCommand];
+export const COMMANDS: readonly Command[] = [workerCommand, beatCommand, callCommand, resultCommand, scheduleCommand, inspectCommand, statusCommand, eventsCommand, purgeCommand];
