@@ -41,11 +41,13 @@ export interface EventLogDeps {
   taskCacheSize?: number;
 }
 
+const utf8 = new TextDecoder();
+
 /** The body as a JSON object, or null (not JSON, or not an object): only such events are indexed. */
 function parseObject(body: Uint8Array): Record<string, unknown> | null {
   if (body.byteLength < 2 || body[0] !== OPEN_BRACE) return null;
   try {
-    const v: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    const v: unknown = JSON.parse(utf8.decode(body));
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -137,14 +139,17 @@ export class EventLog implements EventsApi {
     this.stats.stored++;
     if (data !== null) this.index(vhost, type, data, id, at);
     if (this.listeners.size > 0) this.notify(viewOf(event, data));
-    return { ...props, headers: { ...props?.headers, [EVENT_ID_HEADER]: id } };
+    // Object.assign, not spread syntax: an order of magnitude cheaper here, and this runs per event.
+    const headers = Object.assign({}, props?.headers, { [EVENT_ID_HEADER]: id });
+    return Object.assign({}, props, { headers });
   }
 
   private index(vhost: string, type: string, data: Record<string, unknown>, id: number, at: number): void {
     try {
       if (type.startsWith('task-')) {
         const uuid = data.uuid;
-        if (typeof uuid === 'string' && uuid !== '' && uuid.length <= 255) this.tasks.onEvent(vhost, uuid, type, data, id, at);
+        // A NUL would let a task id pose as another vhost's in the index's keys.
+        if (typeof uuid === 'string' && uuid !== '' && uuid.length <= 255 && !uuid.includes('\u0000')) this.tasks.onEvent(vhost, uuid, type, data, id, at);
         if (this.tasks.changedCount >= MAX_CHANGED_TASKS) this.tasks.writeChanged();
       } else if (type.startsWith('worker-')) {
         const host = data.hostname;
@@ -235,9 +240,10 @@ export class EventLog implements EventsApi {
   /**
    * One round of retention: deletes the oldest events beyond the count bound or past the age bound,
    * in batches, until none is left or the round's time budget is spent (the next round goes on).
+   * Cheap when there is nothing to delete: one read of the oldest few rows.
    */
   prune(): void {
-    if (!this.enabled) return;
+    // Also when storing is off (a bound of 0): what an earlier run stored goes too.
     const keepAfter = this.lastId - this.retention.maxCount;
     const before = this.deps.now() - this.retention.maxAge;
     const deadline = performance.now() + PRUNE_BUDGET_MS;

@@ -31,8 +31,8 @@ export interface CommitWriter {
   putLease(rec: StoredLease): void;
   putFire(rec: StoredFire): void;
   putEvent(rec: StoredEvent): void;
-  /** Writes task row `key` with the next commit, built by `row` then; the last call per key in a commit wins. */
-  putEventTask(key: string, row: () => StoredTaskIndex): void;
+  /** Writes task row `key` with the next commit, built by `row` then (null: none after all); the last call per key in a commit wins. */
+  putEventTask(key: string, row: () => StoredTaskIndex | null): void;
   putEventWorker(rec: StoredWorkerIndex): void;
   /** The task and worker rows written so far are complete up to event `id` (written with them). */
   putEventIndexMark(id: number): void;

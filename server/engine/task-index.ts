@@ -27,7 +27,9 @@ interface Cached {
   queued: boolean;
   /** Used since the eviction scan last passed it (second chance: the scan moves it to the back instead). */
   used: boolean;
-  readonly row: () => StoredTaskIndex;
+  /** Left the index with retention: a write still queued for it writes nothing. */
+  dropped: boolean;
+  readonly row: () => StoredTaskIndex | null;
 }
 
 /** Fields of the entry kept in the row's JSON detail (the rest are columns). Nulls are left out. */
@@ -57,6 +59,11 @@ function fromRow(r: StoredTaskIndex): TaskEntry {
   entry.worker = r.worker;
   entry.lastEventId = r.lastEventId;
   return entry;
+}
+
+/** The cache key of a task: its id in the default vhost (the common case, no string built), else vhost + NUL + id. */
+function keyOf(vhost: string, taskId: string): string {
+  return vhost === '/' ? taskId : `${vhost}\u0000${taskId}`;
 }
 
 /** The API's view of an entry (without its event ids). */
@@ -110,7 +117,7 @@ export class TaskIndex {
 
   /** A task event was stored as `eventId` at broker time `at`: merge it; its row is written with the next writeChanged(). */
   onEvent(vhost: string, taskId: string, type: string, event: Record<string, unknown>, eventId: number, at: number): void {
-    const key = `${vhost}\u0000${taskId}`;
+    const key = keyOf(vhost, taskId);
     let cached = this.cache.get(key);
     if (cached !== undefined) cached.used = true;
     else {
@@ -122,11 +129,15 @@ export class TaskIndex {
     if (!applyTaskEvent(cached.entry, type, event, eventId, at)) return;
     cached.changed = true;
     this.changedSet.add(cached);
-    if (this.cache.size > this.cacheSize * 1.25) this.trim();
   }
 
-  /** Hands the row of every changed task to the writer (built when the commit is made). */
+  /**
+   * Hands the row of every changed task to the writer (built when the commit is made), after
+   * trimming the cache of entries the store is up to date with.
+   */
   writeChanged(): void {
+    // Trimmed here, not per event: entries become evictable only once their rows are built.
+    if (this.cache.size > this.cacheSize) this.trim();
     const changed = this.changedSet;
     if (changed.size === 0) return;
     this.changedSet = new Set();
@@ -139,11 +150,11 @@ export class TaskIndex {
 
   private cached(key: string, entry: TaskEntry): Cached {
     const c: Cached = {
-      entry, key, changed: false, queued: false, used: false,
+      entry, key, changed: false, queued: false, used: false, dropped: false,
       row: () => {
         c.changed = false;
         c.queued = false;
-        return toRow(entry);
+        return c.dropped ? null : toRow(entry);
       },
     };
     return c;
@@ -151,7 +162,7 @@ export class TaskIndex {
 
   /** The task, freshest first from the cache, else from the store; null when unknown. */
   get(vhost: string, taskId: string): TaskEntry | null {
-    const cached = this.cache.get(`${vhost}\u0000${taskId}`);
+    const cached = this.cache.get(keyOf(vhost, taskId));
     if (cached !== undefined) return cached.entry;
     const row = this.deps.store.loadTaskIndex(vhost, taskId);
     return row === null ? null : fromRow(row);
@@ -173,9 +184,18 @@ export class TaskIndex {
     return { tasks, cursor: rows.length === limit && limit > 0 ? rows[rows.length - 1]!.firstEventId : null };
   }
 
-  /** Retention deleted the rows whose latest event id is at or below `upTo`: so do we, for entries the store is up to date with. */
+  /**
+   * Retention deleted the rows whose latest event id is at or below `upTo`: so do we, with their
+   * changes not yet written (a write already queued writes nothing), or a later write would bring
+   * such a task back.
+   */
   pruned(upTo: number): void {
-    for (const [key, c] of this.cache) if (c.entry.lastEventId <= upTo && !c.changed && !c.queued) this.cache.delete(key);
+    for (const [key, c] of this.cache) {
+      if (c.entry.lastEventId > upTo) continue;
+      c.dropped = true;
+      this.cache.delete(key);
+      this.changedSet.delete(c);
+    }
   }
 
   /**

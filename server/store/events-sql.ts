@@ -82,7 +82,8 @@ export class EventsSql {
     this.selectByIds = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`);
     this.selectOldest = db.prepare('SELECT id, at FROM events ORDER BY id LIMIT ?');
     this.deleteEventsUpTo = db.prepare('DELETE FROM events WHERE id <= ?');
-    this.deleteTasksUpTo = db.prepare('DELETE FROM event_tasks WHERE last_event_id <= ?');
+    // A range of the rowid (first_event_id); of its rows only tasks still running past N stay.
+    this.deleteTasksUpTo = db.prepare('DELETE FROM event_tasks WHERE first_event_id <= @upTo AND last_event_id <= @upTo');
     this.deleteWorkersUpTo = db.prepare('DELETE FROM event_workers WHERE last_event_id <= ?');
     this.selectTask = db.prepare(`SELECT ${TASK_COLUMNS} FROM event_tasks WHERE vhost = ? AND task_id = ?`);
     this.selectTasks = db.prepare(
@@ -96,7 +97,7 @@ export class EventsSql {
     this.selectWorkers = db.prepare('SELECT vhost, hostname, last_event_id, detail FROM event_workers ORDER BY vhost, hostname');
     this.pruneTx = db.transaction((upTo: number) => {
       const n = this.deleteEventsUpTo.run(upTo).changes;
-      this.deleteTasksUpTo.run(upTo);
+      this.deleteTasksUpTo.run({ upTo });
       this.deleteWorkersUpTo.run(upTo);
       return n;
     });
@@ -162,9 +163,10 @@ export class EventsSql {
 
   prune(keepAfterId: number, before: number, limit: number): EventPruneResult {
     if (limit <= 0) return { deleted: 0, upTo: 0 };
-    // Oldest first, up to the first event to keep: never a scan past the batch.
+    // Oldest first, up to the first event to keep (iterated, so that one row is all a log within
+    // its bounds costs): never a scan past the batch.
     let upTo = 0;
-    for (const r of this.selectOldest.all(limit)) {
+    for (const r of this.selectOldest.iterate(limit)) {
       if (r.id > keepAfterId && r.at >= before) break;
       upTo = r.id;
     }

@@ -81,7 +81,7 @@ export class GroupCommit {
   private beatFailures = 0;
   /** Event log writes of this turn: appended events, task and worker index rows (last wins per key). */
   private events: StoredEvent[] = [];
-  private eventTasks = new Map<string, () => StoredTaskIndex>();
+  private eventTasks = new Map<string, () => StoredTaskIndex | null>();
   private eventWorkers = new Map<string, StoredWorkerIndex>();
   private eventIndexThrough: number | undefined;
 
@@ -148,9 +148,10 @@ export class GroupCommit {
 
   /**
    * Writes a task index row whole with the next commit, built by `row` when that commit is made (so
-   * a task that several events change in one turn is serialized once); the last call per `key` wins.
+   * a task that several events change in one turn is serialized once; null = nothing to write after
+   * all); the last call per `key` wins.
    */
-  putEventTask(key: string, row: () => StoredTaskIndex): void {
+  putEventTask(key: string, row: () => StoredTaskIndex | null): void {
     this.assertOpen();
     this.eventTasks.set(key, row);
     this.scheduleTurn();
@@ -380,7 +381,8 @@ export class GroupCommit {
     this.eventIndexThrough = undefined;
     for (const build of eventTaskRows.values()) {
       try {
-        batch.eventTasks!.push(build());
+        const row = build();
+        if (row !== null) batch.eventTasks!.push(row);
       } catch (err) {
         // One row that cannot be built must not cost the batch its other writes.
         this.onError?.(err instanceof Error ? err : new Error(String(err)));

@@ -176,7 +176,8 @@ export const MIGRATIONS: readonly string[] = [
   // the event id the task and worker rows are complete up to (later events are read back into them
   // at start, as task rows are written once a second rather than with each event). A task row's rowid is the
   // id of its first event (listings walk it newest first, and it never changes); (vhost, task_id)
-  // finds a task; last_event_id lets pruning drop the rows whose events are all gone.
+  // finds a task. Pruning up to id N drops the rows with first and last event at or below N: a
+  // range of the rowid, so no index on last_event_id is kept up to date with every write.
   `
   CREATE TABLE events (
     id INTEGER PRIMARY KEY,
@@ -199,7 +200,6 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL,
     UNIQUE (vhost, task_id)
   );
-  CREATE INDEX event_tasks_by_last ON event_tasks (last_event_id);
 
   CREATE TABLE event_workers (
     vhost TEXT NOT NULL,

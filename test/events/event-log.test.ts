@@ -131,6 +131,23 @@ t.test('retention by count keeps the newest events; task rows whose events are a
   t.equal(l.log.stats.pruned, 15, 'nothing more to prune');
 });
 
+t.test('a task pruned before its row was written is not brought back by that write', async (t) => {
+  const l = openLog(t, { maxCount: 2 });
+  capture(l, 'task-received', { uuid: 'gone' });
+  capture(l, 'worker-heartbeat');
+  capture(l, 'worker-heartbeat');
+  l.writer.flush(); // the events are committed; the task's row waits for writeIndex()
+  l.log.prune();
+  l.log.writeIndex();
+  l.writer.flush();
+  t.equal(l.store.loadTaskIndex('/', 'gone'), null);
+  t.equal(l.log.tasks.get('/', 'gone'), null);
+  capture(l, 'task-started', { uuid: 'gone' });
+  l.log.writeIndex();
+  l.writer.flush();
+  t.same(l.store.loadTaskIndex('/', 'gone')?.state, 'STARTED', 'a later event starts it afresh');
+});
+
 t.test('retention by age deletes what is older, oldest first, and stops at the first young event', async (t) => {
   const l = openLog(t, { maxAge: 60_000 });
   capture(l, 'worker-online');

@@ -153,3 +153,25 @@ t.test('a broker that stores no events: reads refused, live events without ids',
   t.equal(seen[0]!.id, undefined);
   t.equal(sub.lastId, 0);
 });
+
+t.test('retention through the broker\'s options: the newest N events are kept, older tasks leave the index', async (t) => {
+  const { app, newApp, broker, startWorker } = await taskEnv(t, {}, { eventsMaxCount: 6 });
+  const workerApp = newApp();
+  workerApp.task('ret.add', (a: number, b: number) => a + b);
+  await startWorker(workerApp, { sendEvents: true, hostname: 'ret@test', heartbeatInterval: 0 });
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await app.sendTask('ret.add', [i, 1]);
+    await r.get({ timeout: 5_000 });
+    ids.push(r.id);
+  }
+  await until(() => broker.tasks.get(ids[3]!)?.state === 'SUCCESS', 5_000, 'the last task indexed');
+  const last = broker.events.lastId;
+  t.equal(last, 13, 'worker-online and three events per task');
+  // The sweeper prunes once a second.
+  await until(() => broker.events.read().events.length === 6, 5_000, 'pruned to the newest 6');
+  t.same(broker.events.read().events.map((e) => e.id), [8, 9, 10, 11, 12, 13]);
+  t.equal(broker.tasks.get(ids[0]!), null, 'a task whose events are all gone left the index');
+  t.equal(broker.tasks.get(ids[3]!)?.state, 'SUCCESS');
+  t.same((await app.events.history()).events.map((e) => e.id), [8, 9, 10, 11, 12, 13], 'readers see the same');
+});

@@ -132,3 +132,35 @@ t.test('a broker restart drops every socket: the subscriber reads back what it m
   t.same(stored, seen.map((s) => s.id), 'the restarted broker\'s history is what the subscriber got');
   t.same(broker.events.read({ limit: 1 }).events[0]?.id, 1, 'from the first event on');
 });
+
+t.test('the task index, the worker index and the history survive a broker restart (temp-file data)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-restart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'broker.db');
+  const first = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
+  const app = new Celeriac({ broker: first.url, workerSendTaskEvents: true });
+  const add = app.task('restart.add', (a: number, b: number) => a + b);
+  const worker = app.worker({ hostname: 'rs@test', log: () => undefined });
+  await worker.start();
+  const r = await add.delay(20, 22);
+  t.equal(await r.get({ timeout: 5_000 }), 42);
+  await until(() => first.tasks.get(r.id)?.state === 'SUCCESS', 5_000, 'the success indexed');
+  await worker.close();
+  await app.close();
+  const before = first.events.read();
+  await first.close();
+
+  const second = await startBroker({ port: 0, host: '127.0.0.1', dataFile: file });
+  t.teardown(() => second.close());
+  const after = second.events.read();
+  t.same(after.events.map((e) => [e.id, e.type]), before.events.map((e) => [e.id, e.type]), 'the same events, the same ids');
+  const task = second.tasks.get(r.id);
+  t.equal(task?.state, 'SUCCESS');
+  t.equal(task?.result, 42);
+  t.same(task?.timeline.map((e) => e.type), ['task-received', 'task-started', 'task-succeeded']);
+  t.same(second.tasks.query({ name: 'restart.add' }).tasks.map((x) => x.id), [r.id]);
+  const w = second.workers.list().find((x) => x.hostname === 'rs@test');
+  t.equal(w?.online, false, 'the worker went offline before the restart');
+  t.type(w?.offlineAt, 'number');
+  t.equal(second.events.lastId, before.last, 'ids go on from where they were');
+});
