@@ -110,7 +110,8 @@ export class EventLog implements EventsApi {
 
   /**
    * Hands the rows of the tasks changed since the last call to the writer, with the mark that the
-   * rows are complete up to the newest event. Called every second, before queries and at close.
+   * rows are complete up to the newest event. Called every second and at close (a task query
+   * writes the changed rows itself first).
    */
   writeIndex(): void {
     if (this.tasks.changedCount === 0 && this.marked === this.lastId) return; // nothing new: no commit
