@@ -61,11 +61,12 @@ export async function openCeleriacProducer(brokerUrl) {
 
 /**
  * Starts a celeriac worker (async pool) on the default queue with `concurrency`
- * (prefetch = concurrency × the default multiplier). Returns { close() }.
+ * (prefetch = concurrency × the default multiplier); `events` turns its task events on (`-E`).
+ * Returns { close() }.
  */
-export async function startCeleriacWorker(brokerUrl, { concurrency }) {
+export async function startCeleriacWorker(brokerUrl, { concurrency, events = false }) {
   const { app } = await makeApp(brokerUrl);
-  const worker = app.worker({ queues: ['default'], concurrency, pool: 'async' });
+  const worker = app.worker({ queues: ['default'], concurrency, pool: 'async', sendEvents: events });
   await worker.start();
   return {
     async close() {

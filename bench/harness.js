@@ -19,14 +19,16 @@ const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 
 /**
  * Parses the few flags the bench scripts share: --quick, --count N, --window N, --repeat N,
- * --only celeriac|rabbitmq, --json. Unknown flags are reported, not fatal.
+ * --only celeriac|rabbitmq, --json, --events (tasks: workers send task events, as `celery worker -E`).
+ * Unknown flags are reported, not fatal.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false };
+  const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false, events: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--json') opts.json = true;
+    else if (a === '--events') opts.events = true;
     else if (a === '--count') opts.count = Number(argv[++i]);
     else if (a === '--window') opts.window = Number(argv[++i]);
     else if (a === '--repeat') opts.repeat = Number(argv[++i]);

@@ -81,7 +81,7 @@ await withBroker(startR, async (rabbit) => {
   await section('e2e', () => e2e.run({ count: counts.e2e, window: opts.window, repeat: opts.repeat ?? (opts.quick ? 1 : 2), rabbit, only: opts.only }));
 }).catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
 // The task layer (issue 3) against BullMQ; its brokers (celeriac, redis) are started inside.
-await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: opts.only }));
+await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: opts.only, events: opts.events }));
 await withBroker(startR, (rabbit) => section('deep', () => deep.run({ count: counts.deep, window: opts.window, rabbit, only: opts.only })))
   .catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
 

@@ -4,7 +4,8 @@
 // Three processes a side: this one (the producer), the server (celeriac's broker-server with
 // durability full; again with process, not a target) and the worker (bench/tasks-worker.js). BullMQ runs only
 // when redis-server is installed, on redis without persistence and again with AOF everysec.
-// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq] [--json]
+// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq] [--events] [--json]
+// --events: the celeriac worker sends task events (received, started, succeeded), which the broker stores.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,8 +62,9 @@ export function cpuMs(pid) {
  * Spawns bench/tasks-worker.js for `kind` and waits for its "ready" line. Returns { pid, stop() };
  * stop() sends SIGTERM (a warm shutdown), then SIGKILL after 15 s, to this child only.
  */
-export async function startWorkerProcess(kind, url, queue, concurrency) {
-  const child = spawn(process.execPath, [WORKER_SCRIPT, kind, url, queue, String(concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startWorkerProcess(kind, url, queue, concurrency, events = false) {
+  const args = [WORKER_SCRIPT, kind, url, queue, String(concurrency), ...(events ? ['events'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = deferred();
   child.once('exit', (code, signal) => exited.resolve({ code, signal }));
@@ -89,12 +91,12 @@ export async function startWorkerProcess(kind, url, queue, concurrency) {
  * trips, then `repeat` batches of `count` (the best kept). Returns { count, seconds, rate,
  * roundTrip: { p50, p99, max }, serverRss, workerRss }.
  */
-export async function measureSide(side, url, serverPid, { count, calls, repeat, chunk, concurrency, log }) {
+export async function measureSide(side, url, serverPid, { count, calls, repeat, chunk, concurrency, events = false, log }) {
   const queue = uniqueName('bench-tasks');
   const producer = side.kind === 'bullmq' ? await openBullmqProducer(url, queue) : await openCeleriacProducer(url);
   let worker;
   try {
-    worker = await startWorkerProcess(side.kind, url, queue, concurrency);
+    worker = await startWorkerProcess(side.kind, url, queue, concurrency, events && side.kind === 'celeriac');
     await withTimeout(producer.runBatch(TASKS_DEFAULTS.warmupTasks, { chunk }), 120_000, `${side.id} warm-up batch`);
     for (let i = 0; i < TASKS_DEFAULTS.warmupCalls; i++) await withTimeout(producer.call(i, 1), 10_000, `${side.id} warm-up call`);
 
@@ -141,9 +143,9 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
  * modes (unless only is 'celeriac'; skipped with a line when redis-server is not installed).
  * Returns { count, calls, repeat, chunk, concurrency, sides: { id → result } }.
  */
-export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chunk, concurrency = TASKS_DEFAULTS.concurrency, only, log = console.log } = {}) {
-  const results = { count, calls, repeat, chunk, concurrency, sides: {} };
-  const opts = { count, calls, repeat, chunk, concurrency, log };
+export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chunk, concurrency = TASKS_DEFAULTS.concurrency, only, events = false, log = console.log } = {}) {
+  const results = { count, calls, repeat, chunk, concurrency, events, sides: {} };
+  const opts = { count, calls, repeat, chunk, concurrency, events, log };
   if (only !== 'bullmq' && only !== 'rabbitmq') {
     if (!(await celeriacTasksBuilt())) log('celeriac: task layer not built (npm run build; needs Celeriac in dist/client), skipped');
     else {
@@ -178,7 +180,8 @@ export function formatResults(results) {
       mb(r?.serverRss), mb(r?.workerRss), side.id === 'bullmq' ? '' : ratio(r?.rate, peer?.rate)];
   });
   return `Tasks: ${fmt(results.count)} add(a, b) sent, run and their results back at the producer ` +
-    `(chunks of ${fmt(results.chunk)}, worker concurrency ${results.concurrency}, best of ${results.repeat}); ` +
+    `(chunks of ${fmt(results.chunk)}, worker concurrency ${results.concurrency}, best of ${results.repeat}` +
+    `${results.events ? '; celeriac worker sends task events, stored by the broker' : ''}); ` +
     `round trip = one send → result, ${fmt(results.calls)} sequential calls\n` +
     `CPU µs/task = CPU time (user + system) of the server / worker / producer process over the best batch, per task\n` +
     table(['workload', 'tasks/s', 'rt p50 ms', 'rt p99 ms', 'rt max ms', 'CPU µs/task srv/wrk/prod', 'server peak RSS', 'worker peak RSS', 'vs bullmq'], rows);
@@ -203,6 +206,7 @@ if (isMain(import.meta.url)) {
     calls: opts.quick ? TASKS_DEFAULTS.quickCalls : TASKS_DEFAULTS.calls,
     repeat: opts.repeat ?? (opts.quick ? 1 : 2),
     only: opts.only,
+    events: opts.events,
   });
   console.log();
   if (opts.json) console.log(JSON.stringify(results, null, 2));

@@ -17,7 +17,7 @@ import type { Body, GetOptions, PublishOptions } from './api-types.js';
 import { asCoded, asGetResult, asMessageCount, asQueueInfo } from './replies.js';
 import { replay } from './replay.js';
 import { Requests, type RequestFrame } from './requests.js';
-import { BeatRequests } from './beat-requests.js';
+import { EventRequests } from './event-requests.js';
 import { Topology } from './topology.js';
 import type { Transport } from './transport.js';
 
@@ -26,9 +26,10 @@ type State = 'open' | 'reconnecting' | 'closing' | 'closed';
 /**
  * A connection to the broker. Build it with `connect()`. The task layer's requests (results,
  * finish, revoke, rate limits, groups) are inherited from TaskRequests (task-support.ts), beat's
- * (schedule entries, the leader lease, fires: a BeatBackend) from BeatRequests (beat-requests.ts).
+ * (schedule entries, the leader lease, fires: a BeatBackend) from BeatRequests (beat-requests.ts),
+ * the event log's read from EventRequests (event-requests.ts).
  */
-export class Connection extends BeatRequests {
+export class Connection extends EventRequests {
   private transport: Transport | undefined;
   private outbox: Outbox;
   /** True when user frames may be written: a socket is up and (after a reconnect) replayed. */
@@ -48,6 +49,7 @@ export class Connection extends BeatRequests {
   private readonly expiryTimer: NodeJS.Timeout;
   private closing: Promise<void> | undefined;
   private socketGone: Promise<void> = Promise.resolve();
+  private brokerCapabilities: readonly string[] = [];
   private readonly onHandlerError = (err: unknown, msg: Message): void => {
     if (this.listenerCount('handlerError') > 0) this.emit('handlerError', err, msg);
     else process.emitWarning(`consumer ${msg.fields.consumerTag} handler failed on delivery ${msg.fields.deliveryTag}: ${String(err)}`, { code: 'CELERIAC_HANDLER_ERROR' });
@@ -82,6 +84,11 @@ export class Connection extends BeatRequests {
    */
   get blocked(): boolean {
     return this.flowStopped;
+  }
+
+  /** What the broker can do, as its latest welcome said (kept while reconnecting). */
+  get capabilities(): readonly string[] {
+    return this.brokerCapabilities;
   }
 
   /** True while a socket is up and usable (false while reconnecting and after close). */
@@ -268,6 +275,7 @@ export class Connection extends BeatRequests {
 
   private adopt(t: Transport): void {
     this.transport = t;
+    this.brokerCapabilities = Object.freeze([...t.welcome.capabilities]);
     const outbox = new Outbox((frames) => t.send(frames));
     this.outbox = outbox;
     this.flowStopped = false;

@@ -53,11 +53,13 @@ export type { ControlCommand, ReplyTo } from './control/protocol.js';
 export type {
   BroadcastOptions, ByHost, DeliveryInfo, ErrorReply, OkReply, Replies, ScheduledTaskInfo, TaskInfo, WorkerStats,
 } from './control/types.js';
-export { Events } from './events/events.js';
+export { Events, type EventHistory } from './events/events.js';
 export type { EventSubscription, SubscribeOptions } from './events/receiver.js';
-export { EVENTS_EXCHANGE, EVENT_TYPES, routingKeyOf } from './events/types.js';
+export type { EventReadQuery } from './event-requests.js';
+export type { EventPage, EventRecord } from '../shared/frames.js';
+export { EVENTS_EXCHANGE, EVENT_ID_HEADER, EVENT_TYPES, routingKeyOf } from './events/types.js';
 export type {
-  AnyEvent, EventBase, EventHandlers, EventOf, EventType, TaskFailedEvent, TaskReceivedEvent, TaskRejectedEvent, TaskRetriedEvent,
+  AnyEvent, EventBase, EventHandlers, EventInfo, EventOf, EventType, HistoryEvent, TaskFailedEvent, TaskReceivedEvent, TaskRejectedEvent, TaskRetriedEvent,
   TaskRevokedEvent, TaskSentEvent, TaskStartedEvent, TaskSucceededEvent, WorkerHeartbeatEvent, WorkerOfflineEvent, WorkerOnlineEvent,
 } from './events/types.js';
 

@@ -6,7 +6,7 @@ import type {
   DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
   GroupDeclareFrame, GroupGetFrame, RateAcquireFrame, RateSetFrame, RevokedCheckFrame, RevokeFrame, RateOverridesFrame, RateReleaseFrame,
   ScheduleUpsertFrame, ScheduleRemoveFrame, SchedulePauseFrame, ScheduleListFrame, ScheduleWatchFrame, LeaseAcquireFrame, LeaseReleaseFrame,
-  BeatFireFrame, BeatAdvanceFrame,
+  BeatFireFrame, BeatAdvanceFrame, EventsReadFrame,
 } from '../shared/frames.js';
 
 /** Frames answered by an ok or error frame echoing their id. */
@@ -16,7 +16,7 @@ export type RequestFrame =
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
   | RevokeFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame
   | ScheduleUpsertFrame | ScheduleRemoveFrame | SchedulePauseFrame | ScheduleListFrame | ScheduleWatchFrame | LeaseAcquireFrame | LeaseReleaseFrame
-  | BeatFireFrame | BeatAdvanceFrame;
+  | BeatFireFrame | BeatAdvanceFrame | EventsReadFrame;
 
 interface Pending {
   frame: RequestFrame;

@@ -9,8 +9,9 @@ import { CeleriacError } from '../shared/errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
 import { DEFAULT_THROTTLE } from './auth/login-throttle.js';
 import { USER_TAGS, UserRegistry, isUserTag, type UserSpec } from './auth/users.js';
-import { createEngine } from './engine/index.js';
+import { createEngine, DEFAULT_EVENT_RETENTION } from './engine/index.js';
 import type { EngineApi } from './engine/types.js';
+import type { EventsApi, TasksApi, WorkersApi } from './engine/events-api.js';
 import { buildHttpServer } from './http/http-server.js';
 import { escapeLogText } from './log-text.js';
 import type { BrokerState, PeerCounts } from './http/http-deps.js';
@@ -74,6 +75,13 @@ export interface BrokerOptions {
   /** Serve GET /metrics without credentials (for a Prometheus scraper); every other route still needs a user. Default false. */
   metricsOpen?: boolean;
   /**
+   * Events (messages routed through the `celeriac.events` exchange) the event log keeps: the newest
+   * this many. Default 100,000; 0 stores no events (no history, no task or worker index).
+   */
+  eventsMaxCount?: number;
+  /** Events the event log keeps: those stored less than this many ms ago. Default 24 h; 0 stores none. */
+  eventsMaxAge?: number;
+  /**
    * Receives the broker's log lines; default: silent. Each `msg` is one line: control characters
    * and backslashes in it are escaped (`\n`, `\x1b`, `\\`), so text from a client (a user
    * name, a queue name, an error frame) cannot forge or hide lines.
@@ -90,6 +98,12 @@ export interface Broker {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly host: string;
+  /** The stored event log: events routed through `celeriac.events`, read from a cursor (docs/events.md). */
+  readonly events: EventsApi;
+  /** The task index the broker keeps from task events: query by state, name, worker, time; one task with its timeline. */
+  readonly tasks: TasksApi;
+  /** The worker index the broker keeps from worker events: online, heartbeat, pool, concurrency, processed. */
+  readonly workers: WorkersApi;
   /**
    * Stops accepting, closes every connection with ERR_SERVER_SHUTDOWN, waits for pending commits
    * and closes the data file. Safe to call more than once.
@@ -114,12 +128,14 @@ export interface BrokerConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   readonly metricsOpen: boolean;
+  readonly eventsMaxCount: number;
+  readonly eventsMaxAge: number;
   readonly log: (level: LogLevel, msg: string) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
   'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
-  'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'metricsOpen', 'log',
+  'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'metricsOpen', 'eventsMaxCount', 'eventsMaxAge', 'log',
 ]);
 
 function invalid(option: string, message: string): CeleriacError {
@@ -232,6 +248,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     maxConnections,
     maxConnectionsPerAddress,
     metricsOpen,
+    eventsMaxCount: optionalCount('eventsMaxCount', options.eventsMaxCount, 0) ?? DEFAULT_EVENT_RETENTION.maxCount,
+    eventsMaxAge: optionalCount('eventsMaxAge', options.eventsMaxAge, 0) ?? DEFAULT_EVENT_RETENTION.maxAge,
     log: escapingLog(options.log),
   });
 }
@@ -299,6 +317,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       ...(config.pagingThreshold === undefined ? {} : { pagingThreshold: config.pagingThreshold }),
       ...(config.storeHighWatermark === undefined ? {} : { storeHighWatermark: config.storeHighWatermark }),
       ...(config.defaultConsumerTimeout === undefined ? {} : { defaultConsumerTimeout: config.defaultConsumerTimeout }),
+      events: { maxCount: config.eventsMaxCount, maxAge: config.eventsMaxAge },
       log: config.log,
     });
   } catch (err) {
@@ -365,5 +384,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     return closing;
   };
 
-  return Object.freeze({ url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host, close });
+  return Object.freeze({
+    url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host,
+    events: engine.events, tasks: engine.tasks, workers: engine.workers, close,
+  });
 }

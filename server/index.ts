@@ -9,3 +9,10 @@ export type { UserTag } from './auth/users.js';
 export type { DurabilityMode } from './store/store.js';
 /** Protocol limits the broker enforces and announces in welcome. */
 export { DEFAULT_LIMITS, type Limits } from '../shared/limits.js';
+/** The event history read side: the event log, the task index and the worker index (docs/events.md). */
+export { DEFAULT_EVENT_RETENTION } from './engine/events-api.js';
+export type {
+  EventRetention, EventView, EventsApi, EventsPage, EventsQuery, EventLogStats, TaskDetail, TaskInfo, TasksApi, TasksPage, TasksQuery,
+  WorkerInfo, WorkersApi,
+} from './engine/events-api.js';
+export type { EventRecord } from '../shared/frames.js';

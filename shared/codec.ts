@@ -68,6 +68,7 @@ export const LAYOUT: Readonly<Record<number, readonly Field[]>> = {
     ['nextRunAt', 'nullint'], ['publishes', 'maps'],
   ],
   [OP.beatAdvance]: [['id', 'uint'], ['lease', 'str'], ['holder', 'str'], ['epoch', 'uint'], ['entry', 'str'], ['revision', 'uint'], ['nextRunAt', 'nullint']],
+  [OP.eventsRead]: [['id', 'uint'], ['since', 'uint', 'opt'], ['limit', 'uint', 'opt'], ['types', 'strs', 'opt'], ['from', 'uint', 'opt']],
 };
 
 /**

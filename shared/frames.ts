@@ -314,6 +314,46 @@ export interface BeatAdvanceFrame {
   entry: string; revision: number; nextRunAt: number | null;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Events: the broker keeps every message routed through the events exchange in an event log (ids
+// increasing, bounded by count and age), so the history can be read from a cursor.
+
+/** One stored event as a history read returns it. */
+export interface EventRecord {
+  /** Its id in the broker's event log: increasing, never reused for a data file. */
+  id: number;
+  /** The event's type (the body's `type` field; the routing key when the body has none). */
+  type: string;
+  routingKey: string;
+  /** When the broker stored it, epoch ms (broker clock). */
+  at: number;
+  /** The message body as published (JSON for celeriac's and Celery's events). */
+  body: Uint8Array;
+}
+
+/**
+ * Reads the stored events of the connection's vhost after event id `since` (default 0: from the
+ * oldest kept), oldest first: at most `limit` (default 1,000, at most 10,000; 0 = none, only the
+ * cursor), of the `types` named (default all). `from` (epoch ms) starts at the first event stored
+ * at or after that time instead, when that is later than `since`. Ok with an EventPage;
+ * ERR_INVALID_ARGUMENT for a `since` beyond the newest id, ERR_PRECONDITION_FAILED when the
+ * broker does not store events.
+ */
+export interface EventsReadFrame { op: typeof OP.eventsRead; id: number; since?: number; limit?: number; types?: string[]; from?: number }
+
+/** The reply to an eventsRead. */
+export interface EventPage {
+  events: EventRecord[];
+  /**
+   * The cursor to read on from: every event of the vhost with an id up to it that matched the
+   * query has been returned. The next page is `since: next`.
+   */
+  next: number;
+  /** The newest event id of the broker when the read ran (0 = none yet): caught up once `next >= last`. */
+  last: number;
+}
+
 export type Frame =
   | HelloFrame | WelcomeFrame | ErrorFrame | OkFrame | HeartbeatFrame | CloseFrame | FlowFrame
   | DeclareExchangeFrame | DeleteExchangeFrame | DeclareQueueFrame | DeleteQueueFrame | PurgeQueueFrame
@@ -323,7 +363,8 @@ export type Frame =
   | ResultStoreFrame | ResultGetFrame | ResultWaitFrame | ResultForgetFrame | FinishFrame
   | RevokeFrame | RevokedFrame | RevokedCheckFrame | RateAcquireFrame | RateSetFrame | RateOverridesFrame | RateReleaseFrame | GroupDeclareFrame | GroupGetFrame
   | ScheduleUpsertFrame | ScheduleRemoveFrame | SchedulePauseFrame | ScheduleListFrame | ScheduleWatchFrame | ScheduleChangedFrame
-  | LeaseAcquireFrame | LeaseReleaseFrame | BeatFireFrame | BeatAdvanceFrame;
+  | LeaseAcquireFrame | LeaseReleaseFrame | BeatFireFrame | BeatAdvanceFrame
+  | EventsReadFrame;
 
 /** The reply to a get: one message, or null when the queue was empty. */
 export interface GetResult {

@@ -56,6 +56,8 @@ export const OP = {
   leaseRelease: 61,
   beatFire: 62,
   beatAdvance: 63,
+
+  eventsRead: 64,
 } as const;
 
 export type OpName = keyof typeof OP;

@@ -1,8 +1,7 @@
 // The events on the events exchange, typed: one interface per Celery event type, a discriminated
 // union on `type`, and the names and routing keys they travel under.
 
-/** Topic exchange events are published on (Celery: `celeryev`). Routing key = type with '-' → '.'. */
-export const EVENTS_EXCHANGE = 'celeriac.events';
+export { EVENTS_EXCHANGE, EVENT_ID_HEADER } from '../../shared/events.js';
 
 /** Every event type, as Celery names them. */
 export const EVENT_TYPES = [
@@ -62,6 +61,10 @@ export interface TaskReceivedEvent extends TaskEventBase {
   expires: string | null;
   root_id: string;
   parent_id: string | null;
+  /** Where the message came from (celeriac workers add these; Celery's do not). */
+  queue?: string;
+  exchange?: string;
+  routing_key?: string;
 }
 
 export interface TaskStartedEvent extends TaskEventBase {
@@ -121,6 +124,10 @@ interface WorkerEventBase extends EventBase {
   loadavg: [number, number, number];
   sw_ident: 'celeriac';
   sw_sys: string;
+  /** The worker's pool, concurrency and queues (celeriac workers add these; Celery's send them through inspect stats). */
+  pool?: string;
+  concurrency?: number;
+  queues?: string[];
 }
 
 export interface WorkerOnlineEvent extends WorkerEventBase {
@@ -143,5 +150,24 @@ export type AnyEvent =
 /** The event interface of a type: `EventOf<'task-failed'>` is TaskFailedEvent. */
 export type EventOf<T extends EventType> = Extract<AnyEvent, { type: T }>;
 
+/** Where an event handed to a handler comes from. */
+export interface EventInfo {
+  /** Its id in the broker's event log (undefined when the broker stores no events): `since` to resume after it. */
+  id: number | undefined;
+  routingKey: string;
+  /** True when it was read from the stored history, false when it arrived live. */
+  replayed: boolean;
+}
+
 /** Handlers by event type, plus '*' for every event. */
-export type EventHandlers = { [T in EventType]?: (event: EventOf<T>) => void } & { '*'?: (event: AnyEvent) => void };
+export type EventHandlers = { [T in EventType]?: (event: EventOf<T>, info: EventInfo) => void } & { '*'?: (event: AnyEvent, info: EventInfo) => void };
+
+/** An event read from the broker's stored history. */
+export interface HistoryEvent {
+  /** Its id in the broker's event log. */
+  id: number;
+  /** When the broker stored it, epoch ms (broker clock). */
+  at: number;
+  routingKey: string;
+  event: AnyEvent;
+}

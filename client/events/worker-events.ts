@@ -31,7 +31,7 @@ export async function attachWorkerEvents(worker: Worker, options: WorkerEventOpt
     const [a = 0, b = 0, c = 0] = loadavg();
     return {
       freq, active: worker.activeCount, processed, loadavg: [round2(a), round2(b), round2(c)],
-      sw_ident: 'celeriac', sw_sys: process.platform,
+      sw_ident: 'celeriac', sw_sys: process.platform, pool: worker.poolName, concurrency: worker.concurrency, queues: [...worker.queues],
     };
   };
   const offs: Array<() => void> = [];

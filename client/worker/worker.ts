@@ -351,7 +351,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private received(job: Job): void {
     const { req } = job;
     // Event fields are built only for a listener (events are off by default; this runs per task).
-    if (this.listenerCount('task-received') > 0) this.emit('task-received', { uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries, eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId });
+    if (this.listenerCount('task-received') > 0) {
+      this.emit('task-received', {
+        uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries,
+        eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId,
+        queue: job.queue, exchange: job.msg.fields.exchange, routing_key: job.msg.fields.routingKey,
+      });
+    }
   }
 
   /** The broker gave a rate-limited job its slot: wait for it here (near), or hand the message back until then (far). */

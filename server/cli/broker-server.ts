@@ -141,6 +141,8 @@ async function main(): Promise<void> {
       ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
       ...(config.maxConnectionsPerAddress === undefined ? {} : { maxConnectionsPerAddress: config.maxConnectionsPerAddress }),
       ...(config.metricsOpen === true ? { metricsOpen: true } : {}),
+      ...(config.eventsMaxCount === undefined ? {} : { eventsMaxCount: config.eventsMaxCount }),
+      ...(config.eventsMaxAge === undefined ? {} : { eventsMaxAge: config.eventsMaxAge }),
       log,
     });
   } catch (err) {

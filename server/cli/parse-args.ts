@@ -33,6 +33,10 @@ export interface BrokerServerConfig {
   logFormat: LogFormat;
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
+  /** Events the event log keeps (0 = none stored). */
+  eventsMaxCount?: number;
+  /** How long the event log keeps an event, ms (0 = none stored). */
+  eventsMaxAge?: number;
 }
 
 /** The shapes broker-server writes its log lines in. */
@@ -84,6 +88,8 @@ export const FLAGS = [
   { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the messages and buffers the broker holds in memory exceed this; 0 = off' },
   { flag: 'memory-low-watermark', env: 'CELERIAC_MEMORY_LOW_WATERMARK', kind: 'bytes', default: '80% of the high watermark', metavar: 'BYTES', help: 'once blocked for memory, unblock when what the broker holds is back at or under this' },
   { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
+  { flag: 'events-max-count', env: 'CELERIAC_EVENTS_MAX_COUNT', kind: 'count', default: '100000', metavar: 'N', help: 'events (task and worker events) the broker stores, the newest N; 0 = store none' },
+  { flag: 'events-max-age', env: 'CELERIAC_EVENTS_MAX_AGE', kind: 'duration', default: '24h', metavar: 'MS', help: 'how long the broker keeps a stored event (ms, or with s/m/h/d suffix); 0 = store none' },
   { flag: 'help', short: 'h', kind: 'bool', default: '', help: 'print this text and exit' },
   { flag: 'version', kind: 'bool', default: '', help: 'print the version and exit' },
 ] as const satisfies readonly FlagSpec[];
@@ -114,7 +120,7 @@ export function usage(): string {
 class UsageError extends Error {}
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
-const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 function parseScaled(raw: string, units: Record<string, number>, what: string, source: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
@@ -144,8 +150,8 @@ function parseUser(raw: string, source: string): UserSpec {
   throw new UsageError(parsed.error === 'expected NAME:PASSWORD' ? `${source} expects NAME:PASSWORD, got '${raw}'` : `${source}: ${parsed.error}`);
 }
 
-function parseCount(raw: string, source: string): number {
-  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${source} expects a whole number (0 = no cap), got '${raw}'`);
+function parseCount(raw: string, source: string, zero = 'no cap'): number {
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new UsageError(`${source} expects a whole number (0 = ${zero}), got '${raw}'`);
   return Number(raw);
 }
 
@@ -287,5 +293,9 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
     config.memoryLowWatermark = memoryLowWatermark;
   }
   if (storeHighWatermark !== undefined) config.storeHighWatermark = storeHighWatermark;
+  const eventsCount = pick('events-max-count');
+  if (eventsCount !== undefined) config.eventsMaxCount = parseCount(eventsCount.raw, eventsCount.source, 'store no events');
+  const eventsAge = pick('events-max-age');
+  if (eventsAge !== undefined) config.eventsMaxAge = parseScaled(eventsAge.raw, TIME_UNITS, 'a duration in ms (s, m, h or d suffix allowed)', eventsAge.source);
   return { kind: 'run', config };
 }

@@ -1,14 +1,17 @@
 // The broker engine: virtual hosts, exchanges, queues, bindings and the connections that use them.
 // It routes and delivers; it knows no sockets, HTTP or SQL (the store contract and a sink only).
 import { CeleriacError, fail } from '../../shared/errors.js';
+import { EVENTS_EXCHANGE } from '../../shared/events.js';
 import type {
-  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, FinishPublish, GetResult, GroupDeclareOptions, GroupRecord,
+  ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, EventPage, ExchangeOptions, ExchangeType, FinishPublish, GetResult, GroupDeclareOptions, GroupRecord,
   MessageProperties, QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokeOptions, TrackOptions, RateOverride, RateSlot,
 } from '../../shared/frames.js';
 import { ResultBackend, checkTrack } from './results.js';
 import type { BrokerStore } from '../store/store.js';
 import { BeatState } from './beat-state.js';
 import { Conn, asConn, type Unacked } from './connection.js';
+import { EventLog } from './event-log.js';
+import { DEFAULT_EVENT_RETENTION, type EventRetention, type EventsQuery, type TaskDetail, type TasksApi, type WorkersApi } from './events-api.js';
 import { Exchange } from './exchange.js';
 import { FlowControl } from './flow-control.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
@@ -57,6 +60,8 @@ export interface EngineOptions {
    * the persisted delayed messages a queue keeps in memory, beyond which later-due ones stay on disk.
    */
   pagingThreshold?: number;
+  /** How much event history to keep (default DEFAULT_EVENT_RETENTION; a bound of 0 stores none). */
+  events?: EventRetention;
   now?: () => number;
   log?: LogFn;
 }
@@ -103,6 +108,9 @@ export class Engine implements EngineApi {
   readonly groups = new Groups(this);
   readonly rates: RateLimiter;
   readonly beat: BeatState;
+  readonly eventLog: EventLog;
+  readonly tasks: TasksApi;
+  readonly workers: WorkersApi;
   readonly now: () => number;
   readonly log: LogFn;
   readonly defaultConsumerTimeout: number;
@@ -152,6 +160,16 @@ export class Engine implements EngineApi {
       preparePublishes: (vhost, publishes) => this.preparePublishes(vhost, publishes),
     });
     this.beat.recover(options.store.loadBeat());
+    this.eventLog = new EventLog({
+      store: options.store, writer: options.writer, now: this.now, log: this.log, retention: options.events ?? DEFAULT_EVENT_RETENTION,
+      vhostNames: () => this.vhosts.keys(),
+    });
+    const eventLog = this.eventLog;
+    this.tasks = {
+      query: (q) => eventLog.tasks.query(q),
+      get: (taskId: string, vhost?: string): TaskDetail | null => eventLog.taskDetail(taskId, vhost),
+    };
+    this.workers = { list: (vhost) => eventLog.workers.list(vhost) };
     this.sweeper = new Sweeper(this);
   }
 
@@ -266,6 +284,8 @@ export class Engine implements EngineApi {
   /** Enqueues a checked publish into the queues `routeIn` found (vhost by name). */
   enqueueRouted(vhost: string, targets: readonly Queue<Conn>[], exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track: TrackOptions | undefined): void {
     this.flow.stats.published++;
+    // Stored whether or not anyone listens; the live copies carry the id it was stored under.
+    if (exchange === EVENTS_EXCHANGE) props = this.eventLog.capture(vhost, routingKey, body, props);
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
       return;
@@ -485,6 +505,14 @@ export class Engine implements EngineApi {
     return this.groups.get(asConn(c).info.vhost, groupId);
   }
 
+  get events(): EventLog {
+    return this.eventLog;
+  }
+
+  readEvents(c: EngineConnection, query: Omit<EventsQuery, 'vhost'>): EventPage {
+    return this.eventLog.readRecords(asConn(c).info.vhost, query);
+  }
+
   /** Changes the flow state and tells every connection. */
   setBlocked(blocked: boolean, reason: string): void {
     if (blocked === this.blocked) return;
@@ -538,6 +566,7 @@ export class Engine implements EngineApi {
     this.flowControl.stop();
     this.flow.stop();
     this.results.close();
+    this.eventLog.writeIndex();
     this.options.writer.close();
   }
 }

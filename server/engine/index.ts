@@ -4,11 +4,17 @@ import { GroupCommit } from '../store/group-commit.js';
 import type { BrokerStore } from '../store/store.js';
 import { Engine, type LogFn } from './engine.js';
 import type { EngineApi } from './types.js';
+import type { EventRetention } from './events-api.js';
 
 export type {
   EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineOverview, QueueOverview, ExchangeOverview, BindingOverview, ConsumerOverview, PublishDone,
 } from './types.js';
 export type { LogFn } from './engine.js';
+export type {
+  EventRetention, EventView, EventsApi, EventsPage, EventsQuery, EventLogStats, TaskDetail, TaskInfo, TasksApi, TasksPage, TasksQuery,
+  WorkerInfo, WorkersApi,
+} from './events-api.js';
+export { DEFAULT_EVENT_RETENTION } from './events-api.js';
 
 export interface CreateEngineOptions {
   store: BrokerStore;
@@ -18,6 +24,8 @@ export interface CreateEngineOptions {
   storeHighWatermark?: number;
   defaultConsumerTimeout?: number;
   pagingThreshold?: number;
+  /** How much event history to keep (default DEFAULT_EVENT_RETENTION; a bound of 0 stores none). */
+  events?: EventRetention;
   log?: LogFn;
 }
 

@@ -1,5 +1,6 @@
 // The engine's periodic chores: expire messages at queue heads, delete unused queues (expires),
-// cancel consumers past their ack timeout, and check the memory and store limits (flow-control.ts).
+// cancel consumers past their ack timeout, check the memory and store limits (flow-control.ts) and
+// prune the event log to its retention.
 import { fail } from '../../shared/errors.js';
 import type { Engine } from './engine.js';
 
@@ -37,6 +38,8 @@ export class Sweeper {
     e.revocations.sweep(now);
     e.groups.sweep(now);
     e.rates.sweep(now);
+    e.eventLog.writeIndex();
+    e.eventLog.prune();
     this.checkAckTimeouts(now);
     this.checkLimits();
   }

@@ -4,8 +4,9 @@ import type { CeleriacError } from '../../shared/errors.js';
 import type {
   ConsumeOptions, DeleteExchangeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, GetResult, GroupDeclareOptions, GroupRecord, MessageProperties,
   QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride, RateSlot,
-  BeatAdvanceFrame, BeatFireFrame, LeaseRecord, ScheduleRecord,
+  BeatAdvanceFrame, BeatFireFrame, EventPage, LeaseRecord, ScheduleRecord,
 } from '../../shared/frames.js';
+import type { EventsApi, EventsQuery, TasksApi, WorkersApi } from './events-api.js';
 
 /** What a worker's finish does in one transaction. */
 export interface FinishRequest {
@@ -150,6 +151,14 @@ export interface EngineApi {
   getGroup(conn: EngineConnection, groupId: string): GroupRecord | null;
   /** Beat: schedule entries, leases and fires of the connection's vhost. */
   readonly beat: BeatApi;
+  /** The stored event log of every vhost (docs/events.md). */
+  readonly events: EventsApi;
+  /** The task index kept from task events. */
+  readonly tasks: TasksApi;
+  /** The worker index kept from worker events. */
+  readonly workers: WorkersApi;
+  /** The connection's read of its vhost's stored events (eventsRead); throws as EventsApi.read does. */
+  readEvents(conn: EngineConnection, query: Omit<EventsQuery, 'vhost'>): EventPage;
   /** The sink is writable again: deliver what was held back. */
   resume(conn: EngineConnection): void;
   /** Whether publishing is currently blocked (memory or store over its limit). */

@@ -12,6 +12,7 @@ import { finish } from './handlers/finish.js';
 import * as control from './handlers/control.js';
 import * as groups from './handlers/groups.js';
 import * as beat from './handlers/beat.js';
+import { eventsRead } from './handlers/events.js';
 import * as topology from './handlers/topology.js';
 
 type FrameOf<K extends Frame['op']> = Extract<Frame, { op: K }>;
@@ -62,6 +63,7 @@ const HANDLERS: HandlerTable = {
   [OP.leaseRelease]: beat.leaseRelease,
   [OP.beatFire]: beat.beatFire,
   [OP.beatAdvance]: beat.beatAdvance,
+  [OP.eventsRead]: eventsRead,
 };
 
 /** What the dispatcher needs from a session. */

@@ -22,7 +22,7 @@ type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 /** What the protocol advertises in welcome. */
 export const CAPABILITIES: readonly string[] = Object.freeze([
-  'batch', 'confirms', 'flow', 'heartbeat', 'delayed', 'priority', 'dead-letter', 'get', 'cancel-notify', 'vhosts', 'beat',
+  'batch', 'confirms', 'flow', 'heartbeat', 'delayed', 'priority', 'dead-letter', 'get', 'cancel-notify', 'vhosts', 'beat', 'events',
 ]);
 
 // Time a closing connection gets to finish the WebSocket close handshake before it is cut.

@@ -1,6 +1,6 @@
 // The BrokerStore on SQLite (better-sqlite3): opening and tuning the file, topology and messages;
-// results, task control and beat have their SQL in results-sql.ts, task-control-sql.ts and
-// beat-sql.ts. Statements are prepared once at open; one write batch is one transaction (group commit).
+// results, task control, beat and events have their SQL in results-sql.ts, task-control-sql.ts,
+// beat-sql.ts and events-sql.ts. Statements are prepared once at open; one write batch is one transaction (group commit).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ExchangeType } from '../../shared/frames.js';
@@ -11,16 +11,23 @@ import type {
   ExchangeRecord,
   QueueRecord,
   DelayedCursor,
+  EventLogQuery,
+  EventPruneResult,
   LaneCount,
   StoredMessage,
   StoredGroup,
   StoredResult,
   StoredRevocation,
   StoredBeat,
+  StoredEvent,
+  StoredTaskIndex,
+  StoredWorkerIndex,
+  TaskIndexQuery,
   Topology,
   WriteBatch,
 } from './store.js';
 import { BeatSql } from './beat-sql.js';
+import { EventsSql } from './events-sql.js';
 import { ResultsSql } from './results-sql.js';
 import { migrate } from './schema.js';
 import { TaskControlSql } from './task-control-sql.js';
@@ -245,6 +252,7 @@ class SqliteStore implements BrokerStore {
   private readonly results: ResultsSql;
   private readonly taskControl: TaskControlSql;
   private readonly beat: BeatSql;
+  private readonly events: EventsSql;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
 
@@ -321,6 +329,7 @@ class SqliteStore implements BrokerStore {
     this.results = new ResultsSql(db);
     this.taskControl = new TaskControlSql(db);
     this.beat = new BeatSql(db);
+    this.events = new EventsSql(db);
     // Invariant: inserts, then count updates, then deletes (the WriteBatch contract), so a
     // batch may update or delete a row it inserts. Any throw rolls the whole batch back.
     this.applyTx = db.transaction((batch: WriteBatch) => {
@@ -338,6 +347,7 @@ class SqliteStore implements BrokerStore {
       this.results.apply(batch);
       this.taskControl.apply(batch);
       this.beat.apply(batch);
+      this.events.apply(batch);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
       const queue = this.selectQueueById.get(queueId);
@@ -454,6 +464,42 @@ class SqliteStore implements BrokerStore {
 
   loadBeat(): StoredBeat {
     return this.beat.loadBeat();
+  }
+
+  eventLogBounds(): { first: number; last: number } {
+    return this.events.bounds();
+  }
+
+  eventIndexThrough(): number {
+    return this.events.indexThrough();
+  }
+
+  readEvents(query: EventLogQuery): StoredEvent[] {
+    return this.events.read(query);
+  }
+
+  firstEventAt(time: number): number | null {
+    return this.events.firstAt(time);
+  }
+
+  loadEvents(ids: readonly number[]): StoredEvent[] {
+    return this.events.loadByIds(ids);
+  }
+
+  pruneEvents(keepAfterId: number, before: number, limit: number): EventPruneResult {
+    return this.events.prune(keepAfterId, before, limit);
+  }
+
+  loadTaskIndex(vhost: string, taskId: string): StoredTaskIndex | null {
+    return this.events.loadTask(vhost, taskId);
+  }
+
+  queryTaskIndex(query: TaskIndexQuery): StoredTaskIndex[] {
+    return this.events.queryTasks(query);
+  }
+
+  loadWorkerIndex(): StoredWorkerIndex[] {
+    return this.events.loadWorkers();
   }
 
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[] {

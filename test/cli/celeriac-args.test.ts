@@ -109,7 +109,7 @@ t.test('errors become one line and an exit code', async (t) => {
 
 t.test('every command has a distinct name, a summary and documented flags', async (t) => {
   const names = COMMANDS.map((c) => c.spec.name);
-  t.strictSame(names, ['worker', 'beat', 'call', 'result', 'schedule', 'inspect', 'status', 'control', 'queues', 'purge']);
+  t.strictSame(names, ['worker', 'beat', 'call', 'result', 'schedule', 'inspect', 'status', 'control', 'queues', 'events', 'purge']);
   for (const c of COMMANDS) {
     t.ok(c.spec.summary.length > 0, `${c.spec.name} has a summary`);
     const flags = c.spec.flags.map((f) => f.flag);

@@ -169,6 +169,18 @@ t.test('docs/broker-server.md and the README show every flag and env var', async
   }
 });
 
+t.test('the events retention flags, by flag and by env var; 0 stores none', async (t) => {
+  t.equal(run([]).eventsMaxCount, undefined, 'unset: the broker\'s default');
+  const c = run(['--events-max-count', '5000', '--events-max-age', '7d']);
+  t.equal(c.eventsMaxCount, 5000);
+  t.equal(c.eventsMaxAge, 7 * 86_400_000, 'a d suffix is days');
+  const e = run([], { CELERIAC_EVENTS_MAX_COUNT: '0', CELERIAC_EVENTS_MAX_AGE: '90m' });
+  t.equal(e.eventsMaxCount, 0);
+  t.equal(e.eventsMaxAge, 90 * 60_000);
+  t.match(usageError(['--events-max-count', 'many']), /--events-max-count expects a whole number \(0 = store no events\)/);
+  t.match(usageError(['--events-max-age', 'a day']), /--events-max-age expects a duration/);
+});
+
 t.test('--users-file, the connection caps and the handshake timeout, by flag and by env var', async (t) => {
   t.equal(run([], { CELERIAC_USERS_FILE: '/etc/celeriac/users' }).usersFile, '/etc/celeriac/users');
   t.equal(run(['--users-file', 'a.txt'], { CELERIAC_USERS_FILE: 'b.txt' }).usersFile, 'a.txt', 'the flag wins');

@@ -80,7 +80,7 @@ const CLIENT_OPS: readonly number[] = [
   OP.unbindQueue, OP.publish, OP.consume, OP.cancel, OP.ack, OP.nack, OP.reject, OP.get, OP.resultStore, OP.resultGet, OP.resultWait,
   OP.resultForget, OP.finish, OP.revoke, OP.revokedCheck, OP.rateAcquire, OP.rateSet, OP.groupDeclare, OP.groupGet, OP.rateOverrides,
   OP.rateRelease, OP.scheduleUpsert, OP.scheduleRemove, OP.schedulePause, OP.scheduleList, OP.scheduleWatch, OP.leaseAcquire,
-  OP.leaseRelease, OP.beatFire, OP.beatAdvance,
+  OP.leaseRelease, OP.beatFire, OP.beatAdvance, OP.eventsRead,
 ];
 
 const FATAL_OPS: ReadonlySet<number> = new Set([OP.ack, OP.nack, OP.reject, OP.close]);

@@ -40,6 +40,8 @@ t.test('known bytes', async (t) => {
     ['scheduleUpsert setting nextRunAt', { op: OP.scheduleUpsert, id: 1, name: 'n', spec: '{}', nextRunAt: 1000 }, '9636' + '01' + 'a16e' + 'a27b7d' + 'c0' + 'cd03e8'],
     ['beatAdvance to no next run', { op: OP.beatAdvance, id: 2, lease: 'l', holder: 'h', epoch: 3, entry: 'e', revision: 4, nextRunAt: null }, '983f' + '02' + 'a16c' + 'a168' + '03' + 'a165' + '04' + 'c2'],
     ['scheduleChanged push', { op: OP.scheduleChanged, names: ['a', 'b'] }, '923b' + '92a161a162'],
+    // eventsRead: a cursor and a type filter; the absent limit between them is nil.
+    ['eventsRead after id 300 of one type', { op: OP.eventsRead, id: 5, since: 300, types: ['task-failed'] }, '9540' + '05' + 'cd012c' + 'c0' + '91ab7461736b2d6661696c6564'],
   ];
   for (const [name, frame, bytes] of cases) {
     const encoded = codec.encode(frame);

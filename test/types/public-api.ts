@@ -3,10 +3,13 @@
 // Compiled by `tsc -p test/types/tsconfig.json` in `npm test`; never run. An `@ts-expect-error`
 // that no longer meets an error fails that step, so a loosened type cannot slip through.
 import {
-  connect, CeleriacError, isErrorCode,
-  type Connection, type ErrorCode, type Message, type MessageFields, type MessageProperties, type QueueInfo,
+  connect, CeleriacError, isErrorCode, Celeriac,
+  type AnyEvent, type Connection, type ErrorCode, type EventHistory, type EventInfo, type EventPage, type EventSubscription, type Message,
+  type MessageFields, type MessageProperties, type QueueInfo,
 } from '../../client/index.js';
-import { startBroker, DEFAULT_LIMITS, type Broker, type LogLevel, type UserTag } from '../../server/index.js';
+import {
+  startBroker, DEFAULT_LIMITS, type Broker, type EventView, type LogLevel, type TaskDetail, type TaskInfo, type UserTag, type WorkerInfo,
+} from '../../server/index.js';
 
 /** True when A and B are the same type (not merely assignable either way). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -170,4 +173,44 @@ export async function serverSurface(): Promise<void> {
   exact<number>()(DEFAULT_LIMITS.maxMessageSize);
   // @ts-expect-error the defaults are frozen
   DEFAULT_LIMITS.maxMessageSize = 1;
+
+  // ---- the stored event history
+  await startBroker({ eventsMaxCount: 0, eventsMaxAge: 86_400_000 });
+  // @ts-expect-error the age is a number of ms
+  await startBroker({ eventsMaxAge: '24h' });
+  const page = broker.events.read({ since: 10, types: ['task-failed'], limit: 100 });
+  exact<EventView[]>()(page.events);
+  exact<number>()(page.next);
+  exact<Record<string, unknown> | null>()(page.events[0]!.data);
+  // @ts-expect-error since is an event id
+  broker.events.read({ since: 'yesterday' });
+  exact<() => void>()(broker.events.listen((e) => exact<EventView>()(e)));
+  exact<TaskInfo[]>()(broker.tasks.query({ state: 'FAILURE', limit: 10 }).tasks);
+  exact<number | null>()(broker.tasks.query().cursor);
+  exact<TaskDetail | null>()(broker.tasks.get('id'));
+  // @ts-expect-error a typo in a query filter
+  broker.tasks.query({ status: 'FAILURE' });
+  exact<WorkerInfo[]>()(broker.workers.list());
+  // @ts-expect-error the indexes are read-only
+  broker.tasks = broker.tasks;
+}
+
+export async function eventsSurface(app: Celeriac, conn: Connection): Promise<void> {
+  exact<Promise<EventPage>>()(conn.readEvents({ since: 5, limit: 10, from: new Date() }));
+  exact<readonly string[]>()(conn.capabilities);
+  exact<Promise<EventHistory>>()(app.events.history({ types: ['task-failed'] }));
+  const sub = await app.events.subscribe({
+    'task-failed': (e, info) => {
+      exact<string>()(e.exception);
+      exact<EventInfo>()(info);
+      exact<number | undefined>()(info.id);
+    },
+    '*': (e: AnyEvent) => e.type,
+  }, { since: new Date(Date.now() - 60_000) });
+  exact<EventSubscription>()(sub);
+  exact<number>()(sub.lastId);
+  // @ts-expect-error since is an event id or a Date
+  await app.events.subscribe({}, { since: '1h' });
+  // @ts-expect-error lastId is read-only
+  sub.lastId = 3;
 }

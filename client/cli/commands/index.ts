@@ -3,6 +3,7 @@ import type { Command } from '../context.js';
 import { beatCommand } from './beat.js';
 import { callCommand } from './call.js';
 import { controlCommand } from './control.js';
+import { eventsCommand } from './events.js';
 import { inspectCommand, statusCommand } from './inspect.js';
 import { purgeCommand } from './purge.js';
 import { queuesCommand } from './queues.js';
@@ -11,4 +12,4 @@ import { scheduleCommand } from './schedule.js';
 import { workerCommand } from './worker.js';
 
 /** Every command `celeriac` runs. */
-export const COMMANDS: readonly Command[] = [workerCommand, beatCommand, callCommand, resultCommand, scheduleCommand, inspectCommand, statusCommand, controlCommand, queuesCommand, purgeCommand];
+export const COMMANDS: readonly Command[] = [workerCommand, beatCommand, callCommand, resultCommand, scheduleCommand, inspectCommand, statusCommand, controlCommand, queuesCommand, eventsCommand, purgeCommand];
