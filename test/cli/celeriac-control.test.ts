@@ -2,7 +2,6 @@
 // worker (--json here; the tables are in celeriac-control-commands.test.ts), -d to address one, and
 // Celery's "No nodes replied" with exit 1 when nobody answers.
 import t from 'tap';
-import { Celeriac } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { finished, lines, runCli, startWorker, uniqueQueue } from './celeriac-helpers.js';
 
@@ -52,16 +51,4 @@ t.test('one worker: status lists it, inspect registered / stats / active answer 
 
   worker.child.kill('SIGTERM');
   t.equal((await finished(worker)).code, 0);
-});
-
-t.test('a remote shutdown (app.control.shutdown) ends the worker process with exit 0', async (t) => {
-  const broker = await startTestBroker(t);
-  const q = uniqueQueue('cli-remote-stop');
-  const worker = await startWorker(t, ['-A', './tasks.mjs', '--broker', broker.url, '-Q', q]);
-  const app = new Celeriac({ broker: broker.url });
-  t.teardown(() => app.close());
-  const replies = await app.control.shutdown({ timeout: 2000, limit: 1 });
-  t.equal(replies.length, 1, 'the worker heard it');
-  const done = await finished(worker);
-  t.equal(done.code, 0);
 });
