@@ -15,6 +15,8 @@ import { checkRouteSchema, registerOpenApi, registerOpenApiRoute } from './opena
 import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
+import { registerTaskRoutes } from './tasks.js';
+import { registerWorkerRoutes } from './workers.js';
 
 export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
 
@@ -62,6 +64,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerListingRoutes(api, deps, rates);
     registerQueueRoutes(api, { deps, rates, actions });
     registerExchangeRoutes(api, { deps, actions });
+    registerTaskRoutes(api, deps);
+    registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
   });

@@ -42,6 +42,9 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/exchanges/{vhost}', 'user'],
   ['get', '/api/exchanges/{vhost}/{name}', 'user'],
   ['post', '/api/exchanges/{vhost}/{name}/publish', 'user'],
+  ['get', '/api/tasks', 'user'],
+  ['get', '/api/tasks/{id}', 'user'],
+  ['get', '/api/workers', 'user'],
   ['get', '/metrics', 'user'],
 ];
 
