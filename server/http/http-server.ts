@@ -15,6 +15,7 @@ import { checkRouteSchema, registerOpenApi, registerOpenApiRoute } from './opena
 import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
+import { registerTaskActionRoutes } from './task-actions.js';
 import { registerTaskRoutes } from './tasks.js';
 import { registerWorkerRoutes } from './workers.js';
 
@@ -65,6 +66,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerQueueRoutes(api, { deps, rates, actions });
     registerExchangeRoutes(api, { deps, actions });
     registerTaskRoutes(api, deps);
+    registerTaskActionRoutes(api, { deps, actions });
     registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
