@@ -16,6 +16,7 @@ import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
 import { registerTaskActionRoutes } from './task-actions.js';
+import { registerTaskSendRoute } from './task-send.js';
 import { registerTaskRoutes } from './tasks.js';
 import { registerWorkerRoutes } from './workers.js';
 
@@ -67,6 +68,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerExchangeRoutes(api, { deps, actions });
     registerTaskRoutes(api, deps);
     registerTaskActionRoutes(api, { deps, actions });
+    registerTaskSendRoute(api, { deps, actions });
     registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);

@@ -45,6 +45,7 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/tasks', 'user'],
   ['get', '/api/tasks/{id}', 'user'],
   ['post', '/api/tasks/{id}/revoke', 'user'],
+  ['post', '/api/tasks/send', 'user'],
   ['get', '/api/workers', 'user'],
   ['get', '/metrics', 'user'],
 ];
