@@ -46,6 +46,7 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/tasks/{id}', 'user'],
   ['post', '/api/tasks/{id}/revoke', 'user'],
   ['post', '/api/tasks/send', 'user'],
+  ['post', '/api/tasks/{id}/retry', 'user'],
   ['get', '/api/workers', 'user'],
   ['get', '/metrics', 'user'],
 ];
