@@ -48,6 +48,7 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['post', '/api/tasks/send', 'user'],
   ['post', '/api/tasks/{id}/retry', 'user'],
   ['get', '/api/workers', 'user'],
+  ['get', '/api/beat', 'user'],
   ['get', '/metrics', 'user'],
 ];
 
