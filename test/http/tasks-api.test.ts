@@ -120,11 +120,12 @@ t.test('refusals: unknown task 404, bad queries 400, no credentials 401, unknown
 
 t.test('a user limited to one vhost sees only its tasks and workers', async (t) => {
   const { broker, url } = await taskApiEnv(t, {
-    vhosts: ['/', 'team'],
+    vhosts: ['/', 'team', 'other'],
     users: [
       { user: 'admin', password: 'adm1n', tags: ['administrator'] },
       { user: 'eye', password: 'w4tch', tags: ['monitoring'] },
       { user: 'teamer', password: 't3am', tags: ['monitoring'], vhosts: ['team'] },
+      { user: 'two', password: 'tw0', tags: ['monitoring'], vhosts: ['/', 'team'] },
     ],
   });
   const { Celeriac } = await import('../../client/index.js');
@@ -156,4 +157,13 @@ t.test('a user limited to one vhost sees only its tasks and workers', async (t) 
   t.same((await api<WorkerJson[]>(broker, '/api/workers', { auth: TEAM })).body.map((w) => w.hostname), [`${prefix}-1@test`]);
   const both = await api<PageJson>(broker, `/api/tasks?search=${prefix}`, { auth: EYE });
   t.same(both.body.tasks.map((x) => x.id), [ids[1], ids[0]], 'a user of every vhost sees both');
+  // A user of two vhosts of three: each vhost's page merged newest first, one at a time along the cursor.
+  const TWO = basic('two', 'tw0');
+  const first = await api<PageJson>(broker, `/api/tasks?search=${prefix}&limit=1`, { auth: TWO });
+  t.same(first.body.tasks.map((x) => x.id), [ids[1]], 'the newest of its vhosts');
+  t.type(first.body.cursor, 'number', 'more to come');
+  const second = await api<PageJson>(broker, `/api/tasks?search=${prefix}&limit=1&cursor=${first.body.cursor}`, { auth: TWO });
+  t.same(second.body.tasks.map((x) => x.id), [ids[0]], 'then the next');
+  const third = await api<PageJson>(broker, `/api/tasks?search=${prefix}&limit=1&cursor=${second.body.cursor}`, { auth: TWO });
+  t.same(third.body, { tasks: [], cursor: null }, 'and the end');
 });
