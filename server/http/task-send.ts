@@ -8,7 +8,7 @@ import type { MessageProperties, TrackOptions } from '../../shared/frames.js';
 import { buildTaskMessage } from '../../shared/messages/task-message.js';
 import { newTaskId } from '../../shared/messages/task-id.js';
 import { DEFAULT_RESULT_EXPIRES, pendingTrack, taskPublishProperties } from '../../shared/messages/task-publish.js';
-import { checkVhost } from './auth.js';
+import { checkVhost, type HttpPrincipal } from './auth.js';
 import type { EngineActions } from './engine-actions.js';
 import { DEFAULT_EXCHANGE_ALIAS } from './exchanges.js';
 import type { HttpDeps } from './http-deps.js';
@@ -104,7 +104,7 @@ export interface TaskSendDeps {
 }
 
 /** Publishes a planned send on an engine connection of the caller; resolves once committed. */
-export async function publishTask(r: TaskSendDeps, who: Parameters<EngineActions['run']>[0], vhost: string, peer: string, plan: SendPlan): Promise<void> {
+export async function publishTask(r: TaskSendDeps, who: HttpPrincipal, vhost: string, peer: string, plan: SendPlan): Promise<void> {
   const { deps, actions } = r;
   if (plan.body.byteLength > deps.maxBodySize) {
     throw fail('ERR_MESSAGE_TOO_LARGE', `task message of ${plan.body.byteLength} bytes exceeds maxBodySize ${deps.maxBodySize}`, { size: plan.body.byteLength, maxBodySize: deps.maxBodySize });

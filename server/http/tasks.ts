@@ -33,7 +33,7 @@ export function listingVhosts(req: FastifyRequest, deps: Pick<HttpDeps, 'vhosts'
  * hold more.
  */
 function mergedPage(deps: HttpDeps, vhosts: readonly string[], query: TasksQuery): TasksPage {
-  const limit = query.limit ?? 100;
+  const limit = query.limit ?? 100; // the task index's default page
   const pages = vhosts.map((vhost) => deps.engine.tasks.query({ ...query, vhost }));
   const all: TaskInfo[] = pages.flatMap((p) => p.tasks).sort((a, b) => b.firstEventId - a.firstEventId);
   const tasks = all.slice(0, limit);
