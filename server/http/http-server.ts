@@ -4,6 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { registerAuth } from './auth.js';
+import { registerBeatRoutes } from './beat.js';
 import { EngineActions } from './engine-actions.js';
 import { registerExchangeRoutes } from './exchanges.js';
 import { registerHealthRoutes } from './health.js';
@@ -15,6 +16,10 @@ import { checkRouteSchema, registerOpenApi, registerOpenApiRoute } from './opena
 import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
+import { registerTaskActionRoutes } from './task-actions.js';
+import { registerTaskSendRoute } from './task-send.js';
+import { registerTaskRoutes } from './tasks.js';
+import { registerWorkerRoutes } from './workers.js';
 
 export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
 
@@ -62,6 +67,11 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerListingRoutes(api, deps, rates);
     registerQueueRoutes(api, { deps, rates, actions });
     registerExchangeRoutes(api, { deps, actions });
+    registerTaskRoutes(api, deps);
+    registerTaskActionRoutes(api, { deps, actions });
+    registerTaskSendRoute(api, { deps, actions });
+    registerWorkerRoutes(api, deps);
+    registerBeatRoutes(api, { deps, actions });
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
   });

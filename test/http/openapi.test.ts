@@ -42,6 +42,13 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/exchanges/{vhost}', 'user'],
   ['get', '/api/exchanges/{vhost}/{name}', 'user'],
   ['post', '/api/exchanges/{vhost}/{name}/publish', 'user'],
+  ['get', '/api/tasks', 'user'],
+  ['get', '/api/tasks/{id}', 'user'],
+  ['post', '/api/tasks/{id}/revoke', 'user'],
+  ['post', '/api/tasks/send', 'user'],
+  ['post', '/api/tasks/{id}/retry', 'user'],
+  ['get', '/api/workers', 'user'],
+  ['get', '/api/beat', 'user'],
   ['get', '/metrics', 'user'],
 ];
 
