@@ -4,6 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { registerAuth } from './auth.js';
+import { registerDashboardRoutes } from './dashboard.js';
 import { EngineActions } from './engine-actions.js';
 import { registerExchangeRoutes } from './exchanges.js';
 import { registerHealthRoutes } from './health.js';
@@ -15,6 +16,7 @@ import { checkRouteSchema, registerOpenApi, registerOpenApiRoute } from './opena
 import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
+import { registerStreamRoute } from './stream.js';
 
 export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
 
@@ -64,6 +66,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerExchangeRoutes(api, { deps, actions });
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
+    registerStreamRoute(api, deps, rates);
+    registerDashboardRoutes(api);
   });
   return app;
 }

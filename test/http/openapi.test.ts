@@ -43,6 +43,8 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/exchanges/{vhost}/{name}', 'user'],
   ['post', '/api/exchanges/{vhost}/{name}/publish', 'user'],
   ['get', '/metrics', 'user'],
+  ['get', '/', 'user'],
+  ['get', '/api/stream', 'user'],
 ];
 
 t.test('the document needs a user, like every route but the probes', async (t) => {
