@@ -17,6 +17,8 @@ import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
 import { registerStreamRoute } from './stream.js';
+import { registerTaskRoutes } from './tasks.js';
+import { registerWorkerRoutes } from './workers.js';
 
 export type { HttpDeps, HttpErrorBody, BrokerState } from './http-deps.js';
 
@@ -64,6 +66,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerListingRoutes(api, deps, rates);
     registerQueueRoutes(api, { deps, rates, actions });
     registerExchangeRoutes(api, { deps, actions });
+    registerTaskRoutes(api, deps);
+    registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
     registerStreamRoute(api, deps, rates);
