@@ -81,6 +81,9 @@ export interface StreamHubDeps {
   now?: () => number;
 }
 
+/** A sample younger than this is fresh enough for a page that connects. */
+const FRESH_MS = 250;
+
 const keyOf = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
 
 /** Counts and rates of a row, rates to 2 decimals: a row is sent again when this changes. */
@@ -124,10 +127,13 @@ export class StreamHub {
   }
 
   /**
-   * Adds a page: it gets the chart history, the latest overview and every queue row it may see at
-   * once, then the changes.
+   * Adds a page: it gets the chart history, the overview and every queue row it may see at once,
+   * then the changes.
    */
   add(client: StreamClient): void {
+    // A fresh sample (shared by every page, so the rows' baseline stays one), unless one was just
+    // taken: a page opened just after a queue was declared shows it.
+    if (this.now() - (this.lastSummary?.at ?? 0) > FRESH_MS) this.sample();
     this.clients.add(client);
     if (this.unlisten === undefined) this.unlisten = this.deps.events.listen((e) => this.onEvent(e));
     const alive = this.deliver(client, 'history', { points: this.history })
