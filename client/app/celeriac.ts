@@ -6,7 +6,7 @@ import { registerBuiltins } from '../canvas/builtins.js';
 import { connect } from '../connect.js';
 import { parseBrokerUrl } from '../url.js';
 import type { Connection } from '../connection.js';
-import { compileAccept, type CompiledAccept } from '../messages/content-guard.js';
+import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
 import { prepareTask } from '../tasks/producer.js';

@@ -1,9 +1,9 @@
 // Value parsers the settings table is built from: each checks one value and returns it normalized.
 // Every error is ERR_INVALID_ARGUMENT and names the setting (the label) it was found under.
 import { fail, type CeleriacError } from '../../shared/errors.js';
-import { COMPRESSION_METHODS, type CompressionMethod } from '../messages/compression.js';
-import { SERIALIZER_NAMES, type SerializerName } from '../messages/serializers.js';
-import { isPlainObject } from '../messages/signature.js';
+import { COMPRESSION_METHODS, type CompressionMethod } from '../../shared/messages/compression.js';
+import { SERIALIZER_NAMES, type SerializerName } from '../../shared/messages/serializers.js';
+import { isPlainObject } from '../../shared/messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
 
 /** What a parser may need from another setting: beatSchedule reads ISO times without an offset in `timezone`. */

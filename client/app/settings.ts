@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { EXCHANGE_TYPES, type ExchangeType } from '../../shared/frames.js';
 import { fail } from '../../shared/errors.js';
+import { DEFAULT_RESULT_EXPIRES } from '../../shared/messages/task-publish.js';
 import {
   bool, brokerUrl, COMPRESSIONS, contentList, duration, int, isPlainObject, name, nullable, oneOf,
   serializer, timeZone, describe, type ParseContext, type Parser,
@@ -126,7 +127,7 @@ export const SETTINGS = {
 
   // --- results
   resultExpires: setting({
-    default: 86_400_000, parse: nullable(duration(1)), type: 'number', unit: 'ms',
+    default: DEFAULT_RESULT_EXPIRES, parse: nullable(duration(1)), type: 'number', unit: 'ms',
     doc: 'How long results are kept; null = forever. Default one day.',
     celery: { name: 'result_expires', old: ['CELERY_TASK_RESULT_EXPIRES'], scale: 1000 },
   }),

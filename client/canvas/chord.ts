@@ -1,7 +1,7 @@
 // chord(header, body): a group whose results, in header order, go to `body` as its first argument
 // once every member is final. The broker holds the body's message and publishes it exactly once
 // when it counted the last member's result; the worker then reads the results (CHORD_HEADER).
-import { newTaskId } from '../tasks/task-id.js';
+import { newTaskId } from '../../shared/messages/task-id.js';
 import { fail } from '../../shared/errors.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';

@@ -1,6 +1,6 @@
 // group(a, b, c): calls sent together, each with the group's id and its index. The broker is told
 // the group first (its member ids), so it counts the members' results as they land.
-import { newTaskId } from '../tasks/task-id.js';
+import { newTaskId } from '../../shared/messages/task-id.js';
 import { fail } from '../../shared/errors.js';
 import { GroupResult, NO_RESULTS } from '../results/group-result.js';
 import type { CallOptions } from '../tasks/types.js';

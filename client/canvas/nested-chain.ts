@@ -1,7 +1,7 @@
 // A chain holding groups, sent as Celery upgrades it: `a | group(b, c) | d` is `a` then the chord
 // (group(b, c), d). Every id is frozen and every group declared (its callback: the step after it)
 // before anything is sent; the step before a group sends the members as its link callbacks.
-import { newTaskId } from '../tasks/task-id.js';
+import { newTaskId } from '../../shared/messages/task-id.js';
 import type { FinishPublish } from '../../shared/frames.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions } from '../tasks/types.js';

@@ -1,6 +1,6 @@
 // Signature: a task call packed up to be sent later, passed as a callback or combined into chains,
 // groups and chords (Celery's signature / subtask). `task.s(...)` makes one; `si` an immutable one.
-import type { Signature as WireSignature } from '../messages/types.js';
+import type { Signature as WireSignature } from '../../shared/messages/types.js';
 import type { AsyncResult } from '../results/async-result.js';
 import { wireSignatures } from '../tasks/producer.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';

@@ -1,7 +1,7 @@
 // What chain, group and chord share: task ids assigned before anything is sent (so results are
 // known up front, as Celery's freeze does), which steps store a result, and PENDING registration.
 import { prepareTask, type PreparedTask } from '../tasks/producer.js';
-import { newTaskId } from '../tasks/task-id.js';
+import { newTaskId } from '../../shared/messages/task-id.js';
 import { chordHeaders } from '../worker/chord-args.js';
 import type { Connection } from '../connection.js';
 import { AsyncResult } from '../results/async-result.js';

@@ -4,7 +4,7 @@ import { fail } from '../../shared/errors.js';
 import type { ResultRecord } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
 import type { Connection } from '../connection.js';
-import type { CompiledAccept } from '../messages/content-guard.js';
+import type { CompiledAccept } from '../../shared/messages/content-guard.js';
 import { remoteFailure } from './remote-error.js';
 import { decodeRecord, errorOfMeta, type ResultMeta } from './result-meta.js';
 

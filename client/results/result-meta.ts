@@ -3,9 +3,9 @@
 import { fail } from '../../shared/errors.js';
 import type { ResultRecord } from '../../shared/frames.js';
 import { isTaskState, type TaskState } from '../../shared/task-states.js';
-import { guardContent, type CompiledAccept } from '../messages/content-guard.js';
-import { compress, compressionHeaderOf, decompress, type CompressionMethod } from '../messages/compression.js';
-import { getSerializer, type SerializerName } from '../messages/serializers.js';
+import { guardContent, type CompiledAccept } from '../../shared/messages/content-guard.js';
+import { compress, compressionHeaderOf, decompress, type CompressionMethod } from '../../shared/messages/compression.js';
+import { getSerializer, type SerializerName } from '../../shared/messages/serializers.js';
 import type { SerializedError } from '../worker/pool-types.js';
 
 /** Celery's encoding of an exception in result meta (exc_type / exc_message / exc_module). */

@@ -1,14 +1,15 @@
 // Turns a call (task name, args, call options, the task's own options) into a task message ready
 // to publish: id, route, Celery protocol v2 message, tracking. Publishing is one publish() away;
 // the worker puts the same thing into a finish (chain steps, callbacks, retries).
-import { newTaskId } from './task-id.js';
+import { newTaskId } from '../../shared/messages/task-id.js';
 import { fail } from '../../shared/errors.js';
 import type { FinishPublish } from '../../shared/frames.js';
 import { routeFor } from '../app/routing.js';
 import type { Settings } from '../app/settings.js';
 import type { PublishOptions } from '../api-types.js';
-import { buildTaskMessage } from '../messages/task-message.js';
-import type { BuildTaskMessageInput, Signature as WireSignature } from '../messages/types.js';
+import { buildTaskMessage } from '../../shared/messages/task-message.js';
+import { pendingTrack, taskPublishProperties } from '../../shared/messages/task-publish.js';
+import type { BuildTaskMessageInput, Signature as WireSignature } from '../../shared/messages/types.js';
 import type { CallOptions, SignatureLike, TaskOptions } from './types.js';
 
 /** A task message ready to publish, and where it goes. */
@@ -70,21 +71,8 @@ export function prepareTask(
   };
   const msg = buildTaskMessage(input);
 
-  const props: PublishOptions = {
-    headers: msg.headers as Record<string, unknown>,
-    contentType: msg.properties.contentType,
-    contentEncoding: msg.properties.contentEncoding,
-    correlationId: msg.properties.correlationId,
-    persistent: msg.properties.persistent,
-  };
-  if (msg.properties.priority !== undefined) props.priority = msg.properties.priority;
-  if (msg.properties.delay !== undefined) props.delay = msg.properties.delay;
-  if (msg.properties.replyTo !== undefined) props.replyTo = msg.properties.replyTo;
+  const props: PublishOptions = taskPublishProperties(msg);
   const publish: FinishPublish = { exchange: route.exchange, routingKey: route.routingKey, body: msg.body, props };
-  if (!ignoreResult) {
-    // Keep the PENDING record at least until the task may run, then for resultExpires.
-    const keep = settings.resultExpires === null ? undefined : settings.resultExpires + (msg.properties.delay ?? 0);
-    publish.track = keep === undefined ? { taskId: id } : { taskId: id, expires: keep };
-  }
+  if (!ignoreResult) publish.track = pendingTrack(id, settings.resultExpires, msg.properties.delay);
   return { id, queue: route.queue, publish, tracked: !ignoreResult };
 }

@@ -2,7 +2,7 @@
 // so a typo or a bad value fails at `app.task(...)`, naming the task and the option.
 import { fail } from '../../shared/errors.js';
 import { parseRateLimit } from '../app/rate-limit.js';
-import { isSerializerName, SERIALIZER_NAMES } from '../messages/serializers.js';
+import { isSerializerName, SERIALIZER_NAMES } from '../../shared/messages/serializers.js';
 import type { Settings } from '../app/settings.js';
 import type { ResolvedTaskOptions } from './definition.js';
 import type { TaskOptions } from './types.js';

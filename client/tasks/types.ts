@@ -3,7 +3,7 @@
 import type { RateLimit } from '../app/rate-limit.js';
 import type { SerializerName } from '../app/setting-parsers.js';
 import type { CompressionName } from '../app/setting-parsers.js';
-import type { Signature } from '../messages/types.js';
+import type { Signature } from '../../shared/messages/types.js';
 
 /** An error class (or its name, for errors thrown in another runner) that triggers an automatic retry. */
 export type ErrorMatcher = (abstract new (...args: never[]) => Error) | string;

@@ -2,7 +2,7 @@
 // the header's results (atomically with storing each) and published the callback when the last
 // one landed; here the worker reads them back (one groupGet) and prepends them to the args.
 import type { Connection } from '../connection.js';
-import type { CompiledAccept } from '../messages/content-guard.js';
+import type { CompiledAccept } from '../../shared/messages/content-guard.js';
 import { serializeError } from '../results/remote-error.js';
 import { decodeRecord, errorOfMeta } from '../results/result-meta.js';
 import type { SerializedError } from './pool-types.js';

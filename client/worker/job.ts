@@ -1,7 +1,7 @@
 // One task message inside a worker, from delivery to finish: the message, its decoded request,
 // the task it names, and where it is (reserved, waiting on the rate limit, running).
 import type { Message } from '../message.js';
-import type { TaskRequest } from '../messages/types.js';
+import type { TaskRequest } from '../../shared/messages/types.js';
 import type { TaskDefinition } from '../tasks/definition.js';
 import type { RequestInfo } from '../tasks/types.js';
 import type { PoolJob } from './pool-types.js';

@@ -11,7 +11,7 @@ import { parseRateLimit } from '../app/rate-limit.js';
 import { queueFor, type RoutingSettings } from '../app/routing.js';
 import type { Connection } from '../connection.js';
 import type { Message } from '../message.js';
-import { PRIOR_DELIVERIES_HEADER, RATE_SLOT_HEADER } from '../messages/task-message.js';
+import { PRIOR_DELIVERIES_HEADER, RATE_SLOT_HEADER } from '../../shared/messages/task-message.js';
 
 /** Longest wait for a rate slot with the delivery held (unacked); later slots travel with the message. */
 export const RATE_HORIZON_MS = 1_000;

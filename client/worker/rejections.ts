@@ -4,7 +4,7 @@
 // its caller does not wait forever), and a reject without requeue (to the dead-letter exchange).
 import { CeleriacError } from '../../shared/errors.js';
 import type { Message } from '../message.js';
-import type { TaskRequest } from '../messages/types.js';
+import type { TaskRequest } from '../../shared/messages/types.js';
 import { failureOf, workerError } from './finish-plan.js';
 import type { Worker } from './worker.js';
 

@@ -54,6 +54,7 @@ export interface HttpErrorBody {
 // HTTP status per error code: the wire codes are AMQP's, not HTTP's, so a few map by hand.
 const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_NOT_FOUND: 404,
+  ERR_NO_ROUTE: 404,
   ERR_INVALID_ARGUMENT: 400,
   ERR_PRECONDITION_FAILED: 412,
   ERR_ACCESS_REFUSED: 401,

@@ -17,6 +17,8 @@ import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
 import { registerStreamRoute } from './stream.js';
+import { registerTaskActionRoutes } from './task-actions.js';
+import { registerTaskSendRoute } from './task-send.js';
 import { registerTaskRoutes } from './tasks.js';
 import { registerWorkerRoutes } from './workers.js';
 
@@ -67,6 +69,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerQueueRoutes(api, { deps, rates, actions });
     registerExchangeRoutes(api, { deps, actions });
     registerTaskRoutes(api, deps);
+    registerTaskActionRoutes(api, { deps, actions });
+    registerTaskSendRoute(api, { deps, actions });
     registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);

@@ -44,6 +44,8 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['post', '/api/exchanges/{vhost}/{name}/publish', 'user'],
   ['get', '/api/tasks', 'user'],
   ['get', '/api/tasks/{id}', 'user'],
+  ['post', '/api/tasks/{id}/revoke', 'user'],
+  ['post', '/api/tasks/send', 'user'],
   ['get', '/api/workers', 'user'],
   ['get', '/metrics', 'user'],
   ['get', '/', 'user'],

@@ -5,7 +5,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import {
   COMPRESSION_METHODS, compress, compressionHeaderOf, compressionMethodOf, decompress, isCompressionMethod,
   type CompressionMethod,
-} from '../../client/messages/index.js';
+} from '../../shared/messages/index.js';
 import { errorOf } from './message-helpers.js';
 
 t.test('header values', async (t) => {

@@ -3,7 +3,7 @@
 import t from 'tap';
 import {
   buildTaskMessage, compileAccept, DEFAULT_ACCEPT_CONTENT, guardContent, parseTaskMessage,
-} from '../../client/messages/index.js';
+} from '../../shared/messages/index.js';
 import { errorOf } from './message-helpers.js';
 
 /** A Uint8Array stand-in that counts any use at all: property reads, instanceof, native calls. */

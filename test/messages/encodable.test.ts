@@ -2,9 +2,9 @@
 // serializer cannot carry, agreement with what the serializers really do, and the ERR_ENCODE
 // errors buildTaskMessage() raises from it (task, id and path named, chain steps in call order).
 import t from 'tap';
-import { buildTaskMessage, getSerializer, type Signature } from '../../client/messages/index.js';
-import { encodeError, findUnencodable, MSGPACK_MAX_DEPTH } from '../../client/messages/encodable.js';
-import type { SerializerName } from '../../client/messages/serializers.js';
+import { buildTaskMessage, getSerializer, type Signature } from '../../shared/messages/index.js';
+import { encodeError, findUnencodable, MSGPACK_MAX_DEPTH } from '../../shared/messages/encodable.js';
+import type { SerializerName } from '../../shared/messages/serializers.js';
 import { errorOf } from './message-helpers.js';
 
 const ID = '4d5bd5b4-7f5e-4a35-8c8f-2a1c1d2f0a11';

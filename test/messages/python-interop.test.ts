@@ -2,7 +2,7 @@
 // message — zlib.decompress, json.loads with kombu's object_hook, datetime.fromisoformat.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { buildTaskMessage, parseTaskMessage } from '../../client/messages/index.js';
+import { buildTaskMessage, parseTaskMessage } from '../../shared/messages/index.js';
 
 const ID = '0b9a1e2c-3d4f-4a5b-8c6d-7e8f90a1b2c3';
 

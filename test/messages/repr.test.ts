@@ -1,7 +1,7 @@
 // safeRepr (argsrepr/kwargsrepr) and wire times: printable forms never throw and stay short;
 // ISO 8601 text as Celery writes and reads it.
 import t from 'tap';
-import { parseWireTime, safeRepr, toWireTime } from '../../client/messages/index.js';
+import { parseWireTime, safeRepr, toWireTime } from '../../shared/messages/index.js';
 
 t.test('safeRepr', async (t) => {
   t.equal(safeRepr([2, 2]), '[2, 2]');

@@ -4,7 +4,7 @@ import t from 'tap';
 import { CeleriacError } from '../../shared/errors.js';
 import {
   getSerializer, normalizeContentType, SERIALIZER_NAMES, serializerForContentType,
-} from '../../client/messages/index.js';
+} from '../../shared/messages/index.js';
 
 const json = getSerializer('json');
 const msgpack = getSerializer('msgpack');

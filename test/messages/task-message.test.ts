@@ -6,7 +6,7 @@ import type { CeleriacError } from '../../shared/errors.js';
 import {
   buildTaskMessage, COMPRESSION_METHODS, getSerializer, parseTaskMessage, SERIALIZER_NAMES,
   type BuildTaskMessageInput, type CompressionMethod, type Signature,
-} from '../../client/messages/index.js';
+} from '../../shared/messages/index.js';
 import { errorOf } from './message-helpers.js';
 
 const ID = '4d5bd5b4-7f5e-4a35-8c8f-2a1c1d2f0a11';

@@ -1,6 +1,6 @@
 // parseTaskMessage(): a received message → a checked TaskRequest. Order matters: acceptContent
 // first (properties only), then the headers, then decompression, and decoding last.
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 import { decompress, DEFAULT_MAX_DECOMPRESSED_SIZE } from './compression.js';
 import { compileAccept, DEFAULT_ACCEPT_CONTENT, guardContent, type CompiledAccept } from './content-guard.js';
 import { describe, isPlainObject, readSignature, readSignatures } from './signature.js';

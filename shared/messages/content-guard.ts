@@ -1,6 +1,6 @@
 // acceptContent: decides from the properties alone whether a message may be decoded, and how.
 // It runs before any decompression or decoding, so a refused message's body is never touched.
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 import { requireMethod, type CompressionMethod } from './compression.js';
 import { isSerializerName, normalizeContentType, serializerForContentType, SERIALIZERS, type Serializer } from './serializers.js';
 

@@ -1,6 +1,6 @@
 // The 'json' serializer (application/json, utf-8), with kombu's markers for what JSON lacks:
 // {"__type__": ..., "__value__": ...} objects, so a Python worker gets bytes and datetimes back.
-import { CeleriacError, fail } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../errors.js';
 import type { Serializer } from './serializers.js';
 import { parseWireTime, toWireTime } from './wire-time.js';
 

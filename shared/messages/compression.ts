@@ -3,7 +3,7 @@
 import {
   brotliCompressSync, brotliDecompressSync, constants as zc, deflateSync, gzipSync, unzipSync, type BrotliOptions, type ZlibOptions,
 } from 'node:zlib';
-import { CeleriacError, fail } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../errors.js';
 
 /**
  * The compression methods and their `compression` header values.

@@ -1,6 +1,6 @@
 // The one check of what a serializer can carry: walks a value (task arguments, a result) and
 // names the first place the chosen serializer would refuse or silently change, with its path.
-import { CeleriacError } from '../../shared/errors.js';
+import { CeleriacError } from '../errors.js';
 import type { SerializerName } from './serializers.js';
 
 /** Where a value cannot be encoded faithfully, and why. */

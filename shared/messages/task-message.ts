@@ -1,7 +1,7 @@
 // buildTaskMessage(): call options → a Celery protocol v2 task message (headers, properties,
 // serialized and possibly compressed body). The one place where task options meet wire fields.
 import { hostname } from 'node:os';
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 import { COMPRESSION_METHODS, compress, compressionHeaderOf, isCompressionMethod } from './compression.js';
 import { DEFAULT_REPR_MAX_LENGTH, safeRepr } from './repr.js';
 import { encodeError, encodeFailure, findUnencodable } from './encodable.js';

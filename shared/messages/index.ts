@@ -2,6 +2,8 @@
 // Celery protocol v2 task message. Modules behind it may change; these names are the API.
 export { buildTaskMessage, LANG, PROTOCOL_HEADERS } from './task-message.js';
 export { parseTaskMessage } from './task-request.js';
+export { DEFAULT_RESULT_EXPIRES, pendingTrack, taskPublishProperties } from './task-publish.js';
+export { newTaskId } from './task-id.js';
 export { compileAccept, DEFAULT_ACCEPT_CONTENT, guardContent } from './content-guard.js';
 export type { CompiledAccept, ContentMeta, ContentPlan } from './content-guard.js';
 export {

@@ -1,7 +1,7 @@
 // The 'msgpack' serializer (application/x-msgpack, binary), interoperable with kombu's msgpack.
 // Bytes travel as msgpack bin, Dates as the msgpack timestamp extension; bigint is refused.
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { CeleriacError } from '../../shared/errors.js';
+import { CeleriacError } from '../errors.js';
 import type { Serializer } from './serializers.js';
 
 // Reused instances: building an Encoder per call allocates its buffer every time.

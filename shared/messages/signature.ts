@@ -1,6 +1,6 @@
 // Checks and normalizes wire signatures (callbacks, errbacks, chain steps, chord callback), both
 // those a user hands to buildTaskMessage() and those read from a message.
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 import type { Signature } from './types.js';
 
 /** A plain object (not null, not an array, not a Date/bytes): a JSON/msgpack map. */

@@ -1,6 +1,6 @@
 // Times on the wire: the ISO 8601 text Celery writes for eta/expires and datetimes in JSON bodies.
 // One place decides the format, so producer headers and JSON values agree.
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 
 /**
  * Formats an instant as ISO 8601 with an explicit `+00:00` offset and millisecond precision.

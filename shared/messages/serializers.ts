@@ -1,6 +1,6 @@
 // The serializer registry: name ('json', 'msgpack') and content type to the encoder/decoder pair.
 // Every other module asks here, so adding a serializer is one entry in SERIALIZERS.
-import { fail } from '../../shared/errors.js';
+import { fail } from '../errors.js';
 import { jsonSerializer } from './json-serializer.js';
 import { msgpackSerializer } from './msgpack-serializer.js';
 
