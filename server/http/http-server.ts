@@ -74,7 +74,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerWorkerRoutes(api, deps);
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
-    registerStreamRoute(api, deps, rates);
+    registerStreamRoute(api, deps, rates, sessions);
     registerDashboardRoutes(api);
   });
   return app;

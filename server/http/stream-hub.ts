@@ -65,6 +65,8 @@ export interface WorkerChange {
 export interface StreamClient {
   /** Whether this client may see `vhost`. */
   sees(vhost: string): boolean;
+  /** False once its login has ended (a session logged out or expired): the hub closes it at the next sample. */
+  alive(): boolean;
   /** Sends one event (name and JSON data); returns the bytes still unsent on its socket. */
   send(event: string, data: unknown): number;
   /** Ends the stream (too slow, or the broker closes). */
@@ -133,7 +135,7 @@ export class StreamHub {
   add(client: StreamClient): void {
     // A fresh sample (shared by every page, so the rows' baseline stays one), unless one was just
     // taken: a page opened just after a queue was declared shows it.
-    if (this.now() - (this.lastSummary?.at ?? 0) > FRESH_MS) this.sample();
+    if (this.clients.size === 0 || this.now() - (this.lastSummary?.at ?? 0) > FRESH_MS) this.sample(true);
     this.clients.add(client);
     if (this.unlisten === undefined) this.unlisten = this.deps.events.listen((e) => this.onEvent(e));
     const alive = this.deliver(client, 'history', { points: this.history })
@@ -166,14 +168,21 @@ export class StreamHub {
     }
   }
 
-  /** Takes an overview sample: kept for the charts, and sent with the queue rows that changed. */
-  sample(): void {
+  /**
+   * Takes an overview sample: kept for the charts, and sent with the queue rows that changed. The
+   * rows are compared only while a page watches (or one is about to): nobody needs their changes else.
+   */
+  sample(withRows = this.clients.size > 0): void {
     const o = this.deps.overview();
     const summary = { ...this.deps.summary(o), at: this.now() };
     this.lastSummary = summary;
     this.history.push({ at: summary.at, rates: summary.rates, messages: summary.messages });
     if (this.history.length > this.settings.historyPoints) this.history.splice(0, this.history.length - this.settings.historyPoints);
 
+    if (!withRows) {
+      this.rows.clear();
+      return;
+    }
     const rates = this.deps.queueRates(o);
     const next = new Map<string, { row: QueueRow; signature: string }>();
     const changed: QueueRow[] = [];
@@ -189,6 +198,11 @@ export class StreamHub {
     this.rows = next;
 
     for (const c of [...this.clients]) {
+      if (!c.alive()) {
+        this.remove(c);
+        c.close();
+        continue;
+      }
       if (!this.deliver(c, 'overview', summary)) continue;
       const mine = changed.filter((r) => c.sees(r.vhost));
       const gone = removed.filter((r) => c.sees(r.vhost));

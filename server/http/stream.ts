@@ -7,6 +7,7 @@ import { mayUseVhost } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
 import { overviewOf } from './listings.js';
 import type { RateTracker } from './rates.js';
+import { SESSION_COOKIE, type SessionStore } from './sessions.js';
 import { DEFAULT_STREAM_SETTINGS, StreamHub, type StreamClient, type StreamSettings } from './stream-hub.js';
 
 /** Bounds on open streams: each holds a socket and is written to every 2 s. */
@@ -23,9 +24,10 @@ export const DEFAULT_STREAM_LIMITS: Readonly<StreamLimits> = Object.freeze({ per
 const RECONNECT_MS = 3_000;
 
 /** One page's response as a {@link StreamClient}. */
-function sseClient(res: ServerResponse, sees: (vhost: string) => boolean): StreamClient {
+function sseClient(res: ServerResponse, sees: (vhost: string) => boolean, alive: () => boolean): StreamClient {
   return {
     sees,
+    alive,
     send(event, data) {
       // JSON.stringify never writes a raw newline, so the data is one `data:` line.
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -45,6 +47,7 @@ export function registerStreamRoute(
   app: FastifyInstance,
   deps: HttpDeps,
   rates: RateTracker,
+  sessions: SessionStore,
   options: { settings?: StreamSettings; limits?: StreamLimits } = {},
 ): StreamHub {
   const limits = options.limits ?? DEFAULT_STREAM_LIMITS;
@@ -83,7 +86,11 @@ export function registerStreamRoute(
       'x-accel-buffering': 'no',
     });
     res.write(`retry: ${RECONNECT_MS}\n\n`);
-    const client = sseClient(res, (vhost) => mayUseVhost(who, vhost));
+    // A stream opened with the session cookie lasts as long as the session: logging out ends it.
+    // (Checking it also marks the session used, as the requests of a polling page would.)
+    const cookie = who.via === 'session' ? req.cookies[SESSION_COOKIE] : undefined;
+    const alive = cookie === undefined ? () => true : () => sessions.get(cookie) !== undefined;
+    const client = sseClient(res, (vhost) => mayUseVhost(who, vhost), alive);
     res.once('close', () => {
       hub.remove(client);
       const left = (perUser.get(who.user) ?? 1) - 1;

@@ -1,7 +1,7 @@
 // GET /api/stream over real HTTP: the gate (no credentials: 401), what a page gets at once (chart
 // history, overview, every queue row), a queue row sent again when its counts change, task and
-// worker changes from a real worker's events, the cap per user, and a broker that closes while
-// streams are open (it must not wait for them).
+// worker changes from a real worker's events, the cap per user, a broker that closes while
+// streams are open (it must not wait for them), and a session's stream ended by its logout.
 import t from 'tap';
 import { connect } from '../../client/index.js';
 import { api, basic, queuePath } from '../helpers/http.js';
@@ -13,9 +13,9 @@ interface SseEvent { event: string; data: any }
 /** An open stream: the events received so far, and how to stop it. */
 interface Stream { events: SseEvent[]; ended: Promise<void>; stop(): void; status: number }
 
-async function openStream(httpUrl: string, auth: string | null): Promise<Stream> {
+async function openStream(httpUrl: string, auth: string | null, headers: Record<string, string> = {}): Promise<Stream> {
   const abort = new AbortController();
-  const res = await fetch(`${httpUrl}/api/stream`, { headers: auth === null ? {} : { authorization: auth }, signal: abort.signal });
+  const res = await fetch(`${httpUrl}/api/stream`, { headers: auth === null ? headers : { ...headers, authorization: auth }, signal: abort.signal });
   const events: SseEvent[] = [];
   if (!res.ok || res.body === null) return { events, ended: Promise.resolve(), stop: () => abort.abort(), status: res.status };
   const reader = res.body.getReader();
@@ -110,4 +110,25 @@ t.test('the stream: gate, first events, queue changes, task and worker changes, 
   await broker.close();
   await Promise.all([s, ...more].map((m) => m.ended));
   t.pass('every stream ended and the broker closed');
+});
+
+t.test('a stream opened with the session cookie ends when the session logs out', async (t) => {
+  const { broker } = await taskApiEnv(t);
+  const login = await fetch(`${broker.httpUrl}/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'eye', password: 'w4tch' }), signal: AbortSignal.timeout(WAIT),
+  });
+  t.equal(login.status, 200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+  t.match(cookie, /^celeriac_session=/);
+  const s = await openStream(broker.httpUrl, null, { cookie });
+  t.teardown(() => s.stop());
+  t.equal(s.status, 200);
+  await until(() => s.events.some((e) => e.event === 'overview'), WAIT, 'the stream running');
+  const out = await fetch(`${broker.httpUrl}/api/logout`, { method: 'POST', headers: { cookie }, signal: AbortSignal.timeout(WAIT) });
+  t.equal(out.status, 204);
+  let ended = false;
+  void s.ended.then(() => { ended = true; });
+  await until(() => ended, WAIT, 'the stream ended at the next tick');
+  const again = await openStream(broker.httpUrl, null, { cookie });
+  t.equal(again.status, 401, 'and cannot be opened again with the old cookie');
 });
