@@ -65,6 +65,12 @@ export interface TaskReceivedEvent extends TaskEventBase {
   queue?: string;
   exchange?: string;
   routing_key?: string;
+  /**
+   * The arguments themselves in kombu's JSON form (bytes and dates as `__type__` markers), for a
+   * retry over HTTP; celeriac workers add them when they encode to at most 16 KiB of JSON.
+   */
+  args_value?: unknown[];
+  kwargs_value?: Record<string, unknown>;
 }
 
 export interface TaskStartedEvent extends TaskEventBase {

@@ -21,6 +21,7 @@ import { priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot 
 import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
 import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
+import { argumentValues } from './received-args.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -356,6 +357,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         uuid: req.id, name: req.task, args: req.argsrepr ?? req.args, kwargs: req.kwargsrepr ?? req.kwargs, retries: req.retries,
         eta: req.eta?.toISOString() ?? null, expires: req.expires?.toISOString() ?? null, root_id: req.rootId, parent_id: req.parentId,
         queue: job.queue, exchange: job.msg.fields.exchange, routing_key: job.msg.fields.routingKey,
+        ...argumentValues(req.args, req.kwargs),
       });
     }
   }

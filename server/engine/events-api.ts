@@ -83,6 +83,12 @@ export interface TaskInfo {
   /** As the events carried them: the arguments, or their repr strings when the caller sent those. */
   args: unknown;
   kwargs: unknown;
+  /**
+   * The arguments themselves, in kombu's JSON form (bytes and dates as `__type__` markers), when
+   * the worker's task-received carried them (celeriac workers do, up to 16 KiB): what a retry sends.
+   */
+  argsValue: unknown[] | null;
+  kwargsValue: Record<string, unknown> | null;
   /** The return value (task-succeeded). */
   result: unknown;
   /** `Name: message` of the error (task-failed, task-retried). */

@@ -23,13 +23,16 @@ const strOrNull: Check = (v) => v === null || typeof v === 'string';
 const num: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const bool: Check = (v) => typeof v === 'boolean';
 const any: Check = () => true;
+const array: Check = (v) => Array.isArray(v);
+const object: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-type FieldName = 'name' | 'args' | 'kwargs' | 'retries' | 'eta' | 'expires' | 'rootId' | 'parentId' | 'queue' | 'exchange' | 'routingKey'
+type FieldName = 'name' | 'args' | 'kwargs' | 'argsValue' | 'kwargsValue' | 'retries' | 'eta' | 'expires' | 'rootId' | 'parentId' | 'queue' | 'exchange' | 'routingKey'
   | 'result' | 'exception' | 'traceback' | 'runtime' | 'terminated' | 'expired' | 'reason';
 
 /** Event fields the index keeps: the event's (Celery's) name, ours, and what a value must be. */
 const FIELDS: readonly (readonly [string, FieldName, Check])[] = [
-  ['name', 'name', str], ['args', 'args', any], ['kwargs', 'kwargs', any], ['retries', 'retries', num], ['eta', 'eta', strOrNull],
+  ['name', 'name', str], ['args', 'args', any], ['kwargs', 'kwargs', any], ['args_value', 'argsValue', array], ['kwargs_value', 'kwargsValue', object],
+  ['retries', 'retries', num], ['eta', 'eta', strOrNull],
   ['expires', 'expires', strOrNull], ['root_id', 'rootId', strOrNull], ['parent_id', 'parentId', strOrNull], ['queue', 'queue', str],
   ['exchange', 'exchange', str], ['routing_key', 'routingKey', str], ['result', 'result', any], ['exception', 'exception', str],
   ['traceback', 'traceback', strOrNull], ['runtime', 'runtime', num], ['terminated', 'terminated', bool], ['expired', 'expired', bool],
@@ -37,7 +40,7 @@ const FIELDS: readonly (readonly [string, FieldName, Check])[] = [
 ];
 
 /** What a task-received that arrives after a later state may still add [Celery's merge_rules]. */
-const RECEIVED_KEEPS: ReadonlySet<FieldName> = new Set(['name', 'args', 'kwargs', 'parentId', 'rootId', 'retries', 'eta', 'expires']);
+const RECEIVED_KEEPS: ReadonlySet<FieldName> = new Set(['name', 'args', 'kwargs', 'argsValue', 'kwargsValue', 'parentId', 'rootId', 'retries', 'eta', 'expires']);
 
 /** Event ids a task's timeline remembers: the newest ones (a task retried many times keeps its latest runs). */
 export const MAX_TIMELINE_EVENTS = 100;
@@ -51,7 +54,7 @@ export interface TaskEntry extends TaskInfo {
 /** A task the index has not seen yet, created by its first stored event. */
 export function newTaskEntry(vhost: string, taskId: string, eventId: number, at: number): TaskEntry {
   return {
-    vhost, id: taskId, name: null, state: 'PENDING', args: null, kwargs: null, result: null, exception: null, traceback: null, retries: null,
+    vhost, id: taskId, name: null, state: 'PENDING', args: null, kwargs: null, argsValue: null, kwargsValue: null, result: null, exception: null, traceback: null, retries: null,
     worker: null, queue: null, exchange: null, routingKey: null, rootId: null, parentId: null, eta: null, expires: null,
     sent: null, received: null, started: null, succeeded: null, failed: null, retried: null, revoked: null, rejected: null,
     runtime: null, terminated: null, expired: null, reason: null, timestamp: null,

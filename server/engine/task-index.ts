@@ -34,7 +34,7 @@ interface Cached {
 
 /** Fields of the entry kept in the row's JSON detail (the rest are columns). Nulls are left out. */
 const DETAIL_FIELDS = [
-  'args', 'kwargs', 'result', 'exception', 'traceback', 'retries', 'queue', 'exchange', 'routingKey', 'rootId', 'parentId', 'eta', 'expires',
+  'args', 'kwargs', 'argsValue', 'kwargsValue', 'result', 'exception', 'traceback', 'retries', 'queue', 'exchange', 'routingKey', 'rootId', 'parentId', 'eta', 'expires',
   'sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'runtime', 'terminated', 'expired', 'reason',
   'timestamp', 'lastSeen', 'events',
 ] as const satisfies readonly (keyof TaskEntry)[];

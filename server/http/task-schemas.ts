@@ -22,6 +22,8 @@ export const TASK_INFO_SCHEMA = {
     state: { type: 'string', description: 'PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REVOKED or REJECTED' },
     args: { ...anyValue, description: 'the arguments as the events carried them (celeriac and Celery send their repr string)' },
     kwargs: { ...anyValue, description: 'the keyword arguments as the events carried them' },
+    argsValue: { type: 'array', nullable: true, description: "the arguments themselves in kombu's JSON form, when the worker's task-received carried them (celeriac workers do, up to 16 KiB)" },
+    kwargsValue: { type: 'object', nullable: true, additionalProperties: true, description: 'the keyword arguments themselves, likewise' },
     result: { ...anyValue, description: 'the return value (task-succeeded)' },
     exception: strOrNull,
     traceback: strOrNull,

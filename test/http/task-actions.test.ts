@@ -1,5 +1,6 @@
 // The task actions over real HTTP against a real broker and a real worker: revoke (a queued task
-// never runs; terminate stops a running one), each refused to a monitoring user with nothing done.
+// never runs; terminate stops a running one) and retry (a failed or revoked task sent again with
+// the same argument values and route), each refused to a monitoring user with nothing done.
 import t from 'tap';
 import type { TaskContext } from '../../client/index.js';
 import { api, type ErrorJson } from '../helpers/http.js';
@@ -61,6 +62,13 @@ t.test('revoke with terminate stops a running task; the index shows it terminate
   await until(() => w.activeJobs().length === 0, 5_000, 'the worker to let go of it');
   await untilAsync(async () => (await api<TaskJson>(broker, `/api/tasks/${r.id}`, { auth: EYE })).body.state === 'REVOKED', 5_000, 'the index to say REVOKED');
   t.match((await api<TaskJson>(broker, `/api/tasks/${r.id}`, { auth: EYE })).body, { state: 'REVOKED', terminated: true });
+
+  // A revoked task may be sent again: a new id, so the revocation does not stop it.
+  const again = await api<{ id: string }>(broker, `/api/tasks/${r.id}/retry`, { method: 'POST', json: {}, auth: ADMIN });
+  t.equal(again.status, 200, 'a revoked task is sent again');
+  await until(() => w.activeJobs().length === 1, 5_000, 'the new task to start');
+  t.equal(w.activeJobs()[0]?.id, again.body.id);
+  await (await app.connection()).revoke(again.body.id, { terminate: true });
 });
 
 t.test('revoke refusals: a field the route does not know, an unknown vhost, a bad signal', async (t) => {
@@ -74,4 +82,82 @@ t.test('revoke refusals: a field the route does not know, an unknown vhost, a ba
   t.equal(nowhere.status, 404);
   t.equal(nowhere.body.error.code, 'ERR_NOT_FOUND');
   t.equal((await api(broker, path, { method: 'POST', auth: ADMIN })).status, 200, 'no body: the defaults');
+});
+
+interface RetryJson { id: string; retryOf: string }
+
+t.test('retry: a failed task is sent again as a new task, same name, argument values (types kept) and queue; a monitoring user is refused with nothing sent', async (t) => {
+  const env = await taskApiEnv(t);
+  const { broker } = env;
+  const client = env.newApp();
+  const workerApp = env.newApp();
+  const name = unique('rt.flaky');
+  const queue = unique('rt-queue');
+  const calls: unknown[][] = [];
+  workerApp.task(name, (...args: unknown[]) => {
+    calls.push(args);
+    if (calls.length === 1) throw new Error('first run fails');
+    return 'second run works';
+  });
+  await env.startWorker(workerApp, { hostname: `${name}@test`, queues: [queue] });
+  const when = new Date('2026-01-02T03:04:05.678Z');
+  const args = [1, 'two', { three: [3, null, true] }, when, new Uint8Array([0, 1, 254, 255])];
+  const kwargs = { n: 2.5, at: when };
+  const failed = await client.sendTask(name, args, { kwargs, queue });
+  await t.rejects(failed.get({ timeout: 5_000 }), /first run fails/);
+  await untilAsync(async () => (await api<TaskJson>(broker, `/api/tasks/${failed.id}`, { auth: EYE })).body.state === 'FAILURE', 5_000, 'FAILURE in the index');
+
+  const published = async (): Promise<number> => (await api<{ counters: { published: number } }>(broker, `/api/queues/%2F/${queue}`, { auth: ADMIN })).body.counters.published;
+  const before = await published();
+  const denied = await api<ErrorJson>(broker, `/api/tasks/${failed.id}/retry`, { method: 'POST', json: {}, auth: EYE });
+  t.equal(denied.status, 403);
+  t.equal(denied.body.error.code, 'ERR_ACCESS_DENIED');
+  t.equal(await published(), before, 'nothing sent');
+
+  const res = await api<RetryJson>(broker, `/api/tasks/${failed.id}/retry`, { method: 'POST', auth: ADMIN });
+  t.equal(res.status, 200);
+  t.equal(res.body.retryOf, failed.id);
+  t.not(res.body.id, failed.id, 'a new task id');
+  t.equal(await client.asyncResult(res.body.id).get({ timeout: 5_000 }), 'second run works');
+  t.equal(calls.length, 2);
+  const [first, second] = calls as [unknown[], unknown[]];
+  t.strictSame(second, first, 'the same arguments');
+  t.ok(second[3] instanceof Date && (second[3] as Date).getTime() === when.getTime(), 'a Date stays a Date');
+  t.ok(second[4] instanceof Uint8Array, 'bytes stay bytes');
+  t.strictSame([...(second[4] as Uint8Array)], [0, 1, 254, 255]);
+  t.ok((second[5] as { at: unknown }).at instanceof Date, 'kwargs too');
+  await untilAsync(async () => (await api<TaskJson>(broker, `/api/tasks/${res.body.id}`, { auth: EYE })).body.state === 'SUCCESS', 5_000, 'the new task in the index');
+  t.match((await api<TaskJson & { queue: string; name: string }>(broker, `/api/tasks/${res.body.id}`, { auth: EYE })).body, { name, queue, state: 'SUCCESS' }, 'through the same queue');
+  t.equal((await api<TaskJson>(broker, `/api/tasks/${failed.id}`, { auth: EYE })).body.state, 'FAILURE', 'the failed one stays as it was');
+});
+
+t.test('retry refusals: an unknown task 404; a task that succeeded 412; arguments the index holds only as repr 412', async (t) => {
+  const env = await taskApiEnv(t);
+  const { broker } = env;
+  const app = env.newApp();
+  const name = unique('rt.big');
+  app.task(name, (s: string) => {
+    if (s.length > 100) throw new Error('too long');
+    return s.length;
+  });
+  await env.startWorker(app, { hostname: `${name}@test` });
+  const retry = (id: string): Promise<{ status: number; body: ErrorJson }> => api<ErrorJson>(broker, `/api/tasks/${id}/retry`, { method: 'POST', json: {}, auth: ADMIN });
+
+  const unknown = await retry('no-such-task');
+  t.equal(unknown.status, 404);
+  t.equal(unknown.body.error.code, 'ERR_NOT_FOUND');
+
+  const ok = await app.sendTask(name, ['short']);
+  t.equal(await ok.get({ timeout: 5_000 }), 5);
+  await untilAsync(async () => (await api<TaskJson>(broker, `/api/tasks/${ok.id}`, { auth: EYE })).body.state === 'SUCCESS', 5_000, 'SUCCESS in the index');
+  const done = await retry(ok.id);
+  t.equal(done.status, 412, 'a task that succeeded');
+  t.equal(done.body.error.code, 'ERR_PRECONDITION_FAILED');
+
+  const big = await app.sendTask(name, ['x'.repeat(20_000)]);
+  await t.rejects(big.get({ timeout: 5_000 }), /too long/);
+  await untilAsync(async () => (await api<TaskJson>(broker, `/api/tasks/${big.id}`, { auth: EYE })).body.state === 'FAILURE', 5_000, 'FAILURE in the index');
+  const repr = await retry(big.id);
+  t.equal(repr.status, 412, 'arguments over 16 KiB: only their repr was kept');
+  t.match(repr.body.error.message, /only the repr/);
 });

@@ -8,7 +8,7 @@ import { ADMIN, EYE, taskApiEnv, unique } from './task-helpers.js';
 
 interface TaskJson {
   vhost: string; id: string; name: string | null; state: string; args: unknown; kwargs: unknown; result: unknown;
-  exception: string | null; traceback: string | null; retries: number | null; worker: string | null; queue: string | null;
+  argsValue: unknown[] | null; kwargsValue: Record<string, unknown> | null; exception: string | null; traceback: string | null; retries: number | null; worker: string | null; queue: string | null;
   firstEventId: number; firstSeen: number; runtime: number | null;
 }
 interface DetailJson extends TaskJson {
@@ -59,6 +59,8 @@ t.test('tasks and workers: a success and a failure read back, filtered, searched
   const ok = await api<DetailJson>(broker, `/api/tasks/${adds[1]}?vhost=%2F`, { auth: EYE });
   t.match(ok.body, { state: 'SUCCESS', result: 11, worker: host, retries: 0 });
   t.type(ok.body.runtime, 'number');
+  t.equal(ok.body.args, '[1, 10]', 'args as the event carried them: their repr');
+  t.match(ok.body, { argsValue: [1, 10], kwargsValue: {} }, 'and their values');
 
   // Listing: newest first, filters, search, time range.
   const all = await api<PageJson>(broker, `/api/tasks?search=${prefix}`, { auth: EYE });
