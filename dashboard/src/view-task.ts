@@ -9,6 +9,8 @@ import type { EventView, TaskDetail } from './types.js';
 import { taskHref } from './view-tasks.js';
 
 const FINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED', 'REJECTED']);
+/** What POST /api/tasks/{id}/retry sends again. */
+const RETRYABLE = new Set(['FAILURE', 'REVOKED', 'REJECTED']);
 /** Event fields the timeline shows beside its type (the rest is in the event's JSON). */
 const TIMELINE_SKIP = new Set(['type', 'uuid', 'timestamp', 'clock', 'utcoffset', 'pid', 'local_received', 'traceback']);
 
@@ -32,7 +34,7 @@ function timelineRow(e: EventView): HTMLTableRowElement {
 
 async function act(t: TaskDetail, kind: 'retry' | 'revoke' | 'terminate', reload: () => void): Promise<void> {
   const text = {
-    retry: ['Retry this task?', 'It is sent again with the same arguments, as a new task.', 'Retry'],
+    retry: ['Retry this task?', 'It is sent again with the same arguments, as a new task; this page then shows the new one.', 'Retry'],
     revoke: ['Revoke this task?', 'Workers will not run it; if it runs already it finishes.', 'Revoke'],
     terminate: ['Terminate this task?', 'Workers will not run it, and the one running it now stops it (SIGTERM).', 'Terminate'],
   }[kind];
@@ -54,7 +56,7 @@ async function act(t: TaskDetail, kind: 'retry' | 'revoke' | 'terminate', reload
 function draw(root: HTMLElement, ctx: Context, t: TaskDetail, reload: () => void): void {
   const link = (id: string | null): Node | string => (id === null ? '–' : h('a', { class: 'mono', href: taskHref({ id, vhost: t.vhost }) }, id));
   const actions = h('div', { class: 'actions' });
-  if (ctx.isAdmin && t.state === 'FAILURE') actions.append(h('button', { type: 'button', 'data-action': 'retry', onclick: () => void act(t, 'retry', reload) }, 'Retry'));
+  if (ctx.isAdmin && RETRYABLE.has(t.state)) actions.append(h('button', { type: 'button', 'data-action': 'retry', onclick: () => void act(t, 'retry', reload) }, 'Retry'));
   if (ctx.isAdmin && !FINAL.has(t.state)) {
     actions.append(
       h('button', { type: 'button', class: 'danger', 'data-action': 'revoke', onclick: () => void act(t, 'revoke', reload) }, 'Revoke'),

@@ -1,10 +1,11 @@
 // The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real
 // broker and a real worker sending task events: the login page for a browser without credentials,
 // login through the form, counts that match the API, a failed task's traceback read off the page,
-// live updates without a reload, a purge through the UI checked through the API, a monitoring user
-// without action buttons, Basic credentials opening the dashboard directly. Screenshots go to
-// .tap/screenshots/; with UPDATE_SCREENSHOTS=1 the overview is also written to docs/images/dashboard.png
-// (the README's picture; opt-in, so an ordinary run leaves the checkout clean).
+// live updates without a reload, a retry from the task's page, a purge through the UI checked
+// through the API, a monitoring user without action buttons, Basic credentials opening the
+// dashboard directly. Screenshots go to .tap/screenshots/; with UPDATE_SCREENSHOTS=1 the overview
+// is also written to docs/images/dashboard.png (the README's picture; opt-in, so an ordinary run
+// leaves the checkout clean).
 import t from 'tap';
 import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -56,7 +57,7 @@ async function login(page: Page, url: string, user: string, password: string): P
   await textOf(page.locator('#me'), (s) => s.startsWith(user), `logged in as ${user}`);
 }
 
-t.test('the dashboard in Chromium: login, counts, traceback, live updates, purge, roles', { timeout: 40_000 }, async (t) => {
+t.test('the dashboard in Chromium: login, counts, traceback, retry, live updates, purge, roles', { timeout: 40_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   if (!existsSync(join(ROOT, 'dist', 'dashboard', 'app.js'))) throw new Error('the dashboard is not built: run npm run build');
   mkdirSync(SHOTS, { recursive: true });
@@ -145,6 +146,14 @@ t.test('the dashboard in Chromium: login, counts, traceback, live updates, purge
   t.equal(await page.locator('#exception').textContent(), 'RangeError: the dashboard shows this');
   t.ok(await page.locator('#timeline tr[data-event=task-failed]').count() === 1, 'task-failed on the timeline');
   await page.screenshot({ path: join(SHOTS, 'failed-task.png'), fullPage: true });
+
+  // Retry from its page: the page moves to the new task, which fails again, shown live.
+  await page.click('button[data-action=retry]');
+  await page.locator('dialog[open] button[data-confirm]').click();
+  await untilAsync(async () => /#\/task\/[^?]+/.test(page.url()) && !page.url().includes(bad.id), WAIT_MS, 'the new task\'s page');
+  const retried = decodeURIComponent(/#\/task\/([^?]+)/.exec(page.url())![1]!);
+  await textOf(page.locator('h1 [data-state]'), (s) => s === 'FAILURE', 'the retried task failed too');
+  t.equal((await api<TaskJson>(broker, `/api/tasks/${retried}`, { auth: ADMIN })).body.name, `${prefix}.boom`, 'a new task of the same name');
 
   // Queues: the counts are the API's, and they follow the broker live.
   await page.goto(`${url}/#/queues`);
