@@ -41,12 +41,27 @@ function row(ctx: Context, q: QueueRow, redraw: () => void): HTMLTableRowElement
 export const queuesView: View = (root, ctx) => {
   const filter = h('input', { type: 'search', placeholder: 'filter by name', 'aria-label': 'filter queues by name' });
   const body = h('tbody');
+  // The rows drawn, in order: when the same queues are shown again, only the rows whose data
+  // changed are replaced, so a button under the pointer is not swapped out on every tick.
+  let drawn: { q: QueueRow; tr: HTMLTableRowElement }[] = [];
   const draw = (): void => {
     const needle = filter.value.trim().toLowerCase();
     const rows = [...ctx.queues.values()]
       .filter((q) => needle === '' || q.name.toLowerCase().includes(needle))
       .sort((a, b) => a.vhost.localeCompare(b.vhost) || a.name.localeCompare(b.name));
-    replace(body, ...rows.map((q) => row(ctx, q, draw)));
+    const same = rows.length > 0 && rows.length === drawn.length && rows.every((q, i) => queueKey(q.vhost, q.name) === queueKey(drawn[i]!.q.vhost, drawn[i]!.q.name));
+    if (same) {
+      rows.forEach((q, i) => {
+        const old = drawn[i]!;
+        if (old.q === q) return;
+        const tr = row(ctx, q, draw);
+        old.tr.replaceWith(tr);
+        drawn[i] = { q, tr };
+      });
+      return;
+    }
+    drawn = rows.map((q) => ({ q, tr: row(ctx, q, draw) }));
+    replace(body, ...drawn.map((d) => d.tr));
     if (rows.length === 0) body.append(h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No queues.')));
   };
   filter.addEventListener('input', draw);
