@@ -155,6 +155,12 @@ t.test('the dashboard in Chromium: login, counts, traceback, retry, live updates
   await textOf(page.locator('h1 [data-state]'), (s) => s === 'FAILURE', 'the retried task failed too');
   t.equal((await api<TaskJson>(broker, `/api/tasks/${retried}`, { auth: ADMIN })).body.name, `${prefix}.boom`, 'a new task of the same name');
 
+  // Workers: the worker, online, as the API has it.
+  await page.goto(`${url}/#/workers`);
+  const workerRow = page.locator(`#workers tr[data-worker="${prefix}@test"]`);
+  await textOf(workerRow.locator('td').nth(1), (s) => s === 'online', 'the worker online');
+  t.match((await api<{ hostname: string; online: boolean }[]>(broker, '/api/workers', { auth: ADMIN })).body, [{ hostname: `${prefix}@test`, online: true }]);
+
   // Queues: the counts are the API's, and they follow the broker live.
   await page.goto(`${url}/#/queues`);
   const row = page.locator(`#queues tr[data-queue="${full}"]`);
