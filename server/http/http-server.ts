@@ -4,6 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { registerAuth } from './auth.js';
+import { registerBeatRoutes } from './beat.js';
 import { registerDashboardRoutes } from './dashboard.js';
 import { EngineActions } from './engine-actions.js';
 import { registerExchangeRoutes } from './exchanges.js';
@@ -72,6 +73,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerTaskActionRoutes(api, { deps, actions });
     registerTaskSendRoute(api, { deps, actions });
     registerWorkerRoutes(api, deps);
+    registerBeatRoutes(api, { deps, actions });
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
     registerStreamRoute(api, deps, rates, sessions);
