@@ -9,9 +9,11 @@ import type { BeatEntry } from './types.js';
 function row(e: BeatEntry): HTMLTableRowElement {
   return h('tr', { 'data-entry': e.name },
     h('td', {}, e.name),
-    h('td', {}, e.task ?? '–'),
-    h('td', { class: 'mono' }, e.schedule ?? '–'),
-    h('td', {}, e.paused === true ? h('span', { class: 'muted' }, 'paused') : `${time(e.nextRunAt)} (${relative(e.nextRunAt)})`),
+    h('td', { 'data-col': 'task' }, e.task ?? '–'),
+    h('td', { class: 'mono', 'data-col': 'schedule' }, e.schedule ?? '–'),
+    h('td', { 'data-col': 'next' }, e.paused === true ? h('span', { class: 'muted' }, 'paused')
+      // null: no run planned (a beat has not planned it yet, its limit or end is reached, a one-off ran).
+      : e.nextRunAt == null ? h('span', { class: 'muted' }, 'none planned') : `${time(e.nextRunAt)} (${relative(e.nextRunAt)})`),
     h('td', {}, e.lastRunAt == null ? 'never' : `${time(e.lastRunAt)} (${relative(e.lastRunAt)})`),
     h('td', { class: 'num' }, count(e.runCount ?? 0)),
     h('td', {}, e.vhost ?? '/'));

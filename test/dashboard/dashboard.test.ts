@@ -1,9 +1,9 @@
 // The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real
 // broker and a real worker sending task events: the login page for a browser without credentials,
 // login through the form, counts that match the API, a failed task's traceback read off the page,
-// live updates without a reload, a retry from the task's page, a purge through the UI checked
-// through the API, a monitoring user without action buttons, Basic credentials opening the
-// dashboard directly. Screenshots go to .tap/screenshots/; with UPDATE_SCREENSHOTS=1 the overview
+// live updates without a reload, a retry from the task's page, workers and beat entries as the
+// API has them, a purge through the UI checked through the API, a monitoring user without action
+// buttons, Basic credentials opening the dashboard directly. Screenshots go to .tap/screenshots/; with UPDATE_SCREENSHOTS=1 the overview
 // is also written to docs/images/dashboard.png (the README's picture; opt-in, so an ordinary run
 // leaves the checkout clean).
 import t from 'tap';
@@ -57,7 +57,7 @@ async function login(page: Page, url: string, user: string, password: string): P
   await textOf(page.locator('#me'), (s) => s.startsWith(user), `logged in as ${user}`);
 }
 
-t.test('the dashboard in Chromium: login, counts, traceback, retry, live updates, purge, roles', { timeout: 40_000 }, async (t) => {
+t.test('the dashboard in Chromium: login, counts, traceback, retry, live updates, workers, beat, purge, roles', { timeout: 40_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   if (!existsSync(join(ROOT, 'dist', 'dashboard', 'app.js'))) throw new Error('the dashboard is not built: run npm run build');
   mkdirSync(SHOTS, { recursive: true });
@@ -160,6 +160,15 @@ t.test('the dashboard in Chromium: login, counts, traceback, retry, live updates
   const workerRow = page.locator(`#workers tr[data-worker="${prefix}@test"]`);
   await textOf(workerRow.locator('td').nth(1), (s) => s === 'online', 'the worker online');
   t.match((await api<{ hostname: string; online: boolean }[]>(broker, '/api/workers', { auth: ADMIN })).body, [{ hostname: `${prefix}@test`, online: true }]);
+
+  // Beat: an entry of the schedule, in the API's words.
+  const entry = unique('dash-every');
+  await app.schedules.upsert(entry, { task: `${prefix}.add`, schedule: { minutes: 5 }, args: [1, 2] });
+  const listed = (await api<{ entries: { name: string; schedule: string }[] }>(broker, '/api/beat', { auth: ADMIN })).body.entries.find((e) => e.name === entry);
+  await page.goto(`${url}/#/beat`);
+  const beatRow = page.locator(`#beat tr[data-entry="${entry}"]`);
+  await textOf(beatRow.locator('[data-col=schedule]'), (s) => s === listed?.schedule, 'the schedule as the API words it');
+  t.equal(await beatRow.locator('[data-col=task]').textContent(), `${prefix}.add`);
 
   // Queues: the counts are the API's, and they follow the broker live.
   await page.goto(`${url}/#/queues`);
