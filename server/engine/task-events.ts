@@ -4,7 +4,7 @@ import { statePrecedence } from '../../shared/task-states.js';
 import type { TaskInfo } from './events-api.js';
 
 /** The state a task event puts its task in [celery/events/state.py TASK_EVENT_TO_STATE]. */
-const EVENT_STATE: Readonly<Record<string, string>> = {
+export const TASK_EVENT_STATE: Readonly<Record<string, string>> = {
   'task-sent': 'PENDING', 'task-received': 'RECEIVED', 'task-started': 'STARTED', 'task-succeeded': 'SUCCESS',
   'task-failed': 'FAILURE', 'task-retried': 'RETRY', 'task-revoked': 'REVOKED', 'task-rejected': 'REJECTED',
 };
@@ -79,7 +79,7 @@ function eventTime(event: Record<string, unknown>, at: number): number {
  */
 export function applyTaskEvent(entry: TaskEntry, type: string, event: Record<string, unknown>, eventId: number, at: number): boolean {
   if (entry.events.length > 0 && eventId <= entry.lastEventId) return false;
-  const state = EVENT_STATE[type] ?? type.slice('task-'.length).toUpperCase();
+  const state = TASK_EVENT_STATE[type] ?? type.slice('task-'.length).toUpperCase();
   const time = eventTime(event, at);
   const timeField = TIME_FIELD[type];
   if (timeField !== undefined) entry[timeField] = time;

@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { registerAuth } from './auth.js';
 import { registerBeatRoutes } from './beat.js';
+import { registerDashboardRoutes } from './dashboard.js';
 import { EngineActions } from './engine-actions.js';
 import { registerExchangeRoutes } from './exchanges.js';
 import { registerHealthRoutes } from './health.js';
@@ -16,6 +17,7 @@ import { checkRouteSchema, registerOpenApi, registerOpenApiRoute } from './opena
 import { registerQueueRoutes } from './queues.js';
 import { RateTracker } from './rates.js';
 import { SessionStore } from './sessions.js';
+import { registerStreamRoute } from './stream.js';
 import { registerTaskActionRoutes } from './task-actions.js';
 import { registerTaskSendRoute } from './task-send.js';
 import { registerTaskRoutes } from './tasks.js';
@@ -74,6 +76,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     registerBeatRoutes(api, { deps, actions });
     registerMetricsRoute(api, deps);
     registerOpenApiRoute(api);
+    registerStreamRoute(api, deps, rates, sessions);
+    registerDashboardRoutes(api);
   });
   return app;
 }

@@ -3,12 +3,57 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mayUseVhost } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
-import type { RateTracker } from './rates.js';
+import type { EngineOverview } from '../engine/types.js';
+import type { RateTracker, Rates } from './rates.js';
 import { BINDING_SCHEMA, CONNECTION_SCHEMA, CONSUMER_SCHEMA, OVERVIEW_SCHEMA, USER_SCHEMA, VHOST_SCHEMA, listOf } from './schemas.js';
 
 /** Seconds since start, with millisecond precision. */
 export function uptimeSeconds(deps: Pick<HttpDeps, 'startedAt'>): number {
   return Math.max(0, Date.now() - deps.startedAt) / 1000;
+}
+
+/** The body of GET /api/overview (also the dashboard stream's `overview` event). */
+export function overviewOf(deps: HttpDeps, rates: RateTracker, o: EngineOverview = deps.engine.overview()): OverviewJson {
+  let ready = 0;
+  let unacked = 0;
+  let delayed = 0;
+  let consumers = 0;
+  for (const q of o.queues) {
+    ready += q.ready;
+    unacked += q.unacked;
+    delayed += q.delayed;
+    consumers += q.consumers;
+  }
+  return {
+    version: deps.version,
+    uptime: uptimeSeconds(deps),
+    blocked: o.blocked,
+    totals: o.totals,
+    rates: rates.ratesOf(o).totals,
+    messages: { ready, unacked, delayed },
+    queues: o.queues.length,
+    exchanges: o.exchanges.length,
+    consumers,
+    connections: deps.connections(),
+    store: { location: deps.store.location, bytes: deps.store.sizeBytes() },
+    memory: { rss: process.memoryUsage.rss() },
+  };
+}
+
+/** Broker-wide totals, rates and counts: what GET /api/overview answers. */
+export interface OverviewJson {
+  version: string;
+  uptime: number;
+  blocked: boolean;
+  totals: EngineOverview['totals'];
+  rates: Rates;
+  messages: { ready: number; unacked: number; delayed: number };
+  queues: number;
+  exchanges: number;
+  consumers: number;
+  connections: number;
+  store: { location: string; bytes: number };
+  memory: { rss: number };
 }
 
 function sees(req: FastifyRequest, vhost: string): boolean {
@@ -19,33 +64,7 @@ function sees(req: FastifyRequest, vhost: string): boolean {
 export function registerListingRoutes(app: FastifyInstance, deps: HttpDeps, rates: RateTracker): void {
   app.get('/api/overview', {
     schema: { tags: ['broker'], summary: 'Broker-wide totals, rates, counts, store and memory', response: { 200: OVERVIEW_SCHEMA } },
-  }, async () => {
-    const o = deps.engine.overview();
-    let ready = 0;
-    let unacked = 0;
-    let delayed = 0;
-    let consumers = 0;
-    for (const q of o.queues) {
-      ready += q.ready;
-      unacked += q.unacked;
-      delayed += q.delayed;
-      consumers += q.consumers;
-    }
-    return {
-      version: deps.version,
-      uptime: uptimeSeconds(deps),
-      blocked: o.blocked,
-      totals: o.totals,
-      rates: rates.ratesOf(o).totals,
-      messages: { ready, unacked, delayed },
-      queues: o.queues.length,
-      exchanges: o.exchanges.length,
-      consumers,
-      connections: deps.connections(),
-      store: { location: deps.store.location, bytes: deps.store.sizeBytes() },
-      memory: { rss: process.memoryUsage.rss() },
-    };
-  });
+  }, async () => overviewOf(deps, rates));
 
   app.get('/api/vhosts', {
     schema: { tags: ['broker'], summary: 'The virtual hosts the user may use, with their counts', response: { 200: listOf(VHOST_SCHEMA) } },

@@ -1,12 +1,13 @@
 // Guards the architecture by reading imports: shared/ speaks for both sides and imports neither,
-// the engine sees no sockets, HTTP or SQL, only the store touches SQLite, and no import cycles.
+// the engine sees no sockets, HTTP or SQL, only the store touches SQLite, the dashboard's browser
+// code stands alone (the broker serves it as compiled), and no import cycles.
 import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SOURCE_DIRS = ['shared', 'server', 'client'];
+const SOURCE_DIRS = ['shared', 'server', 'client', 'dashboard'];
 
 interface Import {
   /** The specifier as written: './codec.js', 'ws', 'node:net'. */
@@ -107,6 +108,12 @@ t.test('there is code to check', async (t) => {
 
 t.test('shared/ imports neither server/ nor client/', async (t) => {
   t.strictSame(violations((f) => f.startsWith('shared/'), (i) => /^(server|client)\//.test(i.target ?? '')), []);
+});
+
+t.test("the dashboard's browser code imports only its own modules, and nothing imports it", async (t) => {
+  t.ok(files.some((f) => f.startsWith('dashboard/src/')), 'dashboard/src has files');
+  t.strictSame(violations((f) => f.startsWith('dashboard/'), (i) => !(i.target ?? '').startsWith('dashboard/src/')), [], 'served as they are: no packages, no server or client code');
+  t.strictSame(violations((f) => !f.startsWith('dashboard/'), (i) => (i.target ?? '').startsWith('dashboard/')), []);
 });
 
 t.test('client/ does not import server/', async (t) => {

@@ -50,6 +50,8 @@ const ROUTES: [string, string, 'open' | 'user'][] = [
   ['get', '/api/workers', 'user'],
   ['get', '/api/beat', 'user'],
   ['get', '/metrics', 'user'],
+  ['get', '/', 'user'],
+  ['get', '/api/stream', 'user'],
 ];
 
 t.test('the document needs a user, like every route but the probes', async (t) => {
