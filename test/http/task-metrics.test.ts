@@ -87,6 +87,19 @@ t.test('task names past the per-vhost cap are counted as task="other"', async (t
   t.equal(s.get(`celeriac_task_runtime_seconds_count{vhost="/",task="${OTHER_TASK}"}`), extra);
 });
 
+t.test('a finish naming its task with a wrong type is refused as malformed, and nothing is counted', async (t) => {
+  const broker = await startTestBroker(t);
+  const bad = [{ task: 5 }, { task: 'tasks.x', runtime: -1 }, { task: 'tasks.x', runtime: 'slow' }];
+  for (const fields of bad) {
+    const conn = await connect(broker.url, { reconnect: false });
+    t.teardown(() => conn.close());
+    const result = { taskId: randomUUID(), state: 'SUCCESS', ...fields } as unknown as Parameters<typeof conn.finish>[0]['result'];
+    await t.rejects(conn.finish({ result }), { code: 'ERR_MALFORMED_FRAME' }, JSON.stringify(fields));
+  }
+  const s = await samplesOf(t, broker);
+  t.notOk([...s.keys()].some((k) => k.startsWith('celeriac_tasks_total')), 'no task series');
+});
+
 t.test('the cap counts per vhost; empty and over-long names are "other"', async (t) => {
   const stats = new TaskStats(2);
   stats.record('/', 'a', 'succeeded', 0.5);
