@@ -38,10 +38,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
 
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
-    // REVOKED stored again, as Celery's worker does (mark_as_revoked): the broker stored it at the
-    // revoke without the task's name, and counts the outcome by name from this finish.
-    const error = workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'revoked');
-    return end(w, job, () => ({ result: stored(() => failureOf(s, req, 'REVOKED', error)), next: [], ack: true }), giveUp);
+    return endRevoked(w, job);
   }
   if (req.expires !== null && req.expires.getTime() <= Date.now()) {
     w.log('info', `task ${req.task}[${req.id}] expired at ${req.expires.toISOString()}: REVOKED, not run`);
@@ -126,6 +123,18 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
       return end(w, job, () => ({ result: stored(() => failureOf(s, req, 'REVOKED', error)), next: [], ack: acksLate }), giveUp);
     }
   }
+}
+
+/**
+ * Ends a job revoked before it started: REVOKED stored again, as Celery's worker does
+ * (mark_as_revoked), in a finish that acks the delivery. The broker stored REVOKED at the revoke
+ * without knowing the task's name; it counts the outcome by name from this finish (/metrics).
+ * A job that stores no result is just acked.
+ */
+export function endRevoked(w: Worker, job: Job): Promise<void> {
+  const error = workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'revoked');
+  const result = storesResult(job) ? failureOf(w.app.settings, job.req, 'REVOKED', error) : undefined;
+  return end(w, job, () => ({ result, next: [], ack: true }), (err) => unfinished(w, job, err));
 }
 
 /** False when the task or its call asked not to store results (ignoreResult). */

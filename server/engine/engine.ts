@@ -63,8 +63,6 @@ export interface EngineOptions {
   pagingThreshold?: number;
   /** How much event history to keep (default DEFAULT_EVENT_RETENTION; a bound of 0 stores none). */
   events?: EventRetention;
-  /** Distinct task names /metrics counts per vhost before the rest go under task="other" (default 1,000). */
-  maxTaskNames?: number;
   now?: () => number;
   log?: LogFn;
 }
@@ -143,7 +141,7 @@ export class Engine implements EngineApi {
       setBlocked: (blocked, reason) => this.setBlocked(blocked, reason),
       now: this.now,
     });
-    const taskStats = (this.taskStats = new TaskStats(options.maxTaskNames));
+    const taskStats = (this.taskStats = new TaskStats());
     this.flow = new MessageFlow({
       store: options.store,
       writer: options.writer,

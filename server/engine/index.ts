@@ -28,8 +28,6 @@ export interface CreateEngineOptions {
   pagingThreshold?: number;
   /** How much event history to keep (default DEFAULT_EVENT_RETENTION; a bound of 0 stores none). */
   events?: EventRetention;
-  /** Distinct task names /metrics counts per vhost before the rest go under task="other" (default 1,000). */
-  maxTaskNames?: number;
   log?: LogFn;
 }
 

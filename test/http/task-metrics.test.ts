@@ -8,7 +8,7 @@ import { DEFAULT_MAX_TASK_NAMES, OTHER_TASK, TaskStats } from '../../server/engi
 import type { Broker } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { parseExposition, scrape } from '../helpers/prometheus.js';
-import { untilAsync } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 import { taskEnv } from '../tasks/task-helpers.js';
 
 const WAIT_MS = 15_000;
@@ -69,6 +69,33 @@ t.test('outcomes and run times by task name, from the workers\' finishes, with t
   t.equal(s.get(runtime(names.flaky, 'count')), 2, 'the retried run and the one that succeeded');
   t.notOk(s.has(runtime(names.revoked, 'count')), 'a task that never ran has no run time');
   t.equal(broker.tasks.get(oks[0]!.id), null, 'no task events reached the broker: the finishes were the source');
+});
+
+t.test('a task revoked while a worker holds it unstarted counts as revoked once, from the worker\'s finish', async (t) => {
+  const { broker, app, startWorker } = await taskEnv(t, { workerSendTaskEvents: false });
+  const tag = randomUUID().slice(0, 8);
+  const queue = `metrics-held-${tag}`;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const blocker = app.task(`metrics.blocker-${tag}`, () => gate.then(() => 'released'), { queue });
+  const held = app.task(`metrics.held-${tag}`, () => 'ran', { queue });
+  // One slot and a prefetch of two: the second task waits in the worker while the first runs.
+  const w = await startWorker(app, { queues: [queue], concurrency: 1, prefetchMultiplier: 2 });
+  const b = await blocker.delay();
+  await until(() => w.activeJobs().length === 1, WAIT_MS, 'the blocker to start');
+  const h = await held.delay();
+  const q = `{vhost="/",queue="${queue}"}`;
+  await scrapeUntil(t, broker, (s) => s.get(`celeriac_queue_messages_ready${q}`) === 0 && s.get(`celeriac_queue_messages_unacked${q}`) === 1, 'the worker to hold the second task');
+  await (await app.connection()).revoke(h.id);
+  release();
+  t.equal(await b.get({ timeout: WAIT_MS }), 'released');
+  await t.rejects(h.get({ timeout: WAIT_MS }), { code: 'ERR_TASK_REVOKED' });
+  const total = (task: string, outcome: string): string => `celeriac_tasks_total{vhost="/",task="${task}",outcome="${outcome}"}`;
+  const s = await scrapeUntil(t, broker, (s) => s.get(total(`metrics.held-${tag}`, 'revoked')) === 1, 'the revoked outcome');
+  t.equal(s.get(total(`metrics.held-${tag}`, 'succeeded')), 0, 'it never ran');
+  t.equal(s.get(total(`metrics.blocker-${tag}`, 'succeeded')), 1);
+  const again = await samplesOf(t, broker);
+  t.equal(again.get(total(`metrics.held-${tag}`, 'revoked')), 1, 'counted once (the revoke itself counts nothing)');
 });
 
 t.test('task names past the per-vhost cap are counted as task="other"', async (t) => {
