@@ -469,10 +469,10 @@ export class Engine implements EngineApi {
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
     const r = req.result;
     // Counted once committed: a worker names its task and run time in the result it finishes with.
-    const outcome = r?.task === undefined ? undefined : outcomeOfState(r.state);
-    const vhost = conn.info.vhost;
-    const counted = outcome === undefined ? done : (err: CeleriacError | null): void => {
-      if (err === null) this.taskStats.record(vhost, r!.task!, outcome, r!.runtime);
+    const task = r?.task;
+    const outcome = r === undefined || task === undefined ? undefined : outcomeOfState(r.state);
+    const counted = task === undefined || outcome === undefined ? done : (err: CeleriacError | null): void => {
+      if (err === null) this.taskStats.record(conn.info.vhost, task, outcome, r?.runtime);
       done(err);
     };
     const part = joinParts(1 + (r === undefined ? 0 : 1) + publishes.length, counted);
