@@ -151,8 +151,11 @@ export interface ResultForgetFrame { op: typeof OP.resultForget; id: number; tas
 
 /** A message a finish publishes (a chain's next step, a callback). */
 export interface FinishPublish { exchange: string; routingKey: string; body: Uint8Array; props?: MessageProperties; track?: TrackOptions }
-/** The result a finish stores. */
-export interface FinishResult { taskId: string; state: string; body?: Uint8Array; options?: ResultStoreOptions }
+/**
+ * The result a finish stores. `task` (the task's name) and `runtime` (seconds the run took) are
+ * not stored: the broker counts the outcome by task name for /metrics with them.
+ */
+export interface FinishResult { taskId: string; state: string; body?: Uint8Array; options?: ResultStoreOptions; task?: string; runtime?: number }
 /**
  * A worker's end of a task, all in ONE transaction: ack the delivery `ack`, store `result`, publish
  * `publishes`. Answered once committed; either all of it happens or, on a failed commit, none.

@@ -9,7 +9,7 @@ import { READY_STATES, type TaskState } from '../../shared/task-states.js';
 import { serializeError } from '../results/remote-error.js';
 import type { FinishRequest } from '../task-support.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
-import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
+import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, withRuntime, workerError } from './finish-plan.js';
 import { limitsOf, poolJobOf, settleable, type Job } from './job.js';
 import type { PoolOutcome, SerializedError } from './pool-types.js';
 import type { PreparedTask } from '../tasks/producer.js';
@@ -38,7 +38,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
 
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
-    return end(w, job, () => ({ result: undefined, next: [], ack: true }), giveUp);
+    return endRevoked(w, job);
   }
   if (req.expires !== null && req.expires.getTime() <= Date.now()) {
     w.log('info', `task ${req.task}[${req.id}] expired at ${req.expires.toISOString()}: REVOKED, not run`);
@@ -79,7 +79,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
     case 'success': {
       const value = outcome.value;
       return end(w, job, () => ({
-        result: stored(() => resultOf(s, req, 'SUCCESS', value, null)), next: successPublishes(s, w.app, req, value), ack: acksLate,
+        result: stored(() => withRuntime(resultOf(s, req, 'SUCCESS', value, null), runtime)), next: successPublishes(s, w.app, req, value), ack: acksLate,
         // Reported once the broker committed the finish: a lost delivery or a refused finish is no success.
         sent: () => {
           if (w.listenerCount('task-succeeded') > 0) w.emit('task-succeeded', { uuid: req.id, name: req.task, result: value, runtime });
@@ -101,7 +101,7 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
         w.log('info', `task ${req.task}[${req.id}] retry ${req.retries + 1} in ${countdown} ms (${why})`);
         w.emit('task-retried', { uuid: req.id, name: req.task, exception: why, retries: req.retries + 1 });
         // The retry message is published even when results are ignored: it is the task itself.
-        return { result: stored(() => failureOf(s, req, 'RETRY', info)), next: [again], ack: acksLate };
+        return { result: stored(() => withRuntime(failureOf(s, req, 'RETRY', info), runtime)), next: [again], ack: acksLate };
       }, (err) => failed(w, job, serializeError(err), runtime));
     }
     case 'failure':
@@ -125,6 +125,18 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   }
 }
 
+/**
+ * Ends a job revoked before it started: REVOKED stored again, as Celery's worker does
+ * (mark_as_revoked), in a finish that acks the delivery. The broker stored REVOKED at the revoke
+ * without knowing the task's name; it counts the outcome by name from this finish (/metrics).
+ * A job that stores no result is just acked.
+ */
+export function endRevoked(w: Worker, job: Job): Promise<void> {
+  const error = workerError('TaskRevokedError', 'ERR_TASK_REVOKED', 'revoked');
+  const result = storesResult(job) ? failureOf(w.app.settings, job.req, 'REVOKED', error) : undefined;
+  return end(w, job, () => ({ result, next: [], ack: true }), (err) => unfinished(w, job, err));
+}
+
 /** False when the task or its call asked not to store results (ignoreResult). */
 function storesResult(job: Job): boolean {
   return !(job.req.ignoreResult || job.def.options.ignoreResult);
@@ -144,7 +156,7 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
   // dead-letter exchange (or away) instead of being acked.
   const reject = def.options.acksLate && !s.taskAcksOnFailureOrTimeout;
   const ending = (next: PreparedTask[]): Ending => ({
-    result: storesResult(job) ? failureOf(s, req, 'FAILURE', error) : undefined, next, ack: def.options.acksLate && !reject, reject,
+    result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', error), runtime) : undefined, next, ack: def.options.acksLate && !reject, reject,
   });
   return end(w, job, () => ending(failurePublishes(s, w.app, req)), (err) => {
     w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE without errbacks`);

@@ -39,12 +39,19 @@ export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: 
   const { body, contentType } = encoded;
   const options: FinishResult['options'] = { contentType };
   if (settings.resultExpires !== null) options.expires = settings.resultExpires;
-  return { taskId: req.id, state, body, options };
+  // `task` is not stored: the broker counts the outcome under the task's name (/metrics).
+  return { taskId: req.id, state, body, options, task: req.task };
 }
 
 /** A failure's result record: Celery's exception info and the remote stack as traceback. */
 export function failureOf(settings: Readonly<Settings>, req: TaskRequest, state: 'FAILURE' | 'RETRY' | 'REVOKED', e: SerializedError): FinishResult {
   return resultOf(settings, req, state, exceptionInfo(e), state === 'REVOKED' ? null : e.stack);
+}
+
+/** `rec` with the seconds the run took, for the broker's run-time histogram (/metrics). */
+export function withRuntime(rec: FinishResult, runtime: number): FinishResult {
+  rec.runtime = runtime;
+  return rec;
 }
 
 /** A task-layer error as plain data (no stack worth showing: it did not happen in the task). */

@@ -11,7 +11,7 @@ import type { Message } from '../message.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { parseTaskMessage } from '../../shared/messages/task-request.js';
 import type { TaskRequest } from '../../shared/messages/types.js';
-import { executeJob } from './execute.js';
+import { endRevoked, executeJob } from './execute.js';
 import { describeJob, settleable, type Job } from './job.js';
 import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
@@ -514,9 +514,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         continue;
       }
-      // Not started: the broker stored REVOKED already; ack it away.
+      // Not started: ended as REVOKED (stored again under the task's name) and acked.
       this.drop(job);
-      if (settleable(job)) job.msg.ack();
+      this.track(endRevoked(this, job).catch((err: unknown) => {
+        this.log('error', `revoked task ${job.req.task}[${id}] could not be finished: ${String(err)}`);
+      }));
       this.emit('task-revoked', { uuid: id, name: job.req.task, terminated: false, expired: false });
     }
   }

@@ -14,6 +14,7 @@ import { EventLog } from './event-log.js';
 import { DEFAULT_EVENT_RETENTION, type EventRetention, type EventsQuery, type TaskDetail, type TasksApi, type WorkersApi } from './events-api.js';
 import { Exchange } from './exchange.js';
 import { FlowControl } from './flow-control.js';
+import { TaskStats, outcomeOfState } from './task-stats.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
 import type { QueuedMessage } from './message.js';
 import { Queue, type Consumer } from './queue.js';
@@ -26,7 +27,7 @@ import { Revocations } from './revocations.js';
 import { TopologyOps } from './topology.js';
 import { listBindings, listConsumers } from './listings.js';
 import type {
-  BindingOverview, ConnectionInfo, ConsumerOverview, DeliverySink, EngineApi, EngineConnection, EngineOverview, FinishRequest, PublishDone,
+  BindingOverview, ConnectionInfo, ConsumerOverview, DeliverySink, EngineApi, EngineConnection, EngineMetrics, EngineOverview, FinishRequest, PublishDone,
 } from './types.js';
 import { VHost } from './vhost.js';
 import { validateProperties } from './properties.js';
@@ -117,6 +118,9 @@ export class Engine implements EngineApi {
   private readonly sweeper: Sweeper;
   private readonly topology = new TopologyOps(this);
   readonly flowControl: FlowControl;
+  /** Task outcomes and run times, per vhost and task name (/metrics). */
+  readonly taskStats: TaskStats;
+  readonly metrics: EngineMetrics;
   blocked = false;
 
   constructor(readonly options: EngineOptions) {
@@ -135,7 +139,9 @@ export class Engine implements EngineApi {
         return n;
       },
       setBlocked: (blocked, reason) => this.setBlocked(blocked, reason),
+      now: this.now,
     });
+    const taskStats = (this.taskStats = new TaskStats());
     this.flow = new MessageFlow({
       store: options.store,
       writer: options.writer,
@@ -145,6 +151,11 @@ export class Engine implements EngineApi {
       gauge: this.flowControl.gauge,
       log: this.log,
       revoked: this.revocations,
+      droppedRevoked: (vhost, msg) => {
+        const task = msg.props?.headers?.task;
+        // Only task messages (Celery protocol v2 names the task in its headers) are task outcomes.
+        if (typeof task === 'string') taskStats.record(vhost, task, 'revoked');
+      },
     });
     this.results = new ResultBackend(options.store, options.writer, this.now);
     this.results.finalHook = this.groups;
@@ -170,6 +181,12 @@ export class Engine implements EngineApi {
       get: (taskId: string, vhost?: string): TaskDetail | null => eventLog.taskDetail(taskId, vhost),
     };
     this.workers = { list: (vhost) => eventLog.workers.list(vhost) };
+    const flowControl = this.flowControl;
+    this.metrics = {
+      taskSeries: () => taskStats.series(),
+      events: eventLog.stats,
+      blockedSeconds: () => flowControl.blockedSeconds(),
+    };
     this.sweeper = new Sweeper(this);
   }
 
@@ -450,9 +467,16 @@ export class Engine implements EngineApi {
     if (req.ack !== undefined && req.ack !== 0 && !conn.unacked.has(req.ack)) throw unknownTag(req.ack);
     const sends = this.preparePublishes(conn.info.vhost, publishes);
     if (req.result !== undefined) this.results.check(req.result.taskId, req.result.state, req.result.options ?? {});
-    const part = joinParts(1 + (req.result === undefined ? 0 : 1) + publishes.length, done);
+    const r = req.result;
+    // Counted once committed: a worker names its task and run time in the result it finishes with.
+    const task = r?.task;
+    const outcome = r === undefined || task === undefined ? undefined : outcomeOfState(r.state);
+    const counted = task === undefined || outcome === undefined ? done : (err: CeleriacError | null): void => {
+      if (err === null) this.taskStats.record(conn.info.vhost, task, outcome, r?.runtime);
+      done(err);
+    };
+    const part = joinParts(1 + (r === undefined ? 0 : 1) + publishes.length, counted);
     this.options.writer.atomically(() => {
-      const r = req.result;
       if (r !== undefined) this.storeResult(conn, r.taskId, r.state, r.body, r.options ?? {}, part);
       for (const send of sends) send(part);
       if (req.ack !== undefined && req.ack !== 0) this.ack(conn, req.ack, false);

@@ -18,6 +18,8 @@ export interface FlowControlOptions {
   bufferedBytes(): number;
   /** Applies a verdict (the engine tells every connection when it changes). */
   setBlocked(blocked: boolean, reason: string): void;
+  /** The clock blocked time is measured with (ms). */
+  now: () => number;
 }
 
 /**
@@ -29,6 +31,9 @@ export class FlowControl {
   readonly gauge: MemoryGauge;
   private memoryReason = '';
   private storeReason = '';
+  /** Ms spent blocked in blocks that ended, and when the current block began (null: not blocked). */
+  private blockedMs = 0;
+  private blockedSince: number | null = null;
 
   constructor(private readonly o: FlowControlOptions) {
     const high = o.memoryHighWatermark;
@@ -49,6 +54,12 @@ export class FlowControl {
     this.checkMemory();
   }
 
+  /** Seconds publishers have been blocked since start, the block going on now included. */
+  blockedSeconds(): number {
+    const current = this.blockedSince === null ? 0 : Math.max(0, this.o.now() - this.blockedSince);
+    return (this.blockedMs + current) / 1000;
+  }
+
   stop(): void {
     this.gauge.stop();
   }
@@ -59,6 +70,13 @@ export class FlowControl {
       ? `memory: ${held} B of messages and buffers held, over the high watermark ${this.gauge.high} B (unblocks at ${this.gauge.low} B)`
       : '';
     const reasons = [this.memoryReason, this.storeReason].filter((r) => r !== '');
-    this.o.setBlocked(reasons.length > 0, reasons.join('; ') || 'back under limits');
+    const blocked = reasons.length > 0;
+    // Timed here, where the verdict is made: the one place a block starts and ends.
+    if (blocked && this.blockedSince === null) this.blockedSince = this.o.now();
+    else if (!blocked && this.blockedSince !== null) {
+      this.blockedMs += Math.max(0, this.o.now() - this.blockedSince);
+      this.blockedSince = null;
+    }
+    this.o.setBlocked(blocked, reasons.join('; ') || 'back under limits');
   }
 }

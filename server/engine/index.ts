@@ -7,7 +7,7 @@ import type { EngineApi } from './types.js';
 import type { EventRetention } from './events-api.js';
 
 export type {
-  EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineOverview, QueueOverview, ExchangeOverview, BindingOverview, ConsumerOverview, PublishDone,
+  EngineApi, EngineConnection, DeliverySink, Delivery, ConnectionInfo, EngineMetrics, EngineOverview, QueueOverview, ExchangeOverview, BindingOverview, ConsumerOverview, PublishDone,
 } from './types.js';
 export type { LogFn } from './engine.js';
 export type {
@@ -15,6 +15,8 @@ export type {
   WorkerInfo, WorkersApi,
 } from './events-api.js';
 export { DEFAULT_EVENT_RETENTION } from './events-api.js';
+export type { TaskOutcome, TaskSeries } from './task-stats.js';
+export { DEFAULT_MAX_TASK_NAMES, OTHER_TASK, RUNTIME_BUCKETS } from './task-stats.js';
 
 export interface CreateEngineOptions {
   store: BrokerStore;

@@ -71,6 +71,8 @@ export interface FlowOptions {
   gauge: MemoryGauge;
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
   revoked: RevokedIndex;
+  /** A revoked task's message was dropped instead of handed out (counted as a revoked outcome). */
+  droppedRevoked?: (vhost: string, msg: QueuedMessage) => void;
 }
 
 /** Most rows one page read takes from disk (fewer with a smaller paging threshold). */
@@ -286,6 +288,7 @@ export class MessageFlow {
         const taskId = msg.props?.correlationId;
         if (taskId !== undefined && this.o.revoked.has(queue.vhost, taskId)) {
           if (msg.persisted && !queue.deleted) this.o.writer.delete(msg.id);
+          this.o.droppedRevoked?.(queue.vhost, msg);
           continue;
         }
       }

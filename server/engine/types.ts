@@ -6,7 +6,8 @@ import type {
   QueueInfo, QueueOptions, ResultRecord, ResultStoreOptions, RevokedInfo, RevokeOptions, TrackOptions, FinishPublish, FinishResult, RateOverride, RateSlot,
   BeatAdvanceFrame, BeatFireFrame, EventPage, LeaseRecord, ScheduleRecord,
 } from '../../shared/frames.js';
-import type { EventsApi, EventsQuery, TasksApi, WorkersApi } from './events-api.js';
+import type { EventLogStats, EventsApi, EventsQuery, TasksApi, WorkersApi } from './events-api.js';
+import type { TaskSeries } from './task-stats.js';
 
 /** What a worker's finish does in one transaction. */
 export interface FinishRequest {
@@ -165,6 +166,8 @@ export interface EngineApi {
   readonly blocked: boolean;
   /** Management view. */
   overview(): EngineOverview;
+  /** Counters for /metrics beyond the overview's. */
+  readonly metrics: EngineMetrics;
   /** Every binding of every vhost, the default exchange's implicit one per queue included (management view). */
   bindings(): BindingOverview[];
   /** Every consumer of every vhost (management view). */
@@ -215,6 +218,19 @@ export interface ConsumerOverview {
   /** Deliveries held unacked now. */
   unacked: number;
 }
+/**
+ * Counters the engine keeps for /metrics, read on a scrape: plain numbers, so the engine knows
+ * nothing of the exposition format and counting costs the hot path an increment.
+ */
+export interface EngineMetrics {
+  /** Task outcomes and run times per vhost and task name (task-stats.ts: what is counted, and where). */
+  taskSeries(): Iterable<TaskSeries>;
+  /** Events stored and pruned by retention since start. */
+  readonly events: Readonly<EventLogStats>;
+  /** Seconds publishers have been blocked by a memory or store watermark since start, a block going on now included. */
+  blockedSeconds(): number;
+}
+
 export interface EngineOverview {
   queues: QueueOverview[];
   exchanges: ExchangeOverview[];

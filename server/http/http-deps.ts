@@ -11,7 +11,7 @@ export type BrokerState = 'starting' | 'ready' | 'closing';
 /** Everything buildHttpServer needs; the broker owns the listening and the sockets. */
 export interface HttpDeps {
   engine: EngineApi;
-  store: Pick<BrokerStore, 'location' | 'sizeBytes' | 'isOpen'>;
+  store: Pick<BrokerStore, 'location' | 'sizeBytes' | 'fileSizes' | 'isOpen'>;
   /** The broker's users: the same logins (throttle, hashing slots, loopback rule) as the WebSocket side. */
   users: Pick<UserRegistry, 'identify' | 'list'>;
   /** Virtual hosts that exist. */

@@ -24,6 +24,7 @@ import type {
   StoredWorkerIndex,
   TaskIndexQuery,
   Topology,
+  StoreFileSizes,
   WriteBatch,
 } from './store.js';
 import { BeatSql } from './beat-sql.js';
@@ -552,8 +553,13 @@ class SqliteStore implements BrokerStore {
   }
 
   sizeBytes(): number {
-    if (this.location === ':memory:') return 0;
-    return fileSize(this.location) + fileSize(`${this.location}-wal`);
+    const { db, wal } = this.fileSizes();
+    return db + wal;
+  }
+
+  fileSizes(): StoreFileSizes {
+    if (this.location === ':memory:') return { db: 0, wal: 0 };
+    return { db: fileSize(this.location), wal: fileSize(`${this.location}-wal`) };
   }
 
   sync(done: (err: Error | null) => void): void {

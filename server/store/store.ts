@@ -288,6 +288,14 @@ export function isEmptyBatch(b: WriteBatch): boolean {
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
+/** Bytes of the store's files on disk. */
+export interface StoreFileSizes {
+  /** The SQLite database file. */
+  db: number;
+  /** Its write-ahead log (grows between checkpoints). */
+  wal: number;
+}
+
 export interface BrokerStore {
   /** Where the data lives (':memory:' for tests). */
   readonly location: string;
@@ -365,6 +373,8 @@ export interface BrokerStore {
   maxMessageId(): number;
   /** Bytes of the database file and its WAL (0 in memory). */
   sizeBytes(): number;
+  /** The same, apart: the database file and its write-ahead log (both 0 in memory). */
+  fileSizes(): StoreFileSizes;
   /** True from open until close() (the management API's readiness check). */
   readonly isOpen: boolean;
   /**

@@ -1,6 +1,7 @@
 // Flow control weighs the bytes of the messages the engine holds, with hysteresis: publishers are
 // blocked above the high watermark and let go only at or under the low one, as soon as it is reached.
 import t from 'tap';
+import { FlowControl } from '../../server/engine/flow-control.js';
 import { openHarness } from './engine-harness.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -53,4 +54,32 @@ t.test('delivered but unacked messages count as held until settled', async (t) =
   const again = h.engine.get(conn, 'held', false)!;
   h.engine.ack(conn, again.deliveryTag, false);
   t.equal(h.engine.overview().heldBytes, 0, 'gone once acked');
+});
+
+t.test('blocked time: accumulated from block to unblock on the injected clock, the block going on included', async (t) => {
+  let clock = 1_000;
+  const verdicts: boolean[] = [];
+  const fc = new FlowControl({
+    memoryHighWatermark: 100, memoryLowWatermark: 50, storeHighWatermark: 0,
+    storeBytes: () => 0, bufferedBytes: () => 0, setBlocked: (blocked) => verdicts.push(blocked), now: () => clock,
+  });
+  t.teardown(() => fc.stop());
+  t.equal(fc.blockedSeconds(), 0);
+  fc.gauge.add(200);
+  fc.check();
+  t.equal(verdicts.at(-1), true, 'blocked');
+  clock += 1_500;
+  t.equal(fc.blockedSeconds(), 1.5, 'the block going on counts');
+  fc.check();
+  clock += 500;
+  t.equal(fc.blockedSeconds(), 2, 'a check while blocked does not restart the block');
+  fc.gauge.sub(200);
+  fc.check();
+  t.equal(verdicts.at(-1), false, 'unblocked');
+  clock += 10_000;
+  t.equal(fc.blockedSeconds(), 2, 'nothing counted while unblocked');
+  fc.gauge.add(200);
+  fc.check();
+  clock += 250;
+  t.equal(fc.blockedSeconds(), 2.25, 'a second block adds to the first');
 });

@@ -458,13 +458,17 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(again.eventIndexThrough(), 4);
   });
 
-  t.test('sizeBytes and close', async (t) => {
+  t.test('sizeBytes, fileSizes and close', async (t) => {
     const fixture = factory(t);
     const store = fixture.open();
     const q = newQueue(store);
     store.applyBatch({ inserts: [msg(1, q.id, { body: new Uint8Array(64 * 1024) })], counts: [], deletes: [] });
     if (fixture.persistent) t.ok(store.sizeBytes() >= 64 * 1024, 'file + WAL hold the body');
     else t.equal(store.sizeBytes(), 0, 'in memory: 0');
+    const { db, wal } = store.fileSizes();
+    t.equal(db + wal, store.sizeBytes(), 'fileSizes() is sizeBytes() apart');
+    if (fixture.persistent) t.ok(db > 0 && wal >= 64 * 1024, 'the body is in the WAL until a checkpoint');
+    else t.same({ db, wal }, { db: 0, wal: 0 }, 'in memory: no files');
     t.type(store.location, 'string');
     store.close();
     store.close();

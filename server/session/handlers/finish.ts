@@ -18,6 +18,11 @@ function readResult(r: Record<string, unknown>): FinishResult {
   const out: FinishResult = { taskId: r.taskId, state: r.state };
   if (r.body instanceof Uint8Array) out.body = r.body;
   if (isMap(r.options)) out.options = r.options as ResultStoreOptions;
+  // What /metrics counts the outcome under: the task's name and the run's seconds.
+  if (!absent(r.task) && typeof r.task !== 'string') bad("'result.task' must be a string (the task's name)");
+  if (!absent(r.runtime) && (typeof r.runtime !== 'number' || !Number.isFinite(r.runtime) || r.runtime < 0)) bad("'result.runtime' must be a number of seconds >= 0");
+  if (typeof r.task === 'string') out.task = r.task;
+  if (typeof r.runtime === 'number') out.runtime = r.runtime;
   return out;
 }
 
