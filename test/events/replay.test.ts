@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { Celeriac, connect, EVENTS_EXCHANGE, type AnyEvent, type Connection, type EventInfo } from '../../client/index.js';
 import { startBroker, type Broker } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { startTcpGate } from '../helpers/tcp-gate.js';
 import { until } from '../helpers/wait.js';
 
 /**
  * Publishes worker-heartbeat events numbered by `seq` (from 1), one every `everyMs`, until stopped.
  * Declares the events exchange first (as every event publisher does; declared again after a reconnect).
  */
-async function publisher(conn: Connection, hostname: string, everyMs = 2): Promise<{ stop(): Promise<number>; readonly sent: number }> {
+async function publisher(conn: Connection, hostname: string, everyMs = 2): Promise<{ stop(): Promise<number>; settled(): Promise<number>; readonly sent: number }> {
   await conn.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: false });
   let sent = 0;
   let stopped = false;
@@ -27,6 +28,12 @@ async function publisher(conn: Connection, hostname: string, everyMs = 2): Promi
   }, everyMs);
   return {
     get sent() { return sent; },
+    /** Waits until every event sent so far is confirmed (stored); returns how many that is. */
+    async settled() {
+      const upTo = sent;
+      await pending;
+      return upTo;
+    },
     async stop() {
       stopped = true;
       clearInterval(timer);
@@ -93,7 +100,10 @@ t.test('a broker restart drops every socket: the subscriber reads back what it m
   const fast = { reconnectBackoff: { initial: 20, max: 200 } };
   const pubConn = await connect(broker.url, fast);
   t.teardown(() => pubConn.close());
-  const app = new Celeriac({ broker: broker.url });
+  // The subscriber reaches the broker through a gate the test shuts while the broker restarts, so
+  // events are stored while it is away for certain (not by winning a race against its backoff).
+  const gate = await startTcpGate(t, port);
+  const app = new Celeriac({ broker: `ws://127.0.0.1:${gate.port}` });
   t.teardown(() => app.close());
   const conn = await app.connection();
   const seen: Seen[] = [];
@@ -108,17 +118,26 @@ t.test('a broker restart drops every socket: the subscriber reads back what it m
 
   let reconnected = 0;
   conn.on('reconnected', () => { reconnected++; });
+  gate.shut();
   await broker.close();
-  // Published meanwhile: held by the publisher until it is back, then stored while the subscriber may still be away.
-  await until(() => pub.sent >= seen.length + 30, 10_000, 'more sent while the broker is down');
+  const seenBefore = Math.max(...seen.map((s) => s.seq));
+  // Published meanwhile: held by the publisher until it is back, then stored while the subscriber is away.
+  await until(() => pub.sent >= seenBefore + 30, 10_000, 'more sent while the broker is down');
   broker = await startBroker({ port, host: '127.0.0.1', dataFile: file });
-  await until(() => reconnected === 1 && pubConn.connected, 10_000, 'both reconnected');
-  await until(() => pub.sent >= 250, 10_000, 'more sent after the restart');
+  await until(() => pubConn.connected, 10_000, 'the publisher reconnected');
+  const storedWhileAway = await pub.settled();
+  t.equal(reconnected, 0, 'the subscriber is still away');
+  gate.open();
+  // Its backoff may have grown while the gate was shut (it doubles from 100 ms).
+  await until(() => reconnected === 1, 20_000, 'the subscriber reconnected');
+  await until(() => pub.sent >= storedWhileAway + 50, 10_000, 'more sent after the restart');
   const sent = await pub.stop();
   await until(() => seen.some((s) => s.seq === sent) && plain.some((s) => s.seq === sent), 10_000, 'the last one on both');
   checkStream(t, seen, sent);
   checkStream(t, plain, sent);
-  t.ok(seen.some((s) => s.replayed && s.seq > 50), 'some came from the history after the reconnect');
+  const whileAway = seen.filter((s) => s.seq > seenBefore && s.seq <= storedWhileAway);
+  t.ok(whileAway.length >= 30, 'the events stored while the subscriber was away reached it');
+  t.ok(whileAway.every((s) => s.replayed), 'all of them from the history, after the reconnect');
 
   // The history on the restarted broker holds every event, with the ids the subscriber saw.
   const stored: number[] = [];
