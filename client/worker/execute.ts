@@ -7,7 +7,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { FinishResult } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
 import { serializeError } from '../results/remote-error.js';
-import type { FinishRequest } from '../task-support.js';
+import type { FinishRequest } from '../result-backend/result-backend.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, workerError } from './finish-plan.js';
 import { limitsOf, poolJobOf, settleable, type Job } from './job.js';
@@ -53,13 +53,13 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const started = Date.now();
   if (def.options.trackStarted && storesResult(job)) {
     const rec = resultOf(s, req, 'STARTED', { pid: process.pid, hostname: w.hostname }, null);
-    void w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
+    void w.results.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
   }
   if (w.listenerCount('task-started') > 0) w.emit('task-started', { uuid: req.id, name: req.task, pid: process.pid, hostname: w.hostname });
 
   let outcome: PoolOutcome;
   const group = req.headers[CHORD_HEADER];
-  const chord = typeof group === 'string' ? await chordArgs(w.connection, group, w.app.resultAccept) : undefined;
+  const chord = typeof group === 'string' ? await chordArgs(w.results, group, w.app.resultAccept) : undefined;
   if (chord !== undefined && !chord.ok) outcome = { status: 'failure', error: chord.error };
   else {
     const withResults = chord !== undefined && req.headers[CHORD_IMMUTABLE_HEADER] !== true;
@@ -190,15 +190,14 @@ async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unkn
  */
 async function send(w: Worker, job: Job, e: Ending): Promise<boolean> {
   if (e.result !== undefined || e.next.length > 0) {
-    const conn = w.connection;
-    for (const p of e.next) await w.app.declarer.ensure(conn, p.queue);
+    for (const p of e.next) await w.app.declarer.ensure(w.connection, p.queue);
     // The declares above may have outlasted the socket the delivery came on.
     if (deliveryLost(w, job, 'before its finish was sent')) return false;
     const withAck = e.ack && settleable(job);
     const req: FinishRequest = { publishes: e.next.map((p) => p.publish) };
     if (e.result !== undefined) req.result = e.result;
     if (withAck) req.ack = job.msg;
-    await conn.finish(req);
+    await w.link.finish(req);
   } else if (e.ack && settleable(job)) {
     job.msg.ack();
   }
@@ -258,11 +257,11 @@ async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<vo
     return;
   }
   try {
-    const conn = w.connection;
+    const results = w.results;
     if (!resend) {
-      await conn.storeResult(result.taskId, result.state, result.body, result.options);
+      await results.storeResult(result.taskId, result.state, result.body, result.options);
     } else {
-      const rec = await conn.getResult(result.taskId);
+      const rec = await results.getResult(result.taskId);
       const committed = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
       // Another final state (revoked meanwhile) is left alone too.
       if (committed || (rec !== null && READY_STATES.has(rec.state as TaskState))) {
