@@ -1,5 +1,5 @@
 // The producer's task-sent events (the `taskSendSentEvent` setting): a hook on the app that
-// publishes one event per confirmed task message, on the app's producer connection.
+// publishes one event per confirmed task message, on the app's producer transport.
 import { hostname } from 'node:os';
 import type { AppHooks } from '../app/celeriac.js';
 import type { Transport } from '../transport/transport.js';

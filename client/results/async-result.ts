@@ -8,7 +8,7 @@ import type { CompiledAccept } from '../../shared/messages/content-guard.js';
 import { remoteFailure } from './remote-error.js';
 import { decodeRecord, errorOfMeta, type ResultMeta } from './result-meta.js';
 
-/** What a result handle needs from its app: the backend connection and the result whitelist. */
+/** What a result handle needs from its app: the result backend and the result whitelist. */
 export interface ResultSource {
   backend(): Promise<ResultBackend>;
   readonly resultAccept: CompiledAccept;

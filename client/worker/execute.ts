@@ -158,7 +158,7 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
  * `instead` ends the job another way. When the socket dropped under the finish, recover(). A
  * finish refused because the broker no longer holds the delivery (ERR_UNKNOWN_DELIVERY_TAG: taken
  * back after an ack timeout) changed nothing, and the redelivery owns the task's outcome.
- * A late-acked delivery that another refused finish carried is still held (Connection.finish
+ * A late-acked delivery that another refused finish carried is still held (a refused atomic finish
  * unsettles it), so the replacement acks it.
  */
 async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unknown) => Promise<void>): Promise<void> {
@@ -238,8 +238,8 @@ function deliveryLost(w: Worker, job: Job, when: string): boolean {
  *   socket. A finish with a result and nothing to publish is stored again with storeResult, which the
  *   connection re-sends after a reconnect (storing the same record twice is harmless: a group member
  *   counts once). A finish with publishes is sent again (without the ack) only after a dropped socket
- *   and only when the task's stored record shows it did not commit: the finish is one transaction,
- *   so a record equal to ours means its publishes went too. A finish without a result
+ *   and only when the task's stored record shows it did not commit: an atomic finish is one transaction,
+ *   so a record equal to ours means its publishes went too (a stepwise finish is sent again). A finish without a result
  *   (ignoreResult) cannot be checked that way, nor one after a timeout (it may still commit): logged.
  */
 async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<void> {
@@ -262,9 +262,11 @@ async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<vo
       await results.storeResult(result.taskId, result.state, result.body, result.options);
     } else {
       const rec = await results.getResult(result.taskId);
-      const committed = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
-      // Another final state (revoked meanwhile) is left alone too.
-      if (committed || (rec !== null && READY_STATES.has(rec.state as TaskState))) {
+      const ours = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
+      // Our record proves the publishes went only when the finish is one transaction; a stepwise
+      // finish stores the result first, so its follow-ups are sent again (at least once, never lost).
+      // Another final state (revoked meanwhile) is left alone.
+      if ((ours && w.link.atomic) || (!ours && rec !== null && READY_STATES.has(rec.state as TaskState))) {
         w.log('info', `${who}: its finish was cut off (${why}) after it committed; not sent again`);
         return;
       }
