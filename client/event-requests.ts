@@ -7,18 +7,10 @@ import { OP } from '../shared/opcodes.js';
 import { BeatRequests } from './beat-requests.js';
 import { isRecord, unexpected } from './replies.js';
 import type { RequestFrame } from './requests.js';
+import type { EventReadQuery } from './transport/transport.js';
 
-/** A read of the stored events of the connection's vhost (see `Connection.readEvents`). */
-export interface EventReadQuery {
-  /** Events after this event id (default 0: from the oldest the broker keeps). */
-  since?: number;
-  /** Or from the first event the broker stored at or after this time (epoch ms or a Date), when that is later. */
-  from?: number | Date;
-  /** At most this many (default 1,000, at most 10,000; 0 = none, only the cursor). */
-  limit?: number;
-  /** Only these event types ('task-failed', ...); default all. */
-  types?: readonly string[];
-}
+/** A read of the stored events (defined with the transport contract, which names the event log). */
+export type { EventReadQuery } from './transport/transport.js';
 
 function invalid(message: string): never {
   throw fail('ERR_INVALID_ARGUMENT', message);

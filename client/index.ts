@@ -17,6 +17,11 @@ export type {
   GroupDeclareOptions, GroupRecord, RateLimitSpec, RateOverride, RateSlot, RevokedInfo, RevokeOptions,
 } from '../shared/frames.js';
 export type { FinishRequest } from './task-support.js';
+// --- the contracts the task layer runs on (docs/transports.md)
+export type {
+  Delivery, DeliveryFields, EventLog, Transport, TransportEvents, TransportPublishOptions, TransportReconnecting,
+} from './transport/transport.js';
+export type { AtomicFinish, FinishRequest as TaskFinishRequest, ResultBackend, TaskLink } from './result-backend/result-backend.js';
 
 export { TASK_STATES, READY_STATES, type TaskState } from '../shared/task-states.js';
 

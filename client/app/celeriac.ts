@@ -1,11 +1,14 @@
-// Celeriac: the app. Holds the settings and the task registry, owns the producer connection
-// (opened on first use; results are read through it too), sends tasks and makes workers.
-// Everything else hangs off it.
+// Celeriac: the app. Holds the settings and the task registry, owns the producer's link (a
+// transport and a result backend, opened on first use through backends.ts), sends tasks and makes
+// workers. Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
-import { connect } from '../connect.js';
-import { parseBrokerUrl } from '../url.js';
+import type { BeatBackend } from '../beat/types.js';
 import type { Connection } from '../connection.js';
+import type { ConnectOptions } from '../options.js';
+import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
+import { parseBrokerUrl } from '../url.js';
+import { openBackends, type OpenedBackends } from './backends.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
@@ -60,9 +63,9 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   readonly declarer: QueueDeclarer;
   readonly hooks: AppHooks = {};
   private readonly registry = new Map<string, TaskDefinition>();
-  private conn: Promise<Connection> | undefined;
-  /** The producer connection once open, until closed for good: sendTask's fast path. */
-  private current: Connection | undefined;
+  private producer: Promise<OpenedBackends> | undefined;
+  /** The producer link once open, until its transport closed for good: sendTask's fast path. */
+  private current: TaskLink | undefined;
   private closed = false;
   private controlImpl: Control | undefined;
   private eventsImpl: Events | undefined;
@@ -77,7 +80,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     this.resultAccept = compileAccept(this.settings.resultAcceptContent ?? this.settings.acceptContent);
     this.declarer = new QueueDeclarer(this.settings);
     registerBuiltins(this);
-    if (this.settings.taskSendSentEvent) this.hooks.taskSent = sentEventHook(() => this.connection());
+    if (this.settings.taskSendSentEvent) this.hooks.taskSent = sentEventHook(async () => (await this.link()).transport);
   }
 
   /** Remote control of the running workers: ping, inspect, rateLimit, revoke, shutdown. */
@@ -114,7 +117,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
    * opened: connections are not moved.
    */
   useBroker(url: string): void {
-    if (this.conn !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
+    if (this.producer !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
     this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend: null } as SettingsInput);
   }
 
@@ -154,11 +157,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     // Bounded by taskPublishRetryPolicy while the broker cannot be reached: the first connection
     // is retried here; a connection that dropped holds the publish for the policy's waits.
     const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: parseBrokerUrl(this.settings.broker).displayUrl });
-    const conn = this.current ?? await retryUnreachable(() => this.connection(), firstConnectPlan(this.settings, sending));
-    const { exchange, routingKey, body, props, track } = prepared.publish;
+    const link = this.current ?? await retryUnreachable(() => this.link(), firstConnectPlan(this.settings, sending));
+    const { exchange, routingKey, props } = prepared.publish;
     try {
-      await boundWhileDown(conn, this.declarer.ensure(conn, prepared.queue), this.settings, sending);
-      await conn.publish(exchange, routingKey, body, track === undefined ? { ...props } : { ...props, track });
+      await boundWhileDown(link.transport, this.declarer.ensure(link.transport, prepared.queue), this.settings, sending);
+      // With its PENDING record: in the publish's own commit on broker-server, just before it elsewhere.
+      await link.publishTracked(prepared.publish);
     } catch (err) {
       throw inTaskTerms(err, sending);
     }
@@ -180,40 +184,79 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   }
 
   /**
-   * The producer connection, opened on first use. It holds a publish while it reconnects for the
-   * waits taskPublishRetryPolicy allows, no longer. `startup` applies when this call opens it (a
-   * worker starting: see OpenOptions).
+   * The producer's link (transport + result backend), opened on first use. It holds a publish
+   * while it reconnects for the waits taskPublishRetryPolicy allows, no longer. `startup` applies
+   * when this call opens it (a worker starting: see OpenOptions).
+   */
+  link(options: { startup?: StartupWait } = {}): Promise<TaskLink> {
+    return this.openProducer(options).then((o) => o.link);
+  }
+
+  /**
+   * The producer's broker-server Connection (the broker-level API: declare, publish, consume, get),
+   * the one its link runs on. Rejects with ERR_TRANSPORT_UNAVAILABLE when the broker is not broker-server.
    */
   connection(options: { startup?: StartupWait } = {}): Promise<Connection> {
+    return this.openProducer(options).then((o) => o.connection ?? notBrokerServer(this.settings.broker));
+  }
+
+  /** Where results are read: the producer link's result backend. */
+  backend(): Promise<ResultBackend> {
+    return this.link().then((l) => l.results);
+  }
+
+  private openProducer(options: { startup?: StartupWait }): Promise<OpenedBackends> {
     if (this.closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'this Celeriac app was closed'));
-    if (this.conn === undefined) {
-      const p = this.open('producer', { ...options, offlinePublishTimeout: offlineLimit(this.settings) });
-      this.conn = p;
-      // A failed first connection is not remembered: the next call tries again; nor is one
-      // closed for good (brokerConnectionRetry false and a drop): the next call opens another.
-      p.then((c) => {
-        if (this.conn === p) this.current = c;
-        c.once('close', () => {
-          if (this.current === c) this.current = undefined;
-          if (this.conn === p) this.conn = undefined;
+    if (this.producer === undefined) {
+      const p = this.openAs('producer', { ...options, offlinePublishTimeout: offlineLimit(this.settings) });
+      this.producer = p;
+      // A failed first open is not remembered: the next call tries again; nor is a link closed for
+      // good (brokerConnectionRetry false and a drop): the next call opens another.
+      p.then(({ link }) => {
+        if (this.producer === p) this.current = link;
+        link.transport.once('close', () => {
+          if (this.current === link) this.current = undefined;
+          if (this.producer === p) this.producer = undefined;
         });
-      }, () => { if (this.conn === p) this.conn = undefined; });
+      }, () => { if (this.producer === p) this.producer = undefined; });
     }
-    return this.conn;
+    return this.producer;
   }
 
-  /** Where results are read: the producer connection, since the broker keeps them (resultBackend is always the broker). */
-  backend(): Promise<Connection> {
-    return this.connection();
+  /**
+   * Opens a new broker-server Connection with the app's connection settings (broker-level API).
+   * Rejects with ERR_TRANSPORT_UNAVAILABLE when the broker is not broker-server.
+   */
+  async open(role: string, opts: OpenOptions = {}): Promise<Connection> {
+    const opened = await this.openAs(role, opts);
+    if (opened.connection === undefined) {
+      await opened.link.close();
+      return notBrokerServer(this.settings.broker);
+    }
+    return opened.connection;
   }
 
-  /** Opens a new connection to the broker with the app's connection settings (workers get their own). */
-  open(role: string, opts: OpenOptions = {}): Promise<Connection> {
+  /** Opens a new link (transport + result backend) for `role`, as a worker or beat does: each has its own. */
+  async openLink(role: string, opts: OpenOptions = {}): Promise<TaskLink> {
+    return (await this.openAs(role, opts)).link;
+  }
+
+  /** Opens a link for beat with the store its entries and lease live in. */
+  async openBeat(opts: OpenOptions = {}): Promise<{ link: TaskLink; store: BeatBackend }> {
+    const opened = await this.openAs('beat', opts);
+    if (opened.beatStore === undefined) {
+      await opened.link.close();
+      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which ${this.settings.broker} does not offer in this version`);
+    }
+    return { link: opened.link, store: opened.beatStore };
+  }
+
+  private openAs(role: string, opts: OpenOptions): Promise<OpenedBackends> {
     const s = this.settings;
-    const options: Parameters<typeof connect>[1] = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
+    const options: ConnectOptions = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
     if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
-    const dial = (): Promise<Connection> => connect(s.broker, options);
+    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options });
     const startup = opts.startup;
     if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));
@@ -224,15 +267,20 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return new Worker(this, options);
   }
 
-  /** Closes the app's connection (workers close on their own). */
+  /** Closes the app's link (workers close on their own). */
   async close(): Promise<void> {
     this.closed = true;
-    const p = this.conn;
-    this.conn = this.current = undefined;
+    const p = this.producer;
+    this.producer = this.current = undefined;
     if (p === undefined) return;
     try {
-      await (await p).close();
-    } catch { /* a connection that never opened has nothing to close */ }
+      await (await p).link.close();
+    } catch { /* a link that never opened has nothing to close */ }
   }
+}
+
+/** The broker-level Connection exists only on broker-server. */
+function notBrokerServer(broker: string): never {
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `the broker-level Connection is broker-server's (ws://, wss://); this app's broker is a ${new URL(broker).protocol}// URL`);
 }
 

@@ -1,8 +1,9 @@
-// Declares the app's exchanges, queues and bindings on a connection, once per connection and
+// Declares the app's exchanges, queues and bindings on a transport, once per transport and
 // queue, before the first publish or consume that needs them (Celery declares on use too).
 // Task queues get a delivery limit (taskQueueDeliveryLimit) unless their arguments set one.
 import { CeleriacError } from '../../shared/errors.js';
-import type { Connection } from '../connection.js';
+import type { QueueOptions } from '../../shared/frames.js';
+import type { Transport } from '../transport/transport.js';
 import { queueFor, type RoutingSettings } from './routing.js';
 import type { QueueSetting } from './setting-shapes.js';
 
@@ -30,7 +31,7 @@ export function deliveryLimitOf(s: DeclareSettings, name: string): number | null
 
 /** Remembers what was declared on which connection (a reconnect re-declares by itself). */
 export class QueueDeclarer {
-  private readonly done = new WeakMap<Connection, Map<string, Promise<void>>>();
+  private readonly done = new WeakMap<Transport, Map<string, Promise<void>>>();
   /**
    * Queues that exist in the broker without the default delivery limit (declared before there
    * was one): only workers enforce it there. A worker warns about them.
@@ -40,7 +41,7 @@ export class QueueDeclarer {
   constructor(private readonly settings: DeclareSettings) {}
 
   /** Declares queue `name` (from taskQueues, or created as taskCreateMissingQueues allows) with its exchange and binding. */
-  ensure(conn: Connection, name: string): Promise<void> {
+  ensure(conn: Transport, name: string): Promise<void> {
     let declared = this.done.get(conn);
     if (declared === undefined) this.done.set(conn, (declared = new Map()));
     let p = declared.get(name);
@@ -54,13 +55,13 @@ export class QueueDeclarer {
   }
 
   /** Declares every queue of taskQueues. */
-  async ensureAll(conn: Connection): Promise<void> {
+  async ensureAll(conn: Transport): Promise<void> {
     await Promise.all(this.settings.taskQueues.map((q) => this.ensure(conn, q.name)));
   }
 
-  private async declareOne(conn: Connection, q: QueueSetting): Promise<void> {
+  private async declareOne(conn: Transport, q: QueueSetting): Promise<void> {
     if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
-    const opts: Parameters<Connection['assertQueue']>[1] = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
+    const opts: QueueOptions = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
     if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
     const defaultLimit = q.arguments.deliveryLimit === undefined ? this.settings.taskQueueDeliveryLimit : null;
     if (defaultLimit !== null) opts.deliveryLimit = defaultLimit;

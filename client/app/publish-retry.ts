@@ -1,7 +1,7 @@
 // The task publish retry policy (Celery's task_publish_retry_policy): its shape and parser, the
 // waits it allows, and how sending a task applies it. Durations are ms here; Celery's are seconds.
 import { CeleriacError } from '../../shared/errors.js';
-import type { Connection } from '../connection.js';
+import type { Transport } from '../transport/transport.js';
 import type { RetryPlan } from './broker-retry.js';
 import { duration, int, invalid, isPlainObject, nullable, type Parser } from './setting-parsers.js';
 import { onlyKeys } from './setting-shapes.js';
@@ -126,7 +126,7 @@ export function inTaskTerms(err: unknown, sending: () => Sending): unknown {
  * a request made while down otherwise waits the whole request timeout. The request itself goes on
  * (declares are idempotent); only the wait for it ends.
  */
-export function boundWhileDown<T>(conn: Connection, p: Promise<T>, s: PublishRetrySettings, sending: () => Sending): Promise<T> {
+export function boundWhileDown<T>(conn: Transport, p: Promise<T>, s: PublishRetrySettings, sending: () => Sending): Promise<T> {
   if (conn.connected) return p;
   const limit = offlineLimit(s);
   if (limit === null) return p;

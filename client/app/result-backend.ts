@@ -4,6 +4,7 @@
 // else is refused at startup instead of losing every result (a separate backend is future work).
 import { fail } from '../../shared/errors.js';
 import { parseBrokerUrl } from '../url.js';
+import { checkResultBackendScheme } from './backend-schemes.js';
 import { brokerUrl, invalid, type Parser } from './setting-parsers.js';
 
 /** Celery's names for "results travel through the broker". */
@@ -14,6 +15,7 @@ const EXPECTED = "unset, 'rpc://' or the broker's URL (results are kept by the b
 /** Parses resultBackend alone: 'rpc://' or a ws:// / wss:// URL; whether it is the broker is checked by resolveResultBackend(). */
 export const resultBackendUrl: Parser<string> = (value, label) => {
   if (typeof value === 'string' && THROUGH_BROKER.has(value)) return value;
+  if (typeof value === 'string') checkResultBackendScheme(value, label);
   if (typeof value !== 'string' || !/^wss?:\/\//i.test(value)) throw invalid(label, EXPECTED, typeof value === 'string' ? mask(value) : value);
   return brokerUrl(value, label);
 };

@@ -5,6 +5,7 @@ import { COMPRESSION_METHODS, type CompressionMethod } from '../../shared/messag
 import { SERIALIZER_NAMES, type SerializerName } from '../../shared/messages/serializers.js';
 import { isPlainObject } from '../../shared/messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
+import { checkBrokerScheme } from './backend-schemes.js';
 
 /** What a parser may need from another setting: beatSchedule reads ISO times without an offset in `timezone`. */
 export interface ParseContext {
@@ -99,6 +100,7 @@ export function oneOf<const T extends readonly string[]>(choices: T): Parser<T[n
 /** A ws:// or wss:// broker URL, as connect() accepts it. */
 export const brokerUrl: Parser<string> = (value, label) => {
   if (typeof value !== 'string') throw invalid(label, 'a ws:// or wss:// URL', value);
+  checkBrokerScheme(value, label);
   try {
     parseBrokerUrl(value);
   } catch (err) {

@@ -1,8 +1,10 @@
 // What canvas (chain, group, chord) needs from the app behind its signatures: settings to build
-// messages, the producer connection to declare groups and publish, the registry for task options.
+// messages, the producer's link (transport to declare and publish, result backend for groups and
+// PENDING records), the registry for task options.
 import { fail } from '../../shared/errors.js';
 import type { Settings } from '../app/settings.js';
-import type { Connection } from '../connection.js';
+import type { TaskLink } from '../result-backend/result-backend.js';
+import type { Transport } from '../transport/transport.js';
 import type { AsyncResult, ResultSource } from '../results/async-result.js';
 import type { TaskDefinition } from '../tasks/definition.js';
 import type { CallOptions, TaskOptions } from '../tasks/types.js';
@@ -10,9 +12,10 @@ import type { CallOptions, TaskOptions } from '../tasks/types.js';
 /** The app as canvas sees it (a Celeriac app is one). */
 export interface CanvasApp extends ResultSource {
   readonly settings: Readonly<Settings>;
-  /** Declares a queue (its exchange and binding) on a connection before it is published to. */
-  readonly declarer: { ensure(conn: Connection, queue: string): Promise<void> };
-  connection(): Promise<Connection>;
+  /** Declares a queue (its exchange and binding) on a transport before it is published to. */
+  readonly declarer: { ensure(transport: Transport, queue: string): Promise<void> };
+  /** The producer's link: its transport publishes, its result backend keeps groups and PENDING records. */
+  link(): Promise<TaskLink>;
   getTask(name: string): TaskDefinition | undefined;
   sendTask<R>(name: string, args: readonly unknown[], options?: CallOptions & { kwargs?: Record<string, unknown> }, taskOptions?: Readonly<TaskOptions>): Promise<AsyncResult<R>>;
 }

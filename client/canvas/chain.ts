@@ -72,8 +72,8 @@ export class Chain<R = unknown> {
     if (this.nested) return sendNested<R>(this.items, args, options);
     const app = appOf(this.steps, 'chain');
     const plan = this.plan(options);
-    const conn = await app.connection();
-    await registerPending(app, conn, plan.steps.slice(1).filter((s) => storesResult(app, s)).map(idOf));
+    const { results } = await app.link();
+    await registerPending(app, results, plan.steps.slice(1).filter((s) => storesResult(app, s)).map(idOf));
     await plan.steps[0]!.applyAsync(args, plan.firstCall);
     return this.resultOf(app, plan);
   }

@@ -57,11 +57,11 @@ export class Chord<R = unknown> {
     const groupId = newTaskId();
     const members = this.header.map((m) => frozen(m));
     const { prepared, pending, result } = this.prepareBody(app, groupId);
-    const conn = await app.connection();
-    // The broker publishes the body: its queue must exist by then.
-    await app.declarer.ensure(conn, prepared.queue);
-    await registerPending(app, conn, pending);
-    await conn.declareGroup(groupId, members.map(idOf), { callback: prepared.publish, ...groupExpiry(app) });
+    const { transport, results: backend } = await app.link();
+    // The backend publishes the body: its queue must exist by then.
+    await app.declarer.ensure(transport, prepared.queue);
+    await registerPending(app, backend, pending);
+    await backend.declareGroup(groupId, members.map(idOf), { callback: prepared.publish, ...groupExpiry(app) });
     const call = memberOptions(options);
     const results = await Promise.all(members.map((m, i) => m.applyAsync(args, { ...call, groupId, groupIndex: i })));
     return new ChordResult<R>(result.id, app, result instanceof ChainResult ? result.parents : [], new GroupResult(groupId, results, app));

@@ -45,8 +45,8 @@ export class Group<R extends readonly unknown[] = unknown[]> {
     if (this.members.length === 0) return new GroupResult<R>(id, [], NO_RESULTS);
     const app = appOf(this.members, 'group');
     const members = this.members.map((m) => frozen(m));
-    const conn = await app.connection();
-    await conn.declareGroup(id, members.map(idOf), groupExpiry(app));
+    const { results: backend } = await app.link();
+    await backend.declareGroup(id, members.map(idOf), groupExpiry(app));
     const call = memberOptions(options);
     const results = await Promise.all(members.map((m, i) => m.applyAsync(args, { ...call, groupId: id, groupIndex: i })));
     return new GroupResult<R>(id, results, app);

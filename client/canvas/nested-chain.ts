@@ -81,12 +81,12 @@ export async function sendNested<R>(items: readonly (Signature | Group<readonly 
     ...groups.flatMap((g) => g.members).filter((s) => storesResult(app, s)),
   ].map(idOf);
 
-  const conn = await app.connection();
-  for (const cb of callbacks.values()) await app.declarer.ensure(conn, cb.queue);
-  await registerPending(app, conn, later);
+  const { transport, results } = await app.link();
+  for (const cb of callbacks.values()) await app.declarer.ensure(transport, cb.queue);
+  await registerPending(app, results, later);
   await Promise.all(allGroups.map((g) => {
     const cb = callbacks.get(g.id);
-    return conn.declareGroup(g.id, g.members.map(idOf), cb === undefined ? groupExpiry(app) : { callback: cb.publish, ...groupExpiry(app) });
+    return results.declareGroup(g.id, g.members.map(idOf), cb === undefined ? groupExpiry(app) : { callback: cb.publish, ...groupExpiry(app) });
   }));
   if (firstStep !== null) await firstStep.sig.applyAsync(args, firstStep.call);
   if (lead !== null) await Promise.all(lead.members.map((m, i) => m.applyAsync(args, { ...rest, groupId: lead.id, groupIndex: i })));

@@ -3,7 +3,7 @@
 import { prepareTask, type PreparedTask } from '../tasks/producer.js';
 import { newTaskId } from '../../shared/messages/task-id.js';
 import { chordHeaders } from '../worker/chord-args.js';
-import type { Connection } from '../connection.js';
+import type { ResultBackend } from '../result-backend/result-backend.js';
 import { AsyncResult } from '../results/async-result.js';
 import { ChainResult } from '../results/chain-result.js';
 import type { CallOptions, SignatureLike } from '../tasks/types.js';
@@ -42,9 +42,9 @@ export function groupExpiry(app: CanvasApp): { expires?: number } {
  * AsyncResults wait instead of answering "unknown id". Done before the first message is sent, so
  * it can never overwrite a result. They expire as results do.
  */
-export async function registerPending(app: CanvasApp, conn: Connection, ids: readonly string[]): Promise<void> {
+export async function registerPending(app: CanvasApp, results: ResultBackend, ids: readonly string[]): Promise<void> {
   const options = groupExpiry(app);
-  await Promise.all(ids.map((id) => conn.storeResult(id, 'PENDING', undefined, options)));
+  await Promise.all(ids.map((id) => results.storeResult(id, 'PENDING', undefined, options)));
 }
 
 /** The message of `sig` sent with `call`, under the app's settings and the task's registered options. */

@@ -38,6 +38,8 @@ function describe(err: unknown, command: string | undefined): { message: string;
       case 'ERR_TIMEOUT': return { message: `the broker did not answer in time: ${first}`, exitCode: 1 };
       // A bad URL or setting is the user's input: the same exit code as a bad flag.
       case 'ERR_INVALID_ARGUMENT': return { message: first, exitCode: 2 };
+      // A broker URL of a transport this build lacks (amqp://, redis://) is input too.
+      case 'ERR_TRANSPORT_UNAVAILABLE': return { message: first, exitCode: 2 };
       default: return { message: first, exitCode: 1 };
     }
   }

@@ -48,7 +48,7 @@ export const COMMANDS: ReadonlyMap<string, ControlHandler> = new Map<string, Con
     const ids = idsOf(args['task_id']);
     if (ids === undefined) return { error: 'revoke needs task_id: a task id or a list of them' };
     const signal = args['signal'];
-    await s.worker.connection.revoke(ids, { terminate: args['terminate'] === true, ...(typeof signal === 'string' ? { signal } : {}) });
+    await s.worker.results.revoke(ids, { terminate: args['terminate'] === true, ...(typeof signal === 'string' ? { signal } : {}) });
     return { ok: `tasks ${ids.join(', ')} flagged as revoked` };
   }],
   ['shutdown', (s): OkReply => {

@@ -4,15 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { fail } from '../../shared/errors.js';
 import type { RevokeOptions } from '../../shared/frames.js';
 import { parseRateLimit, type RateLimit } from '../app/rate-limit.js';
-import type { Connection } from '../connection.js';
-import type { Message } from '../message.js';
+import type { TaskLink } from '../result-backend/result-backend.js';
+import type { Delivery, Transport } from '../transport/transport.js';
 import { Inspect } from './inspect.js';
 import { COMMAND_TTL_MS, CONTROL_EXCHANGE, REPLY_EXCHANGE, encodeJson, parseReply, type ControlCommand } from './protocol.js';
 import type { BroadcastOptions, ErrorReply, OkReply, Replies } from './types.js';
 
-/** What Control needs of the app: its producer connection. */
+/** What Control needs of the app: its producer link (commands travel on the transport; revoke and rate overrides are kept by the result backend). */
 export interface ControlHost {
-  connection(): Promise<Connection>;
+  link(): Promise<TaskLink>;
 }
 
 /** Options of a broadcast: BroadcastOptions plus whether to wait for replies at all. */
@@ -51,7 +51,7 @@ function checkOptions(o: BroadcastOptions): { timeout: number; destination: stri
  * `{ [hostname]: reply }` each.
  */
 export class Control {
-  private replyQueue: Promise<{ conn: Connection; queue: string }> | undefined;
+  private replyQueue: Promise<{ conn: Transport; queue: string }> | undefined;
   private readonly collectors = new Map<string, Collector>();
 
   constructor(private readonly host: ControlHost) {}
@@ -67,7 +67,7 @@ export class Control {
     const wantReply = options.reply !== false;
     const ticket = randomUUID();
     if (!wantReply) {
-      const conn = await this.declare(await this.host.connection());
+      const conn = await this.declare((await this.host.link()).transport);
       await conn.publish(CONTROL_EXCHANGE, '', encodeJson({ method, arguments: args, destination, reply_to: null, ticket } satisfies ControlCommand), { contentType: 'application/json' });
       return [];
     }
@@ -112,8 +112,8 @@ export class Control {
   async rateLimit(taskName: string, rate: RateLimit | null, options: BroadcastOptions = {}): Promise<Replies<OkReply | ErrorReply>> {
     if (typeof taskName !== 'string' || taskName === '') throw fail('ERR_INVALID_ARGUMENT', 'rateLimit: taskName must be a non-empty string');
     const parsed = rate === null ? null : parseRateLimit(rate, `rateLimit of ${taskName}`);
-    const conn = await this.host.connection();
-    await conn.rateSet(taskName, parsed === null ? null : { count: parsed.count, intervalMs: parsed.intervalMs });
+    const { results } = await this.host.link();
+    await results.rateSet(taskName, parsed === null ? null : { count: parsed.count, intervalMs: parsed.intervalMs });
     return this.broadcast<OkReply | ErrorReply>('rate_limit', { task_name: taskName, rate_limit: rate }, options);
   }
 
@@ -122,8 +122,8 @@ export class Control {
    * stores REVOKED and, with `terminate`, pushes the stop to whichever worker runs the task.
    */
   async revoke(taskIds: string | string[], options: RevokeOptions = {}): Promise<{ revoked: number }> {
-    const conn = await this.host.connection();
-    return conn.revoke(taskIds, options);
+    const { results } = await this.host.link();
+    return results.revoke(taskIds, options);
   }
 
   /**
@@ -136,12 +136,12 @@ export class Control {
 
   // ---- replies
 
-  private async declare(conn: Connection): Promise<Connection> {
+  private async declare(conn: Transport): Promise<Transport> {
     await conn.assertExchange(CONTROL_EXCHANGE, 'fanout', { durable: false });
     return conn;
   }
 
-  private ensureReplyQueue(): Promise<{ conn: Connection; queue: string }> {
+  private ensureReplyQueue(): Promise<{ conn: Transport; queue: string }> {
     this.replyQueue ??= this.openReplyQueue();
     const p = this.replyQueue;
     // A failed set-up is not remembered: the next call tries again.
@@ -151,8 +151,8 @@ export class Control {
     return p;
   }
 
-  private async openReplyQueue(): Promise<{ conn: Connection; queue: string }> {
-    const conn = await this.declare(await this.host.connection());
+  private async openReplyQueue(): Promise<{ conn: Transport; queue: string }> {
+    const conn = await this.declare((await this.host.link()).transport);
     await conn.assertExchange(REPLY_EXCHANGE, 'direct', { durable: false });
     const queue = `${REPLY_EXCHANGE}.${randomUUID()}`;
     await conn.assertQueue(queue, { exclusive: true, autoDelete: true, messageTtl: COMMAND_TTL_MS });
@@ -161,7 +161,7 @@ export class Control {
     return { conn, queue };
   }
 
-  private onReply(msg: Message): void {
+  private onReply(msg: Delivery): void {
     const ticket = msg.properties.headers?.['ticket'];
     const c = typeof ticket === 'string' ? this.collectors.get(ticket) : undefined;
     // Late (its caller stopped listening), or past the limit while the caller wakes up.

@@ -1,6 +1,6 @@
 // A running worker's control mailbox: an exclusive queue bound to the control fanout exchange,
 // whose commands are dispatched to COMMANDS and answered on the reply exchange.
-import type { Message } from '../message.js';
+import type { Delivery } from '../transport/transport.js';
 import type { Worker } from '../worker/worker.js';
 import { COMMANDS, type ControlState } from './commands.js';
 import { COMMAND_TTL_MS, CONTROL_EXCHANGE, REPLY_EXCHANGE, controlQueueName, encodeJson, parseCommand, type ControlCommand } from './protocol.js';
@@ -30,7 +30,7 @@ export async function attachControl(worker: Worker): Promise<() => Promise<void>
   };
 }
 
-async function onCommand(state: ControlState, msg: Message): Promise<void> {
+async function onCommand(state: ControlState, msg: Delivery): Promise<void> {
   const { worker } = state;
   let cmd: ControlCommand;
   try {

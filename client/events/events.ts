@@ -1,14 +1,15 @@
 // `app.events`: the app's entry to events — subscribing to them with typed handlers, live and from
 // the broker's stored history, and reading that history. (Workers publish through worker-events.ts,
 // producers through sent-events.ts.)
-import type { Connection } from '../connection.js';
-import type { EventReadQuery } from '../event-requests.js';
+import { fail } from '../../shared/errors.js';
+import type { EventReadQuery, Transport } from '../transport/transport.js';
 import { subscribeEvents, type EventSubscription, type SubscribeOptions } from './receiver.js';
 import { EVENT_TYPES, type AnyEvent, type EventHandlers, type HistoryEvent } from './types.js';
 
 /** What Events needs of the app. */
 export interface EventsHost {
-  connection(): Promise<Connection>;
+  /** The producer's link: events travel on its transport. */
+  link(): Promise<{ readonly transport: Transport }>;
 }
 
 /** A page of the stored history. */
@@ -48,7 +49,7 @@ export class Events {
    * the subscription to stop.
    */
   async subscribe(handlers: EventHandlers, options: SubscribeOptions = {}): Promise<EventSubscription> {
-    return subscribeEvents(await this.host.connection(), handlers, options);
+    return subscribeEvents((await this.host.link()).transport, handlers, options);
   }
 
   /**
@@ -58,8 +59,9 @@ export class Events {
    * ERR_PRECONDITION_FAILED when the broker stores no events.
    */
   async history(query: EventReadQuery = {}): Promise<EventHistory> {
-    const conn = await this.host.connection();
-    const page = await conn.readEvents(query);
+    const log = (await this.host.link()).transport.eventLog();
+    if (log === undefined) throw fail('ERR_PRECONDITION_FAILED', 'this broker keeps no event history (it does not announce the events capability)');
+    const page = await log.readEvents(query);
     const events: HistoryEvent[] = [];
     for (const r of page.events) {
       const event = eventOf(r.body);

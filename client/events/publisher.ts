@@ -1,6 +1,6 @@
 // Sends events on the events topic exchange: fire and forget (never awaited on the hot path),
 // non-persistent, stamped with the sender's hostname, pid, clock and time; failures logged once.
-import type { Connection } from '../connection.js';
+import type { Transport } from '../transport/transport.js';
 import { EVENTS_EXCHANGE, routingKeyOf } from './types.js';
 
 /** BigInts (msgpack results may hold them) go as decimal strings rather than dropping the event. */
@@ -12,22 +12,22 @@ function utcoffset(): number {
 }
 
 /** Declares the events exchange on `conn` (idempotent). */
-export async function declareEvents(conn: Connection): Promise<void> {
+export async function declareEvents(conn: Transport): Promise<void> {
   await conn.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: false });
 }
 
 /** Publishes events of one sender (a worker or a producer). */
 export class EventPublisher {
   private clock = 0;
-  private conn: Connection | undefined;
-  private pending: Promise<Connection | undefined> | undefined;
+  private conn: Transport | undefined;
+  private pending: Promise<Transport | undefined> | undefined;
   private failed = false;
 
   /**
    * `connection` is opened (and the exchange declared) on the first send; events sent meanwhile
    * follow in order. `warn` gets the first failure only: events are a best-effort side channel.
    */
-  constructor(readonly hostname: string, private readonly connection: () => Promise<Connection>, private readonly warn: (message: string) => void) {}
+  constructor(readonly hostname: string, private readonly connection: () => Promise<Transport>, private readonly warn: (message: string) => void) {}
 
   /** Publishes event `type` with `fields` (the sender's stamp fields win over same-named fields). */
   send(type: string, fields: Record<string, unknown> = {}): void {
@@ -49,7 +49,7 @@ export class EventPublisher {
     });
   }
 
-  private async open(): Promise<Connection | undefined> {
+  private async open(): Promise<Transport | undefined> {
     try {
       const conn = await this.connection();
       await declareEvents(conn);
@@ -62,7 +62,7 @@ export class EventPublisher {
     }
   }
 
-  private publish(conn: Connection, type: string, bytes: Buffer): void {
+  private publish(conn: Transport, type: string, bytes: Buffer): void {
     conn.publish(EVENTS_EXCHANGE, routingKeyOf(type), bytes, { contentType: 'application/json', persistent: false })
       .catch((err: unknown) => this.fail(`event ${type} was not published: ${String(err)}`));
   }

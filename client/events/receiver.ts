@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { bindingAccepts } from '../app/routing.js';
-import type { Connection } from '../connection.js';
-import type { EventReadQuery } from '../event-requests.js';
+import type { EventPage } from '../../shared/frames.js';
+import type { EventReadQuery, Transport } from '../transport/transport.js';
 import { declareEvents } from './publisher.js';
 import { EventStream, isCursorAhead } from './stream.js';
 import { EVENTS_EXCHANGE, EVENT_ID_HEADER, EVENT_TYPES, type AnyEvent, type EventHandlers, type EventInfo, type EventType } from './types.js';
@@ -68,18 +68,25 @@ function typesOf(handlers: EventHandlers): string[] | undefined {
 }
 
 /** Where a live subscription starts in the history, so a reconnect resumes there; undefined when the broker keeps none. */
-async function newestId(conn: Connection): Promise<number | undefined> {
-  if (!conn.capabilities.includes('events')) return undefined;
+async function newestId(conn: Transport): Promise<number | undefined> {
+  if (conn.eventLog() === undefined) return undefined;
   try {
-    return (await conn.readEvents({ limit: 0 })).last;
+    return (await readLog(conn, { limit: 0 })).last;
   } catch (err) {
     if (err instanceof CeleriacError && err.code === 'ERR_PRECONDITION_FAILED') return undefined;
     throw err;
   }
 }
 
+/** One read of the transport's event log, as it is now (a reconnect may have reached another broker). */
+function readLog(conn: Transport, query: EventReadQuery): Promise<EventPage> {
+  const log = conn.eventLog();
+  if (log === undefined) return Promise.reject(fail('ERR_PRECONDITION_FAILED', 'this broker keeps no event history (it does not announce the events capability)'));
+  return log.readEvents(query);
+}
+
 /** Subscribes `handlers` to the events on `conn`; resolves once the queue is consumed and any history asked for was handed on. */
-export async function subscribeEvents(conn: Connection, handlers: EventHandlers, options: SubscribeOptions = {}): Promise<EventSubscription> {
+export async function subscribeEvents(conn: Transport, handlers: EventHandlers, options: SubscribeOptions = {}): Promise<EventSubscription> {
   checkHandlers(handlers);
   checkSince(options.since);
   const pattern = options.pattern ?? '#';
@@ -87,14 +94,14 @@ export async function subscribeEvents(conn: Connection, handlers: EventHandlers,
   const ttl = options.messageTtl ?? (options.since === undefined ? 5_000 : 0);
   const onError = options.onError ?? ((err: unknown) => process.emitWarning(`event handler failed: ${String(err)}`, { code: 'CELERIAC_EVENTS' }));
   const since = options.since;
-  if (since !== undefined && !conn.capabilities.includes('events')) {
+  if (since !== undefined && conn.eventLog() === undefined) {
     throw fail('ERR_PRECONDITION_FAILED', 'subscribe({ since }): this broker has no event log (it does not announce the events capability)');
   }
   // Before the queue is bound: an event after this id reaches the queue or is read back after a drop.
   const start = since === undefined ? await newestId(conn) : since instanceof Date ? 0 : since;
   const types = typesOf(handlers);
   const stream = new EventStream({
-    read: (q: EventReadQuery) => conn.readEvents(types === undefined ? q : { ...q, types }),
+    read: (q: EventReadQuery) => readLog(conn, types === undefined ? q : { ...q, types }),
     deliver: (body, routingKey, id, replayed) => dispatch(handlers, body, routingKey, { id, routingKey, replayed }, onError),
     wanted: (routingKey) => pattern === '#' || bindingAccepts('topic', pattern, routingKey),
   }, start ?? 0);

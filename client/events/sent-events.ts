@@ -1,12 +1,12 @@
 // The producer's task-sent events (the `taskSendSentEvent` setting): a hook on the app that
-// publishes one event per confirmed task message, on the app's producer connection.
+// publishes one event per confirmed task message, on the app's producer transport.
 import { hostname } from 'node:os';
 import type { AppHooks } from '../app/celeriac.js';
-import type { Connection } from '../connection.js';
+import type { Transport } from '../transport/transport.js';
 import { EventPublisher } from './publisher.js';
 
 /** A taskSent hook publishing task-sent events with Celery's fields; `gen<pid>@<host>` as hostname. */
-export function sentEventHook(connection: () => Promise<Connection>): NonNullable<AppHooks['taskSent']> {
+export function sentEventHook(connection: () => Promise<Transport>): NonNullable<AppHooks['taskSent']> {
   const pub = new EventPublisher(`gen${process.pid}@${hostname()}`, connection, (m) => {
     process.emitWarning(m, { code: 'CELERIAC_EVENTS' });
   });

@@ -6,7 +6,7 @@
 // order (the broker stores and routes each in one step), so live events need no re-ordering.
 import { CeleriacError } from '../../shared/errors.js';
 import type { EventPage } from '../../shared/frames.js';
-import type { EventReadQuery } from '../event-requests.js';
+import type { EventReadQuery } from '../transport/transport.js';
 
 /** Events one history read asks for. */
 const PAGE = 1_000;

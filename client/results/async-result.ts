@@ -3,14 +3,14 @@
 import { fail } from '../../shared/errors.js';
 import type { ResultRecord } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
-import type { Connection } from '../connection.js';
+import type { ResultBackend } from '../result-backend/result-backend.js';
 import type { CompiledAccept } from '../../shared/messages/content-guard.js';
 import { remoteFailure } from './remote-error.js';
 import { decodeRecord, errorOfMeta, type ResultMeta } from './result-meta.js';
 
-/** What a result handle needs from its app: the backend connection and the result whitelist. */
+/** What a result handle needs from its app: the result backend and the result whitelist. */
 export interface ResultSource {
-  backend(): Promise<Connection>;
+  backend(): Promise<ResultBackend>;
   readonly resultAccept: CompiledAccept;
 }
 

@@ -3,10 +3,9 @@
 // the worker puts the same thing into a finish (chain steps, callbacks, retries).
 import { newTaskId } from '../../shared/messages/task-id.js';
 import { fail } from '../../shared/errors.js';
-import type { FinishPublish } from '../../shared/frames.js';
+import type { FinishPublish, MessageProperties } from '../../shared/frames.js';
 import { routeFor } from '../app/routing.js';
 import type { Settings } from '../app/settings.js';
-import type { PublishOptions } from '../api-types.js';
 import { buildTaskMessage } from '../../shared/messages/task-message.js';
 import { pendingTrack, taskPublishProperties } from '../../shared/messages/task-publish.js';
 import type { BuildTaskMessageInput, Signature as WireSignature } from '../../shared/messages/types.js';
@@ -71,7 +70,7 @@ export function prepareTask(
   };
   const msg = buildTaskMessage(input);
 
-  const props: PublishOptions = taskPublishProperties(msg);
+  const props: MessageProperties = taskPublishProperties(msg);
   const publish: FinishPublish = { exchange: route.exchange, routingKey: route.routingKey, body: msg.body, props };
   if (!ignoreResult) publish.track = pendingTrack(id, settings.resultExpires, msg.properties.delay);
   return { id, queue: route.queue, publish, tracked: !ignoreResult };

@@ -1,7 +1,7 @@
 // A chord's callback runs with the results of its header, in header order. The broker counted
 // the header's results (atomically with storing each) and published the callback when the last
 // one landed; here the worker reads them back (one groupGet) and prepends them to the args.
-import type { Connection } from '../connection.js';
+import type { ResultBackend } from '../result-backend/result-backend.js';
 import type { CompiledAccept } from '../../shared/messages/content-guard.js';
 import { serializeError } from '../results/remote-error.js';
 import { decodeRecord, errorOfMeta } from '../results/result-meta.js';
@@ -20,7 +20,7 @@ export function chordHeaders(groupId: string, immutable: boolean): Record<string
 /** The header's results, or the first failure among them (the callback then fails with ERR_CHORD_FAILED). */
 export type ChordArgs = { ok: true; results: unknown[] } | { ok: false; error: SerializedError };
 
-export async function chordArgs(conn: Connection, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
+export async function chordArgs(conn: ResultBackend, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
   try {
     return await readChordArgs(conn, groupId, accept);
   } catch (err) {
@@ -30,7 +30,7 @@ export async function chordArgs(conn: Connection, groupId: string, accept: Compi
   }
 }
 
-async function readChordArgs(conn: Connection, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
+async function readChordArgs(conn: ResultBackend, groupId: string, accept: CompiledAccept): Promise<ChordArgs> {
   const group = await conn.getGroup(groupId);
   if (group === null) {
     return { ok: false, error: { name: 'ChordError', code: 'ERR_CHORD_FAILED', message: `the results of chord group ${groupId} are gone (expired or never declared)`, stack: `ChordError: group ${groupId} unknown` } };

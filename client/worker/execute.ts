@@ -7,7 +7,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { FinishResult } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
 import { serializeError } from '../results/remote-error.js';
-import type { FinishRequest } from '../task-support.js';
+import type { FinishRequest } from '../result-backend/result-backend.js';
 import { chordArgs, CHORD_HEADER, CHORD_IMMUTABLE_HEADER } from './chord-args.js';
 import { failureOf, failurePublishes, resultOf, retryPublish, successPublishes, withRuntime, workerError } from './finish-plan.js';
 import { limitsOf, poolJobOf, settleable, type Job } from './job.js';
@@ -53,13 +53,13 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const started = Date.now();
   if (def.options.trackStarted && storesResult(job)) {
     const rec = resultOf(s, req, 'STARTED', { pid: process.pid, hostname: w.hostname }, null);
-    void w.connection.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
+    void w.results.storeResult(rec.taskId, rec.state, rec.body, rec.options).catch(() => undefined);
   }
   if (w.listenerCount('task-started') > 0) w.emit('task-started', { uuid: req.id, name: req.task, pid: process.pid, hostname: w.hostname });
 
   let outcome: PoolOutcome;
   const group = req.headers[CHORD_HEADER];
-  const chord = typeof group === 'string' ? await chordArgs(w.connection, group, w.app.resultAccept) : undefined;
+  const chord = typeof group === 'string' ? await chordArgs(w.results, group, w.app.resultAccept) : undefined;
   if (chord !== undefined && !chord.ok) outcome = { status: 'failure', error: chord.error };
   else {
     const withResults = chord !== undefined && req.headers[CHORD_IMMUTABLE_HEADER] !== true;
@@ -170,7 +170,7 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
  * `instead` ends the job another way. When the socket dropped under the finish, recover(). A
  * finish refused because the broker no longer holds the delivery (ERR_UNKNOWN_DELIVERY_TAG: taken
  * back after an ack timeout) changed nothing, and the redelivery owns the task's outcome.
- * A late-acked delivery that another refused finish carried is still held (Connection.finish
+ * A late-acked delivery that another refused finish carried is still held (a refused atomic finish
  * unsettles it), so the replacement acks it.
  */
 async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unknown) => Promise<void>): Promise<void> {
@@ -202,15 +202,14 @@ async function end(w: Worker, job: Job, build: () => Ending, instead: (err: unkn
  */
 async function send(w: Worker, job: Job, e: Ending): Promise<boolean> {
   if (e.result !== undefined || e.next.length > 0) {
-    const conn = w.connection;
-    for (const p of e.next) await w.app.declarer.ensure(conn, p.queue);
+    for (const p of e.next) await w.app.declarer.ensure(w.connection, p.queue);
     // The declares above may have outlasted the socket the delivery came on.
     if (deliveryLost(w, job, 'before its finish was sent')) return false;
     const withAck = e.ack && settleable(job);
     const req: FinishRequest = { publishes: e.next.map((p) => p.publish) };
     if (e.result !== undefined) req.result = e.result;
     if (withAck) req.ack = job.msg;
-    await conn.finish(req);
+    await w.link.finish(req);
   } else if (e.ack && settleable(job)) {
     job.msg.ack();
   }
@@ -251,8 +250,8 @@ function deliveryLost(w: Worker, job: Job, when: string): boolean {
  *   socket. A finish with a result and nothing to publish is stored again with storeResult, which the
  *   connection re-sends after a reconnect (storing the same record twice is harmless: a group member
  *   counts once). A finish with publishes is sent again (without the ack) only after a dropped socket
- *   and only when the task's stored record shows it did not commit: the finish is one transaction,
- *   so a record equal to ours means its publishes went too. A finish without a result
+ *   and only when the task's stored record shows it did not commit: an atomic finish is one transaction,
+ *   so a record equal to ours means its publishes went too (a stepwise finish is sent again). A finish without a result
  *   (ignoreResult) cannot be checked that way, nor one after a timeout (it may still commit): logged.
  */
 async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<void> {
@@ -270,14 +269,16 @@ async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<vo
     return;
   }
   try {
-    const conn = w.connection;
+    const results = w.results;
     if (!resend) {
-      await conn.storeResult(result.taskId, result.state, result.body, result.options);
+      await results.storeResult(result.taskId, result.state, result.body, result.options);
     } else {
-      const rec = await conn.getResult(result.taskId);
-      const committed = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
-      // Another final state (revoked meanwhile) is left alone too.
-      if (committed || (rec !== null && READY_STATES.has(rec.state as TaskState))) {
+      const rec = await results.getResult(result.taskId);
+      const ours = rec !== null && rec.state === result.state && sameBytes(rec.body, result.body);
+      // Our record proves the publishes went only when the finish is one transaction; a stepwise
+      // finish stores the result first, so its follow-ups are sent again (at least once, never lost).
+      // Another final state (revoked meanwhile) is left alone.
+      if ((ours && w.link.atomic) || (!ours && rec !== null && READY_STATES.has(rec.state as TaskState))) {
         w.log('info', `${who}: its finish was cut off (${why}) after it committed; not sent again`);
         return;
       }

@@ -1,6 +1,6 @@
 // One task message inside a worker, from delivery to finish: the message, its decoded request,
 // the task it names, and where it is (reserved, waiting on the rate limit, running).
-import type { Message } from '../message.js';
+import type { Delivery } from '../transport/transport.js';
 import type { TaskRequest } from '../../shared/messages/types.js';
 import type { TaskDefinition } from '../tasks/definition.js';
 import type { RequestInfo } from '../tasks/types.js';
@@ -10,7 +10,7 @@ import type { RateSlot } from './rate-gate.js';
 export type JobState = 'reserved' | 'rate-limited' | 'active' | 'finishing' | 'done';
 
 export interface Job {
-  readonly msg: Message;
+  readonly msg: Delivery;
   readonly req: TaskRequest;
   readonly def: TaskDefinition;
   /** The queue it was consumed from. */

@@ -9,8 +9,8 @@ import type { FinishPublish } from '../../shared/frames.js';
 import type { RateLimit } from '../app/rate-limit.js';
 import { parseRateLimit } from '../app/rate-limit.js';
 import { queueFor, type RoutingSettings } from '../app/routing.js';
-import type { Connection } from '../connection.js';
-import type { Message } from '../message.js';
+import type { TaskLink } from '../result-backend/result-backend.js';
+import type { Delivery } from '../transport/transport.js';
 import { PRIOR_DELIVERIES_HEADER, RATE_SLOT_HEADER } from '../../shared/messages/task-message.js';
 
 /** Longest wait for a rate slot with the delivery held (unacked); later slots travel with the message. */
@@ -45,20 +45,20 @@ export interface RatePlan {
 }
 
 /** A number header of a delivered task message, or undefined. */
-function numberHeader(msg: Message, name: string): number | undefined {
+function numberHeader(msg: Delivery, name: string): number | undefined {
   const v = msg.properties.headers?.[name];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
 /** Deliveries the earlier copies of this message had (a copy handed back for its rate slot is a new broker message). */
-export function priorDeliveries(msg: Message): number {
+export function priorDeliveries(msg: Delivery): number {
   const n = numberHeader(msg, PRIOR_DELIVERIES_HEADER);
   return n !== undefined && n > 0 ? Math.floor(n) : 0;
 }
 
 export class RateGate {
   /** `horizonOf(queue)`: how long a delivery of that queue may be held for its slot (RATE_HORIZON_MS or less). */
-  constructor(private readonly conn: Connection, private readonly horizonOf: (queue: string) => number) {}
+  constructor(private readonly link: TaskLink, private readonly horizonOf: (queue: string) => number) {}
 
   /**
    * The slot of a task of `name` under `limit` delivered from `queue`. A slot the message carries
@@ -66,14 +66,14 @@ export class RateGate {
    * broker books the next one (it may hold a changed rate for the task). Defer when the slot is
    * beyond the horizon.
    */
-  async plan(name: string, limit: RateLimit, queue: string, msg: Message): Promise<RatePlan> {
+  async plan(name: string, limit: RateLimit, queue: string, msg: Delivery): Promise<RatePlan> {
     const horizon = this.horizonOf(queue);
     const carried = numberHeader(msg, RATE_SLOT_HEADER);
     // A carried slot long past is stale (the copy waited in a deep queue): starting now on it
     // could bunch starts up, so it books a fresh one.
     if (carried !== undefined && carried >= Date.now() - horizon) return { slot: { at: carried }, defer: carried - Date.now() > horizon };
     const { count, intervalMs } = parseRateLimit(limit, `rateLimit of ${name}`);
-    const r = await this.conn.rateReserve(name, { count, intervalMs });
+    const r = await this.link.results.rateReserve(name, { count, intervalMs });
     const at = Date.now() + r.delay;
     // A slot of now is used at once: nothing worth giving back (a broker without rateRelease answers no slot).
     const slot: RateSlot = r.delay > 0 && Number.isFinite(r.slot) ? { at, booked: { key: name, slot: r.slot } } : { at };
@@ -86,15 +86,15 @@ export class RateGate {
    * delivery already died with its socket (the broker requeued it) nothing is sent and the slot,
    * unused, goes back to its bucket. Rejects when the finish failed.
    */
-  async handBack(msg: Message, queue: string, slot: RateSlot): Promise<void> {
-    const sent = await this.conn.finish({ ack: msg, publishes: [deferredCopy(msg, queue, slot)], ackRequired: true });
+  async handBack(msg: Delivery, queue: string, slot: RateSlot): Promise<void> {
+    const sent = await this.link.finish({ ack: msg, publishes: [deferredCopy(msg, queue, slot)], ackRequired: true });
     if (!sent) await this.release(slot);
   }
 
   /** Gives a slot this worker booked back to its bucket (the task went back to its queue). Best effort; never rejects. */
   release(slot: RateSlot | undefined): Promise<void> {
     if (slot?.booked === undefined) return Promise.resolve();
-    return this.conn.rateRelease(slot.booked.key, slot.booked.slot).catch(() => undefined);
+    return this.link.results.rateRelease(slot.booked.key, slot.booked.slot).catch(() => undefined);
   }
 }
 
@@ -103,7 +103,7 @@ export class RateGate {
  * anew), held by the broker until `slot.at`, carrying the slot and the deliveries so far. With
  * the original's ack in the same finish, the task is neither lost nor doubled.
  */
-export function deferredCopy(msg: Message, queue: string, slot: RateSlot): FinishPublish {
+export function deferredCopy(msg: Delivery, queue: string, slot: RateSlot): FinishPublish {
   const { delay: _, ...props } = msg.properties;
   const headers = {
     ...props.headers,

@@ -6,8 +6,8 @@ import { hostname } from 'node:os';
 import { fail } from '../../shared/errors.js';
 import type { Celeriac } from '../app/celeriac.js';
 import type { WorkerPool } from '../app/settings.js';
-import type { Connection } from '../connection.js';
-import type { Message } from '../message.js';
+import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
+import type { Delivery, Transport } from '../transport/transport.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { parseTaskMessage } from '../../shared/messages/task-request.js';
 import type { TaskRequest } from '../../shared/messages/types.js';
@@ -97,7 +97,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private finishingJobs = 0;
   /** Bound on finishes awaiting the broker's commit: past it, no new task starts. */
   private readonly maxFinishing: number;
-  private conn: Connection | undefined;
+  private linkImpl: TaskLink | undefined;
   private poolImpl: Pool | undefined;
   /** Consumer tag -> the queue it consumes. */
   private readonly consumerTags = new Map<string, string>();
@@ -129,10 +129,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.deliveryLimits = new Map(this.queues.map((q) => [q, deliveryLimitOf(s, q)]));
   }
 
-  /** The connection (after start). */
-  get connection(): Connection {
-    if (this.conn === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
-    return this.conn;
+  /** The worker's transport and result backend, paired (after start). */
+  get link(): TaskLink {
+    if (this.linkImpl === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
+    return this.linkImpl;
+  }
+
+  /** The worker's transport (after start): its consumers, events and publishes. */
+  get connection(): Transport {
+    return this.link.transport;
+  }
+
+  /** The worker's result backend (after start). */
+  get results(): ResultBackend {
+    return this.link.results;
   }
 
   get pool(): Pool {
@@ -154,27 +164,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       await this.poolImpl.start();
       // A broker not up yet is waited for (brokerConnectionRetryOnStartup), each try logged.
-      this.conn = await this.app.open('worker', { startup: { log: this.log } });
-      this.rate = new RateGate(this.conn, (q) => rateHorizonOf(s, q));
-      this.conn.on('revoked', (info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
-      this.conn.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
-      this.conn.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
-      this.conn.on('reconnecting', (info) => { if (info.attempt === 1) this.onConnectionLost(info.error.message); });
+      const link = await this.app.openLink('worker', { startup: { log: this.log } });
+      this.linkImpl = link;
+      const transport = link.transport;
+      this.rate = new RateGate(link, (q) => rateHorizonOf(s, q));
+      link.results.onRevoked((info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
+      transport.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
+      transport.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
+      transport.on('reconnecting', (info) => { if (info.attempt === 1) this.onConnectionLost(info.error.message); });
       // Rates set through remote control before this worker started apply to its tasks too.
-      for (const o of await this.conn.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
-      for (const q of this.queues) await this.app.declarer.ensure(this.conn, q);
+      for (const o of await link.results.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
+      for (const q of this.queues) await this.app.declarer.ensure(transport, q);
       for (const q of this.queues) {
         if (this.app.declarer.withoutDeliveryLimit.has(q)) this.log('warn', `queue '${q}' was declared before it had a delivery limit and the broker keeps it as it is; this worker still refuses a task delivered more than ${this.deliveryLimits.get(q)} times (taskQueueDeliveryLimit). Delete and redeclare the queue to have the broker enforce it too.`);
       }
       for (const q of this.queues) {
-        const { consumerTag } = await this.conn.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
+        const { consumerTag } = await transport.consume(q, (msg) => this.onMessage(q, msg), { prefetch: this.prefetch });
         this.consumerTags.set(consumerTag, q);
       }
       this.detachServices = await attachWorkerServices(this, this.options);
     } catch (err) {
       this.state = 'stopped';
       await this.poolImpl.close(true).catch(() => undefined);
-      await this.conn?.close().catch(() => undefined);
+      await this.linkImpl?.close().catch(() => undefined);
       throw err;
     }
     this.state = 'running';
@@ -219,7 +231,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async shutDown(): Promise<void> {
     this.state = 'stopping';
     this.loopMonitor?.stop();
-    const conn = this.conn;
+    const link = this.linkImpl;
+    const conn = link?.transport;
     // While the broker is unreachable, its consumers went with the socket and nothing can be told
     // to it: each request would wait out requestTimeout. Closing the connection below ends it all.
     const reachable = conn?.connected === true;
@@ -234,7 +247,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('worker-offline');
     const detached = this.detachServices?.().catch(() => undefined);
     if (reachable) await detached;
-    await conn?.close().catch(() => undefined);
+    await link?.close().catch(() => undefined);
     this.log('info', `worker ${this.hostname} stopped (${this.coldShutdown ? 'cold' : 'warm'})`);
   }
 
@@ -307,7 +320,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- delivery
 
-  private onMessage(queue: string, msg: Message): void {
+  private onMessage(queue: string, msg: Delivery): void {
     if (this.state !== 'running' && this.state !== 'starting') {
       msg.nack({ requeue: true });
       return;

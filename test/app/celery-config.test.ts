@@ -158,7 +158,7 @@ t.test('an unknown key throws naming it, with a suggestion in its own style', as
 t.test('a bad value throws naming the key as written', async (t) => {
   throwsInvalid(t, () => fromCeleryConfig({ CELERYD_CONCURRENCY: 'many' }), /setting CELERYD_CONCURRENCY must be an integer/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_TASK_SERIALIZER: 'pickle' }), /setting CELERY_TASK_SERIALIZER/);
-  throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: 'amqp://guest@localhost//' }), /setting BROKER_URL/, /ws:\/\//);
+  throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: 'http://guest@localhost//' }), /setting BROKER_URL/, /ws:\/\//);
   throwsInvalid(t, () => fromCeleryConfig({ CELERYD_POOL: 'gevent2' }), /setting CELERYD_POOL/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: [{ name: 'a', routing_key: 'a', consumer_arguments: {} }] }), /setting CELERY_QUEUES\[0\]\.consumerArguments/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-ha-policy': 'all' } } } }), /CELERY_QUEUES\.a\.queue_arguments\['x-ha-policy'\]/);

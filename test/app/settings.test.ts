@@ -58,9 +58,9 @@ t.test('an unknown key names itself and suggests the closest known one', async (
 });
 
 const BAD: ReadonlyArray<readonly [string, unknown, RegExp?]> = [
-  ['broker', 'amqp://guest@localhost//', /ws:\/\/ or wss:\/\//],
+  ['broker', 'http://guest@localhost//', /ws:\/\/ or wss:\/\//],
   ['broker', 42],
-  ['resultBackend', 'redis://x', /must be unset, 'rpc:\/\/' or the broker's URL/],
+  ['resultBackend', 'db+sqlite:///results.db', /must be unset, 'rpc:\/\/' or the broker's URL/],
   ['resultBackend', 'ws://elsewhere:5680', /must be unset, 'rpc:\/\/' or the broker's URL.*the broker is 'ws:\/\/127\.0\.0\.1:5680'/],
   ['taskSerializer', 'pickle', /'json', 'msgpack'/],
   ['resultSerializer', 'yaml'],

@@ -163,3 +163,53 @@ t.test('relative imports resolve to files that exist', async (t) => {
   }
   t.strictSame(missing, []);
 });
+
+/** The task layer: what runs on any transport and result backend, through their contracts only. */
+const TASK_LAYER = /^client\/(tasks|worker|canvas|results|control|events|beat)\//;
+/** What the task layer may import from client/: itself, the app's settings and routing, the two contracts. */
+const TASK_LAYER_MAY_IMPORT = /^client\/((tasks|worker|canvas|results|control|events|beat)\/|app\/(?!backends\.ts$|backend-schemes\.ts$)|transport\/transport\.ts$|result-backend\/result-backend\.ts$)/;
+/** Clients of a particular broker or store: only their implementations of the contracts may load them. */
+const BROKER_CLIENTS = /^(ws|amqplib|amqplib\/.*|redis|ioredis|@redis\/.*)$/;
+
+/**
+ * Imports of the task layer that reach past the contracts (type-only imports count too: a type of
+ * the Connection is as much a dependency on broker-server as its code).
+ */
+function taskLayerViolations(g: ReadonlyMap<string, Import[]>): string[] {
+  const out: string[] = [];
+  for (const [file, imports] of g) {
+    if (!TASK_LAYER.test(file)) continue;
+    for (const imp of imports) {
+      const target = imp.target ?? '';
+      if (target.startsWith('client/') && !TASK_LAYER_MAY_IMPORT.test(target)) out.push(`${file} imports ${imp.spec}`);
+      else if (imp.target === undefined && BROKER_CLIENTS.test(imp.spec)) out.push(`${file} imports ${imp.spec}`);
+    }
+  }
+  return out;
+}
+
+t.test('the task layer depends on the transport and result-backend contracts only', async (t) => {
+  t.ok(files.some((f) => TASK_LAYER.test(f)), 'the task layer has files');
+  t.ok(files.includes('client/transport/transport.ts') && files.includes('client/result-backend/result-backend.ts'), 'the contracts exist');
+  t.strictSame(taskLayerViolations(graph), []);
+});
+
+t.test('the task-layer rule catches the Connection, a broker implementation and a broker client, type imports included', async (t) => {
+  const probe = (file: string, line: string): string[] => taskLayerViolations(new Map([[file, importsOf(file, line)]]));
+  t.strictSame(probe('client/worker/x.ts', "import type { Connection } from '../connection.js';"), ["client/worker/x.ts imports ../connection.js"]);
+  t.strictSame(probe('client/canvas/x.ts', "import { Message } from '../message.js';"), ["client/canvas/x.ts imports ../message.js"]);
+  t.strictSame(probe('client/results/x.ts', "import type { FinishRequest } from '../task-support.js';"), ["client/results/x.ts imports ../task-support.js"]);
+  t.strictSame(probe('client/events/x.ts', "import { BrokerServerTransport } from '../transport/broker-server.js';"), ["client/events/x.ts imports ../transport/broker-server.js"]);
+  t.strictSame(probe('client/control/x.ts', "import { BrokerServerResults } from '../result-backend/broker-server.js';"), ["client/control/x.ts imports ../result-backend/broker-server.js"]);
+  t.strictSame(probe('client/beat/x.ts', "import { openBackends } from '../app/backends.js';"), ["client/beat/x.ts imports ../app/backends.js"]);
+  t.strictSame(probe('client/tasks/x.ts', "import WebSocket from 'ws';"), ["client/tasks/x.ts imports ws"]);
+  t.strictSame(probe('client/worker/pools/x.ts', "import amqp from 'amqplib';"), ["client/worker/pools/x.ts imports amqplib"]);
+  t.strictSame(probe('client/worker/x.ts', [
+    "import type { Transport } from '../transport/transport.js';",
+    "import type { TaskLink } from '../result-backend/result-backend.js';",
+    "import type { Settings } from '../app/settings.js';",
+    "import { executeJob } from './execute.js';",
+  ].join('\n')), [], 'the contracts, the app settings and the layer itself are fine');
+  // Outside the task layer (the app is where implementations are picked) the rule does not apply.
+  t.strictSame(probe('client/app/celeriac.ts', "import type { Connection } from '../connection.js';"), []);
+});

@@ -36,7 +36,7 @@ t.test('task queues are declared with the delivery limit; a queue declared befor
   const conn = await connect(broker.url, { reconnect: false });
   t.teardown(() => conn.close());
   const fresh = uniq('fresh');
-  await app.declarer.ensure(await app.connection(), fresh);
+  await app.declarer.ensure((await app.link()).transport, fresh);
   await t.rejects(conn.assertQueue(fresh, { durable: true }), { code: 'ERR_PRECONDITION_FAILED' }, 'the broker holds a limit: a redeclare without one is refused');
   await conn.assertQueue(fresh, { durable: true, deliveryLimit: 20 });
 

@@ -5,7 +5,7 @@
 import {
   connect, CeleriacError, isErrorCode, Celeriac,
   type AnyEvent, type Connection, type ErrorCode, type EventHistory, type EventInfo, type EventPage, type EventSubscription, type Message,
-  type MessageFields, type MessageProperties, type QueueInfo,
+  type MessageFields, type MessageProperties, type QueueInfo, type Delivery, type ResultBackend, type TaskLink, type Transport,
 } from '../../client/index.js';
 import {
   startBroker, DEFAULT_LIMITS, type Broker, type EventView, type LogLevel, type TaskDetail, type TaskInfo, type UserTag, type WorkerInfo,
@@ -213,4 +213,21 @@ export async function eventsSurface(app: Celeriac, conn: Connection): Promise<vo
   await app.events.subscribe({}, { since: '1h' });
   // @ts-expect-error lastId is read-only
   sub.lastId = 3;
+}
+
+/** The contracts the task layer runs on: the app hands them out typed, and a Message is a Delivery. */
+export async function contractsSurface(app: Celeriac, msg: Message): Promise<void> {
+  const link = await app.link();
+  exact<TaskLink>()(link);
+  exact<Transport>()(link.transport);
+  exact<ResultBackend>()(await app.backend());
+  exact<Transport>()(app.worker().connection);
+  const d: Delivery = msg;
+  exact<Promise<boolean>>()(link.finish({ ack: d, ackRequired: true }));
+  // @ts-expect-error the transport has no result methods: those are the result backend's
+  void link.transport.storeResult('id', 'SUCCESS');
+  // @ts-expect-error publish options of the contract take no track: a tracked publish is the link's
+  void link.transport.publish('', 'q', 'x', { track: { taskId: 'id' } });
+  // @ts-expect-error a result backend does not consume
+  void link.results.consume('q', () => undefined);
 }

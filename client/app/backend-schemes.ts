@@ -1,0 +1,47 @@
+// Which URL schemes name a transport or result backend, and which of them are built in: the
+// table openBackends (backends.ts) and the setting parsers share. Pure, no connections.
+import { fail } from '../../shared/errors.js';
+
+/** Transports by URL scheme: what is built in, and what is known but not built in this version. */
+const TRANSPORTS: Readonly<Record<string, 'broker-server' | null>> = {
+  'ws:': 'broker-server', 'wss:': 'broker-server', 'amqp:': null, 'amqps:': null, 'redis:': null, 'rediss:': null,
+};
+
+/** Result backends by URL scheme (besides the broker itself, the default). */
+const RESULT_BACKENDS: Readonly<Record<string, 'broker-server' | null>> = {
+  'ws:': 'broker-server', 'wss:': 'broker-server', 'redis:': null, 'rediss:': null,
+};
+
+function schemeOf(url: string): string | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url);
+  return m?.[1]?.toLowerCase();
+}
+
+/** The URL with its password hidden, for error messages. */
+function masked(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
+function builtIn(table: Readonly<Record<string, string | null>>): string {
+  return Object.keys(table).filter((k) => table[k] !== null).map((k) => `${k}//`).join(', ');
+}
+
+/**
+ * Throws ERR_TRANSPORT_UNAVAILABLE when `url` names a known transport that is not built in
+ * (amqp://, redis://); anything else is left to the URL's own parser. `label` names the setting.
+ */
+export function checkBrokerScheme(url: string, label: string): void {
+  const scheme = schemeOf(url);
+  if (scheme !== undefined && TRANSPORTS[scheme] === null) {
+    throw fail('ERR_TRANSPORT_UNAVAILABLE', `setting ${label}: '${masked(url)}' needs the ${scheme}// transport, which is not built into this version of celeriac (built in: ${builtIn(TRANSPORTS)})`, { setting: label, scheme });
+  }
+}
+
+/** As checkBrokerScheme, for a resultBackend URL (redis://). */
+export function checkResultBackendScheme(url: string, label: string): void {
+  const scheme = schemeOf(url);
+  if (scheme !== undefined && RESULT_BACKENDS[scheme] === null) {
+    throw fail('ERR_TRANSPORT_UNAVAILABLE', `setting ${label}: '${masked(url)}' needs the ${scheme}// result backend, which is not built into this version of celeriac (built in: the broker itself, ${builtIn(RESULT_BACKENDS)})`, { setting: label, scheme });
+  }
+}
+

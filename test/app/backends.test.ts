@@ -1,0 +1,46 @@
+// The backend factory's URL table: ws:// and wss:// are broker-server; amqp(s):// and redis(s)://
+// are known but not built in this version, so they fail when the settings resolve, with
+// ERR_TRANSPORT_UNAVAILABLE naming the setting and the scheme, never showing a password.
+import t, { type Test } from 'tap';
+import { Celeriac } from '../../client/app/celeriac.js';
+import { fromCeleryConfig } from '../../client/app/celery-config.js';
+import { resolveSettings } from '../../client/app/settings.js';
+import { CeleriacError } from '../../client/index.js';
+
+function unavailable(t: Test, fn: () => unknown, ...patterns: RegExp[]): void {
+  try {
+    fn();
+    t.fail(`expected ERR_TRANSPORT_UNAVAILABLE matching ${patterns.join(', ')}`);
+  } catch (err) {
+    t.type(err, CeleriacError);
+    t.equal((err as CeleriacError).code, 'ERR_TRANSPORT_UNAVAILABLE');
+    t.equal((err as CeleriacError).name, 'TransportUnavailableError');
+    for (const p of patterns) t.match((err as Error).message, p);
+    t.notMatch((err as Error).message, /secret/, 'the password is masked');
+  }
+}
+
+t.test('an amqp:// or amqps:// broker is a transport not built in this version', async (t) => {
+  for (const url of ['amqp://guest:secret@localhost:5672//', 'amqps://guest:secret@rabbit.example/vhost', 'AMQP://localhost']) {
+    unavailable(t, () => new Celeriac({ broker: url }), /setting broker/, /amqps?:\/\/ transport/, /not built into this version/, /built in: ws:\/\/, wss:\/\//);
+  }
+  unavailable(t, () => resolveSettings({ broker: 'redis://:secret@localhost:6379/0' }), /redis:\/\/ transport/);
+});
+
+t.test('a redis:// or rediss:// resultBackend is a result backend not built in this version', async (t) => {
+  for (const url of ['redis://:secret@localhost:6379/0', 'rediss://u:secret@redis.example:6380']) {
+    unavailable(t, () => new Celeriac({ broker: 'ws://127.0.0.1:5680', resultBackend: url }), /setting resultBackend/, /rediss?:\/\/ result backend/, /not built into this version/);
+  }
+});
+
+t.test("the seed's production configuration names the Celery keys it came from", async (t) => {
+  unavailable(t, () => fromCeleryConfig({ BROKER_URL: 'amqp://guest:secret@localhost//' }), /setting BROKER_URL/);
+  unavailable(t, () => fromCeleryConfig({ BROKER_URL: 'ws://127.0.0.1:5680', CELERY_RESULT_BACKEND: 'redis://localhost:6379/0' }), /setting CELERY_RESULT_BACKEND/);
+});
+
+t.test('useBroker() refuses them the same way; ws:// and wss:// still resolve', async (t) => {
+  const app = new Celeriac({ broker: 'ws://127.0.0.1:5680' });
+  unavailable(t, () => app.useBroker('amqp://guest:secret@localhost:5672'), /setting broker/);
+  t.equal(resolveSettings({ broker: 'wss://broker.example:443' }).broker, 'wss://broker.example:443');
+  t.equal(resolveSettings({ broker: 'ws://broker.example:5680', resultBackend: 'rpc://' }).resultBackend, 'ws://broker.example:5680');
+});
