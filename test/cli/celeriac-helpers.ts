@@ -31,6 +31,19 @@ export function runCli(t: Test, args: string[], opts: { env?: Record<string, str
   return finished(celeriac(t, args, opts));
 }
 
+/**
+ * Runs independent commands two at a time (the machine's cores), answers in the order given. All at
+ * once would let every one of them share the CPU for the whole run, so each could take as long as
+ * all of them together and run past its own time limit on a busy machine.
+ */
+export async function runCliPair(t: Test, commands: string[][]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
+  const results: { code: number | null; stdout: string; stderr: string }[] = [];
+  for (let i = 0; i < commands.length; i += 2) {
+    results.push(...await Promise.all(commands.slice(i, i + 2).map((args) => runCli(t, args))));
+  }
+  return results;
+}
+
 /** Resolves once `pattern` shows in the stream; rejects if the process exits first or time runs out. */
 export async function waitForOutput(run: Run, stream: 'stdout' | 'stderr', pattern: RegExp, what: string): Promise<RegExpExecArray> {
   const seen = new Promise<RegExpExecArray>((res, rej) => {
