@@ -590,7 +590,6 @@ export class Engine implements EngineApi {
     this.flowControl.stop();
     this.flow.stop();
     this.results.close();
-    this.eventLog.writeIndex();
     this.options.writer.close();
   }
 }
