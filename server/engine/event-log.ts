@@ -258,7 +258,7 @@ export class EventLog implements EventsApi {
         this.tasks.pruned(r.upTo);
         this.workers.pruned(r.upTo);
       }
-      if (r.deleted < PRUNE_BATCH || performance.now() >= deadline) return;
+      if (r.deleted === 0 || performance.now() >= deadline) return;
     }
   }
 }

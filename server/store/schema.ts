@@ -170,18 +170,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (vhost, entry, scheduled_at)
   ) WITHOUT ROWID;
   `,
-  // 6: the event log. events.id is the rowid (the engine's id, increasing), so the log is read and
-  // pruned in id order without another index; meta.max_event_id keeps ids increasing after every
-  // event was pruned. The task and worker indexes are the engine's, in memory, rebuilt from the
+  // 6: the event log, a row per group commit (a chunk: the events of one commit, encoded by
+  // server/store/event-chunk.ts), keyed by the id of its first event (the rowid: read and pruned in
+  // id order without another index), with its last id and the storing time of its last event (what
+  // retention compares). meta.max_event_id is raised by pruning, so ids keep increasing after every
+  // chunk was pruned. The task and worker indexes are the engine's, in memory, rebuilt from the
   // events at start: they have no table.
   `
   CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
-    vhost TEXT NOT NULL,
-    type TEXT NOT NULL,
-    routing_key TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    body BLOB NOT NULL
+    first_id INTEGER PRIMARY KEY,
+    last_id INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL,
+    events BLOB NOT NULL
   );
 
   INSERT INTO meta (key, value) VALUES ('max_event_id', 0);

@@ -223,7 +223,7 @@ export interface WriteBatch {
   leases?: StoredLease[];
   /** Fires recorded (a repeat of a key is ignored); each entry's log is then trimmed to its bound. */
   fires?: StoredFire[];
-  /** Events appended to the event log, in id order. */
+  /** Events appended to the event log, in id order (stored as one chunk). */
   events?: StoredEvent[];
 }
 
@@ -295,8 +295,10 @@ export interface BrokerStore {
   /** The events of these ids still kept, in id order. */
   loadEvents(ids: readonly number[]): StoredEvent[];
   /**
-   * Deletes the oldest events (at most `limit` of them) that have an id at or below `keepAfterId`
-   * or were stored before `before`, stopping at the first one that has neither. One transaction.
+   * Deletes the oldest events that have an id at or below `keepAfterId` or were stored before
+   * `before`, stopping at the first one that has neither, about `limit` of them. Events are stored
+   * in chunks (those of one commit together), and a chunk goes whole: only once each of its events
+   * is beyond a bound, and at least one chunk per call even when it holds more than `limit`. One transaction.
    */
   pruneEvents(keepAfterId: number, before: number, limit: number): EventPruneResult;
   /** Messages of a queue still on disk. */

@@ -47,6 +47,13 @@ function capture(l: Log, type: string, fields: Record<string, unknown> = {}, vho
   return props?.headers?.[EVENT_ID_HEADER] as number;
 }
 
+/** Captures and commits one event: a chunk of its own (retention deletes whole chunks). */
+function captureAlone(l: Log, type: string, fields: Record<string, unknown> = {}): number {
+  const id = capture(l, type, fields);
+  l.writer.flush();
+  return id;
+}
+
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
   try {
     await fn();
@@ -116,8 +123,7 @@ t.test('bad cursor input is refused with ERR_INVALID_ARGUMENT; a log that stores
 
 t.test('retention by count keeps the newest events; tasks whose events are all gone leave the index', async (t) => {
   const l = openLog(t, { maxCount: 10 });
-  for (let i = 0; i < 25; i++) capture(l, 'task-received', { uuid: `t${i}`, name: 'tasks.add' });
-  l.writer.flush();
+  for (let i = 0; i < 25; i++) captureAlone(l, 'task-received', { uuid: `t${i}`, name: 'tasks.add' });
   t.ok(l.log.tasks.get('/', 't0'), 'the first task is in the index');
   l.log.prune();
   const kept = l.log.read().events.map((e) => e.id);
@@ -131,12 +137,25 @@ t.test('retention by count keeps the newest events; tasks whose events are all g
   t.equal(l.log.stats.pruned, 15, 'nothing more to prune');
 });
 
+t.test('retention deletes whole chunks (the events of one commit): one stays while any of its events is within the bounds', async (t) => {
+  const l = openLog(t, { maxCount: 3 });
+  for (let i = 0; i < 4; i++) capture(l, 'worker-heartbeat');
+  l.writer.flush(); // one chunk: ids 1..4
+  captureAlone(l, 'worker-heartbeat');
+  l.log.prune();
+  t.same(l.log.read().events.map((e) => e.id), [1, 2, 3, 4, 5], 'ids 3 and 4 are among the newest 3: the chunk stays');
+  captureAlone(l, 'worker-heartbeat');
+  captureAlone(l, 'worker-heartbeat');
+  l.log.prune();
+  t.same(l.log.read().events.map((e) => e.id), [5, 6, 7], 'once none of it is, it goes');
+  t.equal(l.log.stats.pruned, 4);
+});
+
 t.test('a pruned task comes back with a later event, starting afresh', async (t) => {
   const l = openLog(t, { maxCount: 2 });
-  capture(l, 'task-received', { uuid: 'gone' });
-  capture(l, 'worker-heartbeat');
-  capture(l, 'worker-heartbeat');
-  l.writer.flush();
+  captureAlone(l, 'task-received', { uuid: 'gone' });
+  captureAlone(l, 'worker-heartbeat');
+  captureAlone(l, 'worker-heartbeat');
   l.log.prune();
   t.equal(l.log.tasks.get('/', 'gone'), null);
   capture(l, 'task-started', { uuid: 'gone' });
@@ -145,13 +164,12 @@ t.test('a pruned task comes back with a later event, starting afresh', async (t)
   t.same(again?.info.firstEventId, 4);
 });
 
-t.test('retention by age deletes what is older, oldest first, and stops at the first young event', async (t) => {
+t.test('retention by age deletes what is older, oldest first, and stops at the first young chunk', async (t) => {
   const l = openLog(t, { maxAge: 60_000 });
   capture(l, 'worker-online');
-  capture(l, 'task-received', { uuid: 'old' });
+  captureAlone(l, 'task-received', { uuid: 'old' });
   l.clock.now += 30_000;
-  capture(l, 'task-received', { uuid: 'young' });
-  l.writer.flush();
+  captureAlone(l, 'task-received', { uuid: 'young' });
   l.clock.now += 30_001; // the first two are 60,001 ms old, the third 30,001 ms
   l.log.prune();
   t.same(l.log.read().events.map((e) => e.id), [3]);
@@ -164,8 +182,7 @@ t.test('ids keep growing after a reopen of the file, even when every event was p
   const file = tempFile(t);
   const store1 = openSqliteStore({ file, durability: 'full' });
   const l1 = openLog(t, { maxCount: 2 }, { store: store1 });
-  for (let i = 0; i < 5; i++) capture(l1, 'worker-heartbeat');
-  l1.writer.flush();
+  for (let i = 0; i < 5; i++) captureAlone(l1, 'worker-heartbeat');
   l1.log.prune();
   l1.writer.close();
   store1.close();

@@ -428,17 +428,22 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(store.firstEventAt(0), 1);
     t.equal(store.firstEventAt(2_000), null);
     t.same(store.loadEvents([5, 2, 42]).map((e) => e.id), [2, 5], 'by id, kept ones, in id order');
-    // Prune: ids up to 2 (count bound), or stored before 1_004 (age bound): 1, 2, 3 — 4 is young and kept.
-    t.same(store.pruneEvents(2, 1_004, 100), { deleted: 3, upTo: 3 });
-    t.same(window(0, 5), [4, 5]);
+    // Chunks go whole: [1-4] (last stored at 1_004) and [5]. Count bound 2 / age 1_004 keeps [1-4]: its last event is in both bounds.
+    t.same(store.pruneEvents(2, 1_004, 100), { deleted: 0, upTo: 0 }, 'a chunk stays while any of its events is kept');
+    t.same(store.pruneEvents(4, 0, 100), { deleted: 4, upTo: 4 }, 'and goes once all are beyond the count bound');
+    t.same(window(0, 5), [5]);
     t.same(store.pruneEvents(0, 0, 100), { deleted: 0, upTo: 0 }, 'nothing beyond the bounds');
-    t.same(store.pruneEvents(5, 0, 1), { deleted: 1, upTo: 4 }, 'at most `limit` per call');
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(6), ev(7)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(8)] });
+    t.same(store.pruneEvents(0, 1_008, 1), { deleted: 1, upTo: 5 }, 'by age; at least one chunk, about `limit` events per call');
+    t.same(store.pruneEvents(0, 1_008, 1), { deleted: 2, upTo: 7 }, 'a chunk bigger than `limit` goes whole');
+    t.same(window(0, 8), [8]);
     store.close();
     if (!fixture.persistent) return;
     const again = openFor(t, fixture);
-    t.same(again.eventLogBounds(), { first: 5, last: 5 }, 'after a reopen');
-    again.pruneEvents(5, 0, 100);
-    t.same(again.eventLogBounds(), { first: 0, last: 5 }, 'the highest id is remembered when every event is gone');
+    t.same(again.eventLogBounds(), { first: 8, last: 8 }, 'after a reopen');
+    again.pruneEvents(8, 0, 100);
+    t.same(again.eventLogBounds(), { first: 0, last: 8 }, 'the highest id is remembered when every event is gone');
   });
 
   t.test('sizeBytes, fileSizes and close', async (t) => {
