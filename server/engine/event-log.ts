@@ -127,9 +127,10 @@ export class EventLog implements EventsApi {
 
   /**
    * Stores an event routed through the events exchange of `vhost` (when the log is enabled) and
-   * returns its properties with the id header added, for the copies delivered live.
+   * returns its properties with the id header added, for the copies delivered live; `live` false
+   * (no queue takes a copy) leaves them as they are, as nothing reads them.
    */
-  capture(vhost: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined): MessageProperties | undefined {
+  capture(vhost: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, live = true): MessageProperties | undefined {
     if (!this.enabled) return props;
     const id = this.nextId++;
     const at = this.deps.now();
@@ -141,6 +142,7 @@ export class EventLog implements EventsApi {
     this.stats.stored++;
     if (scanned !== null) this.index(vhost, type, scanned.fields, scanned.data, body, id, at);
     if (this.listeners.size > 0) this.notify(scanned === null ? viewOf(event, null) : viewOf(event, scanned.data ?? parseObject(body)));
+    if (!live) return props;
     // Object.assign, not spread syntax: an order of magnitude cheaper here, and this runs per event.
     const headers = Object.assign({}, props?.headers, { [EVENT_ID_HEADER]: id });
     return Object.assign({}, props, { headers });
