@@ -302,7 +302,7 @@ export class Engine implements EngineApi {
   enqueueRouted(vhost: string, targets: readonly Queue<Conn>[], exchange: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, mandatory: boolean, done: PublishDone, track: TrackOptions | undefined): void {
     this.flow.stats.published++;
     // Stored whether or not anyone listens; the live copies carry the id it was stored under.
-    if (exchange === EVENTS_EXCHANGE) props = this.eventLog.capture(vhost, routingKey, body, props);
+    if (exchange === EVENTS_EXCHANGE) props = this.eventLog.capture(vhost, routingKey, body, props, targets.length > 0);
     if (targets.length === 0) {
       done(mandatory ? fail('ERR_NO_ROUTE', `no queue is bound to exchange '${exchange}' for routing key '${routingKey}'`, { exchange, routingKey }) : null);
       return;
@@ -590,7 +590,6 @@ export class Engine implements EngineApi {
     this.flowControl.stop();
     this.flow.stop();
     this.results.close();
-    this.eventLog.writeIndex();
     this.options.writer.close();
   }
 }

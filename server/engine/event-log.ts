@@ -1,12 +1,15 @@
 // The event log: every message routed through the events exchange is appended to the store with the
 // group commit, stamped with its id (a header live subscribers see), fed to the task and worker
-// indexes, read from a cursor, and pruned in the background to its count and age bounds.
+// indexes, read from a cursor, and pruned in the background to its count and age bounds. The
+// indexes live in memory and are rebuilt from the stored events at start: storing an event costs
+// its share of the commit and a scan of its top-level fields, no parse and no row of an index.
 import { fail } from '../../shared/errors.js';
 import { DEFAULT_EVENTS_PER_READ, EVENT_ID_HEADER, MAX_EVENTS_PER_READ, MAX_EVENT_TYPES_PER_READ } from '../../shared/events.js';
 import type { EventPage, EventRecord, MessageProperties } from '../../shared/frames.js';
 import type { BrokerStore, StoredEvent } from '../store/store.js';
 import type { LogFn } from './engine.js';
 import type { EventLogStats, EventRetention, EventsApi, EventsPage, EventsQuery, EventView, TaskDetail } from './events-api.js';
+import { scanEventFields, type EventFields } from './event-scan.js';
 import type { CommitWriter } from './message-flow.js';
 import { TaskIndex } from './task-index.js';
 import { WorkerIndex } from './worker-index.js';
@@ -17,10 +20,8 @@ import { WorkerIndex } from './worker-index.js';
  * `next` further on.
  */
 const READ_WINDOW = 20_000;
-/** Changed tasks after which their rows are written at once rather than at the next tick. */
-const MAX_CHANGED_TASKS = 5_000;
-/** Events read back per page when the indexes catch up with the log at start. */
-const REPLAY_PAGE = 1_000;
+/** Events read back per page when the indexes are rebuilt at start. */
+const REPLAY_PAGE = 5_000;
 /** Events deleted per pruning statement, and how long one pruning round may hold the event loop. */
 const PRUNE_BATCH = 2_000;
 const PRUNE_BUDGET_MS = 20;
@@ -37,8 +38,6 @@ export interface EventLogDeps {
   retention: EventRetention;
   /** The vhosts that exist (a task looked up without one is searched in each). */
   vhostNames: () => Iterable<string>;
-  /** Tasks the task index keeps in memory. */
-  taskCacheSize?: number;
 }
 
 const utf8 = new TextDecoder();
@@ -52,6 +51,17 @@ function parseObject(body: Uint8Array): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** The fields the log stores and indexes an event by: scanned, or parsed when the scan cannot tell. */
+function fieldsOf(body: Uint8Array): { fields: EventFields; data: Record<string, unknown> | null } | null {
+  if (body.byteLength < 2 || body[0] !== OPEN_BRACE) return null;
+  const fields = scanEventFields(body);
+  if (fields !== null) return { fields, data: null };
+  const data = parseObject(body);
+  if (data === null) return null;
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return { fields: { type: text(data.type), uuid: text(data.uuid), hostname: text(data.hostname), name: text(data.name) }, data };
 }
 
 function viewOf(e: StoredEvent, data: Record<string, unknown> | null = parseObject(e.body)): EventView {
@@ -75,49 +85,40 @@ export class EventLog implements EventsApi {
   readonly workers: WorkerIndex;
   readonly stats: EventLogStats = { stored: 0, pruned: 0 };
   private nextId: number;
-  /** The event id the last index mark handed to the writer named. */
-  private marked: number;
   private readonly listeners = new Set<(event: EventView) => void>();
 
   constructor(private readonly deps: EventLogDeps) {
     this.retention = Object.freeze({ ...deps.retention });
     this.enabled = deps.retention.maxCount > 0 && deps.retention.maxAge > 0;
     this.nextId = deps.store.eventLogBounds().last + 1;
-    this.marked = deps.store.eventIndexThrough();
-    this.tasks = new TaskIndex({ store: deps.store, writer: deps.writer, ...(deps.taskCacheSize === undefined ? {} : { cacheSize: deps.taskCacheSize }) });
-    this.workers = new WorkerIndex({ writer: deps.writer, now: deps.now }, deps.store.loadWorkerIndex());
-    this.catchUpIndexes();
+    this.tasks = new TaskIndex({
+      // What the index reads is committed first: every event up to lastId is readable.
+      loadEvents: (ids) => {
+        this.deps.writer.flush();
+        return this.deps.store.loadEvents(ids);
+      },
+      parse: parseObject,
+    });
+    this.workers = new WorkerIndex({ now: deps.now });
+    this.rebuildIndexes();
   }
 
   /**
-   * Task rows are written once a second, not with each event, so a crash can leave them behind the
-   * log: the events after the last index mark are read back into the indexes (applying one twice
-   * changes nothing), and written with the next writeIndex().
+   * The indexes are kept in memory only: at start they are rebuilt from the events the log keeps
+   * (its retention bounds the work), in id order, as they were built when the events came.
    */
-  private catchUpIndexes(): void {
+  private rebuildIndexes(): void {
     const last = this.lastId;
-    let after = this.deps.store.eventIndexThrough();
+    let after = 0;
     while (after < last) {
       const page = this.deps.store.readEvents({ vhost: null, afterId: after, upToId: last, limit: REPLAY_PAGE, types: null });
       if (page.length === 0) break;
       for (const e of page) {
-        const data = parseObject(e.body);
-        if (data !== null) this.index(e.vhost, e.type, data, e.id, e.at);
+        const scanned = fieldsOf(e.body);
+        if (scanned !== null) this.index(e.vhost, e.type, scanned.fields, scanned.data, e.body, e.id, e.at);
       }
       after = page[page.length - 1]!.id;
     }
-  }
-
-  /**
-   * Hands the rows of the tasks changed since the last call to the writer, with the mark that the
-   * rows are complete up to the newest event. Called every second and at close (a task query
-   * writes the changed rows itself first).
-   */
-  writeIndex(): void {
-    if (this.tasks.changedCount === 0 && this.marked === this.lastId) return; // nothing new: no commit
-    this.tasks.writeChanged();
-    this.marked = this.lastId;
-    this.deps.writer.putEventIndexMark(this.marked);
   }
 
   get lastId(): number {
@@ -126,35 +127,41 @@ export class EventLog implements EventsApi {
 
   /**
    * Stores an event routed through the events exchange of `vhost` (when the log is enabled) and
-   * returns its properties with the id header added, for the copies delivered live.
+   * returns its properties with the id header added, for the copies delivered live; `live` false
+   * (no queue takes a copy) leaves them as they are, as nothing reads them.
    */
-  capture(vhost: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined): MessageProperties | undefined {
+  capture(vhost: string, routingKey: string, body: Uint8Array, props: MessageProperties | undefined, live = true): MessageProperties | undefined {
     if (!this.enabled) return props;
     const id = this.nextId++;
     const at = this.deps.now();
-    const data = parseObject(body);
-    const named = data?.type;
+    const scanned = fieldsOf(body);
+    const named = scanned?.fields.type;
     const type = typeof named === 'string' && TYPE_PATTERN.test(named) ? named : routingKey;
     const event: StoredEvent = { id, vhost, type, routingKey, at, body };
     this.deps.writer.putEvent(event);
     this.stats.stored++;
-    if (data !== null) this.index(vhost, type, data, id, at);
-    if (this.listeners.size > 0) this.notify(viewOf(event, data));
+    if (scanned !== null) this.index(vhost, type, scanned.fields, scanned.data, body, id, at);
+    if (this.listeners.size > 0) this.notify(scanned === null ? viewOf(event, null) : viewOf(event, scanned.data ?? parseObject(body)));
+    if (!live) return props;
     // Object.assign, not spread syntax: an order of magnitude cheaper here, and this runs per event.
     const headers = Object.assign({}, props?.headers, { [EVENT_ID_HEADER]: id });
     return Object.assign({}, props, { headers });
   }
 
-  private index(vhost: string, type: string, data: Record<string, unknown>, id: number, at: number): void {
+  /**
+   * Feeds an event of a JSON object body to the indexes: a task event by its scanned fields, a
+   * worker event (a few per worker and heartbeat interval) parsed, unless it was already.
+   */
+  private index(vhost: string, type: string, fields: EventFields, data: Record<string, unknown> | null, body: Uint8Array, id: number, at: number): void {
     try {
       if (type.startsWith('task-')) {
-        const uuid = data.uuid;
+        const uuid = fields.uuid;
         // A NUL would let a task id pose as another vhost's in the index's keys.
-        if (typeof uuid === 'string' && uuid !== '' && uuid.length <= 255 && !uuid.includes('\u0000')) this.tasks.onEvent(vhost, uuid, type, data, id, at);
-        if (this.tasks.changedCount >= MAX_CHANGED_TASKS) this.tasks.writeChanged();
+        if (uuid !== null && uuid !== '' && uuid.length <= 255 && !uuid.includes('\u0000')) this.tasks.onEvent(vhost, uuid, type, fields, id, at);
       } else if (type.startsWith('worker-')) {
-        const host = data.hostname;
-        if (typeof host === 'string' && host !== '' && host.length <= 255) this.workers.onEvent(vhost, host, type, data, id, at);
+        const host = fields.hostname;
+        const parsed = data ?? parseObject(body);
+        if (parsed !== null && host !== null && host !== '' && host.length <= 255) this.workers.onEvent(vhost, host, type, parsed, id, at);
       }
     } catch (err) {
       // The event is stored all the same; an index that cannot take it must not refuse the publish.
@@ -229,11 +236,9 @@ export class EventLog implements EventsApi {
     if (typeof taskId !== 'string' || taskId === '') invalid('tasks get(taskId): taskId must be a non-empty string');
     if (vhost !== undefined && typeof vhost !== 'string') invalid('tasks get: vhost must be a string');
     for (const v of vhost === undefined ? this.deps.vhostNames() : [vhost]) {
-      const entry = this.tasks.get(v, taskId);
-      if (entry === null) continue;
-      this.deps.writer.flush();
-      const { events, ...info } = entry;
-      return { ...info, timeline: this.deps.store.loadEvents(events).map((e) => viewOf(e)) };
+      const task = this.tasks.get(v, taskId);
+      if (task === null) continue;
+      return { ...task.info, timeline: task.events.map((e) => viewOf(e)) };
     }
     return null;
   }
@@ -255,7 +260,7 @@ export class EventLog implements EventsApi {
         this.tasks.pruned(r.upTo);
         this.workers.pruned(r.upTo);
       }
-      if (r.deleted < PRUNE_BATCH || performance.now() >= deadline) return;
+      if (r.deleted === 0 || performance.now() >= deadline) return;
     }
   }
 }

@@ -4,7 +4,6 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type {
   BrokerStore, GroupProgress, ResultKey, StoredEvent, StoredGroup, StoredMessage, StoredResult, StoredRevocation,
-  StoredTaskIndex, StoredWorkerIndex,
 } from '../store/store.js';
 import type { BeatWriter } from './beat-state.js';
 import type { Conn, Unacked } from './connection.js';
@@ -28,11 +27,6 @@ export interface CommitWriter extends BeatWriter {
   putGroup(rec: StoredGroup): void;
   putGroupProgress(p: GroupProgress): void;
   putEvent(rec: StoredEvent): void;
-  /** Writes task row `key` with the next commit, built by `row` then (null: none after all); the last call per key in a commit wins. */
-  putEventTask(key: string, row: () => StoredTaskIndex | null): void;
-  putEventWorker(rec: StoredWorkerIndex): void;
-  /** The task and worker rows written so far are complete up to event `id` (written with them). */
-  putEventIndexMark(id: number): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
   flush(): void;
   /** Commits what is pending and stops. */

@@ -38,7 +38,6 @@ export class Sweeper {
     e.revocations.sweep(now);
     e.groups.sweep(now);
     e.rates.sweep(now);
-    e.eventLog.writeIndex();
     e.eventLog.prune();
     this.checkAckTimeouts(now);
     this.checkLimits();

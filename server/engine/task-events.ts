@@ -62,6 +62,19 @@ export function newTaskEntry(vhost: string, taskId: string, eventId: number, at:
   };
 }
 
+/** The state task event `type` stands for (an unknown task-x: X). */
+export function taskEventState(type: string): string {
+  return TASK_EVENT_STATE[type] ?? type.slice('task-'.length).toUpperCase();
+}
+
+/**
+ * Whether an event of `state` moves a task in `current` to it: unless its state comes before the
+ * current one by precedence (then it happened before, and only fills in fields); RETRY always moves on.
+ */
+export function setsState(current: string, state: string): boolean {
+  return state === 'RETRY' || current === 'RETRY' || statePrecedence(state) <= statePrecedence(current);
+}
+
 /** An event's time in epoch ms: its `timestamp` (seconds, Celery's unit), else when the broker stored it. */
 function eventTime(event: Record<string, unknown>, at: number): number {
   const ts = event.timestamp;
@@ -79,12 +92,12 @@ function eventTime(event: Record<string, unknown>, at: number): number {
  */
 export function applyTaskEvent(entry: TaskEntry, type: string, event: Record<string, unknown>, eventId: number, at: number): boolean {
   if (entry.events.length > 0 && eventId <= entry.lastEventId) return false;
-  const state = TASK_EVENT_STATE[type] ?? type.slice('task-'.length).toUpperCase();
+  const state = taskEventState(type);
   const time = eventTime(event, at);
   const timeField = TIME_FIELD[type];
   if (timeField !== undefined) entry[timeField] = time;
   if (type !== 'task-sent' && typeof event.hostname === 'string') entry.worker = event.hostname;
-  const happenedBefore = state !== 'RETRY' && entry.state !== 'RETRY' && statePrecedence(state) > statePrecedence(entry.state);
+  const happenedBefore = !setsState(entry.state, state);
   const keeps = happenedBefore && state === 'RECEIVED' ? RECEIVED_KEEPS : undefined;
   if (!happenedBefore) {
     entry.state = state;

@@ -1,75 +1,43 @@
-// The task index: per task id, what its events said (state, arguments, result or error, worker,
-// times), kept in the store with the event log's retention. Recent tasks are cached in memory, so
-// an event of a running task costs a merge and one row write per commit, never a read.
+// The task index: per task id, a slim entry in memory (state, name, worker, when first and last
+// seen, the ids of its events), kept from a few top-level fields of each task event. Nothing is
+// written per task: the entries are rebuilt at start from the stored events (bounded by the
+// log's retention), and what the API shows of a task (arguments, result, traceback, times) is
+// built when it is read, from that task's stored events, with Celery's merge rules.
 import { fail } from '../../shared/errors.js';
-import type { BrokerStore, StoredTaskIndex, TaskIndexQuery } from '../store/store.js';
+import type { StoredEvent } from '../store/store.js';
 import type { TaskInfo, TasksQuery } from './events-api.js';
-import type { CommitWriter } from './message-flow.js';
-import { applyTaskEvent, newTaskEntry, type TaskEntry } from './task-events.js';
-
-/** Tasks kept in memory by default: enough for every task in flight on a busy broker. */
-export const DEFAULT_TASK_CACHE = 10_000;
+import { applyTaskEvent, MAX_TIMELINE_EVENTS, newTaskEntry, setsState, taskEventState } from './task-events.js';
 
 /** Tasks a query returns by default, and at most. */
 const DEFAULT_QUERY_LIMIT = 100;
 const MAX_QUERY_LIMIT = 1_000;
 
-/**
- * A cached task. `changed` once an event changed it since its row was last built; `queued` while a
- * write of its row waits in the writer for the next commit, which builds the row from the entry as
- * it is then (one serialization however many events changed it) and clears both. Only an entry
- * with neither may leave the cache: the store then holds what the entry holds.
- */
-interface Cached {
-  readonly entry: TaskEntry;
-  readonly key: string;
-  changed: boolean;
-  queued: boolean;
-  /** Used since the eviction scan last passed it (second chance: the scan moves it to the back instead). */
-  used: boolean;
-  /** Left the index with retention: a write still queued for it writes nothing. */
+/** What the index keeps of a task: what listings filter and sort on, and where its events are. */
+interface TaskSlot {
+  readonly vhost: string;
+  readonly id: string;
+  state: string;
+  name: string | null;
+  worker: string | null;
+  readonly firstEventId: number;
+  readonly firstSeen: number;
+  lastEventId: number;
+  lastSeen: number;
+  /** Ids of its events, oldest first (at most MAX_TIMELINE_EVENTS). */
+  readonly events: number[];
+  /** Left the index with retention (still in `order` until it is compacted). */
   dropped: boolean;
-  readonly row: () => StoredTaskIndex | null;
 }
 
-/** Fields of the entry kept in the row's JSON detail (the rest are columns). Nulls are left out. */
-const DETAIL_FIELDS = [
-  'args', 'kwargs', 'argsValue', 'kwargsValue', 'result', 'exception', 'traceback', 'retries', 'queue', 'exchange', 'routingKey', 'rootId', 'parentId', 'eta', 'expires',
-  'sent', 'received', 'started', 'succeeded', 'failed', 'retried', 'revoked', 'rejected', 'runtime', 'terminated', 'expired', 'reason',
-  'timestamp', 'lastSeen', 'events',
-] as const satisfies readonly (keyof TaskEntry)[];
-
-function toRow(e: TaskEntry): StoredTaskIndex {
-  const detail: Record<string, unknown> = {};
-  for (const k of DETAIL_FIELDS) {
-    const v = e[k];
-    if (v !== null) detail[k] = v;
-  }
-  return {
-    vhost: e.vhost, taskId: e.id, firstEventId: e.firstEventId, lastEventId: e.lastEventId, state: e.state, name: e.name, worker: e.worker,
-    firstAt: e.firstSeen, detail: JSON.stringify(detail),
-  };
+/** The top-level fields of a task event the index keeps (null when absent or not a string). */
+export interface TaskEventFields {
+  hostname: string | null;
+  name: string | null;
 }
 
-function fromRow(r: StoredTaskIndex): TaskEntry {
-  const entry = newTaskEntry(r.vhost, r.taskId, r.firstEventId, r.firstAt);
-  Object.assign(entry, JSON.parse(r.detail) as Partial<TaskEntry>);
-  entry.state = r.state;
-  entry.name = r.name;
-  entry.worker = r.worker;
-  entry.lastEventId = r.lastEventId;
-  return entry;
-}
-
-/** The cache key of a task: its id in the default vhost (the common case, no string built), else vhost + NUL + id. */
+/** The key of a task: its id in the default vhost (the common case, no string built), else vhost + NUL + id. */
 function keyOf(vhost: string, taskId: string): string {
   return vhost === '/' ? taskId : `${vhost}\u0000${taskId}`;
-}
-
-/** The API's view of an entry (without its event ids). */
-export function taskInfoOf(e: TaskEntry): TaskInfo {
-  const { events: _events, ...info } = e;
-  return info;
 }
 
 function optionalText(q: Record<string, unknown>, key: string): string | null {
@@ -86,136 +54,149 @@ function optionalCount(q: Record<string, unknown>, key: string, max = Number.MAX
   return v;
 }
 
-/** What the task index needs: the store it reads, the writer it writes through, how many tasks to cache. */
+/** What the task index needs: the stored events of these ids still kept, in id order (committed ones). */
 export interface TaskIndexDeps {
-  store: Pick<BrokerStore, 'loadTaskIndex' | 'queryTaskIndex'>;
-  writer: Pick<CommitWriter, 'putEventTask' | 'flush'>;
-  cacheSize?: number;
+  loadEvents: (ids: readonly number[]) => StoredEvent[];
+  /** The body of a stored event as a JSON object, or null. */
+  parse: (body: Uint8Array) => Record<string, unknown> | null;
 }
 
-/**
- * Task rows are not written per event: changed tasks are written together when `writeChanged()` is
- * called (every second by the event log, before a query, at close), so a task costs one row write
- * for all the events of its second, in one large transaction. What a crash loses of that is read
- * back from the event log at start (see EventLog).
- */
+/** A task as the API shows it, and the stored events it was built from. */
+export interface BuiltTask {
+  info: TaskInfo;
+  events: StoredEvent[];
+}
+
 export class TaskIndex {
-  /** Cached tasks in the order the eviction scan meets them (a Map keeps insertion order). */
-  private readonly cache = new Map<string, Cached>();
-  /** Tasks changed since the last writeChanged(). */
-  private changedSet = new Set<Cached>();
-  private readonly cacheSize: number;
+  private readonly slots = new Map<string, TaskSlot>();
+  /** Every slot in the order of its first event id (the order they were created in), dropped ones until compacted. */
+  private order: TaskSlot[] = [];
+  private droppedInOrder = 0;
+  /** Slots before this index in `order` are all dropped (retention takes the oldest first). */
+  private head = 0;
 
-  constructor(private readonly deps: TaskIndexDeps) {
-    this.cacheSize = deps.cacheSize ?? DEFAULT_TASK_CACHE;
-  }
+  constructor(private readonly deps: TaskIndexDeps) {}
 
-  /** Tasks changed and not yet handed to the writer. */
-  get changedCount(): number {
-    return this.changedSet.size;
-  }
-
-  /** A task event was stored as `eventId` at broker time `at`: merge it; its row is written with the next writeChanged(). */
-  onEvent(vhost: string, taskId: string, type: string, event: Record<string, unknown>, eventId: number, at: number): void {
-    const key = keyOf(vhost, taskId);
-    let cached = this.cache.get(key);
-    if (cached !== undefined) cached.used = true;
-    else {
-      // Not touched lately: its row (a task from before a restart, or evicted), or a new task.
-      const row = this.deps.store.loadTaskIndex(vhost, taskId);
-      cached = this.cached(key, row === null ? newTaskEntry(vhost, taskId, eventId, at) : fromRow(row));
-      this.cache.set(key, cached);
-    }
-    if (!applyTaskEvent(cached.entry, type, event, eventId, at)) return;
-    cached.changed = true;
-    this.changedSet.add(cached);
+  /** Tasks the index holds. */
+  get size(): number {
+    return this.slots.size;
   }
 
   /**
-   * Hands the row of every changed task to the writer (built when the commit is made), after
-   * trimming the cache of entries the store is up to date with.
+   * A task event was stored as `eventId` at broker time `at`. An event at or below the task's
+   * latest applied id was applied already and changes nothing. The state follows Celery's rule
+   * (setsState); the worker is the sender of any event but task-sent (the producer's).
    */
-  writeChanged(): void {
-    // Trimmed here, not per event: entries become evictable only once their rows are built.
-    if (this.cache.size > this.cacheSize) this.trim();
-    const changed = this.changedSet;
-    if (changed.size === 0) return;
-    this.changedSet = new Set();
-    for (const c of changed) {
-      if (!c.changed || c.queued) continue; // already written, or its queued row will be built with this change
-      c.queued = true;
-      this.deps.writer.putEventTask(c.key, c.row);
+  onEvent(vhost: string, taskId: string, type: string, fields: TaskEventFields, eventId: number, at: number): void {
+    const key = keyOf(vhost, taskId);
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = { vhost, id: taskId, state: 'PENDING', name: null, worker: null, firstEventId: eventId, firstSeen: at, lastEventId: eventId, lastSeen: at, events: [], dropped: false };
+      this.slots.set(key, slot);
+      this.order.push(slot);
+    } else if (eventId <= slot.lastEventId) return;
+    const state = taskEventState(type);
+    if (setsState(slot.state, state)) slot.state = state;
+    if (type !== 'task-sent' && fields.hostname !== null) slot.worker = fields.hostname;
+    if (fields.name !== null) slot.name = fields.name;
+    slot.lastEventId = eventId;
+    slot.lastSeen = at;
+    slot.events.push(eventId);
+    if (slot.events.length > MAX_TIMELINE_EVENTS) slot.events.splice(0, slot.events.length - MAX_TIMELINE_EVENTS);
+  }
+
+  /** The task with the stored events it was built from, or null when the index does not hold it. */
+  get(vhost: string, taskId: string): BuiltTask | null {
+    const slot = this.slots.get(keyOf(vhost, taskId));
+    if (slot === undefined) return null;
+    const events = this.deps.loadEvents(slot.events);
+    return { info: this.build(slot, events), events };
+  }
+
+  /**
+   * The task as the API shows it, merged from its events as Celery's State merges them. The
+   * listing fields (state, name, worker, latest event) are the slot's, so a task reads as it was
+   * listed even when retention already took some of its events.
+   */
+  private build(slot: TaskSlot, events: readonly StoredEvent[]): TaskInfo {
+    const entry = newTaskEntry(slot.vhost, slot.id, slot.firstEventId, slot.firstSeen);
+    for (const e of events) {
+      const data = this.deps.parse(e.body);
+      if (data !== null) applyTaskEvent(entry, e.type, data, e.id, e.at);
     }
+    const { events: _ids, ...info } = entry;
+    info.state = slot.state;
+    info.name = slot.name;
+    info.worker = slot.worker;
+    info.lastEventId = slot.lastEventId;
+    info.lastSeen = slot.lastSeen;
+    return info;
   }
 
-  private cached(key: string, entry: TaskEntry): Cached {
-    const c: Cached = {
-      entry, key, changed: false, queued: false, used: false, dropped: false,
-      row: () => {
-        c.changed = false;
-        c.queued = false;
-        return c.dropped ? null : toRow(entry);
-      },
-    };
-    return c;
-  }
-
-  /** The task, freshest first from the cache, else from the store; null when unknown. */
-  get(vhost: string, taskId: string): TaskEntry | null {
-    const cached = this.cache.get(keyOf(vhost, taskId));
-    if (cached !== undefined) return cached.entry;
-    const row = this.deps.store.loadTaskIndex(vhost, taskId);
-    return row === null ? null : fromRow(row);
-  }
-
-  /** A page of tasks, newest first; changed rows are written (committed) first. */
+  /** A page of tasks, newest first (by first event id); the cursor is the last one's first event id. */
   query(raw: TasksQuery = {}): { tasks: TaskInfo[]; cursor: number | null } {
     if (raw === null || typeof raw !== 'object') throw fail('ERR_INVALID_ARGUMENT', 'tasks query: must be an object');
     const q = raw as Record<string, unknown>;
     const limit = optionalCount(q, 'limit', MAX_QUERY_LIMIT) ?? DEFAULT_QUERY_LIMIT;
-    const query: TaskIndexQuery = {
-      vhost: optionalText(q, 'vhost'), state: optionalText(q, 'state'), name: optionalText(q, 'name'), worker: optionalText(q, 'worker'),
-      search: optionalText(q, 'search'), from: optionalCount(q, 'from'), to: optionalCount(q, 'to'), beforeId: optionalCount(q, 'cursor'), limit,
-    };
-    this.writeChanged();
-    this.deps.writer.flush();
-    const rows = this.deps.store.queryTaskIndex(query);
-    const tasks = rows.map((r) => taskInfoOf(fromRow(r)));
-    return { tasks, cursor: rows.length === limit && limit > 0 ? rows[rows.length - 1]!.firstEventId : null };
+    const vhost = optionalText(q, 'vhost');
+    const state = optionalText(q, 'state');
+    const name = optionalText(q, 'name');
+    const worker = optionalText(q, 'worker');
+    const rawSearch = optionalText(q, 'search');
+    const search = rawSearch === null || rawSearch === '' ? null : rawSearch.toLowerCase();
+    const from = optionalCount(q, 'from');
+    const to = optionalCount(q, 'to');
+    const before = optionalCount(q, 'cursor');
+    const found: TaskSlot[] = [];
+    if (limit > 0) {
+      for (let i = this.startBefore(before); i >= this.head && found.length < limit; i--) {
+        const s = this.order[i]!;
+        if (s.dropped || (vhost !== null && s.vhost !== vhost) || (state !== null && s.state !== state)) continue;
+        if ((name !== null && s.name !== name) || (worker !== null && s.worker !== worker)) continue;
+        if ((from !== null && s.firstSeen < from) || (to !== null && s.firstSeen >= to)) continue;
+        if (search !== null && !s.id.toLowerCase().startsWith(search) && !(s.name !== null && s.name.toLowerCase().includes(search))) continue;
+        found.push(s);
+      }
+    }
+    // One read of the stored events for the whole page, handed out per task.
+    const byId = new Map<number, StoredEvent>();
+    for (const e of this.deps.loadEvents(found.flatMap((s) => s.events).sort((a, b) => a - b))) byId.set(e.id, e);
+    const tasks = found.map((s) => this.build(s, s.events.flatMap((id) => byId.get(id) ?? [])));
+    return { tasks, cursor: found.length === limit && limit > 0 ? found[found.length - 1]!.firstEventId : null };
+  }
+
+  /** The index in `order` of the newest slot with a first event id below `before` (all when null); -1 when none. */
+  private startBefore(before: number | null): number {
+    if (before === null) return this.order.length - 1;
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.order[mid]!.firstEventId < before) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
   }
 
   /**
-   * Retention deleted the rows whose latest event id is at or below `upTo`: so do we, with their
-   * changes not yet written (a write already queued writes nothing), or a later write would bring
-   * such a task back.
+   * Retention deleted every event at or below `upTo`: the tasks whose latest event was among them
+   * go. Only slots first seen at or below `upTo` can be such tasks, and they lead `order`.
    */
   pruned(upTo: number): void {
-    for (const [key, c] of this.cache) {
-      if (c.entry.lastEventId > upTo) continue;
-      c.dropped = true;
-      this.cache.delete(key);
-      this.changedSet.delete(c);
+    for (let i = this.head; i < this.order.length; i++) {
+      const s = this.order[i]!;
+      if (s.firstEventId > upTo) break;
+      if (s.dropped || s.lastEventId > upTo) continue;
+      s.dropped = true;
+      this.droppedInOrder++;
+      this.slots.delete(keyOf(s.vhost, s.id));
     }
-  }
-
-  /**
-   * Evicts entries the store is up to date with, down to the cache size, oldest first; one used
-   * since the last scan gets a second chance at the back (an approximate LRU that costs nothing per
-   * event). Entries still to be written are skipped, and the scan looks at each entry at most once.
-   */
-  private trim(): void {
-    let excess = this.cache.size - this.cacheSize;
-    let budget = this.cache.size;
-    for (const [key, c] of this.cache) {
-      if (excess <= 0 || budget-- <= 0) break;
-      if (c.changed || c.queued) continue;
-      this.cache.delete(key);
-      if (c.used) {
-        c.used = false;
-        this.cache.set(key, c);
-        continue;
-      }
-      excess--;
+    while (this.head < this.order.length && this.order[this.head]!.dropped) this.head++;
+    // Compacted once dropped slots are the bigger part, so a query's walk and this loop stay short.
+    if (this.droppedInOrder * 2 > this.order.length) {
+      this.order = this.order.filter((s) => !s.dropped);
+      this.droppedInOrder = 0;
+      this.head = 0;
     }
   }
 }

@@ -1,9 +1,8 @@
 // The worker index: per worker hostname, what its worker-online / heartbeat / offline events said
-// (pool, concurrency, load, tasks run), held in memory (workers are few) and written to the store
-// with the event log's retention, so it survives a restart.
-import type { StoredWorkerIndex } from '../store/store.js';
+// (pool, concurrency, load, tasks run), held in memory (workers are few) and rebuilt at start from
+// the stored events (the event log's retention bounds it), so it survives a restart without a row
+// of its own.
 import type { WorkerInfo } from './events-api.js';
-import type { CommitWriter } from './message-flow.js';
 
 /** Celery's HEARTBEAT_EXPIRE_WINDOW: a worker unheard for twice its interval is offline. */
 const EXPIRE_WINDOW = 2;
@@ -24,22 +23,13 @@ function newEntry(vhost: string, hostname: string, eventId: number): WorkerEntry
 }
 
 export interface WorkerIndexDeps {
-  writer: Pick<CommitWriter, 'putEventWorker'>;
   now: () => number;
 }
 
 export class WorkerIndex {
   private readonly workers = new Map<string, WorkerEntry>();
 
-  /** Starts from the rows the store kept. */
-  constructor(private readonly deps: WorkerIndexDeps, rows: readonly StoredWorkerIndex[]) {
-    for (const r of rows) {
-      const entry = newEntry(r.vhost, r.hostname, r.lastEventId);
-      Object.assign(entry, JSON.parse(r.detail) as Partial<WorkerEntry>);
-      entry.lastEventId = r.lastEventId;
-      this.workers.set(`${r.vhost}\u0000${r.hostname}`, entry);
-    }
-  }
+  constructor(private readonly deps: WorkerIndexDeps) {}
 
   /** A worker event was stored as `eventId` at broker time `at`. */
   onEvent(vhost: string, hostname: string, type: string, event: Record<string, unknown>, eventId: number, at: number): void {
@@ -66,8 +56,6 @@ export class WorkerIndex {
     w.swIdent = text(event.sw_ident) ?? w.swIdent;
     w.swVer = text(event.sw_ver) ?? w.swVer;
     w.swSys = text(event.sw_sys) ?? w.swSys;
-    const { vhost: _v, hostname: _h, lastEventId, ...detail } = w;
-    this.deps.writer.putEventWorker({ vhost, hostname, lastEventId, detail: JSON.stringify(detail) });
   }
 
   /** Every worker (of `vhost`, or all), by vhost then hostname, with `online` as of now. */
@@ -82,7 +70,7 @@ export class WorkerIndex {
     return out.sort((a, b) => (a.vhost === b.vhost ? (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0) : a.vhost < b.vhost ? -1 : 1));
   }
 
-  /** Retention deleted the rows whose latest event id is at or below `upTo`. */
+  /** Retention deleted every event at or below `upTo`: workers last heard of among them go. */
   pruned(upTo: number): void {
     for (const [key, w] of this.workers) if (w.lastEventId <= upTo) this.workers.delete(key);
   }

@@ -1,124 +1,58 @@
-// The SQL of the event log and of the task and worker indexes kept from it (schema 6).
-// Prepared once by the SqliteStore, which runs the batch part inside its one write transaction.
+// The SQL of the event log (schema 6); the task and worker indexes are the engine's, in memory.
+// Events are stored a chunk per group commit (event-chunk.ts): one row holding the events of the
+// commit, keyed by its first id, with its last id and the storing time of its last event. Reads
+// decode the chunks of their window; retention deletes whole chunks, oldest first, once every event
+// of one is beyond a bound. Prepared once by the SqliteStore, which runs the batch part inside its
+// one write transaction.
 import type Database from 'better-sqlite3';
-import type {
-  EventLogQuery, EventPruneResult, StoredEvent, StoredTaskIndex, StoredWorkerIndex, TaskIndexQuery, WriteBatch,
-} from './store.js';
+import { decodeChunk, encodeChunk } from './event-chunk.js';
+import type { EventLogQuery, EventPruneResult, StoredEvent, WriteBatch } from './store.js';
 
-interface EventRow { id: number; vhost: string; type: string; routing_key: string; at: number; body: Buffer }
-interface TaskRow {
-  first_event_id: number; vhost: string; task_id: string; last_event_id: number; state: string; name: string | null;
-  worker: string | null; first_at: number; detail: string;
-}
-interface WorkerRow { vhost: string; hostname: string; last_event_id: number; detail: string }
+interface ChunkRow { first_id: number; last_id: number; stored_at: number; events: Buffer }
 
-const EVENT_COLUMNS = 'id, vhost, type, routing_key, at, body';
-const TASK_COLUMNS = 'first_event_id, vhost, task_id, last_event_id, state, name, worker, first_at, detail';
-
-function toEvent(r: EventRow): StoredEvent {
-  return { id: r.id, vhost: r.vhost, type: r.type, routingKey: r.routing_key, at: r.at, body: r.body };
-}
-
-function toTask(r: TaskRow): StoredTaskIndex {
-  return {
-    vhost: r.vhost, taskId: r.task_id, firstEventId: r.first_event_id, lastEventId: r.last_event_id, state: r.state, name: r.name,
-    worker: r.worker, firstAt: r.first_at, detail: r.detail,
-  };
-}
-
-/** `%` and `_` match themselves in a LIKE pattern (escaped with `\`). */
-function likeEscape(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** Statements for the `events`, `event_tasks` and `event_workers` tables. */
+/** Statements for the `events` table. */
 export class EventsSql {
-  private readonly insertEvent: Database.Statement;
+  private readonly insertChunk: Database.Statement;
   private readonly raiseMaxEventId: Database.Statement;
-  private readonly raiseIndexThrough: Database.Statement;
-  private readonly selectIndexThrough: Database.Statement<[], { value: number }>;
-  private readonly upsertTask: Database.Statement;
-  private readonly upsertWorker: Database.Statement;
   private readonly selectBounds: Database.Statement<[], { first: number | null; last: number }>;
-  private readonly selectWindow: Database.Statement<[Record<string, unknown>], EventRow>;
-  private readonly selectFirstFrom: Database.Statement<[number], { id: number; at: number }>;
-  private readonly selectByIds: Database.Statement<[string], EventRow>;
-  private readonly selectOldest: Database.Statement<[number], { id: number; at: number }>;
-  private readonly deleteEventsUpTo: Database.Statement;
-  private readonly deleteTasksUpTo: Database.Statement;
-  private readonly deleteWorkersUpTo: Database.Statement;
-  private readonly selectTask: Database.Statement<[string, string], TaskRow>;
-  private readonly selectTasks: Database.Statement<[Record<string, unknown>], TaskRow>;
-  private readonly selectWorkers: Database.Statement<[], WorkerRow>;
-  private readonly pruneTx: (upTo: number) => number;
+  private readonly selectFrom: Database.Statement<[{ from: number; upTo: number }], ChunkRow>;
+  private readonly selectHolding: Database.Statement<[number], ChunkRow>;
+  private readonly selectFirstFrom: Database.Statement<[number], { first_id: number; stored_at: number }>;
+  private readonly selectOldest: Database.Statement<[], { first_id: number; last_id: number; stored_at: number }>;
+  private readonly deleteChunksUpTo: Database.Statement;
+  private readonly pruneTx: (upTo: number) => void;
 
   constructor(db: Database.Database) {
-    this.insertEvent = db.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.insertChunk = db.prepare('INSERT INTO events (first_id, last_id, stored_at, events) VALUES (?, ?, ?, ?)');
     this.raiseMaxEventId = db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'max_event_id'`);
-    this.raiseIndexThrough = db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'event_index_through'`);
-    this.selectIndexThrough = db.prepare(`SELECT value FROM meta WHERE key = 'event_index_through'`);
-    // A row keeps the first_event_id and first_at it was created with: they place it in listings.
-    this.upsertTask = db.prepare(
-      `INSERT INTO event_tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (vhost, task_id) DO UPDATE SET last_event_id = excluded.last_event_id, state = excluded.state,
-         name = excluded.name, worker = excluded.worker, detail = excluded.detail`,
-    );
-    this.upsertWorker = db.prepare(
-      `INSERT INTO event_workers (vhost, hostname, last_event_id, detail) VALUES (?, ?, ?, ?)
-       ON CONFLICT (vhost, hostname) DO UPDATE SET last_event_id = excluded.last_event_id, detail = excluded.detail`,
-    );
+    // meta.max_event_id is raised by pruning only (what it deletes): with the kept chunks it gives the highest id ever stored.
     this.selectBounds = db.prepare(
-      `SELECT (SELECT min(id) FROM events) AS first,
-              max(coalesce((SELECT value FROM meta WHERE key = 'max_event_id'), 0), coalesce((SELECT max(id) FROM events), 0)) AS last`,
+      `SELECT (SELECT min(first_id) FROM events) AS first,
+              max(coalesce((SELECT value FROM meta WHERE key = 'max_event_id'), 0),
+                  coalesce((SELECT last_id FROM events ORDER BY first_id DESC LIMIT 1), 0)) AS last`,
     );
-    // A window of ids walked in rowid order; the filters only skip rows inside it.
-    this.selectWindow = db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE id > @after AND id <= @upTo AND (@vhost IS NULL OR vhost = @vhost)
-         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
-       ORDER BY id LIMIT @limit`,
+    // The chunk holding id `after + 1` (the last that starts at or before it) and those after, up to `upTo`.
+    this.selectFrom = db.prepare(
+      `SELECT first_id, last_id, stored_at, events FROM events
+       WHERE first_id >= coalesce((SELECT first_id FROM events WHERE first_id <= @from ORDER BY first_id DESC LIMIT 1), 0) AND first_id <= @upTo
+       ORDER BY first_id`,
     );
-    this.selectFirstFrom = db.prepare('SELECT id, at FROM events WHERE id >= ? ORDER BY id LIMIT 1');
-    this.selectByIds = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`);
-    this.selectOldest = db.prepare('SELECT id, at FROM events ORDER BY id LIMIT ?');
-    this.deleteEventsUpTo = db.prepare('DELETE FROM events WHERE id <= ?');
-    // A range of the rowid (first_event_id); of its rows only tasks still running past N stay.
-    this.deleteTasksUpTo = db.prepare('DELETE FROM event_tasks WHERE first_event_id <= @upTo AND last_event_id <= @upTo');
-    this.deleteWorkersUpTo = db.prepare('DELETE FROM event_workers WHERE last_event_id <= ?');
-    this.selectTask = db.prepare(`SELECT ${TASK_COLUMNS} FROM event_tasks WHERE vhost = ? AND task_id = ?`);
-    this.selectTasks = db.prepare(
-      `SELECT ${TASK_COLUMNS} FROM event_tasks
-       WHERE (@before IS NULL OR first_event_id < @before) AND (@vhost IS NULL OR vhost = @vhost) AND (@state IS NULL OR state = @state)
-         AND (@name IS NULL OR name = @name) AND (@worker IS NULL OR worker = @worker)
-         AND (@from IS NULL OR first_at >= @from) AND (@to IS NULL OR first_at < @to)
-         AND (@search IS NULL OR task_id LIKE @search || '%' ESCAPE '\\' OR name LIKE '%' || @search || '%' ESCAPE '\\')
-       ORDER BY first_event_id DESC LIMIT @limit`,
-    );
-    this.selectWorkers = db.prepare('SELECT vhost, hostname, last_event_id, detail FROM event_workers ORDER BY vhost, hostname');
+    this.selectHolding = db.prepare('SELECT first_id, last_id, stored_at, events FROM events WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1');
+    this.selectFirstFrom = db.prepare('SELECT first_id, stored_at FROM events WHERE first_id >= ? ORDER BY first_id LIMIT 1');
+    this.selectOldest = db.prepare('SELECT first_id, last_id, stored_at FROM events ORDER BY first_id');
+    this.deleteChunksUpTo = db.prepare('DELETE FROM events WHERE first_id <= ?');
     this.pruneTx = db.transaction((upTo: number) => {
-      const n = this.deleteEventsUpTo.run(upTo).changes;
-      this.deleteTasksUpTo.run({ upTo });
-      this.deleteWorkersUpTo.run(upTo);
-      return n;
+      this.deleteChunksUpTo.run(upTo);
+      this.raiseMaxEventId.run(upTo);
     });
   }
 
-  /** The batch's event writes; runs inside the store's write transaction. */
+  /** The batch's events as one chunk; runs inside the store's write transaction. */
   apply(batch: WriteBatch): void {
     const events = batch.events ?? [];
-    if (events.length > 0) {
-      for (const e of events) this.insertEvent.run(e.id, e.vhost, e.type, e.routingKey, e.at, e.body);
-      this.raiseMaxEventId.run(events[events.length - 1]!.id);
-    }
-    for (const t of batch.eventTasks ?? []) {
-      this.upsertTask.run(t.firstEventId, t.vhost, t.taskId, t.lastEventId, t.state, t.name, t.worker, t.firstAt, t.detail);
-    }
-    for (const w of batch.eventWorkers ?? []) this.upsertWorker.run(w.vhost, w.hostname, w.lastEventId, w.detail);
-    if (batch.eventIndexThrough !== undefined) this.raiseIndexThrough.run(batch.eventIndexThrough);
-  }
-
-  indexThrough(): number {
-    return this.selectIndexThrough.get()?.value ?? 0;
+    if (events.length === 0) return;
+    const last = events[events.length - 1]!;
+    this.insertChunk.run(events[0]!.id, last.id, last.at, encodeChunk(events));
   }
 
   bounds(): { first: number; last: number } {
@@ -128,11 +62,26 @@ export class EventsSql {
 
   read(q: EventLogQuery): StoredEvent[] {
     if (q.limit <= 0 || q.upToId <= q.afterId) return [];
-    const types = q.types === null ? null : JSON.stringify(q.types);
-    return this.selectWindow.all({ after: q.afterId, upTo: q.upToId, vhost: q.vhost, types, limit: q.limit }).map(toEvent);
+    const types = q.types === null ? null : new Set(q.types);
+    const out: StoredEvent[] = [];
+    for (const row of this.selectFrom.iterate({ from: q.afterId + 1, upTo: q.upToId })) {
+      if (row.last_id <= q.afterId) continue;
+      for (const e of decodeChunk(row.events)) {
+        if (e.id <= q.afterId) continue;
+        if (e.id > q.upToId) return out;
+        if ((q.vhost !== null && e.vhost !== q.vhost) || (types !== null && !types.has(e.type))) continue;
+        out.push(e);
+        if (out.length >= q.limit) return out;
+      }
+    }
+    return out;
   }
 
-  /** Bisects ids [first, last] for the first kept event stored at or after `time` (a gap is skipped to the next kept id). */
+  /**
+   * Bisects the chunks (by first id, from the oldest kept to the newest) for the first whose last
+   * event was stored at or after `time`, then finds the first such event in it: storing times
+   * grow with ids, so no earlier chunk holds one.
+   */
   firstAt(time: number): number | null {
     const { first, last } = this.bounds();
     if (first === 0) return null;
@@ -146,48 +95,59 @@ export class EventsSql {
         hi = mid - 1;
         continue;
       }
-      if (row.at >= time) {
-        found = row.id;
+      if (row.stored_at >= time) {
+        found = row.first_id;
         hi = mid - 1;
       } else {
-        lo = row.id + 1;
+        lo = row.first_id + 1;
       }
     }
-    return found;
+    // The first chunk whose last event is young enough holds the first such event.
+    if (found === null) return null;
+    for (const e of decodeChunk(this.selectHolding.get(found)!.events)) if (e.at >= time) return e.id;
+    return null;
   }
 
+  /** The events of these ids still kept, in id order (each chunk decoded once). */
   loadByIds(ids: readonly number[]): StoredEvent[] {
-    if (ids.length === 0) return [];
-    return this.selectByIds.all(JSON.stringify(ids)).map(toEvent);
+    const out: StoredEvent[] = [];
+    let chunk: { first: number; last: number; events: StoredEvent[] } | null = null;
+    for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
+      if (chunk === null || id < chunk.first || id > chunk.last) {
+        const row = this.selectHolding.get(id);
+        if (row === undefined || row.last_id < id) continue;
+        chunk = { first: row.first_id, last: row.last_id, events: decodeChunk(row.events) };
+      }
+      const e = chunk.events[id - chunk.first];
+      // Ids are dense within a chunk; the check keeps a wrong guess from answering another event.
+      if (e !== undefined && e.id === id) out.push(e);
+      else {
+        const found = chunk.events.find((x) => x.id === id);
+        if (found !== undefined) out.push(found);
+      }
+    }
+    return out;
   }
 
+  /**
+   * Deletes the oldest chunks whose every event is beyond a bound (last id at or below
+   * `keepAfterId`, or last event stored before `before`), up to about `limit` events (at least one
+   * chunk), stopping at the first chunk to keep.
+   */
   prune(keepAfterId: number, before: number, limit: number): EventPruneResult {
     if (limit <= 0) return { deleted: 0, upTo: 0 };
-    // Oldest first, up to the first event to keep (iterated, so that one row is all a log within
-    // its bounds costs): never a scan past the batch.
     let upTo = 0;
-    for (const r of this.selectOldest.iterate(limit)) {
-      if (r.id > keepAfterId && r.at >= before) break;
-      upTo = r.id;
+    let firstDeleted = 0;
+    let deleted = 0;
+    for (const r of this.selectOldest.iterate()) {
+      if (r.last_id > keepAfterId && r.stored_at >= before) break;
+      if (deleted > 0 && deleted + (r.last_id - r.first_id + 1) > limit) break;
+      if (firstDeleted === 0) firstDeleted = r.first_id;
+      upTo = r.last_id;
+      deleted += r.last_id - r.first_id + 1;
     }
     if (upTo === 0) return { deleted: 0, upTo: 0 };
-    return { deleted: this.pruneTx(upTo), upTo };
-  }
-
-  loadTask(vhost: string, taskId: string): StoredTaskIndex | null {
-    const r = this.selectTask.get(vhost, taskId);
-    return r === undefined ? null : toTask(r);
-  }
-
-  queryTasks(q: TaskIndexQuery): StoredTaskIndex[] {
-    if (q.limit <= 0) return [];
-    const search = q.search === null || q.search === '' ? null : likeEscape(q.search);
-    return this.selectTasks.all({
-      before: q.beforeId, vhost: q.vhost, state: q.state, name: q.name, worker: q.worker, from: q.from, to: q.to, search, limit: q.limit,
-    }).map(toTask);
-  }
-
-  loadWorkers(): StoredWorkerIndex[] {
-    return this.selectWorkers.all().map((r) => ({ vhost: r.vhost, hostname: r.hostname, lastEventId: r.last_event_id, detail: r.detail }));
+    this.pruneTx(upTo);
+    return { deleted, upTo };
   }
 }

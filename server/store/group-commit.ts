@@ -2,8 +2,7 @@
 // transaction, so durability costs one fsync per turn instead of one per message.
 import {
   isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type ScheduleKey, type StoredEvent, type StoredFire, type StoredGroup,
-  type StoredLease, type StoredMessage, type StoredResult, type StoredRevocation, type StoredScheduleEntry, type StoredTaskIndex,
-  type StoredWorkerIndex, type WriteBatch,
+  type StoredLease, type StoredMessage, type StoredResult, type StoredRevocation, type StoredScheduleEntry, type WriteBatch,
 } from './store.js';
 
 const beatKey = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
@@ -79,11 +78,8 @@ export class GroupCommit {
   private fires: StoredFire[] = [];
   /** Failed commits in a row that held beat writes. */
   private beatFailures = 0;
-  /** Event log writes of this turn: appended events, task and worker index rows (last wins per key). */
+  /** Events appended this turn. */
   private events: StoredEvent[] = [];
-  private eventTasks = new Map<string, () => StoredTaskIndex | null>();
-  private eventWorkers = new Map<string, StoredWorkerIndex>();
-  private eventIndexThrough: number | undefined;
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -130,38 +126,13 @@ export class GroupCommit {
     return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size
       + this.revocations.length + this.groups.length + this.groupProgress.size
       + this.scheduleEntries.size + this.scheduleDeletes.size + this.leases.size + this.fires.length
-      + this.events.length + this.eventTasks.size + this.eventWorkers.size + (this.eventIndexThrough === undefined ? 0 : 1);
-  }
-
-  /** Records that the task and worker rows written so far (with this commit) are complete up to event `id`. */
-  putEventIndexMark(id: number): void {
-    this.assertOpen();
-    this.eventIndexThrough = Math.max(id, this.eventIndexThrough ?? 0);
-    this.scheduleTurn();
+      + this.events.length;
   }
 
   /** Appends an event to the event log (ids must grow from one call to the next). Bounded per transaction as inserts are. */
   putEvent(rec: StoredEvent): void {
     this.add(this.events, rec);
     if (this.events.length >= this.maxBatchInserts && this.holds === 0) this.commit();
-  }
-
-  /**
-   * Writes a task index row whole with the next commit, built by `row` when that commit is made (so
-   * a task that several events change in one turn is serialized once; null = nothing to write after
-   * all); the last call per `key` wins.
-   */
-  putEventTask(key: string, row: () => StoredTaskIndex | null): void {
-    this.assertOpen();
-    this.eventTasks.set(key, row);
-    this.scheduleTurn();
-  }
-
-  /** Writes a worker index row whole; the last write of a turn per worker wins. */
-  putEventWorker(rec: StoredWorkerIndex): void {
-    this.assertOpen();
-    this.eventWorkers.set(beatKey(rec.vhost, rec.hostname), rec);
-    this.scheduleTurn();
   }
 
   /** Writes a schedule entry whole (created, changed, fired or advanced); the last write of a turn wins. */
@@ -361,8 +332,7 @@ export class GroupCommit {
       revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
       scheduleDeletes: [...this.scheduleDeletes.values()], scheduleEntries: [...this.scheduleEntries.values()],
       leases: [...this.leases.values()], fires: this.fires,
-      events: this.events, eventTasks: [], eventWorkers: [...this.eventWorkers.values()],
-      ...(this.eventIndexThrough === undefined ? {} : { eventIndexThrough: this.eventIndexThrough }),
+      events: this.events,
     };
     this.tracks = [];
     this.results = new Map();
@@ -374,20 +344,7 @@ export class GroupCommit {
     this.scheduleDeletes = new Map();
     this.leases = new Map();
     this.fires = [];
-    const eventTaskRows = this.eventTasks;
     this.events = [];
-    this.eventTasks = new Map();
-    this.eventWorkers = new Map();
-    this.eventIndexThrough = undefined;
-    for (const build of eventTaskRows.values()) {
-      try {
-        const row = build();
-        if (row !== null) batch.eventTasks!.push(row);
-      } catch (err) {
-        // One row that cannot be built must not cost the batch its other writes.
-        this.onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
-    }
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 

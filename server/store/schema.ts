@@ -170,47 +170,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (vhost, entry, scheduled_at)
   ) WITHOUT ROWID;
   `,
-  // 6: the event log and the task and worker indexes kept from it. events.id is the rowid (the
-  // engine's id, increasing), so the log is read and pruned in id order without another index;
-  // meta.max_event_id keeps ids increasing after every event was pruned; meta.event_index_through is
-  // the event id the task and worker rows are complete up to (later events are read back into them
-  // at start, as task rows are written once a second rather than with each event). A task row's rowid is the
-  // id of its first event (listings walk it newest first, and it never changes); (vhost, task_id)
-  // finds a task. Pruning up to id N drops the rows with first and last event at or below N: a
-  // range of the rowid, so no index on last_event_id is kept up to date with every write.
+  // 6: the event log, a row per group commit (a chunk: the events of one commit, encoded by
+  // server/store/event-chunk.ts), keyed by the id of its first event (the rowid: read and pruned in
+  // id order without another index), with its last id and the storing time of its last event (what
+  // retention compares). meta.max_event_id is raised by pruning, so ids keep increasing after every
+  // chunk was pruned. The task and worker indexes are the engine's, in memory, rebuilt from the
+  // events at start: they have no table.
   `
   CREATE TABLE events (
-    id INTEGER PRIMARY KEY,
-    vhost TEXT NOT NULL,
-    type TEXT NOT NULL,
-    routing_key TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    body BLOB NOT NULL
-  );
-
-  CREATE TABLE event_tasks (
-    first_event_id INTEGER PRIMARY KEY,
-    vhost TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    last_event_id INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    name TEXT,
-    worker TEXT,
-    first_at INTEGER NOT NULL,
-    detail TEXT NOT NULL,
-    UNIQUE (vhost, task_id)
-  );
-
-  CREATE TABLE event_workers (
-    vhost TEXT NOT NULL,
-    hostname TEXT NOT NULL,
-    last_event_id INTEGER NOT NULL,
-    detail TEXT NOT NULL,
-    PRIMARY KEY (vhost, hostname)
+    first_id INTEGER PRIMARY KEY,
+    last_id INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL,
+    events BLOB NOT NULL
   );
 
   INSERT INTO meta (key, value) VALUES ('max_event_id', 0);
-  INSERT INTO meta (key, value) VALUES ('event_index_through', 0);
   `,
 ];
 

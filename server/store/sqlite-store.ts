@@ -20,9 +20,6 @@ import type {
   StoredRevocation,
   StoredBeat,
   StoredEvent,
-  StoredTaskIndex,
-  StoredWorkerIndex,
-  TaskIndexQuery,
   Topology,
   StoreFileSizes,
   WriteBatch,
@@ -471,10 +468,6 @@ class SqliteStore implements BrokerStore {
     return this.events.bounds();
   }
 
-  eventIndexThrough(): number {
-    return this.events.indexThrough();
-  }
-
   readEvents(query: EventLogQuery): StoredEvent[] {
     return this.events.read(query);
   }
@@ -489,18 +482,6 @@ class SqliteStore implements BrokerStore {
 
   pruneEvents(keepAfterId: number, before: number, limit: number): EventPruneResult {
     return this.events.prune(keepAfterId, before, limit);
-  }
-
-  loadTaskIndex(vhost: string, taskId: string): StoredTaskIndex | null {
-    return this.events.loadTask(vhost, taskId);
-  }
-
-  queryTaskIndex(query: TaskIndexQuery): StoredTaskIndex[] {
-    return this.events.queryTasks(query);
-  }
-
-  loadWorkerIndex(): StoredWorkerIndex[] {
-    return this.events.loadWorkers();
   }
 
   loadMessages(queueId: number, afterId: number, limit: number): StoredMessage[] {

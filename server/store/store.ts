@@ -175,35 +175,6 @@ export interface StoredEvent {
   body: Uint8Array;
 }
 
-/**
- * A task's row in the task index the broker keeps from task events. The fields listings filter on
- * are columns; the rest (arguments, result, times...) is the engine's JSON text in `detail`.
- */
-export interface StoredTaskIndex {
-  vhost: string;
-  taskId: string;
-  /** The id of the first event of the task the broker stored: its place in listings (newest first). */
-  firstEventId: number;
-  /** The id of its latest event; the row goes when the log no longer holds it (retention). */
-  lastEventId: number;
-  state: string;
-  name: string | null;
-  /** Hostname of the worker of its latest worker-sent event. */
-  worker: string | null;
-  /** When the broker stored its first event, epoch ms (time-range queries). */
-  firstAt: number;
-  detail: string;
-}
-
-/** A worker's row in the worker index the broker keeps from worker events. */
-export interface StoredWorkerIndex {
-  vhost: string;
-  hostname: string;
-  lastEventId: number;
-  /** The engine's JSON text of the worker's fields. */
-  detail: string;
-}
-
 /** A window of the event log to read, in id order. */
 export interface EventLogQuery {
   /** Only this vhost's events; null = every vhost. */
@@ -217,28 +188,11 @@ export interface EventLogQuery {
   types: readonly string[] | null;
 }
 
-/** A page of the task index, newest first (by first event id). Every filter is optional (null). */
-export interface TaskIndexQuery {
-  vhost: string | null;
-  state: string | null;
-  name: string | null;
-  worker: string | null;
-  /** Case-insensitive: a task id starting with it, or a name containing it. */
-  search: string | null;
-  /** firstAt at or after this (epoch ms). */
-  from: number | null;
-  /** firstAt before this (epoch ms). */
-  to: number | null;
-  /** Only rows whose firstEventId is below this (the cursor of the previous page); null = from the newest. */
-  beforeId: number | null;
-  limit: number;
-}
-
 /** What one pruning step of the event log removed. */
 export interface EventPruneResult {
   /** Events deleted. */
   deleted: number;
-  /** Every event with an id at or below this is gone (0 = none deleted), and so are the task and worker rows whose latest event was. */
+  /** Every event with an id at or below this is gone (0 = none deleted). */
   upTo: number;
 }
 
@@ -269,14 +223,8 @@ export interface WriteBatch {
   leases?: StoredLease[];
   /** Fires recorded (a repeat of a key is ignored); each entry's log is then trimmed to its bound. */
   fires?: StoredFire[];
-  /** Events appended to the event log, in id order. */
+  /** Events appended to the event log, in id order (stored as one chunk). */
   events?: StoredEvent[];
-  /** Task index rows written whole (insert or replace, keyed vhost + task id). */
-  eventTasks?: StoredTaskIndex[];
-  /** Worker index rows written whole (insert or replace, keyed vhost + hostname). */
-  eventWorkers?: StoredWorkerIndex[];
-  /** The task and worker rows, with this batch, are complete up to this event id (it only grows). */
-  eventIndexThrough?: number;
 }
 
 /** True when a batch writes nothing. */
@@ -284,7 +232,7 @@ export function isEmptyBatch(b: WriteBatch): boolean {
   return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0)
     + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0)
     + (b.scheduleDeletes?.length ?? 0) + (b.scheduleEntries?.length ?? 0) + (b.leases?.length ?? 0) + (b.fires?.length ?? 0)
-    + (b.events?.length ?? 0) + (b.eventTasks?.length ?? 0) + (b.eventWorkers?.length ?? 0) + (b.eventIndexThrough === undefined ? 0 : 1) === 0;
+    + (b.events?.length ?? 0) === 0;
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -337,8 +285,6 @@ export interface BrokerStore {
   loadBeat(): StoredBeat;
   /** The oldest event id kept (0 when the log is empty) and the highest ever stored (0 when none ever was). */
   eventLogBounds(): { first: number; last: number };
-  /** The event id the task and worker index rows are complete up to (the last eventIndexThrough written; 0 = none). */
-  eventIndexThrough(): number;
   /** Up to `limit` events of the window, in id order. */
   readEvents(query: EventLogQuery): StoredEvent[];
   /**
@@ -349,17 +295,12 @@ export interface BrokerStore {
   /** The events of these ids still kept, in id order. */
   loadEvents(ids: readonly number[]): StoredEvent[];
   /**
-   * Deletes the oldest events (at most `limit` of them) that have an id at or below `keepAfterId`
-   * or were stored before `before`, stopping at the first one that has neither; also deletes the
-   * task and worker rows whose latest event is gone. One transaction.
+   * Deletes the oldest events that have an id at or below `keepAfterId` or were stored before
+   * `before`, stopping at the first one that has neither, about `limit` of them. Events are stored
+   * in chunks (those of one commit together), and a chunk goes whole: only once each of its events
+   * is beyond a bound, and at least one chunk per call even when it holds more than `limit`. One transaction.
    */
   pruneEvents(keepAfterId: number, before: number, limit: number): EventPruneResult;
-  /** A task's index row, or null. */
-  loadTaskIndex(vhost: string, taskId: string): StoredTaskIndex | null;
-  /** A page of the task index (see TaskIndexQuery). */
-  queryTaskIndex(query: TaskIndexQuery): StoredTaskIndex[];
-  /** Every worker index row (recovery). */
-  loadWorkerIndex(): StoredWorkerIndex[];
   /** Messages of a queue still on disk. */
   countMessages(queueId: number): number;
   /** Deletes every message of the queue; returns how many. */

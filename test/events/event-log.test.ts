@@ -47,6 +47,13 @@ function capture(l: Log, type: string, fields: Record<string, unknown> = {}, vho
   return props?.headers?.[EVENT_ID_HEADER] as number;
 }
 
+/** Captures and commits one event: a chunk of its own (retention deletes whole chunks). */
+function captureAlone(l: Log, type: string, fields: Record<string, unknown> = {}): number {
+  const id = capture(l, type, fields);
+  l.writer.flush();
+  return id;
+}
+
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
   try {
     await fn();
@@ -114,62 +121,68 @@ t.test('bad cursor input is refused with ERR_INVALID_ARGUMENT; a log that stores
   t.equal(openLog(t, { maxAge: 0 }).log.enabled, false, 'a max age of 0 stores nothing either');
 });
 
-t.test('retention by count keeps the newest events; task rows whose events are all gone go too', async (t) => {
+t.test('retention by count keeps the newest events; tasks whose events are all gone leave the index', async (t) => {
   const l = openLog(t, { maxCount: 10 });
-  for (let i = 0; i < 25; i++) capture(l, 'task-received', { uuid: `t${i}`, name: 'tasks.add' });
-  l.log.writeIndex();
-  l.writer.flush();
-  t.ok(l.store.loadTaskIndex('/', 't0'), 'the first task has its row');
+  for (let i = 0; i < 25; i++) captureAlone(l, 'task-received', { uuid: `t${i}`, name: 'tasks.add' });
+  t.ok(l.log.tasks.get('/', 't0'), 'the first task is in the index');
   l.log.prune();
   const kept = l.log.read().events.map((e) => e.id);
   t.same(kept, Array.from({ length: 10 }, (_, i) => 16 + i), 'ids 16..25 kept');
   t.equal(l.log.stats.pruned, 15);
-  t.equal(l.store.loadTaskIndex('/', 't0'), null, 'a task whose only event was pruned is gone');
-  t.ok(l.store.loadTaskIndex('/', 't24'), 'a recent one stays');
-  t.equal(l.log.tasks.get('/', 't3'), null, 'and is not served from the cache either');
+  t.equal(l.log.tasks.get('/', 't0'), null, 'a task whose only event was pruned is gone');
+  t.equal(l.log.tasks.get('/', 't3'), null);
+  t.ok(l.log.tasks.get('/', 't24'), 'a recent one stays');
+  t.same(l.log.tasks.query({ limit: 1000 }).tasks.map((x) => x.id), Array.from({ length: 10 }, (_, i) => `t${24 - i}`), 'and listings hold only the kept');
   l.log.prune();
   t.equal(l.log.stats.pruned, 15, 'nothing more to prune');
 });
 
-t.test('a task pruned before its row was written is not brought back by that write', async (t) => {
-  const l = openLog(t, { maxCount: 2 });
-  capture(l, 'task-received', { uuid: 'gone' });
-  capture(l, 'worker-heartbeat');
-  capture(l, 'worker-heartbeat');
-  l.writer.flush(); // the events are committed; the task's row waits for writeIndex()
+t.test('retention deletes whole chunks (the events of one commit): one stays while any of its events is within the bounds', async (t) => {
+  const l = openLog(t, { maxCount: 3 });
+  for (let i = 0; i < 4; i++) capture(l, 'worker-heartbeat');
+  l.writer.flush(); // one chunk: ids 1..4
+  captureAlone(l, 'worker-heartbeat');
   l.log.prune();
-  l.log.writeIndex();
-  l.writer.flush();
-  t.equal(l.store.loadTaskIndex('/', 'gone'), null);
-  t.equal(l.log.tasks.get('/', 'gone'), null);
-  capture(l, 'task-started', { uuid: 'gone' });
-  l.log.writeIndex();
-  l.writer.flush();
-  t.same(l.store.loadTaskIndex('/', 'gone')?.state, 'STARTED', 'a later event starts it afresh');
+  t.same(l.log.read().events.map((e) => e.id), [1, 2, 3, 4, 5], 'ids 3 and 4 are among the newest 3: the chunk stays');
+  captureAlone(l, 'worker-heartbeat');
+  captureAlone(l, 'worker-heartbeat');
+  l.log.prune();
+  t.same(l.log.read().events.map((e) => e.id), [5, 6, 7], 'once none of it is, it goes');
+  t.equal(l.log.stats.pruned, 4);
 });
 
-t.test('retention by age deletes what is older, oldest first, and stops at the first young event', async (t) => {
+t.test('a pruned task comes back with a later event, starting afresh', async (t) => {
+  const l = openLog(t, { maxCount: 2 });
+  captureAlone(l, 'task-received', { uuid: 'gone' });
+  captureAlone(l, 'worker-heartbeat');
+  captureAlone(l, 'worker-heartbeat');
+  l.log.prune();
+  t.equal(l.log.tasks.get('/', 'gone'), null);
+  capture(l, 'task-started', { uuid: 'gone' });
+  const again = l.log.tasks.get('/', 'gone');
+  t.same(again?.info.state, 'STARTED', 'a later event starts it afresh');
+  t.same(again?.info.firstEventId, 4);
+});
+
+t.test('retention by age deletes what is older, oldest first, and stops at the first young chunk', async (t) => {
   const l = openLog(t, { maxAge: 60_000 });
   capture(l, 'worker-online');
-  capture(l, 'task-received', { uuid: 'old' });
+  captureAlone(l, 'task-received', { uuid: 'old' });
   l.clock.now += 30_000;
-  capture(l, 'task-received', { uuid: 'young' });
-  l.log.writeIndex();
-  l.writer.flush();
+  captureAlone(l, 'task-received', { uuid: 'young' });
   l.clock.now += 30_001; // the first two are 60,001 ms old, the third 30,001 ms
   l.log.prune();
   t.same(l.log.read().events.map((e) => e.id), [3]);
-  t.equal(l.store.loadTaskIndex('/', 'old'), null);
+  t.equal(l.log.tasks.get('/', 'old'), null);
   t.same(l.log.workers.list(), [], 'a worker whose events are all gone leaves the worker index');
-  t.ok(l.store.loadTaskIndex('/', 'young'));
+  t.ok(l.log.tasks.get('/', 'young'));
 });
 
 t.test('ids keep growing after a reopen of the file, even when every event was pruned', async (t) => {
   const file = tempFile(t);
   const store1 = openSqliteStore({ file, durability: 'full' });
   const l1 = openLog(t, { maxCount: 2 }, { store: store1 });
-  for (let i = 0; i < 5; i++) capture(l1, 'worker-heartbeat');
-  l1.writer.flush();
+  for (let i = 0; i < 5; i++) captureAlone(l1, 'worker-heartbeat');
   l1.log.prune();
   l1.writer.close();
   store1.close();
@@ -181,34 +194,28 @@ t.test('ids keep growing after a reopen of the file, even when every event was p
   t.equal(capture(l2, 'worker-heartbeat'), 6);
 });
 
-t.test('after a crash the task index catches up from the log: rows are written once a second, events at once', async (t) => {
+t.test('after a crash the indexes are rebuilt from the stored events: nothing of them is written but the events', async (t) => {
   const file = tempFile(t);
   const store1 = openSqliteStore({ file, durability: 'full' });
   const l1 = openLog(t, {}, { store: store1 });
   capture(l1, 'task-received', { uuid: 'early', name: 'tasks.add', args: [1] });
-  l1.log.writeIndex();
   capture(l1, 'task-received', { uuid: 'x', name: 'tasks.add', args: [2, 3] });
   capture(l1, 'task-started', { uuid: 'x' });
   capture(l1, 'task-succeeded', { uuid: 'x', result: 5, runtime: 0.1 });
   capture(l1, 'worker-online', { freq: 2, pool: 'async', concurrency: 4 });
-  l1.writer.flush(); // the events are committed; the index mark says 1
-  t.equal(store1.eventIndexThrough(), 1);
-  t.equal(store1.loadTaskIndex('/', 'x'), null, 'the crash comes before x\'s row is written');
-  store1.close(); // no writeIndex(), no close of the log: a crash
+  l1.writer.flush(); // the events are committed
+  store1.close(); // no close of the log: a crash
 
   const store2 = openSqliteStore({ file, durability: 'full' });
   t.teardown(() => store2.close());
   const l2 = openLog(t, {}, { store: store2 });
   const x = l2.log.tasks.get('/', 'x');
-  t.equal(x?.state, 'SUCCESS', 'read back from the log at start');
-  t.same(x?.args, [2, 3]);
-  t.equal(x?.result, 5);
-  t.same(x?.events, [2, 3, 4]);
-  t.same(l2.log.tasks.get('/', 'early')?.events, [1], 'a task the mark covers is not applied twice');
+  t.equal(x?.info.state, 'SUCCESS', 'rebuilt from the log at start');
+  t.same(x?.info.args, [2, 3]);
+  t.equal(x?.info.result, 5);
+  t.same(x?.events.map((e) => e.id), [2, 3, 4]);
+  t.same(l2.log.tasks.get('/', 'early')?.events.map((e) => e.id), [1]);
+  t.same(l2.log.tasks.query().tasks.map((x) => [x.id, x.state, x.name, x.worker]), [['x', 'SUCCESS', 'tasks.add', 'w1@h'], ['early', 'RECEIVED', 'tasks.add', 'w1@h']]);
   t.same(l2.log.workers.list().map((w) => [w.hostname, w.pool, w.concurrency]), [['w1@h', 'async', 4]]);
-  l2.log.writeIndex();
-  l2.writer.flush();
-  t.equal(store2.loadTaskIndex('/', 'x')?.state, 'SUCCESS', 'and written with the next writeIndex');
-  t.equal(store2.eventIndexThrough(), 5);
   t.same(l2.errors, []);
 });

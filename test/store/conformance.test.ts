@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { openSqliteStore } from '../../server/store/index.js';
-import type { BrokerStore, StoredEvent, StoredMessage, StoredTaskIndex } from '../../server/store/index.js';
+import type { BrokerStore, StoredEvent, StoredMessage } from '../../server/store/index.js';
 
 /** How the suite gets stores: `open()` again on a persistent fixture sees the same data. */
 export interface StoreFixture {
@@ -404,26 +404,18 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(again.loadGroup('/', g3)?.fired, true);
   });
 
-  t.test('the event log: append in batches, windows by id, vhost and type, time bisection, pruning with the index rows, reopen', async (t) => {
+  t.test('the event log: append in batches, windows by id, vhost and type, time bisection, pruning, reopen', async (t) => {
     const fixture = factory(t);
     const store = fixture.open();
     const ev = (id: number, vhost = '/', type = 'task-received', at = 1_000 + id): StoredEvent =>
       ({ id, vhost, type, routingKey: type.replace('-', '.'), at, body: new TextEncoder().encode(`{"n":${id}}`) });
-    const task = (taskId: string, firstEventId: number, lastEventId: number, state = 'RECEIVED'): StoredTaskIndex =>
-      ({ vhost: '/', taskId, firstEventId, lastEventId, state, name: 'tasks.add', worker: 'w1', firstAt: 1_000 + firstEventId, detail: '{"args":[1]}' });
     t.same(store.eventLogBounds(), { first: 0, last: 0 });
-    t.equal(store.eventIndexThrough(), 0);
     store.applyBatch({
       inserts: [], counts: [], deletes: [],
       events: [ev(1), ev(2, 'v2'), ev(3, '/', 'task-failed'), ev(4)],
-      eventTasks: [task('a', 1, 1), task('b', 3, 3)],
-      eventWorkers: [{ vhost: '/', hostname: 'w1', lastEventId: 2, detail: '{"freq":2}' }],
-      eventIndexThrough: 4,
     });
-    // A row written again keeps its first event id and time; the rest is replaced.
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(5)], eventTasks: [task('a', 99, 5, 'SUCCESS')] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(5)] });
     t.same(store.eventLogBounds(), { first: 1, last: 5 });
-    t.equal(store.eventIndexThrough(), 4);
     const window = (afterId: number, upToId: number, extra: { vhost?: string | null; types?: string[] | null; limit?: number } = {}): number[] =>
       store.readEvents({ vhost: extra.vhost ?? null, afterId, upToId, limit: extra.limit ?? 100, types: extra.types ?? null }).map((e) => e.id);
     t.same(window(0, 5), [1, 2, 3, 4, 5]);
@@ -436,26 +428,22 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.equal(store.firstEventAt(0), 1);
     t.equal(store.firstEventAt(2_000), null);
     t.same(store.loadEvents([5, 2, 42]).map((e) => e.id), [2, 5], 'by id, kept ones, in id order');
-    t.same(store.loadTaskIndex('/', 'a'), { ...task('a', 1, 5, 'SUCCESS') });
-    t.equal(store.loadTaskIndex('v2', 'a'), null, 'per vhost');
-    t.same(store.queryTaskIndex({ vhost: '/', state: null, name: 'tasks.add', worker: null, search: null, from: null, to: null, beforeId: null, limit: 10 }).map((r) => r.taskId), ['b', 'a'], 'newest first');
-    t.same(store.queryTaskIndex({ vhost: null, state: 'SUCCESS', name: null, worker: 'w1', search: 'A', from: 1_001, to: 1_002, beforeId: 3, limit: 10 }).map((r) => r.taskId), ['a'], 'every filter');
-    t.same(store.queryTaskIndex({ vhost: null, state: null, name: null, worker: null, search: '%', from: null, to: null, beforeId: null, limit: 10 }), [], 'LIKE wildcards match themselves');
-    // Prune: ids up to 2 (count bound), or stored before 1_004 (age bound): 1, 2, 3 — 4 is young and kept.
-    t.same(store.pruneEvents(2, 1_004, 100), { deleted: 3, upTo: 3 });
-    t.same(window(0, 5), [4, 5]);
-    t.equal(store.loadTaskIndex('/', 'b'), null, 'a task whose latest event went is gone');
-    t.ok(store.loadTaskIndex('/', 'a'), 'one with a later event stays');
-    t.same(store.loadWorkerIndex(), [], 'so is a worker');
+    // Chunks go whole: [1-4] (last stored at 1_004) and [5]. Count bound 2 / age 1_004 keeps [1-4]: its last event is in both bounds.
+    t.same(store.pruneEvents(2, 1_004, 100), { deleted: 0, upTo: 0 }, 'a chunk stays while any of its events is kept');
+    t.same(store.pruneEvents(4, 0, 100), { deleted: 4, upTo: 4 }, 'and goes once all are beyond the count bound');
+    t.same(window(0, 5), [5]);
     t.same(store.pruneEvents(0, 0, 100), { deleted: 0, upTo: 0 }, 'nothing beyond the bounds');
-    t.same(store.pruneEvents(5, 0, 1), { deleted: 1, upTo: 4 }, 'at most `limit` per call');
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(6), ev(7)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(8)] });
+    t.same(store.pruneEvents(0, 1_008, 1), { deleted: 1, upTo: 5 }, 'by age; at least one chunk, about `limit` events per call');
+    t.same(store.pruneEvents(0, 1_008, 1), { deleted: 2, upTo: 7 }, 'a chunk bigger than `limit` goes whole');
+    t.same(window(0, 8), [8]);
     store.close();
     if (!fixture.persistent) return;
     const again = openFor(t, fixture);
-    t.same(again.eventLogBounds(), { first: 5, last: 5 }, 'after a reopen');
-    again.pruneEvents(5, 0, 100);
-    t.same(again.eventLogBounds(), { first: 0, last: 5 }, 'the highest id is remembered when every event is gone');
-    t.equal(again.eventIndexThrough(), 4);
+    t.same(again.eventLogBounds(), { first: 8, last: 8 }, 'after a reopen');
+    again.pruneEvents(8, 0, 100);
+    t.same(again.eventLogBounds(), { first: 0, last: 8 }, 'the highest id is remembered when every event is gone');
   });
 
   t.test('sizeBytes, fileSizes and close', async (t) => {
