@@ -1,7 +1,7 @@
 // Real RabbitMQ for tests: Debian's rabbitmq-server run as a child on loopback, with its own free
 // ports, epmd, node name, Erlang cookie and data in a temp dir; stopped, with its epmd, in teardown.
 import type { Test } from 'tap';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,12 @@ import { runCommand, startService, type Service } from './service-process.js';
 /** Debian's scripts: these run the broker as the calling user (/usr/sbin's wrappers switch to `rabbitmq`). */
 const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 const EPMD = '/usr/bin/epmd';
-/** A node's boot takes 5-15 s on a busy 2-core machine; this is only the limit for a broken one. */
+/**
+ * A node's boot costs about 8 s of CPU: 15-30 s of wall time on a 2-core machine with a load of 10-14
+ * (measured). This is only the limit for a broken one.
+ */
 const BOOT_TIMEOUT_MS = 90_000;
-/** rabbitmqctl starts an Erlang VM and Elixir each time: about 1-3 s before it does anything. */
+/** rabbitmqctl starts an Erlang VM and Elixir each time: 2.5-4 s per call on that machine. */
 const CTL_TIMEOUT_MS = 60_000;
 
 /** Options of `startRabbit` and `startRabbitCluster`. */
@@ -30,7 +33,7 @@ export interface RabbitNode {
   readonly port: number;
   /** The Erlang node name, `…@localhost`. */
   readonly nodeName: string;
-  /** Milliseconds its last boot took, from spawn to `rabbitmqctl await_startup` answering. */
+  /** Milliseconds its last boot took, from spawn to its AMQP port accepting after boot completed. */
   bootMs(): number;
   /** Runs `rabbitmqctl -n <node> ...args` with this node's environment; resolves stdout, rejects on a non-zero exit. */
   ctl(args: readonly string[], timeoutMs?: number): Promise<string>;
@@ -38,14 +41,19 @@ export interface RabbitNode {
 
 /** One RabbitMQ broker started by `startRabbit`. */
 export interface Rabbit extends RabbitNode {
-  /** Stops the node (`rabbitmqctl stop`) and its epmd; idempotent, and run by teardown. */
+  /**
+   * Stops the node and boots it again on the same ports with its data (durable queues and persistent
+   * messages stay): for "the broker goes away" tests. Resolves once it has booted.
+   */
+  restart(): Promise<void>;
+  /** Stops the node (SIGTERM, RabbitMQ's clean stop) and its epmd; idempotent, and run by teardown. */
   stop(): Promise<void>;
 }
 
 /** A RabbitMQ cluster on this machine started by `startRabbitCluster`. */
 export interface RabbitCluster {
   readonly nodes: readonly RabbitNode[];
-  /** Stops node `i` (`rabbitmqctl stop`); the others keep running. */
+  /** Stops node `i` cleanly (SIGTERM, as `halt` in this file); the others keep running. */
   stopNode(i: number): Promise<void>;
   /** Boots node `i` again with its data: it rejoins the cluster. Resolves when it has booted. */
   startNode(i: number): Promise<void>;
@@ -66,20 +74,58 @@ interface Site {
   epmd: Service;
 }
 
-async function openSite(): Promise<Site> {
+/** Erlang's cookie, the same for every node of a site and for rabbitmqctl: letters only, as `erl` makes them. */
+function newCookie(): string {
+  return Array.from(randomBytes(20), (b) => String.fromCharCode(65 + (b % 26))).join('');
+}
+
+/**
+ * RabbitMQ's stored form of a password (`rabbit_password_hashing_sha256`): base64 of a 4-byte salt
+ * followed by SHA-256(salt ++ password).
+ */
+function passwordHash(password: string): string {
+  const salt = randomBytes(4);
+  const digest = createHash('sha256').update(salt).update(password, 'utf8').digest();
+  return Buffer.concat([salt, digest]).toString('base64');
+}
+
+/**
+ * Definitions imported at boot (`load_definitions`): vhost `/`, `guest`, and the extra user if asked,
+ * each with every permission on `/`. Importing costs nothing at boot, where `rabbitmqctl add_user` and
+ * `set_permissions` would each start an Erlang VM (seconds on a busy machine). With definitions to
+ * load, RabbitMQ does not seed its default user itself, so guest is listed here too.
+ */
+function definitions(options: RabbitOptions): string {
+  const users = [{ name: 'guest', password: 'guest', tags: ['administrator'] }];
+  if (options.user) users.push({ ...options.user, tags: [] });
+  return JSON.stringify({
+    vhosts: [{ name: '/' }],
+    users: users.map((u) => ({ name: u.name, password_hash: passwordHash(u.password), hashing_algorithm: 'rabbit_password_hashing_sha256', tags: u.tags, limits: {} })),
+    permissions: users.map((u) => ({ user: u.name, vhost: '/', configure: '.*', write: '.*', read: '.*' })),
+  });
+}
+
+async function openSite(options: RabbitOptions): Promise<Site> {
   const dir = await mkdtemp(join(tmpdir(), 'celeriac-rabbit-'));
   const home = join(dir, 'home');
   await mkdir(home);
   // Erlang refuses a cookie file others can read.
-  await writeFile(join(home, '.erlang.cookie'), randomBytes(15).toString('hex').toUpperCase(), { mode: 0o400 });
-  // Empty files in place of /etc/rabbitmq's, so a machine's own settings do not leak into tests.
+  await writeFile(join(home, '.erlang.cookie'), newCookie(), { mode: 0o400 });
+  // Files of our own in place of /etc/rabbitmq's, so a machine's settings do not leak into tests.
   await writeFile(join(dir, 'rabbitmq-env.conf'), '');
-  await writeFile(join(dir, 'rabbitmq.conf'), '');
+  await writeFile(join(dir, 'definitions.json'), definitions(options));
+  await writeFile(join(dir, 'rabbitmq.conf'), `load_definitions = ${join(dir, 'definitions.json')}\n`);
   await writeFile(join(dir, 'enabled_plugins'), '[].\n');
   const epmdPort = await freePort();
   const epmd = startService(EPMD, ['-port', String(epmdPort), '-address', '127.0.0.1'], { env: baseEnv() });
-  await untilListening(epmdPort, 10_000, 'epmd', epmd.running);
-  return { dir, home, epmdPort, epmd };
+  const site = { dir, home, epmdPort, epmd };
+  try {
+    await untilListening(epmdPort, 10_000, 'epmd', epmd.running);
+  } catch (err) {
+    await closeSite(site);
+    throw new Error(`${(err as Error).message}\n${epmd.output()}`);
+  }
+  return site;
 }
 
 async function closeSite(site: Site): Promise<void> {
@@ -132,35 +178,37 @@ class NodeProcess implements RabbitNode {
     return this.lastBootMs;
   }
 
-  /** Spawns the server and waits until it has booted: its AMQP port listens and `await_startup` answers. */
+  /**
+   * Spawns the server and waits until it has booted: it prints "Starting broker... completed" after
+   * its last boot step (the AMQP listener is one of the last), and its AMQP port accepts.
+   * `rabbitmqctl await_startup` would answer the same, but each rabbitmqctl run boots an Erlang VM
+   * and Elixir first: 2-4 s of CPU per call on a busy 2-core machine, on top of a 10-25 s boot.
+   */
   async boot(): Promise<void> {
+    if (this.service?.running()) throw new Error(`${this.nodeName} is already running`);
     const started = Date.now();
     const service = startService(`${RABBIT_BIN}/rabbitmq-server`, [], { env: this.env });
     this.service = service;
     try {
-      // Polling the port first is cheap; await_startup alone on a node not yet reachable waits 10 s between tries.
-      await untilListening(this.port, BOOT_TIMEOUT_MS, `rabbitmq-server ${this.nodeName}`, service.running);
-      await this.ctl(['await_startup', '--timeout', String(BOOT_TIMEOUT_MS / 1000)], BOOT_TIMEOUT_MS + 10_000);
+      await service.waitForOutput(/Starting broker\.\.\. completed/, BOOT_TIMEOUT_MS, `rabbitmq-server ${this.nodeName} to boot`);
+      await untilListening(this.port, 10_000, `rabbitmq-server ${this.nodeName}`, service.running);
     } catch (err) {
       await this.halt();
-      throw new Error(`${(err as Error).message}\nrabbitmq-server output:\n${service.output().slice(-4000)}`);
+      throw err;
     }
     this.lastBootMs = Date.now() - started;
   }
 
-  /** `rabbitmqctl stop` (a clean halt); if that fails, SIGTERM, then SIGKILL to the node's process group. */
+  /**
+   * Stops the node cleanly: SIGTERM to rabbitmq-server, which RabbitMQ handles as `rabbitmqctl stop`
+   * does (closes connections, stops its apps, halts the VM) without a CLI VM's seconds of start-up;
+   * SIGKILL to the node's process group if it is not gone within 20 s.
+   */
   async halt(): Promise<void> {
     const service = this.service;
     if (service === undefined) return;
     this.service = undefined;
-    if (service.running()) {
-      try {
-        await this.ctl(['stop'], 30_000);
-      } catch {
-        // Not reachable or too slow: the signals below stop it.
-      }
-    }
-    await service.stop(15_000);
+    await service.stop(20_000);
   }
 
   async ctl(args: readonly string[], timeoutMs = CTL_TIMEOUT_MS): Promise<string> {
@@ -168,11 +216,6 @@ class NodeProcess implements RabbitNode {
     if (r.code !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr}${r.stdout}`);
     return r.stdout;
   }
-}
-
-async function addUser(node: RabbitNode, user: { name: string; password: string }): Promise<void> {
-  await node.ctl(['add_user', user.name, user.password]);
-  await node.ctl(['set_permissions', '-p', '/', user.name, '.*', '.*', '.*']);
 }
 
 /** Runs `body` once however often it is called (stop from a test and again from teardown). */
@@ -187,7 +230,7 @@ function once(body: () => Promise<void>): () => Promise<void> {
  * test its own queue names.
  */
 export async function startRabbit(t: Test, options: RabbitOptions = {}): Promise<Rabbit> {
-  const site = await openSite();
+  const site = await openSite(options);
   const [port, distPort] = await freePorts(2);
   const node = new NodeProcess(site, port!, distPort!, 'rabbit');
   const stop = once(async () => {
@@ -196,13 +239,16 @@ export async function startRabbit(t: Test, options: RabbitOptions = {}): Promise
   });
   t.teardown(stop);
   await node.boot();
-  if (options.user) await addUser(node, options.user);
   return {
     url: node.url,
     port: node.port,
     nodeName: node.nodeName,
     bootMs: () => node.bootMs(),
     ctl: (args, timeoutMs) => node.ctl(args, timeoutMs),
+    restart: async () => {
+      await node.halt();
+      await node.boot();
+    },
     stop,
   };
 }
@@ -214,7 +260,7 @@ export async function startRabbit(t: Test, options: RabbitOptions = {}): Promise
  */
 export async function startRabbitCluster(t: Test, size: number, options: RabbitOptions = {}): Promise<RabbitCluster> {
   if (!Number.isInteger(size) || size < 1) throw new Error(`a cluster needs at least one node, not ${size}`);
-  const site = await openSite();
+  const site = await openSite(options);
   const ports = await freePorts(2 * size);
   const nodes = Array.from({ length: size }, (_, i) => new NodeProcess(site, ports[2 * i]!, ports[2 * i + 1]!, `n${i + 1}`));
   const stop = once(async () => {
@@ -229,8 +275,6 @@ export async function startRabbitCluster(t: Test, size: number, options: RabbitO
     await n.ctl(['join_cluster', seed.nodeName]);
     await n.ctl(['start_app']);
   }));
-  // Users live in the cluster's shared schema: adding one on the seed adds it everywhere.
-  if (options.user) await addUser(seed, options.user);
   const at = (i: number): NodeProcess => {
     const n = nodes[i];
     if (n === undefined) throw new Error(`no node ${i} in a cluster of ${size}`);
