@@ -1,8 +1,9 @@
 // The helpers that run real RabbitMQ, Redis and Python Celery for issue 11's suites, proved end to
 // end on loopback: amqplib talks to the RabbitMQ we started and rabbitmqctl sees its queue; raw RESP
 // sets and reads a Redis key, through a password and across a restart on the same port; a Python
-// Celery worker on that RabbitMQ, with results in that Redis, runs tasks.add(2, 3) for a Python
-// producer, and the result is in Celery's key; each stop leaves its port closed.
+// Celery worker on that RabbitMQ, with results in that Redis, runs the fixture app's tasks (add,
+// echo, fail; json and msgpack) for a Python producer, and the result is in Celery's key; each
+// stop leaves its port closed.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
@@ -82,24 +83,33 @@ t.test('Redis: with a password, commands need AUTH', async (t) => {
   t.same(await redisCommands(own.port, [['AUTH', password], ['SET', 'k', 'v'], ['GET', 'k']]), ['OK', 'OK', 'v']);
 });
 
-t.test('Celery: a Python worker on our RabbitMQ with results in our Redis runs add(2, 3) from a Python producer', async (t) => {
+t.test('Celery: a Python worker on our RabbitMQ with results in our Redis runs the fixture tasks for a Python producer', async (t) => {
   t.match(await celeryVersion(t), /^5\./, 'Debian python imports Celery 5');
   const queue = unique('harness-celery');
   const worker = await startCeleryWorker(t, { broker: rabbit.url, backend: redis.url, app: 'celery_app.tasks', queues: [queue] });
+  const q = JSON.stringify(queue);
   const out = await runPython(t, [
     'import json',
-    'from celery_app.tasks import add',
-    `r = add.apply_async((2, 3), queue=${JSON.stringify(queue)})`,
-    'print(json.dumps({"id": r.id, "result": r.get(timeout=30)}))',
+    'from celery_app.tasks import add, echo, fail',
+    `r = add.apply_async((2, 3), queue=${q})`,
+    `packed = add.apply_async((20, 22), queue=${q}, serializer="msgpack")`,
+    `e = echo.apply_async(({"a": [1, "x"]},), queue=${q})`,
+    `f = fail.apply_async(("boom",), queue=${q})`,
+    'f.get(timeout=30, propagate=False)',
+    'print(json.dumps({"id": r.id, "result": r.get(timeout=30), "msgpack": packed.get(timeout=30),',
+    '                  "echo": e.get(timeout=30), "fail": [f.state, repr(f.result)]}))',
   ].join('\n'), { CELERY_BROKER_URL: rabbit.url, CELERY_RESULT_BACKEND: redis.url });
-  const { id, result } = JSON.parse(out) as { id: string; result: unknown };
-  t.equal(result, 5, 'the producer read 5 back');
-  t.match(worker.output(), /Task tasks\.add\[[0-9a-f-]+\] succeeded/, 'the worker we started ran it');
+  const got = JSON.parse(out) as { id: string; result: unknown; msgpack: unknown; echo: unknown; fail: [string, string] };
+  t.equal(got.result, 5, 'the producer read add(2, 3) = 5 back');
+  t.equal(got.msgpack, 42, 'a msgpack-serialized task runs too (python3-msgpack)');
+  t.same(got.echo, { a: [1, 'x'] }, 'echo returns its argument');
+  t.same(got.fail, ['FAILURE', "ValueError('boom')"], 'fail raises ValueError, stored as FAILURE');
+  t.match(worker.output(), /Task tasks\.add\[[0-9a-f-]+\] succeeded/, 'the worker we started ran them');
 
   // Celery's own key layout, read with raw RESP: what issue 11's Redis backend must read and write.
-  const [stored] = await redisCommands(redis.port, [['GET', `celery-task-meta-${id}`]]);
+  const [stored] = await redisCommands(redis.port, [['GET', `celery-task-meta-${got.id}`]]);
   t.equal(typeof stored, 'string', 'the result is stored under celery-task-meta-<id>');
-  t.match(JSON.parse(stored as string), { status: 'SUCCESS', result: 5, task_id: id });
+  t.match(JSON.parse(stored as string), { status: 'SUCCESS', result: 5, task_id: got.id });
   await worker.stop();
 });
 
