@@ -2,12 +2,14 @@
 // RabbitMQ on loopback: declares as kombu does (durable exchanges of each type, queue arguments
 // passed through, a disagreeing declare refused), publishes with confirms (mandatory → ERR_NO_ROUTE),
 // consumes with prefetch (basic.qos holds the rest back), ack / nack-requeue (redelivered) / reject,
-// priority order, a wrong password and an unreachable port as coded errors.
+// priority order, a wrong password and an unreachable port as coded errors; the factory picks it
+// for an amqp:// URL.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { CeleriacError } from '../../shared/errors.js';
 import { isUnreachable } from '../../client/unreachable.js';
-import { openAmqpTransport, type AmqpTransport } from '../../client/transport/amqp/transport.js';
+import { AmqpTransport, openAmqpTransport } from '../../client/transport/amqp/transport.js';
+import { openTransport } from '../../client/app/backends.js';
 import type { Delivery } from '../../client/transport/transport.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
 import { freePort } from '../helpers/ports.js';
@@ -133,4 +135,20 @@ t.test('a wrong password is ERR_ACCESS_REFUSED, not worth a retry; an unreachabl
   const down = await openAmqpTransport(`amqp://guest:guest@127.0.0.1:${port}`, { reconnect: false }).catch((e: unknown) => e);
   t.ok(down instanceof CeleriacError && down.code === 'ERR_CONNECTION_CLOSED', `unreachable: ${String(down)}`);
   t.ok(isUnreachable(down), 'the app\'s broker retry (retryUnreachable) tries again');
+});
+
+t.test("the factory's openTransport picks the AMQP transport for amqp:// and applies the role's options", async (t) => {
+  const url = rabbit.url.replace('guest:guest@', 'guest:not-this@');
+  const tr = await openTransport(url, { password: 'guest', heartbeat: 5_000, reconnect: false, clientName: 'factory-test' });
+  t.teardown(() => tr.close());
+  t.ok(tr instanceof AmqpTransport, 'an AmqpTransport');
+  t.equal(tr.heartbeat, 5_000, 'the heartbeat option is proposed and in force');
+  t.equal(tr.eventLog(), undefined, 'RabbitMQ keeps no event history');
+  const q = unique('q-factory');
+  await tr.assertQueue(q);
+  const got: string[] = [];
+  await tr.consume(q, (m) => { got.push(m.body.toString()); m.ack(); });
+  await tr.publish('', q, 'via the factory');
+  await until(() => got.length === 1, 10_000, 'delivery');
+  t.same(got, ['via the factory']);
 });
