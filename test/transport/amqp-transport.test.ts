@@ -65,10 +65,15 @@ t.test('publish resolves on the confirm; topic routing; mandatory with no route 
   const err = await tr.publish(ex, 'nowhere', 'x', { mandatory: true }).catch((e: unknown) => e);
   t.ok(err instanceof CeleriacError && err.code === 'ERR_NO_ROUTE', `mandatory: ${String(err)}`);
   t.equal((await tr.assertQueue(q)).messageCount, 1, 'the confirmed message is in the queue, the unrouted one is not');
+  // RabbitMQ closes the channel of a publish to a missing exchange: that publish fails, the next goes on a new channel.
+  await t.rejects(tr.publish(unique('missing'), 'x', 'lost'), { code: 'ERR_NOT_FOUND' });
+  await tr.publish(ex, 'tasks.sms.high', 'two');
+  t.equal((await tr.assertQueue(q)).messageCount, 2, 'publishing goes on after the refused one');
   const got: Delivery[] = [];
   await tr.consume(q, (m) => { got.push(m); m.ack(); });
-  await until(() => got.length === 1, 10_000, 'delivery');
+  await until(() => got.length === 2, 10_000, 'deliveries');
   const m = got[0]!;
+  t.equal(got[1]!.body.toString(), 'two');
   t.equal(m.body.toString(), 'one');
   t.equal(m.properties.contentType, 'text/plain');
   t.equal(m.properties.messageId, 'm1');

@@ -75,6 +75,8 @@ export class AmqpTransport implements Transport {
   #tagSeq = 0;
   /** Targets whose way back from the delay queues is bound (`e:<exchange>`, `q:<queue>` for the default exchange). */
   readonly #delayRoutes = new Set<string>();
+  /** Why the broker closed a confirm channel, for the publishes it fails. */
+  readonly #channelErrors = new WeakMap<ConfirmChannel, unknown>();
 
   constructor(url: string, options: AmqpTransportOptions) {
     if (!/^amqps?:\/\//i.test(url)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrl(url)}'`);
@@ -173,7 +175,9 @@ export class AmqpTransport implements Transport {
   }
 
   #watchPub(pub: ConfirmChannel, model: ChannelModel): void {
-    pub.on('error', () => {});
+    // The broker's reason for closing the channel (404 for a missing exchange, ...): the confirms
+    // pending on it fail with a bare "channel closed", this says why.
+    pub.on('error', (err: unknown) => this.#channelErrors.set(pub, err));
     pub.on('return', (msg: ConsumeMessage) => this.#outbox.returned(msg.fields.exchange, msg.fields.routingKey, msg.content));
     pub.on('close', () => {
       if (this.#pub === pub) this.#pub = undefined;
@@ -344,7 +348,7 @@ export class AmqpTransport implements Transport {
         // drop: decide a tick later, when #onDrop has put the entry back for the next connection.
         setImmediate(() => {
           if (!entry.sent || this.#model !== model || model === undefined) return;
-          this.#outbox.settle(entry, amqpError(err, `publishing to '${entry.exchange}' (${entry.routingKey})`));
+          this.#outbox.settle(entry, amqpError(this.#channelErrors.get(pub) ?? err, `publishing to '${entry.exchange}' (${entry.routingKey})`));
         });
       });
     }
