@@ -58,7 +58,7 @@ export const ERRORS = {
   ERR_CHORD_FAILED: { wire: 541, scope: 'request', doc: 'A chord callback did not run because a member of its header failed.' },
   ERR_ENCODE: { wire: 406, scope: 'request', doc: 'A task\'s arguments or result cannot be encoded by its serializer (NaN in JSON, a BigInt, a circular reference, ...); the message names the task and the value\'s path. Celery\'s EncodeError.' },
   ERR_DELIVERY_LIMIT: { wire: 541, scope: 'request', doc: 'The task message was delivered more times than its queue\'s delivery limit (taskQueueDeliveryLimit): each run ended without an ack (its worker died or lost its connection), so it was recorded FAILURE and dead-lettered instead of run again.' },
-  ERR_TRANSPORT_UNAVAILABLE: { wire: 540, scope: 'request', doc: 'A broker or resultBackend URL names a transport or result backend (amqp://, redis://, ...) that this version of celeriac does not have built in.' },
+  ERR_TRANSPORT_UNAVAILABLE: { wire: 540, scope: 'request', doc: 'A broker or resultBackend URL names a transport or result backend (redis://, ...) that this version of celeriac does not have built in, or a pair that cannot work: an amqp:// broker (RabbitMQ keeps no task results) without a separate result backend.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every stable error code. */

@@ -1,16 +1,40 @@
 // Which URL schemes name a transport or result backend, and which of them are built in: the
 // table openBackends (backends.ts) and the setting parsers share. Pure, no connections.
+// Built in: broker-server (ws://, wss://) as transport and result backend; AMQP (amqp://, amqps://)
+// as transport only, so it needs a separate result backend.
 import { fail } from '../../shared/errors.js';
 
+/** The transports built in. */
+export type TransportKind = 'broker-server' | 'amqp';
+
 /** Transports by URL scheme: what is built in, and what is known but not built in this version. */
-const TRANSPORTS: Readonly<Record<string, 'broker-server' | null>> = {
-  'ws:': 'broker-server', 'wss:': 'broker-server', 'amqp:': null, 'amqps:': null, 'redis:': null, 'rediss:': null,
+const TRANSPORTS: Readonly<Record<string, TransportKind | null>> = {
+  'ws:': 'broker-server', 'wss:': 'broker-server', 'amqp:': 'amqp', 'amqps:': 'amqp', 'redis:': null, 'rediss:': null,
 };
 
 /** Result backends by URL scheme (besides the broker itself, the default). */
 const RESULT_BACKENDS: Readonly<Record<string, 'broker-server' | null>> = {
   'ws:': 'broker-server', 'wss:': 'broker-server', 'redis:': null, 'rediss:': null,
 };
+
+/** The built-in transport a broker URL names (by its scheme), or undefined. */
+export function transportOf(url: string): TransportKind | undefined {
+  const scheme = schemeOf(url);
+  return scheme === undefined ? undefined : TRANSPORTS[scheme] ?? undefined;
+}
+
+/**
+ * Throws ERR_TRANSPORT_UNAVAILABLE when the broker keeps no results and `resultBackend` (null: the
+ * broker) names no separate result backend: an AMQP broker needs one (redis://), and none is built
+ * into this version yet. `label` names the setting to blame.
+ */
+export function checkResultsKept(broker: string, resultBackend: string | null, label: string): void {
+  if (transportOf(broker) !== 'amqp') return;
+  // broker-server's result backend is the broker-server link itself: it cannot pair with RabbitMQ.
+  const kind = resultBackend === null ? undefined : RESULT_BACKENDS[schemeOf(resultBackend) ?? ''];
+  if (kind !== undefined && kind !== null && kind !== 'broker-server') return;
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `setting ${label}: the broker '${masked(broker)}' is RabbitMQ, which keeps no task results; they need a separate result backend (redis://), which is not built into this version of celeriac`, { setting: label, scheme: schemeOf(broker) });
+}
 
 function schemeOf(url: string): string | undefined {
   const m = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url);

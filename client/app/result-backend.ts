@@ -4,7 +4,7 @@
 // else is refused at startup instead of losing every result (a separate backend is future work).
 import { fail } from '../../shared/errors.js';
 import { parseBrokerUrl } from '../url.js';
-import { checkResultBackendScheme } from './backend-schemes.js';
+import { checkResultBackendScheme, checkResultsKept } from './backend-schemes.js';
 import { brokerUrl, invalid, type Parser } from './setting-parsers.js';
 
 /** Celery's names for "results travel through the broker". */
@@ -32,6 +32,7 @@ export function sameBroker(a: string, b: string): boolean {
  * one (already parsed) names anything but the broker.
  */
 export function resolveResultBackend(broker: string, given: string | null): string {
+  checkResultsKept(broker, given, given === null ? 'broker' : 'resultBackend');
   if (given === null || THROUGH_BROKER.has(given) || sameBroker(given, broker)) return broker;
   throw fail('ERR_INVALID_ARGUMENT', `setting resultBackend must be ${EXPECTED}; got '${mask(given)}', but the broker is '${mask(broker)}'`, { setting: 'resultBackend' });
 }

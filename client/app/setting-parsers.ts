@@ -5,7 +5,7 @@ import { COMPRESSION_METHODS, type CompressionMethod } from '../../shared/messag
 import { SERIALIZER_NAMES, type SerializerName } from '../../shared/messages/serializers.js';
 import { isPlainObject } from '../../shared/messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
-import { checkBrokerScheme } from './backend-schemes.js';
+import { checkBrokerScheme, transportOf } from './backend-schemes.js';
 
 /** What a parser may need from another setting: beatSchedule reads ISO times without an offset in `timezone`. */
 export interface ParseContext {
@@ -97,12 +97,13 @@ export function oneOf<const T extends readonly string[]>(choices: T): Parser<T[n
   };
 }
 
-/** A ws:// or wss:// broker URL, as connect() accepts it. */
+/** A broker URL: ws:// or wss:// as connect() accepts it, or amqp:// / amqps:// (RabbitMQ). */
 export const brokerUrl: Parser<string> = (value, label) => {
-  if (typeof value !== 'string') throw invalid(label, 'a ws:// or wss:// URL', value);
+  if (typeof value !== 'string') throw invalid(label, 'a ws://, wss://, amqp:// or amqps:// URL', value);
   checkBrokerScheme(value, label);
   try {
-    parseBrokerUrl(value);
+    if (transportOf(value) === 'amqp') new URL(value);
+    else parseBrokerUrl(value);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw fail('ERR_INVALID_ARGUMENT', `setting ${label}: ${reason}`, { setting: label, path: label });

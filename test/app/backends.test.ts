@@ -1,5 +1,6 @@
-// The backend factory's URL table: ws:// and wss:// are broker-server; amqp(s):// and redis(s)://
-// are known but not built in this version, so they fail when the settings resolve, with
+// The backend factory's URL table: ws:// and wss:// are broker-server; amqp(s):// is the AMQP
+// transport, which keeps no results and so needs a separate result backend; redis(s):// is known
+// but not built in this version. What cannot run fails when the settings resolve, with
 // ERR_TRANSPORT_UNAVAILABLE naming the setting and the scheme, never showing a password.
 import t, { type Test } from 'tap';
 import { Celeriac } from '../../client/app/celeriac.js';
@@ -20,9 +21,11 @@ function unavailable(t: Test, fn: () => unknown, ...patterns: RegExp[]): void {
   }
 }
 
-t.test('an amqp:// or amqps:// broker is a transport not built in this version', async (t) => {
+t.test('an amqp:// or amqps:// broker is built in as a transport, and refused for want of a result backend', async (t) => {
   for (const url of ['amqp://guest:secret@localhost:5672//', 'amqps://guest:secret@rabbit.example/vhost', 'AMQP://localhost']) {
-    unavailable(t, () => new Celeriac({ broker: url }), /setting broker/, /amqps?:\/\/ transport/, /not built into this version/, /built in: ws:\/\/, wss:\/\//);
+    unavailable(t, () => new Celeriac({ broker: url }), /setting broker/, /RabbitMQ, which keeps no task results/, /redis:\/\//, /not built into this version/);
+    unavailable(t, () => new Celeriac({ broker: url, resultBackend: 'rpc://' }), /setting resultBackend/, /keeps no task results/);
+    unavailable(t, () => new Celeriac({ broker: url, resultBackend: 'ws://127.0.0.1:5680' }), /setting resultBackend/, /keeps no task results/);
   }
   unavailable(t, () => resolveSettings({ broker: 'redis://:secret@localhost:6379/0' }), /redis:\/\/ transport/);
 });
@@ -34,7 +37,10 @@ t.test('a redis:// or rediss:// resultBackend is a result backend not built in t
 });
 
 t.test("the seed's production configuration names the Celery keys it came from", async (t) => {
-  unavailable(t, () => fromCeleryConfig({ BROKER_URL: 'amqp://guest:secret@localhost//' }), /setting BROKER_URL/);
+  // BROKER_URL alone parses (amqp:// is a transport built in); the app refuses it for want of a result backend.
+  const amqp = fromCeleryConfig({ BROKER_URL: 'amqp://guest:secret@localhost//' });
+  t.equal(amqp.broker, 'amqp://guest:secret@localhost//');
+  unavailable(t, () => new Celeriac(amqp), /setting broker/, /keeps no task results/);
   unavailable(t, () => fromCeleryConfig({ BROKER_URL: 'ws://127.0.0.1:5680', CELERY_RESULT_BACKEND: 'redis://localhost:6379/0' }), /setting CELERY_RESULT_BACKEND/);
 });
 
