@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { openSqliteStore } from '../../server/store/index.js';
+import { encodeChunk, openSqliteStore } from '../../server/store/index.js';
 import type { BrokerStore, StoredEvent, StoredMessage } from '../../server/store/index.js';
 
 /** How the suite gets stores: `open()` again on a persistent fixture sees the same data. */
@@ -412,9 +412,9 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.eventLogBounds(), { first: 0, last: 0 });
     store.applyBatch({
       inserts: [], counts: [], deletes: [],
-      events: [ev(1), ev(2, 'v2'), ev(3, '/', 'task-failed'), ev(4)],
+      events: encodeChunk([ev(1), ev(2, 'v2'), ev(3, '/', 'task-failed'), ev(4)]),
     });
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(5)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(5)]) });
     t.same(store.eventLogBounds(), { first: 1, last: 5 });
     const window = (afterId: number, upToId: number, extra: { vhost?: string | null; types?: string[] | null; limit?: number } = {}): number[] =>
       store.readEvents({ vhost: extra.vhost ?? null, afterId, upToId, limit: extra.limit ?? 100, types: extra.types ?? null }).map((e) => e.id);
@@ -433,8 +433,8 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.pruneEvents(4, 0, 100), { deleted: 4, upTo: 4 }, 'and goes once all are beyond the count bound');
     t.same(window(0, 5), [5]);
     t.same(store.pruneEvents(0, 0, 100), { deleted: 0, upTo: 0 }, 'nothing beyond the bounds');
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(6), ev(7)] });
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(8)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(6), ev(7)]) });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(8)]) });
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 1, upTo: 5 }, 'by age; at least one chunk, about `limit` events per call');
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 2, upTo: 7 }, 'a chunk bigger than `limit` goes whole');
     t.same(window(0, 8), [8]);
@@ -453,10 +453,10 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     store.applyBatch({ inserts: [msg(1, q.id, { body: new Uint8Array(64 * 1024) })], counts: [], deletes: [] });
     if (fixture.persistent) t.ok(store.sizeBytes() >= 64 * 1024, 'file + WAL hold the body');
     else t.equal(store.sizeBytes(), 0, 'in memory: 0');
-    const { db, wal } = store.fileSizes();
-    t.equal(db + wal, store.sizeBytes(), 'fileSizes() is sizeBytes() apart');
+    const { db, wal, events } = store.fileSizes();
+    t.equal(db + wal + events, store.sizeBytes(), 'fileSizes() is sizeBytes() apart');
     if (fixture.persistent) t.ok(db > 0 && wal >= 64 * 1024, 'the body is in the WAL until a checkpoint');
-    else t.same({ db, wal }, { db: 0, wal: 0 }, 'in memory: no files');
+    else t.same({ db, wal, events }, { db: 0, wal: 0, events: 0 }, 'in memory: no files');
     t.type(store.location, 'string');
     store.close();
     store.close();

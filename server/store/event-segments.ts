@@ -1,0 +1,327 @@
+// The event log's files: chunks (event-chunk.ts) appended to segment files in a directory beside
+// the data file, `<data file>-events/`, one write per group commit. Appending costs a write of the
+// chunk's bytes, once: no B-tree, no WAL frame and checkpoint copy of each page as in SQLite.
+//
+// A segment holds records, one per chunk: magic u32 ('CEV1'), payload length u32, CRC-32 of the
+// payload u32, the payload (the chunk). Segments are named by their sequence number and filled to
+// about SEGMENT_BYTES; retention removes whole segments once all their chunks are pruned. At open
+// every segment is read back: a segment is cut at its first record that is not whole and intact
+// (what a kill -9 in the middle of a write, or power lost before an fsync, can leave at the end).
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32 } from './crc32.js';
+
+/** Bytes after which a new segment is started (a chunk never spans two). */
+export const SEGMENT_BYTES = 16 * 1024 * 1024;
+const RECORD_HEADER = 12;
+const MAGIC = 0x31564543; // 'CEV1' little-endian
+const NAME = /^(\d{12})\.events$/;
+
+const nameOf = (seq: number): string => `${String(seq).padStart(12, '0')}.events`;
+
+/** Where a chunk's payload lies. */
+export interface ChunkPlace {
+  segment: number;
+  offset: number;
+  length: number;
+}
+
+/** How the event log's chunks are kept: in segment files, or in memory for a ':memory:' store. */
+export interface ChunkFiles {
+  /** Stores a chunk's bytes (valid during the call only); throws having stored nothing when it cannot. */
+  append(bytes: Uint8Array): ChunkPlace;
+  /** Takes back the chunk appended last (its commit failed). */
+  undo(place: ChunkPlace): void;
+  /** The bytes of a stored chunk. */
+  read(place: ChunkPlace): Uint8Array;
+  /** Drops every segment before `segment` (all their chunks were pruned). */
+  removeBefore(segment: number): void;
+  /** The number of the oldest segment held, or null when none is. */
+  oldestSegment(): number | null;
+  /** Bytes held. */
+  sizeBytes(): number;
+  close(): void;
+}
+
+/** Options of {@link EventSegments}. */
+export interface EventSegmentOptions {
+  /** fsync what is written before commits are reported durable ('full' durability): see syncTargets(). */
+  durable: boolean;
+  /** Bytes after which a segment is full. Default SEGMENT_BYTES. */
+  segmentBytes?: number;
+}
+
+interface Segment {
+  seq: number;
+  size: number;
+}
+
+/** The segment files of one data file. */
+export class EventSegments implements ChunkFiles {
+  private readonly segments: Segment[] = [];
+  /** The segment appended to, open for reading and writing; null until the first append (or after it was removed). */
+  private active: { seq: number; fd: number } | null = null;
+  /** Written since the last syncTargets(): the active segment, and descriptors of segments filled meanwhile. */
+  private dirty = false;
+  private readonly filled: number[] = [];
+  /** Descriptors an fsync in flight may still use: closed once it has ended. */
+  private readonly closeAfterSync = new Set<number>();
+  private readonly segmentBytes: number;
+  private bytes = 0;
+
+  /**
+   * Opens (creating it if needed) the directory `dir` and reads every segment back, oldest first:
+   * `chunk` is called with each intact chunk and its place, in file order.
+   */
+  constructor(private readonly dir: string, private readonly options: EventSegmentOptions, chunk: (bytes: Uint8Array, place: ChunkPlace) => void) {
+    this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir);
+      if (options.durable) syncDir(path.dirname(dir));
+    }
+    const seqs = fs.readdirSync(dir).flatMap((f) => {
+      const m = NAME.exec(f);
+      return m === null ? [] : [Number(m[1])];
+    }).sort((a, b) => a - b);
+    for (const seq of seqs) {
+      const size = this.recover(seq, chunk);
+      this.segments.push({ seq, size });
+      this.bytes += size;
+    }
+    const last = this.segments[this.segments.length - 1];
+    if (last !== undefined && last.size < this.segmentBytes) this.active = { seq: last.seq, fd: fs.openSync(this.file(last.seq), 'r+') };
+  }
+
+  append(bytes: Uint8Array): ChunkPlace {
+    const total = RECORD_HEADER + bytes.byteLength;
+    let seg = this.segments[this.segments.length - 1];
+    if (this.active === null || seg === undefined || (seg.size > 0 && seg.size + total > this.segmentBytes)) seg = this.startSegment();
+    const fd = this.active!.fd;
+    const header = new Uint8Array(RECORD_HEADER);
+    const v = new DataView(header.buffer);
+    v.setUint32(0, MAGIC, true);
+    v.setUint32(4, bytes.byteLength, true);
+    v.setUint32(8, crc32(bytes), true);
+    const at = seg.size;
+    let written: number;
+    try {
+      written = fs.writevSync(fd, [header, bytes], at);
+    } catch (err) {
+      this.cutBack(seg, at);
+      throw err;
+    }
+    if (written !== total) {
+      this.cutBack(seg, at);
+      throw new Error(`event segment ${this.file(seg.seq)}: short write (${written} of ${total} bytes)`);
+    }
+    seg.size += total;
+    this.bytes += total;
+    this.dirty = true;
+    return { segment: seg.seq, offset: at + RECORD_HEADER, length: bytes.byteLength };
+  }
+
+  undo(place: ChunkPlace): void {
+    const seg = this.segments[this.segments.length - 1];
+    if (seg === undefined || seg.seq !== place.segment || this.active?.seq !== place.segment) return;
+    const at = place.offset - RECORD_HEADER;
+    this.bytes -= seg.size - at;
+    this.cutBack(seg, at);
+  }
+
+  read(place: ChunkPlace): Uint8Array {
+    const out = Buffer.allocUnsafe(place.length);
+    const own = this.active?.seq === place.segment ? null : fs.openSync(this.file(place.segment), 'r');
+    try {
+      const n = fs.readSync(own ?? this.active!.fd, out, 0, place.length, place.offset);
+      if (n !== place.length) throw new Error(`event segment ${this.file(place.segment)}: ${n} of ${place.length} bytes read at ${place.offset}`);
+    } finally {
+      if (own !== null) fs.closeSync(own);
+    }
+    return out;
+  }
+
+  removeBefore(segment: number): void {
+    while (this.segments.length > 0 && this.segments[0]!.seq < segment) {
+      const seg = this.segments.shift()!;
+      if (this.active?.seq === seg.seq) {
+        this.release(this.active.fd);
+        this.active = null;
+        this.dirty = false;
+      }
+      fs.rmSync(this.file(seg.seq), { force: true });
+      this.bytes -= seg.size;
+    }
+  }
+
+  oldestSegment(): number | null {
+    return this.segments[0]?.seq ?? null;
+  }
+
+  sizeBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Descriptors to fsync so that everything appended so far is durable (none when nothing was
+   * appended since the last call). Pass them to synced() once their fsync has ended.
+   */
+  syncTargets(): number[] {
+    const fds = [...this.filled];
+    this.filled.length = 0;
+    if (this.dirty && this.active !== null) fds.push(this.active.fd);
+    this.dirty = false;
+    for (const fd of fds) this.closeAfterSync.add(fd);
+    return fds;
+  }
+
+  /** The fsync of these descriptors (from syncTargets()) has ended: those no longer needed are closed. */
+  synced(fds: readonly number[]): void {
+    for (const fd of fds) {
+      this.closeAfterSync.delete(fd);
+      if (fd !== this.active?.fd && !this.filled.includes(fd)) this.closeQuietly(fd);
+    }
+  }
+
+  /** fsyncs everything appended, blocking (at close and with topology changes). */
+  syncNow(): void {
+    for (const fd of this.syncTargets()) {
+      fs.fsyncSync(fd);
+      this.synced([fd]);
+    }
+  }
+
+  close(): void {
+    if (this.active !== null) this.closeQuietly(this.active.fd);
+    this.active = null;
+    for (const fd of [...this.filled, ...this.closeAfterSync]) this.closeQuietly(fd);
+    this.filled.length = 0;
+    this.closeAfterSync.clear();
+  }
+
+  private file(seq: number): string {
+    return path.join(this.dir, nameOf(seq));
+  }
+
+  /** Starts the next segment and makes it the active one; the one filled waits for the next fsync (durable) or is closed. */
+  private startSegment(): Segment {
+    const last = this.segments[this.segments.length - 1];
+    const seq = (last?.seq ?? 0) + 1;
+    const fd = fs.openSync(this.file(seq), 'w+');
+    // Its directory entry must be durable before anything in it is reported so.
+    if (this.options.durable) syncDir(this.dir);
+    if (this.active !== null) {
+      if (this.options.durable && this.dirty) this.filled.push(this.active.fd);
+      else this.release(this.active.fd);
+    }
+    this.active = { seq, fd };
+    this.dirty = false;
+    const seg = { seq, size: 0 };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /**
+   * Cuts the active segment back to `size` after a failed write. When even that fails, the segment
+   * is left (a reopen cuts it at the bad record) and the next append starts a new one.
+   */
+  private cutBack(seg: Segment, size: number): void {
+    try {
+      fs.ftruncateSync(this.active!.fd, size);
+      seg.size = size;
+    } catch {
+      this.release(this.active!.fd);
+      this.active = null;
+    }
+  }
+
+  /** A descriptor no longer appended to: closed now, or after the fsync that may use it. */
+  private release(fd: number): void {
+    if (!this.closeAfterSync.has(fd)) this.closeQuietly(fd);
+  }
+
+  private closeQuietly(fd: number): void {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Closing a descriptor we own cannot usefully fail; nothing to do if it does.
+    }
+  }
+
+  /** Reads segment `seq`, calling `chunk` per intact record; cuts the file at the first bad one. Returns its size. */
+  private recover(seq: number, chunk: (bytes: Uint8Array, place: ChunkPlace) => void): number {
+    const file = this.file(seq);
+    const data = fs.readFileSync(file);
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let at = 0;
+    while (at + RECORD_HEADER <= data.byteLength) {
+      if (v.getUint32(at, true) !== MAGIC) break;
+      const length = v.getUint32(at + 4, true);
+      if (at + RECORD_HEADER + length > data.byteLength) break;
+      const bytes = data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length);
+      if (crc32(bytes) !== v.getUint32(at + 8, true)) break;
+      chunk(bytes, { segment: seq, offset: at + RECORD_HEADER, length });
+      at += RECORD_HEADER + length;
+    }
+    if (at < data.byteLength) fs.truncateSync(file, at);
+    return at;
+  }
+}
+
+/** fsync of a directory (its entries), blocking: after a file in it was created. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Chunks kept in memory (a ':memory:' store): a segment per chunk. */
+export class MemoryChunks implements ChunkFiles {
+  private readonly chunks = new Map<number, Uint8Array>();
+  private seq = 0;
+  private bytes = 0;
+
+  append(bytes: Uint8Array): ChunkPlace {
+    const seq = ++this.seq;
+    // A copy: the chunk builder reuses its buffer.
+    this.chunks.set(seq, bytes.slice());
+    this.bytes += bytes.byteLength;
+    return { segment: seq, offset: 0, length: bytes.byteLength };
+  }
+
+  undo(place: ChunkPlace): void {
+    const bytes = this.chunks.get(place.segment);
+    if (bytes === undefined) return;
+    this.chunks.delete(place.segment);
+    this.bytes -= bytes.byteLength;
+  }
+
+  read(place: ChunkPlace): Uint8Array {
+    const bytes = this.chunks.get(place.segment);
+    if (bytes === undefined) throw new Error(`event chunk ${place.segment} is not held`);
+    return bytes;
+  }
+
+  removeBefore(segment: number): void {
+    for (const [seq, bytes] of this.chunks) {
+      if (seq >= segment) break;
+      this.chunks.delete(seq);
+      this.bytes -= bytes.byteLength;
+    }
+  }
+
+  oldestSegment(): number | null {
+    for (const seq of this.chunks.keys()) return seq;
+    return null;
+  }
+
+  sizeBytes(): number {
+    return this.bytes;
+  }
+
+  close(): void {
+    this.chunks.clear();
+  }
+}
