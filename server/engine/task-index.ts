@@ -148,6 +148,11 @@ export class TaskIndex {
     return this.live;
   }
 
+  /** Strings held in the name, worker and state code tables: bounded by the tasks held (see recode()). */
+  get codeCount(): number {
+    return this.names.strings.length + this.workers.strings.length + this.states.strings.length;
+  }
+
   /**
    * A task event was stored as `eventId` at broker time `at`; its task id is bytes [idStart,
    * idEnd) of `body` (at most MAX_TASK_ID_BYTES, no NUL). An event at or below the task's latest
