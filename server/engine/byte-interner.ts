@@ -5,11 +5,14 @@
 const SIZE = 256; // a power of two
 const MASK = SIZE - 1;
 
-/** FNV-1a of bytes [start, end) of `b`, 32 bits. */
+/**
+ * FNV-1a of bytes [start, end) of `b`, cut to 30 bits: a small integer for V8 (a full 32-bit
+ * value would be a heap number, allocated per call where the hash is passed on).
+ */
 export function hashBytes(b: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   for (let k = start; k < end; k++) h = Math.imul(h ^ b[k]!, 0x01000193);
-  return h >>> 0;
+  return h & 0x3fffffff;
 }
 
 /** True when `key` is bytes [start, start + n) of `b`. */

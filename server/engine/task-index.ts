@@ -161,7 +161,7 @@ export class TaskIndex {
    */
   onEventBytes(vhost: string, body: Uint8Array, idStart: number, idEnd: number, type: string, hostname: string | null, name: string | null, eventId: number, at: number): void {
     const vhostCode = this.vhosts.code(vhost);
-    const hash = (hashBytes(body, idStart, idEnd) ^ Math.imul(vhostCode, 0x9e3779b1)) >>> 0;
+    const hash = (hashBytes(body, idStart, idEnd) ^ Math.imul(vhostCode, 0x9e3779b1)) & 0x3fffffff;
     let slot = this.find(vhostCode, body, idStart, idEnd, hash);
     if (slot < 0) {
       slot = this.create(vhostCode, body, idStart, idEnd, hash, eventId, at);
@@ -259,7 +259,7 @@ export class TaskIndex {
     if (vhostCode < 0) return -1;
     const { written } = utf8.encodeInto(taskId, this.scratch);
     if (written === 0 || written > MAX_TASK_ID_BYTES) return -1;
-    const hash = (hashBytes(this.scratch, 0, written) ^ Math.imul(vhostCode, 0x9e3779b1)) >>> 0;
+    const hash = (hashBytes(this.scratch, 0, written) ^ Math.imul(vhostCode, 0x9e3779b1)) & 0x3fffffff;
     return this.find(vhostCode, this.scratch, 0, written, hash);
   }
 
@@ -334,7 +334,7 @@ export class TaskIndex {
 
   private hashOfSlot(slot: number): number {
     const at = this.idStart[slot]!;
-    return (hashBytes(this.arena, at, at + this.idLength[slot]!) ^ Math.imul(this.vhost[slot]!, 0x9e3779b1)) >>> 0;
+    return (hashBytes(this.arena, at, at + this.idLength[slot]!) ^ Math.imul(this.vhost[slot]!, 0x9e3779b1)) & 0x3fffffff;
   }
 
   private growSlots(): void {

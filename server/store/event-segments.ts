@@ -64,6 +64,8 @@ export class EventSegments implements ChunkFiles {
   /** Written since the last syncTargets(): the active segment, and descriptors of segments filled meanwhile. */
   private dirty = false;
   private readonly filled: number[] = [];
+  /** An older segment open for reading (reads come in runs over one segment: a window, a rebuild). */
+  private reader: { seq: number; fd: number } | null = null;
   /** Descriptors an fsync in flight may still use: closed once it has ended. */
   private readonly closeAfterSync = new Set<number>();
   private readonly segmentBytes: number;
@@ -130,17 +132,28 @@ export class EventSegments implements ChunkFiles {
 
   read(place: ChunkPlace): Uint8Array {
     const out = Buffer.allocUnsafe(place.length);
-    const own = this.active?.seq === place.segment ? null : fs.openSync(this.file(place.segment), 'r');
-    try {
-      const n = fs.readSync(own ?? this.active!.fd, out, 0, place.length, place.offset);
-      if (n !== place.length) throw new Error(`event segment ${this.file(place.segment)}: ${n} of ${place.length} bytes read at ${place.offset}`);
-    } finally {
-      if (own !== null) fs.closeSync(own);
-    }
+    const n = fs.readSync(this.readerOf(place.segment), out, 0, place.length, place.offset);
+    if (n !== place.length) throw new Error(`event segment ${this.file(place.segment)}: ${n} of ${place.length} bytes read at ${place.offset}`);
     return out;
   }
 
+  /** A descriptor to read segment `seq` with: the active one's, or one kept open for the segment read last. */
+  private readerOf(seq: number): number {
+    if (this.active?.seq === seq) return this.active.fd;
+    if (this.reader?.seq === seq) return this.reader.fd;
+    this.closeReader();
+    const fd = fs.openSync(this.file(seq), 'r');
+    this.reader = { seq, fd };
+    return fd;
+  }
+
+  private closeReader(): void {
+    if (this.reader !== null) this.closeQuietly(this.reader.fd);
+    this.reader = null;
+  }
+
   removeBefore(segment: number): void {
+    if (this.reader !== null && this.reader.seq < segment) this.closeReader();
     while (this.segments.length > 0 && this.segments[0]!.seq < segment) {
       const seg = this.segments.shift()!;
       if (this.active?.seq === seg.seq) {
@@ -191,6 +204,7 @@ export class EventSegments implements ChunkFiles {
   }
 
   close(): void {
+    this.closeReader();
     if (this.active !== null) this.closeQuietly(this.active.fd);
     this.active = null;
     for (const fd of [...this.filled, ...this.closeAfterSync]) this.closeQuietly(fd);
