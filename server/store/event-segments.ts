@@ -45,8 +45,12 @@ export interface ChunkFiles {
 
 /** Options of {@link EventSegments}. */
 export interface EventSegmentOptions {
-  /** fsync what is written before commits are reported durable ('full' durability): see syncTargets(). */
-  durable: boolean;
+  /**
+   * Runs fsyncs of these descriptors off the event loop ('full' durability; the store's fsync
+   * thread), in the order asked, then calls `done`. With it, a segment that fills up is fsynced
+   * then, and syncTargets() hands out the one being written; without it nothing is fsynced.
+   */
+  fsync?: (fds: readonly number[], done: (err: Error | null) => void) => void;
   /** Bytes after which a segment is full. Default SEGMENT_BYTES. */
   segmentBytes?: number;
 }
@@ -61,13 +65,19 @@ export class EventSegments implements ChunkFiles {
   private readonly segments: Segment[] = [];
   /** The segment appended to, open for reading and writing; null until the first append (or after it was removed). */
   private active: { seq: number; fd: number } | null = null;
-  /** Written since the last syncTargets(): the active segment, and descriptors of segments filled meanwhile. */
+  /** The active segment was written since the last syncTargets(). */
   private dirty = false;
-  private readonly filled: number[] = [];
   /** An older segment open for reading (reads come in runs over one segment: a window, a rebuild). */
   private reader: { seq: number; fd: number } | null = null;
-  /** Descriptors an fsync in flight may still use: closed once it has ended. */
-  private readonly closeAfterSync = new Set<number>();
+  /**
+   * Holds on each open descriptor of a segment written to: being the active one, and each fsync in
+   * flight that names it. A descriptor is closed when its last hold goes (an fsync thread must
+   * never see its number reused by another file).
+   */
+  private readonly holds = new Map<number, number>();
+  /** The first failed fsync of a filled segment, reported with the next sync (see takeError()). */
+  private syncError: Error | null = null;
+  private closed = false;
   private readonly segmentBytes: number;
   private bytes = 0;
 
@@ -79,7 +89,7 @@ export class EventSegments implements ChunkFiles {
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir);
-      if (options.durable) syncDir(path.dirname(dir));
+      if (options.fsync !== undefined) syncDir(path.dirname(dir));
     }
     const seqs = fs.readdirSync(dir).flatMap((f) => {
       const m = NAME.exec(f);
@@ -91,7 +101,7 @@ export class EventSegments implements ChunkFiles {
       this.bytes += size;
     }
     const last = this.segments[this.segments.length - 1];
-    if (last !== undefined && last.size < this.segmentBytes) this.active = { seq: last.seq, fd: fs.openSync(this.file(last.seq), 'r+') };
+    if (last !== undefined && last.size < this.segmentBytes) this.activate(last.seq, fs.openSync(this.file(last.seq), 'r+'));
   }
 
   append(bytes: Uint8Array): ChunkPlace {
@@ -156,11 +166,7 @@ export class EventSegments implements ChunkFiles {
     if (this.reader !== null && this.reader.seq < segment) this.closeReader();
     while (this.segments.length > 0 && this.segments[0]!.seq < segment) {
       const seg = this.segments.shift()!;
-      if (this.active?.seq === seg.seq) {
-        this.release(this.active.fd);
-        this.active = null;
-        this.dirty = false;
-      }
+      if (this.active?.seq === seg.seq) this.deactivate();
       fs.rmSync(this.file(seg.seq), { force: true });
       this.bytes -= seg.size;
     }
@@ -175,60 +181,105 @@ export class EventSegments implements ChunkFiles {
   }
 
   /**
-   * Descriptors to fsync so that everything appended so far is durable (none when nothing was
-   * appended since the last call). Pass them to synced() once their fsync has ended.
+   * Descriptors to fsync so that everything appended so far is durable: the active segment when it
+   * was written since the last call (a filled one was fsynced as it filled, ahead of this). Pass
+   * them to synced() once their fsync has ended.
    */
   syncTargets(): number[] {
-    const fds = [...this.filled];
-    this.filled.length = 0;
-    if (this.dirty && this.active !== null) fds.push(this.active.fd);
+    if (!this.dirty || this.active === null) return [];
     this.dirty = false;
-    for (const fd of fds) this.closeAfterSync.add(fd);
-    return fds;
+    this.hold(this.active.fd);
+    return [this.active.fd];
   }
 
-  /** The fsync of these descriptors (from syncTargets()) has ended: those no longer needed are closed. */
+  /** The fsync of these descriptors (from syncTargets()) has ended. */
   synced(fds: readonly number[]): void {
-    for (const fd of fds) {
-      this.closeAfterSync.delete(fd);
-      if (fd !== this.active?.fd && !this.filled.includes(fd)) this.closeQuietly(fd);
-    }
+    for (const fd of fds) this.unhold(fd);
+  }
+
+  /** The failed fsync of a filled segment since the last call, if any (the store reports it with its next sync). */
+  takeError(): Error | null {
+    const err = this.syncError;
+    this.syncError = null;
+    return err;
   }
 
   /** fsyncs everything appended, blocking (at close and with topology changes). */
   syncNow(): void {
     for (const fd of this.syncTargets()) {
-      fs.fsyncSync(fd);
-      this.synced([fd]);
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        this.synced([fd]);
+      }
     }
   }
 
   close(): void {
+    this.closed = true;
     this.closeReader();
-    if (this.active !== null) this.closeQuietly(this.active.fd);
     this.active = null;
-    for (const fd of [...this.filled, ...this.closeAfterSync]) this.closeQuietly(fd);
-    this.filled.length = 0;
-    this.closeAfterSync.clear();
+    for (const fd of this.holds.keys()) this.closeQuietly(fd);
+    this.holds.clear();
   }
 
   private file(seq: number): string {
     return path.join(this.dir, nameOf(seq));
   }
 
-  /** Starts the next segment and makes it the active one; the one filled waits for the next fsync (durable) or is closed. */
+  private activate(seq: number, fd: number): void {
+    this.active = { seq, fd };
+    this.dirty = false;
+    this.hold(fd);
+  }
+
+  /** The active segment is no longer appended to (filled, cut off after a failed write, or removed). */
+  private deactivate(): void {
+    const fd = this.active!.fd;
+    this.active = null;
+    this.dirty = false;
+    this.unhold(fd);
+  }
+
+  private hold(fd: number): void {
+    this.holds.set(fd, (this.holds.get(fd) ?? 0) + 1);
+  }
+
+  private unhold(fd: number): void {
+    // After close() every descriptor is closed already: a late callback must not close a number reused since.
+    if (this.closed) return;
+    const n = (this.holds.get(fd) ?? 0) - 1;
+    if (n > 0) {
+      this.holds.set(fd, n);
+      return;
+    }
+    this.holds.delete(fd);
+    this.closeQuietly(fd);
+  }
+
+  /**
+   * Starts the next segment and makes it the active one. The one filled, when written since its
+   * last fsync, is fsynced now (off the event loop, ahead of any later sync), then closed.
+   */
   private startSegment(): Segment {
     const last = this.segments[this.segments.length - 1];
     const seq = (last?.seq ?? 0) + 1;
     const fd = fs.openSync(this.file(seq), 'w+');
+    const fsync = this.options.fsync;
     // Its directory entry must be durable before anything in it is reported so.
-    if (this.options.durable) syncDir(this.dir);
+    if (fsync !== undefined) syncDir(this.dir);
     if (this.active !== null) {
-      if (this.options.durable && this.dirty) this.filled.push(this.active.fd);
-      else this.release(this.active.fd);
+      const filled = this.active.fd;
+      if (fsync !== undefined && this.dirty) {
+        this.hold(filled);
+        fsync([filled], (err) => {
+          if (err !== null && this.syncError === null) this.syncError = err;
+          this.unhold(filled);
+        });
+      }
+      this.deactivate();
     }
-    this.active = { seq, fd };
-    this.dirty = false;
+    this.activate(seq, fd);
     const seg = { seq, size: 0 };
     this.segments.push(seg);
     return seg;
@@ -243,14 +294,8 @@ export class EventSegments implements ChunkFiles {
       fs.ftruncateSync(this.active!.fd, size);
       seg.size = size;
     } catch {
-      this.release(this.active!.fd);
-      this.active = null;
+      this.deactivate();
     }
-  }
-
-  /** A descriptor no longer appended to: closed now, or after the fsync that may use it. */
-  private release(fd: number): void {
-    if (!this.closeAfterSync.has(fd)) this.closeQuietly(fd);
   }
 
   private closeQuietly(fd: number): void {

@@ -343,7 +343,8 @@ class SqliteStore implements BrokerStore {
     this.events = new EventStore(mark, (chunk) => {
       if (location === ':memory:') return new MemoryChunks();
       // Beside the real file, as the WAL.
-      segments = new EventSegments(eventsDir(location), { durable: needsSync }, chunk);
+      const wal = this.wal;
+      segments = new EventSegments(eventsDir(location), wal === null ? {} : { fsync: (fds, done) => wal.syncFds(fds, done) }, chunk);
       return segments;
     });
     this.segments = segments;
@@ -451,6 +452,8 @@ class SqliteStore implements BrokerStore {
     // The events first: if they cannot be written, nothing of the batch is applied; if the rest
     // fails, they are taken back.
     const place = batch.events ? this.events.append(batch.events) : null;
+    // A turn of events only (heartbeats, a monitor's stream) needs no SQLite transaction.
+    if (place !== null && isEmptyBatch({ ...batch, events: null })) return;
     try {
       this.applyTx(batch);
     } catch (err) {
@@ -580,7 +583,8 @@ class SqliteStore implements BrokerStore {
     const fds = segments?.syncTargets() ?? [];
     this.wal.sync((err) => {
       segments?.synced(fds);
-      done(err);
+      // A filled segment's fsync failing fails this sync too: its events are no more durable than these.
+      done(err ?? segments?.takeError() ?? null);
     }, fds);
   }
 

@@ -62,6 +62,11 @@ export class WalSync {
     this.thread.fsync([fd, ...others], done);
   }
 
+  /** fsyncs other descriptors (a filled event segment) on the same thread, after whatever was asked before. */
+  syncFds(fds: readonly number[], done: (err: Error | null) => void): void {
+    this.thread.fsync(fds, done);
+  }
+
   syncNow(): void {
     const fd = this.current();
     if (fd === null) throw new Error(`cannot fsync ${this.walPath}: the WAL file is missing`);

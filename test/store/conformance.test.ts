@@ -438,12 +438,19 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 1, upTo: 5 }, 'by age; at least one chunk, about `limit` events per call');
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 2, upTo: 7 }, 'a chunk bigger than `limit` goes whole');
     t.same(window(0, 8), [8]);
+    t.throws(() => store.applyBatch({
+      inserts: [], counts: [], deletes: [], events: encodeChunk([ev(9)]),
+      groups: [{ vhost: '/', groupId: 'g', members: [], done: 0, callback: null, fired: false, expiresAt: 0 }, { vhost: '/', groupId: 'g', members: [], done: 0, callback: null, fired: false, expiresAt: 0 }],
+    }), 'a batch that fails...');
+    t.same(window(0, 9), [8], '...stores none of its events');
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(9)]) });
+    t.same(window(0, 9), [8, 9], 'and the next append goes where they would have');
     store.close();
     if (!fixture.persistent) return;
     const again = openFor(t, fixture);
-    t.same(again.eventLogBounds(), { first: 8, last: 8 }, 'after a reopen');
-    again.pruneEvents(8, 0, 100);
-    t.same(again.eventLogBounds(), { first: 0, last: 8 }, 'the highest id is remembered when every event is gone');
+    t.same(again.eventLogBounds(), { first: 8, last: 9 }, 'after a reopen');
+    again.pruneEvents(9, 0, 100);
+    t.same(again.eventLogBounds(), { first: 0, last: 9 }, 'the highest id is remembered when every event is gone');
   });
 
   t.test('sizeBytes, fileSizes and close', async (t) => {

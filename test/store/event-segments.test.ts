@@ -24,10 +24,18 @@ const ev = (id: number, vhost = '/', type = 'task-received', at = 1_000 + id, bo
 /** What a chunk's events read as, for comparisons (bodies as text). */
 const plain = (events: StoredEvent[]): unknown[] => events.map((e) => ({ ...e, body: Buffer.from(e.body).toString() }));
 
+/** The fsyncs asked of the store's thread, run here at once. */
+const fsynced: number[][] = [];
+function syncHook(fds: readonly number[], done: (err: Error | null) => void): void {
+  for (const fd of fds) fs.fsyncSync(fd);
+  fsynced.push([...fds]);
+  done(null);
+}
+
 /** Opens the segments of `dir`, collecting the chunks read back. */
 function open(dir: string, segmentBytes?: number): { segs: EventSegments; chunks: { ids: number[]; place: ChunkPlace }[] } {
   const chunks: { ids: number[]; place: ChunkPlace }[] = [];
-  const segs = new EventSegments(dir, { durable: true, ...(segmentBytes === undefined ? {} : { segmentBytes }) }, (bytes, place) => {
+  const segs = new EventSegments(dir, { fsync: syncHook, ...(segmentBytes === undefined ? {} : { segmentBytes }) }, (bytes, place) => {
     chunks.push({ ids: decodeChunk(bytes).map((e) => e.id), place });
   });
   return { segs, chunks };
@@ -125,7 +133,7 @@ t.test('undo takes back the chunk appended last', async (t) => {
   t.same(open(dir).chunks.map((c) => c.ids), [[1], [3]]);
 });
 
-t.test('what to fsync: the segment written since the last sync, and a filled one until its fsync is over', async (t) => {
+t.test('what to fsync: the segment written since the last sync; a filled one is fsynced as it fills, then closed', async (t) => {
   const dir = tempDir(t);
   const { segs } = open(dir, 200);
   t.same(segs.syncTargets(), [], 'nothing written');
@@ -134,14 +142,21 @@ t.test('what to fsync: the segment written since the last sync, and a filled one
   t.equal(first.length, 1);
   t.same(segs.syncTargets(), [], 'handed out once');
   segs.synced(first);
-  segs.append(encodeChunk([ev(2)]).bytes); // rolls over (each record is about 120 bytes): the first segment was synced, it is closed
-  segs.append(encodeChunk([ev(3)]).bytes); // rolls over again: the second was written since, it waits for its fsync
-  const both = segs.syncTargets();
-  t.equal(both.length, 2, 'the filled segment and the new one');
-  for (const fd of both) fs.fsyncSync(fd);
-  segs.synced(both);
-  t.throws(() => fs.fstatSync(both[0]!), 'the filled segment\'s descriptor is closed once synced');
-  t.ok(fs.fstatSync(both[1]!).isFile(), 'the active one stays open');
+  fsynced.length = 0;
+  segs.append(encodeChunk([ev(2)]).bytes); // rolls over (each record is about 120 bytes): the first was synced since its write
+  t.same(fsynced, [], 'a filled segment already synced is not fsynced again');
+  t.throws(() => fs.fstatSync(first[0]!), 'and is closed');
+  const second = segs.syncTargets();
+  segs.synced(second);
+  segs.append(encodeChunk([ev(3)]).bytes);
+  segs.append(encodeChunk([ev(4)]).bytes); // rolls over: the third segment, written since its sync, is fsynced now
+  t.equal(fsynced.length, 1, 'the filled segment fsynced as it filled');
+  t.throws(() => fs.fstatSync(fsynced[0]![0]!), 'then closed');
+  const active = segs.syncTargets();
+  t.equal(active.length, 1, 'a sync now covers the segment being written');
+  t.ok(fs.fstatSync(active[0]!).isFile());
+  segs.synced(active);
+  t.ok(fs.fstatSync(active[0]!).isFile(), 'which stays open');
   segs.syncNow();
   segs.close();
 });
