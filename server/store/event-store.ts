@@ -33,7 +33,7 @@ export class EventStore {
   private firstId = new Float64Array(INITIAL_CHUNKS);
   private lastId = new Float64Array(INITIAL_CHUNKS);
   private lastAt = new Float64Array(INITIAL_CHUNKS);
-  private segment = new Int32Array(INITIAL_CHUNKS);
+  private segment = new Float64Array(INITIAL_CHUNKS);
   private offset = new Float64Array(INITIAL_CHUNKS);
   private length = new Int32Array(INITIAL_CHUNKS);
   /** Every id at or below this was pruned. */
