@@ -6,12 +6,34 @@ const SIZE = 256; // a power of two
 const MASK = SIZE - 1;
 
 /**
- * FNV-1a of bytes [start, end) of `b`, cut to 30 bits: a small integer for V8 (a full 32-bit
- * value would be a heap number, allocated per call where the hash is passed on).
+ * A seed per process: task ids come from clients, and a fixed hash would let one make up ids that
+ * all fall in one place of the task index's table.
+ */
+const SEED = (Math.random() * 0x100000000) | 0;
+
+/**
+ * A hash of bytes [start, end) of `b` (MurmurHash3's 32-bit mixing, four bytes a step), cut to 30
+ * bits: a small integer for V8 (a full 32-bit value would be a heap number where it is passed on).
  */
 export function hashBytes(b: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let k = start; k < end; k++) h = Math.imul(h ^ b[k]!, 0x01000193);
+  let h = SEED ^ (end - start);
+  let k = start;
+  for (; k + 4 <= end; k += 4) {
+    let w = b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24);
+    w = Math.imul(w, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let w = 0;
+  for (let shift = 0; k < end; k++, shift += 8) w |= b[k]! << shift;
+  h ^= Math.imul(((Math.imul(w, 0xcc9e2d51) << 15) | (Math.imul(w, 0xcc9e2d51) >>> 17)), 0x1b873593);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h & 0x3fffffff;
 }
 
