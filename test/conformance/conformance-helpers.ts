@@ -19,8 +19,11 @@ export const unique = (prefix: string): string => `conf-${prefix}-${process.pid}
 export interface ScenarioEnv {
   /** A new app on the home's broker and result backend (concurrency 2 unless `settings` says), closed at teardown. */
   app(settings?: SettingsInput): Celeriac;
-  /** Starts a worker of `app` (its log kept quiet unless `options.log` is given), closed at teardown. */
-  worker(app: Celeriac, options: WorkerOptions): Promise<Worker>;
+  /**
+   * Starts a worker of `app` (its log kept quiet unless `options.log` is given), closed at teardown;
+   * `listen` attaches event listeners before it starts (it may take a message as it starts).
+   */
+  worker(app: Celeriac, options: WorkerOptions, listen?: (w: Worker) => void): Promise<Worker>;
 }
 
 /** Apps and workers for a scenario; teardown closes the workers first (forced), then the apps. */
@@ -37,9 +40,10 @@ export function scenarioEnv(t: Test, home: HomeUrls): ScenarioEnv {
       apps.push(app);
       return app;
     },
-    async worker(app, options) {
+    async worker(app, options, listen) {
       const w = app.worker({ log: () => undefined, ...options });
       workers.push(w);
+      listen?.(w);
       await w.start();
       return w;
     },
