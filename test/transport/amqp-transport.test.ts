@@ -41,7 +41,7 @@ t.test('declares exchanges and queues as kombu does; a disagreeing declare is ER
   t.match(listed, new RegExp(`^${q}\\s+true\\s+.*x-max-priority.*9`, 'm'), 'x-max-priority reaches RabbitMQ');
   t.match(listed, new RegExp(`^${q}\\s+.*x-queue-mode.*lazy`, 'm'), 'arguments are passed through');
   const quorum = unique('q-quorum');
-  await tr.assertQueue(quorum, { durable: true, queueType: 'quorum' });
+  await tr.assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   const types = await rabbit.ctl(['list_queues', '--quiet', '--no-table-headers', 'name', 'type']);
   t.match(types, new RegExp(`^${quorum}\\s+quorum`, 'm'), 'x-queue-type quorum is declared');
 
