@@ -62,6 +62,8 @@ export class AmqpTransport implements Transport {
   readonly #events: Emitter = new EventEmitter() as Emitter;
   readonly #topology = new Topology();
   readonly #consumers = new Map<string, ConsumerRecord>();
+  /** Consumer channels open now, including those of cancelled consumers still settling their deliveries. */
+  readonly #consumerChannels = new Set<ConsumerChannel>();
   readonly #outbox = new Outbox();
   #model: ChannelModel | undefined;
   #ctl: Channel | undefined;
@@ -396,6 +398,7 @@ export class AmqpTransport implements Transport {
   async #subscribe(c: ConsumerRecord, model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
     const on = new ConsumerChannel(channel);
+    this.#consumerChannels.add(on);
     // amqplib emits 'error' before 'close' only when the channel itself was closed with an error
     // (by RabbitMQ, e.g. a delivery unacked past its consumer_timeout); a connection that drops
     // closes its channels without one, and #onDrop handles that.
@@ -405,6 +408,7 @@ export class AmqpTransport implements Transport {
     });
     channel.on('close', () => {
       on.open = false;
+      this.#consumerChannels.delete(on);
       if (closedBy !== undefined) this.#lost(c, on, `RabbitMQ closed the channel of the consumer of '${c.queue}': ${amqpError(closedBy, 'consuming').message}`);
     });
     try {
@@ -485,7 +489,14 @@ export class AmqpTransport implements Transport {
     const model = this.#model;
     this.#model = undefined;
     this.#connected = false;
-    for (const c of this.#consumers.values()) if (c.on) c.on.open = false;
+    // Settling from now on sends nothing: the broker requeues what is still unsettled.
+    const channels = [...this.#consumerChannels];
+    for (const on of channels) on.open = false;
+    // amqplib writes each channel's frames into a buffer of its own and merges them round-robin, so
+    // a connection.close can overtake the acks just sent on a consumer channel, and RabbitMQ then
+    // requeues what was acked (a task run twice). A channel's close-ok comes after RabbitMQ handled
+    // everything sent before it on that channel: close the consumer channels first (bounded).
+    if (model !== undefined) await bounded(Promise.all(channels.map((on) => on.channel.close().catch(() => {}))), this.#options.requestTimeout);
     if (model !== undefined) await model.close().catch(() => {});
     this.#finish(undefined);
   }
@@ -529,4 +540,11 @@ function publishError(err: unknown, entry: OutgoingPublish): CeleriacError {
     return fail('ERR_QUEUE_FULL', `${what}: RabbitMQ refused the message (basic.nack): a queue it routes to is at its max length with overflow reject-publish, or failed`, { exchange: entry.exchange, routingKey: entry.routingKey });
   }
   return amqpError(err, what);
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
 }
