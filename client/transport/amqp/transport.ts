@@ -496,8 +496,14 @@ export class AmqpTransport implements Transport {
     // a connection.close can overtake the acks just sent on a consumer channel, and RabbitMQ then
     // requeues what was acked (a task run twice). A channel's close-ok comes after RabbitMQ handled
     // everything sent before it on that channel: close the consumer channels first (bounded).
-    if (model !== undefined) await bounded(Promise.all(channels.map((on) => on.channel.close().catch(() => {}))), this.#options.requestTimeout);
-    if (model !== undefined) await model.close().catch(() => {});
+    if (model !== undefined) {
+      const timeout = this.#options.requestTimeout;
+      await bounded(Promise.all(channels.map((on) => on.channel.close().catch(() => {}))), timeout);
+      // RabbitMQ does not read a connection it blocks (flow control), nor answer its close: past
+      // the bound the socket is destroyed, which RabbitMQ takes as the client gone. With an error,
+      // so that amqplib ends the connection too (its heartbeat timer would keep the process alive).
+      if (!(await bounded(model.close().catch(() => {}), timeout))) socketOf(model)?.destroy(new Error('RabbitMQ did not answer the close'));
+    }
     this.#finish(undefined);
   }
 
@@ -542,9 +548,16 @@ function publishError(err: unknown, entry: OutgoingPublish): CeleriacError {
   return amqpError(err, what);
 }
 
-/** Resolves when `p` settles or after `ms`, whichever comes first. */
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+/** Resolves true when `p` settles first, false after `ms`. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  const settled = await Promise.race([p.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false); })]);
   clearTimeout(timer);
+  return settled;
+}
+
+/** The socket under amqplib's connection (amqplib keeps it as `connection.stream`). */
+function socketOf(model: ChannelModel): { destroy(err: Error): void } | undefined {
+  const stream = (model.connection as unknown as { stream?: { destroy?: unknown } }).stream;
+  return stream !== undefined && typeof stream.destroy === 'function' ? (stream as { destroy(err: Error): void }) : undefined;
 }
