@@ -421,7 +421,7 @@ export class AmqpTransport implements Transport {
           // alone: close it, or it stays open, holding its unacked deliveries, for the connection's life.
           on.open = false;
           channel.close().catch(() => {});
-          this.#lost(c, on, `RabbitMQ cancelled the consumer of '${c.queue}' (the queue was deleted)`);
+          this.#lost(c, on, `RabbitMQ cancelled the consumer of '${c.queue}' (the queue was deleted, or can no longer be served)`);
           return;
         }
         this.#deliver(c, new AmqpDelivery(raw, on, noAck));
