@@ -12,7 +12,7 @@ import type { Delivery, EventLog, Transport, TransportEvents, TransportPublishOp
 import { publishProperties, queueArguments } from './arguments.js';
 import { delayHeaders, delayLevel, delayQueueName, delayQueueOptions, delayRouteArgs, DELAY_ROUTE_EXCHANGE } from './delay.js';
 import { AmqpDelivery, ConsumerChannel } from './delivery.js';
-import { amqpError, maskUrl } from './errors.js';
+import { amqpError, maskUrl, publishError } from './errors.js';
 import { Outbox, type OutgoingPublish } from './outbox.js';
 import { Topology } from './topology.js';
 
@@ -369,7 +369,7 @@ export class AmqpTransport implements Transport {
         // drop: decide a tick later, when #onDrop has put the entry back for the next connection.
         setImmediate(() => {
           if (!entry.sent || this.#model !== model || model === undefined) return;
-          this.#outbox.settle(entry, publishError(this.#channelErrors.get(pub) ?? err, entry));
+          this.#outbox.settle(entry, publishError(this.#channelErrors.get(pub) ?? err, entry.exchange, entry.routingKey));
         });
       });
     }
@@ -533,19 +533,6 @@ export class AmqpTransport implements Transport {
     (this.#events as EventEmitter).off(event, listener as (...a: unknown[]) => void);
     return this;
   }
-}
-
-/**
- * Why a written publish failed. RabbitMQ's basic.nack means it did not take the message: a queue it
- * routes to is full with overflow reject-publish (or, rarely, that queue's process failed), which
- * broker-server reports as ERR_QUEUE_FULL. Anything else closed the channel (a missing exchange, ...).
- */
-function publishError(err: unknown, entry: OutgoingPublish): CeleriacError {
-  const what = `publishing to '${entry.exchange}' (${entry.routingKey})`;
-  if (err instanceof Error && err.message === 'message nacked') {
-    return fail('ERR_QUEUE_FULL', `${what}: RabbitMQ refused the message (basic.nack): a queue it routes to is at its max length with overflow reject-publish, or failed`, { exchange: entry.exchange, routingKey: entry.routingKey });
-  }
-  return amqpError(err, what);
 }
 
 /** Resolves true when `p` settles first, false after `ms`. */
