@@ -5,7 +5,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { QueueOptions } from '../../shared/frames.js';
 import type { Transport } from '../transport/transport.js';
 import { queueFor, type RoutingSettings } from './routing.js';
-import type { QueueSetting } from './setting-shapes.js';
+import { splitArguments, type QueueSetting } from './setting-shapes.js';
 
 /** What the declarer reads: the routing settings and the default delivery limit of task queues. */
 export interface DeclareSettings extends RoutingSettings {
@@ -61,7 +61,9 @@ export class QueueDeclarer {
 
   private async declareOne(conn: Transport, q: QueueSetting): Promise<void> {
     if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
-    const opts: QueueOptions = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
+    const { named, passed } = splitArguments(q.arguments);
+    const opts: QueueOptions = { ...named, durable: q.durable, autoDelete: q.autoDelete };
+    if (Object.keys(passed).length > 0) opts.arguments = passed;
     if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
     const defaultLimit = q.arguments.deliveryLimit === undefined ? this.settings.taskQueueDeliveryLimit : null;
     if (defaultLimit !== null) opts.deliveryLimit = defaultLimit;

@@ -30,9 +30,12 @@ export interface Delivery {
    * once the channel dropped: the broker requeued it, so work on this copy must not be reported done.
    */
   readonly deliveryLive: boolean;
-  /** Done with: removed from the queue. `multiple` also acks every earlier unsettled delivery of the channel. */
+  /**
+   * Done with: removed from the queue. `multiple` also acks every earlier unsettled delivery of the
+   * channel, which become settled here too (settling one of them again throws, nothing is sent).
+   */
   ack(options?: { multiple?: boolean }): void;
-  /** Given back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. */
+  /** Given back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. `multiple` as for ack. */
   nack(options?: { requeue?: boolean; multiple?: boolean }): void;
   /** Refused: dropped or dead-lettered (default), or requeued with `requeue: true`. */
   reject(options?: { requeue?: boolean }): void;
@@ -70,7 +73,10 @@ export interface TransportEvents {
   /** The broker asked publishers to stop (flow control); publishes are held until 'unblocked'. */
   blocked: [reason: string];
   unblocked: [];
-  /** The broker cancelled a consumer (queue deleted, ack timeout), or re-subscribing it failed. */
+  /**
+   * The broker ended a consumer (queue deleted, ack timeout), or re-subscribing it failed: the
+   * consumer is gone (cancel() no longer knows it) and its unsettled deliveries are not live.
+   */
   cancel: [consumerTag: string, reason: string];
   /** A consumer handler threw or rejected; the delivery is left as the handler left it. */
   handlerError: [err: unknown, msg: Delivery];
