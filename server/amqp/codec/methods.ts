@@ -3,7 +3,7 @@
 // that build the method in one object literal; anything unusual in them falls back to the table's
 // decoder, which finds and names the fault.
 import { fail, type CeleriacError } from '../../../shared/errors.js';
-import { ByteWriter, Reader } from './bytes.js';
+import { ByteWriter, Reader, utf8 } from './bytes.js';
 import { FieldTable } from './field-table.js';
 import { CLASS, METHODS, METHOD_ID, type ArgSpec, type Method, type MethodInput, type MethodName, type MethodOf, type MethodSpec, type WireType } from './spec.js';
 
@@ -58,7 +58,7 @@ export function decodeMethod(buf: Buffer, start: number, end: number, maxDepth: 
     case ID_REJECT: fast = decodeReject(buf, p, end); break;
     default: break;
   }
-  return fast ?? decodeBySpec(buf, id, p, end, maxDepth);
+  return fast ?? decodeMethodBySpec(buf, id, p, end, maxDepth);
 }
 
 /** basic.publish: ticket, exchange, routing-key, then mandatory and immediate in one octet. */
@@ -68,11 +68,11 @@ function decodePublish(buf: Buffer, p: number, end: number): MethodOf<'basic.pub
   let n = buf[p + 2]!;
   let q = p + 3;
   if (end - q < n + 2) return undefined;
-  const exchange = n === 0 ? '' : buf.toString('utf8', q, q + n);
+  const exchange = n === 0 ? '' : utf8(buf, q, q + n);
   q += n;
   n = buf[q++]!;
   if (end - q !== n + 1) return undefined;
-  const routingKey = n === 0 ? '' : buf.toString('utf8', q, q + n);
+  const routingKey = n === 0 ? '' : utf8(buf, q, q + n);
   const bits = buf[q + n]!;
   return { name: 'basic.publish', ticket, exchange, routingKey, mandatory: (bits & 1) !== 0, immediate: (bits & 2) !== 0 };
 }
@@ -106,10 +106,12 @@ function decodeReject(buf: Buffer, p: number, end: number): MethodOf<'basic.reje
 }
 
 /**
- * The table-driven decoder. Consecutive bit arguments share octets, least significant bit first
- * [AMQP 0-9-1 §4.2.5.2]; bits of an octet that no argument names are ignored, as RabbitMQ does.
+ * The table-driven decoder of the arguments at [p, end) of the method `id` (decodeMethod without
+ * its fast paths; the tests hold those to it). Consecutive bit arguments share octets, least
+ * significant bit first [AMQP 0-9-1 §4.2.5.2]; bits of an octet that no argument names are
+ * ignored, as RabbitMQ does.
  */
-function decodeBySpec(buf: Buffer, id: number, p: number, end: number, maxDepth: number): Method {
+export function decodeMethodBySpec(buf: Buffer, id: number, p: number, end: number, maxDepth: number): Method {
   const spec = METHOD_BY_ID.get(id);
   if (spec === undefined) throw unknownMethodError(id);
   const r = new Reader(buf, p, end, spec.name, { classId: spec.classId, methodId: spec.methodId });
@@ -146,7 +148,7 @@ function readArg(r: Reader, a: ArgSpec, maxDepth: number): unknown {
     case 'shortstr': return r.shortstr(a.name);
     case 'longstr': return r.longstr(a.name);
     case 'table': return FieldTable.decode(r.longstr(a.name), maxDepth, `${r.what} ${a.name}`, r.details);
-    case 'bit': throw new Error('unreachable: bits are read by decodeBySpec');
+    case 'bit': throw new Error('unreachable: bits are read by decodeMethodBySpec');
   }
 }
 
