@@ -129,6 +129,7 @@ t.test('the encoder refuses ill-typed arguments with ERR_INVALID_ARGUMENT', asyn
     ['a plain object for a table', { name: 'queue.declare', arguments: { 'x-message-ttl': 5 } }],
     ['a string for a longstr', { name: 'connection.secure', challenge: 'abc' }],
     ['an unknown method', { name: 'basic.frobnicate' }],
+    ['a name an object prototype has', { name: 'constructor' }],
   ];
   for (const [name, method] of bad) t.equal(codeOf(() => encodeMethodFrame(1, method as MethodInput)), 'ERR_INVALID_ARGUMENT', name);
   t.equal(codeOf(() => encodeMethodFrame(70000, { name: 'tx.select' })), 'ERR_INVALID_ARGUMENT', 'a channel past 65535');

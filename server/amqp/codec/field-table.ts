@@ -17,7 +17,10 @@ import { fail, type CeleriacError } from '../../../shared/errors.js';
 import { DEFAULT_LIMITS } from '../../../shared/limits.js';
 import { ByteWriter, readI64, readU64 } from './bytes.js';
 
-/** One typed value of a table or array; `type` is the wire tag, so encoding it again gives the same bytes. */
+/**
+ * One typed value of a table or array; `type` is the wire tag, so encoding a decoded value gives the
+ * same bytes (an 'f' value is written as float32, so only a value decoded from one is exact).
+ */
 export type FieldValue =
   | { readonly type: 't'; readonly value: boolean }
   | { readonly type: 'b' | 'B' | 's' | 'u' | 'U' | 'I' | 'i' | 'f' | 'd'; readonly value: number }

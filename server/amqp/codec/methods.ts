@@ -9,8 +9,8 @@ import { CLASS, METHODS, METHOD_ID, type ArgSpec, type Method, type MethodInput,
 
 /** Every method by its 32-bit id. */
 export const METHOD_BY_ID: ReadonlyMap<number, MethodSpec> = new Map(METHODS.map((m) => [m.id, m]));
-/** Every method by name. */
-export const METHOD_BY_NAME: Readonly<Record<MethodName, MethodSpec>> = Object.fromEntries(METHODS.map((m) => [m.name, m])) as Record<MethodName, MethodSpec>;
+/** Every method by name (a prototype-less object: a name like 'constructor' finds nothing). */
+export const METHOD_BY_NAME: Readonly<Record<MethodName, MethodSpec>> = Object.assign(Object.create(null) as Record<MethodName, MethodSpec>, Object.fromEntries(METHODS.map((m) => [m.name, m])));
 const CLASS_IDS: ReadonlySet<number> = new Set(Object.values(CLASS));
 
 /** The spec's defaults as encoder values: longstr defaults as bytes, the empty table as FieldTable.EMPTY. */
