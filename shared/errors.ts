@@ -47,6 +47,12 @@ export const ERRORS = {
   ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
   ERR_STALE_LEASE: { wire: 405, scope: 'request', doc: 'A beat fire or advance names a lease holder and epoch that no longer hold the lease (another beat took it, or it expired): nothing was fired or changed. The beat has lost leadership.' },
   ERR_PUBLISH_FAILED: { wire: 320, scope: 'request', doc: 'A publish could not reach the broker within its bound: the broker stayed unreachable longer than the app\'s taskPublishRetryPolicy (or the connection\'s offlinePublishTimeout) allows (client side).' },
+  // --- the AMQP 0-9-1 listener (server/amqp): the wire code is the reply code of the connection.close sent
+  ERR_AMQP_FRAME: { wire: 501, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame that cannot be decoded: no frame-end octet, a frame over the negotiated frame-max, an unknown frame type, a bad heartbeat frame, a length that runs past its frame, bytes left over after a method\'s arguments, or content longer than announced.' },
+  ERR_AMQP_SYNTAX: { wire: 502, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame with an illegal field value: an unknown field-table type tag, tables nested too deep, property flags basic does not have, a content header weight that is not zero, a delivery tag past 2^53 - 1.' },
+  ERR_AMQP_COMMAND_INVALID: { wire: 503, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a method id that no class defines.' },
+  ERR_AMQP_UNEXPECTED_FRAME: { wire: 505, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame out of sequence: a content header or body frame without a content method before it, a method frame where a content header or body frame must come, a content header for another class.' },
+  ERR_AMQP_NOT_IMPLEMENTED: { wire: 540, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a method of a class this server does not implement (a class id that 0-9-1 does not define; the listener answers tx with it too).' },
   // --- the task layer (client side: raised by AsyncResult, the worker and the CLI)
   ERR_TASK_FAILED: { wire: 541, scope: 'request', doc: 'The task raised an error; details carry the remote name, message and stack (AsyncResult.get).' },
   ERR_TASK_REVOKED: { wire: 541, scope: 'request', doc: 'The task was revoked (or expired) before it could finish (AsyncResult.get).' },
