@@ -9,6 +9,7 @@ import type { ConnectOptions } from '../options.js';
 import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
 import { parseBrokerUrl } from '../url.js';
 import { openBackends, type OpenedBackends } from './backends.js';
+import { masked, resultBackendOf } from './backend-schemes.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
@@ -113,12 +114,14 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /**
    * Points the app at another broker before it has connected (Celery's `-b`, the CLI's
-   * `--broker`); results follow, since the broker keeps them. Throws once a connection was
-   * opened: connections are not moved.
+   * `--broker`); results follow when the broker keeps them, and stay in Redis when a Redis result
+   * backend is set. Throws once a connection was opened: connections are not moved.
    */
   useBroker(url: string): void {
     if (this.producer !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
-    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend: null } as SettingsInput);
+    const kept = this.#settings.resultBackend;
+    const resultBackend = resultBackendOf(kept) === 'redis' ? kept : null;
+    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend } as SettingsInput);
   }
 
   /**
@@ -246,7 +249,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const opened = await this.openAs('beat', opts);
     if (opened.beatStore === undefined) {
       await opened.link.close();
-      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which ${this.settings.broker} does not offer in this version`);
+      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(this.settings.broker)}' (a RabbitMQ broker with a Redis result backend has no beat store yet)`, { setting: 'broker' });
     }
     return { link: opened.link, store: opened.beatStore };
   }
@@ -256,7 +259,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const options: ConnectOptions = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
     if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
-    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options });
+    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options, resultSerializer: s.resultSerializer });
     const startup = opts.startup;
     if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));

@@ -36,6 +36,8 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const stored = (record: () => FinishResult): FinishResult | undefined => (storesResult(job) ? record() : undefined);
   const giveUp = (err: unknown): Promise<void> => unfinished(w, job, err);
 
+  const revokedCheck = job.revoked === undefined ? w.revokedBeforeStart(req.id) : undefined;
+  if (revokedCheck !== undefined && await revokedCheck) job.revoked = { terminate: false };
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
     return endRevoked(w, job);
