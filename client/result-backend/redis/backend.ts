@@ -13,7 +13,8 @@ import { getSerializer, type SerializerName } from '../../../shared/messages/ser
 import type { ResultBackend } from '../result-backend.js';
 import { checkExpires, checkId, checkMembers, checkRevokeOptions, checkStore, checkTaskIds } from './checks.js';
 import { ChordCallbacks, claimsOf, encodeCallback, type CallbackPublish } from './chords.js';
-import { connectRedis, redisOptions, type RedisConnectOptions } from './connect.js';
+import { Calls } from './calls.js';
+import { connectRedis, DEFAULT_REQUEST_TIMEOUT, redisOptions, type RedisConnectOptions } from './connect.js';
 import { redisError } from './errors.js';
 import { groupKey, JOINED_SUFFIX, REVOKED_KEY, REVOKED_LOG_KEY, taskKey } from './keys.js';
 import { DECLARE, STORE } from './lua-results.js';
@@ -49,9 +50,10 @@ export interface RedisResultsOptions extends RedisConnectOptions {
  */
 export async function openRedisResults(url: string, options: RedisResultsOptions = {}): Promise<RedisResults> {
   const base = redisOptions(url, options);
-  const client = await connectRedis(url, base);
-  const subscriber = new Subscriber(() => new Redis({ ...base, connectionName: `${base.connectionName ?? 'celeriac-results'}-sub`, commandTimeout: undefined }));
-  return new RedisResults(client, subscriber, options);
+  const timeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+  const client = await connectRedis(url, base, timeout);
+  const subscriber = new Subscriber(() => new Redis({ ...base, connectionName: `${base.connectionName ?? 'celeriac-results'}-sub` }));
+  return new RedisResults(new Calls(client, timeout), subscriber, options);
 }
 
 export class RedisResults implements ResultBackend {
@@ -62,39 +64,30 @@ export class RedisResults implements ResultBackend {
   #closed = false;
 
   constructor(
-    private readonly client: Redis,
+    private readonly calls: Calls,
     private readonly subscriber: Subscriber,
     options: RedisResultsOptions,
   ) {
     this.#serializer = options.serializer ?? 'json';
     this.#contentType = getSerializer(this.#serializer).contentType;
-    this.#chords = new ChordCallbacks(client, subscriber, options.publish);
+    this.#chords = new ChordCallbacks(calls, subscriber, options.publish);
     const onError = options.onError;
-    this.#revocations = new RevocationListener(client, subscriber, (err) => onError?.(redisError(err, 'listen for revocations')));
+    this.#revocations = new RevocationListener(calls, subscriber, (err) => onError?.(redisError(err, 'listen for revocations')));
   }
 
   async storeResult(taskId: string, state: string, body?: Uint8Array, options: ResultStoreOptions = {}): Promise<void> {
     checkStore(taskId, state, options);
     const value = body === undefined || body.length === 0 ? stateMeta(taskId, state, this.#serializer) : plainBody(body, options.contentType);
     const token = this.#chords.token();
-    let reply: unknown[];
-    try {
-      reply = await STORE.run(this.client, [taskKey(taskId)], [taskId, value, expiryArg(options.expires), state, token]) as unknown[];
-    } catch (err) {
-      throw redisError(err, `store the result of task ${taskId}`);
-    }
+    const args = [taskId, value, expiryArg(options.expires), state, token];
+    const reply = await this.calls.run(`store the result of task ${taskId}`, (c) => STORE.run(c, [taskKey(taskId)], args)) as unknown[];
     await this.#chords.settle(claimsOf(reply, 1, token));
   }
 
   async getResult(taskId: string): Promise<ResultRecord | null> {
     checkId(taskId);
     const key = taskKey(taskId);
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await this.client.multi().getBuffer(key).pttl(key).exec();
-    } catch (err) {
-      throw redisError(err, `read the result of task ${taskId}`);
-    }
+    const replies = await this.calls.run(`read the result of task ${taskId}`, (c) => c.multi().getBuffer(key).pttl(key).exec());
     const [[getErr, value], [, pttl]] = replies ?? [[null, null], [null, -2]];
     if (getErr) throw redisError(getErr, `read the result of task ${taskId}`);
     return value instanceof Buffer ? recordOf(taskId, value, this.#contentType, Number(pttl)) : null;
@@ -112,11 +105,7 @@ export class RedisResults implements ResultBackend {
 
   async forgetResult(taskId: string): Promise<void> {
     checkId(taskId);
-    try {
-      await this.client.del(taskKey(taskId));
-    } catch (err) {
-      throw redisError(err, `forget the result of task ${taskId}`);
-    }
+    await this.calls.run(`forget the result of task ${taskId}`, (c) => c.del(taskKey(taskId)));
   }
 
   async declareGroup(groupId: string, members: string[], options: GroupDeclareOptions = {}): Promise<void> {
@@ -137,12 +126,8 @@ export class RedisResults implements ResultBackend {
     for (let first = 0; first < members.length; first += DECLARE_CHUNK) {
       const token = this.#chords.token();
       const args = first === 0 ? head : [groupId, '0', '', '', expiryArg(options.expires), '', '', '', ''];
-      let reply: unknown[];
-      try {
-        reply = await DECLARE.run(this.client, [groupKey(groupId)], [...args, token, String(first), ...members.slice(first, first + DECLARE_CHUNK)]) as unknown[];
-      } catch (err) {
-        throw redisError(err, `declare group ${groupId}`);
-      }
+      const chunk = [...args, token, String(first), ...members.slice(first, first + DECLARE_CHUNK)];
+      const reply = await this.calls.run(`declare group ${groupId}`, (c) => DECLARE.run(c, [groupKey(groupId)], chunk)) as unknown[];
       const status = reply[0];
       if (status === 0) throw fail('ERR_PRECONDITION_FAILED', `group '${groupId}' is already declared`, { groupId });
       if (status === -1) throw fail('ERR_NOT_FOUND', `group '${groupId}' expired while it was declared`, { groupId });
@@ -153,24 +138,14 @@ export class RedisResults implements ResultBackend {
   async getGroup(groupId: string): Promise<GroupRecord | null> {
     checkId(groupId, 'a group id');
     const key = groupKey(groupId);
-    let head: [Error | null, unknown][] | null;
-    try {
-      head = await this.client.multi().getBuffer(key).zcard(`${key}${JOINED_SUFFIX}`).exec();
-    } catch (err) {
-      throw redisError(err, `read group ${groupId}`);
-    }
+    const head = await this.calls.run(`read group ${groupId}`, (c) => c.multi().getBuffer(key).zcard(`${key}${JOINED_SUFFIX}`).exec());
     const [[, doc], [, done]] = head ?? [[null, null], [null, 0]];
     if (!(doc instanceof Buffer)) return null;
     const members = groupMembersOf(groupId, doc, this.#contentType);
     const results: (ResultRecord | null)[] = [];
     for (let first = 0; first < members.length; first += READ_CHUNK) {
       const ids = members.slice(first, first + READ_CHUNK);
-      let values: (Buffer | null)[];
-      try {
-        values = await this.client.mgetBuffer(ids.map(taskKey));
-      } catch (err) {
-        throw redisError(err, `read the results of group ${groupId}`);
-      }
+      const values = await this.calls.run(`read the results of group ${groupId}`, (c) => c.mgetBuffer(ids.map(taskKey)));
       ids.forEach((id, i) => {
         const v = values[i];
         results.push(v instanceof Buffer ? recordOf(id, v, this.#contentType) : null);
@@ -185,26 +160,16 @@ export class RedisResults implements ResultBackend {
     const pairs: (string | Uint8Array)[] = [];
     for (const id of ids) pairs.push(id, stateMeta(id, 'REVOKED', this.#serializer));
     const token = this.#chords.token();
-    let reply: unknown[];
-    try {
-      reply = await REVOKE.run(this.client, [REVOKED_KEY, REVOKED_LOG_KEY], [
-        String(expires), terminate ? '1' : '0', signal ?? '', token, JSON.stringify(ids), ...pairs,
-      ]) as unknown[];
-    } catch (err) {
-      throw redisError(err, 'revoke');
-    }
+    const args = [String(expires), terminate ? '1' : '0', signal ?? '', token, JSON.stringify(ids), ...pairs];
+    const reply = await this.calls.run('revoke', (c) => REVOKE.run(c, [REVOKED_KEY, REVOKED_LOG_KEY], args)) as unknown[];
     await this.#chords.settle(claimsOf(reply, 1, token));
     return { revoked: Number(reply[0]) };
   }
 
   async revokedAmong(taskIds: string | string[]): Promise<string[]> {
     const ids = checkTaskIds(taskIds, 'revokedCheck');
-    try {
-      const reply = await REVOKED_AMONG.run(this.client, [REVOKED_KEY], ids) as Buffer[];
-      return reply.map((b) => b.toString());
-    } catch (err) {
-      throw redisError(err, 'check revocations');
-    }
+    const reply = await this.calls.run('check revocations', (c) => REVOKED_AMONG.run(c, [REVOKED_KEY], ids)) as Buffer[];
+    return reply.map((b) => b.toString());
   }
 
   onRevoked(listener: (info: RevokedInfo) => void): () => void {
@@ -212,19 +177,19 @@ export class RedisResults implements ResultBackend {
   }
 
   rateReserve(key: string, rate: RateLimitSpec): Promise<RateSlot> {
-    return rateReserve(this.client, key, rate);
+    return rateReserve(this.calls, key, rate);
   }
 
   rateRelease(key: string, slot: number): Promise<void> {
-    return rateRelease(this.client, key, slot);
+    return rateRelease(this.calls, key, slot);
   }
 
   rateSet(key: string, rate: RateLimitSpec | null): Promise<void> {
-    return rateSet(this.client, key, rate);
+    return rateSet(this.calls, key, rate);
   }
 
   rateOverrides(): Promise<RateOverride[]> {
-    return rateOverrides(this.client);
+    return rateOverrides(this.calls);
   }
 
   /** Closes both connections: QUIT after the commands sent so far were answered. Idempotent. */
@@ -233,7 +198,10 @@ export class RedisResults implements ResultBackend {
     this.#closed = true;
     this.#revocations.close();
     this.subscriber.close();
-    await this.client.quit().catch(() => this.client.disconnect());
+    const client = this.calls.client;
+    // QUIT lets the replies to commands already sent arrive; with Redis away there is nothing to wait for.
+    if (client.status === 'ready') await this.calls.run('close', (c) => c.quit()).catch(() => undefined);
+    client.disconnect();
   }
 }
 

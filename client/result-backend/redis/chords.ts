@@ -6,10 +6,9 @@
 // So a callback is published once when nothing fails, and at least once when something does.
 import { randomUUID } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
-import type { Redis } from 'ioredis';
 import { fail } from '../../../shared/errors.js';
 import type { FinishPublish } from '../../../shared/frames.js';
-import { redisError } from './errors.js';
+import type { Calls } from './calls.js';
 import { callbackKey, groupKey } from './keys.js';
 import { CLAIM, SETTLE } from './lua-results.js';
 import type { Subscriber } from './subscriber.js';
@@ -49,7 +48,7 @@ export function claimsOf(reply: unknown[], from: number, token: string): Claim[]
 
 export class ChordCallbacks {
   constructor(
-    private readonly client: Redis,
+    private readonly calls: Calls,
     private readonly subscriber: Subscriber,
     private readonly publish: CallbackPublish | undefined,
   ) {}
@@ -65,11 +64,7 @@ export class ChordCallbacks {
   }
 
   async #settle(groupId: string, token: string, outcome: 'sent' | 'released'): Promise<void> {
-    try {
-      await SETTLE.run(this.client, [callbackKey(groupId)], [token, outcome]);
-    } catch (err) {
-      throw redisError(err, `mark the callback of group ${groupId} ${outcome}`);
-    }
+    await this.calls.run(`mark the callback of group ${groupId} ${outcome}`, (c) => SETTLE.run(c, [callbackKey(groupId)], [token, outcome]));
   }
 
   private async send(c: Extract<Claim, { kind: 'claim' }>): Promise<void> {
@@ -99,12 +94,7 @@ export class ChordCallbacks {
       for (;;) {
         woken = false;
         const token = this.token();
-        let reply: unknown;
-        try {
-          reply = await CLAIM.run(this.client, [groupKey(groupId)], [groupId, token]);
-        } catch (err) {
-          throw redisError(err, `claim the callback of group ${groupId}`);
-        }
+        const reply = await this.calls.run(`claim the callback of group ${groupId}`, (c) => CLAIM.run(c, [groupKey(groupId)], [groupId, token]));
         const [claim] = Array.isArray(reply) ? claimsOf([reply], 0, token) : [];
         if (claim === undefined) return;
         if (claim.kind === 'claim') return await this.send(claim);

@@ -1,8 +1,6 @@
 // Opening the backend's Redis connections with the role's connect options. ioredis reconnects by
 // itself (with celeriac's backoff here) and holds commands made while down in its offline queue;
-// each command is bounded by requestTimeout (ioredis' commandTimeout counts from when it is
-// issued, queued or not), so a call never hangs on a Redis that stays away: it rejects
-// ERR_TIMEOUT, or ERR_CONNECTION_CLOSED once the client gave up reconnecting.
+// each call is bounded by requestTimeout (calls.ts), so none hangs on a Redis that stays away.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -23,6 +21,9 @@ export interface RedisConnectOptions {
   requestTimeout?: number;
 }
 
+/** requestTimeout when none is given, ms (as connect()'s). */
+export const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
 /** The ioredis options of `url` with `options`, not connecting yet. */
 export function redisOptions(url: string, options: RedisConnectOptions): RedisOptions {
   const target = parseRedisUrl(url);
@@ -33,9 +34,8 @@ export function redisOptions(url: string, options: RedisConnectOptions): RedisOp
     db: target.db,
     connectionName: options.clientName ?? 'celeriac-results',
     lazyConnect: true,
-    // Commands wait in the offline queue while Redis is away, bounded by commandTimeout, not by a count of attempts.
+    // Commands wait in the offline queue while Redis is away, bounded by requestTimeout (calls.ts), not by a count of attempts.
     maxRetriesPerRequest: null,
-    commandTimeout: options.requestTimeout ?? 30_000,
     retryStrategy: options.reconnect === false ? () => null : (times: number) => backoffDelay(times - 1, backoff),
     // Channels are subscribed again by the Subscriber itself, which then reads what it missed.
     autoResubscribe: false,
@@ -67,15 +67,17 @@ function tlsOptions(url: string, host: string, tls: RedisTls): ConnectionOptions
  * ERR_CONNECTION_CLOSED (isUnreachable() true, the socket error as cause) when Redis cannot be
  * reached: the first connection is tried once, the caller decides about retrying it.
  */
-export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
+export async function connectRedis(url: string, options: RedisOptions, timeout: number): Promise<Redis> {
   const client = new Redis(options);
   // connect() rejects with a bare "Connection is closed."; the reason came as an 'error' first.
   let reason: unknown;
   const onError = (err: unknown): void => { reason = err; };
   client.on('error', onError);
   try {
-    await client.connect();
-    await client.ping();
+    // connectTimeout bounds the TCP connect; the handshake and PING are bounded here.
+    await Promise.race([client.connect().then(() => client.ping()), new Promise((_, reject) => {
+      setTimeout(() => reject(new Error('Command timed out')), timeout).unref();
+    })]);
   } catch (err) {
     client.disconnect();
     throw redisError(reason ?? err, `connect to Redis at ${maskRedisUrl(url)}`);

@@ -4,8 +4,8 @@
 // while it was down is still heard (as long as the log, trimmed to the last ~10,000, holds it).
 // Every revocation reaches every listener: the contract asks for at least the ones of tasks this
 // process holds, and a worker ignores ids it does not run.
-import type { Redis } from 'ioredis';
 import type { RevokedInfo } from '../../../shared/frames.js';
+import type { Calls } from './calls.js';
 import { REVOKED_CHANNEL, REVOKED_LOG_KEY } from './keys.js';
 import type { Subscriber } from './subscriber.js';
 
@@ -40,7 +40,7 @@ export class RevocationListener {
   #again = false;
 
   constructor(
-    private readonly client: Redis,
+    private readonly calls: Calls,
     private readonly subscriber: Subscriber,
     /** Told when the listener cannot start or read (Redis away); it tries again on the next push or reconnect. */
     private readonly onError: (err: unknown) => void,
@@ -64,7 +64,7 @@ export class RevocationListener {
    */
   async #start(): Promise<void> {
     try {
-      const tail = await this.client.xrevrange(REVOKED_LOG_KEY, '+', '-', 'COUNT', 1);
+      const tail = await this.calls.run('read the revocation log', (c) => c.xrevrange(REVOKED_LOG_KEY, '+', '-', 'COUNT', 1));
       const first = tail[0];
       if (first !== undefined) this.#lastId = first[0];
     } catch (err) {
@@ -91,7 +91,8 @@ export class RevocationListener {
     try {
       do {
         this.#again = false;
-        const entries = await this.client.xrange(REVOKED_LOG_KEY, `(${this.#lastId}`, '+') as Entry[];
+        const from = `(${this.#lastId}`;
+        const entries = await this.calls.run('read the revocation log', (c) => c.xrange(REVOKED_LOG_KEY, from, '+')) as Entry[];
         for (const [id, fields] of entries) {
           this.#lastId = id;
           const info = infoOf(fields);

@@ -18,7 +18,7 @@ export class Script {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
-  /** Runs the script on `client`; rejects with ioredis' error (the caller codes it). */
+  /** Runs the script on `client`; rejects with ioredis' error (the caller codes it: calls.ts). */
   async run(client: Redis, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     const rest = [keys.length, ...keys, ...args.map(asArg)];
     try {
