@@ -9,7 +9,7 @@ import type { ConnectOptions } from '../options.js';
 import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
 import { parseBrokerUrl } from '../url.js';
 import { openBackends, type OpenedBackends } from './backends.js';
-import { masked, resultBackendOf } from './backend-schemes.js';
+import { masked, resultBackendOf, transportOf } from './backend-schemes.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
@@ -246,10 +246,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /** Opens a link for beat with the store its entries and lease live in. */
   async openBeat(opts: OpenOptions = {}): Promise<{ link: TaskLink; store: BeatBackend }> {
+    // Refused before connecting when the pair is known to have no beat store.
+    if (transportOf(this.settings.broker) !== 'broker-server') noBeatStore(this.settings.broker);
     const opened = await this.openAs('beat', opts);
     if (opened.beatStore === undefined) {
       await opened.link.close();
-      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(this.settings.broker)}' (a RabbitMQ broker with a Redis result backend has no beat store yet)`, { setting: 'broker' });
+      noBeatStore(this.settings.broker);
     }
     return { link: opened.link, store: opened.beatStore };
   }
@@ -280,6 +282,11 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
       await (await p).link.close();
     } catch { /* a link that never opened has nothing to close */ }
   }
+}
+
+/** Beat keeps its entries, lease and fires in broker-server's store; no other pair has one yet. */
+function noBeatStore(broker: string): never {
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(broker)}' (RabbitMQ with a Redis result backend has no beat store yet: run beat against a broker-server)`, { setting: 'broker' });
 }
 
 /** The broker-level Connection exists only on broker-server. */

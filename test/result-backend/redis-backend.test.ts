@@ -79,18 +79,30 @@ t.test('content type by sniffing: msgpack meta reads as msgpack; a compressed bo
   t.equal((await r.getResult(zipped))?.contentType, 'application/json');
 });
 
-t.test('PENDING and REVOKED without a body get meta in the app serializer; a final state is never replaced by a non-final one', async (t) => {
+t.test("PENDING is a registration beside Celery's key; REVOKED gets meta in the app serializer; a final state is never replaced by a non-final one", async (t) => {
   const r = await open(t, { serializer: 'msgpack' });
   const id = unique('states');
   await r.storeResult(id, 'PENDING', undefined, { expires: 5_000 });
-  t.equal((await r.getResult(id))?.contentType, 'application/x-msgpack');
+  const pending = await r.getResult(id);
+  t.match(pending, { taskId: id, state: 'PENDING' });
+  t.equal(pending?.body, undefined, 'no meta: Celery never stores PENDING');
+  t.ok(pending?.expiresAt !== undefined && pending.expiresAt - Date.now() <= 5_000);
+  const [celeryKey, registration] = await redisCommands(redis.port, [['EXISTS', `celery-task-meta-${id}`], ['PTTL', `celeriac-pending-${id}`]]);
+  t.equal(celeryKey, 0, "no Celery key: a Python worker never reads a PENDING it did not write");
+  t.ok(typeof registration === 'number' && registration > 0, 'the registration expires with the task record');
   await r.storeResult(id, 'STARTED', meta(id, 'STARTED'), json);
+  t.same(await redisCommands(redis.port, [['EXISTS', `celeriac-pending-${id}`]]), [0], 'the first state stored ends the registration');
+  await r.storeResult(id, 'PENDING');
+  t.equal((await r.getResult(id))?.state, 'STARTED', 'a later PENDING registration changes nothing');
   t.equal((await r.getResult(id))?.state, 'STARTED', 'non-final over non-final');
   await r.storeResult(id, 'FAILURE', meta(id, 'FAILURE'), json);
   for (const late of ['STARTED', 'RETRY', 'PENDING']) await r.storeResult(id, late, meta(id, late), json);
   t.equal((await r.getResult(id))?.state, 'FAILURE', 'late STARTED / RETRY / PENDING dropped');
   await r.storeResult(id, 'SUCCESS', meta(id, 'SUCCESS', 1), json);
   t.equal((await r.getResult(id))?.state, 'SUCCESS', 'a final state over a final one (a task run again) is stored');
+  const revoked = unique('revoked');
+  await r.revoke(revoked);
+  t.equal((await r.getResult(revoked))?.contentType, 'application/x-msgpack', 'REVOKED meta in the app serializer');
   await t.rejects(r.storeResult(id, 'DONE'), { code: 'ERR_INVALID_ARGUMENT' });
   await t.rejects(r.storeResult('', 'SUCCESS'), { code: 'ERR_INVALID_ARGUMENT' });
   await t.rejects(r.storeResult(id, 'SUCCESS', undefined, { expires: -1 }), { code: 'ERR_INVALID_ARGUMENT' });

@@ -16,7 +16,7 @@ import { ChordCallbacks, claimsOf, encodeCallback, type CallbackPublish } from '
 import { Calls } from './calls.js';
 import { connectRedis, DEFAULT_REQUEST_TIMEOUT, redisOptions, type RedisConnectOptions } from './connect.js';
 import { redisError } from './errors.js';
-import { groupKey, JOINED_SUFFIX, REVOKED_KEY, REVOKED_LOG_KEY, taskKey } from './keys.js';
+import { groupKey, JOINED_SUFFIX, pendingKey, REVOKED_KEY, REVOKED_LOG_KEY, taskKey } from './keys.js';
 import { DECLARE, STORE } from './lua-results.js';
 import { REVOKE, REVOKED_AMONG } from './lua-revocations.js';
 import { rateOverrides, rateRelease, rateReserve, rateSet } from './rate-slots.js';
@@ -34,8 +34,8 @@ const READ_CHUNK = 1_000;
 export interface RedisResultsOptions extends RedisConnectOptions {
   /**
    * The app's result serializer: what the backend writes the meta of a state without a body in
-   * (PENDING, REVOKED) and Celery's group document, and the type it assumes for stored bytes that
-   * are neither JSON nor msgpack. Default json.
+   * (REVOKED by a revoke) and Celery's group document, and the type it assumes for stored bytes
+   * that are neither JSON nor msgpack. Default json.
    */
   serializer?: SerializerName;
   /** Publishes a chord callback through the paired transport (confirmed); without one a complete chord fails. */
@@ -77,20 +77,23 @@ export class RedisResults implements ResultBackend {
 
   async storeResult(taskId: string, state: string, body?: Uint8Array, options: ResultStoreOptions = {}): Promise<void> {
     checkStore(taskId, state, options);
-    const value = body === undefined || body.length === 0 ? stateMeta(taskId, state, this.#serializer) : plainBody(body, options.contentType);
+    // PENDING is a registration (no meta: lua-results.ts STORE); every other state is stored as meta.
+    const value = state === 'PENDING' ? '' : body === undefined || body.length === 0 ? stateMeta(taskId, state, this.#serializer) : plainBody(body, options.contentType);
     const token = this.#chords.token();
     const args = [taskId, value, expiryArg(options.expires), state, token];
-    const reply = await this.calls.run(`store the result of task ${taskId}`, (c) => STORE.run(c, [taskKey(taskId)], args)) as unknown[];
+    const reply = await this.calls.run(`store the result of task ${taskId}`, (c) => STORE.run(c, [taskKey(taskId), pendingKey(taskId)], args)) as unknown[];
     await this.#chords.settle(claimsOf(reply, 1, token));
   }
 
   async getResult(taskId: string): Promise<ResultRecord | null> {
     checkId(taskId);
     const key = taskKey(taskId);
-    const replies = await this.calls.run(`read the result of task ${taskId}`, (c) => c.multi().getBuffer(key).pttl(key).exec());
-    const [[getErr, value], [, pttl]] = replies ?? [[null, null], [null, -2]];
+    const pending = pendingKey(taskId);
+    const replies = await this.calls.run(`read the result of task ${taskId}`, (c) => c.multi().getBuffer(key).pttl(key).pttl(pending).exec());
+    const [[getErr, value], [, pttl], [, pendingTtl]] = replies ?? [[null, null], [null, -2], [null, -2]];
     if (getErr) throw redisError(getErr, `read the result of task ${taskId}`);
-    return value instanceof Buffer ? recordOf(taskId, value, this.#contentType, Number(pttl)) : null;
+    if (value instanceof Buffer) return recordOf(taskId, value, this.#contentType, Number(pttl));
+    return pendingRecord(taskId, Number(pendingTtl));
   }
 
   waitResult(taskId: string, timeout: number): Promise<ResultRecord | null> {
@@ -105,7 +108,7 @@ export class RedisResults implements ResultBackend {
 
   async forgetResult(taskId: string): Promise<void> {
     checkId(taskId);
-    await this.calls.run(`forget the result of task ${taskId}`, (c) => c.del(taskKey(taskId)));
+    await this.calls.run(`forget the result of task ${taskId}`, (c) => c.del(taskKey(taskId), pendingKey(taskId)));
   }
 
   async declareGroup(groupId: string, members: string[], options: GroupDeclareOptions = {}): Promise<void> {
@@ -121,11 +124,11 @@ export class RedisResults implements ResultBackend {
     const head = [
       groupId, '1', groupMeta(groupId, members, this.#serializer), String(members.length), expiryArg(options.expires),
       cb === undefined ? '' : encodeCallback({ exchange: cb.exchange, routingKey: cb.routingKey, body: cb.body, ...(cb.props === undefined ? {} : { props: cb.props }) }),
-      track?.taskId ?? '', track === undefined ? '' : stateMeta(track.taskId, 'PENDING', this.#serializer), expiryArg(track?.expires),
+      track?.taskId ?? '', expiryArg(track?.expires),
     ];
     for (let first = 0; first < members.length; first += DECLARE_CHUNK) {
       const token = this.#chords.token();
-      const args = first === 0 ? head : [groupId, '0', '', '', expiryArg(options.expires), '', '', '', ''];
+      const args = first === 0 ? head : [groupId, '0', '', '', expiryArg(options.expires), '', '', ''];
       const chunk = [...args, token, String(first), ...members.slice(first, first + DECLARE_CHUNK)];
       const reply = await this.calls.run(`declare group ${groupId}`, (c) => DECLARE.run(c, [groupKey(groupId)], chunk)) as unknown[];
       const status = reply[0];
@@ -145,10 +148,11 @@ export class RedisResults implements ResultBackend {
     const results: (ResultRecord | null)[] = [];
     for (let first = 0; first < members.length; first += READ_CHUNK) {
       const ids = members.slice(first, first + READ_CHUNK);
-      const values = await this.calls.run(`read the results of group ${groupId}`, (c) => c.mgetBuffer(ids.map(taskKey)));
+      const replies = await this.calls.run(`read the results of group ${groupId}`, (c) => c.multi().mgetBuffer(ids.map(taskKey)).mget(ids.map(pendingKey)).exec());
+      const [[, values], [, registered]] = (replies ?? [[null, []], [null, []]]) as [[unknown, (Buffer | null)[]], [unknown, (string | null)[]]];
       ids.forEach((id, i) => {
         const v = values[i];
-        results.push(v instanceof Buffer ? recordOf(id, v, this.#contentType) : null);
+        results.push(v instanceof Buffer ? recordOf(id, v, this.#contentType) : registered[i] !== null ? { taskId: id, state: 'PENDING' } : null);
       });
     }
     return { groupId, members, done: Number(done), results };
@@ -203,6 +207,14 @@ export class RedisResults implements ResultBackend {
     if (client.status === 'ready') await this.calls.run('close', (c) => c.quit()).catch(() => undefined);
     client.disconnect();
   }
+}
+
+/** The record of a task registered PENDING and not started (no meta: PENDING has none), or null for an unknown id. */
+function pendingRecord(taskId: string, pttl: number): ResultRecord | null {
+  if (pttl === -2) return null;
+  const rec: ResultRecord = { taskId, state: 'PENDING' };
+  if (pttl >= 0) rec.expiresAt = Date.now() + pttl;
+  return rec;
 }
 
 /** An expiry in ms as a script argument: '' for none (0 or absent keeps it for ever, as broker-server). */

@@ -28,6 +28,13 @@ export const SIZE_SUFFIX = '.s';
  * FinishPublish to send once every member is final; also the channel told when it was sent.
  */
 export const CALLBACK_SUFFIX = '.callback';
+/**
+ * Prefix of a task registered PENDING when it was published (celeriac's): Celery never stores
+ * PENDING (a task without a key is PENDING to it), and a Python worker reads the key it is about to
+ * write with its own serializer, so the registration stays out of Celery's key. It tells a task
+ * sent and not started yet from an id nobody sent; the first state stored removes it.
+ */
+export const PENDING_PREFIX = 'celeriac-pending-';
 /** Prefix of a task's groups (celeriac's): a hash group id -> the task's index in that group. */
 export const MEMBER_PREFIX = 'celeriac-member-groups-';
 /** Revoked task ids (celeriac's): a sorted set scored by the epoch ms the revocation expires (+inf: never). */
@@ -45,6 +52,8 @@ export const RATE_OVERRIDES_KEY = 'celeriac-rate-overrides';
 
 /** The key (and pub/sub channel) of a task's result. */
 export const taskKey = (taskId: string): string => `${TASK_PREFIX}${taskId}`;
+/** The key of a task's PENDING registration. */
+export const pendingKey = (taskId: string): string => `${PENDING_PREFIX}${taskId}`;
 /** The key of a saved group. */
 export const groupKey = (groupId: string): string => `${GROUP_PREFIX}${groupId}`;
 /** The key of a task's group memberships. */

@@ -7,7 +7,7 @@
 // as Celery's backend does in Python: fine on one Redis (or a primary with replicas), not on
 // Redis Cluster, which Celery's Redis backend does not support either.
 import {
-  CALLBACK_SUFFIX, GROUP_PREFIX, JOINED_SUFFIX, MEMBER_PREFIX, SIZE_SUFFIX, TASK_PREFIX,
+  CALLBACK_SUFFIX, GROUP_PREFIX, JOINED_SUFFIX, MEMBER_PREFIX, PENDING_PREFIX, SIZE_SUFFIX, TASK_PREFIX,
 } from './keys.js';
 
 /**
@@ -24,6 +24,7 @@ function lit(s: string): string {
 
 export const LUA_COMMON = String.raw`
 local TASK_PREFIX = ${lit(TASK_PREFIX)}
+local PENDING_PREFIX = ${lit(PENDING_PREFIX)}
 local GROUP_PREFIX = ${lit(GROUP_PREFIX)}
 local MEMBER_PREFIX = ${lit(MEMBER_PREFIX)}
 local JOINED = ${lit(JOINED_SUFFIX)}

@@ -6,18 +6,25 @@ import { Script } from './script.js';
 
 /**
  * Stores a result and counts it in its groups.
- * KEYS: [1] the task key. ARGV: [1] task id, [2] meta bytes, [3] expiry ms or '', [4] state,
- * [5] claim token.
+ * KEYS: [1] the task key, [2] its PENDING registration. ARGV: [1] task id, [2] meta bytes, [3]
+ * expiry ms or '', [4] state, [5] claim token.
  * Returns {stored (1, or 0: a final result is kept over a non-final state), claims...}, each claim
  * as try_claim returns it. The value is PUBLISHed on the task key's channel, as Celery does.
+ * PENDING is a registration beside Celery's key (keys.ts PENDING_PREFIX), made only while the task
+ * has no state stored; every other state goes into Celery's key and ends the registration.
  */
 export const STORE = new Script('store', LUA_COMMON + String.raw`
 local cur = redis.call('GET', KEYS[1])
+if ARGV[4] == 'PENDING' then
+  if not cur then set_px(KEYS[2], '1', ARGV[3]) end
+  return { 1 }
+end
 local final = FINAL[ARGV[4]] == true
 -- A final result is never replaced by a non-final state: a STARTED or RETRY that arrives late
 -- (re-sent after a reconnect, or from a worker that lost the race with a revoke) is dropped.
 if not final and cur and is_final(cur) then return { 0 } end
 set_px(KEYS[1], ARGV[2], ARGV[3])
+redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', KEYS[1], ARGV[2])
 local out = { 1 }
 if final then count_final(ARGV[1], ARGV[5], out) end
@@ -29,8 +36,8 @@ return out
  * members per call; a member stored between two calls is counted by its own store or by its chunk).
  * KEYS: [1] the group key. ARGV: [1] group id, [2] '1' for the first chunk, [3] Celery's group
  * document, [4] size, [5] expiry ms or '', [6] callback (msgpack FinishPublish) or '', [7] task id
- * the callback registers PENDING or '', [8] its PENDING meta, [9] its expiry ms or '', [10] claim
- * token, [11] index of this chunk's first member, [12...] member ids.
+ * the callback registers PENDING or '', [8] that registration's expiry ms or '', [9] claim token,
+ * [10] index of this chunk's first member, [11...] member ids.
  * Returns {0} when the group exists (first chunk), {-1} when it expired between chunks, else
  * {1, claim?}.
  */
@@ -47,17 +54,16 @@ if ARGV[2] == '1' then
     if px ~= '' then redis.call('PEXPIRE', gk .. CALLBACK, px) end
   end
   -- The callback's task is PENDING from now on, unless something is stored for it already.
-  if ARGV[7] ~= '' then
-    if ARGV[9] ~= '' then redis.call('SET', TASK_PREFIX .. ARGV[7], ARGV[8], 'NX', 'PX', ARGV[9])
-    else redis.call('SET', TASK_PREFIX .. ARGV[7], ARGV[8], 'NX') end
+  if ARGV[7] ~= '' and redis.call('EXISTS', TASK_PREFIX .. ARGV[7]) == 0 then
+    set_px(PENDING_PREFIX .. ARGV[7], '1', ARGV[8])
   end
 elseif redis.call('EXISTS', gk .. SIZE) == 0 then
   return { -1 }
 end
-local offset = tonumber(ARGV[11])
-for i = 12, #ARGV do
+local offset = tonumber(ARGV[10])
+for i = 11, #ARGV do
   local tid = ARGV[i]
-  local index = offset + i - 12
+  local index = offset + i - 11
   local mk = MEMBER_PREFIX .. tid
   local existed = redis.call('EXISTS', mk) == 1
   redis.call('HSET', mk, gid, index)
@@ -73,7 +79,7 @@ for i = 12, #ARGV do
 end
 follow_ttl(gk .. JOINED, gk .. SIZE)
 local out = { 1 }
-local claim = try_claim(gid, ARGV[10], now_ms())
+local claim = try_claim(gid, ARGV[9], now_ms())
 if claim then table.insert(out, claim) end
 return out
 `);

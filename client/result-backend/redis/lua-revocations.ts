@@ -15,8 +15,8 @@ const CHUNK = 1_000;
  * KEYS: [1] the revoked set, [2] the revocation log. ARGV: [1] ms to remember them (0 = for ever),
  * [2] terminate '1' / '0', [3] signal or '', [4] claim token, [5] the ids as a JSON list (for the
  * log), [6...] pairs of task id and its REVOKED meta.
- * Returns {distinct ids revoked, claims...}. REVOKED keeps the task record's own expiry when it has
- * one, else the revocation's.
+ * Returns {distinct ids revoked, claims...}. REVOKED keeps the expiry of the task's record or
+ * PENDING registration when it has one, else the revocation's.
  */
 export const REVOKE = new Script('revoke', LUA_COMMON + String.raw`
 local now = now_ms()
@@ -30,12 +30,16 @@ for i = 6, #ARGV, 2 do
   -- GT: revoking again never shortens how long an id is remembered.
   redis.call('ZADD', KEYS[1], 'GT', score, tid)
   n = n + 1
-  local tk = TASK_PREFIX .. tid
+  local tk, pk = TASK_PREFIX .. tid, PENDING_PREFIX .. tid
   local cur = redis.call('GET', tk)
   if not (cur and is_final(cur)) then
+    local pending = redis.call('PTTL', pk)
     if cur then redis.call('SET', tk, value, 'KEEPTTL')
+    elseif pending > 0 then redis.call('SET', tk, value, 'PX', pending)
+    elseif pending == -1 then redis.call('SET', tk, value)
     elseif keep > 0 then redis.call('SET', tk, value, 'PX', keep)
     else redis.call('SET', tk, value) end
+    redis.call('DEL', pk)
     redis.call('PUBLISH', tk, value)
     count_final(tid, ARGV[4], out)
   end

@@ -1,6 +1,6 @@
 // What the Redis backend stores under Celery's keys and how it reads it back: the result meta
 // bytes as the worker encoded them (JSON or msgpack, never compressed, as Celery's Redis backend
-// keeps them), the meta it writes itself for a state without a body (PENDING, REVOKED), and
+// keeps them), the meta it writes itself for a state without a body (REVOKED by a revoke), and
 // Celery's saved-group document. Pure: bytes in, bytes or records out.
 //
 // Redis keeps bytes only, no content type. The type is read back by sniffing, not taken from the
@@ -81,8 +81,9 @@ export function recordOf(taskId: string, bytes: Uint8Array, fallbackType: string
 const REVOKED_INFO = { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' };
 
 /**
- * Meta for a state stored without a body (a PENDING registered with a publish, REVOKED stored by a
- * revoke), encoded with the app's result serializer so a Python Celery app configured alike reads it.
+ * Meta for a state stored without a body (REVOKED stored by a revoke), encoded with the app's
+ * result serializer so a Python Celery app configured alike reads it. (PENDING is never written
+ * as meta: see keys.ts PENDING_PREFIX.)
  */
 export function stateMeta(taskId: string, state: string, serializer: SerializerName, now = Date.now()): Uint8Array {
   const final = state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED';
