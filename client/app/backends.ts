@@ -11,6 +11,7 @@ import type { ConnectOptions } from '../options.js';
 import { BrokerServerResults } from '../result-backend/broker-server.js';
 import { pairLink } from '../result-backend/link.js';
 import { openRedisResults, type RedisResults } from '../result-backend/redis/backend.js';
+import type { RedisConnectOptions } from '../result-backend/redis/connect.js';
 import type { TaskLink } from '../result-backend/result-backend.js';
 import { openAmqpTransport, type AmqpTransportOptions } from '../transport/amqp/transport.js';
 import { BrokerServerTransport } from '../transport/broker-server.js';
@@ -38,6 +39,8 @@ export interface BackendTarget {
   options: ConnectOptions;
   /** The app's result serializer (the Redis backend writes its own meta with it). Default json. */
   resultSerializer?: SerializerName;
+  /** How long a call to a Redis result backend waits for Redis, ms (redisSocketTimeout). Default options.requestTimeout, else 30,000. */
+  redisTimeout?: number;
 }
 
 /**
@@ -74,7 +77,7 @@ async function openWithRedis(target: BackendTarget): Promise<OpenedBackends> {
         const to = transport ?? await opening;
         await to.publish(m.exchange, m.routingKey, m.body, m.props ?? {});
       },
-      ...redisOptions(options),
+      ...redisOptions(options, target.redisTimeout),
     }),
   ]);
   if (t.status === 'rejected' || r.status === 'rejected') {
@@ -94,12 +97,13 @@ async function openWithRedis(target: BackendTarget): Promise<OpenedBackends> {
 }
 
 /** The role's connect options that apply to Redis. */
-function redisOptions(options: ConnectOptions): { clientName?: string; reconnect?: boolean; reconnectBackoff?: ConnectOptions['reconnectBackoff']; requestTimeout?: number } {
-  const out: ReturnType<typeof redisOptions> = {};
+function redisOptions(options: ConnectOptions, timeout: number | undefined): RedisConnectOptions {
+  const out: RedisConnectOptions = {};
   if (options.clientName !== undefined) out.clientName = options.clientName;
   if (options.reconnect !== undefined) out.reconnect = options.reconnect;
   if (options.reconnectBackoff !== undefined) out.reconnectBackoff = options.reconnectBackoff;
-  if (options.requestTimeout !== undefined) out.requestTimeout = options.requestTimeout;
+  const requestTimeout = timeout ?? options.requestTimeout;
+  if (requestTimeout !== undefined) out.requestTimeout = requestTimeout;
   return out;
 }
 

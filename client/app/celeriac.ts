@@ -261,7 +261,9 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const options: ConnectOptions = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
     if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
-    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options, resultSerializer: s.resultSerializer });
+    const dial = (): Promise<OpenedBackends> => openBackends({
+      broker: s.broker, resultBackend: s.resultBackend, options, resultSerializer: s.resultSerializer, redisTimeout: s.redisSocketTimeout,
+    });
     const startup = opts.startup;
     if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));

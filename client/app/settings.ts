@@ -93,6 +93,12 @@ export const SETTINGS = {
     celery: { name: 'result_backend', old: ['CELERY_RESULT_BACKEND'] },
   }),
 
+  redisSocketTimeout: setting({
+    default: 120_000, parse: duration(1), type: 'number', unit: 'ms',
+    doc: 'With a redis:// result backend: how long a call waits for Redis (a command queued while Redis is away included) before it fails ERR_TIMEOUT; a worker then gives the task back to the broker to run again.',
+    celery: { name: 'redis_socket_timeout', old: [], scale: 1000 },
+  }),
+
   // --- messages
   taskSerializer: setting({
     default: 'json', parse: serializer, type: 'string',
@@ -309,7 +315,7 @@ type InOf<K extends SettingName> = SpecOf<K> extends SettingSpec<infer _O, infer
 
 /** Settings whose resolved value is derived from others when not given. */
 interface Derived {
-  /** Never null once resolved: always the broker URL (the only backend there is). */
+  /** Never null once resolved: the broker URL (broker-server keeps results), or a redis:// / rediss:// URL. */
   readonly resultBackend: string;
   /** Never null once resolved: derived from taskDefaultQueue when not given. */
   readonly taskDefaultExchange: string;

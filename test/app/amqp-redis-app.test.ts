@@ -1,15 +1,16 @@
 // A celeriac app on the seed's production pair, RabbitMQ + Redis, changed only in its two URLs:
 // delay().get(), a failing task's traceback, a chord whose body runs once across two workers, a
 // revoked task (held by RabbitMQ's delay queue, so the worker has to ask Redis) that never runs, a
-// rate limit shared by two workers through Redis, and beat refused with a coded error (no beat
-// store on this pair). One RabbitMQ and one Redis for the file.
+// rate limit shared by two workers through Redis, Redis going away while a task runs (the task
+// goes back to RabbitMQ and finishes once Redis is back), and beat refused with a coded error (no
+// beat store on this pair). One RabbitMQ for the file.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Celeriac, chord, fromCeleryConfig, type SettingsInput, type Worker } from '../../client/index.js';
 import { CeleriacError } from '../../shared/errors.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
 import { redisCommands, startRedis } from '../helpers/redis.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 const [rabbit, redis] = await Promise.all([startRabbit(t), startRedis(t)]);
@@ -143,6 +144,32 @@ t.test('a rate limit holds across two workers together: the slots come from one 
   const most = Math.max(...starts.map((s) => starts.filter((x) => x >= s && x < s + 200).length));
   t.ok(most <= 7, `at most 7 starts in any 200 ms (got ${most}; offsets ${starts.map((s) => s - starts[0]!).join(', ')} ms)`);
   t.equal(starts.length, 12);
+});
+
+t.test('Redis goes away while a late-acked task runs: its finish times out, the task goes back to RabbitMQ and finishes once Redis is back', async (t) => {
+  const own = await startRedis(t);
+  const { newApp, startWorker } = env(t);
+  const app = newApp({ resultBackend: own.url, redisSocketTimeout: 500, taskAcksLate: true });
+  let runs = 0;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => { release = r; });
+  const slow = app.task('tasks.slow', async () => {
+    runs++;
+    await gate;
+    return 'done';
+  });
+  const lines: string[] = [];
+  await startWorker(app, { log: (level, message) => lines.push(`${level}: ${message}`) });
+  const r = await slow.delay();
+  await until(() => runs === 1, 10_000, 'the task to start');
+  await own.stop();
+  release();
+  await until(() => runs >= 2, 15_000, 'the task to run again: its result could not be stored, its delivery was given back');
+  t.ok(lines.some((l) => /cut off .*requeued to run again/.test(l)), `the worker says why: ${lines.join(' | ')}`);
+  await own.restart(); // empty: the test's Redis saves nothing
+  const key = `celery-task-meta-${r.id}`;
+  await untilAsync(async () => (await redisCommands(own.port, [['GET', key]]))[0] !== null, 20_000, 'the result stored once Redis is back');
+  t.equal(await r.get({ timeout: 10_000 }), 'done', 'nothing lost');
 });
 
 t.test('beat is refused with ERR_TRANSPORT_UNAVAILABLE: this pair has no beat store', async (t) => {
