@@ -6,7 +6,7 @@
 // beat store on this pair). One RabbitMQ for the file.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
-import { Celeriac, chord, fromCeleryConfig, type SettingsInput, type Worker } from '../../client/index.js';
+import { Celeriac, chord, fromCeleryConfig, type SettingsInput, type TaskContext, type Worker } from '../../client/index.js';
 import { CeleriacError } from '../../shared/errors.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
 import { redisCommands, startRedis } from '../helpers/redis.js';
@@ -123,6 +123,20 @@ t.test('revoke: a task held by RabbitMQ (countdown) is revoked in Redis and neve
   await t.rejects(later.get({ timeout: 5_000 }), { code: 'ERR_TASK_REVOKED' });
   await until(() => w.activeJobs().length === 0, 5_000, 'the worker to be idle');
   t.same(ran, ['kept'], 'the revoked task was delivered by RabbitMQ but did not run');
+});
+
+t.test('revoke with terminate: pushed through Redis to the worker running the task, which stops it', async (t) => {
+  const { newApp, startWorker } = env(t);
+  const app = newApp();
+  const forever = app.task('tasks.until-aborted', function (this: TaskContext) {
+    return new Promise((resolve) => this.signal.addEventListener('abort', () => resolve('aborted')));
+  });
+  const w = await startWorker(app);
+  const r = await forever.delay();
+  await until(() => w.activeJobs().length === 1, 10_000, 'the task to start');
+  await app.control.revoke(r.id, { terminate: true });
+  await t.rejects(r.get({ timeout: 10_000 }), { code: 'ERR_TASK_REVOKED' });
+  await until(() => w.activeJobs().length === 0, 10_000, 'the worker to let go of it');
 });
 
 t.test('a rate limit holds across two workers together: the slots come from one bucket in Redis', async (t) => {

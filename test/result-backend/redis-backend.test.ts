@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { CeleriacError } from '../../shared/errors.js';
 import type { FinishPublish, RevokedInfo } from '../../shared/frames.js';
 import { openBackends } from '../../client/app/backends.js';
+import { Celeriac, chord } from '../../client/index.js';
 import { openRedisResults, type RedisResults } from '../../client/result-backend/redis/backend.js';
 import type { TaskLink } from '../../client/result-backend/result-backend.js';
 import type { Delivery } from '../../client/transport/transport.js';
@@ -128,6 +129,14 @@ t.test('waitResult is pushed: it resolves on the store, from another client, lon
   // Already final, unknown, and a timeout answer with the record as it is.
   t.equal((await reader.waitResult(id, 30_000))?.state, 'SUCCESS');
   t.equal(await reader.waitResult(unique('unknown'), 30_000), null, 'an unknown id is answered at once');
+  // close() ends the waits in progress.
+  const closing = await openRedisResults(redis.url);
+  const open1 = unique('open');
+  await writer.storeResult(open1, 'PENDING');
+  const cut = closing.waitResult(open1, 60_000).then(() => null, (e: unknown) => e);
+  await sleep(50);
+  await closing.close();
+  t.match(await cut, { code: 'ERR_CONNECTION_CLOSED' }, 'a wait ends with the backend');
   const pending = unique('pending');
   await writer.storeResult(pending, 'PENDING');
   t.equal((await reader.waitResult(pending, 150))?.state, 'PENDING', 'after the timeout: the record as it is');
@@ -230,6 +239,26 @@ t.test('members final before the declare count at once (the declare publishes); 
   await Promise.all(many.map((m) => link.results.storeResult(m, 'SUCCESS', meta(m, 'SUCCESS'), json)));
   await until(() => got.length === 3, 10_000, 'the callback of a 2,500-member group');
   t.equal((await link.results.getGroup(big))?.done, 2_500);
+});
+
+t.test('an app on ws:// + redis://: broker-server carries the messages, Redis the results; the Connection and beat store are broker-server\'s', async (t) => {
+  const broker = await startTestBroker(t);
+  const app = new Celeriac({ broker: broker.url, resultBackend: redis.url, taskDefaultQueue: unique('ws-redis') });
+  t.teardown(() => app.close());
+  const add = app.task('tasks.add', (a: number, b: number) => a + b);
+  const sum = app.task('tasks.sum', (xs: number[]) => xs.reduce((p, q) => p + q, 0));
+  const worker = app.worker({ log: () => undefined });
+  t.teardown(() => worker.close({ force: true }));
+  await worker.start();
+  const r = await add.delay(20, 22);
+  t.equal(await r.get({ timeout: 10_000 }), 42);
+  const [raw] = await redisCommands(redis.port, [['GET', `celery-task-meta-${r.id}`]]);
+  t.match(JSON.parse(raw as string), { status: 'SUCCESS', result: 42 }, 'the result is in Redis');
+  t.equal(await (await app.connection()).getResult(r.id), null, 'not in broker-server');
+  t.equal(await (await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()).get({ timeout: 10_000 }), 6, 'a chord: counted in Redis, the body published through broker-server');
+  const { link, store } = await app.openBeat();
+  t.ok(store !== undefined, "beat keeps its store in broker-server");
+  await link.close();
 });
 
 t.test('a callback whose publish failed, or whose claimer died, is sent by the next store of a member', async (t) => {

@@ -61,6 +61,8 @@ export class RedisResults implements ResultBackend {
   readonly #contentType: string;
   readonly #chords: ChordCallbacks;
   readonly #revocations: RevocationListener;
+  /** Waits in progress, ended by close(). */
+  readonly #waits = new Set<(err: Error) => void>();
   #closed = false;
 
   constructor(
@@ -103,7 +105,12 @@ export class RedisResults implements ResultBackend {
     } catch (err) {
       return Promise.reject(err);
     }
-    return waitForResult({ subscriber: this.subscriber, get: (id) => this.getResult(id), fallbackType: this.#contentType }, taskId, timeout);
+    if (this.#closed) return Promise.reject(fail('ERR_CONNECTION_CLOSED', 'the Redis result backend is closed'));
+    const track = (close: (err: Error) => void): (() => void) => {
+      this.#waits.add(close);
+      return () => { this.#waits.delete(close); };
+    };
+    return waitForResult({ subscriber: this.subscriber, get: (id) => this.getResult(id), fallbackType: this.#contentType, track }, taskId, timeout);
   }
 
   async forgetResult(taskId: string): Promise<void> {
@@ -200,6 +207,9 @@ export class RedisResults implements ResultBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const closed = fail('ERR_CONNECTION_CLOSED', 'the Redis result backend was closed during the call');
+    for (const end of [...this.#waits]) end(closed);
+    this.#chords.close(closed);
     this.#revocations.close();
     this.subscriber.close();
     const client = this.calls.client;

@@ -47,11 +47,21 @@ export function claimsOf(reply: unknown[], from: number, token: string): Claim[]
 }
 
 export class ChordCallbacks {
+  /** Callers waiting out another's claim, woken by close(). */
+  readonly #waiting = new Set<() => void>();
+  #closed: Error | undefined;
+
   constructor(
     private readonly calls: Calls,
     private readonly subscriber: Subscriber,
     private readonly publish: CallbackPublish | undefined,
   ) {}
+
+  /** Ends the waits for other callers' claims with `err`. */
+  close(err: Error): void {
+    this.#closed = err;
+    for (const wake of [...this.#waiting]) wake();
+  }
 
   /** A token naming one script call's claims. */
   token(): string {
@@ -92,6 +102,7 @@ export class ChordCallbacks {
     });
     try {
       for (;;) {
+        if (this.#closed !== undefined) throw this.#closed;
         woken = false;
         const token = this.token();
         const reply = await this.calls.run(`claim the callback of group ${groupId}`, (c) => CLAIM.run(c, [groupKey(groupId)], [groupId, token]));
@@ -102,7 +113,9 @@ export class ChordCallbacks {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(0, claim.ms) + 1);
           wake = () => { clearTimeout(timer); resolve(); };
+          this.#waiting.add(wake);
         });
+        if (wake !== undefined) this.#waiting.delete(wake);
         wake = undefined;
       }
     } finally {

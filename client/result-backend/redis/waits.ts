@@ -16,6 +16,8 @@ export interface WaitDeps {
   subscriber: Subscriber;
   get(taskId: string): Promise<ResultRecord | null>;
   fallbackType: string;
+  /** Registers the wait's end-by-close (the backend closing rejects it); returns its remover. */
+  track(close: (err: Error) => void): () => void;
 }
 
 const isFinal = (rec: ResultRecord | null): boolean => rec !== null && READY_STATES.has(rec.state as TaskState);
@@ -33,11 +35,13 @@ export function waitForResult(deps: WaitDeps, taskId: string, timeout: number): 
     let last: ResultRecord | null | undefined;
     let stop: (() => void) | undefined;
     const offResubscribed = deps.subscriber.onResubscribed(() => { void recheck(); });
+    const untrack = deps.track((err) => end(() => reject(err)));
     const end = (fn: () => void): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       offResubscribed();
+      untrack();
       stop?.();
       fn();
     };
