@@ -56,6 +56,7 @@ export async function openRedisResults(url: string, options: RedisResultsOptions
   return new RedisResults(new Calls(client, timeout), subscriber, options);
 }
 
+/** The ResultBackend contract on one Redis (see openRedisResults and docs/result-backends.md). */
 export class RedisResults implements ResultBackend {
   readonly #serializer: SerializerName;
   readonly #contentType: string;
