@@ -1,7 +1,7 @@
 // Celery's Redis key layout shared both ways, with Debian's Python Celery 5.2 on one RabbitMQ and
 // one Redis: a Python worker stores the results of tasks celeriac sent (json, and msgpack read by
 // a json app through sniffing) and celeriac's get() reads them; a celeriac worker stores the
-// results of tasks Python sent and Python's AsyncResult.get() reads them.
+// results of tasks Python sent, and celeriac's revoke its REVOKED, and Python reads them.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Celeriac } from '../../client/index.js';
@@ -47,6 +47,9 @@ t.test("results a celeriac worker stores are read by Python's AsyncResult.get()"
   t.teardown(() => worker.close({ force: true }));
   await worker.start();
   const q = JSON.stringify(queue);
+  // A revoke writes REVOKED itself (no worker): Python reads Celery's TaskRevokedError from it.
+  const revoked = unique('revoked');
+  await app.control.revoke(revoked);
   const out = await runPython(t, [
     'import json',
     'from celery_app.tasks import app',
@@ -54,11 +57,14 @@ t.test("results a celeriac worker stores are read by Python's AsyncResult.get()"
     `f = app.send_task("tasks.fail", ("from celeriac",), queue=${q})`,
     'value = r.get(timeout=20)',
     'f.get(timeout=20, propagate=False)',
-    'print(json.dumps({"value": value, "state": r.state, "failed": f.state, "traceback": f.traceback}))',
+    `v = app.AsyncResult(${JSON.stringify(revoked)})`,
+    'print(json.dumps({"value": value, "state": r.state, "failed": f.state, "traceback": f.traceback,',
+    '                  "revoked": [v.state, type(v.result).__name__]}))',
   ].join('\n'), { CELERY_BROKER_URL: rabbit.url, CELERY_RESULT_BACKEND: redis.url });
-  const got = JSON.parse(out.trim().split('\n').pop()!) as { value: number; state: string; failed: string; traceback: string };
+  const got = JSON.parse(out.trim().split('\n').pop()!) as { value: number; state: string; failed: string; traceback: string; revoked: [string, string] };
   t.equal(got.value, 42, 'Python read the sum celeriac stored');
   t.equal(got.state, 'SUCCESS');
   t.equal(got.failed, 'FAILURE');
   t.match(got.traceback, /Error: from celeriac/, "celeriac's stack as the traceback");
+  t.same(got.revoked, ['REVOKED', 'TaskRevokedError'], 'a revoke celeriac stored reads as Celery\'s own');
 });
