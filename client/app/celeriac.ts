@@ -9,6 +9,7 @@ import type { ConnectOptions } from '../options.js';
 import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
 import { parseBrokerUrl } from '../url.js';
 import { openBackends, type OpenedBackends } from './backends.js';
+import { masked, resultBackendOf, transportOf } from './backend-schemes.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
@@ -113,12 +114,14 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /**
    * Points the app at another broker before it has connected (Celery's `-b`, the CLI's
-   * `--broker`); results follow, since the broker keeps them. Throws once a connection was
-   * opened: connections are not moved.
+   * `--broker`); results follow when the broker keeps them, and stay in Redis when a Redis result
+   * backend is set. Throws once a connection was opened: connections are not moved.
    */
   useBroker(url: string): void {
     if (this.producer !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
-    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend: null } as SettingsInput);
+    const kept = this.#settings.resultBackend;
+    const resultBackend = resultBackendOf(kept) === 'redis' ? kept : null;
+    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend } as SettingsInput);
   }
 
   /**
@@ -243,10 +246,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /** Opens a link for beat with the store its entries and lease live in. */
   async openBeat(opts: OpenOptions = {}): Promise<{ link: TaskLink; store: BeatBackend }> {
+    // Refused before connecting when the pair is known to have no beat store.
+    if (transportOf(this.settings.broker) !== 'broker-server') noBeatStore(this.settings.broker);
     const opened = await this.openAs('beat', opts);
     if (opened.beatStore === undefined) {
       await opened.link.close();
-      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which ${this.settings.broker} does not offer in this version`);
+      noBeatStore(this.settings.broker);
     }
     return { link: opened.link, store: opened.beatStore };
   }
@@ -256,7 +261,9 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const options: ConnectOptions = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
     if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
-    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options });
+    const dial = (): Promise<OpenedBackends> => openBackends({
+      broker: s.broker, resultBackend: s.resultBackend, options, resultSerializer: s.resultSerializer, redisTimeout: s.redisSocketTimeout,
+    });
     const startup = opts.startup;
     if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));
@@ -277,6 +284,11 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
       await (await p).link.close();
     } catch { /* a link that never opened has nothing to close */ }
   }
+}
+
+/** Beat keeps its entries, lease and fires in broker-server's store; no other pair has one yet. */
+function noBeatStore(broker: string): never {
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(broker)}' (RabbitMQ with a Redis result backend has no beat store yet: run beat against a broker-server)`, { setting: 'broker' });
 }
 
 /** The broker-level Connection exists only on broker-server. */

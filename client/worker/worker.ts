@@ -22,6 +22,7 @@ import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
 import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
 import { argumentValues } from './received-args.js';
+import { RevokedCheck } from './revoked-check.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -102,6 +103,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Consumer tag -> the queue it consumes. */
   private readonly consumerTags = new Map<string, string>();
   private rate: RateGate | undefined;
+  /** Set when the transport hands out revoked messages (a pair without the shared store): asked before each start. */
+  private revokedCheck: RevokedCheck | undefined;
   /** Delivery limit of each consumed queue (null = none): a delivery past it is refused, not run. */
   private readonly deliveryLimits: ReadonlyMap<string, number | null>;
   private loopMonitor: LoopMonitor | undefined;
@@ -133,6 +136,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   get link(): TaskLink {
     if (this.linkImpl === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
     return this.linkImpl;
+  }
+
+  /**
+   * Whether task `id` was revoked by the time it is about to start and the transport did not drop
+   * it (see revoked-check.ts); undefined (nothing to ask) on broker-server, which never hands a
+   * revoked task out.
+   */
+  revokedBeforeStart(id: string): Promise<boolean> | undefined {
+    return this.revokedCheck?.isRevoked(id);
   }
 
   /** The worker's transport (after start): its consumers, events and publishes. */
@@ -168,6 +180,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.linkImpl = link;
       const transport = link.transport;
       this.rate = new RateGate(link, (q) => rateHorizonOf(s, q));
+      if (!link.atomic) this.revokedCheck = new RevokedCheck(link.results, (err) => this.log('warn', `revocations could not be checked (${String(err)}); the tasks about to start run`));
       link.results.onRevoked((info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       transport.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       transport.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
