@@ -3,6 +3,7 @@
 // workers. Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
+import { Signature } from '../canvas/signature.js';
 import type { BeatBackend } from '../beat/types.js';
 import type { Connection } from '../connection.js';
 import type { ConnectOptions } from '../options.js';
@@ -184,6 +185,20 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   /** A handle on the result of task `id` (sent by anyone). */
   asyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);
+  }
+
+  /**
+   * A signature of the task called `name` (Celery's `app.signature`), for a task this app does
+   * not register: another app's, or a Python Celery worker's. It goes in chains, groups, chords and
+   * callbacks like `task.s()`; `options` are its call options (say, the `queue` its workers
+   * consume) and its `kwargs`. Args given when it is called come first, as with `s()`.
+   */
+  signature<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}): Signature<R> {
+    if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
+    if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
+    const { kwargs = {}, ...call } = options;
+    const sender = { sendTask: <T>(n: string, a: readonly unknown[], o?: ApplyOptions) => this.sendTask<T>(n, a, o), app: this };
+    return new Signature<R>(sender, name, args, call, false, kwargs);
   }
 
   /**
