@@ -160,7 +160,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const prepared = prepareTask(this.settings, name, args, kwargs, call, taskOptions ?? this.registry.get(name)?.options ?? {});
     // Bounded by taskPublishRetryPolicy while the broker cannot be reached: the first connection
     // is retried here; a connection that dropped holds the publish for the policy's waits.
-    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: parseBrokerUrl(this.settings.broker).displayUrl });
+    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: brokerDisplayUrl(this.settings.broker) });
     const link = this.current ?? await retryUnreachable(() => this.link(), firstConnectPlan(this.settings, sending));
     const { exchange, routingKey, props } = prepared.publish;
     try {
@@ -311,3 +311,10 @@ function notBrokerServer(broker: string): never {
   throw fail('ERR_TRANSPORT_UNAVAILABLE', `the broker-level Connection is broker-server's (ws://, wss://); this app's broker is a ${new URL(broker).protocol}// URL`);
 }
 
+/**
+ * The broker URL as send errors show it, password masked: broker-server's as its connect errors
+ * print it (parseBrokerUrl only reads ws:// and wss://), any other scheme with the password starred.
+ */
+function brokerDisplayUrl(url: string): string {
+  return transportOf(url) === 'broker-server' ? parseBrokerUrl(url).displayUrl : masked(url);
+}
