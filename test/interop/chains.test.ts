@@ -112,3 +112,21 @@ t.test('a Python-built chain whose next step is a group: the celeriac step ends 
   t.equal(got.state, 'FAILURE', 'seen from Python');
   t.match(got.error, /the next step of its chain \(celery\.group\) could not be sent: 'celery\.group' is a Celery group signature/, got.error);
 });
+
+t.test('callbacks (link) cross too: a Python task links a celeriac task, and a celeriac call links a Python task', async (t) => {
+  const got = await py<{ result: number }>(t, [
+    ...PY_HEAD,
+    'from uuid import uuid4',
+    'cb = str(uuid4())',
+    'add.apply_async((2, 3), queue=PY, link=app.signature("ts.double", queue=TS, task_id=cb))',
+    'print(json.dumps({"result": app.AsyncResult(cb).get(timeout=20)}))',
+  ]);
+  t.equal(got.result, 10, 'the Python worker sent its result to the celeriac callback; Python read double(5)');
+
+  const app = new Celeriac({ broker: rabbit.url, resultBackend: redis.url, acceptContent: ['json', 'msgpack'] });
+  t.teardown(() => app.close());
+  const callback = app.signature<number>('tasks.mul', [100], { queue: pyQueue, taskId: `cb-${randomBytes(4).toString('hex')}` });
+  const r = await app.sendTask<number>('ts.double', [4], { queue: tsQueue, link: callback });
+  t.equal(await r.get({ timeout: 20_000 }), 8);
+  t.equal(await app.asyncResult<number>(callback.options.taskId!).get({ timeout: 20_000 }), 800, 'the celeriac worker sent double(4) to the Python callback');
+});
