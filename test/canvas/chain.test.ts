@@ -1,5 +1,6 @@
 // Chains end to end: each step's result feeds the next, every step's result is stored, si() ignores
-// the parent value, a failed step fails the chain's get(), link/linkError callbacks run; app.signature() steps by name.
+// the parent value, a failed step fails the chain's get(), link/linkError callbacks run; steps by
+// name with app.signature().
 import t from 'tap';
 import { chain, type ChainResult } from '../../client/index.js';
 import { until } from '../helpers/wait.js';
