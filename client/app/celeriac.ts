@@ -3,6 +3,7 @@
 // workers. Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
+import { Signature } from '../canvas/signature.js';
 import type { BeatBackend } from '../beat/types.js';
 import type { Connection } from '../connection.js';
 import type { ConnectOptions } from '../options.js';
@@ -159,7 +160,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const prepared = prepareTask(this.settings, name, args, kwargs, call, taskOptions ?? this.registry.get(name)?.options ?? {});
     // Bounded by taskPublishRetryPolicy while the broker cannot be reached: the first connection
     // is retried here; a connection that dropped holds the publish for the policy's waits.
-    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: parseBrokerUrl(this.settings.broker).displayUrl });
+    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: brokerDisplayUrl(this.settings.broker) });
     const link = this.current ?? await retryUnreachable(() => this.link(), firstConnectPlan(this.settings, sending));
     const { exchange, routingKey, props } = prepared.publish;
     try {
@@ -184,6 +185,20 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   /** A handle on the result of task `id` (sent by anyone). */
   asyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);
+  }
+
+  /**
+   * A signature of the task called `name` (Celery's `app.signature`), for a task this app does
+   * not register: another app's, or a Python Celery worker's. It goes in chains, groups, chords and
+   * callbacks like `task.s()`; `options` are its call options (say, the `queue` its workers
+   * consume) and its `kwargs`. Args given when it is called come first, as with `s()`.
+   */
+  signature<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}): Signature<R> {
+    if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
+    if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
+    const { kwargs = {}, ...call } = options;
+    const sender = { sendTask: <T>(n: string, a: readonly unknown[], o?: ApplyOptions) => this.sendTask<T>(n, a, o), app: this };
+    return new Signature<R>(sender, name, args, call, false, kwargs);
   }
 
   /**
@@ -296,3 +311,10 @@ function notBrokerServer(broker: string): never {
   throw fail('ERR_TRANSPORT_UNAVAILABLE', `the broker-level Connection is broker-server's (ws://, wss://); this app's broker is a ${new URL(broker).protocol}// URL`);
 }
 
+/**
+ * The broker URL as send errors show it, password masked: broker-server's as its connect errors
+ * print it (parseBrokerUrl only reads ws:// and wss://), any other scheme with the password starred.
+ */
+function brokerDisplayUrl(url: string): string {
+  return transportOf(url) === 'broker-server' ? parseBrokerUrl(url).displayUrl : masked(url);
+}

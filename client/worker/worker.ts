@@ -17,7 +17,8 @@ import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { formatRateLimit } from '../app/rate-limit.js';
 import { deliveryLimitOf } from '../app/declare-queues.js';
-import { priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { handBack, priorDeliveries } from './hand-back.js';
 import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
 import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
@@ -357,6 +358,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       refuseOverDeliveryLimit(this, msg, req, deliveries, limit);
       return;
     }
+    // A foreign producer's eta (Celery sends it as a header only) is waited for by the broker.
+    if (req.eta !== null && req.eta.getTime() > Date.now()) {
+      this.untilEta(queue, msg, req);
+      return;
+    }
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
     this.jobs.set(req.id, job);
     const rate = def.options.rateLimit ?? this.rateLimits.get(def.name) ?? null;
@@ -419,6 +425,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log('debug', `task ${job.req.task}[${job.req.id}]: rate slot in ${slot.at - Date.now()} ms; handed back to the broker until then`);
     this.track(this.rate!.handBack(job.msg, job.queue, slot).catch((err: unknown) => {
       this.log('warn', `task ${job.req.task}[${job.req.id}] could not be handed back until its rate slot (${String(err)}); the broker delivers it again`);
+    }));
+  }
+
+  /**
+   * A task delivered before its eta: handed back to the broker as a copy it holds until then (and
+   * the ack of this delivery, in one finish), never kept here. celeriac's own producers have the
+   * broker hold a countdown from the start; Celery's producers write only the `eta` header and leave
+   * the wait to the worker, which keeps such tasks in memory: here it goes back to the broker's
+   * delayed delivery, so it survives this worker and holds no prefetch slot meanwhile.
+   */
+  private untilEta(queue: string, msg: Delivery, req: TaskRequest): void {
+    const eta = req.eta!;
+    this.log('info', `task ${req.task}[${req.id}] has eta ${eta.toISOString()}, ${eta.getTime() - Date.now()} ms from now: handed back to the broker until then`);
+    this.track(handBack(this.link, msg, queue, eta.getTime()).then(() => undefined, (err: unknown) => {
+      this.log('warn', `task ${req.task}[${req.id}] could not be handed back until its eta (${String(err)}); it goes back to its queue`);
+      if (msg.deliveryLive) msg.nack({ requeue: true });
     }));
   }
 
