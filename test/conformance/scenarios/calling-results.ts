@@ -26,7 +26,10 @@ export const scenarios: Readonly<Record<string, Scenario>> = {
     // A producer without the code sends by name.
     const producer = env.app();
     const c = await producer.sendTask<number>(add.name, [10, 20], { queue: q });
-    await env.worker(app, { queues: [q] });
+    const { lines, log } = captureLog();
+    await env.worker(app, { queues: [q], log });
+    // The producer declared the queue before the worker: their declares agree, nothing to warn of.
+    t.same(lines.filter((l) => l.startsWith('warn:') && l.includes(q)), [], 'the worker starts without a warning about its queue');
     t.equal(await a.get(GET), 5);
     t.equal(await b.get(GET), 9);
     t.equal(await c.get(GET), 30, 'sendTask: read through the producer that sent it');
