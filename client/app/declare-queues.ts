@@ -70,7 +70,8 @@ export class QueueDeclarer {
     const opts: QueueOptions = { ...named, durable: q.durable, autoDelete: q.autoDelete };
     if (Object.keys(passed).length > 0) opts.arguments = passed;
     if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
-    const defaultLimit = q.arguments.deliveryLimit === undefined ? this.settings.taskQueueDeliveryLimit : null;
+    // A queue whose type refused the limit on another connection of this app is not asked again.
+    const defaultLimit = q.arguments.deliveryLimit === undefined && !this.deliveryLimitUnsupported.has(q.name) ? this.settings.taskQueueDeliveryLimit : null;
     if (defaultLimit !== null) opts.deliveryLimit = defaultLimit;
     try {
       await conn.assertQueue(q.name, opts);
