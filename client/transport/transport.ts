@@ -117,7 +117,8 @@ export interface Transport {
   /**
    * Declares a queue with its arguments (TTL, expiry, max length and overflow, dead-lettering,
    * max priority, delivery limit); '' asks for a server-named queue. ERR_PRECONDITION_FAILED when it
-   * exists with other arguments.
+   * exists with other arguments, or when its type cannot hold an option (RabbitMQ: a delivery limit
+   * on a classic queue), then with `details.unsupportedOption` naming the option.
    */
   assertQueue(name: string, options?: QueueOptions): Promise<QueueInfo>;
   /** Binds a queue to an exchange with a routing pattern (topic: `*` one word, `#` zero or more). */

@@ -190,6 +190,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       for (const o of await link.results.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(transport, q);
       for (const q of this.queues) {
+        if (this.app.declarer.deliveryLimitUnsupported.has(q)) this.log('info', `queue '${q}' is of a type that holds no delivery limit (a RabbitMQ classic queue): the broker flags a redelivery but does not count deliveries, so taskQueueDeliveryLimit (${this.deliveryLimits.get(q)}) cannot be enforced there; a quorum queue (x-queue-type: quorum) enforces it.`);
         if (this.app.declarer.withoutDeliveryLimit.has(q)) this.log('warn', `queue '${q}' was declared before it had a delivery limit and the broker keeps it as it is; this worker still refuses a task delivered more than ${this.deliveryLimits.get(q)} times (taskQueueDeliveryLimit). Delete and redeclare the queue to have the broker enforce it too.`);
       }
       for (const q of this.queues) {

@@ -76,16 +76,26 @@ export interface WorkerProcess {
   readonly lines: string[];
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
+  /** For a held process: lets its worker start consuming; resolves once it reports ready. */
+  start(): Promise<void>;
 }
 
 /**
- * Spawns a worker process of fixtures/conformance-worker.mjs on the home, consuming `queue` (late
- * acks, concurrency 1, prefetch 1), without tap's hooks; resolves once it reports ready. Teardown
- * kills it (by its pid) if the scenario left it running.
+ * Spawns a worker process of fixtures/conformance-worker.mjs on the home (its two URLs passed in
+ * its environment), consuming `queue` (late acks, concurrency 1, prefetch 1), without tap's hooks;
+ * resolves once it reports ready. With `held`, it resolves once the process has loaded and built
+ * its app, and the worker starts consuming at `start()`: the seconds a process takes to load can
+ * pass while another worker runs. Teardown kills it (by its pid) if the scenario left it running.
  */
-export async function spawnWorkerProcess(t: Test, home: HomeUrls, queue: string): Promise<WorkerProcess> {
-  const env = plainChildEnv({ CONFORMANCE_BROKER: home.broker, CONFORMANCE_RESULT_BACKEND: home.resultBackend, CONFORMANCE_QUEUE: queue });
-  const child = spawn(process.execPath, [WORKER_SCRIPT], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function spawnWorkerProcess(t: Test, home: HomeUrls, queue: string, options: { held?: boolean } = {}): Promise<WorkerProcess> {
+  const held = options.held === true;
+  const env = plainChildEnv({
+    CONFORMANCE_BROKER: home.broker,
+    CONFORMANCE_RESULT_BACKEND: home.resultBackend,
+    CONFORMANCE_QUEUE: queue,
+    ...(held ? { CONFORMANCE_HOLD: '1' } : {}),
+  });
+  const child = spawn(process.execPath, [WORKER_SCRIPT], { env, stdio: [held ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -99,7 +109,15 @@ export async function spawnWorkerProcess(t: Test, home: HomeUrls, queue: string)
     buf = parts.pop()!;
     lines.push(...parts);
   });
-  await until(() => lines.includes('ready') || child.exitCode !== null, 30_000, 'the worker process to be ready');
-  if (!lines.includes('ready')) throw new Error(`the worker process exited (${child.exitCode}) before it was ready`);
-  return { child, pid: child.pid!, lines, exited };
+  const reported = async (line: string, what: string): Promise<void> => {
+    await until(() => lines.includes(line) || child.exitCode !== null, 30_000, what);
+    if (!lines.includes(line)) throw new Error(`the worker process exited (${child.exitCode}) before it was ${line}`);
+  };
+  const start = async (): Promise<void> => {
+    if (held) child.stdin!.end('start\n');
+    await reported('ready', 'the worker process to be ready');
+  };
+  if (held) await reported('loaded', 'the worker process to load');
+  else await start();
+  return { child, pid: child.pid!, lines, exited, start };
 }

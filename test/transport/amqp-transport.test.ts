@@ -1,7 +1,7 @@
 // The AMQP transport (client/transport/amqp/) through the Transport contract against a real
 // RabbitMQ on loopback: declares as kombu does (durable exchanges of each type, queue arguments
-// passed through, a disagreeing declare refused), publishes with confirms (mandatory → ERR_NO_ROUTE,
-// a full reject-publish queue's nack → ERR_QUEUE_FULL),
+// passed through, a disagreeing declare refused, an option the queue type cannot hold named),
+// publishes with confirms (mandatory → ERR_NO_ROUTE, a full reject-publish queue's nack → ERR_QUEUE_FULL),
 // consumes with prefetch (basic.qos holds the rest back), ack / nack-requeue (redelivered) / reject,
 // priority order, a wrong password and an unreachable port as coded errors; the factory picks it
 // for an amqp:// URL.
@@ -49,7 +49,13 @@ t.test('declares exchanges and queues as kombu does; a disagreeing declare is ER
   await t.rejects(tr.assertQueue(unique('q-both'), { maxPriority: 5, arguments: { 'x-max-priority': 9 } }), { code: 'ERR_INVALID_ARGUMENT', message: /disagrees/ }, 'a named option and its x-argument must agree');
   const err = await tr.assertQueue(q, { durable: true, maxPriority: 5, arguments: { 'x-queue-mode': 'lazy' } }).catch((e: unknown) => e);
   t.ok(err instanceof CeleriacError && err.code === 'ERR_PRECONDITION_FAILED', `refused: ${String(err)}`);
-  // The refusal closed only the declaration channel: the link declares again.
+  t.notOk(err instanceof CeleriacError && err.details?.['unsupportedOption'] !== undefined, 'other arguments than the queue has: no option named unsupported');
+  // A classic queue holds no delivery limit (quorum queues do): the refusal names the option.
+  await t.rejects(tr.assertQueue(unique('q-classic-limit'), { durable: true, deliveryLimit: 5 }), {
+    code: 'ERR_PRECONDITION_FAILED',
+    details: { unsupportedOption: 'deliveryLimit', queueType: 'rabbit_classic_queue' },
+  }, 'a delivery limit on a classic queue: refused, the option named');
+  // The refusals closed only the declaration channel: the link declares again.
   t.equal((await tr.assertQueue(q, { durable: true, maxPriority: 9, arguments: { 'x-queue-mode': 'lazy' } })).queue, q);
   t.ok(tr.connected);
   t.ok(tr.heartbeat > 0, `heartbeat in force: ${tr.heartbeat} ms`);
