@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     broker = await startBroker({
       port: config.port,
       host: config.host,
+      ...(config.amqpPort === undefined ? {} : { amqpPort: config.amqpPort }),
       dataFile,
       durability: config.durability,
       ...(users.length === 0 ? {} : { users }),
@@ -152,8 +153,8 @@ async function main(): Promise<void> {
 
   writeLog({
     level: 'info',
-    msg: `celeriac broker listening on ${broker.url} (${broker.httpUrl}), data ${dataFile}, durability ${config.durability}`,
-    fields: { url: broker.url, httpUrl: broker.httpUrl, data: dataFile, durability: config.durability },
+    msg: `celeriac broker listening on ${broker.url} (${broker.httpUrl})${broker.amqpUrl === undefined ? '' : ` and ${broker.amqpUrl}`}, data ${dataFile}, durability ${config.durability}`,
+    fields: { url: broker.url, httpUrl: broker.httpUrl, ...(broker.amqpUrl === undefined ? {} : { amqpUrl: broker.amqpUrl }), data: dataFile, durability: config.durability },
   });
 
   stop = () => {

@@ -10,6 +10,8 @@ import { parseUserArg } from './user-arg.js';
 export interface BrokerServerConfig {
   port: number;
   host: string;
+  /** --amqp-port / CELERIAC_AMQP_PORT: the AMQP 0-9-1 listener's port (0 = any free port); absent = none. */
+  amqpPort?: number;
   /** A file path, or ':memory:' for --memory. Relative paths are kept as given. */
   dataFile: string;
   durability: DurabilityMode;
@@ -69,6 +71,7 @@ interface FlagSpec {
  */
 export const FLAGS = [
   { flag: 'port', env: 'CELERIAC_PORT', kind: 'port', default: '5680', metavar: 'N', help: 'TCP port for WebSocket and HTTP; 0 picks a free port' },
+  { flag: 'amqp-port', env: 'CELERIAC_AMQP_PORT', kind: 'port', default: 'none (no AMQP listener)', metavar: 'N', help: 'TCP port for AMQP 0-9-1 clients (amqplib, Celery), on --host; 0 picks a free port' },
   { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding exchanges, queues and messages' },
   { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
@@ -107,7 +110,8 @@ export function usage(): string {
   return [
     'Usage: broker-server [options]',
     '',
-    'Runs the celeriac broker: WebSocket protocol and HTTP management API on one port.',
+    'Runs the celeriac broker: WebSocket protocol and HTTP management API on one port,',
+    'and with --amqp-port an AMQP 0-9-1 listener on another.',
     'Every option can also be set by its environment variable; a flag wins over the variable.',
     'Sizes take an optional k, m or g suffix (powers of 1024).',
     '',
@@ -266,6 +270,8 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   }
 
   const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits, logFormat };
+  const amqpArg = pick('amqp-port');
+  if (amqpArg !== undefined) config.amqpPort = parsePort(amqpArg.raw, amqpArg.source);
   if (Array.isArray(values.user) && values.user.length > 0) config.passwordsInArgv = true;
   const metricsEnv = env.CELERIAC_METRICS_OPEN === undefined ? false : parseBool(env.CELERIAC_METRICS_OPEN, 'CELERIAC_METRICS_OPEN');
   if (values['metrics-open'] === true || metricsEnv) config.metricsOpen = true;

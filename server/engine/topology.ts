@@ -66,7 +66,7 @@ export class TopologyOps {
     const name = rawName === '' && !passive ? `amq.gen-${randomBytes(16).toString('base64url')}` : rawName;
     const existing = vhost.queues.get(name);
     if (existing !== undefined) {
-      if (existing.owner !== null && existing.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+      if (existing.owner !== null && existing.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
       if (!passive && queueIdentity(existing.options) !== queueIdentity(options)) {
         throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' exists with other options (${queueIdentity(existing.options)}); declared with ${queueIdentity(options)}`, { queue: name });
       }
@@ -76,14 +76,14 @@ export class TopologyOps {
     if (passive) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost.name}'`, { queue: name });
     if (name.startsWith('amq.') && rawName !== '') throw fail('ERR_ACCESS_DENIED', `queue names starting with 'amq.' are reserved`, { queue: name });
     const exclusive = options.exclusive === true;
-    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.e.now(), this.e.flow.gauge);
+    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn.owner : null, this.e.now(), this.e.flow.gauge);
     // Exclusive queues die with their connection, so they are never written to disk.
     if (q.durable && !exclusive) {
       this.e.options.writer.flush();
       q.id = this.e.options.store.saveQueue({ id: 0, vhost: vhost.name, name, autoDelete: options.autoDelete === true, options: options as Record<string, unknown> });
     }
     vhost.queues.set(name, q);
-    if (exclusive) conn.exclusiveQueues.add(q);
+    if (exclusive) conn.owner.exclusiveQueues.add(q);
     return { queue: name, messageCount: 0, consumerCount: 0 };
   }
 
@@ -91,7 +91,7 @@ export class TopologyOps {
     const conn = asConn(c);
     const q = this.e.vhostOf(conn).queues.get(name);
     if (q === undefined) return { messageCount: 0 };
-    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (q.owner !== null && q.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
     if (options.ifUnused === true && q.consumers.length > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' has consumers`, { queue: name });
     if (options.ifEmpty === true && q.messageCount > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' is not empty`, { queue: name });
     const messageCount = q.readyCount + q.diskBacklog;
