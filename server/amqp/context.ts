@@ -11,7 +11,7 @@ import type { FrameOutput } from './output.js';
 /** The engine operations an AMQP connection performs. */
 export type AmqpEngine = Pick<EngineApi,
   | 'openConnection' | 'openChannel' | 'closeConnection' | 'resume'
-  | 'declareExchange' | 'deleteExchange' | 'checkExchange' | 'declareQueue' | 'deleteQueue' | 'purgeQueue' | 'bindQueue' | 'unbindQueue'
+  | 'declareExchange' | 'deleteExchange' | 'checkExchange' | 'declareQueue' | 'deleteQueue' | 'purgeQueue' | 'bindQueue' | 'unbindQueue' | 'bindExchange' | 'unbindExchange'
   | 'publish' | 'consume' | 'cancel' | 'ack' | 'nack' | 'reject' | 'get' | 'setPrefetch' | 'recover'>;
 
 /** What a channel uses of its connection. */

@@ -269,7 +269,8 @@ export class Engine implements EngineApi {
     const conn = asConn(c);
     if (!Number.isInteger(count) || count < 0 || count > 65535) throw fail('ERR_INVALID_ARGUMENT', `prefetch must be an integer from 0 to 65535, got ${count}`, { option: 'prefetch' });
     conn.prefetch = count;
-    this.drainSettled(conn, new Set());
+    // A higher limit (or none) may let every queue the channel consumes from deliver again.
+    for (const consumer of conn.consumers.values()) this.flow.drain(consumer.queue);
   }
 
   recover(c: EngineConnection): void {
@@ -311,6 +312,14 @@ export class Engine implements EngineApi {
 
   unbindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
     this.topology.unbindQueue(c, queue, exchange, pattern, args);
+  }
+
+  bindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    this.topology.bindExchange(c, destination, source, pattern, args);
+  }
+
+  unbindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    this.topology.unbindExchange(c, destination, source, pattern, args);
   }
 
   /** Checks a publish and finds its queues; throws (before anything changes) when it is refused. */
@@ -596,7 +605,7 @@ export class Engine implements EngineApi {
         });
       }
       for (const ex of vhost.exchanges.values()) {
-        exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, autoDelete: ex.autoDelete, internal: ex.internal, bindings: ex.bindings.length });
+        exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, autoDelete: ex.autoDelete, internal: ex.internal, bindings: ex.bindingCount });
       }
     }
     return {

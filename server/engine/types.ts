@@ -133,6 +133,13 @@ export interface EngineApi {
   bindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
   unbindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
   /**
+   * Binds exchange `destination` to exchange `source` (AMQP exchange.bind): messages `source`
+   * matches are routed by `destination` too. ERR_NOT_FOUND for a missing exchange, ERR_ACCESS_DENIED
+   * for the default exchange.
+   */
+  bindExchange(conn: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void;
+  unbindExchange(conn: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void;
+  /**
    * Routes and enqueues; `done` runs after the commit for persistent messages in durable queues.
    * `track` registers a task id as PENDING in the result store in the same commit (when routed).
    */
@@ -213,13 +220,13 @@ export interface QueueOverview {
   counters: { published: number; delivered: number; acked: number };
 }
 export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; autoDelete: boolean; internal: boolean; bindings: number }
-/** A binding: exchange `source` routes `routingKey` (a pattern on topic exchanges) to queue `destination`. */
+/** A binding: exchange `source` routes `routingKey` (a pattern on topic exchanges) to queue or exchange `destination`. */
 export interface BindingOverview {
   vhost: string;
   /** The exchange; '' is the default exchange, which binds every queue under its own name. */
   source: string;
   destination: string;
-  destinationType: 'queue';
+  destinationType: 'queue' | 'exchange';
   routingKey: string;
   arguments: Record<string, unknown>;
 }

@@ -28,3 +28,13 @@ export function remove(ctx: ChannelContext, m: MethodOf<'exchange.delete'>): voi
   ctx.host.engine.deleteExchange(ctx.session, m.exchange, { ifUnused: m.ifUnused });
   ctx.reply(m.nowait, { name: 'exchange.delete-ok' });
 }
+
+export function bind(ctx: ChannelContext, m: MethodOf<'exchange.bind'>): void {
+  ctx.host.engine.bindExchange(ctx.session, m.destination, m.source, m.routingKey, plainHeaders(m.arguments));
+  ctx.reply(m.nowait, { name: 'exchange.bind-ok' });
+}
+
+export function unbind(ctx: ChannelContext, m: MethodOf<'exchange.unbind'>): void {
+  ctx.host.engine.unbindExchange(ctx.session, m.destination, m.source, m.routingKey, plainHeaders(m.arguments));
+  ctx.reply(m.nowait, { name: 'exchange.unbind-ok' });
+}

@@ -14,6 +14,8 @@ type HandlerTable = { [N in MethodName]?: MethodHandler<MethodOf<N>> };
 export const HANDLERS: HandlerTable = {
   'exchange.declare': exchange.declare,
   'exchange.delete': exchange.remove,
+  'exchange.bind': exchange.bind,
+  'exchange.unbind': exchange.unbind,
   'queue.declare': queue.declare,
   'queue.bind': queue.bind,
   'queue.unbind': queue.unbind,
