@@ -29,7 +29,11 @@ export async function open(t: Test, url: string, socketOptions?: object): Promis
   conn.errors = [];
   conn.on('error', (err: Error) => conn.errors.push(err));
   t.teardown(async () => {
-    await conn.close().catch(() => undefined);
+    try {
+      await conn.close();
+    } catch {
+      // closed already (by the broker, or by the test)
+    }
   });
   return conn;
 }
