@@ -1,6 +1,6 @@
 // Helpers of the AMQP listener's tests: a broker with the listener on a free port, amqplib connections
 // closed by the test's teardown, unique names, and bounded waits on what a channel receives.
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import type { Test } from 'tap';
 import type { Broker, BrokerOptions } from '../../server/index.js';
 import { startTestBroker } from '../helpers/broker.js';
@@ -39,8 +39,17 @@ export async function open(t: Test, url: string, socketOptions?: object): Promis
 }
 
 /** A channel whose errors are kept (in `errors`) instead of thrown. */
-export async function channel(conn: ChannelModel, confirm = false): Promise<Channel & { errors: Error[] }> {
-  const ch = (confirm ? await conn.createConfirmChannel() : await conn.createChannel()) as Channel & { errors: Error[] };
+export async function channel(conn: ChannelModel): Promise<Channel & { errors: Error[] }> {
+  return keepErrors(await conn.createChannel());
+}
+
+/** A channel in confirm mode whose errors are kept (in `errors`) instead of thrown. */
+export async function confirmChannel(conn: ChannelModel): Promise<ConfirmChannel & { errors: Error[] }> {
+  return keepErrors(await conn.createConfirmChannel());
+}
+
+function keepErrors<C extends Channel>(channel: C): C & { errors: Error[] } {
+  const ch = channel as C & { errors: Error[] };
   ch.errors = [];
   ch.on('error', (err: Error) => ch.errors.push(err));
   return ch;

@@ -5,12 +5,12 @@ import t from 'tap';
 import { connect, type Message } from '../../client/index.js';
 import { FieldTable, type HeaderFrame } from '../../server/amqp/codec/index.js';
 import { AmqpRawClient } from '../helpers/amqp-raw-client.js';
-import { channel, open, startAmqpBroker, take, unique } from './amqp-helpers.js';
+import { channel, confirmChannel, open, startAmqpBroker, take, unique } from './amqp-helpers.js';
 
 t.test('AMQP publisher -> WebSocket consumer: body, properties and headers', async (t) => {
   const broker = await startAmqpBroker(t);
   const amqp = await open(t, broker.amqpUrl);
-  const ch = await channel(amqp, true);
+  const ch = await confirmChannel(amqp);
   const ws = await connect(broker.url);
   t.teardown(() => ws.close());
   const ex = unique('interop');

@@ -3,7 +3,7 @@
 // nack/requeue/redelivered; mandatory returns; server-named exclusive queues; consumer cancel notify.
 import t from 'tap';
 import { until } from '../helpers/wait.js';
-import { channel, open, startAmqpBroker, take, unique } from './amqp-helpers.js';
+import { channel, confirmChannel, open, startAmqpBroker, take, unique } from './amqp-helpers.js';
 
 t.test('declare, bind, publish, consume and ack over a topic exchange with # and *', async (t) => {
   const broker = await startAmqpBroker(t);
@@ -34,7 +34,7 @@ t.test('declare, bind, publish, consume and ack over a topic exchange with # and
 t.test('publisher confirms: each publish acked, several at once with multiple; a durable one after its commit', async (t) => {
   const broker = await startAmqpBroker(t);
   const conn = await open(t, broker.amqpUrl);
-  const ch = await channel(conn, true);
+  const ch = await confirmChannel(conn);
   const q = (await ch.assertQueue(unique('confirm'), { durable: true })).queue;
   const acks: { deliveryTag: number; multiple: boolean }[] = [];
   (ch as unknown as { on(ev: 'ack', fn: (f: { deliveryTag: number; multiple: boolean }) => void): void }).on('ack', (f) => acks.push(f));
@@ -112,7 +112,7 @@ t.test('basic.get, get-empty, purge; nack and reject requeue with redelivered se
 t.test('mandatory: an unroutable message comes back with basic.return before its confirm', async (t) => {
   const broker = await startAmqpBroker(t);
   const conn = await open(t, broker.amqpUrl);
-  const ch = await channel(conn, true);
+  const ch = await confirmChannel(conn);
   const ex = unique('direct');
   await ch.assertExchange(ex, 'direct');
   const events: string[] = [];

@@ -145,8 +145,7 @@ export class AmqpRawClient {
       response: Buffer.from(`\u0000${o.user ?? 'guest'}\u0000${o.password ?? 'guest'}`),
       locale: 'en_US',
     });
-    const tune = await this.replyOrClose('connection.tune');
-    if (tune.name !== 'connection.tune') throw new Error('unreachable');
+    const tune = await this.replyOrClose('connection.tune') as MethodOf<'connection.tune'>;
     this.method(0, { name: 'connection.tune-ok', channelMax: o.channelMax ?? tune.channelMax, frameMax: o.frameMax ?? tune.frameMax, heartbeat: o.heartbeat ?? 0 });
     this.method(0, { name: 'connection.open', virtualHost: o.vhost ?? '/' });
     await this.replyOrClose('connection.open-ok');
