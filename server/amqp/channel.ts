@@ -37,7 +37,7 @@ export class AmqpChannel implements ChannelContext, DeliverySink {
     if (this.state === 'closed') return;
     // The body size is known from the header: a body over the limit is refused before it is read
     // (RabbitMQ's max_message_size answer, a channel error), not buffered and then refused.
-    if (f.type === 'header' && f.bodySize > this.host.limits.maxBodySize) {
+    if (f.type === 'header' && this.assembler.busy && f.bodySize > this.host.limits.maxBodySize) {
       return this.failed(fail('ERR_MESSAGE_TOO_LARGE', `message size ${f.bodySize} is larger than configured max size ${this.host.limits.maxBodySize}`), CLASS.basic, 40);
     }
     let command: Command | undefined;

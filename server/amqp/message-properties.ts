@@ -33,7 +33,8 @@ export class PropertyMapping {
     const out: MessageProperties = {};
     if (p.contentType !== undefined) out.contentType = p.contentType;
     if (p.contentEncoding !== undefined) out.contentEncoding = p.contentEncoding;
-    if (p.headers !== undefined) out.headers = plainHeaders(p.headers);
+    // An empty table (amqplib sends one with every message) is no headers: nothing to store or route on.
+    if (p.headers !== undefined && !p.headers.isEmpty) out.headers = plainHeaders(p.headers);
     if (p.deliveryMode !== undefined) out.persistent = p.deliveryMode === 2;
     if (p.priority !== undefined) out.priority = p.priority;
     if (p.correlationId !== undefined) out.correlationId = p.correlationId;
