@@ -8,8 +8,12 @@ export function declare(ctx: ChannelContext, m: MethodOf<'queue.declare'>): void
   // An empty name asks the server for one (amq.gen-...), except on a passive declare, which names
   // the channel's last queue [AMQP 0-9-1 §1.7.2.1].
   const name = m.passive ? ctx.queueName(m.queue) : m.queue;
+  const args = plainHeaders(m.arguments);
+  // Every queue here is what RabbitMQ calls classic: asking for that type asks for nothing more
+  // (celeriac's own amqp:// transport names it on its delay queues). Other types are refused (406).
+  if (args['x-queue-type'] === 'classic') delete args['x-queue-type'];
   const info = ctx.host.engine.declareQueue(ctx.session, name, {
-    passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: plainHeaders(m.arguments),
+    passive: m.passive, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: args,
   });
   ctx.lastQueue = info.queue;
   ctx.reply(m.nowait, { name: 'queue.declare-ok', queue: info.queue, messageCount: info.messageCount, consumerCount: info.consumerCount });
