@@ -39,6 +39,12 @@ export interface BrokerOptions {
    * limits; 0 picks a free port. Absent = no AMQP listener.
    */
   amqpPort?: number;
+  /** TCP port of the AMQP 0-9-1 listener over TLS (amqps://), on `host`; needs amqpsCert and amqpsKey. 0 picks a free port. */
+  amqpsPort?: number;
+  /** The amqps listener's certificate chain, PEM. */
+  amqpsCert?: string | Buffer;
+  /** The amqps listener's private key, PEM. */
+  amqpsKey?: string | Buffer;
   /** SQLite file holding everything durable; ':memory:' keeps nothing. Default './celeriac.db'. */
   dataFile?: string;
   /** 'full' (default): a confirm follows an fsync. 'process': survives a crash of the process, not of the machine. */
@@ -107,6 +113,10 @@ export interface Broker {
   readonly amqpUrl: string | undefined;
   /** The AMQP port actually bound; undefined without option amqpPort. */
   readonly amqpPort: number | undefined;
+  /** URL of the AMQP listener over TLS, e.g. amqps://127.0.0.1:5671; undefined without option amqpsPort. */
+  readonly amqpsUrl: string | undefined;
+  /** The amqps port actually bound; undefined without option amqpsPort. */
+  readonly amqpsPort: number | undefined;
   readonly host: string;
   /** The stored event log: events routed through `celeriac.events`, read from a cursor (docs/events.md). */
   readonly events: EventsApi;
@@ -126,6 +136,7 @@ export interface BrokerConfig {
   readonly port: number;
   readonly host: string;
   readonly amqpPort: number | undefined;
+  readonly amqps: { readonly port: number; readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
   readonly dataFile: string;
   readonly durability: DurabilityMode;
   readonly users: readonly UserSpec[] | undefined;
@@ -145,7 +156,7 @@ export interface BrokerConfig {
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'host', 'amqpPort', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
+  'port', 'host', 'amqpPort', 'amqpsPort', 'amqpsCert', 'amqpsKey', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
   'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'metricsOpen', 'eventsMaxCount', 'eventsMaxAge', 'log',
 ]);
 
@@ -214,6 +225,23 @@ function validateUsers(v: unknown, vhosts: readonly string[]): readonly UserSpec
   }));
 }
 
+function pem(option: string, v: unknown): string | Buffer {
+  if ((typeof v !== 'string' && !Buffer.isBuffer(v)) || v.length === 0) throw invalid(option, 'must be PEM text (a string or a Buffer)');
+  return v;
+}
+
+/** The amqps listener's port and credentials: all three options, or none. */
+function resolveAmqps(options: BrokerOptions): BrokerConfig['amqps'] {
+  const port = optionalCount('amqpsPort', options.amqpsPort, 0);
+  if (port === undefined) {
+    if (options.amqpsCert !== undefined || options.amqpsKey !== undefined) throw invalid('amqpsPort', 'is needed with amqpsCert and amqpsKey');
+    return undefined;
+  }
+  if (port > 65535) throw invalid('amqpsPort', `must be at most 65535, got ${port}`);
+  if (options.amqpsCert === undefined || options.amqpsKey === undefined) throw invalid(options.amqpsCert === undefined ? 'amqpsCert' : 'amqpsKey', 'is needed with amqpsPort');
+  return Object.freeze({ port, cert: pem('amqpsCert', options.amqpsCert), key: pem('amqpsKey', options.amqpsKey) });
+}
+
 /** Checks every option once and returns the frozen configuration; throws ERR_INVALID_ARGUMENT naming the option. */
 export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   if (!isRecord(options as unknown)) throw invalid('options', 'must be an object');
@@ -225,6 +253,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   const host = options.host === undefined ? '127.0.0.1' : nonEmptyString('host', options.host);
   const amqpPort = optionalCount('amqpPort', options.amqpPort, 0);
   if (amqpPort !== undefined && amqpPort > 65535) throw invalid('amqpPort', `must be at most 65535, got ${amqpPort}`);
+  const amqps = resolveAmqps(options);
   const dataFile = options.dataFile === undefined ? './celeriac.db' : nonEmptyString('dataFile', options.dataFile);
   const durability = options.durability ?? 'full';
   if (durability !== 'full' && durability !== 'process') throw invalid('durability', `must be 'full' or 'process', got ${JSON.stringify(durability)}`);
@@ -249,6 +278,7 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
     port,
     host,
     amqpPort,
+    amqps,
     dataFile,
     durability,
     users: validateUsers(options.users, vhosts),
@@ -355,18 +385,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     handshakeLeft: (socket) => guard.handOver(socket as Socket),
     log: config.log,
   });
-  const amqp = config.amqpPort === undefined ? undefined : new AmqpListener({
+  const amqpDeps = {
     engine,
     users,
     limits: config.limits,
     vhosts: new Set(config.vhosts),
     version,
-    admit: (socket) => guard.admitOther(socket)?.message,
+    admit: (socket: Socket) => guard.admitOther(socket)?.message,
     log: config.log,
-  });
+  };
+  const amqp = config.amqpPort === undefined ? undefined : new AmqpListener(amqpDeps);
+  const amqps = config.amqps === undefined ? undefined : new AmqpListener({ ...amqpDeps, tls: { cert: config.amqps.cert, key: config.amqps.key } });
   let app: FastifyInstance | undefined;
   let state: BrokerState = 'starting';
   let amqpPort: number | undefined;
+  let amqpsPort: number | undefined;
   try {
     app = buildHttpServer({
       engine, store, users, startedAt, version,
@@ -374,15 +407,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       maxBodySize: config.limits.maxBodySize,
       metricsOpen: config.metricsOpen,
       state: () => state,
-      connections: () => endpoint.size + (amqp?.size ?? 0),
+      connections: () => endpoint.size + (amqp?.size ?? 0) + (amqps?.size ?? 0),
       peers: () => peerCounts(users, guard),
     });
     guard.attach(app.server);
     endpoint.attach(app.server);
     await app.listen({ port: config.port, host: config.host });
     if (amqp !== undefined) amqpPort = await amqp.listen(config.amqpPort!, config.host);
+    if (amqps !== undefined) amqpsPort = await amqps.listen(config.amqps!.port, config.host);
   } catch (err) {
     await amqp?.close().catch(() => undefined);
+    await amqps?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     store.close();
@@ -393,7 +428,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = urlHost(config.host);
   const amqpUrl = amqpPort === undefined ? undefined : `amqp://${host}:${amqpPort}`;
-  config.log('info', `celeriac broker ${version} listening on ws://${host}:${port}${amqpUrl === undefined ? '' : ` and ${amqpUrl}`} (data: ${config.dataFile}, durability: ${config.durability})`);
+  const amqpsUrl = amqpsPort === undefined ? undefined : `amqps://${host}:${amqpsPort}`;
+  const also = [amqpUrl, amqpsUrl].filter((u) => u !== undefined).map((u) => ` and ${u}`).join('');
+  config.log('info', `celeriac broker ${version} listening on ws://${host}:${port}${also} (data: ${config.dataFile}, durability: ${config.durability})`);
 
   state = 'ready';
 
@@ -402,7 +439,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     // Not ready from the first moment of shutdown, so a load balancer stops sending before the sockets go.
     state = 'closing';
     closing ??= (async () => {
-      await Promise.all([endpoint.close(), amqp?.close()]);
+      await Promise.all([endpoint.close(), amqp?.close(), amqps?.close()]);
       await http.close();
       await engine.close();
       store.close();
@@ -412,7 +449,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
 
   return Object.freeze({
-    url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host, amqpUrl, amqpPort,
+    url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host, amqpUrl, amqpPort, amqpsUrl, amqpsPort,
     events: engine.events, tasks: engine.tasks, workers: engine.workers, close,
   });
 }

@@ -1,7 +1,9 @@
-// The AMQP 0-9-1 listener of one broker: a TCP server that starts an AmqpConnection per socket onto
-// the broker's engine, users and limits, and closes them all (320 connection-forced) on shutdown.
+// The AMQP 0-9-1 listener of one broker: a TCP server (or a TLS one, for amqps://) that starts an
+// AmqpConnection per socket onto the broker's engine, users and limits, and closes them all
+// (320 connection-forced) on shutdown.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Limits } from '../../shared/limits.js';
 import type { UserRegistry } from '../auth/users.js';
 import { AmqpConnection } from './connection.js';
@@ -18,6 +20,8 @@ export interface AmqpListenerDeps {
   version: string;
   /** Refuses a new socket over the broker's connection caps (returns the reason), or admits it. */
   admit?: (socket: Socket) => string | undefined;
+  /** Serve AMQP over TLS (amqps://) with this certificate chain and private key (PEM). */
+  tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
 
@@ -29,12 +33,22 @@ export class AmqpListener {
   private readonly connections = new Set<AmqpConnection>();
   private readonly properties = new PropertyMapping();
   /** Distinguishes connection ids of brokers in one process (and from WebSocket ones). */
-  private readonly prefix = `amqp.${randomBytes(3).toString('hex')}`;
+  private readonly prefix: string = `amqp.${randomBytes(3).toString('hex')}`;
   private seq = 0;
   private accepting = true;
 
   constructor(private readonly deps: AmqpListenerDeps) {
-    this.server = createServer((socket) => this.accept(socket));
+    if (deps.tls === undefined) {
+      this.server = createServer((socket) => this.accept(socket));
+      return;
+    }
+    this.prefix = `amqps.${randomBytes(3).toString('hex')}`;
+    // The TLS handshake counts against the handshake timeout too; the AMQP one starts after it.
+    const server = createTlsServer({ cert: deps.tls.cert, key: deps.tls.key, handshakeTimeout: deps.limits.handshakeTimeout }, (socket) => this.accept(socket));
+    server.on('tlsClientError', (err, socket) => {
+      deps.log('info', `amqps connection from ${socket.remoteAddress ?? 'unknown'} failed its TLS handshake: ${err.message}`);
+    });
+    this.server = server;
   }
 
   /** Open AMQP connections, in the handshake or open. */
