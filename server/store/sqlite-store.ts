@@ -295,7 +295,7 @@ class SqliteStore implements BrokerStore {
     this.removeExchangeBinding = db.prepare(
       'DELETE FROM exchange_bindings WHERE vhost = ? AND source = ? AND destination = ? AND pattern = ? AND arguments = ?',
     );
-    this.removeExchangeBindingsOf = db.prepare('DELETE FROM exchange_bindings WHERE vhost = ?1 AND (source = ?2 OR destination = ?2)');
+    this.removeExchangeBindingsOf = db.prepare('DELETE FROM exchange_bindings WHERE vhost = ? AND (source = ? OR destination = ?)');
     this.upsertNewQueue = db.prepare(
       `INSERT INTO queues (vhost, name, auto_delete, options) VALUES (?, ?, ?, ?)
        ON CONFLICT (vhost, name) DO UPDATE SET auto_delete = excluded.auto_delete, options = excluded.options
@@ -379,7 +379,7 @@ class SqliteStore implements BrokerStore {
     // Bindings whose source exchange is gone would come back at recovery pointing at nothing.
     this.deleteExchangeTx = db.transaction((vhost: string, name: string) => {
       this.removeExchangeBindings.run(vhost, name);
-      this.removeExchangeBindingsOf.run(vhost, name);
+      this.removeExchangeBindingsOf.run(vhost, name, name);
       this.removeExchange.run(vhost, name);
     });
   }
