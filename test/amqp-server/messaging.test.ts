@@ -178,3 +178,15 @@ t.test('recover requeues the channel\'s unacked deliveries, redelivered', async 
   await until(() => seen.length === 2);
   t.same(seen, [['once', false], ['once', true]]);
 });
+
+t.test('a body larger than frame-max travels in several body frames both ways', async (t) => {
+  const broker = await startAmqpBroker(t);
+  const conn = await open(t, `${broker.amqpUrl}?frameMax=4096`);
+  const ch = await channel(conn);
+  const q = (await ch.assertQueue(unique('big'))).queue;
+  const body = Buffer.alloc(300_000);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  ch.sendToQueue(q, body);
+  const { messages } = await take(ch, q, 1);
+  t.ok(messages[0]!.content.equals(body), '300 kB in 4 kB frames, in and out');
+});
