@@ -53,6 +53,8 @@ export const ERRORS = {
   ERR_AMQP_COMMAND_INVALID: { wire: 503, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a method id that no class defines.' },
   ERR_AMQP_UNEXPECTED_FRAME: { wire: 505, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame out of sequence: a content header or body frame without a content method before it, a method frame where a content header or body frame must come, a content header for another class.' },
   ERR_AMQP_NOT_IMPLEMENTED: { wire: 540, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a method of a class this server does not implement (a class id that 0-9-1 does not define; the listener answers tx with it too).' },
+  ERR_AMQP_CHANNEL: { wire: 504, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame on a channel that is not open (anything but channel.open there), or channel.open on a channel already open.' },
+  ERR_AMQP_NOT_ALLOWED: { wire: 530, scope: 'connection', close: 1008, doc: 'AMQP 0-9-1: something the connection may not do: open a virtual host the user may not use (or that does not exist), tune past the server\'s channel-max or frame-max, a channel number over the negotiated channel-max, a consumer tag already in use on the channel.' },
   // --- the task layer (client side: raised by AsyncResult, the worker and the CLI)
   ERR_TASK_FAILED: { wire: 541, scope: 'request', doc: 'The task raised an error; details carry the remote name, message and stack (AsyncResult.get).' },
   ERR_TASK_REVOKED: { wire: 541, scope: 'request', doc: 'The task was revoked (or expired) before it could finish (AsyncResult.get).' },

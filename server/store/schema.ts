@@ -186,6 +186,19 @@ export const MIGRATIONS: readonly string[] = [
 
   INSERT INTO meta (key, value) VALUES ('max_event_id', 0);
   `,
+  // 7: exchange-to-exchange bindings (AMQP exchange.bind): source routes to destination, keyed by
+  // arguments too, as queue bindings are. Indexed by destination for deleting an exchange's incoming ones.
+  `
+  CREATE TABLE exchange_bindings (
+    vhost TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    PRIMARY KEY (vhost, source, destination, pattern, arguments)
+  ) WITHOUT ROWID;
+  CREATE INDEX exchange_bindings_by_destination ON exchange_bindings (vhost, destination);
+  `,
 ];
 
 /** The schema version this build writes. */
