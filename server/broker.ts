@@ -15,6 +15,7 @@ import type { EventsApi, TasksApi, WorkersApi } from './engine/events-api.js';
 import { buildHttpServer } from './http/http-server.js';
 import { escapeLogText } from './log-text.js';
 import type { BrokerState, PeerCounts } from './http/http-deps.js';
+import { AmqpListener } from './amqp/listener.js';
 import { ConnectionGuard } from './session/connection-guard.js';
 import { WsEndpoint } from './session/endpoint.js';
 import { defaultMaxConnections } from './session/open-files.js';
@@ -33,6 +34,17 @@ export interface BrokerOptions {
   port?: number;
   /** Interface to listen on. Default '127.0.0.1'. */
   host?: string;
+  /**
+   * TCP port of the AMQP 0-9-1 listener (docs/amqp.md), on `host`, onto the same engine, users and
+   * limits; 0 picks a free port. Absent = no AMQP listener.
+   */
+  amqpPort?: number;
+  /** TCP port of the AMQP 0-9-1 listener over TLS (amqps://), on `host`; needs amqpsCert and amqpsKey. 0 picks a free port. */
+  amqpsPort?: number;
+  /** The amqps listener's certificate chain, PEM. */
+  amqpsCert?: string | Buffer;
+  /** The amqps listener's private key, PEM. */
+  amqpsKey?: string | Buffer;
   /** SQLite file holding everything durable; ':memory:' keeps nothing. Default './celeriac.db'. */
   dataFile?: string;
   /** 'full' (default): a confirm follows an fsync. 'process': survives a crash of the process, not of the machine. */
@@ -97,6 +109,14 @@ export interface Broker {
   readonly httpUrl: string;
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** URL of the AMQP 0-9-1 listener, e.g. amqp://127.0.0.1:5672; undefined without option amqpPort. */
+  readonly amqpUrl: string | undefined;
+  /** The AMQP port actually bound; undefined without option amqpPort. */
+  readonly amqpPort: number | undefined;
+  /** URL of the AMQP listener over TLS, e.g. amqps://127.0.0.1:5671; undefined without option amqpsPort. */
+  readonly amqpsUrl: string | undefined;
+  /** The amqps port actually bound; undefined without option amqpsPort. */
+  readonly amqpsPort: number | undefined;
   readonly host: string;
   /** The stored event log: events routed through `celeriac.events`, read from a cursor (docs/events.md). */
   readonly events: EventsApi;
@@ -115,6 +135,8 @@ export interface Broker {
 export interface BrokerConfig {
   readonly port: number;
   readonly host: string;
+  readonly amqpPort: number | undefined;
+  readonly amqps: { readonly port: number; readonly cert: string | Buffer; readonly key: string | Buffer } | undefined;
   readonly dataFile: string;
   readonly durability: DurabilityMode;
   readonly users: readonly UserSpec[] | undefined;
@@ -134,7 +156,7 @@ export interface BrokerConfig {
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'host', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
+  'port', 'host', 'amqpPort', 'amqpsPort', 'amqpsCert', 'amqpsKey', 'dataFile', 'durability', 'users', 'vhosts', 'limits', 'memoryHighWatermark', 'memoryLowWatermark', 'pagingThreshold',
   'storeHighWatermark', 'defaultConsumerTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'metricsOpen', 'eventsMaxCount', 'eventsMaxAge', 'log',
 ]);
 
@@ -203,6 +225,23 @@ function validateUsers(v: unknown, vhosts: readonly string[]): readonly UserSpec
   }));
 }
 
+function pem(option: string, v: unknown): string | Buffer {
+  if ((typeof v !== 'string' && !Buffer.isBuffer(v)) || v.length === 0) throw invalid(option, 'must be PEM text (a string or a Buffer)');
+  return v;
+}
+
+/** The amqps listener's port and credentials: all three options, or none. */
+function resolveAmqps(options: BrokerOptions): BrokerConfig['amqps'] {
+  const port = optionalCount('amqpsPort', options.amqpsPort, 0);
+  if (port === undefined) {
+    if (options.amqpsCert !== undefined || options.amqpsKey !== undefined) throw invalid('amqpsPort', 'is needed with amqpsCert and amqpsKey');
+    return undefined;
+  }
+  if (port > 65535) throw invalid('amqpsPort', `must be at most 65535, got ${port}`);
+  if (options.amqpsCert === undefined || options.amqpsKey === undefined) throw invalid(options.amqpsCert === undefined ? 'amqpsCert' : 'amqpsKey', 'is needed with amqpsPort');
+  return Object.freeze({ port, cert: pem('amqpsCert', options.amqpsCert), key: pem('amqpsKey', options.amqpsKey) });
+}
+
 /** Checks every option once and returns the frozen configuration; throws ERR_INVALID_ARGUMENT naming the option. */
 export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   if (!isRecord(options as unknown)) throw invalid('options', 'must be an object');
@@ -212,6 +251,9 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   const port = optionalCount('port', options.port, 0) ?? DEFAULT_PORT;
   if (port > 65535) throw invalid('port', `must be at most 65535, got ${port}`);
   const host = options.host === undefined ? '127.0.0.1' : nonEmptyString('host', options.host);
+  const amqpPort = optionalCount('amqpPort', options.amqpPort, 0);
+  if (amqpPort !== undefined && amqpPort > 65535) throw invalid('amqpPort', `must be at most 65535, got ${amqpPort}`);
+  const amqps = resolveAmqps(options);
   const dataFile = options.dataFile === undefined ? './celeriac.db' : nonEmptyString('dataFile', options.dataFile);
   const durability = options.durability ?? 'full';
   if (durability !== 'full' && durability !== 'process') throw invalid('durability', `must be 'full' or 'process', got ${JSON.stringify(durability)}`);
@@ -235,6 +277,8 @@ export function resolveBrokerConfig(options: BrokerOptions = {}): BrokerConfig {
   return Object.freeze({
     port,
     host,
+    amqpPort,
+    amqps,
     dataFile,
     durability,
     users: validateUsers(options.users, vhosts),
@@ -299,7 +343,7 @@ function urlHost(host: string): string {
 
 /**
  * Starts a broker: opens (or recovers) the data file, then serves WebSocket clients and the
- * management API on one port. Rejects with ERR_INVALID_ARGUMENT for a bad option, or with the
+ * management API on one port and, with option amqpPort, AMQP 0-9-1 clients on another. Rejects with ERR_INVALID_ARGUMENT for a bad option, or with the
  * listen / open error (e.g. EADDRINUSE) after releasing what it had opened.
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
@@ -341,8 +385,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     handshakeLeft: (socket) => guard.handOver(socket as Socket),
     log: config.log,
   });
+  const amqpDeps = {
+    engine,
+    users,
+    limits: config.limits,
+    vhosts: new Set(config.vhosts),
+    version,
+    admit: (socket: Socket) => guard.admitOther(socket)?.message,
+    log: config.log,
+  };
+  const amqp = config.amqpPort === undefined ? undefined : new AmqpListener(amqpDeps);
+  const amqps = config.amqps === undefined ? undefined : new AmqpListener({ ...amqpDeps, tls: { cert: config.amqps.cert, key: config.amqps.key } });
   let app: FastifyInstance | undefined;
   let state: BrokerState = 'starting';
+  let amqpPort: number | undefined;
+  let amqpsPort: number | undefined;
   try {
     app = buildHttpServer({
       engine, store, users, startedAt, version,
@@ -350,13 +407,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       maxBodySize: config.limits.maxBodySize,
       metricsOpen: config.metricsOpen,
       state: () => state,
-      connections: () => endpoint.size,
+      connections: () => endpoint.size + (amqp?.size ?? 0) + (amqps?.size ?? 0),
       peers: () => peerCounts(users, guard),
     });
     guard.attach(app.server);
     endpoint.attach(app.server);
     await app.listen({ port: config.port, host: config.host });
+    if (amqp !== undefined) amqpPort = await amqp.listen(config.amqpPort!, config.host);
+    if (amqps !== undefined) amqpsPort = await amqps.listen(config.amqps!.port, config.host);
   } catch (err) {
+    await amqp?.close().catch(() => undefined);
+    await amqps?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     store.close();
@@ -366,7 +427,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const address = http.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = urlHost(config.host);
-  config.log('info', `celeriac broker ${version} listening on ws://${host}:${port} (data: ${config.dataFile}, durability: ${config.durability})`);
+  const amqpUrl = amqpPort === undefined ? undefined : `amqp://${host}:${amqpPort}`;
+  const amqpsUrl = amqpsPort === undefined ? undefined : `amqps://${host}:${amqpsPort}`;
+  const also = [amqpUrl, amqpsUrl].filter((u) => u !== undefined).map((u) => ` and ${u}`).join('');
+  config.log('info', `celeriac broker ${version} listening on ws://${host}:${port}${also} (data: ${config.dataFile}, durability: ${config.durability})`);
 
   state = 'ready';
 
@@ -375,7 +439,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     // Not ready from the first moment of shutdown, so a load balancer stops sending before the sockets go.
     state = 'closing';
     closing ??= (async () => {
-      await endpoint.close();
+      await Promise.all([endpoint.close(), amqp?.close(), amqps?.close()]);
       await http.close();
       await engine.close();
       store.close();
@@ -385,7 +449,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
 
   return Object.freeze({
-    url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host,
+    url: `ws://${host}:${port}`, httpUrl: `http://${host}:${port}`, port, host: config.host, amqpUrl, amqpPort, amqpsUrl, amqpsPort,
     events: engine.events, tasks: engine.tasks, workers: engine.workers, close,
   });
 }

@@ -51,6 +51,13 @@ export interface QueueOptions {
   consumerTimeout?: number;
   /** Only check the queue exists (amqplib's checkQueue). */
   passive?: boolean;
+  /**
+   * The broker's queue arguments as given, kombu's `queue_arguments`: RabbitMQ's x-arguments such as
+   * `{ 'x-queue-type': 'quorum' }`. One that is also a named option above (`x-message-ttl` is
+   * `messageTtl`, ...) must agree with it. broker-server takes the x-arguments of the named options
+   * and refuses any other (ERR_INVALID_ARGUMENT); RabbitMQ gets them all.
+   */
+  arguments?: Record<string, unknown>;
 }
 
 export interface ConsumeOptions {

@@ -1,7 +1,8 @@
 // Which URL schemes name a transport or result backend, and which of them are built in: the
 // table openBackends (backends.ts) and the setting parsers share. Pure, no connections.
 // Built in: broker-server (ws://, wss://) as transport and result backend; AMQP (amqp://, amqps://)
-// as transport only, so it needs a separate result backend.
+// as transport only, so it needs a separate result backend; Redis (redis://, rediss://) as result
+// backend only (Redis as a broker is not built in), paired with either transport.
 import { fail } from '../../shared/errors.js';
 
 /** The transports built in. */
@@ -12,9 +13,12 @@ const TRANSPORTS: Readonly<Record<string, TransportKind | null>> = {
   'ws:': 'broker-server', 'wss:': 'broker-server', 'amqp:': 'amqp', 'amqps:': 'amqp', 'redis:': null, 'rediss:': null,
 };
 
+/** The result backends built in. */
+export type ResultBackendKind = 'broker-server' | 'redis';
+
 /** Result backends by URL scheme (besides the broker itself, the default). */
-const RESULT_BACKENDS: Readonly<Record<string, 'broker-server' | null>> = {
-  'ws:': 'broker-server', 'wss:': 'broker-server', 'redis:': null, 'rediss:': null,
+const RESULT_BACKENDS: Readonly<Record<string, ResultBackendKind | null>> = {
+  'ws:': 'broker-server', 'wss:': 'broker-server', 'redis:': 'redis', 'rediss:': 'redis',
 };
 
 /** The built-in transport a broker URL names (by its scheme), or undefined. */
@@ -23,17 +27,22 @@ export function transportOf(url: string): TransportKind | undefined {
   return scheme === undefined ? undefined : TRANSPORTS[scheme] ?? undefined;
 }
 
+/** The built-in result backend a resultBackend URL names (by its scheme), or undefined. */
+export function resultBackendOf(url: string): ResultBackendKind | undefined {
+  const scheme = schemeOf(url);
+  return scheme === undefined ? undefined : RESULT_BACKENDS[scheme] ?? undefined;
+}
+
 /**
  * Throws ERR_TRANSPORT_UNAVAILABLE when the broker keeps no results and `resultBackend` (null: the
- * broker) names no separate result backend: an AMQP broker needs one (redis://), and none is built
- * into this version yet. `label` names the setting to blame.
+ * broker) names no separate result backend: an AMQP broker needs one (redis://). `label` names the
+ * setting to blame.
  */
 export function checkResultsKept(broker: string, resultBackend: string | null, label: string): void {
   if (transportOf(broker) !== 'amqp') return;
   // broker-server's result backend is the broker-server link itself: it cannot pair with RabbitMQ.
-  const kind = resultBackend === null ? undefined : RESULT_BACKENDS[schemeOf(resultBackend) ?? ''];
-  if (kind !== undefined && kind !== null && kind !== 'broker-server') return;
-  throw fail('ERR_TRANSPORT_UNAVAILABLE', `setting ${label}: the broker '${masked(broker)}' is RabbitMQ, which keeps no task results; they need a separate result backend (redis://), which is not built into this version of celeriac`, { setting: label, scheme: schemeOf(broker) });
+  if (resultBackend !== null && resultBackendOf(resultBackend) === 'redis') return;
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `setting ${label}: the broker '${masked(broker)}' is RabbitMQ, which keeps no task results; set resultBackend to a separate result backend (redis:// or rediss://)`, { setting: label, scheme: schemeOf(broker) });
 }
 
 function schemeOf(url: string): string | undefined {
@@ -42,7 +51,7 @@ function schemeOf(url: string): string | undefined {
 }
 
 /** The URL with its password hidden, for error messages. */
-function masked(url: string): string {
+export function masked(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 

@@ -3,12 +3,14 @@
 // workers. Everything else hangs off it.
 import { fail } from '../../shared/errors.js';
 import { registerBuiltins } from '../canvas/builtins.js';
+import { Signature } from '../canvas/signature.js';
 import type { BeatBackend } from '../beat/types.js';
 import type { Connection } from '../connection.js';
 import type { ConnectOptions } from '../options.js';
 import type { ResultBackend, TaskLink } from '../result-backend/result-backend.js';
 import { parseBrokerUrl } from '../url.js';
 import { openBackends, type OpenedBackends } from './backends.js';
+import { masked, resultBackendOf, transportOf } from './backend-schemes.js';
 import { compileAccept, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { AsyncResult, type ResultSource } from '../results/async-result.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
@@ -113,12 +115,14 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /**
    * Points the app at another broker before it has connected (Celery's `-b`, the CLI's
-   * `--broker`); results follow, since the broker keeps them. Throws once a connection was
-   * opened: connections are not moved.
+   * `--broker`); results follow when the broker keeps them, and stay in Redis when a Redis result
+   * backend is set. Throws once a connection was opened: connections are not moved.
    */
   useBroker(url: string): void {
     if (this.producer !== undefined) throw fail('ERR_INVALID_ARGUMENT', 'useBroker() must come before the app connects');
-    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend: null } as SettingsInput);
+    const kept = this.#settings.resultBackend;
+    const resultBackend = resultBackendOf(kept) === 'redis' ? kept : null;
+    this.#settings = resolveSettings({ ...this.#settings, broker: url, resultBackend } as SettingsInput);
   }
 
   /**
@@ -156,7 +160,7 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const prepared = prepareTask(this.settings, name, args, kwargs, call, taskOptions ?? this.registry.get(name)?.options ?? {});
     // Bounded by taskPublishRetryPolicy while the broker cannot be reached: the first connection
     // is retried here; a connection that dropped holds the publish for the policy's waits.
-    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: parseBrokerUrl(this.settings.broker).displayUrl });
+    const sending = (): Sending => ({ what: `task '${name}' [${prepared.id}]`, url: brokerDisplayUrl(this.settings.broker) });
     const link = this.current ?? await retryUnreachable(() => this.link(), firstConnectPlan(this.settings, sending));
     const { exchange, routingKey, props } = prepared.publish;
     try {
@@ -181,6 +185,20 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   /** A handle on the result of task `id` (sent by anyone). */
   asyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);
+  }
+
+  /**
+   * A signature of the task called `name` (Celery's `app.signature`), for a task this app does
+   * not register: another app's, or a Python Celery worker's. It goes in chains, groups, chords and
+   * callbacks like `task.s()`; `options` are its call options (say, the `queue` its workers
+   * consume) and its `kwargs`. Args given when it is called come first, as with `s()`.
+   */
+  signature<R = unknown>(name: string, args: readonly unknown[] = [], options: ApplyOptions = {}): Signature<R> {
+    if (typeof name !== 'string' || name === '') throw fail('ERR_INVALID_ARGUMENT', 'a task name must be a non-empty string');
+    if (!Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', `args of ${name} must be an array`);
+    const { kwargs = {}, ...call } = options;
+    const sender = { sendTask: <T>(n: string, a: readonly unknown[], o?: ApplyOptions) => this.sendTask<T>(n, a, o), app: this };
+    return new Signature<R>(sender, name, args, call, false, kwargs);
   }
 
   /**
@@ -243,10 +261,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
 
   /** Opens a link for beat with the store its entries and lease live in. */
   async openBeat(opts: OpenOptions = {}): Promise<{ link: TaskLink; store: BeatBackend }> {
+    // Refused before connecting when the pair is known to have no beat store.
+    if (transportOf(this.settings.broker) !== 'broker-server') noBeatStore(this.settings.broker);
     const opened = await this.openAs('beat', opts);
     if (opened.beatStore === undefined) {
       await opened.link.close();
-      throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which ${this.settings.broker} does not offer in this version`);
+      noBeatStore(this.settings.broker);
     }
     return { link: opened.link, store: opened.beatStore };
   }
@@ -256,7 +276,9 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     const options: ConnectOptions = { reconnect: s.brokerConnectionRetry, clientName: `celeriac-${role}` };
     if (s.brokerHeartbeat !== null) options.heartbeat = s.brokerHeartbeat;
     if (opts.offlinePublishTimeout !== undefined) options.offlinePublishTimeout = opts.offlinePublishTimeout;
-    const dial = (): Promise<OpenedBackends> => openBackends({ broker: s.broker, resultBackend: s.resultBackend, options });
+    const dial = (): Promise<OpenedBackends> => openBackends({
+      broker: s.broker, resultBackend: s.resultBackend, options, resultSerializer: s.resultSerializer, redisTimeout: s.redisSocketTimeout,
+    });
     const startup = opts.startup;
     if (startup === undefined || !s.brokerConnectionRetryOnStartup) return dial();
     return retryUnreachable(dial, startupPlan(s.brokerConnectionMaxRetries, startup.log, startup.signal));
@@ -279,8 +301,20 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
   }
 }
 
+/** Beat keeps its entries, lease and fires in broker-server's store; no other pair has one yet. */
+function noBeatStore(broker: string): never {
+  throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(broker)}' (RabbitMQ with a Redis result backend has no beat store yet: run beat against a broker-server)`, { setting: 'broker' });
+}
+
 /** The broker-level Connection exists only on broker-server. */
 function notBrokerServer(broker: string): never {
   throw fail('ERR_TRANSPORT_UNAVAILABLE', `the broker-level Connection is broker-server's (ws://, wss://); this app's broker is a ${new URL(broker).protocol}// URL`);
 }
 
+/**
+ * The broker URL as send errors show it, password masked: broker-server's as its connect errors
+ * print it (parseBrokerUrl only reads ws:// and wss://), any other scheme with the password starred.
+ */
+function brokerDisplayUrl(url: string): string {
+  return transportOf(url) === 'broker-server' ? parseBrokerUrl(url).displayUrl : masked(url);
+}

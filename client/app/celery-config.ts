@@ -2,6 +2,7 @@
 // Driven by the SETTINGS table: names, seconds → ms scaling and env-string coercion come from it.
 import { isDeepStrictEqual } from 'node:util';
 import { fail } from '../../shared/errors.js';
+import { namedQueueArgument } from '../../shared/queue-arguments.js';
 import { policyFromCelery } from './publish-retry.js';
 import { describe, invalid, isPlainObject, type ParseContext } from './setting-parsers.js';
 import { SETTINGS, SETTING_NAMES, parseSetting, unknownSettingMessage, type SettingName, type SettingsInput } from './settings.js';
@@ -83,14 +84,10 @@ function camelKeys(obj: Record<string, unknown>, label: string, aliases: Readonl
   return out;
 }
 
-/** RabbitMQ's queue x-arguments (as Celery's queue_arguments carry them) and our names; RabbitMQ's are in ms already. */
-const X_ARGUMENTS: Readonly<Record<string, string>> = {
-  'x-message-ttl': 'messageTtl', 'x-expires': 'expires', 'x-max-length': 'maxLength', 'x-overflow': 'overflow',
-  'x-dead-letter-exchange': 'deadLetterExchange', 'x-dead-letter-routing-key': 'deadLetterRoutingKey',
-  'x-delivery-limit': 'deliveryLimit', 'x-consumer-timeout': 'consumerTimeout',
-};
-
-/** A Celery queue: `{ exchange, exchange_type, routing_key, queue_arguments: { 'x-max-priority': 10, 'x-message-ttl': 60000 } }`. */
+/**
+ * A Celery queue: `{ exchange, exchange_type, routing_key, queue_arguments: { 'x-max-priority': 10, 'x-message-ttl': 60000 } }`.
+ * x-arguments with a name of ours become it; the others (`'x-queue-type': 'quorum'`) are declared as given.
+ */
 function celeryQueue(raw: unknown, label: string): unknown {
   if (!isPlainObject(raw)) return raw;
   const q = camelKeys(raw, label, { binding_key: 'routingKey' });
@@ -107,13 +104,16 @@ function celeryQueue(raw: unknown, label: string): unknown {
     if (!isPlainObject(args)) throw invalid(`${label}.queue_arguments`, 'an object', args);
     const ours: Record<string, unknown> = {};
     for (const [arg, value] of Object.entries(args)) {
-      if (arg === 'x-max-priority') {
+      const named = namedQueueArgument(arg);
+      if (named === 'maxPriority') {
         q['maxPriority'] = value;
-        continue;
+      } else if (named !== undefined) {
+        ours[named] = value; // RabbitMQ's are in ms already, as ours
+      } else if (arg.startsWith('x-')) {
+        ours[arg] = value; // x-queue-type, x-single-active-consumer, ...: declared as given
+      } else {
+        throw invalid(`${label}.queue_arguments['${arg}']`, "absent: RabbitMQ's queue arguments are named x-...", value);
       }
-      const to = X_ARGUMENTS[arg];
-      if (to === undefined) throw invalid(`${label}.queue_arguments['${arg}']`, `one of x-max-priority, ${Object.keys(X_ARGUMENTS).join(', ')}`, value);
-      ours[to] = value;
     }
     if (Object.keys(ours).length > 0) q['arguments'] = ours;
     delete q['queueArguments'];

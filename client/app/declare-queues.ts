@@ -5,7 +5,7 @@ import { CeleriacError } from '../../shared/errors.js';
 import type { QueueOptions } from '../../shared/frames.js';
 import type { Transport } from '../transport/transport.js';
 import { queueFor, type RoutingSettings } from './routing.js';
-import type { QueueSetting } from './setting-shapes.js';
+import { splitArguments, type QueueSetting } from './setting-shapes.js';
 
 /** What the declarer reads: the routing settings and the default delivery limit of task queues. */
 export interface DeclareSettings extends RoutingSettings {
@@ -37,6 +37,11 @@ export class QueueDeclarer {
    * was one): only workers enforce it there. A worker warns about them.
    */
   readonly withoutDeliveryLimit = new Set<string>();
+  /**
+   * Queues of a type that holds no delivery limit (RabbitMQ's classic queues), declared without the
+   * default one: the broker does not count their deliveries, so the limit is not enforced there.
+   */
+  readonly deliveryLimitUnsupported = new Set<string>();
 
   constructor(private readonly settings: DeclareSettings) {}
 
@@ -61,9 +66,12 @@ export class QueueDeclarer {
 
   private async declareOne(conn: Transport, q: QueueSetting): Promise<void> {
     if (q.exchange !== '') await conn.assertExchange(q.exchange, q.exchangeType, { durable: true });
-    const opts: QueueOptions = { ...q.arguments, durable: q.durable, autoDelete: q.autoDelete };
+    const { named, passed } = splitArguments(q.arguments);
+    const opts: QueueOptions = { ...named, durable: q.durable, autoDelete: q.autoDelete };
+    if (Object.keys(passed).length > 0) opts.arguments = passed;
     if (q.maxPriority !== undefined) opts.maxPriority = q.maxPriority;
-    const defaultLimit = q.arguments.deliveryLimit === undefined ? this.settings.taskQueueDeliveryLimit : null;
+    // A queue whose type refused the limit on another connection of this app is not asked again.
+    const defaultLimit = q.arguments.deliveryLimit === undefined && !this.deliveryLimitUnsupported.has(q.name) ? this.settings.taskQueueDeliveryLimit : null;
     if (defaultLimit !== null) opts.deliveryLimit = defaultLimit;
     try {
       await conn.assertQueue(q.name, opts);
@@ -71,10 +79,13 @@ export class QueueDeclarer {
       if (defaultLimit === null || !(err instanceof CeleriacError) || err.code !== 'ERR_PRECONDITION_FAILED') throw err;
       // The broker refuses a redeclare whose arguments differ (as RabbitMQ does), and a queue
       // declared before the default delivery limit existed has none: take it as it is rather
-      // than break a running deployment. Any other difference still fails, with the first error.
+      // than break a running deployment. A queue type that holds no limit (RabbitMQ's classic
+      // queues) refuses it too: the default is the broker's to enforce, so it is left out there.
+      // Any other difference still fails, with the first error.
       delete opts.deliveryLimit;
       await conn.assertQueue(q.name, opts).catch(() => { throw err; });
-      this.withoutDeliveryLimit.add(q.name);
+      if (err.details?.['unsupportedOption'] === 'deliveryLimit') this.deliveryLimitUnsupported.add(q.name);
+      else this.withoutDeliveryLimit.add(q.name);
     }
     if (q.exchange !== '') await conn.bindQueue(q.name, q.exchange, q.routingKey);
   }

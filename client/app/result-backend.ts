@@ -1,22 +1,27 @@
-// The resultBackend setting. Results are kept by the broker and a worker writes them through its
-// broker connection, so the only backend that works is the broker itself: resultBackend may be
-// unset, Celery's 'rpc://' ("through the broker") or the broker's URL in any spelling. Anything
-// else is refused at startup instead of losing every result (a separate backend is future work).
+// The resultBackend setting: where results are kept. Unset, Celery's 'rpc://' ("through the
+// broker") or the broker's own URL mean the broker (broker-server keeps them); a redis:// or
+// rediss:// URL is the Redis result backend, paired with any broker. Anything else is refused at
+// startup instead of losing every result.
 import { fail } from '../../shared/errors.js';
+import { parseRedisUrl } from '../result-backend/redis/url.js';
 import { parseBrokerUrl } from '../url.js';
-import { checkResultBackendScheme, checkResultsKept } from './backend-schemes.js';
+import { checkResultBackendScheme, checkResultsKept, masked, resultBackendOf } from './backend-schemes.js';
 import { brokerUrl, invalid, type Parser } from './setting-parsers.js';
 
 /** Celery's names for "results travel through the broker". */
 const THROUGH_BROKER: ReadonlySet<string> = new Set(['rpc://', 'rpc']);
 
-const EXPECTED = "unset, 'rpc://' or the broker's URL (results are kept by the broker; a separate result backend is not supported yet)";
+const EXPECTED = "unset, 'rpc://' or the broker's URL (the broker keeps results), or a redis:// / rediss:// URL (Redis keeps them)";
 
-/** Parses resultBackend alone: 'rpc://' or a ws:// / wss:// URL; whether it is the broker is checked by resolveResultBackend(). */
+/** Parses resultBackend alone: 'rpc://', a ws:// / wss:// URL (whether it is the broker is checked by resolveResultBackend()) or a Redis URL. */
 export const resultBackendUrl: Parser<string> = (value, label) => {
   if (typeof value === 'string' && THROUGH_BROKER.has(value)) return value;
   if (typeof value === 'string') checkResultBackendScheme(value, label);
-  if (typeof value !== 'string' || !/^wss?:\/\//i.test(value)) throw invalid(label, EXPECTED, typeof value === 'string' ? mask(value) : value);
+  if (typeof value === 'string' && resultBackendOf(value) === 'redis') {
+    parseRedisUrl(value, label);
+    return value;
+  }
+  if (typeof value !== 'string' || !/^wss?:\/\//i.test(value)) throw invalid(label, EXPECTED, typeof value === 'string' ? masked(value) : value);
   return brokerUrl(value, label);
 };
 
@@ -28,16 +33,13 @@ export function sameBroker(a: string, b: string): boolean {
 }
 
 /**
- * The resolved resultBackend: always the broker URL. Throws ERR_INVALID_ARGUMENT when the given
- * one (already parsed) names anything but the broker.
+ * The resolved resultBackend: a Redis URL as given, else the broker URL. Throws
+ * ERR_TRANSPORT_UNAVAILABLE for a broker that keeps no results without a Redis URL, and
+ * ERR_INVALID_ARGUMENT when the given one (already parsed) names another broker-server.
  */
 export function resolveResultBackend(broker: string, given: string | null): string {
   checkResultsKept(broker, given, given === null ? 'broker' : 'resultBackend');
+  if (given !== null && resultBackendOf(given) === 'redis') return given;
   if (given === null || THROUGH_BROKER.has(given) || sameBroker(given, broker)) return broker;
-  throw fail('ERR_INVALID_ARGUMENT', `setting resultBackend must be ${EXPECTED}; got '${mask(given)}', but the broker is '${mask(broker)}'`, { setting: 'resultBackend' });
-}
-
-/** The URL with its password hidden, for error messages. */
-function mask(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  throw fail('ERR_INVALID_ARGUMENT', `setting resultBackend must be ${EXPECTED}; got '${masked(given)}', but the broker is '${masked(broker)}'`, { setting: 'resultBackend' });
 }

@@ -2,10 +2,11 @@
 // Only shape is checked here; cross-setting checks (does a route reach its queue?) live in routing.ts.
 import { CeleriacError, fail } from '../../shared/errors.js';
 import { EXCHANGE_TYPES, type ExchangeType, type QueueOptions } from '../../shared/frames.js';
+import { namedQueueArgument } from '../../shared/queue-arguments.js';
 import { parseBeatEntry } from '../beat/entry.js';
 import type { BeatEntry, BeatEntryInput } from '../beat/types.js';
 import { closest } from './suggest.js';
-import { bool, int, invalid, isPlainObject, name, oneOf, type Parser } from './setting-parsers.js';
+import { bool, describe, int, invalid, isPlainObject, name, oneOf, type Parser } from './setting-parsers.js';
 
 // ---------------------------------------------------------------------------------------------
 // taskQueues
@@ -26,7 +27,12 @@ export interface QueueInput {
   autoDelete?: boolean;
   /** Makes it a priority queue with priorities 0..maxPriority (1-255; 10 is plenty). */
   maxPriority?: number;
-  /** The broker's queue arguments (Celery's queue_arguments): TTLs, length limit, dead-lettering, ... */
+  /**
+   * The broker's queue arguments (Celery's queue_arguments): TTLs, length limit, dead-lettering, ...
+   * by name, or as RabbitMQ's x-arguments: those with a name here become it (`x-max-priority` is
+   * `maxPriority`), the others are declared as given (`'x-queue-type': 'quorum'`; broker-server
+   * refuses those).
+   */
   arguments?: QueueArguments;
 }
 
@@ -35,8 +41,14 @@ const ARGUMENT_NAMES = [
   'messageTtl', 'expires', 'maxLength', 'overflow', 'deadLetterExchange', 'deadLetterRoutingKey', 'deliveryLimit', 'consumerTimeout',
 ] as const satisfies readonly (keyof QueueOptions)[];
 
-/** Queue arguments the broker takes (RabbitMQ's x-arguments, amqplib's names): the Connection's QueueOptions of those names. Durations in ms. */
-export type QueueArguments = Pick<QueueOptions, (typeof ARGUMENT_NAMES)[number]>;
+/** RabbitMQ x-arguments without a name here, declared as given (kombu's queue_arguments): `x-queue-type`, `x-single-active-consumer`, ... */
+export type RawQueueArguments = { readonly [argument: `x-${string}`]: string | number | boolean };
+
+/**
+ * Queue arguments the broker takes: by amqplib's names (the Connection's QueueOptions of those
+ * names, durations in ms), and RabbitMQ's own x-arguments passed through.
+ */
+export type QueueArguments = Pick<QueueOptions, (typeof ARGUMENT_NAMES)[number]> & RawQueueArguments;
 
 /** A queue after resolveSettings(): every field known. */
 export interface QueueSetting {
@@ -59,28 +71,71 @@ export type ParsedQueue = Readonly<QueueInput>;
 const QUEUE_KEYS: ReadonlySet<string> = new Set(['name', 'exchange', 'exchangeType', 'routingKey', 'durable', 'autoDelete', 'maxPriority', 'arguments']);
 const ARGUMENT_KEYS: ReadonlySet<string> = new Set(ARGUMENT_NAMES);
 
-function parseArguments(raw: unknown, label: string): QueueArguments {
-  if (!isPlainObject(raw)) throw invalid(label, `an object of queue arguments (${[...ARGUMENT_KEYS].join(', ')})`, raw);
-  onlyKeys(raw, ARGUMENT_KEYS, label);
-  const a: QueueArguments = {};
-  if (raw['messageTtl'] !== undefined) a.messageTtl = int(0)(raw['messageTtl'], `${label}.messageTtl`);
-  if (raw['expires'] !== undefined) a.expires = int(1)(raw['expires'], `${label}.expires`);
-  if (raw['maxLength'] !== undefined) a.maxLength = int(0)(raw['maxLength'], `${label}.maxLength`);
-  if (raw['overflow'] !== undefined) a.overflow = oneOf(['drop-head', 'reject-publish'] as const)(raw['overflow'], `${label}.overflow`);
-  if (raw['deadLetterExchange'] !== undefined) a.deadLetterExchange = name(true)(raw['deadLetterExchange'], `${label}.deadLetterExchange`);
-  if (raw['deadLetterRoutingKey'] !== undefined) a.deadLetterRoutingKey = name(true)(raw['deadLetterRoutingKey'], `${label}.deadLetterRoutingKey`);
-  if (raw['deliveryLimit'] !== undefined) a.deliveryLimit = int(1)(raw['deliveryLimit'], `${label}.deliveryLimit`);
-  if (raw['consumerTimeout'] !== undefined) a.consumerTimeout = int(1)(raw['consumerTimeout'], `${label}.consumerTimeout`);
-  return a;
+/** Checks a value passed to the broker as given: what an AMQP field table holds for a queue argument. */
+function rawArgument(value: unknown, label: string): string | number | boolean {
+  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  throw invalid(label, 'a string, a finite number or a boolean', value);
 }
 
-/** Rejects keys outside `allowed`, naming the first stranger. */
-export function onlyKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, label: string): void {
+/**
+ * Parses `arguments`: named ones checked, x-arguments of a named one turned into it (they must agree
+ * when both are given), `x-max-priority` handed back for the queue's maxPriority, other x-arguments
+ * kept as given.
+ */
+function parseArguments(raw: unknown, label: string): { args: QueueArguments; maxPriority: unknown } {
+  if (!isPlainObject(raw)) throw invalid(label, `an object of queue arguments (${[...ARGUMENT_KEYS].join(', ')}, or RabbitMQ's x-arguments)`, raw);
+  const named: Record<string, unknown> = {};
+  const labels: Record<string, string> = {};
+  const passed: Record<string, string | number | boolean> = {};
+  let maxPriority: unknown;
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('x-')) continue;
+    if (!ARGUMENT_KEYS.has(key)) onlyKeys({ [key]: value }, ARGUMENT_KEYS, label, " or a RabbitMQ x-argument ('x-queue-type', ...)");
+    named[key] = value;
+    labels[key] = `${label}.${key}`;
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (!key.startsWith('x-')) continue;
+    const as = namedQueueArgument(key);
+    if (as === 'maxPriority') {
+      maxPriority = value;
+    } else if (as === undefined) {
+      passed[key] = rawArgument(value, `${label}['${key}']`);
+    } else if (named[as] !== undefined && named[as] !== value) {
+      throw invalid(`${label}['${key}']`, `the same as ${as} given alongside it (${describe(named[as])})`, value);
+    } else {
+      named[as] = value;
+      labels[as] = `${label}['${key}']`;
+    }
+  }
+  const a: Record<string, unknown> = { ...passed };
+  const at = (key: string): string => labels[key] ?? `${label}.${key}`;
+  if (named['messageTtl'] !== undefined) a['messageTtl'] = int(0)(named['messageTtl'], at('messageTtl'));
+  if (named['expires'] !== undefined) a['expires'] = int(1)(named['expires'], at('expires'));
+  if (named['maxLength'] !== undefined) a['maxLength'] = int(0)(named['maxLength'], at('maxLength'));
+  if (named['overflow'] !== undefined) a['overflow'] = oneOf(['drop-head', 'reject-publish'] as const)(named['overflow'], at('overflow'));
+  if (named['deadLetterExchange'] !== undefined) a['deadLetterExchange'] = name(true)(named['deadLetterExchange'], at('deadLetterExchange'));
+  if (named['deadLetterRoutingKey'] !== undefined) a['deadLetterRoutingKey'] = name(true)(named['deadLetterRoutingKey'], at('deadLetterRoutingKey'));
+  if (named['deliveryLimit'] !== undefined) a['deliveryLimit'] = int(1)(named['deliveryLimit'], at('deliveryLimit'));
+  if (named['consumerTimeout'] !== undefined) a['consumerTimeout'] = int(1)(named['consumerTimeout'], at('consumerTimeout'));
+  return { args: a as QueueArguments, maxPriority };
+}
+
+/** The named arguments of `args` (as QueueOptions) and the x-arguments passed as given. */
+export function splitArguments(args: Readonly<QueueArguments>): { named: QueueOptions; passed: Record<string, unknown> } {
+  const named: Record<string, unknown> = {};
+  const passed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) (key.startsWith('x-') ? passed : named)[key] = value;
+  return { named: named as QueueOptions, passed };
+}
+
+/** Rejects keys outside `allowed`, naming the first stranger; `more` ends the list of what is known. */
+export function onlyKeys(obj: Record<string, unknown>, allowed: ReadonlySet<string>, label: string, more = ''): void {
   for (const key of Object.keys(obj)) {
     if (allowed.has(key)) continue;
     const near = closest(key, [...allowed]);
     const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
-    throw fail('ERR_INVALID_ARGUMENT', `setting ${label}.${key} is not a known field${hint}; known fields: ${[...allowed].join(', ')}`, { setting: /^[^.[]+/.exec(label)?.[0] ?? label, path: `${label}.${key}` });
+    throw fail('ERR_INVALID_ARGUMENT', `setting ${label}.${key} is not a known field${hint}; known fields: ${[...allowed].join(', ')}${more}`, { setting: /^[^.[]+/.exec(label)?.[0] ?? label, path: `${label}.${key}` });
   }
 }
 
@@ -96,7 +151,15 @@ function parseQueue(raw: unknown, label: string, dictName?: string): ParsedQueue
   if (raw['durable'] !== undefined) q.durable = bool(raw['durable'], `${label}.durable`);
   if (raw['autoDelete'] !== undefined) q.autoDelete = bool(raw['autoDelete'], `${label}.autoDelete`);
   if (raw['maxPriority'] !== undefined) q.maxPriority = int(1, 255)(raw['maxPriority'], `${label}.maxPriority`);
-  if (raw['arguments'] !== undefined) q.arguments = parseArguments(raw['arguments'], `${label}.arguments`);
+  if (raw['arguments'] !== undefined) {
+    const { args, maxPriority } = parseArguments(raw['arguments'], `${label}.arguments`);
+    q.arguments = args;
+    if (maxPriority !== undefined) {
+      const p = int(1, 255)(maxPriority, `${label}.arguments['x-max-priority']`);
+      if (q.maxPriority !== undefined && q.maxPriority !== p) throw invalid(`${label}.arguments['x-max-priority']`, `the same as maxPriority (${q.maxPriority})`, p);
+      q.maxPriority = p;
+    }
+  }
   return q;
 }
 

@@ -89,8 +89,14 @@ export const SETTINGS = {
   }),
   resultBackend: setting({
     default: null, parse: nullable(resultBackendUrl), type: 'string',
-    doc: "Where results are stored. The broker keeps them, so this must be null (the broker), 'rpc://' (Celery's \"through the broker\") or the broker's own URL (any spelling); anything else is refused.",
+    doc: "Where results are stored: null (the broker), 'rpc://' (Celery's \"through the broker\") or the broker's own URL (any spelling) when the broker is broker-server, which keeps them; or a redis:// / rediss:// URL (Redis keeps them, in Celery's key layout), which an amqp:// broker needs.",
     celery: { name: 'result_backend', old: ['CELERY_RESULT_BACKEND'] },
+  }),
+
+  redisSocketTimeout: setting({
+    default: 120_000, parse: duration(1), type: 'number', unit: 'ms',
+    doc: 'With a redis:// result backend: how long a call waits for Redis (a command queued while Redis is away included) before it fails ERR_TIMEOUT; a worker then gives the task back to the broker to run again.',
+    celery: { name: 'redis_socket_timeout', old: [], scale: 1000 },
   }),
 
   // --- messages
@@ -309,7 +315,7 @@ type InOf<K extends SettingName> = SpecOf<K> extends SettingSpec<infer _O, infer
 
 /** Settings whose resolved value is derived from others when not given. */
 interface Derived {
-  /** Never null once resolved: always the broker URL (the only backend there is). */
+  /** Never null once resolved: the broker URL (broker-server keeps results), or a redis:// / rediss:// URL. */
   readonly resultBackend: string;
   /** Never null once resolved: derived from taskDefaultQueue when not given. */
   readonly taskDefaultExchange: string;
@@ -345,9 +351,9 @@ export function parseSetting<K extends SettingName>(key: K, value: unknown, labe
 }
 
 /**
- * Validates `input`, applies defaults and derived values (resultBackend = broker; the default
+ * Validates `input`, applies defaults and derived values (resultBackend = broker unless Redis; the default
  * exchange, its type and routing key from taskDefaultQueue; a default queue when taskQueues is
- * null), refuses a resultBackend other than the broker, checks that the routing adds up (each
+ * null), refuses a resultBackend other than the broker or Redis, checks that the routing adds up (each
  * route's key reaches its queue), and returns the settings frozen. Throws ERR_INVALID_ARGUMENT naming the key for an
  * unknown key (suggesting the closest name) or a bad value; `undefined` counts as not given.
  */

@@ -30,9 +30,12 @@ export interface Delivery {
    * once the channel dropped: the broker requeued it, so work on this copy must not be reported done.
    */
   readonly deliveryLive: boolean;
-  /** Done with: removed from the queue. `multiple` also acks every earlier unsettled delivery of the channel. */
+  /**
+   * Done with: removed from the queue. `multiple` also acks every earlier unsettled delivery of the
+   * channel, which become settled here too (settling one of them again throws, nothing is sent).
+   */
   ack(options?: { multiple?: boolean }): void;
-  /** Given back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. */
+  /** Given back: requeued (default) or, with `requeue: false`, dropped or dead-lettered. `multiple` as for ack. */
   nack(options?: { requeue?: boolean; multiple?: boolean }): void;
   /** Refused: dropped or dead-lettered (default), or requeued with `requeue: true`. */
   reject(options?: { requeue?: boolean }): void;
@@ -70,7 +73,10 @@ export interface TransportEvents {
   /** The broker asked publishers to stop (flow control); publishes are held until 'unblocked'. */
   blocked: [reason: string];
   unblocked: [];
-  /** The broker cancelled a consumer (queue deleted, ack timeout), or re-subscribing it failed. */
+  /**
+   * The broker ended a consumer (queue deleted, ack timeout), or re-subscribing it failed: the
+   * consumer is gone (cancel() no longer knows it) and its unsettled deliveries are not live.
+   */
   cancel: [consumerTag: string, reason: string];
   /** A consumer handler threw or rejected; the delivery is left as the handler left it. */
   handlerError: [err: unknown, msg: Delivery];
@@ -111,7 +117,8 @@ export interface Transport {
   /**
    * Declares a queue with its arguments (TTL, expiry, max length and overflow, dead-lettering,
    * max priority, delivery limit); '' asks for a server-named queue. ERR_PRECONDITION_FAILED when it
-   * exists with other arguments.
+   * exists with other arguments, or when its type cannot hold an option (RabbitMQ: a delivery limit
+   * on a classic queue), then with `details.unsupportedOption` naming the option.
    */
   assertQueue(name: string, options?: QueueOptions): Promise<QueueInfo>;
   /** Binds a queue to an exchange with a routing pattern (topic: `*` one word, `#` zero or more). */

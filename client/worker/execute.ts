@@ -36,6 +36,8 @@ export async function executeJob(w: Worker, job: Job): Promise<void> {
   const stored = (record: () => FinishResult): FinishResult | undefined => (storesResult(job) ? record() : undefined);
   const giveUp = (err: unknown): Promise<void> => unfinished(w, job, err);
 
+  const revokedCheck = job.revoked === undefined ? w.revokedBeforeStart(req.id) : undefined;
+  if (revokedCheck !== undefined && await revokedCheck) job.revoked = { terminate: false };
   if (job.revoked !== undefined) {
     w.emit('task-revoked', { uuid: req.id, name: req.task, terminated: false, expired: false });
     return endRevoked(w, job);
@@ -245,7 +247,8 @@ function deliveryLost(w: Worker, job: Job, when: string): boolean {
 /**
  * The finish of `e` was cut off (cutOff()): it may or may not have committed.
  * - A delivery not acked early is still the broker's: the dropped socket gave it back and it runs
- *   again (after a mere timeout it waits for the finish or for the connection's end).
+ *   again (after a mere timeout it waits for the finish or for the connection's end). On a pair
+ *   without the one-transaction finish it is given back at once when still live.
  * - An early-acked one would be lost, PENDING forever, so its end is made sure of on the reconnected
  *   socket. A finish with a result and nothing to publish is stored again with storeResult, which the
  *   connection re-sends after a reconnect (storing the same record twice is harmless: a group member
@@ -259,6 +262,14 @@ async function recover(w: Worker, job: Job, e: Ending, err: unknown): Promise<vo
   const who = `task ${req.task}[${req.id}]`;
   const why = messageOf(err);
   if (!job.acked) {
+    // A stepwise finish cut off by the result backend (Redis away) leaves the delivery live on a
+    // transport that is up, held unacked until the consumer dies: give it back to run again (its
+    // result counts once, its follow-ups go at least once).
+    if (!w.link.atomic && settleable(job)) {
+      job.msg.nack({ requeue: true });
+      w.log('warn', `${who}: its finish was cut off (${why}); requeued to run again`);
+      return;
+    }
     w.log('warn', `${who}: its finish was cut off (${why}); its delivery was not acked early, so the broker delivers it again unless the finish committed`);
     return;
   }

@@ -1,7 +1,7 @@
 // What a worker sends when a task ends: the result meta to store and the messages that follow
 // (chain step, callbacks, errbacks, the retry itself) — composed here, committed by one finish.
 import { hostname } from 'node:os';
-import { CeleriacError } from '../../shared/errors.js';
+import { CeleriacError, fail } from '../../shared/errors.js';
 import type { FinishResult } from '../../shared/frames.js';
 import type { TaskState } from '../../shared/task-states.js';
 import type { Settings } from '../app/settings.js';
@@ -65,6 +65,15 @@ export function workerError(name: string, code: string, message: string): Serial
  * for bad options) throws the same code, its message prefixed with `context()` (built only then).
  */
 function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: WireSignature, args: unknown[], req: TaskRequest, context: () => string, extra: { chain?: WireSignature[]; chord?: WireSignature | null } = {}): PreparedTask {
+  // A Celery canvas object (a group, chord or chain signature in a Python-built workflow) is not a
+  // task message to send: Celery's worker applies it in-process, which celeriac does not. Sent as
+  // is it would become a call of Celery's built-in 'celery.group' with the wrong arguments.
+  if (sig.subtask_type !== null) {
+    const kind = sig.subtask_type;
+    return withContext(context, () => {
+      throw fail('ERR_INVALID_ARGUMENT', `'${sig.task}' is a Celery ${kind} signature (subtask_type '${kind}'); a celeriac worker sends on only plain task signatures (subtask_type null)`);
+    });
+  }
   const local: TaskDefinition | undefined = registry.getTask(sig.task);
   const call = { ...callOptionsOf(sig), rootId: req.rootId, parentId: req.id, ...extra };
   return withContext(context, () => prepareTask(settings, sig.task, sig.immutable ? sig.args : [...args, ...sig.args], sig.kwargs, call, local?.options ?? {}));

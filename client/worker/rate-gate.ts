@@ -5,13 +5,13 @@
 // timer, BullMQ delays the job). A worker sitting on a delivery for longer would trip its queue's
 // consumer timeout, and the broker would take back every delivery of the consumer. A slot booked
 // and then not used (the task went back to its queue) is given back to the bucket (rateRelease).
-import type { FinishPublish } from '../../shared/frames.js';
 import type { RateLimit } from '../app/rate-limit.js';
 import { parseRateLimit } from '../app/rate-limit.js';
 import { queueFor, type RoutingSettings } from '../app/routing.js';
 import type { TaskLink } from '../result-backend/result-backend.js';
 import type { Delivery } from '../transport/transport.js';
-import { PRIOR_DELIVERIES_HEADER, RATE_SLOT_HEADER } from '../../shared/messages/task-message.js';
+import { RATE_SLOT_HEADER } from '../../shared/messages/task-message.js';
+import { handBack, numberHeader } from './hand-back.js';
 
 /** Longest wait for a rate slot with the delivery held (unacked); later slots travel with the message. */
 export const RATE_HORIZON_MS = 1_000;
@@ -42,18 +42,6 @@ export interface RateSlot {
 export interface RatePlan {
   readonly slot: RateSlot;
   readonly defer: boolean;
-}
-
-/** A number header of a delivered task message, or undefined. */
-function numberHeader(msg: Delivery, name: string): number | undefined {
-  const v = msg.properties.headers?.[name];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
-/** Deliveries the earlier copies of this message had (a copy handed back for its rate slot is a new broker message). */
-export function priorDeliveries(msg: Delivery): number {
-  const n = numberHeader(msg, PRIOR_DELIVERIES_HEADER);
-  return n !== undefined && n > 0 ? Math.floor(n) : 0;
 }
 
 export class RateGate {
@@ -87,7 +75,7 @@ export class RateGate {
    * unused, goes back to its bucket. Rejects when the finish failed.
    */
   async handBack(msg: Delivery, queue: string, slot: RateSlot): Promise<void> {
-    const sent = await this.link.finish({ ack: msg, publishes: [deferredCopy(msg, queue, slot)], ackRequired: true });
+    const sent = await handBack(this.link, msg, queue, slot.at, { [RATE_SLOT_HEADER]: slot.at });
     if (!sent) await this.release(slot);
   }
 
@@ -96,19 +84,4 @@ export class RateGate {
     if (slot?.booked === undefined) return Promise.resolve();
     return this.link.results.rateRelease(slot.booked.key, slot.booked.slot).catch(() => undefined);
   }
-}
-
-/**
- * The message again, straight to `queue` (the default exchange: a binding would fan it out
- * anew), held by the broker until `slot.at`, carrying the slot and the deliveries so far. With
- * the original's ack in the same finish, the task is neither lost nor doubled.
- */
-export function deferredCopy(msg: Delivery, queue: string, slot: RateSlot): FinishPublish {
-  const { delay: _, ...props } = msg.properties;
-  const headers = {
-    ...props.headers,
-    [RATE_SLOT_HEADER]: slot.at,
-    [PRIOR_DELIVERIES_HEADER]: priorDeliveries(msg) + msg.fields.deliveryCount - 1,
-  };
-  return { exchange: '', routingKey: queue, body: msg.body, props: { ...props, headers, delay: Math.max(0, Math.ceil(slot.at - Date.now())) } };
 }

@@ -17,11 +17,13 @@ import type { Pool, PoolInfo } from './pool-types.js';
 import { createPool } from './create-pool.js';
 import { formatRateLimit } from '../app/rate-limit.js';
 import { deliveryLimitOf } from '../app/declare-queues.js';
-import { priorDeliveries, RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { RateGate, rateHorizonOf, type RatePlan, type RateSlot } from './rate-gate.js';
+import { handBack, priorDeliveries } from './hand-back.js';
 import { watchEventLoop, type LoopMonitor } from './loop-monitor.js';
 import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rejections.js';
 import { attachWorkerServices } from './services.js';
 import { argumentValues } from './received-args.js';
+import { RevokedCheck } from './revoked-check.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -102,6 +104,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Consumer tag -> the queue it consumes. */
   private readonly consumerTags = new Map<string, string>();
   private rate: RateGate | undefined;
+  /** Set when the transport hands out revoked messages (a pair without the shared store): asked before each start. */
+  private revokedCheck: RevokedCheck | undefined;
   /** Delivery limit of each consumed queue (null = none): a delivery past it is refused, not run. */
   private readonly deliveryLimits: ReadonlyMap<string, number | null>;
   private loopMonitor: LoopMonitor | undefined;
@@ -133,6 +137,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   get link(): TaskLink {
     if (this.linkImpl === undefined) throw fail('ERR_CONNECTION_CLOSED', 'the worker is not started');
     return this.linkImpl;
+  }
+
+  /**
+   * Whether task `id` was revoked by the time it is about to start and the transport did not drop
+   * it (see revoked-check.ts); undefined (nothing to ask) on broker-server, which never hands a
+   * revoked task out.
+   */
+  revokedBeforeStart(id: string): Promise<boolean> | undefined {
+    return this.revokedCheck?.isRevoked(id);
   }
 
   /** The worker's transport (after start): its consumers, events and publishes. */
@@ -168,6 +181,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.linkImpl = link;
       const transport = link.transport;
       this.rate = new RateGate(link, (q) => rateHorizonOf(s, q));
+      if (!link.atomic) this.revokedCheck = new RevokedCheck(link.results, (err) => this.log('warn', `revocations could not be checked (${String(err)}); the tasks about to start run`));
       link.results.onRevoked((info) => this.onRevoked(info.taskIds, info.terminate, info.signal));
       transport.on('handlerError', (err) => this.log('error', `consumer failed: ${String(err)}`));
       transport.on('cancel', (tag, reason) => this.onConsumerCancelled(tag, reason));
@@ -176,6 +190,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       for (const o of await link.results.rateOverrides()) this.rateLimits.set(o.key, formatRateLimit({ count: o.count, intervalMs: o.intervalMs }));
       for (const q of this.queues) await this.app.declarer.ensure(transport, q);
       for (const q of this.queues) {
+        if (this.app.declarer.deliveryLimitUnsupported.has(q)) this.log('info', `queue '${q}' is of a type that holds no delivery limit (a RabbitMQ classic queue): the broker flags a redelivery but does not count deliveries, so taskQueueDeliveryLimit (${this.deliveryLimits.get(q)}) cannot be enforced there; a quorum queue (x-queue-type: quorum) enforces it.`);
         if (this.app.declarer.withoutDeliveryLimit.has(q)) this.log('warn', `queue '${q}' was declared before it had a delivery limit and the broker keeps it as it is; this worker still refuses a task delivered more than ${this.deliveryLimits.get(q)} times (taskQueueDeliveryLimit). Delete and redeclare the queue to have the broker enforce it too.`);
       }
       for (const q of this.queues) {
@@ -344,6 +359,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       refuseOverDeliveryLimit(this, msg, req, deliveries, limit);
       return;
     }
+    // A foreign producer's eta (Celery sends it as a header only) is waited for by the broker.
+    if (req.eta !== null && req.eta.getTime() > Date.now()) {
+      this.untilEta(queue, msg, req);
+      return;
+    }
     const job: Job = { msg, req, def, queue, state: 'reserved', receivedAt: Date.now(), acked: false };
     this.jobs.set(req.id, job);
     const rate = def.options.rateLimit ?? this.rateLimits.get(def.name) ?? null;
@@ -406,6 +426,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log('debug', `task ${job.req.task}[${job.req.id}]: rate slot in ${slot.at - Date.now()} ms; handed back to the broker until then`);
     this.track(this.rate!.handBack(job.msg, job.queue, slot).catch((err: unknown) => {
       this.log('warn', `task ${job.req.task}[${job.req.id}] could not be handed back until its rate slot (${String(err)}); the broker delivers it again`);
+    }));
+  }
+
+  /**
+   * A task delivered before its eta: handed back to the broker as a copy it holds until then (and
+   * the ack of this delivery, in one finish), never kept here. celeriac's own producers have the
+   * broker hold a countdown from the start; Celery's producers write only the `eta` header and leave
+   * the wait to the worker, which keeps such tasks in memory: here it goes back to the broker's
+   * delayed delivery, so it survives this worker and holds no prefetch slot meanwhile.
+   */
+  private untilEta(queue: string, msg: Delivery, req: TaskRequest): void {
+    const eta = req.eta!;
+    this.log('info', `task ${req.task}[${req.id}] has eta ${eta.toISOString()}, ${eta.getTime() - Date.now()} ms from now: handed back to the broker until then`);
+    this.track(handBack(this.link, msg, queue, eta.getTime()).then(() => undefined, (err: unknown) => {
+      this.log('warn', `task ${req.task}[${req.id}] could not be handed back until its eta (${String(err)}); it goes back to its queue`);
+      if (msg.deliveryLive) msg.nack({ requeue: true });
     }));
   }
 

@@ -75,6 +75,19 @@ function usersOf(config: BrokerServerConfig): UserSpec[] {
   return users;
 }
 
+/** The amqps listener's PEM files, read now: an unreadable one stops the start (exit 1). */
+function amqpsOf(config: BrokerServerConfig): { amqpsPort: number; amqpsCert: Buffer; amqpsKey: Buffer } | undefined {
+  if (config.amqps === undefined) return undefined;
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(resolve(file));
+    } catch (err) {
+      die(`cannot read the amqps ${what} ${resolve(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 1);
+    }
+  };
+  return { amqpsPort: config.amqps.port, amqpsCert: read(config.amqps.certFile, 'certificate'), amqpsKey: read(config.amqps.keyFile, 'key') };
+}
+
 function die(message: string, code: number): never {
   reportFailure(message);
   process.exit(code);
@@ -98,6 +111,7 @@ async function main(): Promise<void> {
     warnAtStart('--user puts its password in the process list, readable by every local user; use --users-file FILE (or CELERIAC_USERS_FILE)');
   }
   const users = usersOf(config);
+  const amqps = amqpsOf(config);
   const dataProblem = checkDataFile(config.dataFile);
   if (dataProblem !== undefined) die(dataProblem, 1);
   const dataFile = config.dataFile === ':memory:' ? ':memory:' : resolve(config.dataFile);
@@ -129,6 +143,8 @@ async function main(): Promise<void> {
     broker = await startBroker({
       port: config.port,
       host: config.host,
+      ...(config.amqpPort === undefined ? {} : { amqpPort: config.amqpPort }),
+      ...(amqps ?? {}),
       dataFile,
       durability: config.durability,
       ...(users.length === 0 ? {} : { users }),
@@ -152,8 +168,13 @@ async function main(): Promise<void> {
 
   writeLog({
     level: 'info',
-    msg: `celeriac broker listening on ${broker.url} (${broker.httpUrl}), data ${dataFile}, durability ${config.durability}`,
-    fields: { url: broker.url, httpUrl: broker.httpUrl, data: dataFile, durability: config.durability },
+    msg: `celeriac broker listening on ${broker.url} (${broker.httpUrl})${[broker.amqpUrl, broker.amqpsUrl].filter((u) => u !== undefined).map((u) => ` and ${u}`).join('')}, data ${dataFile}, durability ${config.durability}`,
+    fields: {
+      url: broker.url, httpUrl: broker.httpUrl,
+      ...(broker.amqpUrl === undefined ? {} : { amqpUrl: broker.amqpUrl }),
+      ...(broker.amqpsUrl === undefined ? {} : { amqpsUrl: broker.amqpsUrl }),
+      data: dataFile, durability: config.durability,
+    },
   });
 
   stop = () => {

@@ -10,6 +10,10 @@ import { parseUserArg } from './user-arg.js';
 export interface BrokerServerConfig {
   port: number;
   host: string;
+  /** --amqp-port / CELERIAC_AMQP_PORT: the AMQP 0-9-1 listener's port (0 = any free port); absent = none. */
+  amqpPort?: number;
+  /** --amqps-port, --amqps-cert, --amqps-key: AMQP over TLS; the PEM files are read by broker-server. All three or none. */
+  amqps?: { port: number; certFile: string; keyFile: string };
   /** A file path, or ':memory:' for --memory. Relative paths are kept as given. */
   dataFile: string;
   durability: DurabilityMode;
@@ -69,6 +73,10 @@ interface FlagSpec {
  */
 export const FLAGS = [
   { flag: 'port', env: 'CELERIAC_PORT', kind: 'port', default: '5680', metavar: 'N', help: 'TCP port for WebSocket and HTTP; 0 picks a free port' },
+  { flag: 'amqp-port', env: 'CELERIAC_AMQP_PORT', kind: 'port', default: 'none (no AMQP listener)', metavar: 'N', help: 'TCP port for AMQP 0-9-1 clients (amqplib, Celery), on --host; 0 picks a free port' },
+  { flag: 'amqps-port', env: 'CELERIAC_AMQPS_PORT', kind: 'port', default: 'none (no TLS listener)', metavar: 'N', help: 'TCP port for AMQP 0-9-1 over TLS (amqps://), on --host; needs --amqps-cert and --amqps-key' },
+  { flag: 'amqps-cert', env: 'CELERIAC_AMQPS_CERT', kind: 'string', default: 'none', metavar: 'FILE', help: 'the amqps listener\'s certificate chain (PEM file)' },
+  { flag: 'amqps-key', env: 'CELERIAC_AMQPS_KEY', kind: 'string', default: 'none', metavar: 'FILE', help: 'the amqps listener\'s private key (PEM file)' },
   { flag: 'host', env: 'CELERIAC_HOST', kind: 'string', default: '127.0.0.1', metavar: 'ADDR', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'data', env: 'CELERIAC_DATA', kind: 'string', default: './celeriac.db', metavar: 'FILE', help: 'SQLite file holding exchanges, queues and messages' },
   { flag: 'memory', env: 'CELERIAC_MEMORY', kind: 'bool', default: 'off', help: 'keep everything in memory (lost on exit); for tests' },
@@ -107,7 +115,8 @@ export function usage(): string {
   return [
     'Usage: broker-server [options]',
     '',
-    'Runs the celeriac broker: WebSocket protocol and HTTP management API on one port.',
+    'Runs the celeriac broker: WebSocket protocol and HTTP management API on one port,',
+    'and with --amqp-port an AMQP 0-9-1 listener on another.',
     'Every option can also be set by its environment variable; a flag wins over the variable.',
     'Sizes take an optional k, m or g suffix (powers of 1024).',
     '',
@@ -266,6 +275,15 @@ function parseOrThrow(argv: readonly string[], env: Readonly<Record<string, stri
   }
 
   const config: BrokerServerConfig = { port, host, dataFile, durability, users, vhosts, limits, logFormat };
+  const amqpArg = pick('amqp-port');
+  if (amqpArg !== undefined) config.amqpPort = parsePort(amqpArg.raw, amqpArg.source);
+  const [amqpsPort, certFile, keyFile] = [pick('amqps-port'), pick('amqps-cert'), pick('amqps-key')];
+  if (amqpsPort !== undefined || certFile !== undefined || keyFile !== undefined) {
+    if (amqpsPort === undefined || certFile === undefined || keyFile === undefined || certFile.raw.trim() === '' || keyFile.raw.trim() === '') {
+      throw new UsageError('--amqps-port, --amqps-cert and --amqps-key go together: give all three');
+    }
+    config.amqps = { port: parsePort(amqpsPort.raw, amqpsPort.source), certFile: certFile.raw, keyFile: keyFile.raw };
+  }
   if (Array.isArray(values.user) && values.user.length > 0) config.passwordsInArgv = true;
   const metricsEnv = env.CELERIAC_METRICS_OPEN === undefined ? false : parseBool(env.CELERIAC_METRICS_OPEN, 'CELERIAC_METRICS_OPEN');
   if (values['metrics-open'] === true || metricsEnv) config.metricsOpen = true;

@@ -9,11 +9,12 @@ export interface StartContext {
 }
 
 /** The first `code` string found on the error or along its `cause` chain. */
-function findCode(err: unknown): { code: string; message: string } | undefined {
+function findCode(err: unknown): { code: string; message: string; port: number | undefined } | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 8 && cur !== null && typeof cur === 'object'; depth++) {
-    const { code, message, cause } = cur as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof code === 'string' && !code.startsWith('ERR_')) return { code, message: typeof message === 'string' ? message : '' };
+    const { code, message, cause, port } = cur as { code?: unknown; message?: unknown; cause?: unknown; port?: unknown };
+    // A listen error names its port: the WebSocket/HTTP one or the AMQP one.
+    if (typeof code === 'string' && !code.startsWith('ERR_')) return { code, message: typeof message === 'string' ? message : '', port: typeof port === 'number' ? port : undefined };
     cur = cause;
   }
   return undefined;
@@ -31,9 +32,9 @@ export function describeStartError(err: unknown, ctx: StartContext): string {
   const top = messageOf(err).split('\n')[0]!;
   if (top.startsWith('cannot open data file')) return top;
   switch (found?.code) {
-    case 'EADDRINUSE': return `port ${ctx.port} on ${ctx.host} is already in use`;
+    case 'EADDRINUSE': return `port ${found.port ?? ctx.port} on ${ctx.host} is already in use`;
     case 'EADDRNOTAVAIL': return `cannot listen on ${ctx.host}: no such address on this machine`;
-    case 'EACCES': return found.message.includes('listen') ? `permission denied to listen on port ${ctx.port} on ${ctx.host}` : `permission denied: ${found.message}`;
+    case 'EACCES': return found.message.includes('listen') ? `permission denied to listen on port ${found.port ?? ctx.port} on ${ctx.host}` : `permission denied: ${found.message}`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN': return `cannot resolve host ${ctx.host}`;
     case 'SQLITE_NOTADB': return `data file ${file} is not a celeriac database (SQLite: ${found.message})`;

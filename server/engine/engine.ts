@@ -200,7 +200,7 @@ export class Engine implements EngineApi {
   queueFor(conn: Conn, name: string): Queue<Conn> {
     const q = this.vhostOf(conn).queues.get(name);
     if (q === undefined) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${conn.info.vhost}'`, { queue: name });
-    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (q.owner !== null && q.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
     return q;
   }
 
@@ -215,8 +215,17 @@ export class Engine implements EngineApi {
     this.vhostOf(conn);
     this.conns.add(conn);
     // After the caller's welcome: a flow frame must never be a connection's first frame.
-    if (this.blocked) queueMicrotask(() => { if (this.blocked && !conn.closed) sink.flow(false, 'broker over its limits'); });
+    if (this.blocked) queueMicrotask(() => { if (this.blocked && !conn.closed) sink.flow?.(false, 'broker over its limits'); });
     return conn;
+  }
+
+  openChannel(c: EngineConnection, sink: DeliverySink): EngineConnection {
+    const parent = asConn(c);
+    if (parent.closed || parent.parent !== null) throw new Error('openChannel: the parent must be an open connection, not a channel');
+    const channel = new Conn(parent.info, sink, parent);
+    parent.channels.add(channel);
+    this.conns.add(channel);
+    return channel;
   }
 
   closeConnection(c: EngineConnection): void {
@@ -224,6 +233,8 @@ export class Engine implements EngineApi {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    for (const channel of [...conn.channels]) this.closeConnection(channel);
+    conn.parent?.channels.delete(conn);
     for (const cancel of conn.waits) cancel();
     conn.waits.clear();
     this.beat.forget(conn);
@@ -241,7 +252,33 @@ export class Engine implements EngineApi {
       this.flow.settleNegative(u, true);
       touched.add(u.queue);
     }
+    this.drainSettled(conn, touched);
+  }
+
+  /**
+   * Delivers again after settlements: the queues of the settled deliveries, and, when the Conn has
+   * a prefetch of its own, every queue it consumes from (a slot freed by one queue's ack may be
+   * the one another queue's consumer on the same channel waits for).
+   */
+  private drainSettled(conn: Conn, touched: Set<Queue<Conn>>): void {
+    if (conn.prefetch !== 0) for (const consumer of conn.consumers.values()) touched.add(consumer.queue);
     for (const q of touched) this.flow.drain(q);
+  }
+
+  setPrefetch(c: EngineConnection, count: number): void {
+    const conn = asConn(c);
+    if (!Number.isInteger(count) || count < 0 || count > 65535) throw fail('ERR_INVALID_ARGUMENT', `prefetch must be an integer from 0 to 65535, got ${count}`, { option: 'prefetch' });
+    conn.prefetch = count;
+    // A higher limit (or none) may let every queue the channel consumes from deliver again.
+    for (const consumer of conn.consumers.values()) this.flow.drain(consumer.queue);
+  }
+
+  recover(c: EngineConnection): void {
+    this.requeueAll(asConn(c), () => true);
+  }
+
+  checkExchange(c: EngineConnection, name: string): void {
+    if (name !== '' && name !== 'amq.default') this.exchangeFor(asConn(c), name);
   }
 
   declareExchange(c: EngineConnection, name: string, type: ExchangeType, options: ExchangeOptions): void {
@@ -275,6 +312,14 @@ export class Engine implements EngineApi {
 
   unbindQueue(c: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void {
     this.topology.unbindQueue(c, queue, exchange, pattern, args);
+  }
+
+  bindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    this.topology.bindExchange(c, destination, source, pattern, args);
+  }
+
+  unbindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    this.topology.unbindExchange(c, destination, source, pattern, args);
   }
 
   /** Checks a publish and finds its queues; throws (before anything changes) when it is refused. */
@@ -391,7 +436,7 @@ export class Engine implements EngineApi {
       each(u);
       touched.add(u.queue);
     }
-    for (const q of touched) this.flow.drain(q);
+    this.drainSettled(conn, touched);
   }
 
   ack(c: EngineConnection, tag: number, multiple: boolean): void {
@@ -542,7 +587,8 @@ export class Engine implements EngineApi {
     if (blocked === this.blocked) return;
     this.blocked = blocked;
     this.log(blocked ? 'warn' : 'info', blocked ? `publishers blocked: ${reason}` : 'publishers unblocked');
-    for (const conn of this.conns) conn.sink.flow(!blocked, reason);
+    // Connections only: a channel's connection speaks for it (AMQP connection.blocked).
+    for (const conn of this.conns) if (conn.parent === null) conn.sink.flow?.(!blocked, reason);
   }
 
   overview(): EngineOverview {
@@ -559,12 +605,12 @@ export class Engine implements EngineApi {
         });
       }
       for (const ex of vhost.exchanges.values()) {
-        exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, autoDelete: ex.autoDelete, internal: ex.internal, bindings: ex.bindings.length });
+        exchanges.push({ vhost: vhost.name, name: ex.name, type: ex.type, durable: ex.durable, autoDelete: ex.autoDelete, internal: ex.internal, bindings: ex.bindingCount });
       }
     }
     return {
       queues, exchanges,
-      connections: [...this.conns].map((c) => c.info),
+      connections: [...this.conns].filter((c) => c.parent === null).map((c) => c.info),
       totals: { ...this.flow.stats, messages },
       heldBytes: this.flowControl.heldBytes(),
       blocked: this.blocked,

@@ -1,11 +1,13 @@
-// Exchanges and their bindings: given a routing key (and headers), which queues get a copy.
-// Each type keeps an index suited to its matching rule, so routing cost does not grow with bindings.
+// Exchanges and their bindings: given a routing key (and headers), which queues get a copy, through
+// bindings to queues and to other exchanges (exchange.bind, RabbitMQ's exchange-to-exchange
+// bindings). Each type keeps an index suited to its matching rule, so routing cost does not grow
+// with bindings.
 import type { ExchangeType } from '../../shared/frames.js';
 import { TopicTrie } from './topic-trie.js';
 
-/** A binding as declared: queue, pattern (routing key or topic pattern) and arguments. */
+/** A binding as declared: destination (a queue, or an exchange), pattern (routing key or topic pattern) and arguments. */
 export interface Binding<Q> {
-  queue: Q;
+  destination: Q;
   pattern: string;
   args: Record<string, unknown>;
 }
@@ -24,15 +26,15 @@ class DirectRouter<Q> implements Router<Q> {
   add(b: Binding<Q>): void {
     let m = this.byKey.get(b.pattern);
     if (m === undefined) this.byKey.set(b.pattern, (m = new Map()));
-    m.set(b.queue, (m.get(b.queue) ?? 0) + 1);
+    m.set(b.destination, (m.get(b.destination) ?? 0) + 1);
     this.cached.delete(b.pattern);
   }
   remove(b: Binding<Q>): void {
     const m = this.byKey.get(b.pattern);
-    const n = m?.get(b.queue);
+    const n = m?.get(b.destination);
     if (m === undefined || n === undefined) return;
-    if (n > 1) m.set(b.queue, n - 1);
-    else m.delete(b.queue);
+    if (n > 1) m.set(b.destination, n - 1);
+    else m.delete(b.destination);
     if (m.size === 0) this.byKey.delete(b.pattern);
     this.cached.delete(b.pattern);
   }
@@ -53,14 +55,14 @@ class FanoutRouter<Q> implements Router<Q> {
   private readonly counts = new Map<Q, number>();
   private cached: Q[] | null = null;
   add(b: Binding<Q>): void {
-    this.counts.set(b.queue, (this.counts.get(b.queue) ?? 0) + 1);
+    this.counts.set(b.destination, (this.counts.get(b.destination) ?? 0) + 1);
     this.cached = null;
   }
   remove(b: Binding<Q>): void {
-    const n = this.counts.get(b.queue);
+    const n = this.counts.get(b.destination);
     if (n === undefined) return;
-    if (n <= 1) this.counts.delete(b.queue);
-    else this.counts.set(b.queue, n - 1);
+    if (n <= 1) this.counts.delete(b.destination);
+    else this.counts.set(b.destination, n - 1);
     this.cached = null;
   }
   route(): readonly Q[] {
@@ -70,8 +72,8 @@ class FanoutRouter<Q> implements Router<Q> {
 
 class TopicRouter<Q> implements Router<Q> {
   private readonly trie = new TopicTrie<Q>();
-  add(b: Binding<Q>): void { this.trie.add(b.pattern, b.queue); }
-  remove(b: Binding<Q>): void { this.trie.remove(b.pattern, b.queue); }
+  add(b: Binding<Q>): void { this.trie.add(b.pattern, b.destination); }
+  remove(b: Binding<Q>): void { this.trie.remove(b.pattern, b.destination); }
   route(routingKey: string): readonly Q[] { return this.trie.match(routingKey); }
 }
 
@@ -86,7 +88,7 @@ class HeadersRouter<Q> implements Router<Q> {
     this.bindings.push({ b, any: b.args['x-match'] === 'any', keys: Object.keys(b.args).filter((k) => !k.startsWith('x-')) });
   }
   remove(b: Binding<Q>): void {
-    const i = this.bindings.findIndex((x) => x.b.queue === b.queue && x.b.pattern === b.pattern && sameArgs(x.b.args, b.args));
+    const i = this.bindings.findIndex((x) => x.b.destination === b.destination && x.b.pattern === b.pattern && sameArgs(x.b.args, b.args));
     if (i >= 0) this.bindings.splice(i, 1);
   }
   route(_key: string, headers: Record<string, unknown> | undefined): readonly Q[] {
@@ -94,7 +96,7 @@ class HeadersRouter<Q> implements Router<Q> {
     const h = headers ?? {};
     for (const { b, any, keys } of this.bindings) {
       const hits = keys.filter((k) => k in h && (b.args[k] === undefined || b.args[k] === null || h[k] === b.args[k])).length;
-      if (any ? hits > 0 : hits === keys.length) out.add(b.queue);
+      if (any ? hits > 0 : hits === keys.length) out.add(b.destination);
     }
     return [...out];
   }
@@ -116,8 +118,13 @@ export function sameArgs(a: Record<string, unknown>, b: Record<string, unknown>)
 
 /** An exchange of one virtual host with its bindings. */
 export class Exchange<Q> {
+  /** Bindings to queues. */
   readonly bindings: Binding<Q>[] = [];
+  /** Bindings to other exchanges, this one their source (exchange.bind). */
+  readonly exchangeBindings: Binding<Exchange<Q>>[] = [];
   private readonly router: Router<Q>;
+  /** Created with the first exchange binding: routing without any pays nothing for them. */
+  private exchangeRouter: Router<Exchange<Q>> | null = null;
 
   constructor(
     readonly name: string,
@@ -127,21 +134,26 @@ export class Exchange<Q> {
     readonly internal: boolean,
     readonly args: Record<string, unknown>,
   ) {
-    this.router = type === 'direct' ? new DirectRouter() : type === 'fanout' ? new FanoutRouter() : type === 'topic' ? new TopicRouter() : new HeadersRouter();
+    this.router = routerOf(type);
   }
 
-  /** Adds a binding; returns false when the same one exists already (binding is idempotent). */
+  /** Bindings of which this exchange is the source, to queues and to exchanges (what auto-delete and if-unused count). */
+  get bindingCount(): number {
+    return this.bindings.length + this.exchangeBindings.length;
+  }
+
+  /** Adds a binding to a queue; returns false when the same one exists already (binding is idempotent). */
   bind(queue: Q, pattern: string, args: Record<string, unknown>): boolean {
-    if (this.findBinding(queue, pattern, args) >= 0) return false;
-    const b = { queue, pattern, args };
+    if (findBinding(this.bindings, queue, pattern, args) >= 0) return false;
+    const b = { destination: queue, pattern, args };
     this.bindings.push(b);
     this.router.add(b);
     return true;
   }
 
-  /** Removes a binding; returns false when there was none. */
+  /** Removes a binding to a queue; returns false when there was none. */
   unbind(queue: Q, pattern: string, args: Record<string, unknown>): boolean {
-    const i = this.findBinding(queue, pattern, args);
+    const i = findBinding(this.bindings, queue, pattern, args);
     if (i < 0) return false;
     const [b] = this.bindings.splice(i, 1);
     this.router.remove(b!);
@@ -153,7 +165,7 @@ export class Exchange<Q> {
     let n = 0;
     for (let i = this.bindings.length - 1; i >= 0; i--) {
       const b = this.bindings[i]!;
-      if (b.queue !== queue) continue;
+      if (b.destination !== queue) continue;
       this.bindings.splice(i, 1);
       this.router.remove(b);
       n++;
@@ -161,11 +173,67 @@ export class Exchange<Q> {
     return n;
   }
 
-  route(routingKey: string, headers: Record<string, unknown> | undefined): readonly Q[] {
-    return this.router.route(routingKey, headers);
+  /** Adds a binding to exchange `destination`; returns false when the same one exists already. */
+  bindExchange(destination: Exchange<Q>, pattern: string, args: Record<string, unknown>): boolean {
+    if (findBinding(this.exchangeBindings, destination, pattern, args) >= 0) return false;
+    const b = { destination, pattern, args };
+    this.exchangeBindings.push(b);
+    (this.exchangeRouter ??= routerOf<Exchange<Q>>(this.type)).add(b);
+    return true;
   }
 
-  private findBinding(queue: Q, pattern: string, args: Record<string, unknown>): number {
-    return this.bindings.findIndex((b) => b.queue === queue && b.pattern === pattern && sameArgs(b.args, args));
+  /** Removes a binding to exchange `destination`; returns false when there was none. */
+  unbindExchange(destination: Exchange<Q>, pattern: string, args: Record<string, unknown>): boolean {
+    const i = findBinding(this.exchangeBindings, destination, pattern, args);
+    if (i < 0) return false;
+    const [b] = this.exchangeBindings.splice(i, 1);
+    this.exchangeRouter!.remove(b!);
+    if (this.exchangeBindings.length === 0) this.exchangeRouter = null;
+    return true;
   }
+
+  /** Removes every binding to exchange `destination` (it is being deleted); returns how many. */
+  unbindDestination(destination: Exchange<Q>): number {
+    let n = 0;
+    for (let i = this.exchangeBindings.length - 1; i >= 0; i--) {
+      const b = this.exchangeBindings[i]!;
+      if (b.destination !== destination) continue;
+      this.exchangeBindings.splice(i, 1);
+      this.exchangeRouter!.remove(b);
+      n++;
+    }
+    if (this.exchangeBindings.length === 0) this.exchangeRouter = null;
+    return n;
+  }
+
+  /**
+   * The queues a message of this key and headers goes to: this exchange's own, and those of the
+   * exchanges it is bound to, each matched by its own type and bindings with the same key and
+   * headers (as RabbitMQ routes). Each queue gets one copy; an exchange reached twice (a cycle of
+   * bindings, two paths) is routed through once.
+   */
+  route(routingKey: string, headers: Record<string, unknown> | undefined): readonly Q[] {
+    const own = this.router.route(routingKey, headers);
+    if (this.exchangeRouter === null) return own;
+    const out = new Set(own);
+    this.routeThrough(routingKey, headers, out, new Set<Exchange<Q>>([this]));
+    return [...out];
+  }
+
+  private routeThrough(routingKey: string, headers: Record<string, unknown> | undefined, out: Set<Q>, seen: Set<Exchange<Q>>): void {
+    for (const next of this.exchangeRouter!.route(routingKey, headers)) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      for (const q of next.router.route(routingKey, headers)) out.add(q);
+      if (next.exchangeRouter !== null) next.routeThrough(routingKey, headers, out, seen);
+    }
+  }
+}
+
+function routerOf<D>(type: ExchangeType): Router<D> {
+  return type === 'direct' ? new DirectRouter() : type === 'fanout' ? new FanoutRouter() : type === 'topic' ? new TopicRouter() : new HeadersRouter();
+}
+
+function findBinding<D>(bindings: readonly Binding<D>[], destination: D, pattern: string, args: Record<string, unknown>): number {
+  return bindings.findIndex((b) => b.destination === destination && b.pattern === pattern && sameArgs(b.args, args));
 }

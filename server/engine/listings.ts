@@ -12,7 +12,10 @@ export function listBindings(vhosts: Iterable<VHost>): BindingOverview[] {
     }
     for (const ex of vhost.exchanges.values()) {
       for (const b of ex.bindings) {
-        out.push({ vhost: vhost.name, source: ex.name, destination: b.queue.name, destinationType: 'queue', routingKey: b.pattern, arguments: b.args });
+        out.push({ vhost: vhost.name, source: ex.name, destination: b.destination.name, destinationType: 'queue', routingKey: b.pattern, arguments: b.args });
+      }
+      for (const b of ex.exchangeBindings) {
+        out.push({ vhost: vhost.name, source: ex.name, destination: b.destination.name, destinationType: 'exchange', routingKey: b.pattern, arguments: b.args });
       }
     }
   }

@@ -84,7 +84,7 @@ export class MessageFlow {
   private readonly canTake = (c: Consumer<Conn>): boolean => {
     const conn = c.conn;
     if (conn.paused || conn.closed) return false;
-    if (!c.noAck && c.prefetch !== 0 && c.unacked >= c.prefetch) return false;
+    if (!c.noAck && ((c.prefetch !== 0 && c.unacked >= c.prefetch) || (conn.prefetch !== 0 && conn.consumerUnacked >= conn.prefetch))) return false;
     if (!conn.sink.writable()) {
       conn.paused = true;
       return false;
@@ -336,7 +336,10 @@ export class MessageFlow {
     } else {
       conn.unacked.set(tag, { msg, queue, consumer, at: this.o.now() });
       this.o.gauge.add(heldSize(msg));
-      if (consumer !== null) consumer.unacked++;
+      if (consumer !== null) {
+        consumer.unacked++;
+        conn.consumerUnacked++;
+      }
       queue.unacked++;
     }
     this.stats.delivered++;
@@ -347,7 +350,10 @@ export class MessageFlow {
   /** Forgets an outstanding delivery's accounting (ack, nack and reject all start here). */
   private release(u: Unacked): void {
     u.queue.unacked--;
-    if (u.consumer !== null) u.consumer.unacked--;
+    if (u.consumer !== null) {
+      u.consumer.unacked--;
+      u.consumer.conn.consumerUnacked--;
+    }
     this.o.gauge.sub(heldSize(u.msg));
   }
 

@@ -2,6 +2,7 @@
 // Everything here throws ERR_INVALID_ARGUMENT naming the option, before any state changes.
 import { fail } from '../../shared/errors.js';
 import { EXCHANGE_TYPES, type ConsumeOptions, type ExchangeType, type QueueOptions } from '../../shared/frames.js';
+import { namedQueueArgument, QUEUE_X_ARGUMENTS } from '../../shared/queue-arguments.js';
 
 /** RabbitMQ's default consumer_timeout: 30 minutes. */
 export const DEFAULT_CONSUMER_TIMEOUT = 30 * 60 * 1000;
@@ -28,8 +29,34 @@ function str(opts: Record<string, unknown>, key: string): void {
   if (v !== undefined && v !== null && typeof v !== 'string') throw fail('ERR_INVALID_ARGUMENT', `queue option '${key}' must be a string`, { option: key });
 }
 
-/** Checks queue options and returns them without null/undefined entries and without `passive`. */
-export function validateQueueOptions(raw: Record<string, unknown>): QueueOptions {
+/**
+ * RabbitMQ's x-arguments (`arguments`) as the named options they are. broker-server has no other
+ * kind of queue: an x-argument without a named option here (x-queue-type, x-single-active-consumer,
+ * ...) is refused rather than dropped, so a queue never silently lacks what its declare asked for.
+ */
+function withNamedArguments(raw: Record<string, unknown>): Record<string, unknown> {
+  const args = raw['arguments'];
+  const rest = { ...raw };
+  delete rest['arguments'];
+  if (args === undefined || args === null) return rest;
+  if (typeof args !== 'object' || Array.isArray(args)) throw fail('ERR_INVALID_ARGUMENT', "queue option 'arguments' must be a map of x-arguments", { option: 'arguments' });
+  for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
+    const named = namedQueueArgument(key);
+    if (named === undefined) {
+      throw fail('ERR_INVALID_ARGUMENT', `queue argument '${key}' is not supported by broker-server, which takes ${Object.values(QUEUE_X_ARGUMENTS).join(', ')}; RabbitMQ's other arguments (x-queue-type, ...) need an amqp:// broker`, { option: 'arguments', argument: key });
+    }
+    const given = rest[named];
+    if (given !== undefined && given !== null && given !== value) {
+      throw fail('ERR_INVALID_ARGUMENT', `queue argument '${key}' (${JSON.stringify(value)}) disagrees with option '${named}' (${JSON.stringify(given)})`, { option: named, argument: key });
+    }
+    rest[named] = value;
+  }
+  return rest;
+}
+
+/** Checks queue options and returns them without null/undefined entries, without `passive`, and with `arguments` as named options. */
+export function validateQueueOptions(given: Record<string, unknown>): QueueOptions {
+  const raw = withNamedArguments(given);
   for (const key of Object.keys(raw)) {
     if (!QUEUE_KEYS.has(key)) throw fail('ERR_INVALID_ARGUMENT', `unknown queue option '${key}'`, { option: key });
   }

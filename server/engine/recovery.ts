@@ -37,6 +37,12 @@ export function recoverTopology(engine: Engine, store: BrokerStore): void {
     const ex = vhost.exchanges.get(b.exchange);
     if (q !== undefined && ex !== undefined) ex.bind(q, b.pattern, b.arguments);
   }
+  for (const b of topo.exchangeBindings) {
+    const vhost = vhostOf(b.vhost);
+    const source = vhost.exchanges.get(b.source);
+    const destination = vhost.exchanges.get(b.destination);
+    if (source !== undefined && destination !== undefined) source.bindExchange(destination, b.pattern, b.arguments);
+  }
   const total = topo.queues.reduce((n, r) => n + (vhostOf(r.vhost).queues.get(r.name)?.messageCount ?? 0), 0);
-  if (topo.queues.length > 0) engine.log('info', `recovered ${topo.exchanges.length} exchanges, ${topo.queues.length} queues, ${topo.bindings.length} bindings, ${total} messages`);
+  if (topo.queues.length > 0) engine.log('info', `recovered ${topo.exchanges.length} exchanges, ${topo.queues.length} queues, ${topo.bindings.length + topo.exchangeBindings.length} bindings, ${total} messages`);
 }

@@ -44,17 +44,23 @@ export class TopologyOps {
     if (name === '' || name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange '${name}' cannot be deleted`, { exchange: name });
     const ex = vhost.exchanges.get(name);
     if (ex === undefined) return; // deleting what is not there succeeds, as in RabbitMQ 3.x
-    if (options.ifUnused === true && ex.bindings.length > 0) throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' has bindings`, { exchange: name });
+    if (options.ifUnused === true && ex.bindingCount > 0) throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' has bindings`, { exchange: name });
     this.removeExchange(vhost, ex);
   }
 
   removeExchange(vhost: VHost, ex: Exchange<Queue<Conn>>): void {
     vhost.exchanges.delete(ex.name);
+    // Bindings to it from other exchanges go with it; a source left without bindings may auto-delete.
+    const emptied: Exchange<Queue<Conn>>[] = [];
+    for (const source of vhost.exchanges.values()) {
+      if (source.unbindDestination(ex) > 0 && source.autoDelete && source.bindingCount === 0) emptied.push(source);
+    }
     if (ex.durable) {
       this.e.options.writer.flush();
-      // The store drops the exchange's bindings with it, in one transaction (one fsync).
+      // The store drops the exchange's bindings (and those to it) with it, in one transaction (one fsync).
       this.e.options.store.deleteExchange(vhost.name, ex.name);
     }
+    for (const source of emptied) if (vhost.exchanges.get(source.name) === source) this.removeExchange(vhost, source);
   }
 
   declareQueue(c: EngineConnection, rawName: string, raw: QueueOptions): QueueInfo {
@@ -66,7 +72,7 @@ export class TopologyOps {
     const name = rawName === '' && !passive ? `amq.gen-${randomBytes(16).toString('base64url')}` : rawName;
     const existing = vhost.queues.get(name);
     if (existing !== undefined) {
-      if (existing.owner !== null && existing.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+      if (existing.owner !== null && existing.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
       if (!passive && queueIdentity(existing.options) !== queueIdentity(options)) {
         throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' exists with other options (${queueIdentity(existing.options)}); declared with ${queueIdentity(options)}`, { queue: name });
       }
@@ -76,14 +82,14 @@ export class TopologyOps {
     if (passive) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${vhost.name}'`, { queue: name });
     if (name.startsWith('amq.') && rawName !== '') throw fail('ERR_ACCESS_DENIED', `queue names starting with 'amq.' are reserved`, { queue: name });
     const exclusive = options.exclusive === true;
-    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn : null, this.e.now(), this.e.flow.gauge);
+    const q = new Queue<Conn>(0, vhost.name, name, options, exclusive ? conn.owner : null, this.e.now(), this.e.flow.gauge);
     // Exclusive queues die with their connection, so they are never written to disk.
     if (q.durable && !exclusive) {
       this.e.options.writer.flush();
       q.id = this.e.options.store.saveQueue({ id: 0, vhost: vhost.name, name, autoDelete: options.autoDelete === true, options: options as Record<string, unknown> });
     }
     vhost.queues.set(name, q);
-    if (exclusive) conn.exclusiveQueues.add(q);
+    if (exclusive) conn.owner.exclusiveQueues.add(q);
     return { queue: name, messageCount: 0, consumerCount: 0 };
   }
 
@@ -91,7 +97,7 @@ export class TopologyOps {
     const conn = asConn(c);
     const q = this.e.vhostOf(conn).queues.get(name);
     if (q === undefined) return { messageCount: 0 };
-    if (q.owner !== null && q.owner !== conn) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (q.owner !== null && q.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
     if (options.ifUnused === true && q.consumers.length > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' has consumers`, { queue: name });
     if (options.ifEmpty === true && q.messageCount > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' is not empty`, { queue: name });
     const messageCount = q.readyCount + q.diskBacklog;
@@ -109,7 +115,7 @@ export class TopologyOps {
       consumer.conn.sink.consumerCancelled(consumer.tag, reason);
     }
     for (const ex of [...vhost.exchanges.values()]) {
-      if (ex.unbindQueue(q) > 0 && ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
+      if (ex.unbindQueue(q) > 0 && ex.autoDelete && ex.bindingCount === 0) this.removeExchange(vhost, ex);
     }
     this.e.flow.dropDelayed(q);
     this.e.flow.ttlQueues.delete(q);
@@ -165,7 +171,37 @@ export class TopologyOps {
       this.e.options.writer.flush();
       this.e.options.store.deleteBinding({ vhost: q.vhost, exchange, queue, pattern, arguments: args });
     }
-    if (ex.autoDelete && ex.bindings.length === 0) this.removeExchange(vhost, ex);
+    if (ex.autoDelete && ex.bindingCount === 0) this.removeExchange(vhost, ex);
+  }
+
+  /**
+   * Binds exchange `destination` to `source` (exchange.bind): what `source` matches by `pattern`
+   * (and `args`) is routed on by `destination` as well. Both must exist; the default exchange can
+   * be neither (ERR_ACCESS_DENIED, as RabbitMQ refuses it). Stored when both are durable.
+   */
+  bindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    const conn = asConn(c);
+    if (source === '' || destination === '') throw fail('ERR_ACCESS_DENIED', 'the default exchange cannot be bound to or from');
+    validateName('binding pattern', pattern);
+    const dest = this.e.exchangeFor(conn, destination);
+    const src = this.e.exchangeFor(conn, source);
+    if (src.bindExchange(dest, pattern, args) && src.durable && dest.durable) {
+      this.e.options.writer.flush();
+      this.e.options.store.saveExchangeBinding({ vhost: conn.info.vhost, source, destination, pattern, arguments: args });
+    }
+  }
+
+  unbindExchange(c: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void {
+    const conn = asConn(c);
+    if (source === '' || destination === '') throw fail('ERR_ACCESS_DENIED', 'the default exchange cannot be bound to or from');
+    const dest = this.e.exchangeFor(conn, destination);
+    const src = this.e.exchangeFor(conn, source);
+    if (!src.unbindExchange(dest, pattern, args)) return;
+    if (src.durable && dest.durable) {
+      this.e.options.writer.flush();
+      this.e.options.store.deleteExchangeBinding({ vhost: conn.info.vhost, source, destination, pattern, arguments: args });
+    }
+    if (src.autoDelete && src.bindingCount === 0) this.removeExchange(this.e.vhostOf(conn), src);
   }
 
 }

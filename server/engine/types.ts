@@ -35,8 +35,11 @@ export interface DeliverySink {
   deliver(delivery: Delivery): void;
   /** The broker cancelled a consumer (queue deleted, ack timeout). */
   consumerCancelled(consumerTag: string, reason: string): void;
-  /** Publishing is blocked (false) or allowed again (true) because of a memory or store limit. */
-  flow(active: boolean, reason: string): void;
+  /**
+   * Publishing is blocked (false) or allowed again (true) because of a memory or store limit. Told
+   * to connections only, never to a channel (openChannel), so a channel's sink omits it.
+   */
+  flow?(active: boolean, reason: string): void;
   /** Bytes waiting to be sent to this connection (flow control counts them as held); 0 when omitted. */
   bufferedBytes?(): number;
   /** Revoked task ids this connection holds deliveries of, or (terminate) may be running (a sink that has no use for it omits it). */
@@ -102,8 +105,26 @@ export interface BeatApi {
 /** The operations a session performs; every sync method throws CeleriacError on bad input. */
 export interface EngineApi {
   openConnection(info: ConnectionInfo, sink: DeliverySink): EngineConnection;
-  /** Requeues every unacked delivery, cancels consumers, deletes exclusive queues. */
+  /**
+   * Opens a channel of `conn` (an AMQP channel): a handle of its own for consumers, delivery tags,
+   * unacked deliveries and prefetch, that shares its connection's vhost and exclusive queues.
+   * Flow control is told to the connection's sink only.
+   */
+  openChannel(conn: EngineConnection, sink: DeliverySink): EngineConnection;
+  /**
+   * Requeues every unacked delivery, cancels consumers; for a connection, closes its channels and
+   * deletes its exclusive queues.
+   */
   closeConnection(conn: EngineConnection): void;
+  /**
+   * Sets the most unacked consumer deliveries across all consumers of `conn` (0 = no limit): AMQP's
+   * basic.qos with global set, as RabbitMQ reads it. Each consumer's own prefetch still applies.
+   */
+  setPrefetch(conn: EngineConnection, count: number): void;
+  /** Requeues every unacked delivery of `conn` (AMQP basic.recover with requeue), flagged redelivered. */
+  recover(conn: EngineConnection): void;
+  /** Throws ERR_NOT_FOUND unless exchange `name` exists in the connection's vhost ('' always does). */
+  checkExchange(conn: EngineConnection, name: string): void;
   declareExchange(conn: EngineConnection, name: string, type: ExchangeType, options: ExchangeOptions): void;
   deleteExchange(conn: EngineConnection, name: string, options: DeleteExchangeOptions): void;
   declareQueue(conn: EngineConnection, name: string, options: QueueOptions): QueueInfo;
@@ -111,6 +132,13 @@ export interface EngineApi {
   purgeQueue(conn: EngineConnection, name: string): { messageCount: number };
   bindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
   unbindQueue(conn: EngineConnection, queue: string, exchange: string, pattern: string, args: Record<string, unknown>): void;
+  /**
+   * Binds exchange `destination` to exchange `source` (AMQP exchange.bind): messages `source`
+   * matches are routed by `destination` too. ERR_NOT_FOUND for a missing exchange, ERR_ACCESS_DENIED
+   * for the default exchange.
+   */
+  bindExchange(conn: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void;
+  unbindExchange(conn: EngineConnection, destination: string, source: string, pattern: string, args: Record<string, unknown>): void;
   /**
    * Routes and enqueues; `done` runs after the commit for persistent messages in durable queues.
    * `track` registers a task id as PENDING in the result store in the same commit (when routed).
@@ -192,13 +220,13 @@ export interface QueueOverview {
   counters: { published: number; delivered: number; acked: number };
 }
 export interface ExchangeOverview { vhost: string; name: string; type: ExchangeType; durable: boolean; autoDelete: boolean; internal: boolean; bindings: number }
-/** A binding: exchange `source` routes `routingKey` (a pattern on topic exchanges) to queue `destination`. */
+/** A binding: exchange `source` routes `routingKey` (a pattern on topic exchanges) to queue or exchange `destination`. */
 export interface BindingOverview {
   vhost: string;
   /** The exchange; '' is the default exchange, which binds every queue under its own name. */
   source: string;
   destination: string;
-  destinationType: 'queue';
+  destinationType: 'queue' | 'exchange';
   routingKey: string;
   arguments: Record<string, unknown>;
 }

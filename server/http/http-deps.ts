@@ -26,7 +26,7 @@ export interface HttpDeps {
   startedAt: number;
   /** The broker's version, as in welcome. */
   version: string;
-  /** Open WebSocket connections, authenticated or not. */
+  /** Open WebSocket and AMQP connections, authenticated or not. */
   connections: () => number;
   /** Refused and throttled peers since start. */
   peers: () => PeerCounts;

@@ -52,7 +52,7 @@ export const EXCHANGE_SCHEMA = {
 export const BINDING_SCHEMA = {
   type: 'object',
   required: ['vhost', 'source', 'destination', 'destinationType', 'routingKey', 'arguments'],
-  properties: { vhost: str, source: str, destination: str, destinationType: { type: 'string', enum: ['queue'] }, routingKey: str, arguments: anyObject },
+  properties: { vhost: str, source: str, destination: str, destinationType: { type: 'string', enum: ['queue', 'exchange'] }, routingKey: str, arguments: anyObject },
 } as const;
 
 export const CONNECTION_SCHEMA = {

@@ -1,5 +1,6 @@
 // Every TCP connection of the broker's port, before HTTP or WebSocket code sees it: refused over
-// the caps (in total, per peer address), and closed when its handshake misses the deadline.
+// the caps (in total, per peer address), and closed when its handshake misses the deadline. The
+// AMQP listener's sockets count against the same caps (admitOther).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { fail, type CeleriacError } from '../../shared/errors.js';
@@ -108,24 +109,52 @@ export class ConnectionGuard {
   }
 
   private admit(socket: Socket): boolean {
-    // IPv6 peers are counted per /64: one host may hold all of it.
+    const refusal = this.overCap(socket);
+    if (refusal !== undefined) {
+      this.refuse(socket, refusal);
+      return false;
+    }
+    const t = this.track(socket, false);
+    this.arm(socket, t);
+    return true;
+  }
+
+  /**
+   * Counts a socket of the broker's AMQP listener against the same caps, until it closes; returns
+   * the refusal when over one (the listener closes the socket: AMQP has no way to say why before
+   * the handshake). Its handshake deadline is the AMQP connection's own.
+   */
+  admitOther(socket: Socket): CeleriacError | undefined {
+    const refusal = this.overCap(socket);
+    if (refusal !== undefined) {
+      this.counts.refused++;
+      return refusal;
+    }
+    this.track(socket, true);
+    return undefined;
+  }
+
+  /** The refusal of a new socket over a cap, or undefined. IPv6 peers are counted per /64: one host may hold all of it. */
+  private overCap(socket: Socket): CeleriacError | undefined {
     const address = peerKey(socket.remoteAddress);
     const { maxConnections, maxConnectionsPerAddress } = this.settings;
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (maxConnections > 0 && this.sockets.size >= maxConnections) {
-      this.refuse(socket, fail('ERR_TOO_MANY_CONNECTIONS', `the broker holds ${this.sockets.size} connections, its limit (maxConnections ${maxConnections}); retry later`, { limit: maxConnections }));
-      return false;
+      return fail('ERR_TOO_MANY_CONNECTIONS', `the broker holds ${this.sockets.size} connections, its limit (maxConnections ${maxConnections}); retry later`, { limit: maxConnections });
     }
     if (maxConnectionsPerAddress > 0 && fromAddress >= maxConnectionsPerAddress) {
-      this.refuse(socket, fail('ERR_TOO_MANY_CONNECTIONS', `${address} holds ${fromAddress} connections, the limit per address (maxConnectionsPerAddress ${maxConnectionsPerAddress}); close some or retry later`, { address, limit: maxConnectionsPerAddress }));
-      return false;
+      return fail('ERR_TOO_MANY_CONNECTIONS', `${address} holds ${fromAddress} connections, the limit per address (maxConnectionsPerAddress ${maxConnectionsPerAddress}); close some or retry later`, { address, limit: maxConnectionsPerAddress });
     }
-    this.perAddress.set(address, fromAddress + 1);
-    const t: Tracked = { address, deadline: Date.now() + this.settings.handshakeTimeout, timer: null, inFlight: 0, handedOver: false };
+    return undefined;
+  }
+
+  private track(socket: Socket, handedOver: boolean): Tracked {
+    const address = peerKey(socket.remoteAddress);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const t: Tracked = { address, deadline: Date.now() + this.settings.handshakeTimeout, timer: null, inFlight: 0, handedOver };
     this.sockets.set(socket, t);
-    this.arm(socket, t);
     socket.once('close', () => this.forget(socket));
-    return true;
+    return t;
   }
 
   /** Request headers are complete: no deadline until its response is finished (keep-alive re-arms). */

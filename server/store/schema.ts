@@ -186,9 +186,22 @@ export const MIGRATIONS: readonly string[] = [
 
   INSERT INTO meta (key, value) VALUES ('max_event_id', 0);
   `,
-  // 7: the event log's chunks move out of SQLite, to segment files beside the data file
+  // 7: exchange-to-exchange bindings (AMQP exchange.bind): source routes to destination, keyed by
+  // arguments too, as queue bindings are. Indexed by destination for deleting an exchange's incoming ones.
+  `
+  CREATE TABLE exchange_bindings (
+    vhost TEXT NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    PRIMARY KEY (vhost, source, destination, pattern, arguments)
+  ) WITHOUT ROWID;
+  CREATE INDEX exchange_bindings_by_destination ON exchange_bindings (vhost, destination);
+  `,
+  // 8: the event log's chunks move out of SQLite, to segment files beside the data file
   // (server/store/event-segments.ts): written once per commit, where SQLite wrote each page to the
-  // WAL and again at the checkpoint. Events stored by a build of migration 6 are not carried over
+  // WAL and again at the checkpoint. Events stored by a build of migrations 6-7 are not carried over
   // (the format was never released); their highest id is, so ids keep increasing. meta.max_event_id
   // stays: the highest id pruned.
   `

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { ExchangeType } from '../../shared/frames.js';
 import type {
   BindingRecord,
+  ExchangeBindingRecord,
   BrokerStore,
   DurabilityMode,
   ExchangeRecord,
@@ -106,6 +107,14 @@ interface BindingRow {
   vhost: string;
   exchange: string;
   queue: string;
+  pattern: string;
+  arguments: string;
+}
+
+interface ExchangeBindingRow {
+  vhost: string;
+  source: string;
+  destination: string;
   pattern: string;
   arguments: string;
 }
@@ -264,6 +273,10 @@ class SqliteStore implements BrokerStore {
   private readonly segments: EventSegments | null;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
+  private readonly selectExchangeBindings: Database.Statement<[], ExchangeBindingRow>;
+  private readonly insertExchangeBinding: Database.Statement;
+  private readonly removeExchangeBinding: Database.Statement;
+  private readonly removeExchangeBindingsOf: Database.Statement;
 
   constructor(db: Database.Database, location: string, needsSync: boolean) {
     this.db = db;
@@ -284,6 +297,16 @@ class SqliteStore implements BrokerStore {
     );
     this.removeExchange = db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?');
     this.removeExchangeBindings = db.prepare('DELETE FROM bindings WHERE vhost = ? AND exchange = ?');
+    this.selectExchangeBindings = db.prepare(
+      'SELECT vhost, source, destination, pattern, arguments FROM exchange_bindings ORDER BY vhost, source, destination, pattern',
+    );
+    this.insertExchangeBinding = db.prepare(
+      'INSERT OR IGNORE INTO exchange_bindings (vhost, source, destination, pattern, arguments) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.removeExchangeBinding = db.prepare(
+      'DELETE FROM exchange_bindings WHERE vhost = ? AND source = ? AND destination = ? AND pattern = ? AND arguments = ?',
+    );
+    this.removeExchangeBindingsOf = db.prepare('DELETE FROM exchange_bindings WHERE vhost = ? AND (source = ? OR destination = ?)');
     this.upsertNewQueue = db.prepare(
       `INSERT INTO queues (vhost, name, auto_delete, options) VALUES (?, ?, ?, ?)
        ON CONFLICT (vhost, name) DO UPDATE SET auto_delete = excluded.auto_delete, options = excluded.options
@@ -375,6 +398,7 @@ class SqliteStore implements BrokerStore {
     // Bindings whose source exchange is gone would come back at recovery pointing at nothing.
     this.deleteExchangeTx = db.transaction((vhost: string, name: string) => {
       this.removeExchangeBindings.run(vhost, name);
+      this.removeExchangeBindingsOf.run(vhost, name, name);
       this.removeExchange.run(vhost, name);
     });
   }
@@ -400,6 +424,13 @@ class SqliteStore implements BrokerStore {
         vhost: r.vhost,
         exchange: r.exchange,
         queue: r.queue,
+        pattern: r.pattern,
+        arguments: parseObject(r.arguments),
+      })),
+      exchangeBindings: this.selectExchangeBindings.all().map((r) => ({
+        vhost: r.vhost,
+        source: r.source,
+        destination: r.destination,
         pattern: r.pattern,
         arguments: parseObject(r.arguments),
       })),
@@ -444,6 +475,16 @@ class SqliteStore implements BrokerStore {
 
   deleteBinding(record: BindingRecord): void {
     this.removeBinding.run(record.vhost, record.exchange, record.queue, record.pattern, canonicalJson(record.arguments));
+    this.topologyDurable();
+  }
+
+  saveExchangeBinding(record: ExchangeBindingRecord): void {
+    this.insertExchangeBinding.run(record.vhost, record.source, record.destination, record.pattern, canonicalJson(record.arguments));
+    this.topologyDurable();
+  }
+
+  deleteExchangeBinding(record: ExchangeBindingRecord): void {
+    this.removeExchangeBinding.run(record.vhost, record.source, record.destination, record.pattern, canonicalJson(record.arguments));
     this.topologyDurable();
   }
 

@@ -71,10 +71,20 @@ export interface BindingRecord {
   arguments: Record<string, unknown>;
 }
 
+/** A binding of exchange `source` to exchange `destination` (exchange.bind). */
+export interface ExchangeBindingRecord {
+  vhost: string;
+  source: string;
+  destination: string;
+  pattern: string;
+  arguments: Record<string, unknown>;
+}
+
 export interface Topology {
   exchanges: ExchangeRecord[];
   queues: QueueRecord[];
   bindings: BindingRecord[];
+  exchangeBindings: ExchangeBindingRecord[];
 }
 
 /** A task result as stored: opaque body, state, when it was done and when it expires. */
@@ -252,7 +262,7 @@ export interface BrokerStore {
   readonly location: string;
   loadTopology(): Topology;
   saveExchange(record: ExchangeRecord): void;
-  /** Removes the exchange and the bindings whose source it is. */
+  /** Removes the exchange, the bindings whose source it is and the exchange bindings whose destination it is. */
   deleteExchange(vhost: string, name: string): void;
   /** Inserts or updates the queue; returns its id (assigned when record.id is 0). */
   saveQueue(record: QueueRecord): number;
@@ -260,6 +270,8 @@ export interface BrokerStore {
   deleteQueue(queueId: number): void;
   saveBinding(record: BindingRecord): void;
   deleteBinding(record: BindingRecord): void;
+  saveExchangeBinding(record: ExchangeBindingRecord): void;
+  deleteExchangeBinding(record: ExchangeBindingRecord): void;
   /** Applies one batch in one transaction; throws if the commit fails (nothing of it applied). */
   applyBatch(batch: WriteBatch): void;
   /** Up to `limit` messages of a queue, any lane, with id > afterId, in id order (tools and tests). */

@@ -161,11 +161,22 @@ t.test('a bad value throws naming the key as written', async (t) => {
   throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: 'http://guest@localhost//' }), /setting BROKER_URL/, /ws:\/\//);
   throwsInvalid(t, () => fromCeleryConfig({ CELERYD_POOL: 'gevent2' }), /setting CELERYD_POOL/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: [{ name: 'a', routing_key: 'a', consumer_arguments: {} }] }), /setting CELERY_QUEUES\[0\]\.consumerArguments/);
-  throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-ha-policy': 'all' } } } }), /CELERY_QUEUES\.a\.queue_arguments\['x-ha-policy'\]/);
-  // RabbitMQ's x-arguments become the queue's arguments (they are in ms already).
-  const withArgs = resolveSettings(fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-message-ttl': 5_000, 'x-dead-letter-exchange': 'dlx', 'x-max-priority': 10 } } } }));
-  t.match(withArgs.taskQueues.find((q) => q.name === 'a'), { name: 'a', maxPriority: 10, arguments: { messageTtl: 5_000, deadLetterExchange: 'dlx' } });
-  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'b', arguments: { messageTTL: 5 } as never }] }), /taskQueues\[0\]\.arguments\.messageTTL/);
+  throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'ha-policy': 'all' } } } }), /CELERY_QUEUES\.a\.queue_arguments\['ha-policy'\]/);
+  throwsInvalid(t, () => fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-queue-type': ['quorum'] } } } }), /CELERY_QUEUES\.a\.arguments\['x-queue-type'\] must be a string, a finite number or a boolean/);
+  // RabbitMQ's x-arguments become the queue's arguments (they are in ms already); those without a
+  // name of ours (x-queue-type, ...) are declared as given, as kombu's queue_arguments are.
+  const withArgs = resolveSettings(fromCeleryConfig({ CELERY_QUEUES: { a: { queue_arguments: { 'x-message-ttl': 5_000, 'x-dead-letter-exchange': 'dlx', 'x-max-priority': 10, 'x-queue-type': 'quorum' } } } }));
+  t.strictSame(withArgs.taskQueues.find((q) => q.name === 'a')?.arguments, { messageTtl: 5_000, deadLetterExchange: 'dlx', 'x-queue-type': 'quorum' });
+  t.match(withArgs.taskQueues.find((q) => q.name === 'a'), { name: 'a', maxPriority: 10 });
+  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'b', arguments: { messageTTL: 5 } as never }] }), /taskQueues\[0\]\.arguments\.messageTTL is not a known field .*or a RabbitMQ x-argument/);
+  // In taskQueues too: an x-argument of a named one is that one, and must agree with it when both are given.
+  const own = resolveSettings({ taskQueues: [{ name: 'c', maxPriority: 5, arguments: { 'x-delivery-limit': 3, 'x-max-priority': 5, 'x-single-active-consumer': true } }] });
+  t.strictSame(own.taskQueues[0]?.arguments, { deliveryLimit: 3, 'x-single-active-consumer': true });
+  t.equal(own.taskQueues[0]?.maxPriority, 5);
+  t.strictSame(resolveSettings({ taskQueues: own.taskQueues }).taskQueues, own.taskQueues, 'a resolved queue is accepted as input again');
+  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'd', arguments: { messageTtl: 5, 'x-message-ttl': 6 } }] }), /taskQueues\[0\]\.arguments\['x-message-ttl'\] must be the same as messageTtl/);
+  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'd', maxPriority: 5, arguments: { 'x-max-priority': 9 } }] }), /taskQueues\[0\]\.arguments\['x-max-priority'\] must be the same as maxPriority/);
+  throwsInvalid(t, () => resolveSettings({ taskQueues: [{ name: 'd', arguments: { 'x-expires': 0 } }] }), /taskQueues\[0\]\.arguments\['x-expires'\] must be an integer >= 1/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_ROUTES: { 'x.y': { queue: 'q', routing_key: 'a', routingKey: 'b' } } }), /CELERY_ROUTES\['x\.y'\]\.routingKey/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERYBEAT_SCHEDULE: { x: { task: 't', schedule: -1 } } }), /setting CELERYBEAT_SCHEDULE\['x'\]\.schedule/);
   throwsInvalid(t, () => fromCeleryConfig({ CELERY_MESSAGE_COMPRESSION: 'bzip2' }), /setting CELERY_MESSAGE_COMPRESSION/);

@@ -1,5 +1,6 @@
-// resultBackend: the broker keeps results, so only the broker (any spelling, or 'rpc://') is
-// accepted; anything else is refused at new Celeriac(), resolveSettings() and fromCeleryConfig().
+// resultBackend: unset, 'rpc://' or the broker's URL (any spelling) mean the broker, which keeps
+// results; a redis:// or rediss:// URL is the Redis result backend; anything else is refused at
+// new Celeriac(), resolveSettings() and fromCeleryConfig().
 import t from 'tap';
 import { Celeriac } from '../../client/app/celeriac.js';
 import { fromCeleryConfig } from '../../client/app/celery-config.js';
@@ -60,4 +61,32 @@ t.test('sameBroker compares what the URL reaches, not its spelling', async (t) =
   t.ok(sameBroker('ws://h/%2F', 'ws://h/%2f'), 'the vhost is compared decoded');
   t.notOk(sameBroker('ws://h:1', 'wss://h:1'));
   t.notOk(sameBroker('ws://a:x@h:1', 'ws://a:y@h:1'));
+});
+
+t.test('a redis:// or rediss:// URL is the Redis result backend, kept as given, beside any broker', async (t) => {
+  for (const url of ['redis://localhost:6379/0', 'redis://:pw@10.0.0.1/3', 'rediss://user:pw@redis.example:6380/1?ssl_cert_reqs=CERT_NONE', 'redis://[::1]:6379']) {
+    t.equal(resolveSettings({ broker: BROKER, resultBackend: url }).resultBackend, url, url);
+    t.equal(resolveSettings({ broker: 'amqp://rabbit.example', resultBackend: url }).resultBackend, url);
+  }
+  const seed = new Celeriac(fromCeleryConfig({ BROKER_URL: 'amqp://guest:guest@rabbit.example//', CELERY_RESULT_BACKEND: 'redis://redis.example:6379/0' }));
+  t.equal(seed.settings.resultBackend, 'redis://redis.example:6379/0', "the seed's CELERY_RESULT_BACKEND");
+  t.equal(new Celeriac(fromCeleryConfig({ broker_url: BROKER, result_backend: 'rediss://r.example/2' })).settings.resultBackend, 'rediss://r.example/2');
+});
+
+t.test('a Redis URL that cannot work is refused naming the setting, its password masked', async (t) => {
+  throwsInvalid(t, () => resolveSettings({ broker: BROKER, resultBackend: 'redis://:secret@localhost/zero' }), /setting resultBackend/, /the database 'zero' is not a number/);
+  throwsInvalid(t, () => resolveSettings({ broker: BROKER, resultBackend: 'redis://localhost/0?ssl_cert_reqs=CERT_NONE' }), /a TLS connection is rediss:\/\//);
+  throwsInvalid(t, () => resolveSettings({ broker: BROKER, resultBackend: 'rediss://localhost/0?ssl_cert_reqs=maybe' }), /ssl_cert_reqs must be/);
+  throwsInvalid(t, () => fromCeleryConfig({ BROKER_URL: BROKER, CELERY_RESULT_BACKEND: 'redis:///0' }), /setting CELERY_RESULT_BACKEND/, /no host/);
+  try {
+    resolveSettings({ broker: BROKER, resultBackend: 'redis://:secret@localhost/zero' });
+  } catch (err) {
+    t.notMatch((err as Error).message, /secret/);
+  }
+});
+
+t.test('useBroker(): a Redis result backend stays', async (t) => {
+  const app = new Celeriac({ broker: BROKER, resultBackend: 'redis://localhost:6379/2' });
+  app.useBroker('ws://other.example:5680');
+  t.equal(app.settings.resultBackend, 'redis://localhost:6379/2');
 });

@@ -132,6 +132,11 @@ t.test('the engine imports no ws, fastify, better-sqlite3, node:net or node:http
   t.strictSame(reached, []);
 });
 
+t.test('the AMQP 0-9-1 codec is pure: it imports only its own files and shared/ (no sockets, no engine, no packages)', async (t) => {
+  t.ok(files.some((f) => f.startsWith('server/amqp/codec/')), 'server/amqp/codec has files');
+  t.strictSame(violations((f) => f.startsWith('server/amqp/codec/'), (i) => !/^(server\/amqp\/codec|shared)\//.test(i.target ?? '')), []);
+});
+
 t.test('only server/store/ imports better-sqlite3', async (t) => {
   t.strictSame(violations((f) => !f.startsWith('server/store/'), (i) => i.spec === 'better-sqlite3'), []);
 });

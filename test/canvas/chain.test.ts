@@ -1,5 +1,6 @@
 // Chains end to end: each step's result feeds the next, every step's result is stored, si() ignores
-// the parent value, a failed step fails the chain's get(), link/linkError callbacks run.
+// the parent value, a failed step fails the chain's get(), link/linkError callbacks run; steps by
+// name with app.signature().
 import t from 'tap';
 import { chain, type ChainResult } from '../../client/index.js';
 import { until } from '../helpers/wait.js';
@@ -105,4 +106,20 @@ t.test('a bad step or an empty chain fails when the chain is built, with a clear
   const add = app.task('tasks.add', (a: number, b: number) => a + b);
   t.throws(() => chain(add.s(1, 1), 42 as never), { code: 'ERR_INVALID_ARGUMENT', message: /chain step 1 must be a signature/ });
   t.throws(() => chain(...([] as never as [never])), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+t.test('app.signature(): a step by name that another app\'s worker runs, on its queue, with kwargs; a bad name or args is refused', async (t) => {
+  const { app, newApp, startWorker } = await taskEnv(t);
+  const add = app.task('tasks.add', (a: number, b: number) => a + b);
+  // The other app registers tasks.format on its own queue; `app` has no code for it.
+  const other = newApp();
+  other.task('tasks.format', (n: number, options: { unit: string }) => `${n} ${options.unit}`);
+  await Promise.all([startWorker(app), startWorker(other, { queues: ['format-q'] })]);
+  const format = app.signature<string>('tasks.format', [], { queue: 'format-q', kwargs: { unit: 'kg' } });
+  t.equal(format.task, 'tasks.format');
+  const r = await chain(add.s(2, 3), format).delay();
+  t.equal(await r.get({ timeout: 5_000 }), '5 kg', 'sent on by the first step\'s worker to the queue the signature names');
+  t.equal(await (await app.signature<number>('tasks.add', [20, 22]).delay()).get({ timeout: 5_000 }), 42, 'delay() of a signature by name');
+  t.throws(() => app.signature(''), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => app.signature('tasks.add', 'x' as unknown as unknown[]), { code: 'ERR_INVALID_ARGUMENT' });
 });

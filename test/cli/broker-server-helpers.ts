@@ -9,7 +9,7 @@ import { spawnScript, within, type Run } from './process-helpers.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/server/cli/broker-server.js', import.meta.url));
 export const WAIT_MS = 20_000;
-const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\), data (.+), durability (full|process)$/m;
+const LISTENING = /^celeriac broker listening on (ws:\/\/127\.0\.0\.1:(\d+)) \((http:\/\/127\.0\.0\.1:\d+)\)(?: and (amqp:\/\/127\.0\.0\.1:\d+))?(?: and (amqps:\/\/127\.0\.0\.1:\d+))?, data (.+), durability (full|process)$/m;
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 
@@ -26,7 +26,7 @@ export function start(t: Test, args: string[], opts: { env?: Record<string, stri
 }
 
 /** Resolves with the listening line's parts once printed; rejects if the process exits first. */
-export async function listening(run: Run): Promise<{ ws: string; port: number; http: string; data: string; durability: string }> {
+export async function listening(run: Run): Promise<{ ws: string; port: number; http: string; amqp: string | undefined; amqps: string | undefined; data: string; durability: string }> {
   const seen = new Promise<RegExpExecArray>((res, rej) => {
     const check = (): void => {
       const m = LISTENING.exec(run.stdout());
@@ -37,7 +37,7 @@ export async function listening(run: Run): Promise<{ ws: string; port: number; h
     void run.exited.then(({ code, signal }) => rej(new Error(`exited (${code ?? signal}) before listening:\n${run.stdout()}${run.stderr()}`)));
   });
   const m = await within(seen, WAIT_MS, 'broker-server printing its URLs');
-  return { ws: m[1]!, port: Number(m[2]), http: m[3]!, data: m[4]!, durability: m[5]! };
+  return { ws: m[1]!, port: Number(m[2]), http: m[3]!, amqp: m[4], amqps: m[5], data: m[6]!, durability: m[7]! };
 }
 
 /** Runs a command that must exit by itself; returns its exit code and output. */

@@ -181,6 +181,24 @@ t.test('the events retention flags, by flag and by env var; 0 stores none', asyn
   t.match(usageError(['--events-max-age', 'a day']), /--events-max-age expects a duration/);
 });
 
+t.test('--amqp-port, by flag and by env var; unset means no AMQP listener', async (t) => {
+  t.equal(run([]).amqpPort, undefined);
+  t.equal(run(['--amqp-port', '5672']).amqpPort, 5672);
+  t.equal(run([], { CELERIAC_AMQP_PORT: '0' }).amqpPort, 0, '0 picks a free port');
+  t.equal(run(['--amqp-port', '5673'], { CELERIAC_AMQP_PORT: '5672' }).amqpPort, 5673, 'the flag wins');
+  t.match(usageError(['--amqp-port', 'amqp']), /--amqp-port expects a port number 0-65535/);
+  t.match(usageError([], { CELERIAC_AMQP_PORT: '70000' }), /CELERIAC_AMQP_PORT expects a port number/);
+});
+
+t.test('--amqps-port, --amqps-cert and --amqps-key: all three, by flag or env var, or none', async (t) => {
+  t.equal(run([]).amqps, undefined);
+  t.same(run(['--amqps-port', '5671', '--amqps-cert', 'c.pem', '--amqps-key', 'k.pem']).amqps, { port: 5671, certFile: 'c.pem', keyFile: 'k.pem' });
+  t.same(run([], { CELERIAC_AMQPS_PORT: '0', CELERIAC_AMQPS_CERT: '/tls/c.pem', CELERIAC_AMQPS_KEY: '/tls/k.pem' }).amqps, { port: 0, certFile: '/tls/c.pem', keyFile: '/tls/k.pem' });
+  t.match(usageError(['--amqps-port', '5671']), /--amqps-port, --amqps-cert and --amqps-key go together/);
+  t.match(usageError(['--amqps-cert', 'c.pem', '--amqps-key', 'k.pem']), /go together/);
+  t.match(usageError(['--amqps-port', 'tls', '--amqps-cert', 'c.pem', '--amqps-key', 'k.pem']), /--amqps-port expects a port number/);
+});
+
 t.test('--users-file, the connection caps and the handshake timeout, by flag and by env var', async (t) => {
   t.equal(run([], { CELERIAC_USERS_FILE: '/etc/celeriac/users' }).usersFile, '/etc/celeriac/users');
   t.equal(run(['--users-file', 'a.txt'], { CELERIAC_USERS_FILE: 'b.txt' }).usersFile, 'a.txt', 'the flag wins');

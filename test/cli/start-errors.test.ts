@@ -11,6 +11,8 @@ function sysError(code: string, message: string): Error {
 
 t.test('listen failures name the port and host', async (t) => {
   t.equal(describeStartError(sysError('EADDRINUSE', 'listen EADDRINUSE: address already in use 127.0.0.1:5680'), ctx), 'port 5680 on 127.0.0.1 is already in use');
+  // A listen error names its port: the AMQP listener's may be the busy one.
+  t.equal(describeStartError(Object.assign(sysError('EADDRINUSE', 'listen EADDRINUSE: address already in use 127.0.0.1:5672'), { port: 5672 }), ctx), 'port 5672 on 127.0.0.1 is already in use');
   t.equal(describeStartError(sysError('EADDRNOTAVAIL', 'listen EADDRNOTAVAIL'), ctx), 'cannot listen on 127.0.0.1: no such address on this machine');
   t.equal(describeStartError(sysError('EACCES', 'listen EACCES: permission denied 127.0.0.1:80'), { ...ctx, port: 80 }), 'permission denied to listen on port 80 on 127.0.0.1');
   t.equal(describeStartError(sysError('ENOTFOUND', 'getaddrinfo ENOTFOUND nohost'), { ...ctx, host: 'nohost' }), 'cannot resolve host nohost');

@@ -148,3 +148,19 @@ t.test('bad queue options are refused with a clear error', async (t) => {
   await t.rejects(conn.assertQueue(unique('q'), { overflow: 'nope' as 'drop-head' }), { code: 'ERR_INVALID_ARGUMENT', message: /overflow/ });
   await t.rejects(conn.publish('', 'x', Buffer.from('x'), { priority: -3 }), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+t.test("RabbitMQ's x-arguments: those of a named option are honoured as it, any other is refused, not dropped", async (t) => {
+  const { conn } = await brokerAndClient(t);
+  const q = unique('xargs');
+  await conn.assertQueue(q, { arguments: { 'x-max-priority': 5, 'x-message-ttl': 60_000 } });
+  t.equal((await conn.assertQueue(q, { maxPriority: 5, messageTtl: 60_000 })).queue, q, 'the same queue as one declared with the named options');
+  await t.rejects(conn.assertQueue(q, { arguments: { 'x-max-priority': 6, 'x-message-ttl': 60_000 } }), { code: 'ERR_PRECONDITION_FAILED' });
+  for (const [b, p] of [['low', 1], ['high', 5]] as const) await conn.publish('', q, Buffer.from(b), { priority: p });
+  const got: string[] = [];
+  for (let m = await conn.get(q, { noAck: true }); m !== null; m = await conn.get(q, { noAck: true })) got.push(m.body.toString());
+  t.same(got, ['high', 'low'], 'x-max-priority made it a priority queue');
+  const quorum = unique('quorum');
+  await t.rejects(conn.assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'quorum' } }), { code: 'ERR_INVALID_ARGUMENT', message: /'x-queue-type' is not supported by broker-server/ });
+  await t.rejects(conn.checkQueue(quorum), { code: 'ERR_NOT_FOUND' }, 'nothing was declared');
+  await t.rejects(conn.assertQueue(unique('q'), { maxPriority: 5, arguments: { 'x-max-priority': 9 } }), { code: 'ERR_INVALID_ARGUMENT', message: /disagrees with option 'maxPriority'/ });
+});

@@ -56,7 +56,7 @@ function newQueue(store: BrokerStore, vhost = '/'): { id: number; name: string }
 export function storeConformance(t: Test, factory: StoreFactory): void {
   t.test('empty store', async (t) => {
     const store = openFor(t, factory(t));
-    t.same(store.loadTopology(), { exchanges: [], queues: [], bindings: [] });
+    t.same(store.loadTopology(), { exchanges: [], queues: [], bindings: [], exchangeBindings: [] });
     t.equal(store.maxMessageId(), 0);
     t.equal(store.countMessages(1), 0);
     t.same(store.loadMessages(1, 0, 10), []);
@@ -121,6 +121,25 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.loadTopology().bindings, [plain]);
     store.deleteBinding({ ...plain, pattern: 'other' });
     t.same(store.loadTopology().bindings, [plain], 'deleting a binding that does not exist changes nothing');
+  });
+
+  t.test('exchange bindings: idempotent save, identity includes arguments, exact delete, gone with either exchange', async (t) => {
+    const store = openFor(t, factory(t));
+    const [src, dst, other] = [unique('src'), unique('dst'), unique('other')];
+    const plain = { vhost: '/', source: src, destination: dst, pattern: 'a.#', arguments: {} };
+    const withArgs = { ...plain, arguments: { 'x-match': 'any', b: 2 } };
+    store.saveExchangeBinding(plain);
+    store.saveExchangeBinding(plain);
+    store.saveExchangeBinding(withArgs);
+    store.saveExchangeBinding({ ...withArgs, arguments: { b: 2, 'x-match': 'any' } });
+    t.equal(store.loadTopology().exchangeBindings.length, 2);
+    store.deleteExchangeBinding({ ...withArgs, arguments: { b: 2, 'x-match': 'any' } });
+    t.same(store.loadTopology().exchangeBindings, [plain]);
+    store.saveExchangeBinding({ vhost: '/', source: other, destination: src, pattern: '', arguments: {} });
+    store.saveExchangeBinding({ vhost: 'v2', source: src, destination: dst, pattern: '', arguments: {} });
+    // Deleting an exchange drops the bindings it is the source of and those it is the destination of, in its vhost.
+    store.deleteExchange('/', src);
+    t.same(store.loadTopology().exchangeBindings, [{ vhost: 'v2', source: src, destination: dst, pattern: '', arguments: {} }]);
   });
 
   t.test('applyBatch: inserts, then counts, then deletes', async (t) => {

@@ -1,7 +1,9 @@
 // Call options end to end: countdown and eta held by the broker, expires turning a late task into
-// REVOKED, explicit queue / routing key / exchange, priority, headers, ignoreResult, taskId.
+// REVOKED, explicit queue / routing key / exchange, priority, headers, ignoreResult, taskId; an eta
+// sent without the broker's delay (as Celery sends it) handed back to the broker by the worker.
 import t from 'tap';
 import type { TaskContext } from '../../client/index.js';
+import { prepareTask } from '../../client/tasks/producer.js';
 import { until } from '../helpers/wait.js';
 import { taskEnv } from './task-helpers.js';
 
@@ -77,4 +79,24 @@ t.test('early acks (default): the message is acked when the task starts', async 
   release();
   t.equal(await r1.get({ timeout: 5_000 }), 'released');
   t.equal(await r2.get({ timeout: 5_000 }), 'released');
+});
+
+t.test("an eta the broker was not asked to hold (a Celery producer writes only the header): the worker hands the task back until then", async (t) => {
+  const { app, startWorker } = await taskEnv(t);
+  const runs: number[] = [];
+  const stamp = app.task('tasks.stamp-foreign', () => runs.push(Date.now()));
+  const lines: string[] = [];
+  const w = await startWorker(app, { log: (level, message) => lines.push(`${level}: ${message}`) });
+  const sent = Date.now();
+  // The message celeriac would send, without the broker's delay: as Python's Celery sends an eta.
+  const prepared = prepareTask(app.settings, stamp.name, [], {}, { eta: new Date(sent + 400) });
+  const { delay, ...props } = prepared.publish.props!;
+  t.ok(delay !== undefined && delay > 0, 'celeriac itself would have asked the broker to hold it');
+  const conn = await app.connection();
+  await conn.publish(prepared.publish.exchange, prepared.publish.routingKey, prepared.publish.body, props);
+  await until(() => lines.some((l) => l.includes(prepared.id) && /handed back to the broker/.test(l)), 5_000, 'the hand-back');
+  t.same(w.reservedJobs(), [], 'the worker holds nothing meanwhile');
+  // Sent untracked, as Celery sends: the broker knows no PENDING record for it, so watch the run.
+  await until(() => runs.length === 1, 5_000, 'the run');
+  t.ok(runs[0]! >= sent + 400, `not run before its eta (ran ${runs[0]! - sent} ms after sending, eta 400 ms)`);
 });

@@ -1,7 +1,8 @@
 // RabbitMQ's flow control through the AMQP transport: with a memory alarm raised, RabbitMQ blocks
 // the publishing connection (connection.blocked); the transport reports it ('blocked', `blocked`),
 // holds later publishes, and once the alarm clears ('unblocked') every publish is confirmed and
-// delivered. Nothing is lost and nothing is refused while blocked.
+// delivered. Nothing is lost and nothing is refused while blocked; close() of a blocked transport
+// (RabbitMQ reads nothing from it, so never answers) still returns, its unconfirmed publish rejected.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { openAmqpTransport } from '../../client/transport/amqp/transport.js';
@@ -34,6 +35,17 @@ t.test('blocked by a memory alarm: publishes are held, then confirmed and delive
   t.same(events, ['blocked']);
   const second = tr.publish('', q, 'second');
   t.notOk(firstDone, 'not confirmed while blocked');
+
+  // A blocked connection is not read by RabbitMQ, so it never answers a close: close() is bounded
+  // by requestTimeout and the publish it could not confirm is rejected, not left hanging.
+  const other = await openAmqpTransport(rabbit.url, { reconnect: false, requestTimeout: 1_000 });
+  const elsewhere = unique('q-given-up');
+  await other.assertQueue(elsewhere);
+  const cut = other.publish('', elsewhere, 'given up').then(() => 'confirmed', (e: unknown) => e);
+  await until(() => other.blocked, 20_000, 'the second transport blocked too');
+  const closed = await Promise.race([other.close().then(() => 'closed'), new Promise((r) => setTimeout(r, 15_000, 'hung'))]);
+  t.equal(closed, 'closed', 'close() returns while RabbitMQ blocks the connection');
+  t.match(await cut, { code: 'ERR_CONNECTION_CLOSED' }, 'the unconfirmed publish is rejected');
 
   await rabbit.ctl(['set_vm_memory_high_watermark', '0.4']);
   await Promise.all([first, second]);

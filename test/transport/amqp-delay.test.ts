@@ -1,15 +1,16 @@
 // Delayed delivery on the AMQP transport is held by RabbitMQ (delay-level queues with per-message
 // TTL dead-lettering back to the target): a countdown sits in its delay queue, not in the target
 // queue nor in any client, arrives no earlier than its delay, routes back through a named exchange
-// or the default one, keeps its properties, is not held up by a longer delay, and survives the
-// consumer (and the transport that published it) going away before it is due.
+// or the default one, keeps its properties, is not held up by a longer delay, reaches a queue deleted
+// and declared again, and survives the consumer (and the transport that published it) going away
+// before it is due.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { openAmqpTransport, type AmqpTransport } from '../../client/transport/amqp/transport.js';
 import { delayLevel, delayQueueName } from '../../client/transport/amqp/delay.js';
 import type { Delivery } from '../../client/transport/transport.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 
 const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -65,6 +66,19 @@ t.test('a short delay is not held behind a longer one; the default exchange work
   await tr.publish('', q, 'short', { delay: 300 });
   await until(() => order.length === 2, 20_000, 'both delayed deliveries');
   t.same(order, ['short', 'long']);
+});
+
+t.test('a queue deleted and declared again through the same transport still gets its countdowns: the way back is bound again', async (t) => {
+  const tr = await open(t);
+  const q = unique('q-again');
+  await tr.assertQueue(q);
+  await tr.publish('', q, 'first', { delay: 200 });
+  await untilAsync(async () => (await depth(tr, q)) === 1, 10_000, 'the first countdown');
+  // Deleting the queue takes its binding to the delay route with it.
+  await tr.deleteQueue(q);
+  await tr.assertQueue(q);
+  await tr.publish('', q, 'second', { delay: 200 });
+  await untilAsync(async () => (await depth(tr, q)) === 1, 10_000, 'the second countdown, not dropped by RabbitMQ for want of a route');
 });
 
 t.test('a countdown survives its consumer and publisher going away: RabbitMQ holds it, not a worker', async (t) => {

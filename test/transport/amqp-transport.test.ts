@@ -1,6 +1,7 @@
 // The AMQP transport (client/transport/amqp/) through the Transport contract against a real
 // RabbitMQ on loopback: declares as kombu does (durable exchanges of each type, queue arguments
-// passed through, a disagreeing declare refused), publishes with confirms (mandatory → ERR_NO_ROUTE),
+// passed through, a disagreeing declare refused, an option the queue type cannot hold named),
+// publishes with confirms (mandatory → ERR_NO_ROUTE, a full reject-publish queue's nack → ERR_QUEUE_FULL),
 // consumes with prefetch (basic.qos holds the rest back), ack / nack-requeue (redelivered) / reject,
 // priority order, a wrong password and an unreachable port as coded errors; the factory picks it
 // for an amqp:// URL.
@@ -41,13 +42,20 @@ t.test('declares exchanges and queues as kombu does; a disagreeing declare is ER
   t.match(listed, new RegExp(`^${q}\\s+true\\s+.*x-max-priority.*9`, 'm'), 'x-max-priority reaches RabbitMQ');
   t.match(listed, new RegExp(`^${q}\\s+.*x-queue-mode.*lazy`, 'm'), 'arguments are passed through');
   const quorum = unique('q-quorum');
-  await tr.assertQueue(quorum, { durable: true, queueType: 'quorum' });
+  await tr.assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
   const types = await rabbit.ctl(['list_queues', '--quiet', '--no-table-headers', 'name', 'type']);
   t.match(types, new RegExp(`^${quorum}\\s+quorum`, 'm'), 'x-queue-type quorum is declared');
 
+  await t.rejects(tr.assertQueue(unique('q-both'), { maxPriority: 5, arguments: { 'x-max-priority': 9 } }), { code: 'ERR_INVALID_ARGUMENT', message: /disagrees/ }, 'a named option and its x-argument must agree');
   const err = await tr.assertQueue(q, { durable: true, maxPriority: 5, arguments: { 'x-queue-mode': 'lazy' } }).catch((e: unknown) => e);
   t.ok(err instanceof CeleriacError && err.code === 'ERR_PRECONDITION_FAILED', `refused: ${String(err)}`);
-  // The refusal closed only the declaration channel: the link declares again.
+  t.notOk(err instanceof CeleriacError && err.details?.['unsupportedOption'] !== undefined, 'other arguments than the queue has: no option named unsupported');
+  // A classic queue holds no delivery limit (quorum queues do): the refusal names the option.
+  await t.rejects(tr.assertQueue(unique('q-classic-limit'), { durable: true, deliveryLimit: 5 }), {
+    code: 'ERR_PRECONDITION_FAILED',
+    details: { unsupportedOption: 'deliveryLimit', queueType: 'rabbit_classic_queue' },
+  }, 'a delivery limit on a classic queue: refused, the option named');
+  // The refusals closed only the declaration channel: the link declares again.
   t.equal((await tr.assertQueue(q, { durable: true, maxPriority: 9, arguments: { 'x-queue-mode': 'lazy' } })).queue, q);
   t.ok(tr.connected);
   t.ok(tr.heartbeat > 0, `heartbeat in force: ${tr.heartbeat} ms`);
@@ -65,6 +73,11 @@ t.test('publish resolves on the confirm; topic routing; mandatory with no route 
   const err = await tr.publish(ex, 'nowhere', 'x', { mandatory: true }).catch((e: unknown) => e);
   t.ok(err instanceof CeleriacError && err.code === 'ERR_NO_ROUTE', `mandatory: ${String(err)}`);
   t.equal((await tr.assertQueue(q)).messageCount, 1, 'the confirmed message is in the queue, the unrouted one is not');
+  // A queue full with overflow reject-publish makes RabbitMQ nack the publish: ERR_QUEUE_FULL, as on broker-server.
+  const full = unique('q-full');
+  await tr.assertQueue(full, { maxLength: 1, overflow: 'reject-publish' });
+  await tr.publish('', full, 'fits');
+  await t.rejects(tr.publish('', full, 'does not fit'), { code: 'ERR_QUEUE_FULL' });
   // RabbitMQ closes the channel of a publish to a missing exchange: that publish fails, the next goes on a new channel.
   await t.rejects(tr.publish(unique('missing'), 'x', 'lost'), { code: 'ERR_NOT_FOUND' });
   await tr.publish(ex, 'tasks.sms.high', 'two');

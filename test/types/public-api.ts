@@ -37,6 +37,8 @@ export async function clientSurface(url: string): Promise<void> {
   exact<string>()(info.queue);
   // @ts-expect-error an unknown queue option
   await conn.assertQueue('q', { durabel: true });
+  // RabbitMQ's x-arguments as given (kombu's queue_arguments); broker-server takes those of the named options.
+  await conn.assertQueue('q', { arguments: { 'x-max-priority': 10 } });
   // @ts-expect-error overflow is 'drop-head' | 'reject-publish'
   await conn.assertQueue('q', { overflow: 'bogus' });
   // @ts-expect-error durations are milliseconds as numbers, not amqplib-style strings

@@ -47,6 +47,10 @@ export async function taskSurface(url: string): Promise<void> {
   const sum = app.task('tasks.sum', (xs: number[]) => xs.reduce((a, b) => a + b, 0));
   exact<number>()(await (await chain(add.s(1, 1), add.s(2)).delay()).get());
   exact<number>()(await (await chord([add.s(1, 1), add.s(2, 2)], sum.s()).delay()).get());
+  // A task another worker runs (a Python one), by name: typed by the caller.
+  exact<string>()(await (await chain(add.s(1, 1), app.signature<string>('py.format', [], { queue: 'py', kwargs: { width: 3 } })).delay()).get());
+  // @ts-expect-error args are a list
+  app.signature('py.format', 'x');
   const g = await group(add.s(1, 1), add.s(2, 2)).delay();
   exact<GroupResult<[number, number]>>()(g);
 

@@ -169,6 +169,10 @@ async function run(ctx: CommandContext): Promise<number> {
   const t = ctx.args.string('timeout');
   const timeoutMs = t === undefined ? 60_000 : parseDuration(t);
   const vhostFlag = ctx.args.string('vhost')?.raw;
+  // A broker given on the command line is checked first: the app's settings would refuse an amqp://
+  // broker without a result backend, a reason that has nothing to do with this command.
+  const given = ctx.args.string('broker')?.raw;
+  if (given !== undefined) managementApi(given);
   const { app } = await ctx.loadApp();
   try {
     const api = managementApi(app.settings.broker);

@@ -147,7 +147,7 @@ async function run(ctx: CommandContext): Promise<number> {
   // banner and then an error. A broker not up yet is waited for as Celery's worker does
   // (brokerConnectionRetryOnStartup, brokerConnectionMaxRetries), one log line per try.
   try {
-    await loaded.app.connection({ startup: { log, signal: waiting.signal } });
+    await loaded.app.link({ startup: { log, signal: waiting.signal } });
   } catch (err) {
     removeSignal();
     await loaded.app.close();

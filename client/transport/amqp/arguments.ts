@@ -3,33 +3,24 @@
 import type { Options } from 'amqplib';
 import { fail } from '../../../shared/errors.js';
 import type { MessageProperties, QueueOptions } from '../../../shared/frames.js';
+import { QUEUE_X_ARGUMENTS, type NamedQueueArgument } from '../../../shared/queue-arguments.js';
 
 /**
- * Queue options the AMQP transport takes beyond the contract's: RabbitMQ arguments passed through
- * as given (kombu's `queue_arguments`), e.g. `{ 'x-queue-type': 'quorum' }` for a queue replicated
- * across a cluster, and `queueType` as a shorthand for that argument.
+ * amqplib's assertQueue options for `options`: `arguments` passed through as given (kombu's
+ * `queue_arguments`: `x-queue-type`, `x-single-active-consumer`, ...) with the named options added as
+ * the x-arguments they are. A named option and its x-argument both given must agree
+ * (ERR_INVALID_ARGUMENT): RabbitMQ would get one of them and the caller could not tell which.
  */
-export interface AmqpQueueOptions extends QueueOptions {
-  arguments?: Record<string, unknown>;
-  queueType?: 'classic' | 'quorum' | 'stream';
-}
-
-/** amqplib's assertQueue options for `options`: named options become RabbitMQ's x-arguments. */
-export function queueArguments(options: AmqpQueueOptions): Options.AssertQueue {
+export function queueArguments(options: QueueOptions): Options.AssertQueue {
   const args: Record<string, unknown> = { ...options.arguments };
-  const put = (key: string, value: unknown): void => {
-    if (value !== undefined) args[key] = value;
-  };
-  put('x-message-ttl', options.messageTtl);
-  put('x-expires', options.expires);
-  put('x-max-length', options.maxLength);
-  put('x-overflow', options.overflow);
-  put('x-dead-letter-exchange', options.deadLetterExchange);
-  put('x-dead-letter-routing-key', options.deadLetterRoutingKey);
-  put('x-max-priority', options.maxPriority);
-  put('x-delivery-limit', options.deliveryLimit);
-  put('x-consumer-timeout', options.consumerTimeout);
-  put('x-queue-type', options.queueType);
+  for (const [named, x] of Object.entries(QUEUE_X_ARGUMENTS) as Array<[NamedQueueArgument, string]>) {
+    const value = options[named];
+    if (value === undefined) continue;
+    if (args[x] !== undefined && args[x] !== value) {
+      throw fail('ERR_INVALID_ARGUMENT', `queue argument '${x}' (${JSON.stringify(args[x])}) disagrees with option '${named}' (${JSON.stringify(value)})`, { option: named, argument: x });
+    }
+    args[x] = value;
+  }
   return {
     durable: options.durable ?? true,
     exclusive: options.exclusive ?? false,

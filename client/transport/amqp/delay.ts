@@ -10,7 +10,7 @@
 // bound to the target exchange (exchange-to-exchange) on the header naming it, so the target routes
 // it as if it were published there now. The default exchange cannot be bound: for it, the target
 // queue itself is bound on the headers naming '' and the queue.
-import type { AmqpQueueOptions } from './arguments.js';
+import type { QueueOptions } from '../../../shared/frames.js';
 
 /** The exchange the delay queues dead-letter to. */
 export const DELAY_ROUTE_EXCHANGE = 'celeriac.delay.route';
@@ -43,8 +43,8 @@ export function delayQueueName(level: number): string {
 }
 
 /** How a delay-level queue is declared: durable, classic (quorum queues of RabbitMQ 3.x ignore per-message TTL), dead-lettering to the route exchange. */
-export function delayQueueOptions(): AmqpQueueOptions {
-  return { durable: true, deadLetterExchange: DELAY_ROUTE_EXCHANGE, queueType: 'classic' };
+export function delayQueueOptions(): QueueOptions {
+  return { durable: true, deadLetterExchange: DELAY_ROUTE_EXCHANGE, arguments: { 'x-queue-type': 'classic' } };
 }
 
 /** The binding (on the route exchange) that brings delayed messages back to `exchange` / `routingKey`. */

@@ -8,14 +8,44 @@ import type { Delivery, DeliveryFields } from '../transport.js';
 import { deliveredProperties } from './arguments.js';
 import { DELAY_EXCHANGE_HEADER, DELAY_QUEUE_HEADER, DELAY_ROUTE_EXCHANGE } from './delay.js';
 
-/** The channel a consumer reads on, and whether it is still up (set false when it closes). */
-export interface ConsumerChannel {
-  readonly channel: Channel;
-  open: boolean;
+/**
+ * The channel a consumer reads on: whether it is still up, and its deliveries not settled yet by
+ * tag. AMQP's `multiple` settles every earlier tag of the channel in one frame, so those are
+ * marked settled here too: settling one again would send its tag a second time, which RabbitMQ
+ * answers by closing the channel (406 PRECONDITION_FAILED, unknown delivery tag).
+ */
+export class ConsumerChannel {
+  /** False once the channel closed: its deliveries were requeued by the broker. */
+  open = true;
+  /** Called once nothing is unsettled any more (a cancelled consumer's channel closes then). */
+  onDrained: (() => void) | undefined;
+  /** Unsettled deliveries by tag; tags grow on a channel, so the map is in tag order. */
+  readonly #unsettled = new Map<number, () => void>();
+
+  constructor(readonly channel: Channel) {}
+
   /** Deliveries handed out and not settled yet. */
-  unsettled: number;
-  /** Called once `unsettled` drops to 0 (a cancelled consumer's channel closes then). */
-  onDrained?: (() => void) | undefined;
+  get unsettled(): number {
+    return this.#unsettled.size;
+  }
+
+  /** `markSettled` is called if a later `multiple` settles this tag. */
+  hold(tag: number, markSettled: () => void): void {
+    this.#unsettled.set(tag, markSettled);
+  }
+
+  /** Tag `tag` was settled (and, with `multiple`, every earlier one: they are marked settled). */
+  release(tag: number, multiple: boolean): void {
+    this.#unsettled.delete(tag);
+    if (multiple) {
+      for (const [earlier, markSettled] of this.#unsettled) {
+        if (earlier > tag) break;
+        this.#unsettled.delete(earlier);
+        markSettled();
+      }
+    }
+    if (this.#unsettled.size === 0) this.onDrained?.();
+  }
 }
 
 /** A Delivery over amqplib's ConsumeMessage. */
@@ -50,7 +80,7 @@ export class AmqpDelivery implements Delivery {
     }
     this.properties = properties;
     this.#settled = noAck;
-    if (!noAck) on.unsettled++;
+    if (!noAck) on.hold(raw.fields.deliveryTag, () => { this.#settled = true; });
   }
 
   get settled(): boolean {
@@ -61,25 +91,28 @@ export class AmqpDelivery implements Delivery {
     return !this.#settled && this.on.open;
   }
 
+  /** Acked; `multiple` acks (and marks settled) every earlier unsettled delivery of this consumer's channel too. */
   ack(options: { multiple?: boolean } = {}): void {
-    this.settle('ack', (ch) => ch.ack(this.raw, options.multiple === true));
+    const multiple = options.multiple === true;
+    this.settle('ack', multiple, (ch) => ch.ack(this.raw, multiple));
   }
 
+  /** Given back (requeued by default); `multiple` as for ack. */
   nack(options: { requeue?: boolean; multiple?: boolean } = {}): void {
-    this.settle('nack', (ch) => ch.nack(this.raw, options.multiple === true, options.requeue ?? true));
+    const multiple = options.multiple === true;
+    this.settle('nack', multiple, (ch) => ch.nack(this.raw, multiple, options.requeue ?? true));
   }
 
   reject(options: { requeue?: boolean } = {}): void {
-    this.settle('reject', (ch) => ch.reject(this.raw, options.requeue ?? false));
+    this.settle('reject', false, (ch) => ch.reject(this.raw, options.requeue ?? false));
   }
 
-  private settle(what: string, send: (ch: Channel) => void): void {
+  private settle(what: string, multiple: boolean, send: (ch: Channel) => void): void {
     if (this.#settled) throw fail('ERR_UNKNOWN_DELIVERY_TAG', `${what}: delivery ${this.fields.deliveryTag} is already settled`, { deliveryTag: this.fields.deliveryTag });
     this.#settled = true;
     // A dead channel's deliveries were requeued by the broker; their tags mean nothing any more.
     if (this.on.open) send(this.on.channel);
-    this.on.unsettled--;
-    if (this.on.unsettled === 0) this.on.onDrained?.();
+    this.on.release(this.fields.deliveryTag, multiple);
   }
 }
 

@@ -1,7 +1,8 @@
 // amqplib's errors as celeriac's coded ones. amqplib reports a broker's refusal as an Error whose
 // `code` is the AMQP reply code (404, 406, ...), a refused login as a "Handshake terminated"
 // Error, and a socket failure as Node's error with a string code (ECONNREFUSED, ...).
-import { CeleriacError, type ErrorCode } from '../../../shared/errors.js';
+import { CeleriacError, fail, type ErrorCode } from '../../../shared/errors.js';
+import { namedQueueArgument } from '../../../shared/queue-arguments.js';
 
 /** AMQP 0-9-1 reply codes (§1.9) and the celeriac code each one means. */
 const REPLY_CODES: Readonly<Record<number, ErrorCode>> = {
@@ -34,8 +35,34 @@ export function amqpError(err: unknown, what: string): CeleriacError {
   }
   if (typeof e.code === 'number') {
     const code = REPLY_CODES[e.code];
-    if (code !== undefined) return new CeleriacError(code, `${what}: ${text}`, { cause: err, details: { replyCode: e.code } });
+    if (code !== undefined) return new CeleriacError(code, `${what}: ${text}`, { cause: err, details: { replyCode: e.code, ...unsupportedArgument(text) } });
     return new CeleriacError('ERR_CONNECTION_CLOSED', `${what}: ${text}`, { cause: err, details: { replyCode: e.code } });
   }
   return new CeleriacError('ERR_CONNECTION_CLOSED', `${what}: ${text}`, { cause: err });
+}
+
+/**
+ * RabbitMQ refuses a queue argument the queue's type cannot hold (x-delivery-limit on a classic
+ * queue) with 406 "invalid arg 'x-…' for queue '…' in vhost '…' of queue type …" (a bad value of an
+ * argument it takes reads "invalid arg 'x-…' for queue '…' in vhost '…': {…}" instead). The contract
+ * names such an option in `details.unsupportedOption` (its QueueOptions name when it has one), so a
+ * caller can tell it from a queue that exists with other arguments.
+ */
+function unsupportedArgument(text: string): { unsupportedOption: string; queueType: string } | Record<string, never> {
+  const m = /invalid arg '(x-[^']+)' for queue '.*' in vhost '.*' of queue type (\S+)/.exec(text);
+  if (m === null) return {};
+  return { unsupportedOption: namedQueueArgument(m[1]!) ?? m[1]!, queueType: m[2]! };
+}
+
+/**
+ * Why a written publish failed. RabbitMQ's basic.nack means it did not take the message: a queue it
+ * routes to is full with overflow reject-publish (or, rarely, that queue's process failed), which
+ * broker-server reports as ERR_QUEUE_FULL. Anything else closed the channel (a missing exchange, ...).
+ */
+export function publishError(err: unknown, exchange: string, routingKey: string): CeleriacError {
+  const what = `publishing to '${exchange}' (${routingKey})`;
+  if (err instanceof Error && err.message === 'message nacked') {
+    return fail('ERR_QUEUE_FULL', `${what}: RabbitMQ refused the message (basic.nack): a queue it routes to is at its max length with overflow reject-publish, or failed`, { exchange, routingKey });
+  }
+  return amqpError(err, what);
 }

@@ -1,12 +1,12 @@
 // What was declared through a transport, in order, so a reconnect can declare it all again
 // (a broker restarted without its data, or auto-delete entities gone with the old connection).
 import type { Channel } from 'amqplib';
-import type { ExchangeOptions, ExchangeType } from '../../../shared/frames.js';
-import { queueArguments, type AmqpQueueOptions } from './arguments.js';
+import type { ExchangeOptions, ExchangeType, QueueOptions } from '../../../shared/frames.js';
+import { queueArguments } from './arguments.js';
 
 type Declaration =
   | { kind: 'exchange'; name: string; type: ExchangeType; options: ExchangeOptions }
-  | { kind: 'queue'; name: string; options: AmqpQueueOptions }
+  | { kind: 'queue'; name: string; options: QueueOptions }
   | { kind: 'bindQueue'; queue: string; exchange: string; pattern: string; args: Record<string, unknown> | undefined }
   | { kind: 'bindExchange'; destination: string; source: string; pattern: string; args: Record<string, unknown> | undefined };
 
@@ -18,7 +18,7 @@ export class Topology {
     this.#entries.set(`e:${name}`, { kind: 'exchange', name, type, options });
   }
 
-  queue(name: string, options: AmqpQueueOptions): void {
+  queue(name: string, options: QueueOptions): void {
     this.#entries.set(`q:${name}`, { kind: 'queue', name, options });
   }
 

@@ -6,13 +6,13 @@
 import { EventEmitter } from 'node:events';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import { CeleriacError, fail } from '../../../shared/errors.js';
-import type { ConsumeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, QueueInfo } from '../../../shared/frames.js';
+import type { ConsumeOptions, DeleteQueueOptions, ExchangeOptions, ExchangeType, QueueInfo, QueueOptions } from '../../../shared/frames.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../../backoff.js';
 import type { Delivery, EventLog, Transport, TransportEvents, TransportPublishOptions } from '../transport.js';
-import { publishProperties, queueArguments, type AmqpQueueOptions } from './arguments.js';
+import { publishProperties, queueArguments } from './arguments.js';
 import { delayHeaders, delayLevel, delayQueueName, delayQueueOptions, delayRouteArgs, DELAY_ROUTE_EXCHANGE } from './delay.js';
-import { AmqpDelivery, type ConsumerChannel } from './delivery.js';
-import { amqpError, maskUrl } from './errors.js';
+import { AmqpDelivery, ConsumerChannel } from './delivery.js';
+import { amqpError, maskUrl, publishError } from './errors.js';
 import { Outbox, type OutgoingPublish } from './outbox.js';
 import { Topology } from './topology.js';
 
@@ -26,7 +26,10 @@ export interface AmqpTransportOptions {
   reconnectBackoff?: Partial<BackoffOptions>;
   /** Name shown in RabbitMQ's connection list. Default `celeriac-client`. */
   clientName?: string;
-  /** How long close() waits for publishes not confirmed yet. Default 30,000. */
+  /**
+   * How long opening a connection (TCP, TLS and AMQP handshake) may take before the attempt fails
+   * with ERR_TIMEOUT, and how long close() waits for publishes not confirmed yet. Default 30,000.
+   */
   requestTimeout?: number;
 }
 
@@ -59,6 +62,8 @@ export class AmqpTransport implements Transport {
   readonly #events: Emitter = new EventEmitter() as Emitter;
   readonly #topology = new Topology();
   readonly #consumers = new Map<string, ConsumerRecord>();
+  /** Consumer channels open now, including those of cancelled consumers still settling their deliveries. */
+  readonly #consumerChannels = new Set<ConsumerChannel>();
   readonly #outbox = new Outbox();
   #model: ChannelModel | undefined;
   #ctl: Channel | undefined;
@@ -77,6 +82,8 @@ export class AmqpTransport implements Transport {
   readonly #delayRoutes = new Set<string>();
   /** Why the broker closed a confirm channel, for the publishes it fails. */
   readonly #channelErrors = new WeakMap<ConfirmChannel, unknown>();
+  /** The wait before the next reconnect attempt, cleared by close() so it does not hold the process. */
+  #retryTimer: { timer: NodeJS.Timeout; wake: () => void } | undefined;
 
   constructor(url: string, options: AmqpTransportOptions) {
     if (!/^amqps?:\/\//i.test(url)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrl(url)}'`);
@@ -119,12 +126,20 @@ export class AmqpTransport implements Transport {
   /** One connection: channels, topology declared again, consumers re-subscribed, outbox flushed. */
   async #establish(): Promise<void> {
     let model: ChannelModel;
+    const timeout = this.#options.requestTimeout;
     try {
-      model = await amqp.connect(this.#connectUrl(), { clientProperties: { connection_name: this.#options.clientName } });
+      // amqplib's `timeout` bounds the TCP connect and the AMQP handshake: a peer that accepts and
+      // never answers (a stuck proxy, a node still booting) would otherwise hold this attempt forever.
+      model = await amqp.connect(this.#connectUrl(), { clientProperties: { connection_name: this.#options.clientName }, timeout });
     } catch (err) {
+      if (err instanceof Error && err.message === 'connect ETIMEDOUT') {
+        throw fail('ERR_TIMEOUT', `connecting to ${maskUrl(this.#url)}: no AMQP handshake within ${timeout} ms`);
+      }
       throw amqpError(err, `connecting to ${maskUrl(this.#url)}`);
     }
     try {
+      // close() may have run while this attempt was under way: it found no connection to close.
+      if (this.#closing) throw fail('ERR_CONNECTION_CLOSED', 'the AMQP transport was closed while connecting');
       model.on('error', () => {}); // 'close' follows with the same error; handled there
       model.on('blocked', (reason: string) => {
         this.#blocked = true;
@@ -157,6 +172,7 @@ export class AmqpTransport implements Transport {
           this.#events.emit('cancel', c.tag, `re-subscribing to '${c.queue}' failed: ${amqpError(err, 'consume').message}`);
         }
       }
+      if (this.#closing) throw fail('ERR_CONNECTION_CLOSED', 'the AMQP transport was closed while connecting');
     } catch (err) {
       await model.close().catch(() => {});
       throw amqpError(err, `setting up the link to ${maskUrl(this.#url)}`);
@@ -218,7 +234,10 @@ export class AmqpTransport implements Transport {
     for (let attempt = 1; !this.#closing; attempt++) {
       const delay = backoffDelay(attempt - 1, this.#options.reconnectBackoff);
       this.#events.emit('reconnecting', { attempt, delay, error });
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise<void>((wake) => {
+        this.#retryTimer = { timer: setTimeout(wake, delay), wake };
+      });
+      this.#retryTimer = undefined;
       if (this.#closing) return;
       try {
         await this.#establish();
@@ -269,7 +288,7 @@ export class AmqpTransport implements Transport {
     return { exchange: name };
   }
 
-  async assertQueue(name: string, options: AmqpQueueOptions = {}): Promise<QueueInfo> {
+  async assertQueue(name: string, options: QueueOptions = {}): Promise<QueueInfo> {
     const reply = await this.#declare(`declaring queue '${name}'`, (ch) => (options.passive === true ? ch.checkQueue(name) : ch.assertQueue(name, queueArguments(options))));
     // A server-named queue lives and dies with its connection: nothing to declare again by name.
     if (name !== '' && options.passive !== true) this.#topology.queue(name, options);
@@ -284,6 +303,8 @@ export class AmqpTransport implements Transport {
   async deleteQueue(name: string, options: DeleteQueueOptions = {}): Promise<{ messageCount: number }> {
     const reply = await this.#declare(`deleting queue '${name}'`, (ch) => ch.deleteQueue(name, options));
     this.#topology.dropQueue(name);
+    // Its binding to the delay route went with it: a queue of that name declared again needs a new one.
+    this.#delayRoutes.delete(`q:${name}`);
     return { messageCount: reply.messageCount };
   }
 
@@ -348,7 +369,7 @@ export class AmqpTransport implements Transport {
         // drop: decide a tick later, when #onDrop has put the entry back for the next connection.
         setImmediate(() => {
           if (!entry.sent || this.#model !== model || model === undefined) return;
-          this.#outbox.settle(entry, amqpError(this.#channelErrors.get(pub) ?? err, `publishing to '${entry.exchange}' (${entry.routingKey})`));
+          this.#outbox.settle(entry, publishError(this.#channelErrors.get(pub) ?? err, entry.exchange, entry.routingKey));
         });
       });
     }
@@ -376,10 +397,19 @@ export class AmqpTransport implements Transport {
   /** Opens the consumer's channel, sets its prefetch (basic.qos, per consumer) and subscribes. */
   async #subscribe(c: ConsumerRecord, model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
-    const on: ConsumerChannel = { channel, open: true, unsettled: 0 };
-    channel.on('error', () => {});
+    const on = new ConsumerChannel(channel);
+    this.#consumerChannels.add(on);
+    // amqplib emits 'error' before 'close' only when the channel itself was closed with an error
+    // (by RabbitMQ, e.g. a delivery unacked past its consumer_timeout); a connection that drops
+    // closes its channels without one, and #onDrop handles that.
+    let closedBy: unknown;
+    channel.on('error', (err: unknown) => {
+      closedBy = err;
+    });
     channel.on('close', () => {
       on.open = false;
+      this.#consumerChannels.delete(on);
+      if (closedBy !== undefined) this.#lost(c, on, `RabbitMQ closed the channel of the consumer of '${c.queue}': ${amqpError(closedBy, 'consuming').message}`);
     });
     try {
       if (c.options.prefetch !== undefined && c.options.prefetch > 0) await channel.prefetch(c.options.prefetch, false);
@@ -387,9 +417,11 @@ export class AmqpTransport implements Transport {
       const opts: Options.Consume = { consumerTag: c.tag, noAck, exclusive: c.options.exclusive ?? false };
       await channel.consume(c.queue, (raw) => {
         if (raw === null) {
-          // The broker cancelled us (queue deleted, quorum queue leader lost, ...).
-          this.#consumers.delete(c.tag);
-          this.#events.emit('cancel', c.tag, `RabbitMQ cancelled the consumer of '${c.queue}'`);
+          // basic.cancel from RabbitMQ (its queue was deleted, ...). The channel was this consumer's
+          // alone: close it, or it stays open, holding its unacked deliveries, for the connection's life.
+          on.open = false;
+          channel.close().catch(() => {});
+          this.#lost(c, on, `RabbitMQ cancelled the consumer of '${c.queue}' (the queue was deleted, or can no longer be served)`);
           return;
         }
         this.#deliver(c, new AmqpDelivery(raw, on, noAck));
@@ -399,6 +431,13 @@ export class AmqpTransport implements Transport {
       throw err;
     }
     c.on = on;
+  }
+
+  /** The consumer on `on` ended without cancel(): forgotten, and the task layer told ('cancel'), once. */
+  #lost(c: ConsumerRecord, on: ConsumerChannel, reason: string): void {
+    if (c.on !== on || this.#consumers.get(c.tag) !== c) return;
+    this.#consumers.delete(c.tag);
+    this.#events.emit('cancel', c.tag, reason);
   }
 
   #deliver(c: ConsumerRecord, msg: AmqpDelivery): void {
@@ -441,13 +480,30 @@ export class AmqpTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    if (this.#retryTimer !== undefined) {
+      clearTimeout(this.#retryTimer.timer);
+      this.#retryTimer.wake();
+    }
     await this.#outbox.drained(this.#connected ? this.#options.requestTimeout : 0);
     this.#outbox.failAll(fail('ERR_CONNECTION_CLOSED', 'the AMQP transport closed before this publish was confirmed'));
     const model = this.#model;
     this.#model = undefined;
     this.#connected = false;
-    for (const c of this.#consumers.values()) if (c.on) c.on.open = false;
-    if (model !== undefined) await model.close().catch(() => {});
+    // Settling from now on sends nothing: the broker requeues what is still unsettled.
+    const channels = [...this.#consumerChannels];
+    for (const on of channels) on.open = false;
+    // amqplib writes each channel's frames into a buffer of its own and merges them round-robin, so
+    // a connection.close can overtake the acks just sent on a consumer channel, and RabbitMQ then
+    // requeues what was acked (a task run twice). A channel's close-ok comes after RabbitMQ handled
+    // everything sent before it on that channel: close the consumer channels first (bounded).
+    if (model !== undefined) {
+      const timeout = this.#options.requestTimeout;
+      await bounded(Promise.all(channels.map((on) => on.channel.close().catch(() => {}))), timeout);
+      // RabbitMQ does not read a connection it blocks (flow control), nor answer its close: past
+      // the bound the socket is destroyed, which RabbitMQ takes as the client gone. With an error,
+      // so that amqplib ends the connection too (its heartbeat timer would keep the process alive).
+      if (!(await bounded(model.close().catch(() => {}), timeout))) socketOf(model)?.destroy(new Error('RabbitMQ did not answer the close'));
+    }
     this.#finish(undefined);
   }
 
@@ -477,4 +533,18 @@ export class AmqpTransport implements Transport {
     (this.#events as EventEmitter).off(event, listener as (...a: unknown[]) => void);
     return this;
   }
+}
+
+/** Resolves true when `p` settles first, false after `ms`. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([p.then(() => true), new Promise<false>((resolve) => { timer = setTimeout(resolve, ms, false); })]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/** The socket under amqplib's connection (amqplib keeps it as `connection.stream`). */
+function socketOf(model: ChannelModel): { destroy(err: Error): void } | undefined {
+  const stream = (model.connection as unknown as { stream?: { destroy?: unknown } }).stream;
+  return stream !== undefined && typeof stream.destroy === 'function' ? (stream as { destroy(err: Error): void }) : undefined;
 }

@@ -1,0 +1,55 @@
+// Python Celery 5.2 (Debian's python3-celery, py-amqp underneath) on broker-server's AMQP listener,
+// unchanged: a worker and producers with the rpc:// result backend (reply queues declared by the
+// producer, replies through the default exchange). ping and inspect over the pidbox fanout,
+// delay().get() in json and msgpack, a failure, 50 tasks, a countdown.
+import t from 'tap';
+import { runPython, startCeleryWorker } from '../helpers/celery.js';
+import { startAmqpBroker } from './amqp-helpers.js';
+
+const broker = await startAmqpBroker(t);
+// kombu reads the vhost from the URL's path: '//' is '/'.
+const url = `${broker.amqpUrl.replace('amqp://', 'amqp://guest:guest@')}//`;
+const env = { CELERY_BROKER_URL: url, CELERY_RESULT_BACKEND: 'rpc://' };
+const worker = await startCeleryWorker(t, { broker: url, backend: 'rpc://', app: 'celery_app.tasks', env });
+
+t.test('ping and inspect reach the worker over the pidbox fanout, replies over rpc reply queues', async (t) => {
+  const out = await runPython(t, `
+from celery_app.tasks import app
+print('ping', app.control.ping(timeout=3))
+queues = app.control.inspect(timeout=3).active_queues()
+print('queues', sorted(q['name'] for q in queues['${worker.hostname}']))
+`, env);
+  t.match(out, `ping [{'${worker.hostname}': {'ok': 'pong'}}]`);
+  t.match(out, "queues ['celery']");
+});
+
+t.test('delay().get() with rpc://, json and msgpack; a failure comes back as the exception', async (t) => {
+  for (const serializer of ['json', 'msgpack']) {
+    const out = await runPython(t, `
+from celery_app.tasks import add, echo, fail
+print('add', add.delay(2, 3).get(timeout=15))
+print('echo', echo.delay({'a': [1, 'two', None]}).get(timeout=15))
+try:
+    fail.delay('boom').get(timeout=15)
+except ValueError as e:
+    print('fail', e)
+`, { ...env, CELERY_TASK_SERIALIZER: serializer, CELERY_RESULT_SERIALIZER: serializer });
+    t.match(out, 'add 5', serializer);
+    t.match(out, "echo {'a': [1, 'two', None]}", serializer);
+    t.match(out, 'fail boom', serializer);
+  }
+});
+
+t.test('50 tasks and a countdown', async (t) => {
+  const out = await runPython(t, `
+import time
+from celery_app.tasks import add
+results = [add.delay(i, i) for i in range(50)]
+print('sum', sum(r.get(timeout=20) for r in results))
+start = time.time()
+print('countdown', add.apply_async((20, 22), countdown=1).get(timeout=15), time.time() - start >= 0.9)
+`, env);
+  t.match(out, 'sum 2450');
+  t.match(out, 'countdown 42 True');
+  t.match(worker.output(), /Task tasks\.add\[[0-9a-f-]+\] succeeded/);
+});
