@@ -496,6 +496,25 @@ t.test('SQLite :memory:', async (t) => {
   }));
 });
 
+// The segment directory is named after the data file; a ':memory:' store must not take its name
+// for a path and leave ':memory:-events/' in the working directory.
+t.test('a :memory: store keeps its events in memory: nothing is written to the working directory', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'celeriac-memory-cwd-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => {
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const store = openSqliteStore({ file: ':memory:', durability: 'full' });
+  const body = new TextEncoder().encode('{"type":"task-received"}');
+  store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([{ id: 1, vhost: '/', type: 'task-received', routingKey: 'task.received', at: 1, body }]) });
+  store.sync((err) => t.error(err));
+  t.same(store.readEvents({ vhost: null, afterId: 0, upToId: 1, limit: 10, types: null }).map((e) => e.id), [1], 'the event is kept');
+  store.close();
+  t.same(fs.readdirSync(dir), [], 'no file or directory beside a data file that does not exist');
+});
+
 for (const durability of ['full', 'process'] as const) {
   t.test(`SQLite file (durability ${durability})`, async (t) => {
     storeConformance(t, (t) => {
