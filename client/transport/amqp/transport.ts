@@ -421,6 +421,9 @@ export class AmqpTransport implements Transport {
           // alone: close it, or it stays open, holding its unacked deliveries, for the connection's life.
           on.open = false;
           channel.close().catch(() => {});
+          // A deleted queue took its binding to the delay route along: declared again (by the
+          // worker, by anyone), it needs that binding again before a countdown can reach it.
+          this.#delayRoutes.delete(`q:${c.queue}`);
           this.#lost(c, on, `RabbitMQ cancelled the consumer of '${c.queue}' (the queue was deleted, or can no longer be served)`);
           return;
         }
