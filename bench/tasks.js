@@ -38,7 +38,7 @@ export const TASK_SIDES = [
   // Not a target: shown so the fsync's share of `full` can be told apart, as latency.js does.
   { id: 'celeriac-process', kind: 'celeriac', durability: 'process', label: 'celeriac, broker durability process' },
   // The same app with two other URLs: a durable RabbitMQ queue (confirms once on disk), results in redis.
-  { id: 'celeriac-rabbitmq', kind: 'celeriac', home: 'rabbitmq', label: 'celeriac on RabbitMQ + Redis (no persistence)' },
+  { id: 'celeriac-rabbitmq', kind: 'celeriac', home: 'rabbitmq', label: 'celeriac on RabbitMQ + Redis, redis no persistence' },
   { id: 'bullmq', kind: 'bullmq', persistence: 'none', label: `bullmq, redis ${REDIS_PERSISTENCE.none.label}` },
   { id: 'bullmq-aof', kind: 'bullmq', persistence: 'aof', label: `bullmq, redis ${REDIS_PERSISTENCE.aof.label}` },
 ];
