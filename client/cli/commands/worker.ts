@@ -103,9 +103,9 @@ function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean, beat: Be
   ].join('\n');
 }
 
-/** A URL with its password hidden, for the banner. */
+/** A URL (or each of an amqp:// failover list) with its password hidden, for the banner. */
 function redact(url: string): string {
-  return url.replace(/^(wss?:\/\/[^:/@]+:)[^@/]*@/, '$1****@');
+  return url.replace(/(^|;)(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@;]+:)[^@/;]*@/gi, '$1$2****@');
 }
 
 async function run(ctx: CommandContext): Promise<number> {

@@ -15,9 +15,9 @@ const REPLY_CODES: Readonly<Record<number, ErrorCode>> = {
   530: 'ERR_ACCESS_REFUSED', // not-allowed: a virtual host the user may not use
 };
 
-/** The URL with its password hidden, for messages. */
+/** The URL (or each of a `;`-separated list) with its password hidden, for messages. */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return url.replace(/(^|;)(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@;]*:)[^@/;]*@/gi, '$1$2***@');
 }
 
 /**
