@@ -24,6 +24,7 @@ import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rej
 import { attachWorkerServices } from './services.js';
 import { argumentValues } from './received-args.js';
 import { RevokedCheck } from './revoked-check.js';
+import { maskUrlPassword } from '../../shared/mask-url.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -305,7 +306,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {
       hostname: this.hostname, pid: process.pid, clock: Date.now(), uptime: Math.round((Date.now() - this.startedAt) / 1000),
       pool: { implementation: info.pool, 'max-concurrency': info.concurrency, processes: info.runners, replaced: info.replaced },
-      prefetch_count: this.prefetch, queues: this.queues, broker: { url: this.app.settings.broker },
+      prefetch_count: this.prefetch, queues: this.queues, broker: { url: maskUrlPassword(this.app.settings.broker) },
       total: Object.fromEntries(this.totals), rusage: { maxrss: process.memoryUsage().rss },
     };
   }

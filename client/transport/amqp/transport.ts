@@ -14,7 +14,8 @@ import { publishProperties, queueArguments } from './arguments.js';
 import { delayHeaders, delayLevel, delayQueueName, delayQueueOptions, delayRouteArgs, DELAY_ROUTE_EXCHANGE } from './delay.js';
 import { AmqpDelivery, ConsumerChannel } from './delivery.js';
 import { isUnreachable } from '../../unreachable.js';
-import { amqpError, maskUrl, publishError } from './errors.js';
+import { amqpError, publishError } from './errors.js';
+import { maskUrlPassword } from '../../../shared/mask-url.js';
 import { Outbox, type OutgoingPublish } from './outbox.js';
 import { Topology } from './topology.js';
 
@@ -95,7 +96,7 @@ export class AmqpTransport implements Transport {
   constructor(url: string | readonly string[], options: AmqpTransportOptions) {
     const urls = typeof url === 'string' ? [url] : [...url];
     if (urls.length === 0) throw fail('ERR_INVALID_ARGUMENT', 'no AMQP URL to connect to');
-    for (const u of urls) if (!/^amqps?:\/\//i.test(u)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrl(u)}'`);
+    for (const u of urls) if (!/^amqps?:\/\//i.test(u)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrlPassword(u)}'`);
     this.#urls = urls;
     this.#options = {
       heartbeat: options.heartbeat ?? 60_000,
@@ -127,7 +128,7 @@ export class AmqpTransport implements Transport {
 
   /** The node connected last (or to be tried first), its password masked. */
   get url(): string {
-    return maskUrl(this.#urls[this.#at]!);
+    return maskUrlPassword(this.#urls[this.#at]!);
   }
 
   /** amqplib's URL with our heartbeat (seconds, AMQP's unit) unless the URL names one. */
@@ -146,9 +147,9 @@ export class AmqpTransport implements Transport {
       return await amqp.connect(this.#connectUrl(url), { clientProperties: { connection_name: this.#options.clientName }, timeout });
     } catch (err) {
       if (err instanceof Error && err.message === 'connect ETIMEDOUT') {
-        throw fail('ERR_TIMEOUT', `connecting to ${maskUrl(url)}: no AMQP handshake within ${timeout} ms`);
+        throw fail('ERR_TIMEOUT', `connecting to ${maskUrlPassword(url)}: no AMQP handshake within ${timeout} ms`);
       }
-      throw amqpError(err, `connecting to ${maskUrl(url)}`);
+      throw amqpError(err, `connecting to ${maskUrlPassword(url)}`);
     }
   }
 
@@ -166,7 +167,7 @@ export class AmqpTransport implements Transport {
         this.#at = at;
         return model;
       } catch (err) {
-        errors.push(amqpError(err, `connecting to ${maskUrl(this.#urls[at]!)}`));
+        errors.push(amqpError(err, `connecting to ${maskUrlPassword(this.#urls[at]!)}`));
       }
       if (this.#closing) break;
     }
