@@ -4,7 +4,8 @@
 // Producer: runBatch(count, chunk) calls delay() `chunk` at a time (all in flight, awaited
 // together, as BullMQ's addBulk), asks each AsyncResult for its value at once, and resolves
 // when every value is back (stored by the broker and pushed to the producer); call(a, b) is
-// one delay() + get(). Settings are the defaults: durability is the broker's (`full`).
+// one delay() + get(). Settings are the defaults (durability is the broker's, `full`), plus what
+// the caller adds: a `resultBackend` (redis://) for an amqp:// broker.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from './harness.js';
@@ -28,9 +29,12 @@ async function makeApp(brokerUrl, settings = {}) {
   return { app, add };
 }
 
-/** Opens the producer side. Returns { name, runBatch(count, { chunk }), call(a, b), close() }. */
-export async function openCeleriacProducer(brokerUrl) {
-  const { app, add } = await makeApp(brokerUrl);
+/**
+ * Opens the producer side; `settings` are added to the app's (e.g. { resultBackend }). Returns
+ * { name, runBatch(count, { chunk }), call(a, b), close() }.
+ */
+export async function openCeleriacProducer(brokerUrl, settings = {}) {
+  const { app, add } = await makeApp(brokerUrl, settings);
   return {
     name: 'celeriac',
     /**
@@ -61,11 +65,11 @@ export async function openCeleriacProducer(brokerUrl) {
 
 /**
  * Starts a celeriac worker (async pool) on the default queue with `concurrency`
- * (prefetch = concurrency × the default multiplier); `events` turns its task events on (`-E`).
- * Returns { close() }.
+ * (prefetch = concurrency × the default multiplier); `events` turns its task events on (`-E`);
+ * `settings` are added to the app's, as for the producer. Returns { close() }.
  */
-export async function startCeleriacWorker(brokerUrl, { concurrency, events = false }) {
-  const { app } = await makeApp(brokerUrl);
+export async function startCeleriacWorker(brokerUrl, { concurrency, events = false, settings = {} }) {
+  const { app } = await makeApp(brokerUrl, settings);
   const worker = app.worker({ queues: ['default'], concurrency, pool: 'async', sendEvents: events });
   await worker.start();
   return {

@@ -3,8 +3,11 @@
 //
 // Three processes a side: this one (the producer), the server (celeriac's broker-server with
 // durability full; again with process, not a target) and the worker (bench/tasks-worker.js). BullMQ runs only
-// when redis-server is installed, on redis without persistence and again with AOF everysec.
-// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq] [--events] [--json]
+// when redis-server is installed, on redis without persistence and again with AOF everysec. The same
+// celeriac app also runs on RabbitMQ + Redis (amqp:// broker, redis:// result backend: the move
+// README.md describes) when both are installed: one RabbitMQ node and a redis-server without persistence.
+// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq|rabbitmq] [--events] [--json]
+// (--only celeriac: the broker-server rows; rabbitmq: the RabbitMQ + Redis row and BullMQ's)
 // --events: the celeriac worker sends task events (received, started, succeeded), which the broker stores.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,8 +15,8 @@ import { join } from 'node:path';
 import { bullmqInstalled, openBullmqProducer } from './bullmq-adapter.js';
 import { celeriacTasksBuilt, openCeleriacProducer } from './celeriac-task-adapter.js';
 import {
-  ROOT, deferred, fmt, isMain, mb, now, parseArgs, peakRss, percentile, ratio,
-  settle, startBrokerProcess, stopperFor, table, uniqueName, withBroker, withTimeout,
+  RABBIT_SKIPPED, ROOT, deferred, fmt, isMain, mb, now, parseArgs, peakRss, percentile, rabbitInstalled, ratio,
+  settle, startBrokerProcess, startRabbit, stopperFor, table, uniqueName, withBroker, withTimeout,
 } from './harness.js';
 import { REDIS_PERSISTENCE, REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
 
@@ -34,6 +37,8 @@ export const TASK_SIDES = [
   { id: 'celeriac', kind: 'celeriac', durability: 'full', label: 'celeriac, broker durability full, async pool' },
   // Not a target: shown so the fsync's share of `full` can be told apart, as latency.js does.
   { id: 'celeriac-process', kind: 'celeriac', durability: 'process', label: 'celeriac, broker durability process' },
+  // The same app with two other URLs: a durable RabbitMQ queue (confirms once on disk), results in redis.
+  { id: 'celeriac-rabbitmq', kind: 'celeriac', home: 'rabbitmq', label: 'celeriac on RabbitMQ + Redis, redis no persistence' },
   { id: 'bullmq', kind: 'bullmq', persistence: 'none', label: `bullmq, redis ${REDIS_PERSISTENCE.none.label}` },
   { id: 'bullmq-aof', kind: 'bullmq', persistence: 'aof', label: `bullmq, redis ${REDIS_PERSISTENCE.aof.label}` },
 ];
@@ -62,8 +67,8 @@ export function cpuMs(pid) {
  * Spawns bench/tasks-worker.js for `kind` and waits for its "ready" line. Returns { pid, stop() };
  * stop() sends SIGTERM (a warm shutdown), then SIGKILL after 15 s, to this child only.
  */
-export async function startWorkerProcess(kind, url, queue, concurrency, events = false) {
-  const args = [WORKER_SCRIPT, kind, url, queue, String(concurrency), ...(events ? ['events'] : [])];
+export async function startWorkerProcess(kind, url, queue, concurrency, events = false, settings = undefined) {
+  const args = [WORKER_SCRIPT, kind, url, queue, String(concurrency), ...(events ? ['events'] : []), ...(settings ? [`settings=${JSON.stringify(settings)}`] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = deferred();
@@ -87,16 +92,19 @@ export async function startWorkerProcess(kind, url, queue, concurrency, events =
 }
 
 /**
- * Measures one side against a running server (`serverPid` for its RSS): a warm-up, the round
- * trips, then `repeat` batches of `count` (the best kept). Returns { count, seconds, rate,
- * roundTrip: { p50, p99, max }, serverRss, workerRss }.
+ * Measures one side against a running server (`serverPid` for its CPU and RSS; an array of pids
+ * for a pair such as RabbitMQ + redis, summed): a warm-up, the round trips, then `repeat` batches
+ * of `count` (the best kept). `settings` go to both celeriac apps (a resultBackend). Returns
+ * { count, seconds, rate, roundTrip: { p50, p99, max }, serverRss, workerRss }.
  */
-export async function measureSide(side, url, serverPid, { count, calls, repeat, chunk, concurrency, events = false, log }) {
+export async function measureSide(side, url, serverPid, { count, calls, repeat, chunk, concurrency, events = false, settings, log }) {
   const queue = uniqueName('bench-tasks');
-  const producer = side.kind === 'bullmq' ? await openBullmqProducer(url, queue) : await openCeleriacProducer(url);
+  const producer = side.kind === 'bullmq' ? await openBullmqProducer(url, queue) : await openCeleriacProducer(url, settings);
+  const serverPids = [serverPid].flat();
+  const serverCpuMs = () => serverPids.reduce((sum, pid) => sum + (cpuMs(pid) ?? NaN), 0);
   let worker;
   try {
-    worker = await startWorkerProcess(side.kind, url, queue, concurrency, events && side.kind === 'celeriac');
+    worker = await startWorkerProcess(side.kind, url, queue, concurrency, events && side.kind === 'celeriac', settings);
     await withTimeout(producer.runBatch(TASKS_DEFAULTS.warmupTasks, { chunk }), 120_000, `${side.id} warm-up batch`);
     for (let i = 0; i < TASKS_DEFAULTS.warmupCalls; i++) await withTimeout(producer.call(i, 1), 10_000, `${side.id} warm-up call`);
 
@@ -115,14 +123,14 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
     let best;
     for (let r = 0; r < repeat; r++) {
       await settle();
-      const cpu0 = { server: cpuMs(serverPid), worker: cpuMs(worker.pid), producer: process.cpuUsage() };
+      const cpu0 = { server: serverCpuMs(), worker: cpuMs(worker.pid), producer: process.cpuUsage() };
       const t0 = now();
       await withTimeout(producer.runBatch(count, { chunk }), Math.max(120_000, count * 10), `${side.id} batch of ${count}`);
       const seconds = (now() - t0) / 1000;
       const used = process.cpuUsage(cpu0.producer);
       // CPU µs per task in each process over the batch (the producer's is this process's).
       const cpuUs = {
-        server: ((cpuMs(serverPid) - cpu0.server) * 1000) / count,
+        server: ((serverCpuMs() - cpu0.server) * 1000) / count,
         worker: ((cpuMs(worker.pid) - cpu0.worker) * 1000) / count,
         producer: (used.user + used.system) / count,
       };
@@ -131,7 +139,8 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
     const c = best.cpuUs;
     log(`${side.id.padEnd(10)} ${fmt(best.rate).padStart(8)} tasks/s end-to-end (${fmt(count)} tasks, ${fmt(best.seconds, 2)} s; ` +
       `CPU µs/task: server ${fmt(c.server)}, worker ${fmt(c.worker)}, producer ${fmt(c.producer)})`);
-    return { count, ...best, roundTrip, serverRss: peakRss(serverPid).peak, workerRss: peakRss(worker.pid).peak };
+    const serverRss = serverPids.reduce((sum, pid) => sum + (peakRss(pid).peak ?? NaN), 0);
+    return { count, ...best, roundTrip, serverRss, workerRss: peakRss(worker.pid).peak };
   } finally {
     await worker?.stop();
     await producer.close();
@@ -139,8 +148,10 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
 }
 
 /**
- * Runs every side: celeriac (unless only is 'bullmq' or 'rabbitmq') and BullMQ on both redis
- * modes (unless only is 'celeriac'; skipped with a line when redis-server is not installed).
+ * Runs every side: celeriac on broker-server (unless only is 'bullmq' or 'rabbitmq'), celeriac on
+ * RabbitMQ + Redis (unless only is 'celeriac' or 'bullmq'; skipped with a line when rabbitmq-server
+ * or redis-server is not installed) and BullMQ on both redis modes (unless only is 'celeriac';
+ * skipped with a line when redis-server is not installed).
  * Returns { count, calls, repeat, chunk, concurrency, sides: { id → result } }.
  */
 export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chunk, concurrency = TASKS_DEFAULTS.concurrency, only, events = false, log = console.log } = {}) {
@@ -149,10 +160,21 @@ export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chu
   if (only !== 'bullmq' && only !== 'rabbitmq') {
     if (!(await celeriacTasksBuilt())) log('celeriac: task layer not built (npm run build; needs Celeriac in dist/client), skipped');
     else {
-      for (const side of TASK_SIDES.filter((s) => s.kind === 'celeriac')) {
+      for (const side of TASK_SIDES.filter((s) => s.kind === 'celeriac' && s.home === undefined)) {
         results.sides[side.id] = await withBroker(() => startBrokerProcess({ durability: side.durability }),
           (broker) => measureSide(side, broker.url, broker.pid, opts));
       }
+    }
+  }
+  if (only !== 'celeriac' && only !== 'bullmq') {
+    const side = TASK_SIDES.find((s) => s.home === 'rabbitmq');
+    if (!rabbitInstalled()) log(`celeriac on ${RABBIT_SKIPPED}`);
+    else if (!redisInstalled()) log('celeriac on RabbitMQ + Redis: redis-server not installed (apt-get install redis-server), skipped');
+    else if (!(await celeriacTasksBuilt())) log('celeriac on RabbitMQ + Redis: task layer not built (npm run build), skipped');
+    else {
+      // The app's two URLs: amqp:// to the RabbitMQ node as broker, redis:// as resultBackend.
+      results.sides[side.id] = await withBroker(() => startRabbit(), (rabbit) => withBroker(() => startRedis({ persistence: 'none' }),
+        (redis) => measureSide(side, rabbit.url, [rabbit.pid, redis.pid], { ...opts, settings: { resultBackend: redis.url } })));
     }
   }
   if (only !== 'celeriac') {
@@ -183,7 +205,8 @@ export function formatResults(results) {
     `(chunks of ${fmt(results.chunk)}, worker concurrency ${results.concurrency}, best of ${results.repeat}` +
     `${results.events ? '; celeriac worker sends task events, stored by the broker' : ''}); ` +
     `round trip = one send → result, ${fmt(results.calls)} sequential calls\n` +
-    `CPU µs/task = CPU time (user + system) of the server / worker / producer process over the best batch, per task\n` +
+    `CPU µs/task = CPU time (user + system) of the server / worker / producer process over the best batch, per task` +
+    `${results.sides['celeriac-rabbitmq'] ? ' (server = RabbitMQ + redis for the RabbitMQ row, their RSS summed too)' : ''}\n` +
     table(['workload', 'tasks/s', 'rt p50 ms', 'rt p99 ms', 'rt max ms', 'CPU µs/task srv/wrk/prod', 'server peak RSS', 'worker peak RSS', 'vs bullmq'], rows);
 }
 

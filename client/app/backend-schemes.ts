@@ -50,9 +50,18 @@ function schemeOf(url: string): string | undefined {
   return m?.[1]?.toLowerCase();
 }
 
-/** The URL with its password hidden, for error messages. */
+/** The URL (or each URL of a `;`-separated failover list) with its password hidden, for error messages. */
 export function masked(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  return url.replace(/(^|;)(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@;]*:)[^@/;]*@/gi, '$1$2***@');
+}
+
+/**
+ * The URLs of a broker setting: one URL, or several separated by `;` (kombu's failover form,
+ * `'amqp://h1//;amqp://h2//'`), tried in order on connect and reconnect. Only the AMQP transport
+ * takes more than one; the setting's parser refuses a list for any other.
+ */
+export function brokerUrls(url: string): string[] {
+  return url.split(';').map((u) => u.trim()).filter((u) => u !== '');
 }
 
 function builtIn(table: Readonly<Record<string, string | null>>): string {

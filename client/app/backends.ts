@@ -16,7 +16,7 @@ import type { TaskLink } from '../result-backend/result-backend.js';
 import { openAmqpTransport, type AmqpTransportOptions } from '../transport/amqp/transport.js';
 import { BrokerServerTransport } from '../transport/broker-server.js';
 import type { Transport } from '../transport/transport.js';
-import { checkBrokerScheme, checkResultBackendScheme, checkResultsKept, resultBackendOf, transportOf } from './backend-schemes.js';
+import { brokerUrls, checkBrokerScheme, checkResultBackendScheme, checkResultsKept, resultBackendOf, transportOf } from './backend-schemes.js';
 
 /** What opening the app's backends gives. */
 export interface OpenedBackends {
@@ -109,13 +109,13 @@ function redisOptions(options: ConnectOptions, timeout: number | undefined): Red
 
 /**
  * Opens the transport `url` names, alone: broker-server's over its own Connection, or AMQP
- * (RabbitMQ) with the role's connect options (heartbeat, reconnect and its backoff, client name,
+ * (RabbitMQ; `url` may list several nodes separated by `;`, tried in order) with the role's connect options (heartbeat, reconnect and its backoff, client name,
  * request timeout; user, password and vhost given here replace the URL's). Rejects as connect()
  * does: ERR_ACCESS_REFUSED for refused credentials, ERR_CONNECTION_CLOSED when unreachable.
  */
 export async function openTransport(url: string, options: ConnectOptions = {}): Promise<Transport> {
   checkBrokerScheme(url, 'broker');
-  if (transportOf(url) === 'amqp') return openAmqpTransport(amqpUrl(url, options), amqpOptions(options));
+  if (transportOf(url) === 'amqp') return openAmqpTransport(brokerUrls(url).map((u) => amqpUrl(u, options)), amqpOptions(options));
   return new BrokerServerTransport(await connect(url, options));
 }
 

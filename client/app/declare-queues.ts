@@ -59,6 +59,16 @@ export class QueueDeclarer {
     return p;
   }
 
+  /**
+   * Declares queue `name` again on `conn` even if it was declared there before: the broker lost it
+   * (deleted from outside, e.g. `rabbitmqctl delete_queue`), and the worker consuming it wants it back
+   * with its exchange and binding, as kombu declares a consumer's queues again when it restarts.
+   */
+  redeclare(conn: Transport, name: string): Promise<void> {
+    this.done.get(conn)?.delete(name);
+    return this.ensure(conn, name);
+  }
+
   /** Declares every queue of taskQueues. */
   async ensureAll(conn: Transport): Promise<void> {
     await Promise.all(this.settings.taskQueues.map((q) => this.ensure(conn, q.name)));

@@ -5,7 +5,7 @@ import { COMPRESSION_METHODS, type CompressionMethod } from '../../shared/messag
 import { SERIALIZER_NAMES, type SerializerName } from '../../shared/messages/serializers.js';
 import { isPlainObject } from '../../shared/messages/signature.js';
 import { parseBrokerUrl } from '../url.js';
-import { checkBrokerScheme, transportOf } from './backend-schemes.js';
+import { brokerUrls, checkBrokerScheme, masked, transportOf } from './backend-schemes.js';
 
 /** What a parser may need from another setting: beatSchedule reads ISO times without an offset in `timezone`. */
 export interface ParseContext {
@@ -101,8 +101,12 @@ export function oneOf<const T extends readonly string[]>(choices: T): Parser<T[n
 export const brokerUrl: Parser<string> = (value, label) => {
   if (typeof value !== 'string') throw invalid(label, 'a ws://, wss://, amqp:// or amqps:// URL', value);
   checkBrokerScheme(value, label);
+  const urls = brokerUrls(value);
+  if (urls.length > 1 && !urls.every((u) => transportOf(u) === 'amqp')) {
+    throw invalid(label, "one URL, or amqp:// / amqps:// URLs separated by ';' (failover: only the AMQP transport takes a list)", masked(value));
+  }
   try {
-    if (transportOf(value) === 'amqp') new URL(value);
+    if (transportOf(value) === 'amqp') for (const u of urls) new URL(u);
     else parseBrokerUrl(value);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

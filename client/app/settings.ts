@@ -64,7 +64,7 @@ export const SETTINGS = {
   // --- broker and backend
   broker: setting({
     default: 'ws://127.0.0.1:5680', parse: brokerUrl, type: 'string',
-    doc: 'URL of the broker-server (ws:// or wss://, credentials and vhost may ride in it).',
+    doc: "URL of the broker: broker-server (ws:// or wss://) or RabbitMQ (amqp:// or amqps://); credentials and vhost may ride in it. For a RabbitMQ cluster, several amqp:// URLs separated by ';' (kombu's failover form), tried in order on connect and reconnect.",
     celery: { name: 'broker_url', old: ['BROKER_URL'] },
   }),
   brokerConnectionRetry: setting({

@@ -24,6 +24,7 @@ import { refuseMessage, refuseOverDeliveryLimit, rejectUnknownTask } from './rej
 import { attachWorkerServices } from './services.js';
 import { argumentValues } from './received-args.js';
 import { RevokedCheck } from './revoked-check.js';
+import { maskUrlPassword } from '../../shared/mask-url.js';
 
 /** Options of `app.worker(...)`; each defaults to the app's setting of the same meaning. */
 export interface WorkerOptions {
@@ -74,6 +75,10 @@ const defaultLog: WorkerLog = (level, message) => {
 };
 
 let workerCount = 0;
+
+/** Waits between tries to consume a queue again after the broker cancelled its consumer: doubling from the first to the last. */
+const RECONSUME_FIRST_DELAY_MS = 500;
+const RECONSUME_MAX_DELAY_MS = 10_000;
 
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly hostname: string;
@@ -301,7 +306,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {
       hostname: this.hostname, pid: process.pid, clock: Date.now(), uptime: Math.round((Date.now() - this.startedAt) / 1000),
       pool: { implementation: info.pool, 'max-concurrency': info.concurrency, processes: info.runners, replaced: info.replaced },
-      prefetch_count: this.prefetch, queues: this.queues, broker: { url: this.app.settings.broker },
+      prefetch_count: this.prefetch, queues: this.queues, broker: { url: maskUrlPassword(this.app.settings.broker) },
       total: Object.fromEntries(this.totals), rusage: { maxrss: process.memoryUsage().rss },
     };
   }
@@ -531,7 +536,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * The broker cancelled one of our consumers (an ack timeout, its queue deleted) and requeued
    * what it had delivered through it. Jobs not started are dropped (another delivery follows);
    * running ones end without a finish (executeJob: the redelivered copy owns the outcome); the
-   * queue is consumed again.
+   * queue is declared again (it may be gone) and consumed again.
    */
   private onConsumerCancelled(tag: string, reason: string): void {
     const queue = this.consumerTags.get(tag);
@@ -544,10 +549,31 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (job.state === 'reserved' || job.state === 'rate-limited') this.drop(job);
     }
     if (this.state !== 'running') return;
-    this.connection.consume(queue, (msg) => this.onMessage(queue, msg), { prefetch: this.prefetch }).then(
-      ({ consumerTag }) => { this.consumerTags.set(consumerTag, queue); },
-      (err: unknown) => this.log('error', `could not consume queue '${queue}' again: ${String(err)}`),
-    );
+    void this.consumeAgain(queue);
+  }
+
+  /**
+   * Declares `queue` again and consumes it, trying again with a growing wait (up to
+   * RECONSUME_MAX_DELAY_MS) while the worker runs: a worker that stopped consuming would sit idle
+   * with its queue filling up. Celery gets the same by restarting its consumer, which declares
+   * its queues again.
+   */
+  private async consumeAgain(queue: string): Promise<void> {
+    for (let attempt = 0; this.state === 'running'; attempt++) {
+      try {
+        await this.app.declarer.redeclare(this.connection, queue);
+        const { consumerTag } = await this.connection.consume(queue, (msg) => this.onMessage(queue, msg), { prefetch: this.prefetch });
+        this.consumerTags.set(consumerTag, queue);
+        // A shutdown that began meanwhile did not see this consumer: it cancels it here.
+        if (this.state !== 'running') await this.connection.cancel(consumerTag).catch(() => undefined);
+        else this.log('info', `consuming queue '${queue}' again`);
+        return;
+      } catch (err) {
+        const delay = Math.min(RECONSUME_MAX_DELAY_MS, RECONSUME_FIRST_DELAY_MS * 2 ** attempt);
+        this.log('error', `could not consume queue '${queue}' again (${String(err)}); trying again in ${delay} ms`);
+        await new Promise<void>((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
   }
 
   private onRevoked(taskIds: readonly string[], terminate: boolean, signal: string | undefined): void {

@@ -5,7 +5,7 @@
 // are encoded once and the bytes kept the same way.
 import { fail } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
-import { ByteWriter, FieldTable, writeProperties, type BasicProperties, type PlainFieldValue } from './codec/index.js';
+import { ByteWriter, FieldTable, writeProperties, type BasicProperties, type FieldEntry, type PlainFieldValue } from './codec/index.js';
 
 /** A content header's property flags with none set: no properties. */
 const NO_PROPERTIES = Buffer.from([0, 0]);
@@ -108,11 +108,38 @@ export function basicProperties(props: MessageProperties): BasicProperties {
  * else as its text, so a delivery never fails on a header.
  */
 function headersTable(headers: Record<string, unknown>): FieldTable {
+  const typed = Array.isArray(headers['x-death']) ? { ...headers, 'x-death': headers['x-death'].map(deathTable) } : headers;
   try {
-    return FieldTable.fromObject(headers as { [key: string]: PlainFieldValue });
+    return FieldTable.fromObject(typed as { [key: string]: PlainFieldValue });
   } catch {
-    return FieldTable.fromObject(tableSafe(headers) as { [key: string]: PlainFieldValue });
+    return FieldTable.fromObject(tableSafe(typed) as { [key: string]: PlainFieldValue });
   }
+}
+
+/** An x-death entry's fields with RabbitMQ's types, in its order (rabbit_dead_letter); others follow, inferred. */
+const DEATH_FIELDS = [['count', 'l'], ['reason', 'S'], ['queue', 'S'], ['time', 'T'], ['exchange', 'S'], ['routing-keys', 'A'], ['original-expiration', 'S']] as const;
+
+/**
+ * One x-death entry as the table RabbitMQ writes: `count` a long, `time` a timestamp (the engine
+ * holds plain numbers, which would go as int32). An entry not of the engine's shape (a publisher's
+ * own x-death) goes as it is.
+ */
+function deathTable(entry: unknown): unknown {
+  if (entry === null || typeof entry !== 'object' || Object.getPrototypeOf(entry) !== Object.prototype) return entry;
+  const e = entry as Record<string, unknown>;
+  const entries: FieldEntry[] = [];
+  for (const [key, tag] of DEATH_FIELDS) {
+    const v = e[key];
+    if (v === undefined) continue;
+    if ((tag === 'l' || tag === 'T') && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) return entry;
+    if ((tag === 'S' && typeof v !== 'string') || (tag === 'A' && !(Array.isArray(v) && v.every((k) => typeof k === 'string')))) return entry;
+    if (tag === 'l' || tag === 'T') entries.push([key, { type: tag, value: v as number }]);
+    else if (tag === 'S') entries.push([key, { type: 'S', value: Buffer.from(v as string) }]);
+    else entries.push([key, { type: 'A', value: (v as string[]).map((k) => ({ type: 'S' as const, value: Buffer.from(k) })) }]);
+  }
+  const known = new Set<string>(DEATH_FIELDS.map(([k]) => k));
+  const rest = Object.fromEntries(Object.entries(e).filter(([k]) => !known.has(k)));
+  return FieldTable.fromEntries([...entries, ...FieldTable.fromObject(tableSafe(rest) as { [key: string]: PlainFieldValue }).entries()]);
 }
 
 function tableSafe(v: unknown): unknown {

@@ -1,4 +1,5 @@
-// What a dead-lettered message carries: RabbitMQ's x-death history and x-first-death-* headers,
+// What a dead-lettered message carries: RabbitMQ's x-death history and x-first-death-* headers (as
+// RabbitMQ 3.10 writes them; the x-last-death-* of 3.13 are not added),
 // so a user can see why (rejected, expired, maxlen, delivery-limit), from where, and how often;
 // and the cycle rule that history feeds, so an automatic dead-letter loop ends.
 import type { MessageProperties } from '../../shared/frames.js';
@@ -15,7 +16,8 @@ interface DeathEntry {
   'routing-keys': string[];
   /** Seconds since the epoch, as RabbitMQ's AMQP timestamp. */
   time: number;
-  'original-expiration'?: number;
+  /** The message's own expiration (ms) as RabbitMQ keeps it: the property's text. */
+  'original-expiration'?: string;
 }
 
 /**
@@ -35,17 +37,15 @@ export function deadLetterProps(msg: QueuedMessage, queue: string, reason: DeadL
     deaths.splice(i, 1);
   } else {
     entry = { queue, reason, count: 1, exchange: msg.exchange, 'routing-keys': [msg.routingKey], time: Math.floor(now / 1000) };
-    if (props.expiration !== undefined) entry['original-expiration'] = props.expiration;
+    if (props.expiration !== undefined) entry['original-expiration'] = String(props.expiration);
   }
   deaths.unshift(entry);
   headers['x-death'] = deaths;
   if (headers['x-first-death-reason'] === undefined) {
-    headers['x-first-death-reason'] = reason;
-    headers['x-first-death-queue'] = queue;
     headers['x-first-death-exchange'] = msg.exchange;
+    headers['x-first-death-queue'] = queue;
+    headers['x-first-death-reason'] = reason;
   }
-  headers['x-last-death-reason'] = reason;
-  headers['x-last-death-queue'] = queue;
   props.headers = headers;
   delete props.expiration;
   delete props.delay;

@@ -13,6 +13,7 @@ import { Conn, asConn, type Unacked } from './connection.js';
 import { EventLog } from './event-log.js';
 import { DEFAULT_EVENT_RETENTION, type EventRetention, type EventsQuery, type TaskDetail, type TasksApi, type WorkersApi } from './events-api.js';
 import { Exchange } from './exchange.js';
+import { lockedQueue } from './equivalence.js';
 import { FlowControl } from './flow-control.js';
 import { TaskStats, outcomeOfState } from './task-stats.js';
 import { MessageFlow, type CommitWriter } from './message-flow.js';
@@ -200,7 +201,7 @@ export class Engine implements EngineApi {
   queueFor(conn: Conn, name: string): Queue<Conn> {
     const q = this.vhostOf(conn).queues.get(name);
     if (q === undefined) throw fail('ERR_NOT_FOUND', `no queue '${name}' in vhost '${conn.info.vhost}'`, { queue: name });
-    if (q.owner !== null && q.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (q.owner !== null && q.owner !== conn.owner) throw lockedQueue(name, q.vhost);
     return q;
   }
 

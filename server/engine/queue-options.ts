@@ -78,13 +78,6 @@ export function validateQueueOptions(given: Record<string, unknown>): QueueOptio
   return out as QueueOptions;
 }
 
-/** The options that define a queue's identity: a redeclare must agree on these. */
-export function queueIdentity(o: QueueOptions): string {
-  const { durable = false, exclusive = false, autoDelete = false, ...rest } = o;
-  const keys = Object.keys(rest).sort();
-  return JSON.stringify([durable, exclusive, autoDelete, keys.map((k) => [k, (rest as Record<string, unknown>)[k]])]);
-}
-
 export function validateExchangeType(type: string): ExchangeType {
   if (!(EXCHANGE_TYPES as readonly string[]).includes(type)) {
     throw fail('ERR_INVALID_ARGUMENT', `exchange type must be one of ${EXCHANGE_TYPES.join(', ')}, got '${type}'`, { option: 'type' });

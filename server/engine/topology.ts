@@ -7,7 +7,8 @@ import { asConn, type Conn } from './connection.js';
 import type { Engine } from './engine.js';
 import { Exchange } from './exchange.js';
 import { Queue } from './queue.js';
-import { queueIdentity, validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
+import { assertExchangeEquivalent, assertQueueEquivalent, lockedQueue } from './equivalence.js';
+import { validateExchangeType, validateName, validateQueueOptions } from './queue-options.js';
 import type { EngineConnection } from './types.js';
 import type { VHost } from './vhost.js';
 
@@ -24,9 +25,7 @@ export class TopologyOps {
     if (name === '') throw fail('ERR_ACCESS_DENIED', 'the default exchange cannot be declared');
     const durable = options.durable === true;
     if (existing !== undefined) {
-      if (existing.type !== t || existing.durable !== durable) {
-        throw fail('ERR_PRECONDITION_FAILED', `exchange '${name}' exists as ${existing.type}${existing.durable ? ' durable' : ''}; declared as ${t}${durable ? ' durable' : ''}`, { exchange: name });
-      }
+      assertExchangeEquivalent(existing, t, options, name, vhost.name);
       return;
     }
     if (name.startsWith('amq.')) throw fail('ERR_ACCESS_DENIED', `exchange names starting with 'amq.' are reserved`, { exchange: name });
@@ -72,10 +71,7 @@ export class TopologyOps {
     const name = rawName === '' && !passive ? `amq.gen-${randomBytes(16).toString('base64url')}` : rawName;
     const existing = vhost.queues.get(name);
     if (existing !== undefined) {
-      if (existing.owner !== null && existing.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
-      if (!passive && queueIdentity(existing.options) !== queueIdentity(options)) {
-        throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' exists with other options (${queueIdentity(existing.options)}); declared with ${queueIdentity(options)}`, { queue: name });
-      }
+      assertQueueEquivalent({ options: existing.options, exclusive: existing.owner !== null, ownedByCaller: existing.owner === conn.owner }, options, passive, name, vhost.name);
       existing.lastUsed = this.e.now();
       return { queue: name, messageCount: existing.readyCount + existing.diskBacklog, consumerCount: existing.consumers.length };
     }
@@ -97,7 +93,7 @@ export class TopologyOps {
     const conn = asConn(c);
     const q = this.e.vhostOf(conn).queues.get(name);
     if (q === undefined) return { messageCount: 0 };
-    if (q.owner !== null && q.owner !== conn.owner) throw fail('ERR_RESOURCE_LOCKED', `queue '${name}' is exclusive to another connection`, { queue: name });
+    if (q.owner !== null && q.owner !== conn.owner) throw lockedQueue(name, q.vhost);
     if (options.ifUnused === true && q.consumers.length > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' has consumers`, { queue: name });
     if (options.ifEmpty === true && q.messageCount > 0) throw fail('ERR_PRECONDITION_FAILED', `queue '${name}' is not empty`, { queue: name });
     const messageCount = q.readyCount + q.diskBacklog;

@@ -1,7 +1,8 @@
 // Python Celery 5.2 (Debian's python3-celery, py-amqp underneath) on broker-server's AMQP listener,
 // unchanged: a worker and producers with the rpc:// result backend (reply queues declared by the
 // producer, replies through the default exchange). ping and inspect over the pidbox fanout,
-// delay().get() in json and msgpack, a failure, 50 tasks, a countdown.
+// delay().get() in json and msgpack, a failure, 200 tasks, a countdown, self.retry. The seed's
+// configuration and Celery beat: celery-seed.test.ts.
 import t from 'tap';
 import { runPython, startCeleryWorker } from '../helpers/celery.js';
 import { startAmqpBroker } from './amqp-helpers.js';
@@ -40,16 +41,29 @@ except ValueError as e:
   }
 });
 
-t.test('50 tasks and a countdown', async (t) => {
+t.test('200 tasks and a countdown', async (t) => {
   const out = await runPython(t, `
 import time
 from celery_app.tasks import add
-results = [add.delay(i, i) for i in range(50)]
-print('sum', sum(r.get(timeout=20) for r in results))
+results = [add.delay(i, i) for i in range(200)]
+print('sum', sum(r.get(timeout=30) for r in results))
 start = time.time()
 print('countdown', add.apply_async((20, 22), countdown=1).get(timeout=15), time.time() - start >= 0.9)
 `, env);
-  t.match(out, 'sum 2450');
+  t.match(out, 'sum 39800');
   t.match(out, 'countdown 42 True');
   t.match(worker.output(), /Task tasks\.add\[[0-9a-f-]+\] succeeded/);
+});
+
+t.test('self.retry: the task comes back (with its countdown) until it succeeds', async (t) => {
+  const out = await runPython(t, `
+from celery_app.tasks import retry_until
+r = retry_until.delay(2)
+print('retries', r.get(timeout=20))
+`, env);
+  t.match(out, 'retries 2');
+  const id = /Task tasks\.retry_until\[([0-9a-f-]+)\] retry/.exec(worker.output())?.[1];
+  t.ok(id, 'the worker logged the retry');
+  t.equal(worker.output().match(new RegExp(`Task tasks\\.retry_until\\[${id}\\] retry`, 'g'))?.length, 2, 'retried twice');
+  t.match(worker.output(), new RegExp(`Task tasks\\.retry_until\\[${id}\\] succeeded in [0-9.e-]+s: 2`));
 });

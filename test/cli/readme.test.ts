@@ -1,8 +1,10 @@
 // The README's examples work as pasted. A code block marked `<!-- runnable -->` on the line before
 // its fence is type-checked against the package's types, transpiled, and run with node against the
 // built package (as `import 'celeriac'` from another project); it must exit 0, write nothing to
-// stderr, and print exactly what its `// ... prints X` comments say, in order. Every TS/JS block
-// carries that marker or `<!-- fragment -->` (a deliberate excerpt), so no example slips in untried.
+// stderr, and print exactly what its `// ... prints X` comments say, in order. A block marked
+// `<!-- typecheck -->` needs servers this test does not start (RabbitMQ, Redis): it is type-checked
+// with the runnable ones, not run. Every TS/JS block carries one of those markers or
+// `<!-- fragment -->` (a deliberate excerpt), so no example slips in untried.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const RUNNABLE = '<!-- runnable -->';
 const FRAGMENT = '<!-- fragment -->';
+const TYPECHECK = '<!-- typecheck -->';
 const SCRIPT_LANGS: ReadonlySet<string> = new Set(['ts', 'typescript', 'js', 'javascript', 'mts', 'mjs']);
 /** A block that has not exited by then has hung (an unclosed connection keeps node alive). */
 const RUN_TIMEOUT = 30_000;
@@ -105,6 +108,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 
 const blocks = fencedBlocks(readme);
 const runnable = blocks.filter((b) => b.before === RUNNABLE);
+const checkedOnly = blocks.filter((b) => b.before === TYPECHECK);
 
 // A temporary project where `import 'celeriac'` resolves to this package, as after `npm install`.
 const dir = mkdtempSync(join(tmpdir(), 'celeriac-readme-'));
@@ -121,6 +125,11 @@ const sources = runnable.map((b) => {
   writeFileSync(`${base}.mjs`, js);
   return { block: b, ts: `${base}.mts`, js: `${base}.mjs` };
 });
+const checkedOnlyFiles = checkedOnly.map((b) => {
+  const file = join(dir, `readme-line-${b.line}.mts`);
+  writeFileSync(file, b.code);
+  return file;
+});
 // The type-check runs tsc in a child process, as one more job: in this process it would hold the
 // event loop for seconds (and the run timeouts with it).
 writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
@@ -128,7 +137,7 @@ writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
     module: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, pretty: false,
     types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')],
   },
-  files: sources.map((s) => s.ts),
+  files: [...sources.map((s) => s.ts), ...checkedOnlyFiles],
 }));
 const tsc = createRequire(import.meta.url).resolve('typescript/lib/tsc.js');
 const [typecheck, ...outcomes] = built
@@ -147,13 +156,13 @@ t.test('every TS/JS block is marked runnable or fragment', async (t) => {
   const scripts = blocks.filter((b) => SCRIPT_LANGS.has(b.lang));
   t.ok(scripts.length >= 3, 'the README has its examples');
   for (const b of scripts) {
-    t.ok(b.before === RUNNABLE || b.before === FRAGMENT, `README.md:${b.line}: put ${RUNNABLE} (or ${FRAGMENT}) on the line before the fence`);
+    t.ok(b.before === RUNNABLE || b.before === FRAGMENT || b.before === TYPECHECK, `README.md:${b.line}: put ${RUNNABLE} (or ${TYPECHECK}, ${FRAGMENT}) on the line before the fence`);
   }
   t.equal(runnable[0]?.line, scripts[0]?.line, 'the first screen\'s example is runnable');
   t.ok(runnable[0]!.code.split('\n').filter((l) => l.trim() !== '').length <= 12, 'and about ten lines');
 });
 
-t.test('the runnable blocks type-check against the package\'s types', async (t) => {
+t.test('the runnable and typecheck blocks type-check against the package\'s types', async (t) => {
   if (!t.ok(built, 'dist/ is built (npx tsc -p tsconfig.json)')) return;
   const out = await typecheck!;
   t.strictSame(readmeLines(out.stdout + out.stderr), [], 'no type errors (strict)');

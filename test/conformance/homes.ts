@@ -23,7 +23,7 @@ export interface Home {
   start(t: Test): Promise<HomeUrls>;
 }
 
-/** Every home: each conformance file runs all its scenarios in each of them. */
+/** The homes each topic file (calling-results, canvas, ...) runs its scenarios in. */
 export const HOMES: readonly Home[] = [
   {
     // broker-server serves both contracts over one connection: one URL for both settings.
@@ -42,6 +42,23 @@ export const HOMES: readonly Home[] = [
     async start(t) {
       const [rabbit, redis] = await Promise.all([startRabbit(t), startRedis(t)]);
       return { broker: rabbit.url, resultBackend: redis.url };
+    },
+  },
+];
+
+/**
+ * broker-server's AMQP 0-9-1 listener as the broker (the AMQP transport, as against RabbitMQ) with
+ * Redis keeping results: celeriac's AMQP transport on the listener (issue 12). In files of its own
+ * (listener-*.test.ts), so the files that boot a RabbitMQ do not grow by a third home.
+ */
+export const LISTENER_HOMES: readonly Home[] = [
+  {
+    name: 'broker-server-amqp+redis',
+    async start(t) {
+      const { startTestBroker } = await import('../helpers/broker.js');
+      const [broker, redis] = await Promise.all([startTestBroker(t, { amqpPort: 0 }), startRedis(t)]);
+      if (broker.amqpUrl === undefined) throw new Error('broker-server started without its AMQP listener');
+      return { broker: broker.amqpUrl, resultBackend: redis.url };
     },
   },
 ];
@@ -68,7 +85,12 @@ export interface ScenarioModule {
  * home's scenarios see the other's. The servers stop when the file ends, whatever the scenarios did.
  */
 export function runInEveryHome(...modules: Array<() => Promise<ScenarioModule>>): void {
-  const starts = HOMES.map((home) => {
+  runInHomes(HOMES, ...modules);
+}
+
+/** As runInEveryHome, in the homes given. */
+export function runInHomes(homes: readonly Home[], ...modules: Array<() => Promise<ScenarioModule>>): void {
+  const starts = homes.map((home) => {
     const started = home.start(t);
     // Awaited by the home's subtest; this only keeps a failed start from being an unhandled rejection meanwhile.
     started.catch(() => undefined);
@@ -78,8 +100,8 @@ export function runInEveryHome(...modules: Array<() => Promise<ScenarioModule>>)
     .then((ms) => ms.flatMap((m) => Object.entries(m.scenarios)));
   loaded.catch(() => undefined);
   // Side by side: tap buffers each home's output and prints it whole when the home is done.
-  t.jobs = Math.max(t.jobs, HOMES.length);
-  HOMES.forEach((home, i) => {
+  t.jobs = Math.max(t.jobs, homes.length);
+  homes.forEach((home, i) => {
     t.test(home.name, async (t) => {
       const [urls, scenarios] = await Promise.all([starts[i]!, loaded]);
       for (const [name, scenario] of scenarios) await t.test(name, (st) => scenario(st, urls));

@@ -37,8 +37,9 @@ t.test('ping reaches every worker; destination picks some; an unknown method say
 });
 
 t.test('inspect: active, reserved, registered and stats of a busy worker', async (t) => {
-  const { app, newApp, startWorker } = await taskEnv(t);
-  const workerApp = newApp();
+  const { app, broker, newApp, startWorker } = await taskEnv(t);
+  // Credentials in the worker's URL: stats must not hand the password to whoever asks.
+  const workerApp = newApp({ broker: broker.url.replace('ws://', 'ws://guest:guest@') });
   const gate = gated(workerApp, 'tasks.wait');
   workerApp.task('tasks.other', () => 1);
   const w = await startWorker(workerApp, { hostname: 'busy@test', concurrency: 1, prefetchMultiplier: 4 });
@@ -72,6 +73,7 @@ t.test('inspect: active, reserved, registered and stats of a busy worker', async
   t.same(stats.queues, ['default']);
   t.equal(stats.pool['max-concurrency'], 1);
   t.same(stats.rate_limits, {});
+  t.equal(stats.broker.url, broker.url.replace('ws://', 'ws://guest:***@'), 'the broker URL with its password masked');
 
   gate.release();
   t.same(await Promise.all(results.map((r) => r.get({ timeout: 5_000 }))), ['done', 'done', 'done']);

@@ -1,7 +1,11 @@
 // Python Celery for interop tests: Debian's python3-celery (5.2) run by Debian's own python, as
-// workers (stopped by PID in teardown) and as short producer scripts, with test/fixtures on the path.
+// workers and beats (stopped by PID in teardown) and as short producer scripts, with test/fixtures
+// on the path.
 import type { Test } from 'tap';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startService, type Service } from './service-process.js';
 
@@ -100,6 +104,45 @@ export async function startCeleryWorker(t: Test, options: CeleryWorkerOptions): 
   const escaped = hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await service.waitForOutput(new RegExp(`${escaped} ready\\.`), READY_TIMEOUT_MS, `Celery worker ${hostname} to be ready`);
   return { hostname, pid: service.pid, output: () => service.output(), stop };
+}
+
+/** Options of `startCeleryBeat`. */
+export interface CeleryBeatOptions {
+  /** Broker URL (`amqp://…`), given as `--broker`. */
+  broker: string;
+  /** The app's module for `-A`, whose configuration holds the schedule (e.g. `celery_app.seed_beat`). */
+  app: string;
+  /** More environment variables. */
+  env?: Readonly<Record<string, string>>;
+}
+
+/** A running `celery beat`. */
+export interface CeleryBeat {
+  readonly pid: number;
+  /** Its log (stdout and stderr). */
+  output(): string;
+}
+
+/**
+ * Starts `python3 -m celery -A <app> beat` with its schedule file in a temp dir (removed after) and
+ * waits for its "beat: Starting..." line (rejects after 40 s, or when it exits first, with its log).
+ * Stopped (SIGTERM, then SIGKILL to its group) when `t` ends.
+ */
+export async function startCeleryBeat(t: Test, options: CeleryBeatOptions): Promise<CeleryBeat> {
+  const dir = await mkdtemp(join(tmpdir(), 'celeriac-beat-'));
+  const args = [
+    '-m', 'celery', '-A', options.app, '--broker', options.broker, 'beat', '--loglevel', 'INFO',
+    // Its shelve file, out of the checkout; a max interval of 1 s, so a short schedule is not held back.
+    '--schedule', join(dir, 'celerybeat-schedule'), '--max-interval', '1',
+  ];
+  const service = startService(PYTHON, args, { env: pythonEnv([], options.env ?? {}) });
+  t.teardown(async () => {
+    await service.stop(10_000);
+    await rm(dir, { recursive: true, force: true });
+  });
+  // celery/apps/beat.py logs "beat: Starting..." once its scheduler is set up.
+  await service.waitForOutput(/beat: Starting\.\.\./, READY_TIMEOUT_MS, 'Celery beat to start');
+  return { pid: service.pid, output: () => service.output() };
 }
 
 /**

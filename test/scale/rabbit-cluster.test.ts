@@ -3,7 +3,8 @@
 // node is stopped, serves it from a third, and the stopped node rejoins when started again.
 // Not in `npm test` (package.json's tap `exclude` has test/scale/): three RabbitMQ boots, the joins
 // and a restart take 60 s or more on a busy 2-core machine, past a test file's 45 s. Run it alone:
-// `npx tap test/scale/rabbit-cluster.test.ts`; issue 11's scale bench is meant to live beside it.
+// `npx tap test/scale/rabbit-cluster.test.ts`. Issue 11's scale bench is bench/rabbit-cluster.js (its
+// cluster starter, bench/rabbitmq-cluster.js, is this helper's plain-JS twin).
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';

@@ -1,11 +1,12 @@
 // taskQueues' queue arguments reach a real RabbitMQ as declared, and tasks run there: a task queue
 // declared as a quorum queue (`x-queue-type: quorum`, a one-node quorum) runs tasks, and one with
 // `x-max-priority` gives a worker the higher priorities first. The same x-argument on broker-server
-// is refused with a coded error, not dropped. No result backend of RabbitMQ's own is built yet, so
-// the app here pairs the AMQP transport with broker-server's result backend by hand (pairLink), as
-// openBackends will pair it with Redis.
+// is refused with a coded error, not dropped. A worker whose queue another client deletes (RabbitMQ
+// cancels its consumer) declares the queue again and goes on consuming. The app here pairs the AMQP
+// transport with broker-server's result backend by hand (pairLink), as openBackends pairs it with Redis.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { connect as amqpConnect } from 'amqplib';
 import { Celeriac, connect, type SettingsInput } from '../../client/index.js';
 import { BrokerServerResults } from '../../client/result-backend/broker-server.js';
 import { pairLink } from '../../client/result-backend/link.js';
@@ -93,6 +94,26 @@ t.test('a task queue with x-max-priority gives the worker higher priorities firs
   await Promise.all(sent.map((r) => r.get({ timeout: 20_000 })));
   await until(() => order.length === 3, 5_000, 'three runs');
   t.same(order, ['high', 'mid', 'low'], 'x-max-priority reached RabbitMQ: it ordered them');
+});
+
+t.test('a worker whose queue is deleted from outside declares it again and consumes it: the next task runs', async (t) => {
+  const queue = unique('deleted-tasks');
+  const app = rabbitApp({ taskDefaultQueue: queue });
+  const echo = app.task(unique('tasks.echo'), (x: string) => x);
+  const lines: string[] = [];
+  const worker = app.worker({ queues: [queue], log: (level, message) => { lines.push(`${level}: ${message}`); } });
+  t.teardown(() => worker.close({ force: true }));
+  await worker.start();
+  t.equal(await (await echo.delay('before')).get({ timeout: 20_000 }), 'before');
+
+  // Deleted by another client (as `rabbitmqctl delete_queue` does): RabbitMQ sends the worker's
+  // consumer basic.cancel and drops the queue's binding to the app's exchange.
+  const admin = await amqpConnect(rabbit.url);
+  await (await admin.createChannel()).deleteQueue(queue);
+  await admin.close();
+  await until(() => lines.some((l) => l.includes(`consuming queue '${queue}' again`)), 20_000, `the worker to consume again; its log:\n${lines.join('\n')}`);
+  t.ok(lines.some((l) => /^error: the broker cancelled the consumer/.test(l)), 'the cancel is logged as an error');
+  t.equal(await (await echo.delay('after')).get({ timeout: 20_000 }), 'after', 'a task sent after the delete runs');
 });
 
 t.test('broker-server refuses a RabbitMQ-only queue argument with a coded error instead of dropping it', async (t) => {

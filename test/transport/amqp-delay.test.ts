@@ -2,7 +2,7 @@
 // TTL dead-lettering back to the target): a countdown sits in its delay queue, not in the target
 // queue nor in any client, arrives no earlier than its delay, routes back through a named exchange
 // or the default one, keeps its properties, is not held up by a longer delay, reaches a queue deleted
-// and declared again, and survives the consumer (and the transport that published it) going away
+// and declared again (by this transport, or by another client from under its consumer), and survives the consumer (and the transport that published it) going away
 // before it is due.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -79,6 +79,27 @@ t.test('a queue deleted and declared again through the same transport still gets
   await tr.assertQueue(q);
   await tr.publish('', q, 'second', { delay: 200 });
   await untilAsync(async () => (await depth(tr, q)) === 1, 10_000, 'the second countdown, not dropped by RabbitMQ for want of a route');
+});
+
+t.test('a queue deleted from outside (its consumer cancelled) and declared again still gets its countdowns', async (t) => {
+  const tr = await open(t);
+  const admin = await open(t);
+  const q = unique('q-outside');
+  await tr.assertQueue(q);
+  const got: string[] = [];
+  await tr.consume(q, (m) => { got.push(m.body.toString()); m.ack(); });
+  await tr.publish('', q, 'first', { delay: 200 });
+  await until(() => got.length === 1, 10_000, 'the first countdown');
+  // Another client deletes it: this transport hears only basic.cancel, and the queue's binding to
+  // the delay route is gone with it.
+  const cancelled = new Promise<void>((resolve) => tr.once('cancel', () => resolve()));
+  await admin.deleteQueue(q);
+  await cancelled;
+  await tr.assertQueue(q);
+  await tr.consume(q, (m) => { got.push(m.body.toString()); m.ack(); });
+  await tr.publish('', q, 'second', { delay: 200 });
+  await until(() => got.length === 2, 10_000, 'the second countdown, not dropped by RabbitMQ for want of a route');
+  t.same(got, ['first', 'second']);
 });
 
 t.test('a countdown survives its consumer and publisher going away: RabbitMQ holds it, not a worker', async (t) => {

@@ -4,7 +4,8 @@
 // publishes with confirms (mandatory → ERR_NO_ROUTE, a full reject-publish queue's nack → ERR_QUEUE_FULL),
 // consumes with prefetch (basic.qos holds the rest back), ack / nack-requeue (redelivered) / reject,
 // priority order, a wrong password and an unreachable port as coded errors; the factory picks it
-// for an amqp:// URL.
+// for an amqp:// URL; a `;`-separated list of node URLs (kombu's failover) is tried in order on
+// connect and on reconnect.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { CeleriacError } from '../../shared/errors.js';
@@ -13,6 +14,8 @@ import { AmqpTransport, openAmqpTransport } from '../../client/transport/amqp/tr
 import { openTransport } from '../../client/app/backends.js';
 import type { Delivery } from '../../client/transport/transport.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
+import { startTcpGate } from '../helpers/tcp-gate.js';
+import { Celeriac } from '../../client/index.js';
 import { freePort } from '../helpers/ports.js';
 import { until } from '../helpers/wait.js';
 
@@ -169,4 +172,40 @@ t.test("the factory's openTransport picks the AMQP transport for amqp:// and app
   await tr.publish('', q, 'via the factory');
   await until(() => got.length === 1, 10_000, 'delivery');
   t.same(got, ['via the factory']);
+});
+
+t.test("a ';'-separated list of nodes (kombu's failover): one that refuses is passed over on connect and on reconnect", async (t) => {
+  const closed = `amqp://guest:guest@127.0.0.1:${await freePort()}`;
+  // A forwarder to the same node stands for a second node that can be taken away.
+  const gate = await startTcpGate(t, rabbit.port);
+  const viaGate = `amqp://guest:guest@127.0.0.1:${gate.port}`;
+  const tr = await openTransport(`${closed};${viaGate};${rabbit.url}`, { reconnectBackoff: { initial: 50, max: 200 }, clientName: 'failover-test' });
+  t.teardown(() => tr.close());
+  t.ok(tr instanceof AmqpTransport, 'an AmqpTransport');
+  const connectedTo = (): string => (tr as AmqpTransport).url;
+  t.equal(connectedTo(), viaGate.replace(':guest@', ':***@'), 'the closed port is passed over: connected to the second URL');
+  const q = unique('q-failover');
+  await tr.assertQueue(q);
+  const got: string[] = [];
+  await tr.consume(q, (m) => { got.push(m.body.toString()); m.ack(); });
+  await tr.publish('', q, 'before');
+  await until(() => got.length === 1, 10_000, 'a delivery through the second node');
+
+  // The second node goes away: the reconnect starts from it, finds it refusing, takes the third.
+  const reconnected = new Promise<void>((resolve) => tr.once('reconnected', () => resolve()));
+  gate.shut();
+  gate.cut();
+  await reconnected;
+  t.equal(connectedTo(), rabbit.url.replace(':guest@', ':***@'), 'reconnected to the third URL');
+  await tr.publish('', q, 'after');
+  await until(() => got.length === 2, 10_000, 'a delivery to the consumer subscribed again on the third node');
+  t.same(got, ['before', 'after']);
+
+  t.throws(() => new Celeriac({ broker: `${closed};ws://127.0.0.1:5680`, resultBackend: 'redis://127.0.0.1:6379' }), { code: 'ERR_INVALID_ARGUMENT', message: /only the AMQP transport takes a list/ }, 'a list is for amqp:// only');
+  const app = new Celeriac({ broker: `${closed};${rabbit.url}`, resultBackend: 'redis://127.0.0.1:6379' });
+  t.equal(app.settings.broker, `${closed};${rabbit.url}`, 'the settings take the list as given');
+  await app.close();
+  const refused = await openAmqpTransport([closed, rabbit.url.replace('guest:guest@', 'guest:s3cr3t-pw@')], { reconnect: false }).catch((e: unknown) => e);
+  t.ok(refused instanceof CeleriacError && refused.code === 'ERR_ACCESS_REFUSED', `no node took us: the refusal is what is reported, not the closed port: ${String(refused)}`);
+  t.notMatch(String(refused), /s3cr3t-pw/, 'the password is not in the message');
 });

@@ -6,6 +6,7 @@ import { parseDuration, UsageError, type CommandSpec, type ParsedArgs } from '..
 import type { Command, CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 import type { LoadedApp } from '../load-app.js';
+import { maskUrlPassword } from '../../../shared/mask-url.js';
 import { makeLogger } from '../output.js';
 import { packageVersion } from '../version.js';
 
@@ -53,7 +54,7 @@ function banner(beat: Beat, loaded: LoadedApp): string {
     '',
     `celeriac beat v${packageVersion()} is starting.`,
     `.> app:          ${loaded.label}${loaded.modulePath === undefined ? '' : ` (${loaded.modulePath})`}`,
-    `.> broker:       ${s.broker.replace(/^(wss?:\/\/[^:/@]+:)[^@/]*@/, '$1****@')}`,
+    `.> broker:       ${maskUrlPassword(s.broker)}`,
     `.> holder:       ${beat.holder}`,
     `.> lease:        '${beat.leaseName}', ttl ${beat.leaseTtl} ms`,
     `.> max interval: ${beat.maxInterval} ms`,

@@ -7,6 +7,7 @@ import type { Worker, WorkerLog, WorkerOptions } from '../../worker/worker.js';
 import { parseChoice, parseInteger, parseSize, UsageError, type CommandSpec } from '../args.js';
 import type { Command, CommandContext } from '../context.js';
 import type { LoadedApp } from '../load-app.js';
+import { maskUrlPassword } from '../../../shared/mask-url.js';
 import { makeLogger, shortRepr } from '../output.js';
 import { packageVersion } from '../version.js';
 
@@ -86,8 +87,8 @@ function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean, beat: Be
     ` -------------- ${worker.hostname} v${packageVersion()}`,
     '[config]',
     `.> app:         ${loaded.label}${loaded.modulePath === undefined ? '' : ` (${loaded.modulePath})`}`,
-    `.> transport:   ${redact(s.broker)}`,
-    `.> results:     ${redact(s.resultBackend)}`,
+    `.> transport:   ${maskUrlPassword(s.broker)}`,
+    `.> results:     ${maskUrlPassword(s.resultBackend)}`,
     `.> concurrency: ${worker.concurrency} (${worker.poolName})`,
     `.> prefetch:    ${worker.prefetch === 0 ? 'unlimited' : worker.prefetch}`,
     `.> task events: ${taskEvents ? 'ON' : 'OFF'}`,
@@ -101,11 +102,6 @@ function banner(worker: Worker, loaded: LoadedApp, taskEvents: boolean, beat: Be
     '',
     '',
   ].join('\n');
-}
-
-/** A URL with its password hidden, for the banner. */
-function redact(url: string): string {
-  return url.replace(/^(wss?:\/\/[^:/@]+:)[^@/]*@/, '$1****@');
 }
 
 async function run(ctx: CommandContext): Promise<number> {

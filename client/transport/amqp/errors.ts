@@ -15,11 +15,6 @@ const REPLY_CODES: Readonly<Record<number, ErrorCode>> = {
   530: 'ERR_ACCESS_REFUSED', // not-allowed: a virtual host the user may not use
 };
 
-/** The URL with its password hidden, for messages. */
-export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
-}
-
 /**
  * A coded error for anything amqplib threw or emitted while doing `what`. A CeleriacError passes
  * through. Socket failures become ERR_CONNECTION_CLOSED with the socket error as `cause`, which is

@@ -2,7 +2,8 @@
 // declarations, a confirm channel for publishes, and a channel per consumer (its prefetch is that
 // channel's basic.qos, its delivery tags are that channel's). After a drop it reconnects with
 // backoff, declares again what was declared, re-subscribes consumers and re-sends publishes not
-// confirmed yet. Delayed delivery is held by RabbitMQ (delay.ts).
+// confirmed yet; given several node URLs (a cluster), each attempt tries them in turn, from the
+// one last connected (kombu's failover). Delayed delivery is held by RabbitMQ (delay.ts).
 import { EventEmitter } from 'node:events';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import { CeleriacError, fail } from '../../../shared/errors.js';
@@ -12,7 +13,9 @@ import type { Delivery, EventLog, Transport, TransportEvents, TransportPublishOp
 import { publishProperties, queueArguments } from './arguments.js';
 import { delayHeaders, delayLevel, delayQueueName, delayQueueOptions, delayRouteArgs, DELAY_ROUTE_EXCHANGE } from './delay.js';
 import { AmqpDelivery, ConsumerChannel } from './delivery.js';
-import { amqpError, maskUrl, publishError } from './errors.js';
+import { isUnreachable } from '../../unreachable.js';
+import { amqpError, publishError } from './errors.js';
+import { maskUrlPassword } from '../../../shared/mask-url.js';
 import { Outbox, type OutgoingPublish } from './outbox.js';
 import { Topology } from './topology.js';
 
@@ -45,11 +48,13 @@ interface ConsumerRecord {
 type Emitter = EventEmitter<{ [K in keyof TransportEvents]: TransportEvents[K] }>;
 
 /**
- * Opens an AMQP transport to `url` (`amqp://` or `amqps://`). Rejects with ERR_ACCESS_REFUSED for a
- * refused login, ERR_CONNECTION_CLOSED (isUnreachable() true) when RabbitMQ cannot be reached: the
- * first connection is tried once, the caller decides about retrying it.
+ * Opens an AMQP transport to `url` (`amqp://` or `amqps://`), or to the first of `url`'s nodes that
+ * answers when given several (the nodes of one cluster: each connect and reconnect tries them in
+ * turn, starting from the one last connected). Rejects with ERR_ACCESS_REFUSED for a refused login,
+ * ERR_CONNECTION_CLOSED (isUnreachable() true) when RabbitMQ cannot be reached: the first connection
+ * is tried once (once per URL), the caller decides about retrying it.
  */
-export async function openAmqpTransport(url: string, options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
+export async function openAmqpTransport(url: string | readonly string[], options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
   const transport = new AmqpTransport(url, options);
   await transport.start();
   return transport;
@@ -57,7 +62,10 @@ export async function openAmqpTransport(url: string, options: AmqpTransportOptio
 
 /** An AMQP 0-9-1 link implementing the Transport contract; see openAmqpTransport. */
 export class AmqpTransport implements Transport {
-  readonly #url: string;
+  /** The nodes to connect to, in order of preference. */
+  readonly #urls: readonly string[];
+  /** Index in #urls of the node connected last: the next attempt starts there. */
+  #at = 0;
   readonly #options: Required<Omit<AmqpTransportOptions, 'reconnectBackoff'>> & { reconnectBackoff: BackoffOptions };
   readonly #events: Emitter = new EventEmitter() as Emitter;
   readonly #topology = new Topology();
@@ -85,9 +93,11 @@ export class AmqpTransport implements Transport {
   /** The wait before the next reconnect attempt, cleared by close() so it does not hold the process. */
   #retryTimer: { timer: NodeJS.Timeout; wake: () => void } | undefined;
 
-  constructor(url: string, options: AmqpTransportOptions) {
-    if (!/^amqps?:\/\//i.test(url)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrl(url)}'`);
-    this.#url = url;
+  constructor(url: string | readonly string[], options: AmqpTransportOptions) {
+    const urls = typeof url === 'string' ? [url] : [...url];
+    if (urls.length === 0) throw fail('ERR_INVALID_ARGUMENT', 'no AMQP URL to connect to');
+    for (const u of urls) if (!/^amqps?:\/\//i.test(u)) throw fail('ERR_INVALID_ARGUMENT', `not an amqp:// or amqps:// URL: '${maskUrlPassword(u)}'`);
+    this.#urls = urls;
     this.#options = {
       heartbeat: options.heartbeat ?? 60_000,
       reconnect: options.reconnect ?? true,
@@ -116,27 +126,57 @@ export class AmqpTransport implements Transport {
 
   // ---- connection life ----
 
-  /** amqplib's URL with our heartbeat (seconds, AMQP's unit) unless the URL names one. */
-  #connectUrl(): string {
-    if (/[?&]heartbeat=/.test(this.#url)) return this.#url;
-    const seconds = Math.ceil(this.#options.heartbeat / 1000);
-    return `${this.#url}${this.#url.includes('?') ? '&' : '?'}heartbeat=${seconds}`;
+  /** The node connected last (or to be tried first), its password masked. */
+  get url(): string {
+    return maskUrlPassword(this.#urls[this.#at]!);
   }
 
-  /** One connection: channels, topology declared again, consumers re-subscribed, outbox flushed. */
-  async #establish(): Promise<void> {
-    let model: ChannelModel;
+  /** amqplib's URL with our heartbeat (seconds, AMQP's unit) unless the URL names one. */
+  #connectUrl(url: string): string {
+    if (/[?&]heartbeat=/.test(url)) return url;
+    const seconds = Math.ceil(this.#options.heartbeat / 1000);
+    return `${url}${url.includes('?') ? '&' : '?'}heartbeat=${seconds}`;
+  }
+
+  /** Opens a connection to `url`; rejects with a coded error. */
+  async #connectTo(url: string): Promise<ChannelModel> {
     const timeout = this.#options.requestTimeout;
     try {
       // amqplib's `timeout` bounds the TCP connect and the AMQP handshake: a peer that accepts and
       // never answers (a stuck proxy, a node still booting) would otherwise hold this attempt forever.
-      model = await amqp.connect(this.#connectUrl(), { clientProperties: { connection_name: this.#options.clientName }, timeout });
+      return await amqp.connect(this.#connectUrl(url), { clientProperties: { connection_name: this.#options.clientName }, timeout });
     } catch (err) {
       if (err instanceof Error && err.message === 'connect ETIMEDOUT') {
-        throw fail('ERR_TIMEOUT', `connecting to ${maskUrl(this.#url)}: no AMQP handshake within ${timeout} ms`);
+        throw fail('ERR_TIMEOUT', `connecting to ${maskUrlPassword(url)}: no AMQP handshake within ${timeout} ms`);
       }
-      throw amqpError(err, `connecting to ${maskUrl(this.#url)}`);
+      throw amqpError(err, `connecting to ${maskUrlPassword(url)}`);
     }
+  }
+
+  /**
+   * Connects to the first node that answers, trying each once from the one connected last (a node
+   * that went down is passed over at once: its port refuses). When none does: a refusal that no
+   * retry fixes (a wrong password) if any node gave one, else the first node's error.
+   */
+  async #connectAny(): Promise<ChannelModel> {
+    const errors: CeleriacError[] = [];
+    for (let i = 0; i < this.#urls.length; i++) {
+      const at = (this.#at + i) % this.#urls.length;
+      try {
+        const model = await this.#connectTo(this.#urls[at]!);
+        this.#at = at;
+        return model;
+      } catch (err) {
+        errors.push(amqpError(err, `connecting to ${maskUrlPassword(this.#urls[at]!)}`));
+      }
+      if (this.#closing) break;
+    }
+    throw errors.find((e) => !isUnreachable(e)) ?? errors[0]!;
+  }
+
+  /** One connection: channels, topology declared again, consumers re-subscribed, outbox flushed. */
+  async #establish(): Promise<void> {
+    const model = await this.#connectAny();
     try {
       // close() may have run while this attempt was under way: it found no connection to close.
       if (this.#closing) throw fail('ERR_CONNECTION_CLOSED', 'the AMQP transport was closed while connecting');
@@ -175,7 +215,7 @@ export class AmqpTransport implements Transport {
       if (this.#closing) throw fail('ERR_CONNECTION_CLOSED', 'the AMQP transport was closed while connecting');
     } catch (err) {
       await model.close().catch(() => {});
-      throw amqpError(err, `setting up the link to ${maskUrl(this.#url)}`);
+      throw amqpError(err, `setting up the link to ${this.url}`);
     }
     model.once('close', (err?: unknown) => this.#onDrop(model, err));
     this.#connected = true;
@@ -221,7 +261,7 @@ export class AmqpTransport implements Transport {
     // Written and not confirmed: RabbitMQ may or may not have them; sent again after the reconnect.
     this.#outbox.unsendAll();
     if (this.#closing) return;
-    const error = amqpError(err ?? new Error('connection closed'), `link to ${maskUrl(this.#url)}`);
+    const error = amqpError(err ?? new Error('connection closed'), `link to ${this.url}`);
     if (!this.#options.reconnect) {
       this.#finish(error);
       return;
@@ -244,7 +284,7 @@ export class AmqpTransport implements Transport {
         this.#events.emit('reconnected');
         return;
       } catch (err) {
-        error = amqpError(err, `reconnecting to ${maskUrl(this.#url)}`);
+        error = amqpError(err, `reconnecting to ${this.#urls.length === 1 ? this.url : `any of ${this.#urls.length} nodes`}`);
       }
     }
   }
@@ -421,6 +461,9 @@ export class AmqpTransport implements Transport {
           // alone: close it, or it stays open, holding its unacked deliveries, for the connection's life.
           on.open = false;
           channel.close().catch(() => {});
+          // A deleted queue took its binding to the delay route along: declared again (by the
+          // worker, by anyone), it needs that binding again before a countdown can reach it.
+          this.#delayRoutes.delete(`q:${c.queue}`);
           this.#lost(c, on, `RabbitMQ cancelled the consumer of '${c.queue}' (the queue was deleted, or can no longer be served)`);
           return;
         }

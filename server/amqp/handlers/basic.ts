@@ -8,12 +8,18 @@ import type { ChannelContext } from '../context.js';
 /**
  * basic.qos as RabbitMQ reads it: global false sets the prefetch of consumers started later on
  * this channel; global true limits the unacked deliveries of all the channel's consumers together.
- * A prefetch size (bytes) is not implemented, as in RabbitMQ.
+ * As in RabbitMQ (rabbit_channel, basic.qos with global false: "unlimit_prefetch"), a per-consumer
+ * qos also lifts the channel's limit, so the last qos of either kind decides how the channel is
+ * limited. A prefetch size (bytes) is not implemented, as in RabbitMQ.
  */
 export function qos(ctx: ChannelContext, m: MethodOf<'basic.qos'>): void {
   if (m.prefetchSize !== 0) throw fail('ERR_AMQP_NOT_IMPLEMENTED', `prefetch_size!=0 (${m.prefetchSize})`);
-  if (m.global) ctx.host.engine.setPrefetch(ctx.session, m.prefetchCount);
-  else ctx.consumerPrefetch = m.prefetchCount;
+  if (m.global) {
+    ctx.host.engine.setPrefetch(ctx.session, m.prefetchCount);
+  } else {
+    ctx.consumerPrefetch = m.prefetchCount;
+    ctx.host.engine.setPrefetch(ctx.session, 0);
+  }
   ctx.send({ name: 'basic.qos-ok' });
 }
 

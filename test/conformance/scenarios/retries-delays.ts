@@ -129,12 +129,13 @@ export const scenarios: Readonly<Record<string, Scenario>> = {
     await Promise.all(results.map((r) => r.get(GET)));
     await until(() => starts.length === 12, 5_000, 'every start recorded');
     starts.sort((a, b) => a - b);
-    // 20/s is one slot per 50 ms for both workers together. A start comes at its slot or later, so
-    // a 200 ms window holds at most the 4-5 slots inside it plus those delayed into it: allowing
-    // 100 ms of delay, at most 7. Without a shared limit all 12 would start together.
-    const most = Math.max(...starts.map((s) => starts.filter((x) => x >= s && x < s + 200).length));
-    t.ok(most <= 7, `at most 7 starts in any 200 ms (got ${most}; offsets ${starts.map((s) => s - starts[0]!).join(', ')} ms)`);
-    t.ok(starts[11]! - starts[0]! >= 11 * 50 - 100, 'the 12 starts span about 11 slots');
+    // 20/s is one slot per 50 ms for both workers together, and a start comes at its slot or later:
+    // the k-th start is at least k slots after the first (less 100 ms, should the first be late).
+    // A stalled event loop can bunch later starts together, never move one ahead of its slot, so
+    // only this lower bound is checked. Two buckets (a limit not shared) would give two starts a slot.
+    const offsets = starts.map((s) => s - starts[0]!);
+    const early = offsets.findIndex((offset, k) => offset < k * 50 - 100);
+    t.equal(early, -1, `no start ahead of its slot (offsets ${offsets.join(', ')} ms)`);
     t.ok((w1.totals.get(`${q}.limited`) ?? 0) > 0 && (w2.totals.get(`${q}.limited`) ?? 0) > 0, 'both workers ran some');
   },
 };
