@@ -95,7 +95,7 @@ export const FLAGS = [
   { flag: 'consumer-timeout', env: 'CELERIAC_CONSUMER_TIMEOUT', kind: 'duration', default: '30m', metavar: 'MS', help: 'cancel a consumer holding a delivery unacked this long (queues may set their own)' },
   { flag: 'memory-high-watermark', env: 'CELERIAC_MEMORY_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the messages and buffers the broker holds in memory exceed this; 0 = off' },
   { flag: 'memory-low-watermark', env: 'CELERIAC_MEMORY_LOW_WATERMARK', kind: 'bytes', default: '80% of the high watermark', metavar: 'BYTES', help: 'once blocked for memory, unblock when what the broker holds is back at or under this' },
-  { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file is larger than this; 0 = off' },
+  { flag: 'store-high-watermark', env: 'CELERIAC_STORE_HIGH_WATERMARK', kind: 'bytes', default: 'off', metavar: 'BYTES', help: 'block publishers while the data file (with its WAL and event segments) is larger than this; 0 = off' },
   { flag: 'events-max-count', env: 'CELERIAC_EVENTS_MAX_COUNT', kind: 'count', default: '100000', metavar: 'N', help: 'events (task and worker events) the broker stores, the newest N; 0 = store none' },
   { flag: 'events-max-age', env: 'CELERIAC_EVENTS_MAX_AGE', kind: 'duration', default: '24h', metavar: 'MS', help: 'how long the broker keeps a stored event (ms, or with s/m/h/d suffix); 0 = store none' },
   { flag: 'help', short: 'h', kind: 'bool', default: '', help: 'print this text and exit' },

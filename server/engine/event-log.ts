@@ -7,11 +7,12 @@ import { fail } from '../../shared/errors.js';
 import { DEFAULT_EVENTS_PER_READ, EVENT_ID_HEADER, MAX_EVENTS_PER_READ, MAX_EVENT_TYPES_PER_READ } from '../../shared/events.js';
 import type { EventPage, EventRecord, MessageProperties } from '../../shared/frames.js';
 import type { BrokerStore, StoredEvent } from '../store/store.js';
+import { ByteInterner } from './byte-interner.js';
 import type { LogFn } from './engine.js';
 import type { EventLogStats, EventRetention, EventsApi, EventsPage, EventsQuery, EventView, TaskDetail } from './events-api.js';
-import { scanEventFields, type EventFields } from './event-scan.js';
+import { FIELD_HOSTNAME, FIELD_NAME, FIELD_OFFSETS, FIELD_TYPE, FIELD_UUID, scanEventOffsets } from './event-scan.js';
 import type { CommitWriter } from './message-flow.js';
-import { TaskIndex } from './task-index.js';
+import { MAX_TASK_ID_BYTES, TaskIndex } from './task-index.js';
 import { WorkerIndex } from './worker-index.js';
 
 /**
@@ -27,6 +28,8 @@ const PRUNE_BATCH = 2_000;
 const PRUNE_BUDGET_MS = 20;
 /** Event types look like Celery's ('task-succeeded'); anything else is typed by its routing key. */
 const TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Type strings whose check against TYPE_PATTERN is remembered; the memory is cleared past this. */
+const MAX_CHECKED_TYPES = 1024;
 const OPEN_BRACE = 0x7b;
 
 /** What the event log needs of the engine. */
@@ -53,16 +56,7 @@ function parseObject(body: Uint8Array): Record<string, unknown> | null {
   }
 }
 
-/** The fields the log stores and indexes an event by: scanned, or parsed when the scan cannot tell. */
-function fieldsOf(body: Uint8Array): { fields: EventFields; data: Record<string, unknown> | null } | null {
-  if (body.byteLength < 2 || body[0] !== OPEN_BRACE) return null;
-  const fields = scanEventFields(body);
-  if (fields !== null) return { fields, data: null };
-  const data = parseObject(body);
-  if (data === null) return null;
-  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-  return { fields: { type: text(data.type), uuid: text(data.uuid), hostname: text(data.hostname), name: text(data.name) }, data };
-}
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 function viewOf(e: StoredEvent, data: Record<string, unknown> | null = parseObject(e.body)): EventView {
   return { id: e.id, vhost: e.vhost, type: e.type, routingKey: e.routingKey, at: e.at, body: e.body, data };
@@ -78,6 +72,11 @@ function cursorOf(v: unknown, what: string): number | undefined {
   return v;
 }
 
+/** What reading a body found: not a JSON object, an object whose fields the scan found (in `offsets`), or one parsed (in `parsed`). */
+const NOT_OBJECT = 0;
+const SCANNED = 1;
+const PARSED = 2;
+
 export class EventLog implements EventsApi {
   readonly enabled: boolean;
   readonly retention: Readonly<EventRetention>;
@@ -86,6 +85,14 @@ export class EventLog implements EventsApi {
   readonly stats: EventLogStats = { stored: 0, pruned: 0 };
   private nextId: number;
   private readonly listeners = new Set<(event: EventView) => void>();
+  /** Where the scan found the fields of the body read last (event-scan.ts). */
+  private readonly offsets = new Int32Array(FIELD_OFFSETS);
+  /** The body read last, parsed, when the scan left it to the parse. */
+  private parsed: Record<string, unknown> | null = null;
+  private readonly typeStrings = new ByteInterner();
+  private readonly hostStrings = new ByteInterner();
+  private readonly nameStrings = new ByteInterner();
+  private readonly checkedTypes = new Map<string, boolean>();
 
   constructor(private readonly deps: EventLogDeps) {
     this.retention = Object.freeze({ ...deps.retention });
@@ -114,11 +121,12 @@ export class EventLog implements EventsApi {
       const page = this.deps.store.readEvents({ vhost: null, afterId: after, upToId: last, limit: REPLAY_PAGE, types: null });
       if (page.length === 0) break;
       for (const e of page) {
-        const scanned = fieldsOf(e.body);
-        if (scanned !== null) this.index(e.vhost, e.type, scanned.fields, scanned.data, e.body, e.id, e.at);
+        const kind = this.readBody(e.body);
+        if (kind !== NOT_OBJECT) this.index(e.vhost, e.type, e.body, kind, e.id, e.at);
       }
       after = page[page.length - 1]!.id;
     }
+    this.parsed = null;
   }
 
   get lastId(): number {
@@ -134,33 +142,72 @@ export class EventLog implements EventsApi {
     if (!this.enabled) return props;
     const id = this.nextId++;
     const at = this.deps.now();
-    const scanned = fieldsOf(body);
-    const named = scanned?.fields.type;
-    const type = typeof named === 'string' && TYPE_PATTERN.test(named) ? named : routingKey;
-    const event: StoredEvent = { id, vhost, type, routingKey, at, body };
-    this.deps.writer.putEvent(event);
+    const kind = this.readBody(body);
+    const type = this.typeOf(body, kind, routingKey);
+    this.deps.writer.putEvent(id, vhost, type, routingKey, at, body);
     this.stats.stored++;
-    if (scanned !== null) this.index(vhost, type, scanned.fields, scanned.data, body, id, at);
-    if (this.listeners.size > 0) this.notify(scanned === null ? viewOf(event, null) : viewOf(event, scanned.data ?? parseObject(body)));
+    if (kind !== NOT_OBJECT) this.index(vhost, type, body, kind, id, at);
+    if (this.listeners.size > 0) {
+      const data = kind === NOT_OBJECT ? null : kind === PARSED ? this.parsed : parseObject(body);
+      this.notify({ id, vhost, type, routingKey, at, body, data });
+    }
+    this.parsed = null;
     if (!live) return props;
     // Object.assign, not spread syntax: an order of magnitude cheaper here, and this runs per event.
     const headers = Object.assign({}, props?.headers, { [EVENT_ID_HEADER]: id });
     return Object.assign({}, props, { headers });
   }
 
+  /** Reads a body's top-level fields: scanned into `offsets`, else parsed into `parsed`; only JSON objects are indexed. */
+  private readBody(body: Uint8Array): number {
+    if (body.byteLength < 2 || body[0] !== OPEN_BRACE) return NOT_OBJECT;
+    if (scanEventOffsets(body, this.offsets)) return SCANNED;
+    this.parsed = parseObject(body);
+    return this.parsed === null ? NOT_OBJECT : PARSED;
+  }
+
+  /** The event's type: its body's `type` when that looks like one, else the routing key. */
+  private typeOf(body: Uint8Array, kind: number, routingKey: string): string {
+    let named: string | null = null;
+    if (kind === SCANNED) {
+      const start = this.offsets[FIELD_TYPE]!;
+      if (start >= 0) named = this.typeStrings.intern(body, start, this.offsets[FIELD_TYPE + 1]!);
+    } else if (kind === PARSED) named = text(this.parsed!.type);
+    if (named === null) return routingKey;
+    let ok = this.checkedTypes.get(named);
+    if (ok === undefined) {
+      if (this.checkedTypes.size >= MAX_CHECKED_TYPES) this.checkedTypes.clear();
+      ok = TYPE_PATTERN.test(named);
+      this.checkedTypes.set(named, ok);
+    }
+    return ok ? named : routingKey;
+  }
+
   /**
-   * Feeds an event of a JSON object body to the indexes: a task event by its scanned fields, a
-   * worker event (a few per worker and heartbeat interval) parsed, unless it was already.
+   * Feeds an event of a JSON object body (just read: `kind`) to the indexes: a task event by its
+   * scanned fields (no string built for the task id), a worker event (a few per worker and
+   * heartbeat interval) parsed, unless it was already.
    */
-  private index(vhost: string, type: string, fields: EventFields, data: Record<string, unknown> | null, body: Uint8Array, id: number, at: number): void {
+  private index(vhost: string, type: string, body: Uint8Array, kind: number, id: number, at: number): void {
     try {
       if (type.startsWith('task-')) {
-        const uuid = fields.uuid;
-        // A NUL would let a task id pose as another vhost's in the index's keys.
-        if (uuid !== null && uuid !== '' && uuid.length <= 255 && !uuid.includes('\u0000')) this.tasks.onEvent(vhost, uuid, type, fields, id, at);
+        if (kind === SCANNED) {
+          const o = this.offsets;
+          const start = o[FIELD_UUID]!;
+          const end = o[FIELD_UUID + 1]!;
+          // The scan takes no control characters, so no NUL (which would let a task id pose as another vhost's).
+          if (start < 0 || end === start || end - start > MAX_TASK_ID_BYTES) return;
+          const host = o[FIELD_HOSTNAME]! < 0 ? null : this.hostStrings.intern(body, o[FIELD_HOSTNAME]!, o[FIELD_HOSTNAME + 1]!);
+          const name = o[FIELD_NAME]! < 0 ? null : this.nameStrings.intern(body, o[FIELD_NAME]!, o[FIELD_NAME + 1]!);
+          this.tasks.onEventBytes(vhost, body, start, end, type, host, name, id, at);
+        } else {
+          const data = this.parsed!;
+          const uuid = text(data.uuid);
+          if (uuid !== null && uuid !== '') this.tasks.onEvent(vhost, uuid, type, text(data.hostname), text(data.name), id, at);
+        }
       } else if (type.startsWith('worker-')) {
-        const host = fields.hostname;
-        const parsed = data ?? parseObject(body);
+        const parsed = kind === PARSED ? this.parsed : parseObject(body);
+        const host = text(parsed?.hostname);
         if (parsed !== null && host !== null && host !== '' && host.length <= 255) this.workers.onEvent(vhost, host, type, parsed, id, at);
       }
     } catch (err) {

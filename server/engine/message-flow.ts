@@ -3,7 +3,7 @@
 import { CeleriacError } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import type {
-  BrokerStore, GroupProgress, ResultKey, StoredEvent, StoredGroup, StoredMessage, StoredResult, StoredRevocation,
+  BrokerStore, GroupProgress, ResultKey, StoredGroup, StoredMessage, StoredResult, StoredRevocation,
 } from '../store/store.js';
 import type { BeatWriter } from './beat-state.js';
 import type { Conn, Unacked } from './connection.js';
@@ -26,7 +26,8 @@ export interface CommitWriter extends BeatWriter {
   putRevocation(rec: StoredRevocation): void;
   putGroup(rec: StoredGroup): void;
   putGroupProgress(p: GroupProgress): void;
-  putEvent(rec: StoredEvent): void;
+  /** Appends an event to the event log (its body is copied: the caller's bytes may be reused). */
+  putEvent(id: number, vhost: string, type: string, routingKey: string, at: number, body: Uint8Array): void;
   /** Commits what is pending now (before topology changes, which the store writes directly). */
   flush(): void;
   /** Commits what is pending and stops. */

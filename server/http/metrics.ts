@@ -77,9 +77,10 @@ const FAMILIES: readonly Family[] = [
   { name: 'celeriac_publishing_blocked', kind: 'gauge', help: '1 while publishers are blocked by a memory or store limit.', read: (s) => (s.overview.blocked ? 1 : 0) },
   { name: 'celeriac_publishing_blocked_seconds_total', kind: 'counter', help: 'Seconds publishers have been blocked by a memory or store watermark since start (a block going on included).', read: (s) => s.blockedSeconds },
   { name: 'celeriac_memory_held_bytes', kind: 'gauge', help: 'Bytes of messages and send buffers the broker holds in memory (what the memory watermark limits).', read: (s) => s.overview.heldBytes },
-  { name: 'celeriac_store_bytes', kind: 'gauge', help: 'Bytes of the SQLite file and its WAL (0 in memory).', read: (s) => s.storeFiles.db + s.storeFiles.wal },
+  { name: 'celeriac_store_bytes', kind: 'gauge', help: 'Bytes of the SQLite file, its WAL and the event log\'s segment files (0 in memory).', read: (s) => s.storeFiles.db + s.storeFiles.wal + s.storeFiles.events },
   { name: 'celeriac_store_db_bytes', kind: 'gauge', help: 'Bytes of the SQLite database file (0 in memory).', read: (s) => s.storeFiles.db },
   { name: 'celeriac_store_wal_bytes', kind: 'gauge', help: 'Bytes of the SQLite write-ahead log, which grows between checkpoints (0 in memory).', read: (s) => s.storeFiles.wal },
+  { name: 'celeriac_store_events_bytes', kind: 'gauge', help: 'Bytes of the event log\'s segment files beside the data file (0 in memory).', read: (s) => s.storeFiles.events },
   { name: 'celeriac_events_stored_total', kind: 'counter', help: 'Events (messages through celeriac.events) stored in the event log since start.', read: (s) => s.events.stored },
   { name: 'celeriac_events_pruned_total', kind: 'counter', help: 'Stored events deleted by retention (count or age bound) since start.', read: (s) => s.events.pruned },
   {

@@ -3,14 +3,15 @@
 import { Worker } from 'node:worker_threads';
 
 // The worker's whole program. It fsyncs descriptors of the main thread's (descriptors belong to
-// the process, so the number is enough) one request at a time, in the order they were posted.
+// the process, so the number is enough) one request at a time, in the order they were posted; a
+// request names one or more descriptors, and fails at the first that fails.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 parentPort.on('message', (req) => {
   let error = null;
   try {
-    fs.fsyncSync(req.fd);
+    for (const fd of req.fds) fs.fsyncSync(fd);
   } catch (err) {
     error = { message: String(err && err.message || err), code: err && err.code };
   }
@@ -40,8 +41,8 @@ export class FsyncThread {
     this.start();
   }
 
-  /** fsyncs `fd` on the thread; `done` runs on the event loop afterwards. */
-  fsync(fd: number, done: Done): void {
+  /** fsyncs `fds` on the thread, in order; `done` runs on the event loop afterwards. */
+  fsync(fds: readonly number[], done: Done): void {
     if (this.closed) {
       done(new Error('fsync thread is closed'));
       return;
@@ -49,7 +50,7 @@ export class FsyncThread {
     const worker = this.worker ?? this.start();
     const id = ++this.seq;
     this.pending.set(id, done);
-    worker.postMessage({ id, fd });
+    worker.postMessage({ id, fds });
   }
 
   /** Stops the thread; requests still in flight get an error. */

@@ -1,9 +1,10 @@
 // Group commit: every message write made during one event-loop turn goes to disk in one
 // transaction, so durability costs one fsync per turn instead of one per message.
 import {
-  isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type ScheduleKey, type StoredEvent, type StoredFire, type StoredGroup,
+  isEmptyBatch, type BrokerStore, type GroupProgress, type ResultKey, type ScheduleKey, type StoredFire, type StoredGroup,
   type StoredLease, type StoredMessage, type StoredResult, type StoredRevocation, type StoredScheduleEntry, type WriteBatch,
 } from './store.js';
+import { ChunkBuilder } from './event-chunk.js';
 
 const beatKey = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
 
@@ -79,7 +80,8 @@ export class GroupCommit {
   /** Failed commits in a row that held beat writes. */
   private beatFailures = 0;
   /** Events appended this turn. */
-  private events: StoredEvent[] = [];
+  /** The turn's events, copied into a chunk as they come (no object per event). */
+  private readonly events = new ChunkBuilder();
 
   /** Callbacks of committed (or failed) batches not yet run, in commit order. */
   private ready: { done: CommitDone; err: Error | null }[] = [];
@@ -126,13 +128,15 @@ export class GroupCommit {
     return this.liveInserts + this.counts.size + this.deletes.size + this.tracks.length + this.results.size + this.resultDeletes.size
       + this.revocations.length + this.groups.length + this.groupProgress.size
       + this.scheduleEntries.size + this.scheduleDeletes.size + this.leases.size + this.fires.length
-      + this.events.length;
+      + this.events.count;
   }
 
   /** Appends an event to the event log (ids must grow from one call to the next). Bounded per transaction as inserts are. */
-  putEvent(rec: StoredEvent): void {
-    this.add(this.events, rec);
-    if (this.events.length >= this.maxBatchInserts && this.holds === 0) this.commit();
+  putEvent(id: number, vhost: string, type: string, routingKey: string, at: number, body: Uint8Array): void {
+    this.assertOpen();
+    this.events.append(id, vhost, type, routingKey, at, body);
+    this.scheduleTurn();
+    if (this.events.count >= this.maxBatchInserts && this.holds === 0) this.commit();
   }
 
   /** Writes a schedule entry whole (created, changed, fired or advanced); the last write of a turn wins. */
@@ -332,7 +336,7 @@ export class GroupCommit {
       revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
       scheduleDeletes: [...this.scheduleDeletes.values()], scheduleEntries: [...this.scheduleEntries.values()],
       leases: [...this.leases.values()], fires: this.fires,
-      events: this.events,
+      events: this.events.take(),
     };
     this.tracks = [];
     this.results = new Map();
@@ -344,7 +348,6 @@ export class GroupCommit {
     this.scheduleDeletes = new Map();
     this.leases = new Map();
     this.fires = [];
-    this.events = [];
     for (const m of slots) if (m !== null) batch.inserts.push(m);
     for (const [id, deliveryCount] of counts) batch.counts.push({ id, deliveryCount });
 

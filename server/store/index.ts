@@ -4,3 +4,4 @@ export type * from './store.js';
 export { DELAYED_LANE } from './store.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 export { GroupCommit, type CommitDone, type GroupCommitOptions } from './group-commit.js';
+export { decodeChunk, encodeChunk, type EventChunk } from './event-chunk.js';

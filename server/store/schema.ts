@@ -199,6 +199,15 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX exchange_bindings_by_destination ON exchange_bindings (vhost, destination);
   `,
+  // 8: the event log's chunks move out of SQLite, to segment files beside the data file
+  // (server/store/event-segments.ts): written once per commit, where SQLite wrote each page to the
+  // WAL and again at the checkpoint. Events stored by a build of migrations 6-7 are not carried over
+  // (the format was never released); their highest id is, so ids keep increasing. meta.max_event_id
+  // stays: the highest id pruned.
+  `
+  UPDATE meta SET value = max(value, (SELECT coalesce(max(last_id), 0) FROM events)) WHERE key = 'max_event_id';
+  DROP TABLE events;
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -1,6 +1,8 @@
 // The BrokerStore on SQLite (better-sqlite3): opening and tuning the file, topology and messages;
-// results, task control, beat and events have their SQL in results-sql.ts, task-control-sql.ts,
-// beat-sql.ts and events-sql.ts. Statements are prepared once at open; one write batch is one transaction (group commit).
+// results, task control and beat have their SQL in results-sql.ts, task-control-sql.ts and
+// beat-sql.ts. Statements are prepared once at open; one write batch is one transaction (group
+// commit). The event log's chunks are not in SQLite but in segment files beside it
+// (event-store.ts, event-segments.ts); only its pruning mark is a row (events-sql.ts).
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ExchangeType } from '../../shared/frames.js';
@@ -26,6 +28,8 @@ import type {
   WriteBatch,
 } from './store.js';
 import { BeatSql } from './beat-sql.js';
+import { EventSegments, MemoryChunks } from './event-segments.js';
+import { EventStore } from './event-store.js';
 import { EventsSql } from './events-sql.js';
 import { ResultsSql } from './results-sql.js';
 import { migrate } from './schema.js';
@@ -180,6 +184,11 @@ function isDirectory(file: string): boolean {
   }
 }
 
+/** The directory of the event log's segments: beside the real data file (symlinks resolved), as SQLite puts the WAL. */
+function eventsDir(location: string): string {
+  return `${fs.realpathSync(location)}-events`;
+}
+
 function fileSize(path: string): number {
   try {
     return fs.statSync(path).size;
@@ -259,7 +268,9 @@ class SqliteStore implements BrokerStore {
   private readonly results: ResultsSql;
   private readonly taskControl: TaskControlSql;
   private readonly beat: BeatSql;
-  private readonly events: EventsSql;
+  private readonly events: EventStore;
+  /** The event log's segment files (null in memory), fsynced with the WAL. */
+  private readonly segments: EventSegments | null;
   private readonly deleteQueueTx: (queueId: number) => void;
   private readonly deleteExchangeTx: (vhost: string, name: string) => void;
   private readonly selectExchangeBindings: Database.Statement<[], ExchangeBindingRow>;
@@ -350,7 +361,16 @@ class SqliteStore implements BrokerStore {
     this.results = new ResultsSql(db);
     this.taskControl = new TaskControlSql(db);
     this.beat = new BeatSql(db);
-    this.events = new EventsSql(db);
+    const mark = new EventsSql(db, () => this.wal?.syncNow());
+    let segments: EventSegments | null = null;
+    this.events = new EventStore(mark, (chunk) => {
+      if (location === ':memory:') return new MemoryChunks();
+      // Beside the real file, as the WAL.
+      const wal = this.wal;
+      segments = new EventSegments(eventsDir(location), wal === null ? {} : { fsync: (fds, done) => wal.syncFds(fds, done) }, chunk);
+      return segments;
+    });
+    this.segments = segments;
     // Invariant: inserts, then count updates, then deletes (the WriteBatch contract), so a
     // batch may update or delete a row it inserts. Any throw rolls the whole batch back.
     this.applyTx = db.transaction((batch: WriteBatch) => {
@@ -368,7 +388,6 @@ class SqliteStore implements BrokerStore {
       this.results.apply(batch);
       this.taskControl.apply(batch);
       this.beat.apply(batch);
-      this.events.apply(batch);
     });
     this.deleteQueueTx = db.transaction((queueId: number) => {
       const queue = this.selectQueueById.get(queueId);
@@ -470,7 +489,18 @@ class SqliteStore implements BrokerStore {
   }
 
   applyBatch(batch: WriteBatch): void {
-    if (!isEmptyBatch(batch)) this.applyTx(batch);
+    if (isEmptyBatch(batch)) return;
+    // The events first: if they cannot be written, nothing of the batch is applied; if the rest
+    // fails, they are taken back.
+    const place = batch.events ? this.events.append(batch.events) : null;
+    // A turn of events only (heartbeats, a monitor's stream) needs no SQLite transaction.
+    if (place !== null && isEmptyBatch({ ...batch, events: null })) return;
+    try {
+      this.applyTx(batch);
+    } catch (err) {
+      if (place !== null) this.events.undo(place);
+      throw err;
+    }
   }
 
   loadResult(vhost: string, taskId: string): StoredResult | null {
@@ -575,22 +605,34 @@ class SqliteStore implements BrokerStore {
   }
 
   sizeBytes(): number {
-    const { db, wal } = this.fileSizes();
-    return db + wal;
+    const { db, wal, events } = this.fileSizes();
+    return db + wal + events;
   }
 
   fileSizes(): StoreFileSizes {
-    if (this.location === ':memory:') return { db: 0, wal: 0 };
-    return { db: fileSize(this.location), wal: fileSize(`${this.location}-wal`) };
+    if (this.location === ':memory:') return { db: 0, wal: 0, events: 0 };
+    return { db: fileSize(this.location), wal: fileSize(`${this.location}-wal`), events: this.events.sizeBytes() };
   }
 
   sync(done: (err: Error | null) => void): void {
-    if (this.wal === null || this.closed) done(null);
-    else this.wal.sync(done);
+    if (this.wal === null || this.closed) {
+      done(null);
+      return;
+    }
+    // The event segments written since the last sync are fsynced with the WAL.
+    const segments = this.segments;
+    const fds = segments?.syncTargets() ?? [];
+    this.wal.sync((err) => {
+      segments?.synced(fds);
+      // A filled segment's fsync failing fails this sync too: its events are no more durable than these.
+      done(err ?? segments?.takeError() ?? null);
+    }, fds);
   }
 
   syncNow(): void {
-    if (this.wal !== null && !this.closed) this.wal.syncNow();
+    if (this.wal === null || this.closed) return;
+    this.wal.syncNow();
+    this.segments?.syncNow();
   }
 
   get isOpen(): boolean {
@@ -602,6 +644,7 @@ class SqliteStore implements BrokerStore {
     if (this.closed) return;
     this.closed = true;
     this.wal?.close();
+    this.events.close();
     this.db.close();
   }
 }

@@ -1,6 +1,7 @@
 // The store contract: everything the broker keeps on disk, named in queue terms.
 // server/store/ is the only code that speaks SQL; the engine sees this interface alone.
 import type { ExchangeType, ScheduleRecord } from '../../shared/frames.js';
+import type { EventChunk } from './event-chunk.js';
 
 /** How hard a commit works to be durable (see README, "Durability"). */
 export type DurabilityMode = 'full' | 'process';
@@ -233,8 +234,8 @@ export interface WriteBatch {
   leases?: StoredLease[];
   /** Fires recorded (a repeat of a key is ignored); each entry's log is then trimmed to its bound. */
   fires?: StoredFire[];
-  /** Events appended to the event log, in id order (stored as one chunk). */
-  events?: StoredEvent[];
+  /** Events appended to the event log: the turn's chunk (event-chunk.ts), or null. */
+  events?: EventChunk | null;
 }
 
 /** True when a batch writes nothing. */
@@ -242,7 +243,7 @@ export function isEmptyBatch(b: WriteBatch): boolean {
   return b.inserts.length + b.counts.length + b.deletes.length + (b.tracks?.length ?? 0) + (b.results?.length ?? 0) + (b.resultDeletes?.length ?? 0)
     + (b.revocations?.length ?? 0) + (b.groups?.length ?? 0) + (b.groupProgress?.length ?? 0)
     + (b.scheduleDeletes?.length ?? 0) + (b.scheduleEntries?.length ?? 0) + (b.leases?.length ?? 0) + (b.fires?.length ?? 0)
-    + (b.events?.length ?? 0) === 0;
+    + (b.events?.count ?? 0) === 0;
 }
 
 /** The durable store of one broker. Methods are synchronous: SQLite commits are sub-millisecond. */
@@ -252,6 +253,8 @@ export interface StoreFileSizes {
   db: number;
   /** Its write-ahead log (grows between checkpoints). */
   wal: number;
+  /** The event log's segment files. */
+  events: number;
 }
 
 export interface BrokerStore {
@@ -324,9 +327,9 @@ export interface BrokerStore {
   deleteLaneAfter(queueId: number, lane: number, afterId: number): number;
   /** Highest message id ever stored (0 when none), so ids keep increasing across restarts. */
   maxMessageId(): number;
-  /** Bytes of the database file and its WAL (0 in memory). */
+  /** Bytes of the database file, its WAL and the event log's segments (0 in memory). */
   sizeBytes(): number;
-  /** The same, apart: the database file and its write-ahead log (both 0 in memory). */
+  /** The same, apart: the database file, its write-ahead log and the event segments (all 0 in memory). */
   fileSizes(): StoreFileSizes;
   /** True from open until close() (the management API's readiness check). */
   readonly isOpen: boolean;

@@ -44,7 +44,8 @@ export class WalSync {
     return this.fd;
   }
 
-  sync(done: (err: Error | null) => void): void {
+  /** fsyncs the WAL, and `others` after it (the event segments written since the last sync), off the event loop. */
+  sync(done: (err: Error | null) => void, others: readonly number[] = []): void {
     let fd: number | null;
     try {
       fd = this.current();
@@ -58,7 +59,12 @@ export class WalSync {
       done(new Error(`cannot fsync ${this.walPath}: the WAL file is missing`));
       return;
     }
-    this.thread.fsync(fd, done);
+    this.thread.fsync([fd, ...others], done);
+  }
+
+  /** fsyncs other descriptors (a filled event segment) on the same thread, after whatever was asked before. */
+  syncFds(fds: readonly number[], done: (err: Error | null) => void): void {
+    this.thread.fsync(fds, done);
   }
 
   syncNow(): void {

@@ -1,7 +1,7 @@
 // The scan of an event's top-level fields: what it returns agrees with JSON.parse, keys inside
 // nested values are skipped, and whatever it cannot tell as a parse would is left to the parse (null).
 import t from 'tap';
-import { scanEventFields } from '../../server/engine/event-scan.js';
+import { FIELD_HOSTNAME, FIELD_NAME, FIELD_OFFSETS, FIELD_TYPE, FIELD_UUID, scanEventFields, scanEventOffsets } from '../../server/engine/event-scan.js';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s);
 
@@ -22,5 +22,15 @@ t.test('left to the parse: not an object, malformed, escapes or non-ASCII in a w
   for (const text of [
     '[1]', '"task-sent"', '{"type": "task-sent"', '{"type" "task-sent"}', '{"type": "task-sent"} x', '{"a": [1, 2}',
     '{"name": "t\\u00e9"}', '{"hostname": "h\u00e9"}', '{"type": "a", "type": "b"}', '{"typ\\u0065": "task-sent"}', '{"a": }',
+    '{"uuid": "a\u0001b"}', '{"uuid": "a\u0000"}',
   ]) t.equal(scanEventFields(bytes(text)), null, text);
+});
+
+t.test('the offsets: where each wanted string value lies, -1 for one absent or not a string', async (t) => {
+  const body = bytes('{"uuid":"abc","n":{"type":"no"},"type":"task-sent","hostname":null}');
+  const out = new Int32Array(FIELD_OFFSETS);
+  t.equal(scanEventOffsets(body, out), true);
+  const at = (f: number): string | null => (out[f]! < 0 ? null : Buffer.from(body.subarray(out[f]!, out[f + 1]!)).toString());
+  t.same([at(FIELD_TYPE), at(FIELD_UUID), at(FIELD_HOSTNAME), at(FIELD_NAME)], ['task-sent', 'abc', null, null]);
+  t.equal(scanEventOffsets(bytes('{"uuid":"a\\"b"}'), out), false, 'an escape in a wanted value: left to the parse');
 });

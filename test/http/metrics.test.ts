@@ -121,7 +121,7 @@ t.test('label values are escaped; families render from a snapshot', async (t) =>
     tasks: [series],
     events: { stored: 11, pruned: 5 },
     blockedSeconds: 2.5,
-    storeFiles: { db: 4096, wal: 1024 },
+    storeFiles: { db: 4096, wal: 1024, events: 2048 },
     connections: 3,
     uptimeSeconds: 1.5,
     peers: { loginFailures: 5, loginsDelayed: 4, loginsRefused: 3, connectionsRefused: 2, handshakeTimeouts: 1 },
@@ -140,9 +140,10 @@ t.test('label values are escaped; families render from a snapshot', async (t) =>
   t.equal(samples.get('celeriac_messages_paged_out_total'), 12);
   t.equal(samples.get('celeriac_messages_paged_in_total'), 4);
   t.equal(samples.get('celeriac_memory_held_bytes'), 2048);
-  t.equal(samples.get('celeriac_store_bytes'), 5120, 'the file and its WAL');
+  t.equal(samples.get('celeriac_store_bytes'), 7168, 'the file, its WAL and the event segments');
   t.equal(samples.get('celeriac_store_db_bytes'), 4096);
   t.equal(samples.get('celeriac_store_wal_bytes'), 1024);
+  t.equal(samples.get('celeriac_store_events_bytes'), 2048);
   t.equal(samples.get('celeriac_events_stored_total'), 11);
   t.equal(samples.get('celeriac_events_pruned_total'), 5);
   t.equal(samples.get('celeriac_connections'), 3);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { openSqliteStore } from '../../server/store/index.js';
+import { encodeChunk, openSqliteStore } from '../../server/store/index.js';
 import type { BrokerStore, StoredEvent, StoredMessage } from '../../server/store/index.js';
 
 /** How the suite gets stores: `open()` again on a persistent fixture sees the same data. */
@@ -431,9 +431,9 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.eventLogBounds(), { first: 0, last: 0 });
     store.applyBatch({
       inserts: [], counts: [], deletes: [],
-      events: [ev(1), ev(2, 'v2'), ev(3, '/', 'task-failed'), ev(4)],
+      events: encodeChunk([ev(1), ev(2, 'v2'), ev(3, '/', 'task-failed'), ev(4)]),
     });
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(5)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(5)]) });
     t.same(store.eventLogBounds(), { first: 1, last: 5 });
     const window = (afterId: number, upToId: number, extra: { vhost?: string | null; types?: string[] | null; limit?: number } = {}): number[] =>
       store.readEvents({ vhost: extra.vhost ?? null, afterId, upToId, limit: extra.limit ?? 100, types: extra.types ?? null }).map((e) => e.id);
@@ -452,17 +452,24 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     t.same(store.pruneEvents(4, 0, 100), { deleted: 4, upTo: 4 }, 'and goes once all are beyond the count bound');
     t.same(window(0, 5), [5]);
     t.same(store.pruneEvents(0, 0, 100), { deleted: 0, upTo: 0 }, 'nothing beyond the bounds');
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(6), ev(7)] });
-    store.applyBatch({ inserts: [], counts: [], deletes: [], events: [ev(8)] });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(6), ev(7)]) });
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(8)]) });
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 1, upTo: 5 }, 'by age; at least one chunk, about `limit` events per call');
     t.same(store.pruneEvents(0, 1_008, 1), { deleted: 2, upTo: 7 }, 'a chunk bigger than `limit` goes whole');
     t.same(window(0, 8), [8]);
+    t.throws(() => store.applyBatch({
+      inserts: [], counts: [], deletes: [], events: encodeChunk([ev(9)]),
+      groups: [{ vhost: '/', groupId: 'g', members: [], done: 0, callback: null, fired: false, expiresAt: 0 }, { vhost: '/', groupId: 'g', members: [], done: 0, callback: null, fired: false, expiresAt: 0 }],
+    }), 'a batch that fails...');
+    t.same(window(0, 9), [8], '...stores none of its events');
+    store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([ev(9)]) });
+    t.same(window(0, 9), [8, 9], 'and the next append goes where they would have');
     store.close();
     if (!fixture.persistent) return;
     const again = openFor(t, fixture);
-    t.same(again.eventLogBounds(), { first: 8, last: 8 }, 'after a reopen');
-    again.pruneEvents(8, 0, 100);
-    t.same(again.eventLogBounds(), { first: 0, last: 8 }, 'the highest id is remembered when every event is gone');
+    t.same(again.eventLogBounds(), { first: 8, last: 9 }, 'after a reopen');
+    again.pruneEvents(9, 0, 100);
+    t.same(again.eventLogBounds(), { first: 0, last: 9 }, 'the highest id is remembered when every event is gone');
   });
 
   t.test('sizeBytes, fileSizes and close', async (t) => {
@@ -472,10 +479,10 @@ export function storeConformance(t: Test, factory: StoreFactory): void {
     store.applyBatch({ inserts: [msg(1, q.id, { body: new Uint8Array(64 * 1024) })], counts: [], deletes: [] });
     if (fixture.persistent) t.ok(store.sizeBytes() >= 64 * 1024, 'file + WAL hold the body');
     else t.equal(store.sizeBytes(), 0, 'in memory: 0');
-    const { db, wal } = store.fileSizes();
-    t.equal(db + wal, store.sizeBytes(), 'fileSizes() is sizeBytes() apart');
+    const { db, wal, events } = store.fileSizes();
+    t.equal(db + wal + events, store.sizeBytes(), 'fileSizes() is sizeBytes() apart');
     if (fixture.persistent) t.ok(db > 0 && wal >= 64 * 1024, 'the body is in the WAL until a checkpoint');
-    else t.same({ db, wal }, { db: 0, wal: 0 }, 'in memory: no files');
+    else t.same({ db, wal, events }, { db: 0, wal: 0, events: 0 }, 'in memory: no files');
     t.type(store.location, 'string');
     store.close();
     store.close();
@@ -487,6 +494,25 @@ t.test('SQLite :memory:', async (t) => {
     open: () => openSqliteStore({ file: ':memory:', durability: 'full' }),
     persistent: false,
   }));
+});
+
+// The segment directory is named after the data file; a ':memory:' store must not take its name
+// for a path and leave ':memory:-events/' in the working directory.
+t.test('a :memory: store keeps its events in memory: nothing is written to the working directory', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'celeriac-memory-cwd-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => {
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const store = openSqliteStore({ file: ':memory:', durability: 'full' });
+  const body = new TextEncoder().encode('{"type":"task-received"}');
+  store.applyBatch({ inserts: [], counts: [], deletes: [], events: encodeChunk([{ id: 1, vhost: '/', type: 'task-received', routingKey: 'task.received', at: 1, body }]) });
+  store.sync((err) => t.error(err));
+  t.same(store.readEvents({ vhost: null, afterId: 0, upToId: 1, limit: 10, types: null }).map((e) => e.id), [1], 'the event is kept');
+  store.close();
+  t.same(fs.readdirSync(dir), [], 'no file or directory beside a data file that does not exist');
 });
 
 for (const durability of ['full', 'process'] as const) {

@@ -56,3 +56,26 @@ t.test('schema 4 -> 5: a file from before beat opens with empty beat tables, its
   store.applyBatch({ inserts: [], counts: [], deletes: [], leases: [{ vhost: '/', name: 'beat', holder: 'h', epoch: 1, expiresAt: 5 }] });
   t.match(store.loadBeat().leases, [{ name: 'beat', epoch: 1 }], 'the new tables take rows');
 });
+
+t.test('schema 7 -> 8: the event chunks leave SQLite; the highest id stored is kept, so ids keep increasing; exchange bindings stay', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'old.db');
+  const raw = new Database(file);
+  raw.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version (version) VALUES (7)');
+  for (const m of MIGRATIONS.slice(0, 7)) raw.exec(m);
+  raw.prepare('INSERT INTO exchange_bindings (vhost, source, destination, pattern, arguments) VALUES (?, ?, ?, ?, ?)').run('/', 'a', 'b', '#', '{}');
+  raw.prepare('INSERT INTO events (first_id, last_id, stored_at, events) VALUES (?, ?, ?, ?)').run(1, 40, 1_000, Buffer.alloc(8));
+  raw.prepare(`UPDATE meta SET value = 12 WHERE key = 'max_event_id'`).run();
+  raw.close();
+
+  const store = openSqliteStore({ file, durability: 'full' });
+  t.same(store.eventLogBounds(), { first: 0, last: 40 }, 'no events kept, the highest id remembered');
+  store.close(); // the store holds the file's lock while open
+  const check = new Database(file, { readonly: true, fileMustExist: true });
+  const row = check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'events'`).get() as { n: number };
+  const bindings = check.prepare('SELECT count(*) AS n FROM exchange_bindings').get() as { n: number };
+  check.close();
+  t.equal(row.n, 0, 'the table is gone');
+  t.equal(bindings.n, 1, "migration 7's exchange bindings are kept");
+});
