@@ -4,6 +4,7 @@
 // closing the leader hands over; app.schedules changes reach a running beat through the watch; a
 // fire from a lost lease is refused ERR_STALE_LEASE; the state survives a beat restart (no time
 // fired again). One RabbitMQ for the file; a Redis per test, so each has its own beat store.
+// (Two `celeriac beat` processes with the leader SIGKILLed: test/cli/beat-redis.test.ts.)
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Celeriac, type BeatFired, type SettingsInput, type TaskContext } from '../../client/index.js';
