@@ -7,6 +7,7 @@ import { checkCount, checkName, checkOptionalTime, checkSpec, checkTime, checkTt
 import { fail } from '../../../shared/errors.js';
 import type { FinishPublish, LeaseRecord, ScheduleRecord } from '../../../shared/frames.js';
 import type { BeatAdvanceRequest, BeatBackend, BeatFireRequest, BeatFireResult } from '../../beat/types.js';
+import { isRecord } from '../../replies.js';
 import type { Calls } from './calls.js';
 import {
   BEAT_CHANGED_CHANNEL, BEAT_ENTRIES_KEY, BEAT_LEASES_KEY, BEAT_REVISION_KEY, beatEntryKey, beatFiredKey, beatLeaseKey,
@@ -50,10 +51,6 @@ function staleLease(req: BeatAdvanceRequest, reply: unknown[]): Error {
   return fail('ERR_STALE_LEASE', `lease '${req.lease}' (Redis) is not held by '${req.holder}' at epoch ${req.epoch}: it ${now}`, {
     lease: req.lease, holder: req.holder, epoch: req.epoch, currentHolder: holder === '' ? null : holder, currentEpoch: epoch, expiresAt,
   });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The lease and entry fields of a fire or advance, checked as broker-server checks them. */
