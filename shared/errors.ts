@@ -45,7 +45,7 @@ export const ERRORS = {
   ERR_TOO_MANY_REQUESTS: { wire: 506, scope: 'request', doc: 'The connection already has maxResultWaits resultWait requests waiting (announced in welcome); this one is refused.' },
   ERR_STORE_FAILED: { wire: 541, scope: 'request', doc: 'The store could not commit (disk full, I/O error); the message was not taken. From a Redis result backend: Redis refused the write (out of memory, a read-only replica, a failed save).' },
   ERR_TIMEOUT: { wire: 408, scope: 'request', doc: 'No reply within the client\'s request timeout (client side).' },
-  ERR_STALE_LEASE: { wire: 405, scope: 'request', doc: 'A beat fire or advance names a lease holder and epoch that no longer hold the lease (another beat took it, or it expired): nothing was fired or changed. The beat has lost leadership.' },
+  ERR_STALE_LEASE: { wire: 405, scope: 'request', doc: 'A beat fire or advance names a lease holder and epoch that no longer hold the lease (another beat took it, or it expired), in broker-server or in Redis: nothing was fired or changed. The beat has lost leadership.' },
   ERR_PUBLISH_FAILED: { wire: 320, scope: 'request', doc: 'A publish could not reach the broker within its bound: the broker stayed unreachable longer than the app\'s taskPublishRetryPolicy (or the connection\'s offlinePublishTimeout) allows (client side).' },
   // --- the AMQP 0-9-1 listener (server/amqp): the wire code is the reply code of the connection.close sent
   ERR_AMQP_FRAME: { wire: 501, scope: 'connection', close: 1002, doc: 'AMQP 0-9-1: a frame that cannot be decoded: no frame-end octet, a frame over the negotiated frame-max, an unknown frame type, a bad heartbeat frame, a length that runs past its frame, bytes left over after a method\'s arguments, or content longer than announced.' },
@@ -66,7 +66,7 @@ export const ERRORS = {
   ERR_CHORD_FAILED: { wire: 541, scope: 'request', doc: 'A chord callback did not run because a member of its header failed.' },
   ERR_ENCODE: { wire: 406, scope: 'request', doc: 'A task\'s arguments or result cannot be encoded by its serializer (NaN in JSON, a BigInt, a circular reference, ...); the message names the task and the value\'s path. Celery\'s EncodeError.' },
   ERR_DELIVERY_LIMIT: { wire: 541, scope: 'request', doc: 'The task message was delivered more times than its queue\'s delivery limit (taskQueueDeliveryLimit): each run ended without an ack (its worker died or lost its connection), so it was recorded FAILURE and dead-lettered instead of run again.' },
-  ERR_TRANSPORT_UNAVAILABLE: { wire: 540, scope: 'request', doc: 'A broker or resultBackend URL names a transport or result backend that this version of celeriac does not have built in (redis:// as a broker), or a pair that cannot work: an amqp:// broker (RabbitMQ keeps no task results) without a redis:// result backend; or a feature the pair lacks: beat, the broker-level Connection and the schedules API need broker-server.' },
+  ERR_TRANSPORT_UNAVAILABLE: { wire: 540, scope: 'request', doc: 'A broker or resultBackend URL names a transport or result backend that this version of celeriac does not have built in (redis:// as a broker), or a pair that cannot work: an amqp:// broker (RabbitMQ keeps no task results) without a redis:// result backend; or a feature the pair lacks: the broker-level Connection needs broker-server.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every stable error code. */

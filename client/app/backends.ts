@@ -2,7 +2,8 @@
 // transport and result-backend contracts (with backend-schemes.ts, its table of URL schemes).
 // Built in: broker-server (ws://, wss://) for both; AMQP (amqp://, amqps://) as a transport, which
 // needs a separate result backend; Redis (redis://, rediss://) as a result backend, paired with
-// either transport (finishing tasks in ordered steps: link.ts).
+// either transport (finishing tasks in ordered steps: link.ts). Beat's store comes with the pair:
+// broker-server's when the broker is broker-server, else Redis' (result-backend/redis/beat-store.ts).
 import type { BeatBackend } from '../beat/types.js';
 import type { SerializerName } from '../../shared/messages/serializers.js';
 import { connect } from '../connect.js';
@@ -25,10 +26,11 @@ export interface OpenedBackends {
   /** The broker-server Connection underneath, when the broker is broker-server (its broker-level API). */
   connection: Connection | undefined;
   /**
-   * Where beat keeps its entries and lease, when the pair has a beat store: broker-server's, with
-   * either result backend. An amqp:// broker has none (RabbitMQ and Redis hold no beat store here).
+   * Where beat keeps its entries, lease and fires: broker-server's when the broker is broker-server
+   * (with either result backend), else the Redis result backend's (an amqp:// broker keeps none),
+   * whose fires publish through this link.
    */
-  beatStore: BeatBackend | undefined;
+  beatStore: BeatBackend;
 }
 
 /** The URLs to open and the connect options of the role opening them. */
@@ -93,7 +95,8 @@ async function openWithRedis(target: BackendTarget): Promise<OpenedBackends> {
     },
   });
   const connection = tr instanceof BrokerServerTransport ? tr.connection : undefined;
-  return { link, connection, beatStore: connection };
+  // A fire's message goes out as a task sent by the app does: PENDING in Redis, then the message.
+  return { link, connection, beatStore: connection ?? results.beatStore((m) => link.publishTracked(m)) };
 }
 
 /** The role's connect options that apply to Redis. */

@@ -97,9 +97,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return this.eventsImpl;
   }
 
-  /** Periodic-task entries in the broker (add, change, pause, resume, remove, list) through the app's connection. */
+  /**
+   * Periodic-task entries (add, change, pause, resume, remove, list) in beat's store, through the
+   * app's link: broker-server's, or Redis' when the broker is RabbitMQ.
+   */
   get schedules(): Schedules {
-    this.schedulesImpl ??= new Schedules({ backend: () => this.connection(), timezone: this.settings.timezone });
+    this.schedulesImpl ??= new Schedules({ backend: () => this.beatStore(), timezone: this.settings.timezone });
     return this.schedulesImpl;
   }
 
@@ -218,6 +221,11 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return this.openProducer(options).then((o) => o.connection ?? notBrokerServer(this.settings.broker));
   }
 
+  /** Beat's store on the producer's link (app.schedules). */
+  beatStore(): Promise<BeatBackend> {
+    return this.openProducer({}).then((o) => o.beatStore);
+  }
+
   /** Where results are read: the producer link's result backend. */
   backend(): Promise<ResultBackend> {
     return this.link().then((l) => l.results);
@@ -259,15 +267,12 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
     return (await this.openAs(role, opts)).link;
   }
 
-  /** Opens a link for beat with the store its entries and lease live in. */
+  /**
+   * Opens a link for beat with the store its entries, lease and fires live in: broker-server's, or
+   * the Redis result backend's when the broker is RabbitMQ.
+   */
   async openBeat(opts: OpenOptions = {}): Promise<{ link: TaskLink; store: BeatBackend }> {
-    // Refused before connecting when the pair is known to have no beat store.
-    if (transportOf(this.settings.broker) !== 'broker-server') noBeatStore(this.settings.broker);
     const opened = await this.openAs('beat', opts);
-    if (opened.beatStore === undefined) {
-      await opened.link.close();
-      noBeatStore(this.settings.broker);
-    }
     return { link: opened.link, store: opened.beatStore };
   }
 
@@ -299,11 +304,6 @@ export class Celeriac implements TaskRegistry, ResultSource, TaskSender {
       await (await p).link.close();
     } catch { /* a link that never opened has nothing to close */ }
   }
-}
-
-/** Beat keeps its entries, lease and fires in broker-server's store; no other pair has one yet. */
-function noBeatStore(broker: string): never {
-  throw fail('ERR_TRANSPORT_UNAVAILABLE', `beat needs a store for its entries and lease, which only broker-server (ws://, wss://) offers in this version; this app's broker is '${masked(broker)}' (RabbitMQ with a Redis result backend has no beat store yet: run beat against a broker-server)`, { setting: 'broker' });
 }
 
 /** The broker-level Connection exists only on broker-server. */

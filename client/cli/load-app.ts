@@ -2,7 +2,7 @@
 // `app` export), or a bare app on --broker for commands that need no task code (call, result...).
 import { pathToFileURL } from 'node:url';
 import { Celeriac } from '../app/celeriac.js';
-import { resolveSettings } from '../app/settings.js';
+import { brokerUrl } from '../app/setting-parsers.js';
 import { CliError } from './errors.js';
 import { resolveModulePath } from './resolve-module.js';
 
@@ -24,9 +24,13 @@ function isCeleriacApp(v: unknown): v is Celeriac {
     && typeof o['settings'] === 'object' && o['settings'] !== null;
 }
 
-/** Checks a broker URL the way the app's settings do, so a bad --broker is named before anything runs. */
+/**
+ * Checks a broker URL the way the app's broker setting does, so a bad --broker is named before
+ * anything runs. The URL alone: whether the pair works (an amqp:// broker needs the app's Redis
+ * result backend) is for the app's settings to say once the broker is applied to them.
+ */
 function checkBrokerUrl(url: string): void {
-  resolveSettings({ broker: url });
+  brokerUrl(url, 'broker');
 }
 
 /**

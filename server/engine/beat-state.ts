@@ -6,7 +6,7 @@ import type { FinishPublish, LeaseRecord, ScheduleRecord } from '../../shared/fr
 import {
   FIRE_LOG_KEEP, FIRE_LOG_MAX_AGE_MS, type ScheduleKey, type StoredBeat, type StoredFire, type StoredLease, type StoredScheduleEntry,
 } from '../store/store.js';
-import { checkCount, checkName, checkOptionalTime, checkSpec, checkTime, checkTtl } from './beat-checks.js';
+import { checkCount, checkName, checkOptionalTime, checkSpec, checkTime, checkTtl } from '../../shared/beat-checks.js';
 import type {
   BeatAdvanceRequest, BeatApi, BeatDone, BeatFireAnswer, BeatFireRequest, EngineConnection, ScheduleUpsertOptions,
 } from './types.js';

@@ -164,14 +164,8 @@ export interface StoredBeat {
   fires: StoredFire[];
 }
 
-/**
- * The fire log's bound, per entry: the newest FIRE_LOG_KEEP fires, none scheduled more than
- * FIRE_LOG_MAX_AGE_MS before the latest fire was recorded (the broker's clock then). Only fires at or before the entry's lastRunAt
- * can be in it, and those are refused by that alone, so the log is needed only after a reset of
- * the entry's state; a bound keeps a fast schedule from growing it without end.
- */
-export const FIRE_LOG_KEEP = 1_000;
-export const FIRE_LOG_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/** The fire log's bound, per entry (see shared/beat-checks.ts: every beat store keeps the same). */
+export { FIRE_LOG_KEEP, FIRE_LOG_MAX_AGE_MS } from '../../shared/beat-checks.js';
 
 /** One event as the event log keeps it: a message routed through the events exchange. */
 export interface StoredEvent {

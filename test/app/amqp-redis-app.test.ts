@@ -2,8 +2,8 @@
 // delay().get(), a failing task's traceback, a chord whose body runs once across two workers, a
 // revoked task (held by RabbitMQ's delay queue, so the worker has to ask Redis) that never runs, a
 // rate limit shared by two workers through Redis, Redis going away while a task runs (the task
-// goes back to RabbitMQ and finishes once Redis is back), and beat refused with a coded error (no
-// beat store on this pair). One RabbitMQ for the file.
+// goes back to RabbitMQ and finishes once Redis is back), and beat with its store in Redis. One
+// RabbitMQ for the file.
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Celeriac, chord, fromCeleryConfig, type SettingsInput, type TaskContext, type Worker } from '../../client/index.js';
@@ -189,13 +189,23 @@ t.test('Redis goes away while a late-acked task runs: its finish times out, the 
   t.equal(await reader.asyncResult(r.id).get({ timeout: 10_000 }), 'done', 'nothing lost');
 });
 
-t.test('beat is refused with ERR_TRANSPORT_UNAVAILABLE: this pair has no beat store', async (t) => {
-  const { newApp } = env(t);
-  const app = newApp();
-  const beat = app.beat();
-  const err = await beat.start().then(() => null, (e: unknown) => e);
-  t.ok(err instanceof CeleriacError && err.code === 'ERR_TRANSPORT_UNAVAILABLE', String(err));
-  t.match((err as Error).message, /beat needs a store .* only broker-server/);
-  t.notMatch((err as Error).message, /guest:guest@/, 'the broker password is masked');
+t.test('beat runs on this pair: entries and lease in Redis, its tasks through RabbitMQ; app.schedules reads the same store', async (t) => {
+  const { newApp, startWorker } = env(t);
+  const name = unique('add-every-300ms');
+  const app = newApp({ beatSchedule: { [name]: { task: 'tasks.add', schedule: 300, args: [20, 22] } } });
+  app.task('tasks.add', (a: number, b: number) => a + b);
+  await startWorker(app);
+  const beat = app.beat({ lease: unique('lease'), log: () => undefined });
+  t.teardown(() => beat.close());
+  const ids: string[] = [];
+  beat.on('fired', (f) => ids.push(f.id));
+  await beat.start();
+  await until(() => ids.length >= 2, 10_000, 'two fires');
+  t.same(await Promise.all(ids.slice(0, 2).map((id) => app.asyncResult(id).get({ timeout: 10_000 }))), [42, 42], 'each run landed in Redis');
+  const entry = (await app.schedules.list()).entries.find((e) => e.name === name);
+  t.ok(entry !== undefined && entry.runCount >= 2, 'app.schedules lists the entry with its runs');
+  const [runs] = await redisCommands(redis.port, [['HGET', `celeriac-beat-entry-${name}`, 'runCount']]);
+  t.ok(Number(runs) >= 2, 'kept in celeriac-beat-entry-<name>');
   await beat.close();
+  await app.schedules.remove(name);
 });

@@ -3,7 +3,8 @@
 // Redis; each change that must be whole is one Lua script (lua-*.ts); waits and revocations are
 // pushed through pub/sub (waits.ts, revocation-listener.ts); a complete group's chord callback goes
 // out through the paired transport's publish (chords.ts). There is no one-transaction finish with
-// a transport: pairLink finishes tasks in ordered steps (client/result-backend/link.ts).
+// a transport: pairLink finishes tasks in ordered steps (client/result-backend/link.ts). Beat's
+// store for a broker that keeps none lives here too (beat-store.ts).
 import { Redis } from 'ioredis';
 import { CeleriacError, fail } from '../../../shared/errors.js';
 import type {
@@ -12,6 +13,7 @@ import type {
 import { getSerializer, type SerializerName } from '../../../shared/messages/serializers.js';
 import type { ResultBackend } from '../result-backend.js';
 import { checkExpires, checkId, checkMembers, checkRevokeOptions, checkStore, checkTaskIds } from './checks.js';
+import { RedisBeatStore, type BeatPublish } from './beat-store.js';
 import { ChordCallbacks, claimsOf, encodeCallback, type CallbackPublish } from './chords.js';
 import { Calls } from './calls.js';
 import { connectRedis, DEFAULT_REQUEST_TIMEOUT, redisOptions, type RedisConnectOptions } from './connect.js';
@@ -202,6 +204,14 @@ export class RedisResults implements ResultBackend {
 
   rateOverrides(): Promise<RateOverride[]> {
     return rateOverrides(this.calls);
+  }
+
+  /**
+   * Beat's store in this Redis (entries, lease, fire log), on this backend's connections and closed
+   * with it; `publish` sends a fire's messages (the task link's tracked publish).
+   */
+  beatStore(publish: BeatPublish): RedisBeatStore {
+    return new RedisBeatStore(this.calls, this.subscriber, publish);
   }
 
   /** Closes both connections: QUIT after the commands sent so far were answered. Idempotent. */

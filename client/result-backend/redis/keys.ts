@@ -64,3 +64,27 @@ export const callbackKey = (groupId: string): string => `${GROUP_PREFIX}${groupI
 export const rateKey = (bucket: string): string => `${RATE_PREFIX}${bucket}`;
 /** The key of a rate bucket's given-back slots. */
 export const rateReleasedKey = (bucket: string): string => `${RATE_PREFIX}${bucket}${RATE_RELEASED_SUFFIX}`;
+
+// Beat's store (beat-store.ts, lua-beat.ts), celeriac's own: Celery keeps its beat state in a
+// local file, RedBeat (the Redis scheduler for Celery) under `redbeat:*`; these are apart from both.
+/** The names of the schedule entries: a set. */
+export const BEAT_ENTRIES_KEY = 'celeriac-beat-entries';
+/** Prefix of one entry: a hash { spec, paused, source, lastRunAt, nextRunAt, runCount, createdAt, updatedAt, revision }. */
+export const BEAT_ENTRY_PREFIX = 'celeriac-beat-entry-';
+/** Prefix of one entry's fire log: a sorted set of the scheduled times fired (member and score). */
+export const BEAT_FIRED_PREFIX = 'celeriac-beat-fired-';
+/** The names of the leases ever taken: a set. */
+export const BEAT_LEASES_KEY = 'celeriac-beat-leases';
+/** Prefix of one lease: a hash { holder, epoch, expiresAt }, kept without a TTL so its epoch outlives its expiry. */
+export const BEAT_LEASE_PREFIX = 'celeriac-beat-lease-';
+/** The highest revision handed out (removed entries included): a string. */
+export const BEAT_REVISION_KEY = 'celeriac-beat-revision';
+/** The channel told the name of each entry upserted, removed, paused or resumed. */
+export const BEAT_CHANGED_CHANNEL = 'celeriac-beat-changed';
+
+/** The key of a schedule entry. */
+export const beatEntryKey = (name: string): string => `${BEAT_ENTRY_PREFIX}${name}`;
+/** The key of a schedule entry's fire log. */
+export const beatFiredKey = (name: string): string => `${BEAT_FIRED_PREFIX}${name}`;
+/** The key of a lease. */
+export const beatLeaseKey = (name: string): string => `${BEAT_LEASE_PREFIX}${name}`;

@@ -1,6 +1,7 @@
 // Input checks of the beat requests, each an ERR_INVALID_ARGUMENT naming the field: what the codec
-// cannot see (byte lengths, JSON text, ranges), checked before anything changes.
-import { fail } from '../../shared/errors.js';
+// cannot see (byte lengths, JSON text, ranges), checked before anything changes. Shared by every
+// beat store (broker-server's engine, the Redis one in the client) so their limits cannot drift.
+import { fail } from './errors.js';
 
 /** Longest entry spec (JSON text), bytes. */
 export const MAX_SPEC_BYTES = 64 * 1024;
@@ -9,6 +10,15 @@ export const MAX_NAME_BYTES = 255;
 /** Shortest and longest lease a beat may take, ms. */
 export const MIN_LEASE_TTL = 1_000;
 export const MAX_LEASE_TTL = 60 * 60 * 1000;
+
+/**
+ * The fire log's bound, per entry: the newest FIRE_LOG_KEEP fires, none scheduled more than
+ * FIRE_LOG_MAX_AGE_MS before the latest fire was recorded (the store's clock then). Only fires at
+ * or before the entry's lastRunAt can be in it, and those are refused by that alone, so the log is
+ * needed only after a reset of the entry's state; a bound keeps a fast schedule from growing it without end.
+ */
+export const FIRE_LOG_KEEP = 1_000;
+export const FIRE_LOG_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** A string of 1 to 255 bytes of UTF-8. */
 export function checkName(what: string, v: unknown): asserts v is string {
