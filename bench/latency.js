@@ -106,11 +106,27 @@ export function formatResults(results) {
     ]);
 }
 
+/** Issue 12's latency row for the AMQP front-end: publish → deliver p99 not above RabbitMQ's. */
+export function amqpTargetRows(results) {
+  const a = results?.['celeriac-amqp'], r = results?.rabbitmq;
+  return [['AMQP publish → deliver p99 ≤ RabbitMQ\'s',
+    a && r ? `${fmt(a.deliver.p99, 3)} ms vs ${fmt(r.deliver.p99, 3)} ms (p50 ${fmt(a.deliver.p50, 3)} vs ${fmt(r.deliver.p50, 3)})` : '-',
+    a && r ? (a.deliver.p99 <= r.deliver.p99 ? 'met' : 'NOT MET') : 'not measured']];
+}
+
 if (isMain(import.meta.url)) {
   const opts = parseArgs();
   const count = opts.count ?? (opts.quick ? LATENCY_DEFAULTS.quickCount : LATENCY_DEFAULTS.count);
   const startR = () => (wants(opts.only, 'rabbitmq') ? startRabbit() : undefined);
   const results = await withBroker(startR, (rabbit) => run({ count, rabbit, only: opts.only }));
   console.log();
-  console.log(opts.json ? JSON.stringify(results, null, 2) : formatResults(results));
+  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  else {
+    console.log(formatResults(results));
+    if (results['celeriac-amqp']) {
+      console.log();
+      console.log('Targets (issue 12, AMQP front-end)');
+      console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
+    }
+  }
 }

@@ -128,5 +128,5 @@ console.log(table(['target', 'this run', 'verdict'], tasks.targetRows(results.ta
 console.log('Reference figure from the issue: BullMQ 6.7 ~12,000 tasks/s with concurrency 50 (redis without persistence).');
 console.log();
 console.log('Targets (issue 12, AMQP front-end: amqplib on broker-server, durability full, vs amqplib on RabbitMQ)');
-console.log(table(['target', 'this run', 'verdict'], [...e2e.amqpTargetRows(results.e2e), ...deep.amqpTargetRows(results.deep)]));
+console.log(table(['target', 'this run', 'verdict'], [...e2e.amqpTargetRows(results.e2e), ...latency.amqpTargetRows(results.latency), ...deep.amqpTargetRows(results.deep)]));
 if (crashed) process.exitCode = 1;
