@@ -89,7 +89,7 @@ if (taskSides.celeriac || taskSides.peer) {
   await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: tasksOnly, events: opts.events }));
 }
 // The deep queue starts its own brokers, a fresh RabbitMQ node per run, so each RSS is its own.
-await section('deep', () => deep.run({ count: counts.deep, window: opts.window, newRabbit: startR, only: opts.only }));
+await section('deep', () => deep.run({ count: counts.deep, window: opts.window, repeat: opts.repeat ?? 1, newRabbit: startR, only: opts.only }));
 
 if (opts.json) {
   console.log(JSON.stringify(results, null, 2));
