@@ -1,5 +1,7 @@
 // One small interface over the two clients measured (celeriac's connect() and amqplib), so
-// each workload is written once and runs the same way against both brokers.
+// each workload is written once and runs the same way against every broker: celeriac's
+// WebSocket port ('celeriac'), broker-server's AMQP port through amqplib ('celeriac-amqp') and
+// RabbitMQ through amqplib ('rabbitmq').
 //
 // An adapter is one connection: declare(queue, {durable}), publish(queue, body, {persistent})
 // → Promise settled by the broker's confirm, consume(queue, {prefetch}, onMessage(body, ack)),
@@ -32,9 +34,10 @@ export async function openCeleriac(url) {
 
 /**
  * Opens an amqplib connection with a confirm channel for publishing (each publish settles on
- * the broker's basic.ack, as celeriac's does) and a plain channel for consuming.
+ * the broker's basic.ack, as celeriac's does) and a plain channel for consuming. The same code
+ * for RabbitMQ and for broker-server's AMQP listener; `name` only labels it.
  */
-export async function openAmqp(url) {
+export async function openAmqp(url, name = 'rabbitmq') {
   const amqp = (await import('amqplib')).default;
   const conn = await amqp.connect(url);
   conn.on('error', () => { /* surfaced through the pending promises */ });
@@ -43,7 +46,7 @@ export async function openAmqp(url) {
   const sub = async () => (subChannel ??= await conn.createChannel());
   await pub();
   return {
-    name: 'rabbitmq',
+    name,
     async declare(queue, { durable }) {
       await pubChannel.assertQueue(queue, { durable });
     },
@@ -64,8 +67,8 @@ export async function openAmqp(url) {
   };
 }
 
-/** Opens an adapter for `kind` ('celeriac' | 'rabbitmq'). */
-export const openAdapter = (kind, url) => (kind === 'celeriac' ? openCeleriac(url) : openAmqp(url));
+/** Opens an adapter for `kind` ('celeriac' | 'celeriac-amqp' | 'rabbitmq'); the last two are amqplib. */
+export const openAdapter = (kind, url) => (kind === 'celeriac' ? openCeleriac(url) : openAmqp(url, kind));
 
 /**
  * Publishes `count` messages to `queue` keeping at most `window` unconfirmed, and resolves when

@@ -19,8 +19,8 @@ const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 
 /**
  * Parses the few flags the bench scripts share: --quick, --count N, --window N, --repeat N,
- * --only celeriac|rabbitmq, --json, --events (tasks: workers send task events, as `celery worker -E`).
- * Unknown flags are reported, not fatal.
+ * --only SIDE[,SIDE...] (celeriac, celeriac-amqp, rabbitmq; tasks: bullmq), --json, --events
+ * (tasks: workers send task events, as `celery worker -E`). Unknown flags are reported, not fatal.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
   const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false, events: false };
@@ -37,6 +37,15 @@ export function parseArgs(argv = process.argv.slice(2)) {
   }
   if (opts.count !== undefined && !(opts.count > 0)) throw new Error('--count needs a positive number');
   return opts;
+}
+
+/**
+ * True when `--only` asks for `side` (or is absent). `--only` takes one side or a comma-separated
+ * list: `celeriac` (the WebSocket client), `celeriac-amqp` (amqplib on broker-server's AMQP port),
+ * `rabbitmq`, and in tasks.js `bullmq`.
+ */
+export function wants(only, side) {
+  return only === undefined || only.split(',').includes(side);
 }
 
 /** True when the module at `metaUrl` is the script node was started with. */
@@ -100,6 +109,14 @@ export function freePort() {
 }
 
 // ---------------------------------------------------------------- statistics and formatting
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values) {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 /** The p-th percentile (0..100) of `values`, nearest-rank on a sorted copy. */
 export function percentile(values, p) {
@@ -178,11 +195,13 @@ export function celeriacBuilt() {
 /**
  * Spawns `node dist/server/cli/broker-server.js --port 0 --host 127.0.0.1` with the given
  * durability and data file (a fresh temp file when none; `memory: true` for --memory), waits
- * for the line carrying its ws:// URL, and returns { url, pid, dataFile, stop() }. stop() sends
- * SIGTERM (clean shutdown), waits, then SIGKILLs this one child if it is still there.
+ * for the line carrying its ws:// URL, and returns { url, amqpUrl, pid, dataFile, stop() }. stop()
+ * sends SIGTERM (clean shutdown), waits, then SIGKILLs this one child if it is still there.
+ * `amqp: true` adds `--amqp-port 0` (the AMQP 0-9-1 listener on a free port); `amqpUrl` is then
+ * the amqp:// URL from the same line (guest/guest from loopback, the default user).
  * `cli` runs another build of broker-server (e.g. an older checkout's dist/, for a before/after).
  */
-export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, timeoutMs = 20_000, cli = BROKER_CLI, extraArgs = [] } = {}) {
+export async function startBrokerProcess({ durability = 'full', dataFile, memory = false, amqp = false, timeoutMs = 20_000, cli = BROKER_CLI, extraArgs = [] } = {}) {
   if (!existsSync(cli)) throw new Error(`${cli} not found: run npm run build first`);
   let dir;
   if (!memory && !dataFile) {
@@ -192,22 +211,25 @@ export async function startBrokerProcess({ durability = 'full', dataFile, memory
   const args = [cli, '--port', '0', '--host', '127.0.0.1', '--durability', durability];
   if (memory) args.push('--memory');
   else args.push('--data', dataFile);
+  if (amqp) args.push('--amqp-port', '0');
   args.push(...extraArgs);
   const child = spawn(process.execPath, args, { cwd: dir?.path ?? tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
   const stop = stopperFor(child, exited, 15_000, () => dir?.remove());
-  const url = await withTimeout(new Promise((res, rej) => {
+  const urls = await withTimeout(new Promise((res, rej) => {
     const onData = (chunk) => {
       output = (output + chunk).slice(-65_536);
+      // The listening line names every listener; with --amqp-port, wait for its amqp:// URL too.
       const m = output.match(/ws:\/\/[^\s'"(),]+/);
-      if (m) res(m[0]);
+      const a = output.match(/amqp:\/\/[^\s'"(),]+/);
+      if (m && (!amqp || a)) res({ url: m[0], amqpUrl: a?.[0] });
     };
     child.stdout.setEncoding('utf8').on('data', onData);
     child.stderr.setEncoding('utf8').on('data', (c) => { output = (output + c).slice(-65_536); });
     exited.then(({ code, signal }) => rej(new Error(`broker-server exited (${code ?? signal}) before printing its URL:\n${output}`)));
   }), timeoutMs, 'broker-server start').catch(async (err) => { await stop(); throw err; });
-  return { url, pid: child.pid, dataFile, stop, output: () => output };
+  return { url: urls.url, amqpUrl: urls.amqpUrl, pid: child.pid, dataFile, stop, output: () => output };
 }
 
 // ---------------------------------------------------------------- RabbitMQ lifecycle

@@ -3,11 +3,13 @@
 //
 // The send time is performance.now() in the body; publisher and consumer share this process,
 // so the clock is the same. Also reported: publish → confirm (the durable commit's latency).
-// Run alone: node bench/latency.js [--quick] [--count N] [--only celeriac|rabbitmq]
+// Sides: celeriac's WebSocket client, amqplib on broker-server's AMQP port ('celeriac-amqp'),
+// amqplib on RabbitMQ.
+// Run alone: node bench/latency.js [--quick] [--count N] [--only celeriac|celeriac-amqp|rabbitmq[,...]]
 import { openAdapter } from './adapters.js';
 import {
   RABBIT_SKIPPED, celeriacBuilt, deferred, fmt, isMain, now, parseArgs, percentile, ratio,
-  settle, sleep, startBrokerProcess, startRabbit, table, uniqueName, withBroker, withTimeout,
+  settle, sleep, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout,
 } from './harness.js';
 
 /** Counts used by default and by --quick; the first `warmup` messages are not reported. */
@@ -59,25 +61,31 @@ export async function runLatency(kind, url, { count, warmup = LATENCY_DEFAULTS.w
   }
 }
 
-/** Runs celeriac (durability full, then process; a fresh broker child each) and RabbitMQ (when given). */
+/** Runs celeriac (durability full, then process; a fresh broker child each), the AMQP front-end (durability full) and RabbitMQ (when given). */
 export async function run({ count, rabbit, only, log = console.log } = {}) {
-  const results = { count, celeriac: undefined, celeriacProcess: undefined, rabbitmq: undefined };
-  if (only !== 'rabbitmq') {
-    if (!celeriacBuilt()) log('celeriac: not built (npm run build), skipped');
-    else {
+  const results = { count, celeriac: undefined, celeriacProcess: undefined, 'celeriac-amqp': undefined, rabbitmq: undefined };
+  const line = (name, r) => log(`${name} p50 ${fmt(r.deliver.p50, 3)} ms, p99 ${fmt(r.deliver.p99, 3)} ms`);
+  const wantCeleriac = wants(only, 'celeriac'), wantAmqp = wants(only, 'celeriac-amqp');
+  if ((wantCeleriac || wantAmqp) && !celeriacBuilt()) log('celeriac: not built (npm run build), skipped');
+  else {
+    if (wantCeleriac) {
       results.celeriac = await withBroker(() => startBrokerProcess({ durability: 'full' }), async (b) => { await settle(); return runLatency('celeriac', b.url, { count }); });
-      log(`celeriac  latency p50 ${fmt(results.celeriac.deliver.p50, 3)} ms, p99 ${fmt(results.celeriac.deliver.p99, 3)} ms`);
+      line('celeriac  latency', results.celeriac);
       // Not a target; shown so the cost of the fsync in `full` can be told from the rest.
       results.celeriacProcess = await withBroker(() => startBrokerProcess({ durability: 'process' }), async (b) => { await settle(); return runLatency('celeriac', b.url, { count }); });
-      log(`celeriac  latency (durability process) p50 ${fmt(results.celeriacProcess.deliver.p50, 3)} ms, p99 ${fmt(results.celeriacProcess.deliver.p99, 3)} ms`);
+      line('celeriac  latency (durability process)', results.celeriacProcess);
+    }
+    if (wantAmqp) {
+      results['celeriac-amqp'] = await withBroker(() => startBrokerProcess({ durability: 'full', amqp: true }), async (b) => { await settle(); return runLatency('celeriac-amqp', b.amqpUrl, { count }); });
+      line('celeriac-amqp latency', results['celeriac-amqp']);
     }
   }
-  if (only !== 'celeriac') {
+  if (wants(only, 'rabbitmq')) {
     if (!rabbit) log(RABBIT_SKIPPED);
     else {
       await settle();
       results.rabbitmq = await runLatency('rabbitmq', rabbit.url, { count });
-      log(`rabbitmq  latency p50 ${fmt(results.rabbitmq.deliver.p50, 3)} ms, p99 ${fmt(results.rabbitmq.deliver.p99, 3)} ms`);
+      line('rabbitmq  latency', results.rabbitmq);
     }
   }
   return results;
@@ -93,15 +101,32 @@ export function formatResults(results) {
     table(['broker', 'deliver p50 ms', 'p99 ms', 'max ms', 'confirm p50 ms', 'p99 ms', 'msgs/s', 'p99 rabbitmq/celeriac'], [
       row('celeriac', results.celeriac, results.rabbitmq),
       row('celeriac, durability process', results.celeriacProcess, results.rabbitmq),
-      row('rabbitmq', results.rabbitmq),
+      row('celeriac-amqp (amqplib)', results['celeriac-amqp'], results.rabbitmq),
+      row('rabbitmq (amqplib)', results.rabbitmq),
     ]);
+}
+
+/** Issue 12's latency row for the AMQP front-end: publish → deliver p99 not above RabbitMQ's. */
+export function amqpTargetRows(results) {
+  const a = results?.['celeriac-amqp'], r = results?.rabbitmq;
+  return [['AMQP publish → deliver p99 ≤ RabbitMQ\'s',
+    a && r ? `${fmt(a.deliver.p99, 3)} ms vs ${fmt(r.deliver.p99, 3)} ms (p50 ${fmt(a.deliver.p50, 3)} vs ${fmt(r.deliver.p50, 3)})` : '-',
+    a && r ? (a.deliver.p99 <= r.deliver.p99 ? 'met' : 'NOT MET') : 'not measured']];
 }
 
 if (isMain(import.meta.url)) {
   const opts = parseArgs();
   const count = opts.count ?? (opts.quick ? LATENCY_DEFAULTS.quickCount : LATENCY_DEFAULTS.count);
-  const startR = () => (opts.only === 'celeriac' ? undefined : startRabbit());
+  const startR = () => (wants(opts.only, 'rabbitmq') ? startRabbit() : undefined);
   const results = await withBroker(startR, (rabbit) => run({ count, rabbit, only: opts.only }));
   console.log();
-  console.log(opts.json ? JSON.stringify(results, null, 2) : formatResults(results));
+  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  else {
+    console.log(formatResults(results));
+    if (results['celeriac-amqp']) {
+      console.log();
+      console.log('Targets (issue 12, AMQP front-end)');
+      console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
+    }
+  }
 }

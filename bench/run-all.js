@@ -2,7 +2,7 @@
 // when installed), prints one table per question, then the issues' targets marked met / not met.
 //
 // Targets are printed, never enforced: the exit code is non-zero only when a bench crashed.
-// Options: --quick (smaller counts), --only celeriac|rabbitmq, --window N, --repeat N, --json.
+// Options: --quick (smaller counts), --only celeriac|celeriac-amqp|rabbitmq[,...], --window N, --repeat N, --json.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import * as e2e from './e2e-throughput.js';
 import * as latency from './latency.js';
 import * as deep from './deep-queue.js';
 import * as tasks from './tasks.js';
-import { ROOT, fmt, mb, parseArgs, rabbitInstalled, startRabbit, table, withBroker } from './harness.js';
+import { ROOT, fmt, mb, parseArgs, rabbitInstalled, startRabbit, table, wants, withBroker } from './harness.js';
 import { redisInstalled } from './redis-server.js';
 
 /** The targets of issue 2 (bench/), checked against this run's figures. */
@@ -30,7 +30,7 @@ const counts = {
   tasks: opts.quick ? tasks.TASKS_DEFAULTS.quickCount : tasks.TASKS_DEFAULTS.count,
   taskCalls: opts.quick ? tasks.TASKS_DEFAULTS.quickCalls : tasks.TASKS_DEFAULTS.calls,
 };
-const wantRabbit = opts.only !== 'celeriac';
+const wantRabbit = wants(opts.only, 'rabbitmq');
 
 /** The installed RabbitMQ's version, from the Debian package's folder name. */
 function rabbitVersion() {
@@ -56,7 +56,7 @@ console.log(`celeriac ${pkg.version} bench — node ${process.version}, ${cpus()
 console.log(`mode: ${opts.quick ? 'quick' : 'full'}; RabbitMQ: ${wantRabbit ? (rabbitInstalled() ? `${rabbitVersion() ?? '?'}, started on loopback for the comparison` : 'not installed') : 'not requested'}`);
 // Other work on a 2-core machine moves every figure: the load average says whether it was quiet.
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const wantBullmq = opts.only !== 'celeriac';
+const wantBullmq = opts.only === 'rabbitmq' || wants(opts.only, 'bullmq');
 console.log(`BullMQ: ${wantBullmq ? (redisInstalled() && bullmqVersion() ? `${bullmqVersion()}, on a private redis-server on loopback` : 'not installed (needs redis-server and the bullmq dev dependency)') : 'not requested'}`);
 console.log(`load average at start: ${load()}`);
 console.log();
@@ -81,9 +81,15 @@ await withBroker(startR, async (rabbit) => {
   await section('e2e', () => e2e.run({ count: counts.e2e, window: opts.window, repeat: opts.repeat ?? (opts.quick ? 1 : 2), rabbit, only: opts.only }));
 }).catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
 // The task layer (issue 3) against BullMQ; its brokers (celeriac, redis) are started inside.
-await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: opts.only, events: opts.events }));
-await withBroker(startR, (rabbit) => section('deep', () => deep.run({ count: counts.deep, window: opts.window, rabbit, only: opts.only })))
-  .catch((err) => { crashed = true; console.log(`rabbitmq: failed to start — ${err.message}`); });
+// tasks.js knows celeriac and bullmq: a lone `--only rabbitmq` has always meant the peers (BullMQ
+// here); in a list, bullmq is named. The AMQP side has no task benchmark.
+const taskSides = { celeriac: wants(opts.only, 'celeriac'), peer: opts.only === 'rabbitmq' || wants(opts.only, 'bullmq') };
+if (taskSides.celeriac || taskSides.peer) {
+  const tasksOnly = taskSides.celeriac && taskSides.peer ? undefined : taskSides.celeriac ? 'celeriac' : 'bullmq';
+  await section('tasks', () => tasks.run({ count: counts.tasks, calls: counts.taskCalls, repeat: opts.repeat ?? (opts.quick ? 1 : 2), only: tasksOnly, events: opts.events }));
+}
+// The deep queue starts its own brokers, a fresh RabbitMQ node per run, so each RSS is its own.
+await section('deep', () => deep.run({ count: counts.deep, window: opts.window, repeat: opts.repeat ?? 1, newRabbit: startR, only: opts.only }));
 
 if (opts.json) {
   console.log(JSON.stringify(results, null, 2));
@@ -120,4 +126,7 @@ console.log();
 console.log('Targets (issue 3, tasks)');
 console.log(table(['target', 'this run', 'verdict'], tasks.targetRows(results.tasks)));
 console.log('Reference figure from the issue: BullMQ 6.7 ~12,000 tasks/s with concurrency 50 (redis without persistence).');
+console.log();
+console.log('Targets (issue 12, AMQP front-end: amqplib on broker-server, durability full, vs amqplib on RabbitMQ)');
+console.log(table(['target', 'this run', 'verdict'], [...e2e.amqpTargetRows(results.e2e), ...latency.amqpTargetRows(results.latency), ...deep.amqpTargetRows(results.deep)]));
 if (crashed) process.exitCode = 1;

@@ -2,7 +2,8 @@
 // An AMQP publisher's property bytes are kept beside the properties object the engine stores, so an
 // AMQP consumer gets them back byte for byte (headers' type tags included) while the engine has not
 // changed them; properties from elsewhere (a WebSocket publisher, a dead-lettered copy, a restart)
-// are encoded once and the bytes kept the same way.
+// are encoded once and the bytes kept the same way. A publisher that sends the same small property
+// block with every message (amqplib's `{ persistent: true }`) gets one shared, frozen properties object.
 import { fail } from '../../shared/errors.js';
 import type { MessageProperties } from '../../shared/frames.js';
 import { ByteWriter, FieldTable, writeProperties, type BasicProperties, type FieldEntry, type PlainFieldValue } from './codec/index.js';
@@ -12,6 +13,14 @@ const NO_PROPERTIES = Buffer.from([0, 0]);
 /** Short strings are at most this many bytes. */
 const SHORTSTR_MAX = 255;
 const DIGITS = /^\d+$/;
+/**
+ * Property blocks of at most this many bytes, without a per-message field, are interned: most
+ * publishers send the same few blocks again and again, and one object per block spares an object,
+ * a copy of the bytes and a WeakMap entry per message (the WeakMap's young keys cost the GC most).
+ */
+const INTERN_MAX_BYTES = 64;
+/** Interned blocks kept at most; past it the table starts again (a publisher cycling through many). */
+const INTERN_MAX_ENTRIES = 256;
 
 /**
  * The mapping of one broker. The bytes are held by a WeakMap keyed by the properties object: an
@@ -20,6 +29,8 @@ const DIGITS = /^\d+$/;
  */
 export class PropertyMapping {
   private readonly encoded = new WeakMap<MessageProperties, Buffer>();
+  /** Small property blocks seen before (their bytes as latin1 text) -> their one frozen properties object. */
+  private readonly interned = new Map<string, MessageProperties>();
 
   /**
    * The engine's properties for a publish: undefined when it has none. Throws ERR_PRECONDITION_FAILED
@@ -30,6 +41,14 @@ export class PropertyMapping {
    */
   fromAmqp(p: BasicProperties, raw: Buffer, user: string): MessageProperties | undefined {
     if (raw.length === 2 && raw[0] === 0 && raw[1] === 0) return undefined;
+    // The same bytes always give the same properties; user-id is left out (its check depends on
+    // the connection), as are the fields that name one message, which never repeat.
+    const key = raw.length <= INTERN_MAX_BYTES && p.userId === undefined && p.messageId === undefined && p.correlationId === undefined && p.timestamp === undefined
+      ? raw.toString('latin1') : undefined;
+    if (key !== undefined) {
+      const hit = this.interned.get(key);
+      if (hit !== undefined) return hit;
+    }
     const out: MessageProperties = {};
     if (p.contentType !== undefined) out.contentType = p.contentType;
     if (p.contentEncoding !== undefined) out.contentEncoding = p.contentEncoding;
@@ -56,6 +75,13 @@ export class PropertyMapping {
     }
     if (p.appId !== undefined) out.appId = p.appId;
     this.encoded.set(out, Buffer.from(raw));
+    if (key !== undefined) {
+      // Shared by many messages: frozen, so nothing can change one message's properties in place
+      // (the engine copies properties before it changes them, as for a dead-lettered copy).
+      if (out.headers !== undefined) Object.freeze(out.headers);
+      if (this.interned.size >= INTERN_MAX_ENTRIES) this.interned.clear();
+      this.interned.set(key, Object.freeze(out));
+    }
     return out;
   }
 
