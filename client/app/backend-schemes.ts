@@ -3,6 +3,7 @@
 // Built in: broker-server (ws://, wss://) as transport and result backend; AMQP (amqp://, amqps://)
 // as transport only, so it needs a separate result backend; Redis (redis://, rediss://) as result
 // backend only (Redis as a broker is not built in), paired with either transport.
+import { maskUrlPassword } from '../../shared/mask-url.js';
 import { fail } from '../../shared/errors.js';
 
 /** The transports built in. */
@@ -51,9 +52,7 @@ function schemeOf(url: string): string | undefined {
 }
 
 /** The URL (or each URL of a `;`-separated failover list) with its password hidden, for error messages. */
-export function masked(url: string): string {
-  return url.replace(/(^|;)(\s*[a-z][a-z0-9+.-]*:\/\/[^:/@;]*:)[^@/;]*@/gi, '$1$2***@');
-}
+export const masked = maskUrlPassword;
 
 /**
  * The URLs of a broker setting: one URL, or several separated by `;` (kombu's failover form,
