@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { openAdapter, publishWindowed } from './adapters.js';
 import {
   RABBIT_SKIPPED, celeriacBuilt, fmt, isMain, makeBody, mb, median, now, parseArgs, peakRss, ratio,
-  settle, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout,
+  printResults, settle, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout,
 } from './harness.js';
 
 /** Counts used by default and by --quick. */
@@ -141,14 +141,5 @@ if (isMain(import.meta.url)) {
   const opts = parseArgs();
   const count = opts.count ?? (opts.quick ? DEEP_DEFAULTS.quickCount : DEEP_DEFAULTS.count);
   const results = await run({ count, window: opts.window, repeat: opts.repeat ?? 1, only: opts.only });
-  console.log();
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
-  else {
-    console.log(formatResults(results));
-    if (results['celeriac-amqp']) {
-      console.log();
-      console.log('Targets (issue 12, AMQP front-end)');
-      console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
-    }
-  }
+  printResults(opts, results, formatResults, amqpTargetRows);
 }

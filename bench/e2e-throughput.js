@@ -10,7 +10,7 @@
 import { openAdapter, publishWindowed } from './adapters.js';
 import {
   RABBIT_SKIPPED, deferred, fmt, isMain, makeBody, mb, median, now, parseArgs, peakRss, ratio,
-  settle, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout, celeriacBuilt,
+  printResults, settle, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout, celeriacBuilt,
 } from './harness.js';
 
 /** Counts used by default and by --quick. */
@@ -194,14 +194,5 @@ if (isMain(import.meta.url)) {
   const startR = () => (wants(opts.only, 'rabbitmq') ? startRabbit() : undefined);
   const repeat = opts.repeat ?? (opts.quick ? 1 : 2);
   const results = await withBroker(startR, (rabbit) => run({ count, window: opts.window, repeat, rabbit, only: opts.only }));
-  console.log();
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
-  else {
-    console.log(formatResults(results));
-    if (results['celeriac-amqp']) {
-      console.log();
-      console.log('Targets (issue 12, AMQP front-end)');
-      console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
-    }
-  }
+  printResults(opts, results, formatResults, amqpTargetRows);
 }

@@ -141,6 +141,24 @@ export function ratio(a, b) {
   return `${fmt(a / b, 2)}x`;
 }
 
+/**
+ * Prints a script's results as its main does: the JSON with --json, else its tables and, when the
+ * run had the AMQP front-end's side, the issue 12 targets it is judged on.
+ */
+export function printResults(opts, results, formatResults, amqpTargetRows) {
+  console.log();
+  if (opts.json) {
+    console.log(JSON.stringify(results, null, 2));
+    return;
+  }
+  console.log(formatResults(results));
+  if (results['celeriac-amqp']) {
+    console.log();
+    console.log('Targets (issue 12, AMQP front-end)');
+    console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
+  }
+}
+
 /** Renders rows (arrays of cells) under `headers` as an aligned text table. */
 export function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => String(c ?? '-')));

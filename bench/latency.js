@@ -9,7 +9,7 @@
 import { openAdapter } from './adapters.js';
 import {
   RABBIT_SKIPPED, celeriacBuilt, deferred, fmt, isMain, now, parseArgs, percentile, ratio,
-  settle, sleep, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout,
+  printResults, settle, sleep, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker, withTimeout,
 } from './harness.js';
 
 /** Counts used by default and by --quick; the first `warmup` messages are not reported. */
@@ -119,14 +119,5 @@ if (isMain(import.meta.url)) {
   const count = opts.count ?? (opts.quick ? LATENCY_DEFAULTS.quickCount : LATENCY_DEFAULTS.count);
   const startR = () => (wants(opts.only, 'rabbitmq') ? startRabbit() : undefined);
   const results = await withBroker(startR, (rabbit) => run({ count, rabbit, only: opts.only }));
-  console.log();
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
-  else {
-    console.log(formatResults(results));
-    if (results['celeriac-amqp']) {
-      console.log();
-      console.log('Targets (issue 12, AMQP front-end)');
-      console.log(table(['target', 'this run', 'verdict'], amqpTargetRows(results)));
-    }
-  }
+  printResults(opts, results, formatResults, amqpTargetRows);
 }

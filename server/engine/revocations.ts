@@ -3,18 +3,13 @@
 // their deliveries told. The hand-out path asks `has` per message.
 import { CeleriacError, fail } from '../../shared/errors.js';
 import type { RevokeOptions } from '../../shared/frames.js';
+import { checkRevokeOptions, MAX_REVOKE_IDS } from '../../shared/revoke-checks.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';
 import type { Conn } from './connection.js';
 import type { Engine } from './engine.js';
 import type { RevokedIndex } from './message-flow.js';
 import { checkTaskId } from './results.js';
 
-/** How long a revocation is remembered when the revoke does not say (Celery keeps them as long). */
-export const DEFAULT_REVOKE_EXPIRES = 86_400_000;
-/** Task ids one revoke or revokedCheck may name. */
-export const MAX_REVOKE_IDS = 10_000;
-/** Longest signal name passed through (they are names such as 'SIGTERM'). */
-const MAX_SIGNAL_LENGTH = 32;
 /**
  * A revocation is kept at least this long after a held message of its task becomes due (longer
  * when the revoke asked for longer): time for a connected worker to be offered it, so the
@@ -36,16 +31,6 @@ export function checkTaskIds(taskIds: unknown, what: string): string[] {
   }
   for (const id of taskIds) checkTaskId(id);
   return [...new Set(taskIds as string[])];
-}
-
-function checkOptions(o: RevokeOptions): { terminate: boolean; signal: string | undefined; expires: number } {
-  if (o.terminate !== undefined && typeof o.terminate !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', "revoke: 'terminate' must be a boolean");
-  if (o.signal !== undefined && (typeof o.signal !== 'string' || o.signal === '' || o.signal.length > MAX_SIGNAL_LENGTH)) {
-    throw fail('ERR_INVALID_ARGUMENT', `revoke: 'signal' must be a signal name of 1 to ${MAX_SIGNAL_LENGTH} characters`);
-  }
-  const expires = o.expires ?? DEFAULT_REVOKE_EXPIRES;
-  if (!Number.isSafeInteger(expires) || expires < 0) throw fail('ERR_INVALID_ARGUMENT', "revoke: 'expires' must be a non-negative integer (ms; 0 = forever)");
-  return { terminate: o.terminate === true, signal: o.signal, expires };
 }
 
 export class Revocations implements RevokedIndex {
@@ -75,7 +60,7 @@ export class Revocations implements RevokedIndex {
    */
   revoke(conn: Conn, taskIds: unknown, options: RevokeOptions, done: (err: CeleriacError | null, revoked: number) => void): void {
     const ids = checkTaskIds(taskIds, 'revoke');
-    const { terminate, signal, expires } = checkOptions(options);
+    const { terminate, signal, expires } = checkRevokeOptions(options);
     const e = this.engine;
     const writer = e.options.writer;
     const vhost = conn.info.vhost;

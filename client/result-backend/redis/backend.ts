@@ -12,7 +12,8 @@ import type {
 } from '../../../shared/frames.js';
 import { getSerializer, type SerializerName } from '../../../shared/messages/serializers.js';
 import type { ResultBackend } from '../result-backend.js';
-import { checkExpires, checkId, checkMembers, checkRevokeOptions, checkStore, checkTaskIds } from './checks.js';
+import { checkRevokeOptions } from '../../../shared/revoke-checks.js';
+import { checkExpires, checkId, checkMembers, checkStore, checkTaskIds } from './checks.js';
 import { RedisBeatStore, type BeatPublish } from './beat-store.js';
 import { ChordCallbacks, claimsOf, encodeCallback, type CallbackPublish } from './chords.js';
 import { Calls } from './calls.js';

@@ -2,17 +2,13 @@
 // messages as broker-server's checks (server/engine/results.ts, groups.ts, revocations.ts,
 // rate-limiter.ts), so the two backends refuse the same calls with ERR_INVALID_ARGUMENT.
 import { fail } from '../../../shared/errors.js';
-import type { RateLimitSpec, ResultStoreOptions, RevokeOptions } from '../../../shared/frames.js';
+import type { RateLimitSpec, ResultStoreOptions } from '../../../shared/frames.js';
+import { MAX_REVOKE_IDS } from '../../../shared/revoke-checks.js';
 import { isTaskState } from '../../../shared/task-states.js';
 
 /** Members one group may have (broker-server's MAX_GROUP_MEMBERS). */
 export const MAX_GROUP_MEMBERS = 100_000;
-/** Task ids one revoke or revokedAmong may name (broker-server's MAX_REVOKE_IDS). */
-export const MAX_REVOKE_IDS = 10_000;
-/** How long a revocation is remembered when the revoke does not say (Celery keeps them as long). */
-export const DEFAULT_REVOKE_EXPIRES = 86_400_000;
 const MAX_KEY_BYTES = 255;
-const MAX_SIGNAL_LENGTH = 32;
 
 /** Throws ERR_INVALID_ARGUMENT unless `id` is a string of 1 to 255 bytes. */
 export function checkId(id: unknown, what = 'a task id'): asserts id is string {
@@ -54,17 +50,6 @@ export function checkTaskIds(taskIds: string | string[], what: string): string[]
   }
   for (const id of list) checkId(id);
   return [...new Set(list)];
-}
-
-/** A revoke's options, defaults applied. */
-export function checkRevokeOptions(o: RevokeOptions): { terminate: boolean; signal: string | undefined; expires: number } {
-  if (o.terminate !== undefined && typeof o.terminate !== 'boolean') throw fail('ERR_INVALID_ARGUMENT', "revoke: 'terminate' must be a boolean");
-  if (o.signal !== undefined && (typeof o.signal !== 'string' || o.signal === '' || o.signal.length > MAX_SIGNAL_LENGTH)) {
-    throw fail('ERR_INVALID_ARGUMENT', `revoke: 'signal' must be a signal name of 1 to ${MAX_SIGNAL_LENGTH} characters`);
-  }
-  const expires = o.expires ?? DEFAULT_REVOKE_EXPIRES;
-  if (!Number.isSafeInteger(expires) || expires < 0) throw fail('ERR_INVALID_ARGUMENT', "revoke: 'expires' must be a non-negative integer (ms; 0 = forever)");
-  return { terminate: o.terminate === true, signal: o.signal, expires };
 }
 
 /** A rate bucket's name. */
