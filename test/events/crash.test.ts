@@ -3,12 +3,10 @@
 // SIGKILLs it mid-stream (often in the middle of a segment write), reopens the file, and finds
 // every reported event readable, in id order, with the task index rebuilt from them; a second
 // child on the same file hands out ids above every one stored before.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { plainChildEnv } from '../helpers/plain-children.js';
+import { commitThenKill } from '../helpers/commit-then-kill.js';
 import { EventLog } from '../../server/engine/event-log.js';
 import { GroupCommit, openSqliteStore, type BrokerStore, type DurabilityMode } from '../../server/store/index.js';
 
@@ -48,42 +46,6 @@ if (process.env[CHILD_ENV]) {
 } else {
   const { default: t } = await import('tap');
 
-  /** Runs the child until it reported `commits` commits, SIGKILLs it, returns the last id it reported. */
-  async function commitThenKill(file: string, durability: DurabilityMode, commits: number): Promise<number> {
-    // Keep the TypeScript loader tap gave us (the child is this .ts file); drop its coverage and mock hooks.
-    const execArgv = process.execArgv.filter((a) => !a.includes('processinfo') && !a.includes('@tapjs/mock'));
-    const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url)], {
-      env: plainChildEnv({ [CHILD_ENV]: JSON.stringify([file, durability]) }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return await new Promise<number>((resolve, reject) => {
-      let buffered = '';
-      let lastId = 0;
-      let seen = 0;
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`child reported ${seen} commits in 30 s; stderr: ${stderr}`));
-      }, 30_000);
-      child.stdout.on('data', (d: Buffer) => {
-        buffered += d.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          lastId = Number(line);
-          seen++;
-        }
-        if (seen >= commits && child.exitCode === null && !child.killed) child.kill('SIGKILL');
-      });
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (signal === 'SIGKILL') resolve(lastId);
-        else reject(new Error(`child exited with ${code ?? signal}; stderr: ${stderr}`));
-      });
-    });
-  }
-
   // One durability: segments are written the same way in both, and a kill -9 leaves what was
   // written in the page cache either way. Two children: each start costs seconds on a busy machine.
   for (const durability of ['full'] as const) {
@@ -93,7 +55,7 @@ if (process.env[CHILD_ENV]) {
       const file = path.join(dir, 'broker.db');
       let storedBefore = 0;
       for (let cycle = 1; cycle <= 2; cycle++) {
-        const reported = await commitThenKill(file, durability, 8 + cycle * 4);
+        const reported = await commitThenKill(import.meta.url, { [CHILD_ENV]: JSON.stringify([file, durability]) }, 8 + cycle * 4);
         const store = openSqliteStore({ file, durability });
         const writer = new GroupCommit(store);
         try {

@@ -1,11 +1,9 @@
 // A committed batch survives kill -9: a child process commits batches and reports each one,
 // the test SIGKILLs it mid-stream, reopens the file and finds every reported write applied.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { plainChildEnv } from '../helpers/plain-children.js';
+import { commitThenKill } from '../helpers/commit-then-kill.js';
 import { openSqliteStore } from '../../server/store/index.js';
 import type { DurabilityMode, StoredMessage } from '../../server/store/index.js';
 
@@ -45,51 +43,13 @@ if (process.env[CHILD_ENV]) {
 } else {
   const { default: t } = await import('tap');
 
-  /** Runs the child until it reported `batches` commits, SIGKILLs it, returns the last id it reported. */
-  async function commitThenKill(file: string, durability: DurabilityMode, batches: number): Promise<number> {
-    // Keep the TypeScript loader tap gave us (the child is this .ts file); drop its coverage and
-    // mock hooks, here and in NODE_OPTIONS (plainChildEnv), which only slow the child's start.
-    const execArgv = process.execArgv.filter((a) => !a.includes('processinfo') && !a.includes('@tapjs/mock'));
-    const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url)], {
-      env: plainChildEnv({ [CHILD_ENV]: JSON.stringify([file, durability]) }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return await new Promise<number>((resolve, reject) => {
-      let buffered = '';
-      let lastId = 0;
-      let seen = 0;
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`child reported ${seen} commits in 30 s; stderr: ${stderr}`));
-      }, 30_000);
-      child.stdout.on('data', (d: Buffer) => {
-        buffered += d.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          lastId = Number(line);
-          seen++;
-        }
-        if (seen >= batches && child.exitCode === null && !child.killed) child.kill('SIGKILL');
-      });
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        // Lines still in the pipe were committed too; they were read above before 'exit'.
-        if (signal === 'SIGKILL') resolve(lastId);
-        else reject(new Error(`child exited with ${code ?? signal}; stderr: ${stderr}`));
-      });
-    });
-  }
-
   for (const durability of ['full', 'process'] as const) {
     t.test(`every reported commit survives SIGKILL (durability ${durability})`, async (t) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'celeriac-store-crash-'));
       t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
       const file = path.join(dir, 'broker.db');
       for (let cycle = 1; cycle <= 2; cycle++) {
-        const lastId = await commitThenKill(file, durability, 10 + cycle * 5);
+        const lastId = await commitThenKill(import.meta.url, { [CHILD_ENV]: JSON.stringify([file, durability]) }, 10 + cycle * 5);
         const store = openSqliteStore({ file, durability });
         try {
           const queueId = store.loadTopology().queues[0]?.id ?? -1;
