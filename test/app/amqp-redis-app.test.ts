@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { Celeriac, chord, fromCeleryConfig, type SettingsInput, type TaskContext, type Worker } from '../../client/index.js';
 import { CeleriacError } from '../../shared/errors.js';
+import { scenarioEnv } from '../conformance/conformance-helpers.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
 import { redisCommands, startRedis } from '../helpers/redis.js';
 import { until, untilAsync } from '../helpers/wait.js';
@@ -22,27 +23,13 @@ interface Env {
   startWorker(app: Celeriac, options?: Parameters<Celeriac['worker']>[0]): Promise<Worker>;
 }
 
-/** Apps of one test share a default queue of their own; workers and apps close at teardown. */
+/** Apps of one test share a default queue of their own; workers and apps close at teardown (scenarioEnv's). */
 function env(t: Test): Env {
   const queue = unique('q');
-  const apps: Celeriac[] = [];
-  const workers: Worker[] = [];
-  t.teardown(async () => {
-    await Promise.all(workers.map((w) => w.close({ force: true }).catch(() => undefined)));
-    await Promise.all(apps.map((a) => a.close()));
-  });
+  const scenario = scenarioEnv(t, { broker: rabbit.url, resultBackend: redis.url });
   return {
-    newApp(more = {}) {
-      const app = new Celeriac({ broker: rabbit.url, resultBackend: redis.url, taskDefaultQueue: queue, workerConcurrency: 2, ...more });
-      apps.push(app);
-      return app;
-    },
-    async startWorker(app, options = {}) {
-      const w = app.worker({ log: () => undefined, ...options });
-      workers.push(w);
-      await w.start();
-      return w;
-    },
+    newApp: (more = {}) => scenario.app({ taskDefaultQueue: queue, ...more }),
+    startWorker: (app, options = {}) => scenario.worker(app, options),
   };
 }
 
