@@ -1,5 +1,6 @@
 // The engine's public face: build an engine over a store (recovering what the store holds).
 // Sessions use the EngineApi contract in types.ts; nothing else of the engine is exported.
+import { ACK_HOLD_MS } from './ack-hold.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { BrokerStore } from '../store/store.js';
 import { Engine, type LogFn } from './engine.js';
@@ -34,6 +35,9 @@ export interface CreateEngineOptions {
 /** Builds the engine: recovers topology and messages from the store, starts its timers. */
 export function createEngine(options: CreateEngineOptions): EngineApi {
   const log = options.log ?? (() => undefined);
-  const writer = new GroupCommit(options.store, { onError: (err) => log('error', `store commit failed: ${err.message}`) });
+  const writer = new GroupCommit(options.store, {
+    onError: (err) => log('error', `store commit failed: ${err.message}`),
+    ackHoldMs: ACK_HOLD_MS,
+  });
   return new Engine({ ...options, writer, log });
 }

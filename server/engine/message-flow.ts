@@ -17,7 +17,8 @@ import type { VHost } from './vhost.js';
 
 /** The group-commit writer the flow writes through (server/store/group-commit.ts). */
 export interface CommitWriter extends BeatWriter {
-  insert(row: StoredMessage, done: (err: Error | null) => void): void;
+  /** `awaitAck`: the message is out to a consumer that usually acks quickly; the commit may wait for that ack (ack-hold.ts). */
+  insert(row: StoredMessage, done: (err: Error | null) => void, awaitAck?: boolean): void;
   updateCount(id: number, deliveryCount: number): void;
   delete(id: number): void;
   track(rec: StoredResult): void;
@@ -159,6 +160,8 @@ export class MessageFlow {
     } else {
       delayedToDisk = this.makeAvailable(queue, msg);
     }
+    // Already handed to a consumer (a new message's deliveryCount starts at 0).
+    const awaitAck = msg.deliveryCount > 0 && queue.ackPace.quick;
     this.o.writer.insert(toStoredRow(msg, queue.id, laneNo), (err) => {
       if (err !== null) {
         if (toTail && lane.onDisk > 0) {
@@ -171,7 +174,7 @@ export class MessageFlow {
         return;
       }
       done(null);
-    });
+    }, awaitAck);
   }
 
   /** Ready now: into its lane and out to consumers; delayed: held. True when it stays on disk only. */
@@ -359,6 +362,7 @@ export class MessageFlow {
 
   ack(u: Unacked): void {
     this.release(u);
+    if (u.consumer !== null) u.queue.ackPace.acked(this.o.now() - u.at);
     this.stats.acked++;
     u.queue.counters.acked++;
     if (u.msg.persisted && !u.queue.deleted) this.o.writer.delete(u.msg.id);

@@ -2,6 +2,7 @@
 // counters, and the paging state of a deep durable queue whose lane tails and delayed messages stay on disk.
 import type { QueueOptions } from '../../shared/frames.js';
 import type { DelayedCursor } from '../store/store.js';
+import { AckPace } from './ack-hold.js';
 import { Deque } from './deque.js';
 import { heldSize, type MemoryGauge } from './memory-gauge.js';
 import type { QueuedMessage } from './message.js';
@@ -57,6 +58,8 @@ export class Queue<C> {
   /** Delivered, not yet settled. */
   unacked = 0;
   readonly counters: QueueCounters = { published: 0, delivered: 0, acked: 0 };
+  /** How quickly its consumers ack: whether a commit may wait for an ack (ack-hold.ts). */
+  readonly ackPace = new AckPace();
   /** Held for delayed delivery: in the engine's heap or on disk. */
   delayed = 0;
   /** Of the delayed ones, persisted messages on disk only, all due after `delayHorizon`. */

@@ -22,6 +22,11 @@ export interface GroupCommitOptions {
   maxBatchInserts?: number;
   /** Delay before retrying deletes/count updates kept from a failed commit when nothing else is written. Default 100 ms. */
   retryDelayMs?: number;
+  /**
+   * Longest a commit waits for the acks of inserts made with `awaitAck` (messages already out to
+   * a quick consumer), in ms from the first of them. Default 0: never waits.
+   */
+  ackHoldMs?: number;
 }
 
 const DEFAULT_MAX_BATCH_INSERTS = 5000;
@@ -54,6 +59,7 @@ export class GroupCommit {
   private readonly onError: ((err: Error) => void) | undefined;
   private readonly maxBatchInserts: number;
   private readonly retryDelayMs: number;
+  private readonly ackHoldMs: number;
 
   /** Pending inserts in arrival order; a slot becomes null when its message is deleted before commit. */
   private inserts: (StoredMessage | null)[] = [];
@@ -61,6 +67,11 @@ export class GroupCommit {
   /** Message id -> index in `inserts`, to cancel an insert deleted in the same batch. */
   private insertIndex = new Map<number, number>();
   private liveInserts = 0;
+  /** Pending inserts made with `awaitAck` not yet acked: the commit may wait for them until `holdUntil`. */
+  private awaited = new Set<number>();
+  /** performance.now() past which the commit no longer waits for `awaited` acks. */
+  private holdUntil = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
   private counts = new Map<number, number>();
   private deletes = new Set<number>();
   /** Result writes of this turn, keyed vhost + task id: the last write of a turn wins. */
@@ -97,6 +108,13 @@ export class GroupCommit {
   private syncing: { done: CommitDone; err: Error | null }[] | null = null;
   private draining = false;
   private turnScheduled = false;
+  /**
+   * Set when a turn's commit was put off because an fsync was in flight (see scheduleTurn): the
+   * fsync's end commits. Nothing waits longer for it — those writes could not be confirmed before
+   * the next fsync anyway — and a message acked meanwhile cancels its insert and never touches
+   * the disk, as RabbitMQ skips writing messages consumed before they are persisted.
+   */
+  private commitAfterSync = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Depth of atomically() calls in progress. */
@@ -107,6 +125,7 @@ export class GroupCommit {
     this.onError = options.onError;
     this.maxBatchInserts = options.maxBatchInserts ?? DEFAULT_MAX_BATCH_INSERTS;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.ackHoldMs = options.ackHoldMs ?? 0;
   }
 
   /**
@@ -217,9 +236,24 @@ export class GroupCommit {
     this.scheduleTurn();
   }
 
-  /** Queues a message row; `done` runs once the commit that holds it is over. Throws after close(). */
-  insert(msg: StoredMessage, done: CommitDone): void {
+  /**
+   * Queues a message row; `done` runs once the commit that holds it is over. Throws after close().
+   * `awaitAck`: the message is already out to a consumer that usually acks within `ackHoldMs`;
+   * the commit may wait that long for the ack, which cancels the insert.
+   */
+  insert(msg: StoredMessage, done: CommitDone, awaitAck = false): void {
     this.assertOpen();
+    // Settled before its insert (a noAck delivery): nothing to write, nothing to delete.
+    if (this.deletes.delete(msg.id)) {
+      this.inserts.push(null);
+      this.dones.push(done);
+      this.scheduleTurn();
+      return;
+    }
+    if (awaitAck && this.ackHoldMs > 0) {
+      if (this.awaited.size === 0) this.holdUntil = performance.now() + this.ackHoldMs;
+      this.awaited.add(msg.id);
+    }
     this.insertIndex.set(msg.id, this.inserts.length);
     this.inserts.push(msg);
     this.dones.push(done);
@@ -242,6 +276,7 @@ export class GroupCommit {
   delete(id: number): void {
     this.assertOpen();
     this.counts.delete(id);
+    this.awaited.delete(id);
     const index = this.insertIndex.get(id);
     if (index !== undefined) {
       this.insertIndex.delete(id);
@@ -303,18 +338,46 @@ export class GroupCommit {
     // this turn would otherwise wait behind the fsync. Deliveries and replies leave first.
     setImmediate(() => setImmediate(() => {
       this.turnScheduled = false;
-      if (this.closed) return;
-      try {
-        this.flush();
-      } catch (err) {
-        // A callback threw (the others still ran): report it; a timer must not kill the broker.
-        this.onError?.(err instanceof Error ? err : new Error(String(err)));
-      }
+      if (!this.closed) this.commitWhenDue();
     }));
+  }
+
+  /**
+   * The end-of-turn commit, unless it may wait: for the fsync in flight (its end commits), or for
+   * the acks of messages just delivered, up to `holdUntil` (the last ack or a timer commits).
+   */
+  private commitWhenDue(): void {
+    if (this.syncing !== null && this.store.needsSync === true) {
+      this.commitAfterSync = true;
+      return;
+    }
+    if (this.waitingForAcks()) return;
+    try {
+      this.flush();
+    } catch (err) {
+      // A callback threw (the others still ran): report it; a timer must not kill the broker.
+      this.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** True while the commit waits for acks of `awaited` inserts; arms the timer that ends the wait. */
+  private waitingForAcks(): boolean {
+    if (this.awaited.size === 0) return false;
+    const left = this.holdUntil - performance.now();
+    if (left <= 0) return false;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = undefined;
+      if (!this.closed) this.commitWhenDue();
+    }, Math.ceil(left));
+    return true;
   }
 
   /** Takes everything pending into one applyBatch; queues the callbacks, does not run them. */
   private commit(): void {
+    this.commitAfterSync = false;
+    this.awaited.clear();
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     // Cancelled inserts still have callbacks to run, so they count as work here.
     if (this.pendingCount === 0 && this.inserts.length === 0 && this.resultDones.length === 0) return;
     const slots = this.inserts;
@@ -332,7 +395,9 @@ export class GroupCommit {
 
     const batch: WriteBatch = {
       inserts: [], counts: [], deletes: [...deletes],
-      tracks: this.tracks, results: [...this.results.values()], resultDeletes: [...resultDeletes.values()],
+      // A PENDING row whose task's result is in the same batch would be replaced at once: one write.
+      tracks: this.results.size === 0 ? this.tracks : this.tracks.filter((t) => !this.results.has(`${t.vhost}\u0000${t.taskId}`)),
+      results: [...this.results.values()], resultDeletes: [...resultDeletes.values()],
       revocations: this.revocations, groups: this.groups, groupProgress: [...this.groupProgress.values()],
       scheduleDeletes: [...this.scheduleDeletes.values()], scheduleEntries: [...this.scheduleEntries.values()],
       leases: [...this.leases.values()], fires: this.fires,
@@ -396,6 +461,9 @@ export class GroupCommit {
       const err = this.syncFailure;
       for (const entry of batch) this.ready.push(err === null || entry.err !== null ? entry : { done: entry.done, err });
       try {
+        // The writes put off while this fsync ran: committed now (their own fsync starts at once),
+        // unless they wait for acks, whose timer then commits.
+        if (this.commitAfterSync && !this.closed && !this.waitingForAcks()) this.commit();
         this.drain();
       } finally {
         this.startSync();
