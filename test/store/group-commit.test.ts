@@ -1,5 +1,8 @@
 // GroupCommit over a real in-memory SQLite store, wrapped only to count (or fail) applyBatch
 // calls: one transaction per turn, callbacks after the commit, cancelled inserts, retries.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { GroupCommit, openSqliteStore } from '../../server/store/index.js';
 import type { BrokerStore, StoredMessage, WriteBatch } from '../../server/store/index.js';
@@ -252,4 +255,131 @@ t.test('close flushes, stops, and refuses later writes', async (t) => {
   gc.close();
   await nextTurn();
   t.equal(rec.batches.length, 1);
+});
+
+/**
+ * A real file store with `full` durability whose fsync callbacks wait for the test's `release()`,
+ * so a test can act while an fsync is in flight. The fsync itself is the store's own.
+ */
+async function heldSyncs(t: Test): Promise<{ target: Recorder & Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>; release(): void; inFlight(): number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-gc-'));
+  const store = openSqliteStore({ file: join(dir, 'broker.db'), durability: 'full' });
+  t.teardown(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const held: (() => void)[] = [];
+  const target = {
+    store,
+    batches: [] as WriteBatch[],
+    failNext: 0,
+    needsSync: store.needsSync,
+    applyBatch(batch: WriteBatch) {
+      target.batches.push(structuredClone(batch));
+      store.applyBatch(batch);
+    },
+    sync(done: (err: Error | null) => void) {
+      store.sync((err) => held.push(() => done(err)));
+    },
+    syncNow: () => store.syncNow(),
+  };
+  return {
+    target,
+    inFlight: () => held.length,
+    release: () => held.splice(0).forEach((run) => run()),
+  };
+}
+
+const result = (taskId: string, state: string) => ({
+  vhost: '/', taskId, state, body: null, contentType: null, dateDone: 1, expiresAt: 0,
+});
+
+t.test('writes wait for the fsync in flight: an insert acked meanwhile is never written, PENDING and result are one row', async (t) => {
+  const { target, release, inFlight } = await heldSyncs(t);
+  t.equal(target.needsSync, true, 'a file store with full durability syncs');
+  const gc = new GroupCommit(target);
+  t.teardown(() => gc.close());
+  const q = queue(target.store);
+  const done: number[] = [];
+  gc.insert(msg(1, q), (err) => err === null && done.push(1));
+  await nextTurn();
+  t.equal(target.batches.length, 1, 'the first write commits at the end of its turn');
+  await waitFor(() => inFlight() === 1);
+
+  // While that fsync runs: a second message published and tracked, then acked with its result.
+  gc.insert(msg(2, q), (err) => err === null && done.push(2));
+  gc.track(result('task-2', 'PENDING'));
+  await nextTurn();
+  t.equal(target.batches.length, 1, 'no commit while the fsync is in flight');
+  gc.delete(2);
+  gc.putResult(result('task-2', 'SUCCESS'), (err) => err === null && done.push(20));
+  await nextTurn();
+  t.equal(target.batches.length, 1, 'still waiting for the fsync');
+  t.same(done, [], 'nothing confirmed before its fsync');
+
+  release();
+  t.same(done, [1], 'the first insert is confirmed once its fsync ends');
+  t.equal(target.batches.length, 2, 'the fsync end commits what waited');
+  const second = target.batches[1]!;
+  t.same(second.inserts, [], 'the acked message was never written');
+  t.same(second.deletes, [], 'nor deleted');
+  t.same(second.tracks, [], 'its PENDING row was not written: the result replaces it in the same batch');
+  t.same(second.results?.map((r) => r.state), ['SUCCESS']);
+  await waitFor(() => inFlight() === 1);
+  release();
+  t.same(done, [1, 2, 20], 'the second publish and the result are confirmed after their own fsync');
+  t.same(stored(target.store, q), [1]);
+  t.equal(target.store.loadResult('/', 'task-2')?.state, 'SUCCESS');
+});
+
+t.test('a commit waits for the acks of messages out to a quick consumer, up to ackHoldMs', async (t) => {
+  const rec = recorder(t);
+  const gc = new GroupCommit(rec, { ackHoldMs: 200 });
+  t.teardown(() => gc.close());
+  const q = queue(rec.store);
+  const done: number[] = [];
+  gc.insert(msg(1, q), (err) => err === null && done.push(1), true);
+  gc.insert(msg(2, q), (err) => err === null && done.push(2));
+  await nextTurn();
+  t.equal(rec.batches.length, 0, 'held for the ack of message 1');
+  gc.delete(1);
+  await nextTurn();
+  t.equal(rec.batches.length, 1, 'the ack ends the wait at once');
+  t.same(rec.batches[0]?.inserts.map((m) => m.id), [2], 'the acked message was never written');
+  t.same(done, [1, 2], 'both confirmed, in order');
+
+  // No ack comes: the hold ends on its own and the message is written.
+  gc.insert(msg(3, q), (err) => err === null && done.push(3), true);
+  await nextTurn();
+  t.equal(rec.batches.length, 1, 'held');
+  await waitFor(() => rec.batches.length === 2);
+  t.same(rec.batches[1]?.inserts.map((m) => m.id), [3]);
+  t.same(done, [1, 2, 3]);
+  t.same(stored(rec.store, q), [2, 3]);
+});
+
+t.test('without ackHoldMs an awaited insert commits at the end of its turn', async (t) => {
+  const rec = recorder(t);
+  const gc = new GroupCommit(rec);
+  t.teardown(() => gc.close());
+  const q = queue(rec.store);
+  gc.insert(msg(1, q), () => undefined, true);
+  await nextTurn();
+  t.same(rec.batches.map((b) => b.inserts.map((m) => m.id)), [[1]]);
+});
+
+t.test('a message settled before its insert (a noAck delivery) writes nothing', async (t) => {
+  const rec = recorder(t);
+  const gc = new GroupCommit(rec);
+  t.teardown(() => gc.close());
+  const q = queue(rec.store);
+  const results: [number, Error | null][] = [];
+  gc.delete(7);
+  gc.insert(msg(7, q), (err) => results.push([7, err]));
+  gc.insert(msg(8, q), (err) => results.push([8, err]));
+  await nextTurn();
+  t.equal(rec.batches.length, 1);
+  t.same(rec.batches[0]?.inserts.map((m) => m.id), [8]);
+  t.same(rec.batches[0]?.deletes, [], 'no delete of a row never written');
+  t.same(results, [[7, null], [8, null]]);
 });
