@@ -106,7 +106,10 @@ t.test('delayed messages past the threshold stay on disk and come out in due-tim
   // Due between 2 and 3.5 s from now, in shuffled order: later than the publishing takes.
   const sent = await publishDelayed(conn, q, 200, 1_500, 2_000);
   const s = await stats(broker, q);
-  t.equal(s.delayed, 200, 'all held');
+  // On a busy machine the 200 confirmed publishes can take longer than the first due time.
+  const notDue = sent.filter((m) => m.earliest > Date.now()).length;
+  t.equal(s.delayed + s.ready, 200, 'all in the queue');
+  t.ok(s.delayed >= notDue, `every message not yet due is held (${s.delayed} held, ${notDue} not due)`);
   t.ok(s.paged > 0, `the later-due ones are on disk only (paged ${s.paged})`);
   const got = await drainQueue(conn, q, 200, 30_000);
   const arrived = got.map((m) => m.body.toString());
