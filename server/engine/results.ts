@@ -44,6 +44,12 @@ export function checkTrack(t: TrackOptions): void {
   if (expires !== undefined && expires !== null && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
     throw fail('ERR_INVALID_ARGUMENT', "track 'expires' must be a non-negative integer (ms)");
   }
+  for (const key of ['wait', 'waitTimeout'] as const) {
+    const v = t[key];
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
+      throw fail('ERR_INVALID_ARGUMENT', `track '${key}' must be a non-negative integer`);
+    }
+  }
 }
 
 function checkOptions(options: ResultStoreOptions): void {
