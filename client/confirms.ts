@@ -32,6 +32,11 @@ export class Confirms {
     });
   }
 
+  /** Whether publish `id` is still waiting for its confirm. */
+  has(id: number): boolean {
+    return this.pending.has(id);
+  }
+
   markSent(id: number, now: number): void {
     const p = this.pending.get(id);
     if (p !== undefined) p.sentAt = now;

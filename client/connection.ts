@@ -176,9 +176,15 @@ export class Connection extends EventRequests {
         frame.props = props;
       }
     }
+    return this.publishFrame(frame);
+  }
+
+  /** @internal Sends a checked publish frame now, or holds it while offline or blocked. */
+  protected publishFrame(frame: PublishFrame): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('publish'));
     if (this.ready && !this.flowStopped) {
       const p = this.confirms.add(frame, Date.now());
-      this.outbox.push(frame, bytes.byteLength);
+      this.outbox.push(frame, frame.body.byteLength);
       return p;
     }
     return this.confirms.add(frame, 0, Date.now());
@@ -276,6 +282,7 @@ export class Connection extends EventRequests {
   private adopt(t: Transport): void {
     this.transport = t;
     this.brokerCapabilities = Object.freeze([...t.welcome.capabilities]);
+    this.pushed.configure(t.welcome.capabilities, t.welcome.limits);
     const outbox = new Outbox((frames) => t.send(frames));
     this.outbox = outbox;
     this.flowStopped = false;
@@ -301,11 +308,11 @@ export class Connection extends EventRequests {
           this.confirms.confirm(f.ids);
           break;
         case OP.ok:
-          this.requests.resolve(f.id, f.result);
+          if (!this.requests.resolve(f.id, f.result)) this.pushed.answered(f.id, f.result);
           break;
         case OP.error: {
           const err = errorFromWire(f.code, f.message, f.details);
-          if (f.id !== 0 && (this.confirms.reject(f.id, err) || this.requests.reject(f.id, err))) break;
+          if (f.id !== 0 && (this.confirms.reject(f.id, err) || this.requests.reject(f.id, err) || this.pushed.refused(f.id))) break;
           // A shutdown is routine: it is reported as the cause in 'reconnecting' or 'close'.
           if (err.code !== 'ERR_SERVER_SHUTDOWN') this.emitError(err);
           break;
@@ -353,6 +360,7 @@ export class Connection extends EventRequests {
     const lost = err.code === 'ERR_CONNECTION_CLOSED' ? err : new CeleriacError('ERR_CONNECTION_CLOSED', `connection lost: ${err.message}`, { cause: err });
     this.requests.dropped(lost);
     this.confirms.dropped(Date.now());
+    this.pushed.dropped((publishId) => this.confirms.has(publishId));
     if (this.state === 'closing') {
       // close() was waiting on this socket: what is still pending fails now, not after a timeout.
       this.markClosed(undefined);
@@ -457,6 +465,7 @@ export class Connection extends EventRequests {
     const closed = err === undefined
       ? fail('ERR_CONNECTION_CLOSED', 'the connection was closed')
       : new CeleriacError('ERR_CONNECTION_CLOSED', `the connection was lost: ${err.message}`, { cause: err });
+    this.pushed.clear();
     this.requests.rejectAll(closed);
     this.confirms.rejectAll(closed);
     this.emit('close', err);

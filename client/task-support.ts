@@ -3,11 +3,12 @@
 import { EventEmitter } from 'node:events';
 import { CeleriacError, fail } from '../shared/errors.js';
 import type {
-  FinishPublish, FinishResult, GroupDeclareOptions, GroupRecord, RateLimitSpec, RateSlot, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
+  FinishPublish, FinishResult, PublishFrame, GroupDeclareOptions, GroupRecord, RateLimitSpec, RateSlot, ResultRecord, ResultStoreOptions, RevokeOptions, RateOverride,
 } from '../shared/frames.js';
 import { OP } from '../shared/opcodes.js';
 import type { ConnectionEvents } from './api-types.js';
 import type { Message } from './message.js';
+import { PushedResults } from './pushed-results.js';
 import { asGroupRecord, asResultRecord, isRecord, unexpected } from './replies.js';
 import type { RequestFrame } from './requests.js';
 
@@ -62,6 +63,29 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
   protected abstract request(frame: RequestFrame, retry: boolean, extraTimeoutMs?: number): Promise<unknown>;
   /** @internal A fresh request id. */
   protected abstract newId(): number;
+  /** @internal Sends a built publish frame; settles on its confirm (see Connection.publish). */
+  protected abstract publishFrame(frame: PublishFrame): Promise<void>;
+  /** @internal Result waits registered by publishes (see publishTask); Connection feeds it replies. */
+  protected readonly pushed = new PushedResults();
+
+  /**
+   * Publishes a task message with its PENDING track in the publish's commit. When the broker can
+   * (capability 'publish-wait') and there is room, the publish also registers the task's result
+   * wait, so a later waitResult (AsyncResult.get) is answered from the record the broker pushes,
+   * without a request of its own. Resolves once confirmed.
+   */
+  publishTask(m: FinishPublish): Promise<void> {
+    const track = m.track;
+    const frame: PublishFrame = { op: OP.publish, id: this.newId(), exchange: m.exchange, routingKey: m.routingKey, body: m.body, props: m.props, mandatory: undefined, track };
+    if (track === undefined || !this.pushed.hasRoom()) return this.publishFrame(frame);
+    const wait = this.newId();
+    frame.track = { ...track, wait };
+    this.pushed.register(track.taskId, wait, frame.id);
+    return this.publishFrame(frame).catch((err: unknown) => {
+      this.pushed.forget(wait);
+      throw err;
+    });
+  }
 
   /** Stores a task's state and result in the broker's result store; resolves once committed. */
   async storeResult(taskId: string, state: string, body?: Uint8Array, options: ResultStoreOptions = {}): Promise<void> {
@@ -80,8 +104,14 @@ export abstract class TaskRequests extends EventEmitter<ConnectionEvents> {
    * `timeout` ms with the record as it is then (null when unknown).
    */
   async waitResult(taskId: string, timeout: number): Promise<ResultRecord | null> {
-    // The broker answers late on purpose: the request may take `timeout` longer than others.
-    return asResultRecord(await this.request({ op: OP.resultWait, id: this.newId(), taskId, timeout }, true, timeout));
+    // A wait its publish registered answers without a request; lost or timed out, ask for what is left.
+    const started = Date.now();
+    const taken = this.pushed.take(taskId, timeout);
+    const outcome = taken instanceof Promise ? await taken : taken;
+    if (outcome !== undefined) return outcome.record;
+    const left = taken === undefined ? timeout : Math.max(0, timeout - (Date.now() - started));
+    // The broker answers late on purpose: the request may take `left` longer than others.
+    return asResultRecord(await this.request({ op: OP.resultWait, id: this.newId(), taskId, timeout: left }, true, left));
   }
 
   /** Forgets a task's result. */

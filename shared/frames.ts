@@ -106,8 +106,13 @@ export interface PublishFrame {
   props?: MessageProperties; mandatory?: boolean; track?: TrackOptions;
 }
 
-/** A task id to register as PENDING with a publish; `expires` (ms) bounds how long it is kept. */
-export interface TrackOptions { taskId: string; expires?: number }
+/**
+ * A task id to register as PENDING with a publish; `expires` (ms) bounds how long it is kept.
+ * On a `publish` frame only, `wait` (a request id) also registers a result wait for the task once
+ * the publish commits, as a `resultWait` with that id and `waitTimeout` (ms) would: the broker
+ * answers `wait` with the record when it is final (ignored on other frames).
+ */
+export interface TrackOptions { taskId: string; expires?: number; wait?: number; waitTimeout?: number }
 
 /** A task result as the broker keeps it. The body is opaque to the broker (serialized meta). */
 export interface ResultRecord {

@@ -80,9 +80,8 @@ export class BrokerServerResults implements ResultBackend, AtomicFinish {
     return this.connection.finish(whole);
   }
 
-  /** The publish's `track` registers the id PENDING in the message's own commit. */
+  /** The publish's `track` registers the id PENDING in the message's own commit, and its result wait (Connection.publishTask). */
   publishTracked(m: FinishPublish): Promise<void> {
-    const props = m.props ?? {};
-    return this.connection.publish(m.exchange, m.routingKey, m.body, m.track === undefined ? props : { ...props, track: m.track });
+    return this.connection.publishTask(m);
   }
 }

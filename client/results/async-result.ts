@@ -1,5 +1,6 @@
-// AsyncResult: a handle on one task's result in the broker. get() waits by asking the broker to
-// push the final state (resultWait), never by polling; the other reads are one request each.
+// AsyncResult: a handle on one task's result in the broker. get() waits for the broker to push
+// the final state, never by polling: on broker-server the task's publish registered that wait
+// (client/pushed-results.ts), else get() asks with a resultWait; the other reads are one request each.
 import { fail } from '../../shared/errors.js';
 import type { ResultRecord } from '../../shared/frames.js';
 import { READY_STATES, type TaskState } from '../../shared/task-states.js';

@@ -486,8 +486,11 @@ export class Engine implements EngineApi {
     return this.results.get(asConn(c).info.vhost, taskId);
   }
 
+  /** Answers `reply` once the result is final or after `timeout` ms; nothing for a closed connection. */
   waitResult(c: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void {
     const conn = asConn(c);
+    // A publish registers its wait at its commit, which may come after the connection closed.
+    if (conn.closed) return;
     let cancel: (() => void) | null = null;
     let answered = false;
     cancel = this.results.wait(conn.info.vhost, taskId, timeout, (rec) => {

@@ -44,6 +44,12 @@ export function checkTrack(t: TrackOptions): void {
   if (expires !== undefined && expires !== null && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0)) {
     throw fail('ERR_INVALID_ARGUMENT', "track 'expires' must be a non-negative integer (ms)");
   }
+  for (const key of ['wait', 'waitTimeout'] as const) {
+    const v = t[key];
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
+      throw fail('ERR_INVALID_ARGUMENT', `track '${key}' must be a non-negative integer`);
+    }
+  }
 }
 
 function checkOptions(options: ResultStoreOptions): void {
@@ -69,6 +75,11 @@ export class ResultBackend {
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Stored but not yet committed: reads see them at once. */
   private readonly uncommitted = new Map<string, StoredResult>();
+  /**
+   * PENDING rows of tracked publishes not yet committed, read when nothing is stored: a transient
+   * message is confirmed before its commit, and the wait its publish registers must find the id.
+   */
+  private readonly tracking = new Map<string, StoredResult>();
 
   constructor(
     private readonly store: BrokerStore,
@@ -80,9 +91,15 @@ export class ResultBackend {
   track(vhost: string, t: TrackOptions): void {
     checkTrack(t);
     const expires = t.expires ?? undefined;
-    this.writer.track({
+    const rec: StoredResult = {
       vhost, taskId: t.taskId, state: 'PENDING', body: null, contentType: null, dateDone: 0,
       expiresAt: expires === undefined ? 0 : this.now() + expires,
+    };
+    this.writer.track(rec);
+    const key = keyOf(vhost, t.taskId);
+    this.tracking.set(key, rec);
+    this.writer.afterCommit(() => {
+      if (this.tracking.get(key) === rec) this.tracking.delete(key);
     });
   }
 
@@ -131,7 +148,8 @@ export class ResultBackend {
 
   get(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);
-    const rec = this.uncommitted.get(keyOf(vhost, taskId)) ?? this.store.loadResult(vhost, taskId);
+    const key = keyOf(vhost, taskId);
+    const rec = this.uncommitted.get(key) ?? this.store.loadResult(vhost, taskId) ?? this.tracking.get(key) ?? null;
     if (rec === null) return null;
     if (rec.expiresAt !== 0 && rec.expiresAt <= this.now()) return null;
     return toRecord(rec);
@@ -170,6 +188,7 @@ export class ResultBackend {
   forget(vhost: string, taskId: string): void {
     checkTaskId(taskId);
     this.uncommitted.delete(keyOf(vhost, taskId));
+    this.tracking.delete(keyOf(vhost, taskId));
     this.writer.deleteResult({ vhost, taskId });
   }
 

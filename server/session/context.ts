@@ -25,6 +25,11 @@ export interface HandlerContext {
    * throws ERR_TOO_MANY_REQUESTS when the connection already has that many waiting.
    */
   resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void;
+  /**
+   * The same, outside any frame's handling (a wait a publish registers at its commit): null,
+   * nothing counted, when the connection has maxResultWaits waiting or is closing.
+   */
+  resultWaitingIfRoom<A extends unknown[]>(answer: (...args: A) => void): ((...args: A) => void) | null;
   /** Marks the connection as a publisher (flow control pauses only publishers). */
   markPublisher(): void;
   /** The peer asked to close: reply, then close the socket normally. */

@@ -31,6 +31,20 @@ export class PendingRequests {
   }
 
   /**
+   * Counts a wait started outside a frame's handling (at a publish's commit): null at the bound.
+   * Not one of the frame's counts, so a later frame that fails cannot release it.
+   */
+  resultWaitingIfRoom<A extends unknown[]>(answer: (...args: A) => void): ((...args: A) => void) | null {
+    if (this.counts.wait >= this.limits.maxResultWaits) return null;
+    const p: Pending = { kind: 'wait', answered: false };
+    this.counts.wait++;
+    return (...args: A) => {
+      this.answered(p);
+      answer(...args);
+    };
+  }
+
+  /**
    * Whether the connection may start more requests: under maxRequestsInProgress waiting for a
    * commit, or with `resuming`, under half of it, so a connection at the bound does not flip
    * between waiting and going on with every commit.

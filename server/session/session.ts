@@ -22,7 +22,7 @@ type LogFn = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 /** What the protocol advertises in welcome. */
 export const CAPABILITIES: readonly string[] = Object.freeze([
-  'batch', 'confirms', 'flow', 'heartbeat', 'delayed', 'priority', 'dead-letter', 'get', 'cancel-notify', 'vhosts', 'beat', 'events',
+  'batch', 'confirms', 'flow', 'heartbeat', 'delayed', 'priority', 'dead-letter', 'get', 'cancel-notify', 'vhosts', 'beat', 'events', 'publish-wait',
 ]);
 
 // Time a closing connection gets to finish the WebSocket close handshake before it is cut.
@@ -222,6 +222,10 @@ export class Session implements DispatchTarget, HandlerContext {
 
   resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void {
     return this.pending.resultWaiting(answer);
+  }
+
+  resultWaitingIfRoom<A extends unknown[]>(answer: (...args: A) => void): ((...args: A) => void) | null {
+    return this.phase === 'open' ? this.pending.resultWaitingIfRoom(answer) : null;
   }
 
   markPublisher(): void {

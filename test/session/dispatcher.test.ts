@@ -31,6 +31,7 @@ function target(engine: Partial<EngineApi>, phase: DispatchTarget['phase'] = 'op
       markPublisher: () => undefined,
       inProgress: (answer) => answer,
       resultWaiting: (answer) => answer,
+      resultWaitingIfRoom: (answer) => answer,
       closeByPeer: () => undefined,
       log: (_level: string, msg: string) => logs.push(msg),
     } satisfies HandlerContext,
