@@ -483,7 +483,7 @@ export class Engine implements EngineApi {
   }
 
   getResult(c: EngineConnection, taskId: string): ResultRecord | null {
-    return this.results.get(asConn(c).info.vhost, taskId);
+    return this.results.read(asConn(c).info.vhost, taskId);
   }
 
   /** Answers `reply` once the result is final or after `timeout` ms; nothing for a closed connection. */

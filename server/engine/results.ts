@@ -146,6 +146,29 @@ export class ResultBackend {
     return rec !== null && READY_STATES.has(rec.state as TaskState);
   }
 
+  /**
+   * What a client may read (resultGet, resultWait): as get(), except that a final result still in
+   * the group commit is not shown — a client must never act on a result a crash could still lose —
+   * so the reader sees the stored row (the state before it, or the result itself once committed:
+   * the WAL survives a crash of the broker process), or the tracked PENDING. Waits for a final
+   * result are answered by notify(), after its fsync.
+   */
+  read(vhost: string, taskId: string): ResultRecord | null {
+    checkTaskId(taskId);
+    const key = keyOf(vhost, taskId);
+    if (!this.finalInFlight(key)) return this.get(vhost, taskId);
+    const rec = this.store.loadResult(vhost, taskId) ?? this.tracking.get(key) ?? null;
+    if (rec === null || (rec.expiresAt !== 0 && rec.expiresAt <= this.now())) return null;
+    return toRecord(rec);
+  }
+
+  /** Whether a final result of the task is stored but not yet durable (its callback has not run). */
+  private finalInFlight(key: string): boolean {
+    const rec = this.uncommitted.get(key);
+    return rec !== undefined && READY_STATES.has(rec.state as TaskState);
+  }
+
+  /** The latest state, writes not yet durable included: what the engine itself decides on. */
   get(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);
     const key = keyOf(vhost, taskId);
@@ -160,14 +183,16 @@ export class ResultBackend {
    * after `timeout` ms with the record as it is then. Returns a cancel for connection close.
    */
   wait(vhost: string, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): CancelWait {
-    const current = this.get(vhost, taskId);
+    const key = keyOf(vhost, taskId);
+    const current = this.read(vhost, taskId);
     // An id the broker does not know is answered at once: every published task is tracked before
     // its publish is confirmed, so waiting could not make it appear (an unknown id never hangs).
-    if (current === null || READY_STATES.has(current.state as TaskState) || timeout === 0) {
+    // A final result still on its way to the disk is waited for: notify() answers once it is durable.
+    const arriving = this.finalInFlight(key);
+    if (timeout === 0 || (!arriving && (current === null || READY_STATES.has(current.state as TaskState)))) {
       reply(current);
       return () => undefined;
     }
-    const key = keyOf(vhost, taskId);
     let set = this.waiters.get(key);
     if (set === undefined) this.waiters.set(key, (set = new Set()));
     const waiters = set;
@@ -175,7 +200,7 @@ export class ResultBackend {
       reply,
       timer: setTimeout(() => {
         this.drop(key, waiters, waiter);
-        reply(this.get(vhost, taskId));
+        reply(this.read(vhost, taskId));
       }, Math.min(timeout, MAX_RESULT_WAIT)),
     };
     waiters.add(waiter);
