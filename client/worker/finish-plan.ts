@@ -23,7 +23,9 @@ export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: 
   const serializer = settings.resultSerializer;
   const subject = `the result of task ${req.task}[${req.id}]`;
   // The result sits at depth 2 of the stored document, inside the meta map.
-  const found = findUnencodable(result, serializer, { root: 'result', depth: 2 });
+  // The walk also says whether the result needs the JSON replacer; the rest of the meta never does.
+  const report = { markers: true };
+  const found = findUnencodable(result, serializer, { root: 'result', depth: 2, report });
   if (found !== undefined) throw encodeError(subject, serializer, found, { task: req.task, taskId: req.id });
   const meta: ResultMeta = {
     task_id: req.id, status: state, result, traceback, children: [],
@@ -32,7 +34,7 @@ export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: 
   };
   let encoded: { body: Uint8Array; contentType: string };
   try {
-    encoded = encodeMeta(meta, { serializer, compression: settings.resultCompression });
+    encoded = encodeMeta(meta, { serializer, compression: settings.resultCompression }, !report.markers);
   } catch (err) {
     throw encodeFailure(subject, serializer, err, { task: req.task, taskId: req.id });
   }
