@@ -5,6 +5,7 @@ import type { ResultRecord } from '../../shared/frames.js';
 import { isTaskState, type TaskState } from '../../shared/task-states.js';
 import { guardContent, type CompiledAccept } from '../../shared/messages/content-guard.js';
 import { compress, compressionHeaderOf, decompress, type CompressionMethod } from '../../shared/messages/compression.js';
+import { encodePlainJson } from '../../shared/messages/json-serializer.js';
 import { getSerializer, type SerializerName } from '../../shared/messages/serializers.js';
 import type { SerializedError } from '../worker/pool-types.js';
 
@@ -55,10 +56,14 @@ export interface ResultCodec {
   compression: CompressionMethod | null;
 }
 
-/** Serializes meta; the content type goes with it in the record (compression as `+method` suffix). */
-export function encodeMeta(meta: ResultMeta, codec: ResultCodec): { body: Uint8Array; contentType: string } {
+/**
+ * Serializes meta; the content type goes with it in the record (compression as `+method` suffix).
+ * `plain`: the caller's findUnencodable walk of the result saw no markers (EncodableOptions.report),
+ * so JSON is written without the replacer (same bytes, less work per result).
+ */
+export function encodeMeta(meta: ResultMeta, codec: ResultCodec, plain = false): { body: Uint8Array; contentType: string } {
   const s = getSerializer(codec.serializer);
-  const raw = s.encode(meta);
+  const raw = plain && codec.serializer === 'json' ? encodePlainJson(meta) : s.encode(meta);
   if (codec.compression === null) return { body: raw, contentType: s.contentType };
   return { body: compress(codec.compression, raw), contentType: `${s.contentType};compression=${compressionHeaderOf(codec.compression)}` };
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fail } from '../../shared/errors.js';
 import { remoteFailure } from '../results/remote-error.js';
+import { LazyAbort } from '../worker/lazy-abort.js';
 import { runTask } from '../worker/run-task.js';
 import type { TaskDefinition } from './definition.js';
 
@@ -17,7 +18,7 @@ export async function runLocally<R>(def: TaskDefinition, args: readonly unknown[
       hostname: hostname(), deliveryInfo: { exchange: '', routingKey: '', redelivered: false, priority: null }, origin: null,
       timeLimit: null, softTimeLimit: null, headers: {},
     },
-  }, new AbortController().signal);
+  }, new LazyAbort());
   if (outcome.status === 'success') return outcome.value as R;
   if (outcome.status === 'retry') throw fail('ERR_INVALID_ARGUMENT', `task ${def.name} asked for a retry while called locally (call() does not retry)`);
   throw remoteFailure(id, outcome.error);

@@ -208,7 +208,8 @@ async function send(w: Worker, job: Job, e: Ending): Promise<boolean> {
     // The declares above may have outlasted the socket the delivery came on.
     if (deliveryLost(w, job, 'before its finish was sent')) return false;
     const withAck = e.ack && settleable(job);
-    const req: FinishRequest = { publishes: e.next.map((p) => p.publish) };
+    const req: FinishRequest = {};
+    if (e.next.length > 0) req.publishes = e.next.map((p) => p.publish);
     if (e.result !== undefined) req.result = e.result;
     if (withAck) req.ack = job.msg;
     await w.link.finish(req);

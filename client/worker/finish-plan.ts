@@ -14,6 +14,11 @@ import type { TaskDefinition, TaskRegistry } from '../tasks/definition.js';
 import { prepareTask, type PreparedTask } from '../tasks/producer.js';
 import type { SerializedError } from './pool-types.js';
 
+/** How errors name a task's result (built only when one is thrown). */
+function resultSubject(req: TaskRequest): string {
+  return `the result of task ${req.task}[${req.id}]`;
+}
+
 /**
  * The result record of a state, serialized with the app's result settings. A result the result
  * serializer cannot carry throws ERR_ENCODE naming the task and the value's path (`result.items[2].x
@@ -21,10 +26,11 @@ import type { SerializedError } from './pool-types.js';
  */
 export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: TaskState, result: unknown, traceback: string | null): FinishResult {
   const serializer = settings.resultSerializer;
-  const subject = `the result of task ${req.task}[${req.id}]`;
   // The result sits at depth 2 of the stored document, inside the meta map.
-  const found = findUnencodable(result, serializer, { root: 'result', depth: 2 });
-  if (found !== undefined) throw encodeError(subject, serializer, found, { task: req.task, taskId: req.id });
+  // The walk also says whether the result needs the JSON replacer; the rest of the meta never does.
+  const report = { markers: true };
+  const found = findUnencodable(result, serializer, { root: 'result', depth: 2, report });
+  if (found !== undefined) throw encodeError(resultSubject(req), serializer, found, { task: req.task, taskId: req.id });
   const meta: ResultMeta = {
     task_id: req.id, status: state, result, traceback, children: [],
     date_done: state === 'SUCCESS' || state === 'FAILURE' || state === 'REVOKED' ? new Date().toISOString() : null,
@@ -32,9 +38,9 @@ export function resultOf(settings: Readonly<Settings>, req: TaskRequest, state: 
   };
   let encoded: { body: Uint8Array; contentType: string };
   try {
-    encoded = encodeMeta(meta, { serializer, compression: settings.resultCompression });
+    encoded = encodeMeta(meta, { serializer, compression: settings.resultCompression }, !report.markers);
   } catch (err) {
-    throw encodeFailure(subject, serializer, err, { task: req.task, taskId: req.id });
+    throw encodeFailure(resultSubject(req), serializer, err, { task: req.task, taskId: req.id });
   }
   const { body, contentType } = encoded;
   const options: FinishResult['options'] = { contentType };
@@ -85,6 +91,8 @@ function followUp(settings: Readonly<Settings>, registry: TaskRegistry, sig: Wir
  * Celery's trace does when sending a callback raises EncodeError.
  */
 export function successPublishes(settings: Readonly<Settings>, registry: TaskRegistry, req: TaskRequest, value: unknown): PreparedTask[] {
+  // Most tasks are neither in a chain nor have callbacks: nothing to build (this runs per task).
+  if (req.embed.chain.length === 0 && req.embed.callbacks.length === 0) return [];
   const out: PreparedTask[] = [];
   const done = (): string => `task ${req.task}[${req.id}] succeeded, but`;
   const [next, ...rest] = req.embed.chain;

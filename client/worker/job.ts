@@ -30,6 +30,8 @@ export interface Job {
   revoked?: { terminate: boolean };
   /** The rate-limit slot it waits for or started at (given back if it goes back to the queue unstarted). */
   slot?: RateSlot;
+  /** Its run and finish once started (the worker waits for it at shutdown). */
+  run?: Promise<void>;
 }
 
 /**

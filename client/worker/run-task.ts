@@ -3,6 +3,7 @@
 import { serializeError } from '../results/remote-error.js';
 import type { TaskDefinition } from '../tasks/definition.js';
 import type { RetryOptions, TaskContext } from '../tasks/types.js';
+import type { AbortSource } from './lazy-abort.js';
 import type { PoolJob, PoolOutcome } from './pool-types.js';
 import { autoretryDelay, matchesAny } from './retry-policy.js';
 
@@ -14,17 +15,25 @@ export class RetryRequest extends Error {
   }
 }
 
-/** Builds the context a task function sees. */
-export function makeContext(job: PoolJob, signal: AbortSignal): TaskContext {
+/** `ctx.retry()`: one function shared by every context, not a closure per task. */
+function requestRetry(options: RetryOptions = {}): never {
+  throw new RetryRequest(options);
+}
+
+/**
+ * Builds the context a task function sees. `signal` is read from `abort` only when the task reads
+ * it, so a run whose task never looks at it never builds an AbortController (see lazy-abort.ts).
+ */
+export function makeContext(job: PoolJob, abort: AbortSource): TaskContext {
   return {
     id: job.request.id,
     name: job.taskName,
     retries: job.request.retries,
-    signal,
-    request: job.request,
-    retry(options: RetryOptions = {}): never {
-      throw new RetryRequest(options);
+    get signal(): AbortSignal {
+      return abort.signal;
     },
+    request: job.request,
+    retry: requestRetry,
   };
 }
 
@@ -41,8 +50,8 @@ function argsOf(job: PoolJob): unknown[] {
  * with its delay computed here); or a failure. Time limits, termination and lost runners are the
  * pool's to detect; this never rejects.
  */
-export async function runTask(def: TaskDefinition, job: PoolJob, signal: AbortSignal): Promise<PoolOutcome> {
-  const ctx = makeContext(job, signal);
+export async function runTask(def: TaskDefinition, job: PoolJob, abort: AbortSource): Promise<PoolOutcome> {
+  const ctx = makeContext(job, abort);
   try {
     const fn = def.fn as (...args: unknown[]) => unknown;
     const value = def.options.bind ? await fn.call(undefined, ctx, ...argsOf(job)) : await fn.apply(ctx, argsOf(job));

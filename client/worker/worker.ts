@@ -472,16 +472,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.startedAt = Date.now();
       this.loopMonitor?.started(job.def.name);
       this.active++;
-      const run = executeJob(this, job).catch((err: unknown) => {
-        this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
-      }).finally(() => {
-        this.releaseSlot(job);
-        job.state = 'done';
-        this.finishingJobs--;
-        this.forget(job);
-        this.pump();
-      });
-      this.track(run);
+      const run = this.runJob(job);
+      this.finishing.add(run);
+      job.run = run;
+    }
+  }
+
+  /**
+   * Runs and finishes one job, then frees what it held. One async function rather than a chain of
+   * catch/finally handlers and a tracking finally: this runs once per task. It leaves `finishing`
+   * itself; `job.run` is set before its first await returns, so the delete finds it.
+   */
+  private async runJob(job: Job): Promise<void> {
+    try {
+      await executeJob(this, job);
+    } catch (err) {
+      this.log('error', `task ${job.req.task}[${job.req.id}] could not be finished: ${String(err)}`);
+    } finally {
+      this.releaseSlot(job);
+      job.state = 'done';
+      this.finishingJobs--;
+      this.forget(job);
+      if (job.run !== undefined) this.finishing.delete(job.run);
+      this.pump();
     }
   }
 

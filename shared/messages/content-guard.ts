@@ -63,6 +63,33 @@ export function compileAccept(accept: readonly string[]): CompiledAccept {
  */
 export function guardContent(meta: ContentMeta, accept: readonly string[] | CompiledAccept): ContentPlan {
   const compiled = Array.isArray(accept) ? compileAccept(accept) : (accept as CompiledAccept);
+  // The common message (no compression, utf-8/binary or no encoding) gets the verdict its content
+  // type got before: the same properties always get the same plan, and this runs per message.
+  const cacheable = meta.compression == null && typeof meta.contentType === 'string' && PLAIN_ENCODINGS.has(meta.contentEncoding ?? '');
+  const plans = cacheable ? plansOf(compiled) : undefined;
+  const known = plans?.get(meta.contentType!);
+  if (known !== undefined) return known;
+  const plan = decide(meta, compiled);
+  if (plans !== undefined && plans.size < MAX_CACHED_PLANS) plans.set(meta.contentType!, Object.freeze(plan));
+  return plan;
+}
+
+/** Content encodings that need no work and leave the verdict to the content type alone. */
+const PLAIN_ENCODINGS: ReadonlySet<string> = new Set(['', 'utf-8', 'utf8', 'binary']);
+/** Distinct content types remembered per whitelist: a few in practice; a bound against odd producers. */
+const MAX_CACHED_PLANS = 64;
+const cachedPlans = new WeakMap<CompiledAccept, Map<string, ContentPlan>>();
+
+function plansOf(compiled: CompiledAccept): Map<string, ContentPlan> {
+  let plans = cachedPlans.get(compiled);
+  if (plans === undefined) {
+    plans = new Map();
+    cachedPlans.set(compiled, plans);
+  }
+  return plans;
+}
+
+function decide(meta: ContentMeta, compiled: CompiledAccept): ContentPlan {
   const raw = typeof meta.contentType === 'string' && meta.contentType.trim() !== '' ? meta.contentType : NO_CONTENT_TYPE;
   const contentType = normalizeContentType(raw);
   if (!compiled.contentTypes.has(contentType)) {

@@ -22,6 +22,18 @@ export interface EncodableOptions {
    * a task's args are at 2, inside the body array). Only msgpack has a depth limit.
    */
   depth?: number;
+  /**
+   * Filled in by the walk when given: whether the value holds something the JSON serializer writes
+   * through its replacer (a Uint8Array, a Date, an object with toJSON). A value that passed with
+   * `markers` false is written by JSON.stringify alone exactly as by the serializer (see
+   * json-serializer.ts encodePlainJson), so the caller may skip the replacer's call per value.
+   */
+  report?: EncodableReport;
+}
+
+/** What a walk saw besides problems (see EncodableOptions.report). */
+export interface EncodableReport {
+  markers: boolean;
 }
 
 /** @msgpack/msgpack's Encoder refuses any value deeper than this (its default maxDepth; the document is depth 1). */
@@ -39,6 +51,8 @@ interface Walk {
   maxDepth: number;
   /** The objects between the root and the value being walked (a repeat among them is a cycle). */
   ancestors: object[];
+  /** Set when a value needs the JSON serializer's replacer (see EncodableOptions.report). */
+  markers: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -67,7 +81,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
  */
 export function findUnencodable(value: unknown, serializer: SerializerName, options: EncodableOptions = {}): Unencodable | undefined {
   const root = options.root ?? 'value';
-  const walk: Walk = { json: serializer === 'json', maxDepth: serializer === 'msgpack' ? MSGPACK_MAX_DEPTH : Infinity, ancestors: [] };
+  const walk: Walk = { json: serializer === 'json', maxDepth: serializer === 'msgpack' ? MSGPACK_MAX_DEPTH : Infinity, ancestors: [], markers: false };
   let found: Found | undefined;
   try {
     found = check(value, options.depth ?? 1, walk);
@@ -75,6 +89,7 @@ export function findUnencodable(value: unknown, serializer: SerializerName, opti
     if (!(err instanceof RangeError)) throw err;
     return { path: root, problem: 'nested too deeply to encode', hint: 'the stack ran out while walking it' };
   }
+  if (options.report !== undefined) options.report.markers = walk.markers;
   if (found === undefined) return undefined;
   return { path: root + found.segments.reverse().join(''), problem: found.problem, hint: found.hint };
 }
@@ -126,12 +141,21 @@ function checkObject(o: object, depth: number, w: Walk): Found | undefined {
     const proto: unknown = Object.getPrototypeOf(o);
     if (proto !== Object.prototype && proto !== null) {
       // Not a plain object: a kind a serializer treats apart, or a class instance.
-      if (o instanceof Uint8Array) return undefined;
-      if (o instanceof Date) return Number.isNaN(o.getTime()) ? problem('an invalid Date', 'it has no time to send') : undefined;
+      if (o instanceof Uint8Array) {
+        w.markers = true;
+        return undefined;
+      }
+      if (o instanceof Date) {
+        w.markers = true;
+        return Number.isNaN(o.getTime()) ? problem('an invalid Date', 'it has no time to send') : undefined;
+      }
       if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) return problem(article(o.constructor.name), 'only a Uint8Array (or Buffer) travels as bytes');
       if (o instanceof Map || o instanceof Set) return problem(`a ${o instanceof Map ? 'Map' : 'Set'}`, 'convert it to an object or an array');
     }
-    if (w.json && typeof (o as { toJSON?: unknown }).toJSON === 'function') return undefined;
+    if (w.json && typeof (o as { toJSON?: unknown }).toJSON === 'function') {
+      w.markers = true;
+      return undefined;
+    }
   }
   // Ancestors are few (the nesting depth): a scan of an array beats a Set's hashing here.
   if (w.ancestors.includes(o)) return problem('circular', 'it contains itself');

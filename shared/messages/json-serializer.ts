@@ -62,6 +62,18 @@ export const jsonSerializer: Serializer = Object.freeze({
   },
 });
 
+/**
+ * The JSON serializer's bytes for a value findUnencodable passed for 'json' with no markers (its
+ * `report.markers` false): nothing in it needs the replacer (no bytes, dates, toJSON, and no
+ * value the replacer refuses), so JSON.stringify alone writes the same text without a call per
+ * value. Any other value must go through jsonSerializer.encode.
+ */
+export function encodePlainJson(value: unknown): Uint8Array {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) throw fail('ERR_INVALID_ARGUMENT', `value cannot be serialized as JSON: ${typeof value}`);
+  return utf8Encoder.encode(text);
+}
+
 // `this[key]` is the value before JSON.stringify applied toJSON (Date and Buffer have one), so
 // the marker sees the real Date/Uint8Array rather than its default JSON form.
 function replacer(this: unknown, key: string, value: unknown): unknown {

@@ -2,7 +2,7 @@
 // parseTaskMessage a body that records every touch, and prove it was never read.
 import t from 'tap';
 import {
-  buildTaskMessage, compileAccept, DEFAULT_ACCEPT_CONTENT, guardContent, parseTaskMessage,
+  buildTaskMessage, compileAccept, DEFAULT_ACCEPT_CONTENT, getSerializer, guardContent, parseTaskMessage,
 } from '../../shared/messages/index.js';
 import { errorOf } from './message-helpers.js';
 
@@ -74,4 +74,22 @@ t.test('default accept is json only, as in Celery', async (t) => {
   const m = buildTaskMessage({ id: 'id-1', task: 'tasks.add', args: [1, 2], serializer: 'msgpack' });
   t.equal(errorOf(() => parseTaskMessage(m.headers, m.properties, m.body))?.code, 'ERR_ACCESS_DENIED');
   t.equal(parseTaskMessage(m.headers, m.properties, m.body, { accept: compileAccept(['msgpack']) }).task, 'tasks.add');
+});
+
+t.test('a verdict given again from the per-whitelist cache is the same, and refusals are never cached', async (t) => {
+  const accept = compileAccept(['json']);
+  const first = guardContent({ contentType: 'application/json', contentEncoding: 'utf-8' }, accept);
+  const again = guardContent({ contentType: 'application/json', contentEncoding: 'utf-8' }, accept);
+  t.equal(again, first, 'the cached plan');
+  t.ok(Object.isFrozen(again), 'shared, so frozen');
+  t.same(again, { contentType: 'application/json', serializer: getSerializer('json'), compression: null });
+  // The same content type with what the cache does not cover still goes through every check.
+  t.throws(() => guardContent({ contentType: 'application/json', contentEncoding: 'latin-1' }, accept), { code: 'ERR_INVALID_ARGUMENT' });
+  t.throws(() => guardContent({ contentType: 'application/json', compression: 'lzma' }, accept), { code: 'ERR_INVALID_ARGUMENT' });
+  t.not(guardContent({ contentType: 'application/json', compression: 'application/x-gzip' }, accept).compression, null, 'a compressed body is not taken for a plain one');
+  for (let i = 0; i < 2; i++) {
+    t.throws(() => guardContent({ contentType: 'application/x-msgpack' }, accept), { code: 'ERR_ACCESS_DENIED' }, 'a refused type stays refused');
+  }
+  // Another whitelist has its own verdicts.
+  t.throws(() => guardContent({ contentType: 'application/json' }, compileAccept(['msgpack'])), { code: 'ERR_ACCESS_DENIED' });
 });

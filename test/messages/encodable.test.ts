@@ -4,6 +4,7 @@
 import t from 'tap';
 import { buildTaskMessage, getSerializer, type Signature } from '../../shared/messages/index.js';
 import { encodeError, findUnencodable, MSGPACK_MAX_DEPTH } from '../../shared/messages/encodable.js';
+import { encodePlainJson } from '../../shared/messages/json-serializer.js';
 import type { SerializerName } from '../../shared/messages/serializers.js';
 import { errorOf } from './message-helpers.js';
 
@@ -110,4 +111,20 @@ t.test('buildTaskMessage refuses what its serializer cannot carry, naming the ta
   // The checked message still encodes as before, chain reversed on the wire.
   const ok = buildTaskMessage({ id: ID, task: 't', args: [1], chain: [sig('first'), sig('second')], now: 0, origin: 'o' });
   t.same((getSerializer('json').decode(ok.body) as [unknown, unknown, { chain: Signature[] }])[2].chain.map((s) => s.task), ['second', 'first']);
+});
+
+t.test('report.markers: set exactly for values the JSON serializer writes through its replacer', async (t) => {
+  const markersOf = (v: unknown): boolean => {
+    const report = { markers: true };
+    t.equal(findUnencodable(v, 'json', { report }), undefined);
+    return report.markers;
+  };
+  class Point { constructor(readonly x: number, readonly y: number) {} }
+  const plain: unknown[] = [5, 'text', null, true, undefined, [1, [2, undefined]], { a: { b: [1, 'x'] }, u: undefined }, new Point(1, 2), -0, {}];
+  for (const v of plain) t.equal(markersOf(v), false, `plain: ${String(JSON.stringify(v))}`);
+  const marked: unknown[] = [new Uint8Array([1]), Buffer.from('x'), new Date(0), { at: [new Date(0)] }, { toJSON: () => 'x' }];
+  for (const v of marked) t.equal(markersOf(v), true, 'needs the replacer');
+  // Without markers, JSON.stringify alone writes the serializer's exact bytes.
+  const json = getSerializer('json');
+  for (const v of plain.filter((p) => p !== undefined)) t.same(encodePlainJson({ result: v, n: 1 }), json.encode({ result: v, n: 1 }));
 });

@@ -57,6 +57,12 @@ t.test('the soft time limit fires the signal with SoftTimeLimitExceeded', async 
   t.match(o, { status: 'failure', error: { name: 'SoftTimeLimitExceeded' } });
 });
 
+t.test('a signal first read after the soft limit fired is already aborted with its reason', async (t) => {
+  const p = await pool(t);
+  t.equal(valueOf(await within(p.run(job('late-signal', [300], { softTimeLimit: 20 })))), 'SoftTimeLimitExceeded');
+  t.equal(valueOf(await within(p.run(job('late-signal', [10])))), 'not aborted');
+});
+
 t.test('the hard time limit resolves a timeout at once, even if the task ignores its signal', async (t) => {
   const p = await pool(t);
   const o = await within(p.run(job('hang', [3_000], { timeLimit: 100 })));

@@ -1,5 +1,5 @@
 // The `async` pool: runs task functions in the worker's own process and event loop, for I/O-bound
-// tasks. Each run gets an AbortController that the soft limit, terminate and shutdown abort.
+// tasks. Each run gets an abort signal that the soft limit, terminate and shutdown abort.
 //
 // Limitation (as Celery's non-prefork pools: threads, eventlet, gevent): in-process code cannot be
 // killed. At the hard time limit, on terminate and on a forced close the run's signal is aborted
@@ -10,17 +10,58 @@
 import { serializeError } from '../../results/remote-error.js';
 import type { TaskRegistry } from '../../tasks/definition.js';
 import type { Pool, PoolInfo, PoolJob, PoolOptions, PoolOutcome } from '../pool-types.js';
+import { LazyAbort } from '../lazy-abort.js';
 import { runTask } from '../run-task.js';
 import {
   ABORTED, abortReason, softLimitReason, TERMINATED, TIME_LIMIT, terminatedError, timeLimitError,
   unknownTaskError, workerLostError,
 } from './pool-errors.js';
 
-interface AsyncRun {
-  readonly job: PoolJob;
-  readonly controller: AbortController;
+/**
+ * One run in the pool. Its abort signal is built only if the task reads it or a limit, terminate or
+ * shutdown aborts it (lazy-abort.ts); its timers exist only for the limits it has.
+ */
+class AsyncRun {
+  readonly abort = new LazyAbort();
+  private done = false;
+  private softTimer: NodeJS.Timeout | undefined;
+  private hardTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly job: PoolJob,
+    private readonly resolve: (outcome: PoolOutcome) => void,
+    private readonly ended: (run: AsyncRun) => void,
+  ) {}
+
+  /** Arms the soft and hard limits the job has. */
+  arm(): void {
+    const { job } = this;
+    if (job.softTimeLimit !== null) {
+      const limit = job.softTimeLimit;
+      this.softTimer = setTimeout(() => {
+        const r = softLimitReason(job, limit);
+        this.abort.abort(abortReason(r.name, r.message));
+      }, limit);
+    }
+    if (job.timeLimit !== null) {
+      const limit = job.timeLimit;
+      this.hardTimer = setTimeout(() => {
+        const error = timeLimitError(job, limit);
+        this.abort.abort(abortReason(TIME_LIMIT, error.message));
+        this.settle({ status: 'timeout', error });
+      }, limit);
+    }
+  }
+
   /** Resolves the run once; later calls are ignored (the stray promise of a timed-out task). */
-  settle(outcome: PoolOutcome): void;
+  settle(outcome: PoolOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.softTimer !== undefined) clearTimeout(this.softTimer);
+    if (this.hardTimer !== undefined) clearTimeout(this.hardTimer);
+    this.resolve(outcome);
+    this.ended(this);
+  }
 }
 
 /**
@@ -31,45 +72,21 @@ export function createAsyncPool(registry: TaskRegistry, options: PoolOptions): P
   const running = new Set<AsyncRun>();
   const idleWaiters: Array<() => void> = [];
   let closed = false;
+  const ended = (entry: AsyncRun): void => {
+    running.delete(entry);
+    if (running.size === 0 && idleWaiters.length > 0) for (const w of idleWaiters.splice(0)) w();
+  };
 
   function run(job: PoolJob): Promise<PoolOutcome> {
     if (closed) return Promise.resolve({ status: 'lost', error: workerLostError(job, 'the pool is closed') });
     const def = registry.getTask(job.taskName);
     if (def === undefined) return Promise.resolve({ status: 'failure', error: unknownTaskError(job) });
-    const controller = new AbortController();
     return new Promise<PoolOutcome>((resolve) => {
-      const timers: NodeJS.Timeout[] = [];
-      let done = false;
-      const entry: AsyncRun = {
-        job,
-        controller,
-        settle(outcome) {
-          if (done) return;
-          done = true;
-          for (const t of timers) clearTimeout(t);
-          running.delete(entry);
-          resolve(outcome);
-          if (running.size === 0) for (const w of idleWaiters.splice(0)) w();
-        },
-      };
+      const entry = new AsyncRun(job, resolve, ended);
       running.add(entry);
-      if (job.softTimeLimit !== null) {
-        const limit = job.softTimeLimit;
-        timers.push(setTimeout(() => {
-          const r = softLimitReason(job, limit);
-          controller.abort(abortReason(r.name, r.message));
-        }, limit));
-      }
-      if (job.timeLimit !== null) {
-        const limit = job.timeLimit;
-        timers.push(setTimeout(() => {
-          const error = timeLimitError(job, limit);
-          controller.abort(abortReason(TIME_LIMIT, error.message));
-          entry.settle({ status: 'timeout', error });
-        }, limit));
-      }
+      entry.arm();
       // runTask never rejects; the second handler only guards against a bug turning into a hang.
-      runTask(def, job, controller.signal).then(
+      runTask(def, job, entry.abort).then(
         (outcome) => entry.settle(outcome),
         (err: unknown) => entry.settle({ status: 'failure', error: serializeError(err) }),
       );
@@ -80,7 +97,7 @@ export function createAsyncPool(registry: TaskRegistry, options: PoolOptions): P
     for (const r of running) {
       if (r.job.request.id !== taskId) continue;
       const error = terminatedError(r.job, signal);
-      r.controller.abort(abortReason(TERMINATED, error.message));
+      r.abort.abort(abortReason(TERMINATED, error.message));
       r.settle({ status: 'terminated', error });
       return true;
     }
@@ -88,14 +105,14 @@ export function createAsyncPool(registry: TaskRegistry, options: PoolOptions): P
   }
 
   function abortAll(reason: string): void {
-    for (const r of running) r.controller.abort(abortReason(ABORTED, reason));
+    for (const r of running) r.abort.abort(abortReason(ABORTED, reason));
   }
 
   async function close(force: boolean): Promise<void> {
     closed = true;
     if (force) {
       for (const r of [...running]) {
-        r.controller.abort(abortReason(ABORTED, 'the worker shut down (cold)'));
+        r.abort.abort(abortReason(ABORTED, 'the worker shut down (cold)'));
         r.settle({ status: 'lost', error: workerLostError(r.job, 'the worker shut down (cold) while the task ran') });
       }
       return;

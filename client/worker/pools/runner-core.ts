@@ -3,6 +3,7 @@
 import { serializeError } from '../../results/remote-error.js';
 import type { TaskRegistry } from '../../tasks/definition.js';
 import type { PoolOutcome } from '../pool-types.js';
+import { LazyAbort } from '../lazy-abort.js';
 import { runTask } from '../run-task.js';
 import { abortReason, unknownTaskError } from './pool-errors.js';
 import { loadApp } from './load-app.js';
@@ -11,7 +12,7 @@ import type { RunnerPort, ToRunner } from './runner-protocol.js';
 /** Serves the parent's messages on `port` until told to stop. */
 export function serveRunner(port: RunnerPort): void {
   let app: TaskRegistry | null = null;
-  let current: { jobId: number; controller: AbortController } | null = null;
+  let current: { jobId: number; controller: LazyAbort } | null = null;
   let stopping = false;
 
   const handlers: { [K in ToRunner['type']]: (msg: Extract<ToRunner, { type: K }>) => void } = {
@@ -29,12 +30,12 @@ export function serveRunner(port: RunnerPort): void {
       );
     },
     run(msg) {
-      const controller = new AbortController();
+      const controller = new LazyAbort();
       current = { jobId: msg.jobId, controller };
       const def = app?.getTask(msg.job.taskName);
       const running: Promise<PoolOutcome> = def === undefined
         ? Promise.resolve({ status: 'failure', error: unknownTaskError(msg.job) })
-        : runTask(def, msg.job, controller.signal);
+        : runTask(def, msg.job, controller);
       void running.then((outcome) => {
         current = null;
         report(msg.jobId, outcome);
