@@ -3,10 +3,12 @@
 // read frame by frame so a batch means what one message per frame would.
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { CeleriacError, fail } from './errors.js';
-import type { Frame } from './frames.js';
+import type { DeliverFrame, Frame, PublishFrame } from './frames.js';
 import { OP, opName } from './opcodes.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { arrayHeader, skipValue, type ScanLimits } from './msgpack-scan.js';
+import { MsgpackWriter } from './msgpack-writer.js';
+import { propsBytes, rememberPropsBytes } from './props-bytes.js';
 
 /** Value kinds a frame field can have on the wire. */
 export type Kind = 'uint' | 'int' | 'num' | 'str' | 'bool' | 'bin' | 'map' | 'maps' | 'any' | 'uints' | 'strs' | 'tag' | 'nullint';
@@ -213,12 +215,27 @@ export class FrameReader {
   }
 }
 
+/** Position of the `props` field in a publish frame's array (after op, id, exchange, routingKey, body). */
+const PUBLISH_PROPS_INDEX = 5;
+
+/** How a codec treats what it decodes, beyond the limits. */
+export interface CodecOptions {
+  /**
+   * Keep the msgpack bytes of each publish frame's `props` beside the decoded object (see
+   * props-bytes.ts), so they are stored and delivered without being encoded again: the broker's
+   * side. A client has no use for them.
+   */
+  keepPropsBytes?: boolean;
+}
+
 /** A codec bound to a set of decoder limits; one per connection side is plenty. */
 export class FrameCodec {
   private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly writer = new MsgpackWriter();
   private readonly decoder: Decoder;
   private readonly maxDepth: number;
   private readonly scan: ScanLimits;
+  private readonly keepPropsBytes: boolean;
   private readonly decodeOne = (bytes: Uint8Array): Frame => {
     let value: unknown;
     try {
@@ -226,24 +243,70 @@ export class FrameCodec {
     } catch (cause) {
       throw new CeleriacError('ERR_MALFORMED_FRAME', `not a msgpack frame: ${(cause as Error).message}`, { cause });
     }
-    return frameFromArray(value, this.maxDepth);
+    const frame = frameFromArray(value, this.maxDepth);
+    if (this.keepPropsBytes && frame.op === OP.publish && frame.props !== undefined) this.keepProps(frame, bytes);
+    return frame;
   };
 
-  constructor(limits: Partial<Limits> = {}) {
+  constructor(limits: Partial<Limits> = {}, options: CodecOptions = {}) {
     const max = limits.maxCollectionLength ?? DEFAULT_LIMITS.maxCollectionLength;
     const maxBin = Math.max(limits.maxBodySize ?? DEFAULT_LIMITS.maxBodySize, max);
     this.decoder = new Decoder({ maxStrLength: max, maxBinLength: maxBin, maxArrayLength: max, maxMapLength: max, maxExtLength: 0 });
     this.maxDepth = limits.maxDepth ?? DEFAULT_LIMITS.maxDepth;
     this.scan = { maxDepth: scanDepth(this.maxDepth), maxLength: max };
+    this.keepPropsBytes = options.keepPropsBytes === true;
   }
 
-  /** Encodes one frame or a batch of frames into one WebSocket message. */
+  /**
+   * Files the bytes of a decoded publish frame's props: found by skipping the fields before them
+   * (one step each: strings and the body are skipped by their length). The frame decoded, so the
+   * bytes are well formed and the skips cannot fail.
+   */
+  private keepProps(frame: PublishFrame, bytes: Uint8Array): void {
+    let pos = arrayHeader(bytes, 0)!.start;
+    for (let i = 0; i < PUBLISH_PROPS_INDEX; i++) pos = skipValue(bytes, pos, this.scan);
+    rememberPropsBytes(frame.props!, bytes.subarray(pos, skipValue(bytes, pos, this.scan)));
+  }
+
+  /**
+   * Encodes one frame or a batch of frames into one WebSocket message. Deliver frames, most of
+   * what a broker sends, are written field by field, their props as the publisher's bytes when
+   * known; other frames go through the msgpack encoder. The bytes are the same either way.
+   */
   encode(frames: Frame | readonly Frame[]): Uint8Array {
-    if (Array.isArray(frames)) {
-      if (frames.length === 1) return this.encoder.encode(frameToArray(frames[0]!));
-      return this.encoder.encode(frames.map(frameToArray));
+    const w = this.writer;
+    w.reset();
+    if (!Array.isArray(frames)) {
+      this.write(frames as Frame);
+    } else if (frames.length === 1) {
+      this.write(frames[0]!);
+    } else {
+      w.arrayHeader(frames.length);
+      for (let i = 0; i < frames.length; i++) this.write(frames[i]!);
     }
-    return this.encoder.encode(frameToArray(frames as Frame));
+    return w.take();
+  }
+
+  private write(frame: Frame): void {
+    if (frame.op === OP.deliver && isUint(frame.deliveryTag) && isUint(frame.deliveryCount)) this.writeDeliver(frame);
+    else this.writer.raw(this.encoder.encodeSharedRef(frameToArray(frame)));
+  }
+
+  /** A deliver frame as frameToArray + the encoder would write it (its layout has no trailing optional field). */
+  private writeDeliver(f: DeliverFrame): void {
+    const w = this.writer;
+    w.arrayHeader(9);
+    w.uint(OP.deliver);
+    w.str(f.consumerTag);
+    w.uint(f.deliveryTag);
+    w.bool(f.redelivered);
+    w.uint(f.deliveryCount);
+    w.str(f.exchange);
+    w.str(f.routingKey);
+    const props = f.props;
+    if (props === undefined || props === null) w.nil();
+    else w.raw(propsBytes(props) ?? this.encoder.encodeSharedRef(props));
+    w.bin(f.body);
   }
 
   /**

@@ -1,7 +1,9 @@
 // The in-memory form of a queued message and its conversion to and from the store's rows.
-// Properties go to disk msgpack-encoded, minus `persistent` (every stored message is persistent).
-import { decode, encode } from '@msgpack/msgpack';
+// Properties go to disk msgpack-encoded: the bytes they were published as when the session kept
+// them, else encoded here minus `persistent` (every stored message is persistent).
+import { decode, Encoder } from '@msgpack/msgpack';
 import type { MessageProperties } from '../../shared/frames.js';
+import { propsBytes } from '../../shared/props-bytes.js';
 import type { StoredMessage } from '../store/store.js';
 
 /** One message in one queue (a fanout to three queues makes three, sharing the body bytes). */
@@ -26,9 +28,18 @@ export interface QueuedMessage {
 
 const PERSISTENT_ONLY: MessageProperties = Object.freeze({ persistent: true });
 
-/** Encodes properties for the store; null when nothing but `persistent` would be written. */
+// One encoder for the properties built in memory (AMQP publishes, dead-lettered copies).
+const encoder = new Encoder();
+
+/**
+ * Encodes properties for the store: their publisher's bytes when kept (written as they are: the
+ * store holds the bytes, nobody changes them), else null when nothing but `persistent` would be
+ * written, else the rest encoded.
+ */
 export function propsToBlob(props: MessageProperties | undefined): Uint8Array | null {
   if (props === undefined) return null;
+  const bytes = propsBytes(props);
+  if (bytes !== undefined) return bytes;
   let rest: Record<string, unknown> | undefined;
   for (const key in props) {
     if (key === 'persistent') continue;
@@ -36,7 +47,7 @@ export function propsToBlob(props: MessageProperties | undefined): Uint8Array | 
     if (v === undefined) continue;
     (rest ??= {})[key] = v;
   }
-  return rest === undefined ? null : encode(rest);
+  return rest === undefined ? null : encoder.encode(rest);
 }
 
 export function propsFromBlob(blob: Uint8Array | null): MessageProperties {

@@ -42,7 +42,8 @@ export class WsEndpoint {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: receiveCap(deps.limits.maxMessageSize), perMessageDeflate: false, clientTracking: false });
     // Bodies may be as large as a whole message; the publish handler then answers ERR_MESSAGE_TOO_LARGE
     // for one over maxBodySize, which a decoder limit would turn into a connection error.
-    this.codec = new FrameCodec({ ...deps.limits, maxBodySize: Math.max(deps.limits.maxBodySize, deps.limits.maxMessageSize) });
+    // Publishes' props are kept as their bytes too: stored and delivered as the publisher encoded them.
+    this.codec = new FrameCodec({ ...deps.limits, maxBodySize: Math.max(deps.limits.maxBodySize, deps.limits.maxMessageSize) }, { keepPropsBytes: true });
   }
 
   /** Open WebSocket connections, authenticated or not. */

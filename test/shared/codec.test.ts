@@ -2,7 +2,7 @@
 // opcode, and malformed input that must become ERR_MALFORMED_FRAME / ERR_UNKNOWN_OPCODE.
 import t from 'tap';
 import { Encoder } from '@msgpack/msgpack';
-import { FrameCodec, LAYOUT, type Kind } from '../../shared/codec.js';
+import { FrameCodec, frameToArray, LAYOUT, type Kind } from '../../shared/codec.js';
 import { CeleriacError } from '../../shared/errors.js';
 import type { Frame } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
@@ -12,6 +12,7 @@ const codec = new FrameCodec();
 const raw = new Encoder();
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const hexOf = (text: string): string => Buffer.from(text).toString('hex');
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -152,6 +153,44 @@ t.test('random round trips of every opcode', async (t) => {
     const batch = Array.from({ length: 2 + Math.floor(r() * 20) }, () => randomFrame(ops[Math.floor(r() * ops.length)]!, r));
     t.strictSame(codec.decode(codec.encode(batch)), batch, 'batch round trip');
   }
+});
+
+// Deliver frames are written field by field (msgpack-writer.ts), not through the encoder: the bytes
+// must be the encoder's all the same, for every size class of every field.
+t.test('deliver frames written field by field are the encoder\'s bytes', async (t) => {
+  const seed = Number(process.env.CODEC_SEED ?? Date.now() % 1_000_000);
+  t.comment(`seed ${seed} (replay with CODEC_SEED=${seed})`);
+  const r = rng(seed);
+  const encoder = new Encoder({ ignoreUndefined: true });
+  const sized = [0, 31, 32, 255, 256, 65_535, 65_536];
+  const text = (n: number): string => (r() < 0.3 ? 'é' : 'a').repeat(n);
+  let mismatches = 0;
+  for (let i = 0; i < 300; i++) {
+    const frame = randomFrame(OP.deliver, r) as Extract<Frame, { op: typeof OP.deliver }>;
+    if (i % 3 === 0) frame.consumerTag = text(sized[i % sized.length]!);
+    if (i % 3 === 1) frame.body = new Uint8Array(sized[i % sized.length]!);
+    if (i % 5 === 0) frame.deliveryTag = [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER][i % 10]!;
+    if (hex(codec.encode(frame)) !== hex(encoder.encode(frameToArray(frame)))) mismatches++;
+    const batch = [frame, { op: OP.confirm, ids: [i] } as Frame, frame];
+    if (hex(codec.encode(batch)) !== hex(encoder.encode(batch.map(frameToArray)))) mismatches++;
+  }
+  t.equal(mismatches, 0, 'every deliver frame and batch has the encoder\'s bytes');
+});
+
+t.test('a codec keeping props bytes delivers a publish\'s props as they came', async (t) => {
+  const broker = new FrameCodec({}, { keepPropsBytes: true });
+  // priority 3 as a uint16 and persistent before it: an encoder would write 03, and no other order.
+  const props = '82' + 'aa' + hexOf('persistent') + 'c3' + 'a8' + hexOf('priority') + 'cd0003';
+  const [frame] = broker.decode(new Uint8Array(Buffer.from('96' + '14' + '01' + 'a0' + 'a171' + 'c4026869' + props, 'hex')));
+  t.ok(frame !== undefined && frame.op === OP.publish);
+  const p = (frame as Extract<Frame, { op: typeof OP.publish }>).props!;
+  t.same(p, { persistent: true, priority: 3 });
+  t.ok(Object.isFrozen(p), 'kept props are frozen: their bytes must stay true to them');
+  const deliver: Frame = { op: OP.deliver, consumerTag: 'c', deliveryTag: 1, redelivered: false, deliveryCount: 1, exchange: '', routingKey: 'q', props: p, body: Uint8Array.of(1) };
+  t.ok(hex(broker.encode(deliver)).includes(props), 'the deliver frame carries the publisher\'s bytes');
+  t.notOk(hex(new Encoder({ ignoreUndefined: true }).encode(frameToArray(deliver))).includes(props), 'which an encoder would not have written');
+  const plain = codec.decode(codec.encode({ op: OP.publish, id: 1, exchange: '', routingKey: 'q', body: Uint8Array.of(1), props: { priority: 3 } }))[0] as Extract<Frame, { op: typeof OP.publish }>;
+  t.notOk(Object.isFrozen(plain.props), 'a codec without the option keeps nothing');
 });
 
 // ---------------------------------------------------------------- malformed input
