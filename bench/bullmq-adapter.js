@@ -49,9 +49,15 @@ export async function openBullmqProducer(redisUrl, queueName) {
   // started next trims the stream with this cap, not the default.
   await queue.getVersion();
 
-  /** Runs `body(events)` with a QueueEvents reader that is ready (reads events from now on). */
+  /**
+   * Runs `body(events)` with a QueueEvents reader that reads every event from now on. It starts
+   * from the stream's current last id, not '$': with '$' the events written between its start
+   * and its first XREAD would be missed (a completion never seen).
+   */
   async function withEvents(body) {
-    const events = new QueueEvents(queueName, { connection, autorun: true });
+    const client = await queue.getBackend().client;
+    const [last] = await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+    const events = new QueueEvents(queueName, { connection, autorun: true, lastEventId: last?.[0] ?? '0-0' });
     events.on('error', () => { /* idem */ });
     try {
       await events.waitUntilReady();

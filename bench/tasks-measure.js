@@ -60,20 +60,18 @@ export async function startWorkerProcess(kind, url, queue, concurrency, events =
 }
 
 /**
- * Waits until `count()` (a server-side completion counter) reaches `target`. Polls sparingly, so
- * the polling itself costs the server little: the wait is sized by what is left and the rate so
- * far, between 2 and 200 ms.
+ * Waits until `count()` (a server-side completion counter, `base` when the run started at
+ * `startedAt`) reaches base + n. Polls sparingly, so the polling itself costs the server little:
+ * each wait is sized by what is left at the rate so far (70 % of it), between 2 and 200 ms.
  */
-export async function waitForCount(count, target, startedAt, timeoutMs) {
+export async function waitForCount(count, base, n, startedAt, timeoutMs) {
   const deadline = now() + timeoutMs;
-  let first;
   for (;;) {
-    const n = await count();
-    first ??= n;
-    if (n >= target) return;
-    if (now() > deadline) throw new Error(`completions: ${n} of ${target} after ${timeoutMs} ms`);
-    const rate = Math.max(n - first, 1) / Math.max(now() - startedAt, 1); // per ms
-    await sleep(Math.min(200, Math.max(2, ((target - n) / rate) * 0.7)));
+    const done = (await count()) - base;
+    if (done >= n) return;
+    if (now() > deadline) throw new Error(`completions: ${done} of ${n} after ${timeoutMs} ms`);
+    const perMs = Math.max(done, 1) / Math.max(now() - startedAt, 1);
+    await sleep(Math.min(200, Math.max(2, ((n - done) / perMs) * 0.7)));
   }
 }
 

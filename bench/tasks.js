@@ -93,7 +93,7 @@ export async function measureSide(side, url, serverPid, o) {
     const fireAndForget = async (n, t0) => {
       const base = await completed();
       const latencies = await producer.fireAndForget(n, { lanes });
-      await waitForCount(completed, base + n, t0, timeout);
+      await waitForCount(completed, base, n, t0, timeout);
       return latencies;
     };
     const warm = TASKS_DEFAULTS.warmupTasks;
