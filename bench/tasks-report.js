@@ -2,20 +2,13 @@
 // README (--markdown), and the issue 13 targets marked met / NOT MET.
 import { fmt, mb, table } from './harness.js';
 import { machineLine } from './machine.js';
+import { BULLMQ_SIDES, TASK_SIDES, TASK_TARGETS, THROUGHPUT_SHAPES } from './tasks-sides.js';
 
-// tasks.js imports this module; these mirror its TASK_SIDES / THROUGHPUT_SHAPES / TASK_TARGETS
-// ids, kept here as plain data so the two modules do not import each other.
-const SIDE_LABELS = {
-  celeriac: 'celeriac, broker-server durability full',
-  'celeriac-process': 'celeriac, broker-server durability process (not a target)',
-  'celeriac-rabbitmq': 'celeriac on RabbitMQ + Redis (no persistence)',
-  bullmq: 'BullMQ, redis no persistence',
-  'bullmq-aof': 'BullMQ, redis AOF everysec',
-};
-const SIDES = Object.keys(SIDE_LABELS);
-const BULLMQ = ['bullmq', 'bullmq-aof'];
-const THROUGHPUT = ['window', 'fire-and-forget', 'batch'];
-const TARGETS = { vsBullmq: 2, p99Ms: 2, brokerCpuUs: 40 };
+const SIDE_LABELS = Object.fromEntries(TASK_SIDES.map((s) => [s.id, s.label]));
+const SIDES = TASK_SIDES.map((s) => s.id);
+const BULLMQ = BULLMQ_SIDES;
+const THROUGHPUT = THROUGHPUT_SHAPES;
+const TARGETS = TASK_TARGETS;
 
 const LATENCY_OF = { window: 'send → result', 'fire-and-forget': 'send → confirm', batch: 'chunk sent → result' };
 

@@ -20,12 +20,14 @@ import {
   withTimeout,
 } from './harness.js';
 import { machineInfo, machineLine } from './machine.js';
-import { REDIS_PERSISTENCE, REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
+import { REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
 import { measureLoad } from './tasks-load.js';
 import { cpuMs, measureRoundTrips, measureThroughput, startWorkerProcess, waitForCount } from './tasks-measure.js';
 import { formatMarkdown, formatResults, logShape, targetRows } from './tasks-report.js';
+import { TASK_SHAPES, TASK_SIDES } from './tasks-sides.js';
 
 export { formatMarkdown, formatResults, targetRows };
+export { TASK_SHAPES, TASK_SIDES, TASK_TARGETS, THROUGHPUT_SHAPES } from './tasks-sides.js';
 
 /** Counts used by default and by --quick. */
 export const TASKS_DEFAULTS = {
@@ -38,29 +40,6 @@ export const TASKS_DEFAULTS = {
   lanes: 100,                            // window, fire-and-forget: sends in flight, each awaited on its own
   concurrency: 50,                       // the worker's, both sides (the issue's BullMQ figure)
 };
-
-/** The shapes, in the order they run on a side (round trips first: an idle system). */
-export const TASK_SHAPES = ['round-trip', 'window', 'fire-and-forget', 'batch', 'load'];
-/** The shapes measured in tasks/s. */
-export const THROUGHPUT_SHAPES = ['window', 'fire-and-forget', 'batch'];
-
-/** The targets of issue 13 (this machine, same run). */
-export const TASK_TARGETS = { vsBullmq: 2, p99Ms: 2, brokerCpuUs: 40 };
-
-/**
- * The sides measured. `counter` is where fire-and-forget's completions are counted: the broker's
- * /metrics (acked deliveries), redis (BullMQ's completed set) or, on RabbitMQ without its
- * management plugin, the worker (its runs, over IPC).
- */
-export const TASK_SIDES = [
-  { id: 'celeriac', kind: 'celeriac', durability: 'full', counter: 'metrics', label: 'celeriac, broker-server durability full' },
-  // Not a target: shown so the fsync's share of `full` can be told apart, as latency.js does.
-  { id: 'celeriac-process', kind: 'celeriac', durability: 'process', counter: 'metrics', label: 'celeriac, broker-server durability process' },
-  // The same app with two other URLs: a durable RabbitMQ queue (confirms once on disk), results in redis.
-  { id: 'celeriac-rabbitmq', kind: 'celeriac', home: 'rabbitmq', counter: 'worker', label: 'celeriac on RabbitMQ + Redis (no persistence)' },
-  { id: 'bullmq', kind: 'bullmq', persistence: 'none', counter: 'bullmq', label: `BullMQ, redis ${REDIS_PERSISTENCE.none.label}` },
-  { id: 'bullmq-aof', kind: 'bullmq', persistence: 'aof', counter: 'bullmq', label: `BullMQ, redis ${REDIS_PERSISTENCE.aof.label}` },
-];
 
 /** broker-server's acked deliveries, read from its /metrics (started with --metrics-open). */
 function brokerAcked(wsUrl) {
