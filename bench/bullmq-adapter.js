@@ -9,7 +9,7 @@
 // the shapes that read results (batch, window, round trips, stamp calls); fire-and-forget counts
 // completions on the server instead (getJobCounts, see completedOnServer).
 import { now, wallNow } from './harness.js';
-import { checkSum, paced, runLanes } from './task-shapes-common.js';
+import { STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
 
 /**
  * The events stream's approximate cap. BullMQ's default (10,000) is smaller than the events a
@@ -142,7 +142,7 @@ export async function openBullmqProducer(redisUrl, queueName) {
       const deliver = new Float64Array(calls), total = new Float64Array(calls);
       for (let i = 0; i < calls; i++) {
         const t = now();
-        deliver[i] = await (await queue.add('tasks.stamp', { sent: wallNow() })).waitUntilFinished(events, 10_000);
+        deliver[i] = await (await queue.add('tasks.stamp', { sent: wallNow() })).waitUntilFinished(events, STAMP_TIMEOUT_MS);
         total[i] = now() - t;
       }
       return { deliver, total };

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, now, wallNow } from './harness.js';
-import { checkSum, paced, runLanes } from './task-shapes-common.js';
+import { STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
 
 const importClient = () => import(pathToFileURL(join(ROOT, 'dist/client/index.js')).href);
 
@@ -92,7 +92,7 @@ export async function openCeleriacProducer(brokerUrl, settings = {}) {
       const deliver = new Float64Array(calls), total = new Float64Array(calls);
       for (let i = 0; i < calls; i++) {
         const t = now();
-        deliver[i] = await (await stamp.delay(wallNow())).get({ timeout: 10_000 });
+        deliver[i] = await (await stamp.delay(wallNow())).get({ timeout: STAMP_TIMEOUT_MS });
         total[i] = now() - t;
       }
       return { deliver, total };

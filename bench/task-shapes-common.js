@@ -2,6 +2,12 @@
 // add(i, 1) results, and a paced background producer (the latency-under-load shape).
 import { now } from './harness.js';
 
+/**
+ * How long one stamp task (the load shape's foreground) may take: long, because a shared machine
+ * can fall behind the background producer's pace for a while and queue the stamp behind a backlog.
+ */
+export const STAMP_TIMEOUT_MS = 60_000;
+
 /** Throws when the values of add(i, 1) for i < count do not sum as they should. */
 export function checkSum(side, values, count) {
   let sum = 0;

@@ -16,7 +16,7 @@ const LEAD_MS = 1_000;
 
 /**
  * Runs the load shape on `producer` (an adapter's) given the side's sustained rate `maxRate`
- * (tasks/s, from its fire-and-forget shape): `calls` foreground stamp tasks while the background
+ * (tasks/s, its fire-and-forget shape's median run): `calls` foreground stamp tasks while the background
  * producer sends at LOAD_SHARE × maxRate. Returns { maxRate, target, background: { sent, rate,
  * behind }, deliver: { p50, p99, max }, roundTrip: { p50, p99, max } } (ms).
  */

@@ -69,6 +69,9 @@ export function formatResults(results) {
   if (present.some((id) => shapeOf(results, id, 'load'))) {
     out.push('', `load (${shapeLine('load', results)})`, table(['side', 'max tasks/s', 'background tasks/s', 'publish → deliver p50/p99/max ms', 'round trip p50/p99/max ms'], loadRows(results, present)));
   }
+  for (const id of present) {
+    for (const [shape, message] of Object.entries(results.sides[id].errors ?? {})) out.push('', `${SIDE_LABELS[id]}, ${shape}: FAILED — ${message}`);
+  }
   out.push('', table(['side', 'server peak RSS', 'worker peak RSS'], present.map((id) => [SIDE_LABELS[id], mb(results.sides[id].serverRss), mb(results.sides[id].workerRss)])));
   return out.join('\n');
 }
@@ -87,7 +90,7 @@ function shapeLine(shape, results) {
     case 'fire-and-forget': return `${results.lanes} lanes of await delay() of an ignoreResult task, results never read; completions counted by the server (broker /metrics acked, redis completed set; RabbitMQ: the worker's count)`;
     case 'batch': return `${fmt(results.chunk)} delay() awaited together, then their get(); BullMQ addBulk of ${fmt(results.chunk)}`;
     case 'round-trip': return `${fmt(results.calls)} sequential await (await add.delay(i, 1)).get(); BullMQ queue.add + waitUntilFinished`;
-    case 'load': return `${fmt(results.loadCalls)} sequential stamp tasks while a paced producer sends ignoreResult tasks at 50 % of the side's fire-and-forget tasks/s`;
+    case 'load': return `${fmt(results.loadCalls)} sequential stamp tasks while a paced producer sends ignoreResult tasks at 50 % of the side's fire-and-forget tasks/s (its median run)`;
     default: return shape;
   }
 }
@@ -116,6 +119,9 @@ export function formatMarkdown(results) {
     '',
     md(['shape', 'side', 'tasks/s best (median)', 'latency p50 / p99 / max ms', 'CPU µs/task server / worker / producer', 'vs better BullMQ'], rows),
   ];
+  for (const id of present) {
+    for (const [shape, message] of Object.entries(results.sides[id].errors ?? {})) out.push('', `${SIDE_LABELS[id]}, ${shape}: failed — ${message}`);
+  }
   if (present.some((id) => shapeOf(results, id, 'load'))) {
     out.push('', md(['under load', 'max tasks/s', 'background tasks/s', 'publish → deliver p50 / p99 / max ms', 'round trip p50 / p99 / max ms'], loadRows(results, present)));
   }
