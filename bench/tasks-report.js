@@ -159,3 +159,9 @@ export function targetRows(results) {
   }
   return rows;
 }
+
+/** The targets as a markdown table (printed after --markdown's figures). */
+export function formatTargetsMarkdown(results) {
+  const rows = targetRows(results).map((r) => `| ${r.join(' | ')} |`);
+  return ['| target (celeriac on broker-server, durability full) | this run | verdict |', '|---|---|---|', ...rows].join('\n');
+}

@@ -23,10 +23,10 @@ import { machineInfo, machineLine } from './machine.js';
 import { REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
 import { measureLoad } from './tasks-load.js';
 import { cpuMs, measureRoundTrips, measureThroughput, startWorkerProcess, waitForCount } from './tasks-measure.js';
-import { formatMarkdown, formatResults, logShape, targetRows } from './tasks-report.js';
+import { formatMarkdown, formatResults, formatTargetsMarkdown, logShape, targetRows } from './tasks-report.js';
 import { TASK_SHAPES, TASK_SIDES } from './tasks-sides.js';
 
-export { formatMarkdown, formatResults, targetRows };
+export { formatMarkdown, formatResults, formatTargetsMarkdown, targetRows };
 export { TASK_SHAPES, TASK_SIDES, TASK_TARGETS, THROUGHPUT_SHAPES } from './tasks-sides.js';
 
 /** Counts used by default and by --quick. */
@@ -187,6 +187,6 @@ if (isMain(import.meta.url)) {
     console.log(opts.markdown ? formatMarkdown(results) : formatResults(results));
     console.log();
     console.log('Targets (issue 13)');
-    console.log(table(['target', 'this run', 'verdict'], targetRows(results)));
+    console.log(opts.markdown ? formatTargetsMarkdown(results) : table(['target', 'this run', 'verdict'], targetRows(results)));
   }
 }
