@@ -2,7 +2,7 @@
 // celeriac on broker-server (durability full; again with process, not a target), the same app on
 // RabbitMQ + Redis, and BullMQ on redis without persistence and with AOF everysec.
 //
-// Shapes (tasks-shapes in bench/README.md): `window` (100 lanes, each `await (await
+// Shapes (bench/README.md, the tasks.js row): `window` (100 lanes, each `await (await
 // add.delay(i, 1)).get()` one task after another; BullMQ: 100 lanes of `await queue.add()`,
 // completions read by QueueEvents), `round-trip` (one task at a time), `fire-and-forget` (100 lanes
 // of `await addQuiet.delay(i, 1)`, a task declared `ignoreResult: true`, results never read,
