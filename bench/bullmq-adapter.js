@@ -9,7 +9,7 @@
 // the shapes that read results (batch, window, round trips, stamp calls); fire-and-forget counts
 // completions on the server instead (getJobCounts, see completedOnServer).
 import { now, wallNow } from './harness.js';
-import { STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
+import { STAMP_BUDGET_MS, STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
 
 /**
  * The events stream's approximate cap. BullMQ's default (10,000) is smaller than the events a
@@ -137,15 +137,17 @@ export async function openBullmqProducer(redisUrl, queueName) {
       }
       return latencies;
     }),
-    /** `calls` sequential stamp jobs: publish → deliver (the job's return value) and the round trip. */
+    /** Up to `calls` sequential stamp jobs (fewer when STAMP_BUDGET_MS is spent): publish → deliver (the job's return value) and the round trip. */
     stampCalls: (calls) => withEvents(async (events) => {
       const deliver = new Float64Array(calls), total = new Float64Array(calls);
-      for (let i = 0; i < calls; i++) {
+      const deadline = now() + STAMP_BUDGET_MS;
+      let i = 0;
+      for (; i < calls && now() < deadline; i++) {
         const t = now();
         deliver[i] = await (await queue.add('tasks.stamp', { sent: wallNow() })).waitUntilFinished(events, STAMP_TIMEOUT_MS);
         total[i] = now() - t;
       }
-      return { deliver, total };
+      return { deliver: deliver.subarray(0, i), total: total.subarray(0, i) };
     }),
     /** A paced background producer of add_quiet jobs at `rate` per second (see paced()). */
     background: (rate) => paced(rate, (i) => queue.add('tasks.add_quiet', { a: i, b: 1 })),

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, now, wallNow } from './harness.js';
-import { STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
+import { STAMP_BUDGET_MS, STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
 
 const importClient = () => import(pathToFileURL(join(ROOT, 'dist/client/index.js')).href);
 
@@ -87,15 +87,17 @@ export async function openCeleriacProducer(brokerUrl, settings = {}) {
       }
       return latencies;
     },
-    /** `calls` sequential stamp tasks: publish → deliver (the task's result) and the round trip. */
+    /** Up to `calls` sequential stamp tasks (fewer when STAMP_BUDGET_MS is spent): publish → deliver (the task's result) and the round trip. */
     async stampCalls(calls) {
       const deliver = new Float64Array(calls), total = new Float64Array(calls);
-      for (let i = 0; i < calls; i++) {
+      const deadline = now() + STAMP_BUDGET_MS;
+      let i = 0;
+      for (; i < calls && now() < deadline; i++) {
         const t = now();
         deliver[i] = await (await stamp.delay(wallNow())).get({ timeout: STAMP_TIMEOUT_MS });
         total[i] = now() - t;
       }
-      return { deliver, total };
+      return { deliver: deliver.subarray(0, i), total: total.subarray(0, i) };
     },
     /** A paced background producer of add_quiet tasks at `rate` per second (see paced()). */
     background: (rate) => paced(rate, (i) => addQuiet.delay(i, 1)),

@@ -7,6 +7,11 @@ import { now } from './harness.js';
  * can fall behind the background producer's pace for a while and queue the stamp behind a backlog.
  */
 export const STAMP_TIMEOUT_MS = 60_000;
+/**
+ * How long the load shape's foreground loop runs at most: a side that falls behind its background
+ * producer (a growing backlog) completes fewer calls, and the count done is reported.
+ */
+export const STAMP_BUDGET_MS = 60_000;
 
 /** Throws when the values of add(i, 1) for i < count do not sum as they should. */
 export function checkSum(side, values, count) {

@@ -79,7 +79,8 @@ export function formatResults(results) {
 function loadRows(results, present) {
   return present.filter((id) => shapeOf(results, id, 'load')).map((id) => {
     const r = shapeOf(results, id, 'load');
-    return [SIDE_LABELS[id], fmt(r.maxRate), `${fmt(r.background.rate)}${r.background.behind ? ` (${fmt(r.background.behind)} behind)` : ''}`, lat(r.deliver), lat(r.roundTrip)];
+    const done = r.calls !== undefined && r.calls < results.loadCalls ? ` (${fmt(r.calls)} calls in 60 s)` : '';
+    return [`${SIDE_LABELS[id]}${done}`, fmt(r.maxRate), `${fmt(r.background.rate)}${r.background.behind ? ` (${fmt(r.background.behind)} behind)` : ''}`, lat(r.deliver), lat(r.roundTrip)];
   });
 }
 
