@@ -1,10 +1,15 @@
-// BullMQ's side of the task benchmark: a producer (Queue + QueueEvents) and a worker (Worker)
-// running `add(a, b)`, behind the same small interface as celeriac's task adapter.
+// BullMQ's side of the task benchmark: a producer (Queue, and a QueueEvents reader for the shapes
+// that read results) and a worker (Worker), running the same three tasks as celeriac's adapter:
+// `tasks.add` {a, b}, `tasks.add_quiet` {a, b} (its result never read: BullMQ has no ignoreResult,
+// the worker stores the return value in the job as always) and `tasks.stamp` {sent}, which returns
+// start − sent (publish → deliver). Completed jobs are kept (BullMQ's default), so each result
+// stays stored, as celeriac's does.
 //
-// Producer: runBatch(count, chunk) sends with addBulk in chunks and resolves once QueueEvents
-// has reported every 'completed' (the result is stored in redis and known to the producer);
-// call(a, b) is one queue.add + job.waitUntilFinished(queueEvents). Completed jobs are kept
-// (BullMQ's default), so each result stays stored, as celeriac's does.
+// A QueueEvents reader costs redis and the producer CPU for every event, so it runs only during
+// the shapes that read results (batch, window, round trips, stamp calls); fire-and-forget counts
+// completions on the server instead (getJobCounts, see completedOnServer).
+import { now, wallNow } from './harness.js';
+import { STAMP_BUDGET_MS, STAMP_TIMEOUT_MS, checkSum, paced, runLanes } from './task-shapes-common.js';
 
 /**
  * The events stream's approximate cap. BullMQ's default (10,000) is smaller than the events a
@@ -24,9 +29,6 @@ export async function bullmqInstalled() {
   }
 }
 
-/** The processor both sides run: add(a, b) = a + b. */
-const add = async (job) => job.data.a + job.data.b;
-
 const connectionOf = (redisUrl) => {
   const u = new URL(redisUrl);
   return { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
@@ -34,77 +36,141 @@ const connectionOf = (redisUrl) => {
 
 /**
  * Opens the producer side on queue `queueName` of the redis at `redisUrl`: a Queue (its meta,
- * with the events cap, is written before any worker starts) and a QueueEvents reader, ready.
- * Returns { name, runBatch(count, { chunk }), call(a, b), close() }.
+ * with the events cap, is written before any worker starts). Returns the shapes { batch, window,
+ * fireAndForget, roundTrips, stampCalls, background }, completedOnServer() and close().
  */
 export async function openBullmqProducer(redisUrl, queueName) {
   const { Queue, QueueEvents } = await import('bullmq');
   const connection = connectionOf(redisUrl);
   const queue = new Queue(queueName, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
-  const events = new QueueEvents(queueName, { connection, autorun: true });
   queue.on('error', () => { /* surfaced through the pending promises */ });
-  events.on('error', () => { /* idem */ });
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  await queue.waitUntilReady();
   // getVersion() waits for the queue's meta (with the events cap) to be written, so a worker
   // started next trims the stream with this cap, not the default.
   await queue.getVersion();
 
-  return {
-    name: 'bullmq',
-    /**
-     * Sends `count` add(i, 1) tasks with addBulk, `chunk` per call, one call after the other,
-     * and resolves when every one is reported completed by QueueEvents. Rejects when a
-     * result is wrong (the sum of the returned values is checked).
-     */
-    async runBatch(count, { chunk = 1_000 } = {}) {
-      let completed = 0, sum = 0, failed = 0;
-      const expected = (count * (count - 1)) / 2 + count;
+  /**
+   * Runs `body(events)` with a QueueEvents reader that reads every event from now on. It starts
+   * from the stream's current last id, not '$': with '$' the events written between its start
+   * and its first XREAD would be missed (a completion never seen).
+   */
+  async function withEvents(body) {
+    const client = await queue.getBackend().client;
+    const [last] = await client.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+    const events = new QueueEvents(queueName, { connection, autorun: true, lastEventId: last?.[0] ?? '0-0' });
+    events.on('error', () => { /* idem */ });
+    try {
+      await events.waitUntilReady();
+      return await body(events);
+    } finally {
+      await events.close();
+    }
+  }
+
+  /**
+   * Resolves once `count` jobs sent through `send(i, onSent)` are reported completed, with each
+   * one's send → completed latency (onSent(jobId, i, t) records a send started at t).
+   */
+  function completions(count, send) {
+    return withEvents(async (events) => {
+      const sentAt = new Map();
+      const latencies = new Float64Array(count);
+      const values = [];
+      let failed;
       let resolve, reject;
       const all = new Promise((res, rej) => { resolve = res; reject = rej; });
-      const onCompleted = ({ returnvalue }) => {
-        sum += Number(returnvalue);
-        if (++completed === count) {
-          if (sum === expected) resolve();
-          else reject(new Error(`bullmq: results sum to ${sum}, expected ${expected}`));
-        }
+      // A completion read before its add() resolved here waits in `early` for its send record.
+      const early = new Map();
+      const complete = (s, returnvalue, at) => {
+        latencies[s.i] = at - s.t;
+        values.push(returnvalue);
+        if (values.length === count) resolve();
       };
-      const onFailed = ({ jobId, failedReason }) => {
-        if (++failed === 1) reject(new Error(`bullmq: job ${jobId} failed: ${failedReason}`));
+      events.on('completed', ({ jobId, returnvalue }) => {
+        const s = sentAt.get(jobId);
+        if (s === undefined) { early.set(jobId, { returnvalue, at: now() }); return; }
+        sentAt.delete(jobId);
+        complete(s, returnvalue, now());
+      });
+      const record = (jobId, i, t) => {
+        const e = early.get(jobId);
+        if (e === undefined) sentAt.set(jobId, { i, t });
+        else { early.delete(jobId); complete({ i, t }, e.returnvalue, e.at); }
       };
-      events.on('completed', onCompleted);
-      events.on('failed', onFailed);
-      try {
-        for (let i = 0; i < count; i += chunk) {
-          const n = Math.min(chunk, count - i);
-          const jobs = new Array(n);
-          for (let j = 0; j < n; j++) jobs[j] = { name: 'tasks.add', data: { a: i + j, b: 1 } };
-          await queue.addBulk(jobs);
-        }
-        await all;
-      } finally {
-        events.off('completed', onCompleted);
-        events.off('failed', onFailed);
+      events.on('failed', ({ jobId, failedReason }) => { failed ??= `job ${jobId} failed: ${failedReason}`; reject(new Error(`bullmq: ${failed}`)); });
+      await send(record);
+      await all;
+      checkSum('bullmq', values, count);
+      return latencies;
+    });
+  }
+
+  return {
+    name: 'bullmq',
+    /** `count` add(i, 1) with addBulk, `chunk` per call, one call after the other; send → completed. */
+    batch: (count, { chunk }) => completions(count, async (onSent) => {
+      for (let i = 0; i < count; i += chunk) {
+        const n = Math.min(chunk, count - i);
+        const jobs = new Array(n);
+        for (let j = 0; j < n; j++) jobs[j] = { name: 'tasks.add', data: { a: i + j, b: 1 } };
+        const t = now();
+        const added = await queue.addBulk(jobs);
+        added.forEach((job, j) => onSent(job.id, i + j, t));
       }
-    },
-    /** One task, sent and awaited: queue.add, then job.waitUntilFinished through QueueEvents. */
-    async call(a, b) {
-      const job = await queue.add('tasks.add', { a, b });
-      return job.waitUntilFinished(events, 10_000);
-    },
-    async close() {
-      await Promise.allSettled([events.close(), queue.close()]);
-    },
+    }),
+    /** `lanes` loops, each `await queue.add(...)` one after the other; send → completed. */
+    window: (count, { lanes }) => completions(count, (onSent) => runLanes(count, lanes, async (i) => {
+      const t = now();
+      const job = await queue.add('tasks.add', { a: i, b: 1 });
+      onSent(job.id, i, t);
+    })),
+    /** `lanes` loops, each `await queue.add(...)` of add_quiet (redis's answer), results never read. */
+    fireAndForget: (count, { lanes }) => runLanes(count, lanes, (i) => queue.add('tasks.add_quiet', { a: i, b: 1 })),
+    /** `calls` sequential queue.add + job.waitUntilFinished(queueEvents): the round trip of each. */
+    roundTrips: (calls) => withEvents(async (events) => {
+      const latencies = new Float64Array(calls);
+      for (let i = 0; i < calls; i++) {
+        const t = now();
+        const v = await (await queue.add('tasks.add', { a: i, b: 1 })).waitUntilFinished(events, 10_000);
+        latencies[i] = now() - t;
+        if (v !== i + 1) throw new Error(`bullmq: add(${i}, 1) returned ${v}`);
+      }
+      return latencies;
+    }),
+    /** Up to `calls` sequential stamp jobs (fewer when STAMP_BUDGET_MS is spent): publish → deliver (the job's return value) and the round trip. */
+    stampCalls: (calls) => withEvents(async (events) => {
+      const deliver = new Float64Array(calls), total = new Float64Array(calls);
+      const deadline = now() + STAMP_BUDGET_MS;
+      let i = 0;
+      for (; i < calls && now() < deadline; i++) {
+        const t = now();
+        deliver[i] = await (await queue.add('tasks.stamp', { sent: wallNow() })).waitUntilFinished(events, STAMP_TIMEOUT_MS);
+        total[i] = now() - t;
+      }
+      return { deliver: deliver.subarray(0, i), total: total.subarray(0, i) };
+    }),
+    /** A paced background producer of add_quiet jobs at `rate` per second (see paced()). */
+    background: (rate) => paced(rate, (i) => queue.add('tasks.add_quiet', { a: i, b: 1 })),
+    /** Completed jobs as redis counts them (the completed set): a server-side count. */
+    completedOnServer: async () => (await queue.getJobCounts('completed')).completed,
+    close: () => queue.close(),
   };
 }
 
 /**
  * Starts a BullMQ Worker on `queueName` with `concurrency` (the figure the issue cites uses 50)
- * running add(a, b). Returns { close() }.
+ * running the three tasks. Returns { runs(), close() }: runs() is how many jobs it has run.
  */
 export async function startBullmqWorker(redisUrl, queueName, { concurrency }) {
   const { Worker } = await import('bullmq');
-  const worker = new Worker(queueName, add, { connection: connectionOf(redisUrl), concurrency });
+  let runs = 0;
+  const processor = async (job) => {
+    const started = wallNow();
+    runs++;
+    return job.name === 'tasks.stamp' ? started - job.data.sent : job.data.a + job.data.b;
+  };
+  const worker = new Worker(queueName, processor, { connection: connectionOf(redisUrl), concurrency });
   worker.on('error', (err) => console.error(`bullmq worker: ${err?.message ?? err}`));
   await worker.waitUntilReady();
-  return { close: () => worker.close() };
+  return { runs: () => runs, close: () => worker.close() };
 }

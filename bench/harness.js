@@ -20,10 +20,11 @@ const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 /**
  * Parses the few flags the bench scripts share: --quick, --count N, --window N, --repeat N,
  * --only SIDE[,SIDE...] (celeriac, celeriac-amqp, rabbitmq; tasks: bullmq), --json, --events
- * (tasks: workers send task events, as `celery worker -E`). Unknown flags are reported, not fatal.
+ * (tasks: workers send task events, as `celery worker -E`), --shape NAME[,NAME...] and --markdown
+ * (tasks: the shapes to run; the figures as a markdown table). Unknown flags are reported, not fatal.
  */
 export function parseArgs(argv = process.argv.slice(2)) {
-  const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false, events: false };
+  const opts = { quick: false, count: undefined, window: undefined, repeat: undefined, only: undefined, json: false, events: false, shape: undefined, markdown: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
@@ -33,6 +34,8 @@ export function parseArgs(argv = process.argv.slice(2)) {
     else if (a === '--window') opts.window = Number(argv[++i]);
     else if (a === '--repeat') opts.repeat = Number(argv[++i]);
     else if (a === '--only') opts.only = argv[++i];
+    else if (a === '--shape') opts.shape = argv[++i];
+    else if (a === '--markdown') opts.markdown = true;
     else console.error(`bench: ignoring unknown option ${a}`);
   }
   if (opts.count !== undefined && !(opts.count > 0)) throw new Error('--count needs a positive number');
@@ -55,6 +58,12 @@ export function isMain(metaUrl) {
 
 /** Milliseconds, sub-millisecond resolution. */
 export const now = () => performance.now();
+
+/**
+ * Wall-clock milliseconds, sub-millisecond resolution, comparable between processes on this
+ * machine (a task's send time in the producer against its start in the worker).
+ */
+export const wallNow = () => performance.timeOrigin + performance.now();
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,7 +4,10 @@
 // Usage (spawned by tasks.js): node bench/tasks-worker.js <celeriac|bullmq> <url> <queue> <concurrency> [events] [settings=JSON]
 // `events`: the celeriac worker sends task events (`celery worker -E`), which the broker stores.
 // `settings=JSON`: more settings for the celeriac app (the resultBackend of an amqp:// broker).
-// Prints "ready" on stdout once consuming; on SIGTERM closes the worker and exits 0.
+// Prints "ready" on stdout once consuming; on SIGTERM closes the worker and exits 0. Spawned with an
+// IPC channel, it answers the message 'runs' with { runs }: the tasks it has run (the completion
+// count of the fire-and-forget shape where the server cannot count them: RabbitMQ without its
+// management plugin).
 import { startBullmqWorker } from './bullmq-adapter.js';
 import { startCeleriacWorker } from './celeriac-task-adapter.js';
 
@@ -29,4 +32,7 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     worker.close().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
   });
 }
+process.on('message', (m) => {
+  if (m === 'runs') process.send?.({ runs: worker.runs() });
+});
 console.log('ready');

@@ -1,146 +1,116 @@
-// The task layer end to end: N `add(a, b)` tasks sent, run by a worker and their results
-// stored and back at the producer (tasks/s), and one task's round trip (send → result) p50/p99.
+// The task layer end to end, in the shapes applications use it (issue 13), on every side:
+// celeriac on broker-server (durability full; again with process, not a target), the same app on
+// RabbitMQ + Redis, and BullMQ on redis without persistence and with AOF everysec.
 //
-// Three processes a side: this one (the producer), the server (celeriac's broker-server with
-// durability full; again with process, not a target) and the worker (bench/tasks-worker.js). BullMQ runs only
-// when redis-server is installed, on redis without persistence and again with AOF everysec. The same
-// celeriac app also runs on RabbitMQ + Redis (amqp:// broker, redis:// result backend: the move
-// README.md describes) when both are installed: one RabbitMQ node and a redis-server without persistence.
-// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--only celeriac|bullmq|rabbitmq] [--events] [--json]
-// (--only celeriac: the broker-server rows; rabbitmq: the RabbitMQ + Redis row and BullMQ's)
-// --events: the celeriac worker sends task events (received, started, succeeded), which the broker stores.
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Shapes (bench/README.md, the tasks.js row): `window` (100 lanes, each `await (await
+// add.delay(i, 1)).get()` one task after another; BullMQ: 100 lanes of `await queue.add()`,
+// completions read by QueueEvents), `round-trip` (one task at a time), `fire-and-forget` (100 lanes
+// of `await addQuiet.delay(i, 1)`, a task declared `ignoreResult: true`, results never read,
+// completions counted by the server), `batch` (1,000 sends awaited together; addBulk) and `load`
+// (tasks-load.js: latency while a background producer keeps the side at half its rate).
+//
+// Three processes a side: this one (the producer), the server and the worker (bench/tasks-worker.js).
+// Run alone: node bench/tasks.js [--quick] [--count N] [--repeat N] [--shape NAME[,NAME...]]
+//   [--only celeriac|rabbitmq|bullmq[,...]] [--events] [--json] [--markdown]
+// (--only celeriac: the broker-server rows; a lone rabbitmq: the RabbitMQ + Redis row and BullMQ's)
 import { bullmqInstalled, openBullmqProducer } from './bullmq-adapter.js';
 import { celeriacTasksBuilt, openCeleriacProducer } from './celeriac-task-adapter.js';
 import {
-  RABBIT_SKIPPED, ROOT, deferred, fmt, isMain, mb, now, parseArgs, peakRss, percentile, rabbitInstalled, ratio,
-  settle, startBrokerProcess, startRabbit, stopperFor, table, uniqueName, withBroker, withTimeout,
+  RABBIT_SKIPPED, isMain, now, parseArgs, peakRss, rabbitInstalled, startBrokerProcess, startRabbit, table, uniqueName, wants, withBroker,
+  withTimeout,
 } from './harness.js';
-import { REDIS_PERSISTENCE, REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
+import { machineInfo, machineLine } from './machine.js';
+import { REDIS_SKIPPED, redisInstalled, startRedis } from './redis-server.js';
+import { measureLoad } from './tasks-load.js';
+import { cpuMs, measureRoundTrips, measureThroughput, startWorkerProcess, waitForCount } from './tasks-measure.js';
+import { formatMarkdown, formatResults, formatTargetsMarkdown, logShape, targetRows } from './tasks-report.js';
+import { TASK_SHAPES, TASK_SIDES } from './tasks-sides.js';
+
+export { formatMarkdown, formatResults, formatTargetsMarkdown, targetRows };
+export { TASK_SHAPES, TASK_SIDES, TASK_TARGETS, THROUGHPUT_SHAPES } from './tasks-sides.js';
 
 /** Counts used by default and by --quick. */
 export const TASKS_DEFAULTS = {
   count: 20_000, quickCount: 5_000,      // tasks per throughput run
-  calls: 2_000, quickCalls: 500,         // sequential round trips measured
+  calls: 2_000, quickCalls: 500,         // sequential round trips per run
+  loadCalls: 2_000, quickLoadCalls: 300, // foreground calls of the load shape
+  repeat: 3, quickRepeat: 1,             // runs of each shape (best and median shown)
   warmupTasks: 2_000, warmupCalls: 200,  // unreported, before the measured runs
-  chunk: 1_000,                          // tasks per addBulk / per Promise.all of delay()
+  chunk: 1_000,                          // batch: tasks per addBulk / per Promise.all of delay()
+  lanes: 100,                            // window, fire-and-forget: sends in flight, each awaited on its own
   concurrency: 50,                       // the worker's, both sides (the issue's BullMQ figure)
 };
 
-/** The targets of issue 3, item 10. */
-export const TASK_TARGETS = { vsBullmq: 2, p99Ms: 2 };
-
-/** The sides measured; `server` names what holds the tasks and results. */
-export const TASK_SIDES = [
-  { id: 'celeriac', kind: 'celeriac', durability: 'full', label: 'celeriac, broker durability full, async pool' },
-  // Not a target: shown so the fsync's share of `full` can be told apart, as latency.js does.
-  { id: 'celeriac-process', kind: 'celeriac', durability: 'process', label: 'celeriac, broker durability process' },
-  // The same app with two other URLs: a durable RabbitMQ queue (confirms once on disk), results in redis.
-  { id: 'celeriac-rabbitmq', kind: 'celeriac', home: 'rabbitmq', label: 'celeriac on RabbitMQ + Redis, redis no persistence' },
-  { id: 'bullmq', kind: 'bullmq', persistence: 'none', label: `bullmq, redis ${REDIS_PERSISTENCE.none.label}` },
-  { id: 'bullmq-aof', kind: 'bullmq', persistence: 'aof', label: `bullmq, redis ${REDIS_PERSISTENCE.aof.label}` },
-];
-
-const WORKER_SCRIPT = join(ROOT, 'bench/tasks-worker.js');
-
-let clockTicks;
-/**
- * CPU time (user + system, all threads) process `pid` has used, in ms, from /proc/<pid>/stat;
- * undefined when unreadable. Per-task CPU tells where the time goes even on a busy machine,
- * where wall-clock figures move with the other load.
- */
-export function cpuMs(pid) {
-  try {
-    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, inside parentheses).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks; // utime, stime
-  } catch {
-    return undefined;
-  }
+/** broker-server's acked deliveries, read from its /metrics (started with --metrics-open). */
+function brokerAcked(wsUrl) {
+  const metrics = `http://${new URL(wsUrl).host}/metrics`;
+  return async () => {
+    const text = await (await fetch(metrics)).text();
+    const m = /^celeriac_messages_acked_total (\d+)/m.exec(text);
+    if (!m) throw new Error(`no celeriac_messages_acked_total in ${metrics}`);
+    return Number(m[1]);
+  };
 }
 
 /**
- * Spawns bench/tasks-worker.js for `kind` and waits for its "ready" line. Returns { pid, stop() };
- * stop() sends SIGTERM (a warm shutdown), then SIGKILL after 15 s, to this child only.
+ * Measures the `shapes` of one side against a running server (`serverPid` for its CPU and RSS; an
+ * array of pids for a pair such as RabbitMQ + redis, summed) after a warm-up. `settings` go to
+ * both celeriac apps (a resultBackend). Returns { shapes: { name → figures }, serverRss, workerRss }.
  */
-export async function startWorkerProcess(kind, url, queue, concurrency, events = false, settings = undefined) {
-  const args = [WORKER_SCRIPT, kind, url, queue, String(concurrency), ...(events ? ['events'] : []), ...(settings ? [`settings=${JSON.stringify(settings)}`] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const exited = deferred();
-  child.once('exit', (code, signal) => exited.resolve({ code, signal }));
-  const stop = stopperFor(child, exited.promise, 15_000);
-  const ready = deferred();
-  child.stdout.setEncoding('utf8').on('data', (c) => {
-    output = (output + c).slice(-16_384);
-    if (/^ready$/m.test(output)) ready.resolve();
-  });
-  // Worker logs go to the bench's stderr only when something is wrong; keep the tail for errors.
-  child.stderr.setEncoding('utf8').on('data', (c) => { output = (output + c).slice(-16_384); });
-  exited.promise.then(({ code, signal }) => ready.reject(new Error(`${kind} worker exited (${code ?? signal}) before ready:\n${output}`)));
-  try {
-    await withTimeout(ready.promise, 30_000, `${kind} worker start`);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { pid: child.pid, stop, output: () => output };
-}
-
-/**
- * Measures one side against a running server (`serverPid` for its CPU and RSS; an array of pids
- * for a pair such as RabbitMQ + redis, summed): a warm-up, the round trips, then `repeat` batches
- * of `count` (the best kept). `settings` go to both celeriac apps (a resultBackend). Returns
- * { count, seconds, rate, roundTrip: { p50, p99, max }, serverRss, workerRss }.
- */
-export async function measureSide(side, url, serverPid, { count, calls, repeat, chunk, concurrency, events = false, settings, log }) {
+export async function measureSide(side, url, serverPid, o) {
+  const { shapes, count, calls, loadCalls, repeat, chunk, lanes, concurrency, events = false, settings, log } = o;
   const queue = uniqueName('bench-tasks');
   const producer = side.kind === 'bullmq' ? await openBullmqProducer(url, queue) : await openCeleriacProducer(url, settings);
   const serverPids = [serverPid].flat();
-  const serverCpuMs = () => serverPids.reduce((sum, pid) => sum + (cpuMs(pid) ?? NaN), 0);
+  const procs = { server: () => serverPids.reduce((sum, pid) => sum + (cpuMs(pid) ?? NaN), 0), worker: () => cpuMs(worker.pid) };
+  const timeout = Math.max(120_000, count * 10);
   let worker;
   try {
     worker = await startWorkerProcess(side.kind, url, queue, concurrency, events && side.kind === 'celeriac', settings);
-    await withTimeout(producer.runBatch(TASKS_DEFAULTS.warmupTasks, { chunk }), 120_000, `${side.id} warm-up batch`);
-    for (let i = 0; i < TASKS_DEFAULTS.warmupCalls; i++) await withTimeout(producer.call(i, 1), 10_000, `${side.id} warm-up call`);
+    const completed = side.counter === 'metrics' ? brokerAcked(url) : side.counter === 'bullmq' ? producer.completedOnServer : worker.runs;
+    /** One fire-and-forget run: the sends (latency = send → confirm), then the server's count. */
+    const fireAndForget = async (n, t0) => {
+      const base = await completed();
+      const latencies = await producer.fireAndForget(n, { lanes });
+      await waitForCount(completed, base, n, t0, timeout);
+      return latencies;
+    };
+    const warm = TASKS_DEFAULTS.warmupTasks;
+    await withTimeout(producer.window(warm, { lanes }), timeout, `${side.id} warm-up window`);
+    await withTimeout(fireAndForget(warm, now()), timeout, `${side.id} warm-up fire-and-forget`);
+    await withTimeout(producer.roundTrips(TASKS_DEFAULTS.warmupCalls), timeout, `${side.id} warm-up calls`);
 
-    // Round trips first: an idle system, before the batches' disk writes.
-    await settle();
-    const trips = new Array(calls);
-    for (let i = 0; i < calls; i++) {
-      const t = now();
-      const v = await withTimeout(producer.call(i, 1), 10_000, `${side.id} call ${i}`);
-      trips[i] = now() - t;
-      if (v !== i + 1) throw new Error(`${side.id}: add(${i}, 1) returned ${v}`);
+    const out = {};
+    const errors = {};
+    for (const shape of TASK_SHAPES.filter((s) => shapes.includes(s))) {
+      const label = `${side.id} ${shape}`;
+      // A shape that fails (a timeout on a machine too busy) is reported, and the others still run.
+      try {
+        if (shape === 'round-trip') {
+          out[shape] = await withTimeout(measureRoundTrips(producer.roundTrips, calls, repeat), timeout * repeat, label);
+        } else if (shape === 'load') {
+          // The median run's rate: on a shared machine the best run's can be more than the side sustains later.
+          let maxRate = out['fire-and-forget']?.median.rate;
+          if (maxRate === undefined) {
+            maxRate = (await measureThroughput((t0) => fireAndForget(count, t0), count, 1, procs)).best.rate;
+            log(`${side.id.padEnd(18)} fire-and-forget rate for the load shape: ${Math.round(maxRate)} tasks/s`);
+          }
+          out[shape] = await measureLoad(producer, maxRate, loadCalls, side.id, log);
+          continue;
+        } else {
+          const once = shape === 'window' ? () => producer.window(count, { lanes })
+            : shape === 'batch' ? () => producer.batch(count, { chunk })
+              : (t0) => fireAndForget(count, t0);
+          out[shape] = await withTimeout(measureThroughput(once, count, repeat, procs), timeout * repeat, label);
+        }
+        logShape(log, side.id, shape, out[shape]);
+      } catch (err) {
+        errors[shape] = String(err?.message ?? err);
+        log(`${side.id.padEnd(18)} ${shape}: FAILED — ${errors[shape]}`);
+      }
     }
-    const roundTrip = { p50: percentile(trips, 50), p99: percentile(trips, 99), max: Math.max(...trips) };
-    log(`${side.id.padEnd(10)} round trip p50 ${fmt(roundTrip.p50, 3)} ms, p99 ${fmt(roundTrip.p99, 3)} ms`);
-
-    let best;
-    for (let r = 0; r < repeat; r++) {
-      await settle();
-      const cpu0 = { server: serverCpuMs(), worker: cpuMs(worker.pid), producer: process.cpuUsage() };
-      const t0 = now();
-      await withTimeout(producer.runBatch(count, { chunk }), Math.max(120_000, count * 10), `${side.id} batch of ${count}`);
-      const seconds = (now() - t0) / 1000;
-      const used = process.cpuUsage(cpu0.producer);
-      // CPU µs per task in each process over the batch (the producer's is this process's).
-      const cpuUs = {
-        server: ((serverCpuMs() - cpu0.server) * 1000) / count,
-        worker: ((cpuMs(worker.pid) - cpu0.worker) * 1000) / count,
-        producer: (used.user + used.system) / count,
-      };
-      if (!best || seconds < best.seconds) best = { seconds, rate: count / seconds, cpuUs };
-    }
-    const c = best.cpuUs;
-    log(`${side.id.padEnd(10)} ${fmt(best.rate).padStart(8)} tasks/s end-to-end (${fmt(count)} tasks, ${fmt(best.seconds, 2)} s; ` +
-      `CPU µs/task: server ${fmt(c.server)}, worker ${fmt(c.worker)}, producer ${fmt(c.producer)})`);
     const serverRss = serverPids.reduce((sum, pid) => sum + (peakRss(pid).peak ?? NaN), 0);
-    return { count, ...best, roundTrip, serverRss, workerRss: peakRss(worker.pid).peak };
+    return { shapes: out, errors, serverRss, workerRss: peakRss(worker.pid).peak };
   } finally {
     await worker?.stop();
     await producer.close();
@@ -148,25 +118,30 @@ export async function measureSide(side, url, serverPid, { count, calls, repeat, 
 }
 
 /**
- * Runs every side: celeriac on broker-server (unless only is 'bullmq' or 'rabbitmq'), celeriac on
- * RabbitMQ + Redis (unless only is 'celeriac' or 'bullmq'; skipped with a line when rabbitmq-server
- * or redis-server is not installed) and BullMQ on both redis modes (unless only is 'celeriac';
- * skipped with a line when redis-server is not installed).
- * Returns { count, calls, repeat, chunk, concurrency, sides: { id → result } }.
+ * Runs every side `only` asks for (all when undefined): celeriac on broker-server ('celeriac'),
+ * celeriac on RabbitMQ + Redis ('rabbitmq'; skipped with a line when rabbitmq-server or
+ * redis-server is not installed) and BullMQ on both redis modes ('bullmq', or a lone 'rabbitmq';
+ * skipped with a line when redis-server is not installed). Returns { ...counts, machine, sides: { id → result } }.
  */
-export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chunk, concurrency = TASKS_DEFAULTS.concurrency, only, events = false, log = console.log } = {}) {
-  const results = { count, calls, repeat, chunk, concurrency, events, sides: {} };
-  const opts = { count, calls, repeat, chunk, concurrency, events, log };
-  if (only !== 'bullmq' && only !== 'rabbitmq') {
+export async function run({
+  count, calls, loadCalls = calls, repeat = 1, shapes = TASK_SHAPES, chunk = TASKS_DEFAULTS.chunk, lanes = TASKS_DEFAULTS.lanes,
+  concurrency = TASKS_DEFAULTS.concurrency, only, events = false, log = console.log,
+} = {}) {
+  const results = { count, calls, loadCalls, repeat, chunk, lanes, concurrency, events, shapes, machine: machineInfo(), sides: {} };
+  const opts = { shapes, count, calls, loadCalls, repeat, chunk, lanes, concurrency, events, log };
+  const want = { broker: wants(only, 'celeriac'), rabbit: wants(only, 'rabbitmq'), bullmq: only === 'rabbitmq' || wants(only, 'bullmq') };
+  log(`machine: ${machineLine(results.machine)}`);
+  if (want.broker) {
     if (!(await celeriacTasksBuilt())) log('celeriac: task layer not built (npm run build; needs Celeriac in dist/client), skipped');
     else {
       for (const side of TASK_SIDES.filter((s) => s.kind === 'celeriac' && s.home === undefined)) {
-        results.sides[side.id] = await withBroker(() => startBrokerProcess({ durability: side.durability }),
+        // --metrics-open: the fire-and-forget shape reads the broker's acked count from /metrics.
+        results.sides[side.id] = await withBroker(() => startBrokerProcess({ durability: side.durability, extraArgs: ['--metrics-open'] }),
           (broker) => measureSide(side, broker.url, broker.pid, opts));
       }
     }
   }
-  if (only !== 'celeriac' && only !== 'bullmq') {
+  if (want.rabbit) {
     const side = TASK_SIDES.find((s) => s.home === 'rabbitmq');
     if (!rabbitInstalled()) log(`celeriac on ${RABBIT_SKIPPED}`);
     else if (!redisInstalled()) log('celeriac on RabbitMQ + Redis: redis-server not installed (apt-get install redis-server), skipped');
@@ -177,7 +152,7 @@ export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chu
         (redis) => measureSide(side, rabbit.url, [rabbit.pid, redis.pid], { ...opts, settings: { resultBackend: redis.url } })));
     }
   }
-  if (only !== 'celeriac') {
+  if (want.bullmq) {
     if (!redisInstalled()) log(REDIS_SKIPPED);
     else if (!(await bullmqInstalled())) log('bullmq: package not installed (npm install, dev dependencies), skipped');
     else {
@@ -191,52 +166,27 @@ export async function run({ count, calls, repeat = 1, chunk = TASKS_DEFAULTS.chu
   return results;
 }
 
-/** The figures as one table (a row per side, ratio against BullMQ without persistence). */
-export function formatResults(results) {
-  const peer = results.sides.bullmq;
-  const rows = TASK_SIDES.map((side) => {
-    const r = results.sides[side.id];
-    const c = r?.cpuUs;
-    const cpu = c ? `${fmt(c.server)} / ${fmt(c.worker)} / ${fmt(c.producer)}` : '-';
-    return [side.label, fmt(r?.rate), fmt(r?.roundTrip.p50, 3), fmt(r?.roundTrip.p99, 3), fmt(r?.roundTrip.max, 3), cpu,
-      mb(r?.serverRss), mb(r?.workerRss), side.id === 'bullmq' ? '' : ratio(r?.rate, peer?.rate)];
-  });
-  return `Tasks: ${fmt(results.count)} add(a, b) sent, run and their results back at the producer ` +
-    `(chunks of ${fmt(results.chunk)}, worker concurrency ${results.concurrency}, best of ${results.repeat}` +
-    `${results.events ? '; celeriac worker sends task events, stored by the broker' : ''}); ` +
-    `round trip = one send → result, ${fmt(results.calls)} sequential calls\n` +
-    `CPU µs/task = CPU time (user + system) of the server / worker / producer process over the best batch, per task` +
-    `${results.sides['celeriac-rabbitmq'] ? ' (server = RabbitMQ + redis for the RabbitMQ row, their RSS summed too)' : ''}\n` +
-    table(['workload', 'tasks/s', 'rt p50 ms', 'rt p99 ms', 'rt max ms', 'CPU µs/task srv/wrk/prod', 'server peak RSS', 'worker peak RSS', 'vs bullmq'], rows);
-}
-
-/** The issue's two targets as [target, this run, verdict] rows. */
-export function targetRows(results) {
-  const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT MET');
-  const c = results?.sides.celeriac;
-  const b = results?.sides.bullmq;
-  return [
-    ['tasks/s ≥ 2× BullMQ (redis, no persistence)', `${c && b ? fmt(c.rate / b.rate, 2) : '-'}x (${fmt(c?.rate)} vs ${fmt(b?.rate)})`,
-      verdict(c && b ? c.rate >= TASK_TARGETS.vsBullmq * b.rate : undefined)],
-    ['task round trip p99 ≤ 2 ms', `${fmt(c?.roundTrip.p99, 3)} ms`, verdict(c ? c.roundTrip.p99 <= TASK_TARGETS.p99Ms : undefined)],
-  ];
-}
-
 if (isMain(import.meta.url)) {
   const opts = parseArgs();
+  const shapes = opts.shape?.split(',') ?? TASK_SHAPES;
+  const unknown = shapes.filter((s) => !TASK_SHAPES.includes(s));
+  if (unknown.length > 0) throw new Error(`--shape: unknown ${unknown.join(', ')} (shapes: ${TASK_SHAPES.join(', ')})`);
   const results = await run({
     count: opts.count ?? (opts.quick ? TASKS_DEFAULTS.quickCount : TASKS_DEFAULTS.count),
     calls: opts.quick ? TASKS_DEFAULTS.quickCalls : TASKS_DEFAULTS.calls,
-    repeat: opts.repeat ?? (opts.quick ? 1 : 2),
+    loadCalls: opts.quick ? TASKS_DEFAULTS.quickLoadCalls : TASKS_DEFAULTS.loadCalls,
+    repeat: opts.repeat ?? (opts.quick ? TASKS_DEFAULTS.quickRepeat : TASKS_DEFAULTS.repeat),
+    shapes,
     only: opts.only,
     events: opts.events,
   });
+  results.machine.loadAtEnd = machineInfo().load;
   console.log();
   if (opts.json) console.log(JSON.stringify(results, null, 2));
   else {
-    console.log(formatResults(results));
+    console.log(opts.markdown ? formatMarkdown(results) : formatResults(results));
     console.log();
-    console.log('Targets (issue 3)');
-    console.log(table(['target', 'this run', 'verdict'], targetRows(results)));
+    console.log('Targets (issue 13)');
+    console.log(opts.markdown ? formatTargetsMarkdown(results) : table(['target', 'this run', 'verdict'], targetRows(results)));
   }
 }
