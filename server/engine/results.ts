@@ -156,10 +156,8 @@ export class ResultBackend {
   read(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);
     const key = keyOf(vhost, taskId);
-    if (!this.finalInFlight(key)) return this.get(vhost, taskId);
-    const rec = this.store.loadResult(vhost, taskId) ?? this.tracking.get(key) ?? null;
-    if (rec === null || (rec.expiresAt !== 0 && rec.expiresAt <= this.now())) return null;
-    return toRecord(rec);
+    const pending = this.uncommitted.get(key);
+    return this.visible(pending !== undefined && !READY_STATES.has(pending.state as TaskState) ? pending : this.stored(key, vhost, taskId));
   }
 
   /** Whether a final result of the task is stored but not yet durable (its callback has not run). */
@@ -172,9 +170,17 @@ export class ResultBackend {
   get(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);
     const key = keyOf(vhost, taskId);
-    const rec = this.uncommitted.get(key) ?? this.store.loadResult(vhost, taskId) ?? this.tracking.get(key) ?? null;
-    if (rec === null) return null;
-    if (rec.expiresAt !== 0 && rec.expiresAt <= this.now()) return null;
+    return this.visible(this.uncommitted.get(key) ?? this.stored(key, vhost, taskId));
+  }
+
+  /** The committed row, or the tracked PENDING whose commit is still to come. */
+  private stored(key: string, vhost: string, taskId: string): StoredResult | null {
+    return this.store.loadResult(vhost, taskId) ?? this.tracking.get(key) ?? null;
+  }
+
+  /** `rec` as a client sees it: null when absent or expired. */
+  private visible(rec: StoredResult | null): ResultRecord | null {
+    if (rec === null || (rec.expiresAt !== 0 && rec.expiresAt <= this.now())) return null;
     return toRecord(rec);
   }
 
