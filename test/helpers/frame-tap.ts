@@ -1,10 +1,10 @@
-// A TCP forwarder that reads what clients send to the broker: after each connection's HTTP upgrade
-// it parses the WebSocket frames (client frames are masked, never compressed here) and decodes
+// A TCP forwarder (tcp-gate.ts) that reads what clients send to the broker: after each
+// connection's HTTP upgrade it parses the WebSocket frames (client frames are masked, never compressed here) and decodes
 // every message into its protocol frames, so a test can count the frames a client really sent.
 // It can also cut every forwarded connection (a dropped link for each client).
-import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import { decode } from '@msgpack/msgpack';
 import type { Test } from 'tap';
+import { startTcpGate } from './tcp-gate.js';
 
 export interface FrameTap {
   /** The port clients connect to (on 127.0.0.1). */
@@ -66,10 +66,8 @@ class ClientStream {
   }
 }
 
-/** Forwards 127.0.0.1:<tap port> to 127.0.0.1:`targetPort`, reading client frames; stopped at teardown. */
+/** Forwards 127.0.0.1:<tap port> to 127.0.0.1:`targetPort` (a TcpGate), reading client frames; stopped at teardown. */
 export async function startFrameTap(t: Test, targetPort: number): Promise<FrameTap> {
-  const sockets = new Set<Socket>();
-  const clients = new Set<Socket>();
   const opcodes: number[] = [];
   const onMessage = (payload: Buffer): void => {
     const value = decode(payload) as unknown[];
@@ -77,32 +75,9 @@ export async function startFrameTap(t: Test, targetPort: number): Promise<FrameT
     const frames = Array.isArray(value[0]) ? (value as unknown[][]) : [value];
     for (const f of frames) opcodes.push(f[0] as number);
   };
-  const server = createServer((client) => {
-    const upstream = tcpConnect({ host: '127.0.0.1', port: targetPort });
-    for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); }
-    clients.add(client);
-    client.on('close', () => clients.delete(client));
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+  const gate = await startTcpGate(t, targetPort, () => {
     const stream = new ClientStream(onMessage);
-    client.on('data', (chunk: Buffer) => {
-      stream.push(chunk);
-      upstream.write(chunk);
-    });
-    upstream.pipe(client);
+    return (chunk) => stream.push(chunk);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('frame tap: no port');
-  return {
-    port: address.port,
-    opcodes,
-    cut() { for (const c of [...clients]) c.destroy(); },
-  };
+  return { port: gate.port, opcodes, cut: () => gate.cut() };
 }

@@ -21,8 +21,11 @@ export interface TcpGate {
   forwarded(): number;
 }
 
-/** Forwards 127.0.0.1:<gate port> to 127.0.0.1:`targetPort`; stopped at teardown. */
-export async function startTcpGate(t: Test, targetPort: number): Promise<TcpGate> {
+/**
+ * Forwards 127.0.0.1:<gate port> to 127.0.0.1:`targetPort`; stopped at teardown. `observe` is
+ * called once per forwarded connection; the function it returns sees every chunk that client sends.
+ */
+export async function startTcpGate(t: Test, targetPort: number, observe?: () => (chunk: Buffer) => void): Promise<TcpGate> {
   let state: 'open' | 'shut' | 'hold' = 'open';
   const sockets = new Set<Socket>();
   const waiting = new Set<Socket>();
@@ -38,6 +41,7 @@ export async function startTcpGate(t: Test, targetPort: number): Promise<TcpGate
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
+    if (observe !== undefined) client.on('data', observe());
     client.pipe(upstream);
     upstream.pipe(client);
   };
