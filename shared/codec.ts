@@ -231,7 +231,7 @@ export interface CodecOptions {
 /** A codec bound to a set of decoder limits; one per connection side is plenty. */
 export class FrameCodec {
   private readonly encoder = new Encoder({ ignoreUndefined: true });
-  private readonly writer = new MsgpackWriter();
+  private readonly writer = new MsgpackWriter((v) => this.encoder.encodeSharedRef(v));
   private readonly decoder: Decoder;
   private readonly maxDepth: number;
   private readonly scan: ScanLimits;
@@ -289,7 +289,7 @@ export class FrameCodec {
 
   private write(frame: Frame): void {
     if (frame.op === OP.deliver && isUint(frame.deliveryTag) && isUint(frame.deliveryCount)) this.writeDeliver(frame);
-    else this.writer.raw(this.encoder.encodeSharedRef(frameToArray(frame)));
+    else this.writer.value(frameToArray(frame));
   }
 
   /** A deliver frame as frameToArray + the encoder would write it (its layout has no trailing optional field). */

@@ -2,7 +2,16 @@
 // from parts it already holds as bytes (a message's properties as their publisher encoded them)
 // instead of building an array and encoding every value of it again.
 
-const textEncoder = new TextEncoder();
+/** @msgpack/msgpack's Encoder default: deeper values are refused, as the Encoder refuses them. */
+const MAX_DEPTH = 100;
+
+/** Encodes one value as @msgpack/msgpack's Encoder({ ignoreUndefined: true }) does (bytes may be a shared view). */
+export type FallbackEncode = (value: unknown) => Uint8Array;
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
 
 /**
  * A reusable msgpack byte writer. Every write picks the smallest form, as @msgpack/msgpack's
@@ -12,7 +21,12 @@ export class MsgpackWriter {
   private buf: Uint8Array;
   private pos = 0;
 
-  constructor(initialSize = 4096) {
+  /**
+   * `fallback` encodes what value() leaves to the Encoder: non-ASCII strings (the Encoder's own
+   * UTF-8 rules, lone surrogates included), dates (its timestamp extension), typed arrays other
+   * than Uint8Array, class instances, and whatever it refuses.
+   */
+  constructor(private readonly fallback: FallbackEncode, initialSize = 4096) {
     this.buf = new Uint8Array(initialSize);
   }
 
@@ -86,8 +100,8 @@ export class MsgpackWriter {
   }
 
   /**
-   * A string. Names on the hot path (consumer tags, exchanges, routing keys) are ASCII: written a
-   * char a byte with no encoder call; the first other char starts the string over through UTF-8.
+   * A string. What the protocol carries (names, task ids, header keys) is ASCII: written a char a
+   * byte in one pass; the first other char starts the string over through the Encoder's UTF-8.
    */
   str(s: string): void {
     const n = s.length;
@@ -100,20 +114,12 @@ export class MsgpackWriter {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
         this.pos = start;
-        this.utf8(s);
+        this.raw(this.fallback(s));
         return;
       }
       buf[p++] = c;
     }
     this.pos = p;
-  }
-
-  private utf8(s: string): void {
-    const bytes = textEncoder.encode(s);
-    this.room(5 + bytes.length);
-    this.strHeader(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
   }
 
   /** A binary value (bin 8, 16 or 32). */
@@ -125,6 +131,85 @@ export class MsgpackWriter {
     else { this.buf[this.pos++] = 0xc6; this.u32(n); }
     this.buf.set(b, this.pos);
     this.pos += n;
+  }
+
+  /** A signed or fractional number, in the Encoder's smallest form. */
+  number(v: number): void {
+    if (Number.isSafeInteger(v) && v >= 0) return this.uint(v);
+    this.room(9);
+    const buf = this.buf;
+    if (!Number.isSafeInteger(v)) {
+      buf[this.pos++] = 0xcb;
+      this.view(8).setFloat64(0, v);
+      this.pos += 8;
+    } else if (v >= -0x20) {
+      buf[this.pos++] = 0xe0 | (v + 0x20);
+    } else if (v >= -0x80) {
+      buf[this.pos++] = 0xd0;
+      buf[this.pos++] = v & 0xff;
+    } else if (v >= -0x8000) {
+      buf[this.pos++] = 0xd1;
+      this.u16(v & 0xffff);
+    } else if (v >= -0x80000000) {
+      buf[this.pos++] = 0xd2;
+      this.u32(v >>> 0);
+    } else {
+      buf[this.pos++] = 0xd3;
+      this.view(8).setBigInt64(0, BigInt(v));
+      this.pos += 8;
+    }
+  }
+
+  private view(n: number): DataView {
+    return new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, n);
+  }
+
+  /** The header of a map of `n` entries; the keys and values follow. */
+  mapHeader(n: number): void {
+    this.room(5);
+    if (n < 16) this.buf[this.pos++] = 0x80 | n;
+    else if (n < 0x10000) { this.buf[this.pos++] = 0xde; this.u16(n); }
+    else { this.buf[this.pos++] = 0xdf; this.u32(n); }
+  }
+
+  /**
+   * Any value, byte for byte as @msgpack/msgpack's Encoder({ ignoreUndefined: true }) writes it:
+   * plain maps (entries whose value is undefined left out), arrays, Uint8Arrays, numbers, booleans,
+   * nil and ASCII strings here in one pass; the rest through the fallback. The frames of the
+   * protocol are these, so a frame costs no intermediate buffer and no second pass per string.
+   */
+  value(v: unknown, depth = 0): void {
+    if (depth > MAX_DEPTH) throw new Error(`Too deep objects in depth ${depth}`);
+    if (v === null || v === undefined) return this.nil();
+    switch (typeof v) {
+      case 'boolean': return this.bool(v);
+      case 'number': return this.number(v);
+      case 'string': return this.str(v);
+      case 'object': break;
+      default: return this.raw(this.fallback(v));
+    }
+    if (Array.isArray(v)) {
+      const n = v.length;
+      this.arrayHeader(n);
+      for (let i = 0; i < n; i++) this.value(v[i], depth + 1);
+    } else if (v instanceof Uint8Array) {
+      this.bin(v);
+    } else if (isPlainObject(v)) {
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o);
+      let n = 0;
+      for (let i = 0; i < keys.length; i++) if (o[keys[i]!] !== undefined) n++;
+      this.mapHeader(n);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const item = o[k];
+        if (item === undefined) continue;
+        this.str(k);
+        this.value(item, depth + 1);
+      }
+    } else {
+      this.raw(this.fallback(v));
+    }
   }
 
   /** Bytes that already are one or more whole msgpack values, copied as they are. */

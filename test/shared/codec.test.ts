@@ -177,6 +177,43 @@ t.test('deliver frames written field by field are the encoder\'s bytes', async (
   t.equal(mismatches, 0, 'every deliver frame and batch has the encoder\'s bytes');
 });
 
+// Every other frame goes through MsgpackWriter.value: the same bytes as the encoder for every
+// opcode and for the values an application may put in props and headers, the odd ones included.
+t.test('every frame and value written by MsgpackWriter.value is the encoder\'s bytes', async (t) => {
+  const seed = Number(process.env.CODEC_SEED ?? Date.now() % 1_000_000);
+  t.comment(`seed ${seed} (replay with CODEC_SEED=${seed})`);
+  const r = rng(seed);
+  const encoder = new Encoder({ ignoreUndefined: true });
+  const bytesOf = (v: unknown): string => hex(encoder.encode(v));
+  let mismatches = 0;
+  for (const op of Object.values(OP)) {
+    for (let i = 0; i < 100; i++) {
+      const frame = randomFrame(op, r);
+      if (hex(codec.encode(frame)) !== bytesOf(frameToArray(frame))) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, 'every opcode\'s frames have the encoder\'s bytes');
+  const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: undefined, c: 'x' });
+  class Point { x = 1; y = -2; }
+  const odd: unknown[] = [
+    0, -0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2,
+    -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, Number.MIN_SAFE_INTEGER,
+    0.5, -1.25, 1e300, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
+    '', 'a'.repeat(31), 'a'.repeat(32), 'a'.repeat(255), 'a'.repeat(256), 'a'.repeat(65_536), 'é', '日本', 'x\ud800y', '\udfff', '😀'.repeat(40),
+    new Date(1_700_000_000_123), Buffer.from('buf'), new Uint8Array(300), new Int16Array([1, -1]),
+    [undefined, null, [1, [2, [3]]]], { a: undefined, b: null, 'ключ': 1, [String.fromCharCode(0x7f)]: 2 }, nullProto, new Point(),
+    Array.from({ length: 16 }, (_, i) => i), Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])),
+  ];
+  for (const [i, v] of odd.entries()) {
+    const frame = { op: OP.publish, id: 1, exchange: '', routingKey: 'q', body: Uint8Array.of(1), props: { headers: { v } } } as Frame;
+    t.equal(hex(codec.encode(frame)), bytesOf(frameToArray(frame)), `odd value ${i} (${typeof v})`);
+  }
+  let deep: unknown = 1;
+  for (let i = 0; i < 120; i++) deep = [deep];
+  t.throws(() => codec.encode({ op: OP.publish, id: 1, exchange: '', routingKey: 'q', body: Uint8Array.of(1), props: { headers: { deep } } } as Frame), /Too deep/, 'too deep is refused as the encoder refuses it');
+  t.throws(() => codec.encode({ op: OP.publish, id: 1, exchange: '', routingKey: 'q', body: Uint8Array.of(1), props: { headers: { f: () => 1 } } } as unknown as Frame), /Unrecognized object/, 'a function is refused as the encoder refuses it');
+});
+
 t.test('a codec keeping props bytes delivers a publish\'s props as they came', async (t) => {
   const broker = new FrameCodec({}, { keepPropsBytes: true });
   // priority 3 as a uint16 and persistent before it: an encoder would write 03, and no other order.
