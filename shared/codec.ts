@@ -305,7 +305,11 @@ export class FrameCodec {
     w.str(f.routingKey);
     const props = f.props;
     if (props === undefined || props === null) w.nil();
-    else w.raw(propsBytes(props) ?? this.encoder.encodeSharedRef(props));
+    else {
+      const bytes = propsBytes(props);
+      if (bytes !== undefined) w.raw(bytes);
+      else w.value(props);
+    }
     w.bin(f.body);
   }
 

@@ -19,6 +19,8 @@ function isPlainObject(v: object): boolean {
  */
 export class MsgpackWriter {
   private buf: Uint8Array;
+  /** Over `buf`, for the 8-byte numbers; replaced with it. */
+  private dv: DataView;
   private pos = 0;
 
   /**
@@ -28,6 +30,7 @@ export class MsgpackWriter {
    */
   constructor(private readonly fallback: FallbackEncode, initialSize = 4096) {
     this.buf = new Uint8Array(initialSize);
+    this.dv = new DataView(this.buf.buffer);
   }
 
   /** Starts over (the bytes taken before stay valid: `take` copies). */
@@ -46,6 +49,7 @@ export class MsgpackWriter {
     const next = new Uint8Array(Math.max(need, this.buf.length * 2));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
+    this.dv = new DataView(next.buffer);
   }
 
   private u16(v: number): void {
@@ -140,7 +144,7 @@ export class MsgpackWriter {
     const buf = this.buf;
     if (!Number.isSafeInteger(v)) {
       buf[this.pos++] = 0xcb;
-      this.view(8).setFloat64(0, v);
+      this.dv.setFloat64(this.pos, v);
       this.pos += 8;
     } else if (v >= -0x20) {
       buf[this.pos++] = 0xe0 | (v + 0x20);
@@ -155,13 +159,9 @@ export class MsgpackWriter {
       this.u32(v >>> 0);
     } else {
       buf[this.pos++] = 0xd3;
-      this.view(8).setBigInt64(0, BigInt(v));
+      this.dv.setBigInt64(this.pos, BigInt(v));
       this.pos += 8;
     }
-  }
-
-  private view(n: number): DataView {
-    return new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, n);
   }
 
   /** The header of a map of `n` entries; the keys and values follow. */

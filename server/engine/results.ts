@@ -156,8 +156,8 @@ export class ResultBackend {
   read(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);
     const key = keyOf(vhost, taskId);
-    const pending = this.uncommitted.get(key);
-    return this.visible(pending !== undefined && !READY_STATES.has(pending.state as TaskState) ? pending : this.stored(key, vhost, taskId));
+    const pending = this.finalInFlight(key) ? undefined : this.uncommitted.get(key);
+    return this.visible(pending ?? this.stored(key, vhost, taskId));
   }
 
   /** Whether a final result of the task is stored but not yet durable (its callback has not run). */

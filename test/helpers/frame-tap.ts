@@ -1,6 +1,7 @@
 // A TCP forwarder (tcp-gate.ts) that reads what clients send to the broker: after each
-// connection's HTTP upgrade it parses the WebSocket frames (client frames are masked, never compressed here) and decodes
-// every message into its protocol frames, so a test can count the frames a client really sent.
+// connection's HTTP upgrade it parses the WebSocket frames (client frames are masked, never
+// compressed here) and decodes every message into its protocol frames, so a test can count the
+// frames a client really sent.
 // It can also cut every forwarded connection (a dropped link for each client).
 import { decode } from '@msgpack/msgpack';
 import type { Test } from 'tap';
