@@ -36,6 +36,13 @@ const WAIT_SLICE = 60_000;
 
 /** A task's result, typed by what the task returns. */
 export class AsyncResult<R = unknown> {
+  /**
+   * The final record get() returned, kept as Celery's AsyncResult keeps its cache: a final state
+   * never changes, and the broker pushes it to a waiting get() before it is durable, when a read
+   * of the broker right after could still say PENDING.
+   */
+  private final: ResultRecord | undefined;
+
   constructor(readonly id: string, protected readonly source: ResultSource) {}
 
   /**
@@ -53,7 +60,10 @@ export class AsyncResult<R = unknown> {
       const left = deadline - Date.now();
       const rec = await conn.waitResult(this.id, Math.max(0, Math.min(left, WAIT_SLICE)));
       if (rec === null) throw fail('ERR_UNKNOWN_TASK_ID', `no task with id ${this.id} is known to the broker (never sent, expired or forgotten)`, { taskId: this.id });
-      if (READY_STATES.has(rec.state as TaskState)) return this.settle(rec, propagate);
+      if (READY_STATES.has(rec.state as TaskState)) {
+        this.final = rec;
+        return this.settle(rec, propagate);
+      }
       if (Date.now() >= deadline) throw fail('ERR_RESULT_TIMEOUT', `task ${this.id} was not ready within ${timeout} ms (state ${rec.state})`, { taskId: this.id, state: rec.state });
     }
   }
@@ -97,6 +107,7 @@ export class AsyncResult<R = unknown> {
 
   /** Forgets the result in the broker; afterwards the id is unknown. */
   async forget(): Promise<void> {
+    this.final = undefined;
     await (await this.source.backend()).forgetResult(this.id);
   }
 
@@ -109,6 +120,7 @@ export class AsyncResult<R = unknown> {
   }
 
   private async record(): Promise<ResultRecord | null> {
+    if (this.final !== undefined) return this.final;
     return (await this.source.backend()).getResult(this.id);
   }
 

@@ -486,11 +486,13 @@ export class Engine implements EngineApi {
     return this.results.read(asConn(c).info.vhost, taskId);
   }
 
-  /** Answers `reply` once the result is final or after `timeout` ms; nothing for a closed connection. */
-  waitResult(c: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void {
+  /**
+   * Answers `reply` once the result is final or after `timeout` ms; nothing for a closed
+   * connection. Returns a cancel: the wait is then dropped unanswered.
+   */
+  waitResult(c: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): () => void {
     const conn = asConn(c);
-    // A publish registers its wait at its commit, which may come after the connection closed.
-    if (conn.closed) return;
+    if (conn.closed) return () => undefined;
     let cancel: (() => void) | null = null;
     let answered = false;
     cancel = this.results.wait(conn.info.vhost, taskId, timeout, (rec) => {
@@ -498,7 +500,13 @@ export class Engine implements EngineApi {
       if (cancel !== null) conn.waits.delete(cancel);
       reply(rec);
     });
-    if (!answered) conn.waits.add(cancel);
+    if (answered) return () => undefined;
+    const registered = cancel;
+    conn.waits.add(registered);
+    return () => {
+      conn.waits.delete(registered);
+      registered();
+    };
   }
 
   forgetResult(c: EngineConnection, taskId: string): void {

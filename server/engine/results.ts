@@ -1,5 +1,5 @@
 // The result store's live side: task results stored through the group commit, read through
-// the store, and pushed to waiting clients the moment a final state is committed (no polling).
+// the store, and pushed to waiting clients the moment a final state is stored (no polling).
 import { fail } from '../../shared/errors.js';
 import type { ResultRecord, ResultStoreOptions, TrackOptions } from '../../shared/frames.js';
 import { READY_STATES, isTaskState, type TaskState } from '../../shared/task-states.js';
@@ -110,7 +110,7 @@ export class ResultBackend {
     checkOptions(options);
   }
 
-  /** Stores a state and result; `done` runs after the commit; waiters hear of final states then. */
+  /** Stores a state and result; `done` runs after the commit; clients waiting hear of a final state at once. */
   put(vhost: string, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: Error | null) => void): void {
     this.check(taskId, state, options);
     const expires = options.expires;
@@ -131,6 +131,13 @@ export class ResultBackend {
     const hook = this.finalHook;
     const counted = final && hook !== null && hook.counts(vhost, taskId) && !this.isFinal(vhost, taskId);
     this.uncommitted.set(key, rec);
+    // The clients already waiting are pushed a final result now, not after its fsync, as RabbitMQ
+    // delivers a persistent message before it is on disk: a push is a delivery, not a confirm.
+    // Should the broker die before the result is durable, the worker's ack goes with it (they
+    // commit together), so the task runs again and its result comes back; with acks early the
+    // task was at-most-once already. Reads, and waits that come later, still see only durable
+    // results (read(), and notify() again below).
+    if (final) this.notify(key, toRecord(rec));
     this.writer.putResult(rec, (err) => {
       if (this.uncommitted.get(key) === rec) this.uncommitted.delete(key);
       if (err === null && final) this.notify(key, toRecord(rec));
@@ -150,8 +157,9 @@ export class ResultBackend {
    * What a client may read (resultGet, resultWait): as get(), except that a final result still in
    * the group commit is not shown — a client must never act on a result a crash could still lose —
    * so the reader sees the stored row (the state before it, or the result itself once committed:
-   * the WAL survives a crash of the broker process), or the tracked PENDING. Waits for a final
-   * result are answered by notify(), after its fsync.
+   * the WAL survives a crash of the broker process), or the tracked PENDING. A wait registered
+   * before the final result was stored is answered when it is stored (put()); one registered
+   * while it is in flight, after its fsync.
    */
   read(vhost: string, taskId: string): ResultRecord | null {
     checkTaskId(taskId);

@@ -148,8 +148,8 @@ export interface EngineApi {
   storeResult(conn: EngineConnection, taskId: string, state: string, body: Uint8Array | undefined, options: ResultStoreOptions, done: (err: CeleriacError | null) => void): void;
   /** The stored result, or null for an id the broker does not know. */
   getResult(conn: EngineConnection, taskId: string): ResultRecord | null;
-  /** Replies when the result is final, or after `timeout` ms with the record as it is then. */
-  waitResult(conn: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): void;
+  /** Replies when the result is final, or after `timeout` ms with the record as it is then; returns a cancel. */
+  waitResult(conn: EngineConnection, taskId: string, timeout: number, reply: (rec: ResultRecord | null) => void): () => void;
   forgetResult(conn: EngineConnection, taskId: string): void;
   /** Ack + result + publishes in one transaction; `done` after the commit. Checks all first. */
   finish(conn: EngineConnection, req: FinishRequest, done: (err: CeleriacError | null) => void): void;

@@ -31,8 +31,8 @@ export class PendingRequests {
   }
 
   /**
-   * Counts a wait started outside a frame's handling (at a publish's commit): null at the bound.
-   * Not one of the frame's counts, so a later frame that fails cannot release it.
+   * Counts a wait a publish registers: null at the bound. Not one of the frame's counts: the
+   * publish stands when its wait is refused, and the wait outlives the frame.
    */
   resultWaitingIfRoom<A extends unknown[]>(answer: (...args: A) => void): ((...args: A) => void) | null {
     if (this.counts.wait >= this.limits.maxResultWaits) return null;

@@ -1,5 +1,6 @@
-// Result reads of clients never show a final result before it is durable: ResultBackend over a real
-// in-memory SQLite store and the real group commit.
+// Result reads of clients never show a final result before it is durable, while the clients
+// already waiting are pushed it when it is stored: ResultBackend over a real in-memory SQLite
+// store and the real group commit.
 import t, { type Test } from 'tap';
 import { GroupCommit, openSqliteStore } from '../../server/store/index.js';
 import { ResultBackend } from '../../server/engine/results.js';
@@ -48,4 +49,22 @@ t.test('a wait with timeout 0 answers at once with what a client may see', async
   results.wait('/', taskId, 0, (rec) => answers.push(rec));
   t.same(answers.map((a) => a?.state), ['PENDING']);
   await nextTurn();
+});
+
+t.test('a wait registered before the final result is stored is pushed it at once; reads still wait for the commit', async (t) => {
+  const results = backend(t);
+  const taskId = `rrp-${Math.random().toString(36).slice(2)}`;
+  results.track('/', { taskId });
+  const answers: (ResultRecord | null)[] = [];
+  results.wait('/', taskId, 10_000, (rec) => answers.push(rec));
+  t.same(answers, [], 'PENDING: the wait goes on');
+  const stored: (Error | null)[] = [];
+  results.put('/', taskId, 'SUCCESS', Uint8Array.from([7]), {}, (err) => stored.push(err));
+  t.same(answers.map((a) => a?.state), ['SUCCESS'], 'pushed when stored, before the commit');
+  t.same(stored, [], 'not committed yet');
+  t.equal(results.read('/', taskId)?.state, 'PENDING', 'a read still sees only what is durable');
+  await nextTurn();
+  t.same(stored, [null]);
+  t.equal(answers.length, 1, 'answered once');
+  t.equal(results.read('/', taskId)?.state, 'SUCCESS');
 });

@@ -78,3 +78,31 @@ t.test('past maxResultWaits the wait id is refused and the publish stands; a bad
   const err = await c.next(okOf(bad)) as ErrorFrame;
   t.equal(err.code, 'ERR_INVALID_ARGUMENT');
 });
+
+t.test('a refused publish takes its wait with it: no answer, and the wait is not counted', async (t) => {
+  const broker = await startTestBroker(t, { limits: { maxResultWaits: 1 } });
+  const c = await RawClient.connect(broker.url);
+  const worker = await RawClient.connect(broker.url);
+  t.teardown(() => { c.close(); worker.close(); });
+  const full = unique('pw-full');
+  await c.ok({ op: OP.declareQueue, id: c.id(), name: full, options: { maxLength: 1, overflow: 'reject-publish' } });
+  c.send({ op: OP.publish, id: c.id(), exchange: '', routingKey: full, body: Buffer.from('fills it') });
+  const refusedTask = unique('refused');
+  const pub = c.id();
+  const wait = c.id();
+  c.send({ op: OP.publish, id: pub, exchange: '', routingKey: full, body: Buffer.from('x'), track: { taskId: refusedTask, wait } });
+  t.match(await c.next(okOf(pub)), { op: OP.error, code: 'ERR_QUEUE_FULL' }, 'the publish is refused');
+
+  // The only wait slot is free: the next publish's wait is registered and answered.
+  const q = unique('pw-room');
+  await c.ok({ op: OP.declareQueue, id: c.id(), name: q, options: {} });
+  const taskId = unique('task');
+  const wait2 = c.id();
+  c.send({ op: OP.publish, id: c.id(), exchange: '', routingKey: q, body: Buffer.from('y'), track: { taskId, wait: wait2 } });
+  await worker.ok({ op: OP.resultStore, id: worker.id(), taskId, state: 'SUCCESS', options: {} });
+  t.match(((await c.next(okOf(wait2))) as OkFrame).result, { taskId, state: 'SUCCESS' });
+  // A result stored for the refused publish's id answers nothing either.
+  await worker.ok({ op: OP.resultStore, id: worker.id(), taskId: refusedTask, state: 'SUCCESS', options: {} });
+  await c.ok({ op: OP.resultGet, id: c.id(), taskId: refusedTask });
+  t.equal(c.inbox.filter(okOf(wait)).length, 0, 'the refused publish\'s wait id is never answered');
+});
