@@ -36,6 +36,12 @@ const DEFAULT_RETRY_DELAY_MS = 100;
  * deletes and counts, a bad row could fail every commit, and then nothing else would be written.
  */
 const MAX_BEAT_RETRIES = 5;
+/**
+ * An fsync covering at most this many callbacks runs on the event loop (measured on the project's
+ * machine: ~0.2 ms, against ~0.45 ms handed to the fsync thread and back). One task at a time
+ * waits for it; under load commits hold more and go to the thread, so the loop keeps working.
+ */
+const INLINE_SYNC_MAX_CALLBACKS = 4;
 
 /** What the group commit needs of a store: batches, and the async sync when commits need one. */
 export type CommitTarget = Pick<BrokerStore, 'applyBatch'> & Partial<Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>>;
@@ -468,7 +474,7 @@ export class GroupCommit {
       } finally {
         this.startSync();
       }
-    });
+    }, batch.length <= INLINE_SYNC_MAX_CALLBACKS);
   }
 
   /**

@@ -332,8 +332,12 @@ export interface BrokerStore {
    * returns once written, and the fsync runs off the event loop, covering every commit before it.
    */
   readonly needsSync: boolean;
-  /** Makes every commit so far durable (fsync in libuv's thread pool), then calls `done`. */
-  sync(done: (err: Error | null) => void): void;
+  /**
+   * Makes every commit so far durable, then calls `done`: the fsync runs on the store's thread,
+   * or with `inline` on the event loop now (`done` still after the caller's stack) — for a small
+   * commit on a quiet broker, where handing the fsync to a thread and back costs more than it.
+   */
+  sync(done: (err: Error | null) => void, inline?: boolean): void;
   /** The same, blocking (used at close). */
   syncNow(): void;
   close(): void;

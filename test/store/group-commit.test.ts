@@ -383,3 +383,43 @@ t.test('a message settled before its insert (a noAck delivery) writes nothing', 
   t.same(rec.batches[0]?.deletes, [], 'no delete of a row never written');
   t.same(results, [[7, null], [8, null]]);
 });
+
+t.test('a small commit is fsynced on the event loop, a large one on the fsync thread; both confirm after it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-gc-inline-'));
+  const store = openSqliteStore({ file: join(dir, 'broker.db'), durability: 'full' });
+  t.teardown(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const asked: boolean[] = [];
+  const target = {
+    needsSync: store.needsSync,
+    applyBatch: (batch: WriteBatch) => store.applyBatch(batch),
+    sync(done: (err: Error | null) => void, inline?: boolean) {
+      asked.push(inline === true);
+      store.sync(done, inline);
+    },
+    syncNow: () => store.syncNow(),
+  };
+  const gc = new GroupCommit(target);
+  t.teardown(() => gc.close());
+  const q = queue(store);
+  const done: number[] = [];
+  gc.insert(msg(1, q), (err) => err === null && done.push(1));
+  await nextTurn();
+  await waitFor(() => done.length === 1);
+  t.same(asked, [true], 'one callback: fsynced inline');
+  for (let id = 2; id <= 21; id++) gc.insert(msg(id, q), (err) => err === null && done.push(id));
+  await nextTurn();
+  await waitFor(() => done.length === 21);
+  t.same(asked, [true, false], 'twenty callbacks: on the thread');
+  t.same(done, Array.from({ length: 21 }, (_, i) => i + 1), 'confirmed in order');
+
+  // Inline, the callback still runs after the caller's stack, never inside store.sync().
+  let ran = false;
+  store.sync(() => { ran = true; }, true);
+  t.equal(ran, false, 'not called synchronously');
+  await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+  t.equal(ran, true, 'called right after');
+  t.same(stored(store, q).length, 21);
+});
