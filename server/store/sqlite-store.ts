@@ -628,6 +628,8 @@ class SqliteStore implements BrokerStore {
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
       }
+      // As on the thread: a filled segment's failed fsync fails this sync too.
+      failure ??= this.segments?.takeError() ?? null;
       queueMicrotask(() => done(failure));
       return;
     }
