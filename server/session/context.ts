@@ -26,8 +26,8 @@ export interface HandlerContext {
    */
   resultWaiting<A extends unknown[]>(answer: (...args: A) => void): (...args: A) => void;
   /**
-   * The same, outside any frame's handling (a wait a publish registers at its commit): null,
-   * nothing counted, when the connection has maxResultWaits waiting or is closing.
+   * The same for a wait a publish registers (not one of the frame's counts: the publish stands
+   * without it): null, nothing counted, when the connection has maxResultWaits waiting or is closing.
    */
   resultWaitingIfRoom<A extends unknown[]>(answer: (...args: A) => void): ((...args: A) => void) | null;
   /** Marks the connection as a publisher (flow control pauses only publishers). */
