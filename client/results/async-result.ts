@@ -37,9 +37,10 @@ const WAIT_SLICE = 60_000;
 /** A task's result, typed by what the task returns. */
 export class AsyncResult<R = unknown> {
   /**
-   * The final record get() returned, kept as Celery's AsyncResult keeps its cache: a final state
-   * never changes, and the broker pushes it to a waiting get() before it is durable, when a read
-   * of the broker right after could still say PENDING.
+   * The final record get() returned. The broker pushes it to a waiting get() before it is
+   * durable, and a read right after could still say PENDING: a final state never goes back, so
+   * the kept record answers instead. A broker that no longer knows the id (expired, forgotten)
+   * is believed.
    */
   private final: ResultRecord | undefined;
 
@@ -107,7 +108,6 @@ export class AsyncResult<R = unknown> {
 
   /** Forgets the result in the broker; afterwards the id is unknown. */
   async forget(): Promise<void> {
-    this.final = undefined;
     await (await this.source.backend()).forgetResult(this.id);
   }
 
@@ -120,8 +120,9 @@ export class AsyncResult<R = unknown> {
   }
 
   private async record(): Promise<ResultRecord | null> {
-    if (this.final !== undefined) return this.final;
-    return (await this.source.backend()).getResult(this.id);
+    const rec = await (await this.source.backend()).getResult(this.id);
+    if (rec !== null && this.final !== undefined && !READY_STATES.has(rec.state as TaskState)) return this.final;
+    return rec;
   }
 
   private settle(rec: ResultRecord, propagate: boolean): R {
