@@ -257,17 +257,23 @@ t.test('close flushes, stops, and refuses later writes', async (t) => {
   t.equal(rec.batches.length, 1);
 });
 
-/**
- * A real file store with `full` durability whose fsync callbacks wait for the test's `release()`,
- * so a test can act while an fsync is in flight. The fsync itself is the store's own.
- */
-async function heldSyncs(t: Test): Promise<{ target: Recorder & Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>; release(): void; inFlight(): number }> {
+/** A real SQLite store on a temporary file with `full` durability (its commits need an fsync). */
+function fullFileStore(t: Test): BrokerStore {
   const dir = mkdtempSync(join(tmpdir(), 'celeriac-gc-'));
   const store = openSqliteStore({ file: join(dir, 'broker.db'), durability: 'full' });
   t.teardown(() => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return store;
+}
+
+/**
+ * A real file store with `full` durability whose fsync callbacks wait for the test's `release()`,
+ * so a test can act while an fsync is in flight. The fsync itself is the store's own.
+ */
+async function heldSyncs(t: Test): Promise<{ target: Recorder & Pick<BrokerStore, 'needsSync' | 'sync' | 'syncNow'>; release(): void; inFlight(): number }> {
+  const store = fullFileStore(t);
   const held: (() => void)[] = [];
   const target = {
     store,
@@ -385,12 +391,7 @@ t.test('a message settled before its insert (a noAck delivery) writes nothing', 
 });
 
 t.test('a small commit is fsynced on the event loop, a large one on the fsync thread; both confirm after it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-gc-inline-'));
-  const store = openSqliteStore({ file: join(dir, 'broker.db'), durability: 'full' });
-  t.teardown(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const store = fullFileStore(t);
   const asked: boolean[] = [];
   const target = {
     needsSync: store.needsSync,
