@@ -208,6 +208,25 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE meta SET value = max(value, (SELECT coalesce(max(last_id), 0) FROM events)) WHERE key = 'max_event_id';
   DROP TABLE events;
   `,
+  // 9: results become an append-only log keyed by seq, with the task id -> seq index in memory
+  // (server/store/results-sql.ts): a table keyed by random task ids wrote about one WAL page per
+  // result. Existing results are carried over in the order they were stored.
+  `
+  CREATE TABLE result_log (
+    seq INTEGER PRIMARY KEY,
+    vhost TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body BLOB,
+    content_type TEXT,
+    date_done INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  INSERT INTO result_log (vhost, task_id, state, body, content_type, date_done, expires_at)
+    SELECT vhost, task_id, state, body, content_type, date_done, expires_at FROM results ORDER BY date_done, task_id;
+  DROP TABLE results;
+  CREATE INDEX result_log_by_expiry ON result_log (expires_at) WHERE expires_at > 0;
+  `,
 ];
 
 /** The schema version this build writes. */

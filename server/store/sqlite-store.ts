@@ -499,7 +499,9 @@ class SqliteStore implements BrokerStore {
     if (place !== null && isEmptyBatch({ ...batch, events: null })) return;
     try {
       this.applyTx(batch);
+      this.results.keepIndex();
     } catch (err) {
+      this.results.undoIndex();
       if (place !== null) this.events.undo(place);
       throw err;
     }

@@ -79,3 +79,32 @@ t.test('schema 7 -> 8: the event chunks leave SQLite; the highest id stored is k
   t.equal(row.n, 0, 'the table is gone');
   t.equal(bindings.n, 1, "migration 7's exchange bindings are kept");
 });
+
+t.test('schema 8 -> 9: stored results move to the result log, oldest first, and are found by id', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'celeriac-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'old.db');
+  const raw = new Database(file);
+  raw.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version (version) VALUES (8)');
+  for (const m of MIGRATIONS.slice(0, 8)) raw.exec(m);
+  const insert = raw.prepare(`INSERT INTO results (vhost, task_id, state, body, content_type, date_done, expires_at)
+    VALUES (?, ?, ?, ?, 'application/json', ?, ?)`);
+  insert.run('/', 'zz-late', 'SUCCESS', Buffer.from('[1]'), 2_000, 0);
+  insert.run('/', 'aa-early', 'FAILURE', Buffer.from('[2]'), 1_000, 9_000);
+  insert.run('/', 'mm-pending', 'PENDING', null, 0, 0);
+  raw.close();
+
+  const store = openSqliteStore({ file, durability: 'full' });
+  t.match(store.loadResult('/', 'zz-late'), { state: 'SUCCESS', dateDone: 2_000, expiresAt: 0 });
+  t.same(Buffer.from(store.loadResult('/', 'aa-early')?.body ?? []).toString(), '[2]');
+  t.equal(store.loadResult('/', 'mm-pending')?.state, 'PENDING');
+  t.equal(store.deleteExpiredResults(9_000), 1, 'the expiry index came along');
+  t.equal(store.loadResult('/', 'aa-early'), null);
+  store.close();
+  const check = new Database(file, { readonly: true, fileMustExist: true });
+  const order = check.prepare('SELECT task_id FROM result_log ORDER BY seq').all() as { task_id: string }[];
+  const old = check.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'results'`).get() as { n: number };
+  check.close();
+  t.same(order.map((r) => r.task_id), ['mm-pending', 'zz-late'], 'in the order they were stored');
+  t.equal(old.n, 0, 'the keyed table is gone');
+});
