@@ -29,6 +29,9 @@ function readU32(bytes: Uint8Array, pos: number): number {
   return bytes[pos]! * 0x1000000 + ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
 }
 
+/** The counts of the containers around the innermost one, during a skipValue(). */
+const scanStack: number[] = [];
+
 /**
  * Returns the offset just past the msgpack value starting at `pos`. Throws ERR_MALFORMED_FRAME
  * for truncated bytes, the never-used byte 0xc1, an array or map longer than `maxLength`, or
@@ -40,10 +43,9 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
   let p = pos;
   // Values still to skip in the innermost open container, and those of the containers around it.
   let pending = 1;
-  const outer: number[] = [];
-  const need = (n: number): void => {
-    if (p + n > end) malformed('truncated value', p);
-  };
+  // Shared by every call (a scan runs start to end without yielding): no array per frame.
+  const outer = scanStack;
+  outer.length = 0;
   for (;;) {
     if (pending === 0) {
       if (outer.length === 0) return p;
@@ -51,7 +53,7 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
       continue;
     }
     pending--;
-    need(1);
+    if (p + 1 > end) malformed('truncated value', p);
     const at = p;
     const b = bytes[p++]!;
     let items = 0;
@@ -62,12 +64,12 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
     else {
       switch (b) {
         case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc4: case 0xd9: need(1); p += 1 + bytes[p]!; break; // bin8, str8
-        case 0xc5: case 0xda: need(2); p += 2 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // bin16, str16
-        case 0xc6: case 0xdb: need(4); p += 4 + readU32(bytes, p); break; // bin32, str32
-        case 0xc7: need(1); p += 2 + bytes[p]!; break; // ext8: length, type, data
-        case 0xc8: need(2); p += 3 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // ext16
-        case 0xc9: need(4); p += 5 + readU32(bytes, p); break; // ext32
+        case 0xc4: case 0xd9: if (p + 1 > end) malformed('truncated value', p); p += 1 + bytes[p]!; break; // bin8, str8
+        case 0xc5: case 0xda: if (p + 2 > end) malformed('truncated value', p); p += 2 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // bin16, str16
+        case 0xc6: case 0xdb: if (p + 4 > end) malformed('truncated value', p); p += 4 + readU32(bytes, p); break; // bin32, str32
+        case 0xc7: if (p + 1 > end) malformed('truncated value', p); p += 2 + bytes[p]!; break; // ext8: length, type, data
+        case 0xc8: if (p + 2 > end) malformed('truncated value', p); p += 3 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // ext16
+        case 0xc9: if (p + 4 > end) malformed('truncated value', p); p += 5 + readU32(bytes, p); break; // ext32
         case 0xcc: case 0xd0: p += 1; break;
         case 0xcd: case 0xd1: p += 2; break;
         case 0xca: case 0xce: case 0xd2: p += 4; break;
@@ -77,10 +79,10 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
         case 0xd6: p += 5; break;
         case 0xd7: p += 9; break;
         case 0xd8: p += 17; break;
-        case 0xdc: need(2); items = (bytes[p]! << 8) | bytes[p + 1]!; p += 2; break; // array16
-        case 0xdd: need(4); items = readU32(bytes, p); p += 4; break; // array32
-        case 0xde: need(2); items = 2 * ((bytes[p]! << 8) | bytes[p + 1]!); p += 2; break; // map16
-        case 0xdf: need(4); items = 2 * readU32(bytes, p); p += 4; break; // map32
+        case 0xdc: if (p + 2 > end) malformed('truncated value', p); items = (bytes[p]! << 8) | bytes[p + 1]!; p += 2; break; // array16
+        case 0xdd: if (p + 4 > end) malformed('truncated value', p); items = readU32(bytes, p); p += 4; break; // array32
+        case 0xde: if (p + 2 > end) malformed('truncated value', p); items = 2 * ((bytes[p]! << 8) | bytes[p + 1]!); p += 2; break; // map16
+        case 0xdf: if (p + 4 > end) malformed('truncated value', p); items = 2 * readU32(bytes, p); p += 4; break; // map32
         default: malformed(`the never-used byte 0x${b.toString(16)}`, at);
       }
     }
