@@ -65,8 +65,10 @@ export class Connection extends EventRequests {
     this.ready = true;
     const sweep = Math.max(50, Math.min(1_000, Math.floor(settings.requestTimeout / 4)));
     this.expiryTimer = setInterval(() => {
+      const now = Date.now();
+      this.requests.expire(now);
       // A blocked broker is slow on purpose, not broken: publishes are not timed while blocked.
-      if (this.ready && !this.flowStopped) this.confirms.expire(Date.now(), settings.requestTimeout);
+      if (this.ready && !this.flowStopped) this.confirms.expire(now, settings.requestTimeout);
     }, sweep);
     this.expiryTimer.unref();
   }

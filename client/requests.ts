@@ -1,5 +1,8 @@
 // Requests awaiting their ok/error reply: id -> pending promise with a timeout (ERR_TIMEOUT).
 // Also remembers which were sent, so a reconnect knows what to send again and what to fail.
+// Requests timed by the connection's own request timeout have no timer each: the connection's
+// periodic sweep (expire()) fails them, as it does unconfirmed publishes. A worker's finish is
+// one such request per task, and a timer each was an object, a closure and a list entry per task.
 import { CeleriacError } from '../shared/errors.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
@@ -22,7 +25,10 @@ interface Pending {
   frame: RequestFrame;
   resolve: (result: unknown) => void;
   reject: (err: CeleriacError) => void;
-  timer: NodeJS.Timeout;
+  /** Its own timer when it waits longer than the request timeout; null when expire() times it. */
+  timer: NodeJS.Timeout | null;
+  /** Date.now() after which expire() fails it. */
+  deadline: number;
   /** Safe to send again on a new socket when the old one dropped before the reply. */
   retry: boolean;
   sent: boolean;
@@ -40,19 +46,33 @@ export class Requests {
 
   /**
    * Registers a request; the promise settles with the reply's result, an error, or ERR_TIMEOUT
-   * after the connection's request timeout (plus `extraMs` for requests the broker answers late
-   * on purpose, such as a result wait).
+   * after the connection's request timeout (found by expire(), so up to its sweep interval later),
+   * or after that plus `extraMs` for requests the broker answers late on purpose, such as a result
+   * wait (their own timer).
    */
   add(frame: RequestFrame, retry: boolean, extraMs = 0): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const limit = this.timeoutMs + extraMs;
-      const timer = setTimeout(() => {
-        if (this.pending.delete(frame.id)) {
-          reject(new CeleriacError('ERR_TIMEOUT', `no reply to ${describe(frame)} within ${limit} ms`, { details: { id: frame.id } }));
-        }
+      const timer = extraMs <= 0 ? null : setTimeout(() => {
+        const p = this.pending.get(frame.id);
+        if (p !== undefined) this.timedOut(frame.id, p, limit);
       }, limit);
-      this.pending.set(frame.id, { frame, resolve, reject, timer, retry, sent: false });
+      this.pending.set(frame.id, { frame, resolve, reject, timer, deadline: Date.now() + limit, retry, sent: false });
     });
+  }
+
+  /** Fails with ERR_TIMEOUT each request without a timer of its own whose deadline has passed. */
+  expire(now: number): void {
+    for (const [id, p] of this.pending) {
+      if (p.timer !== null) continue;
+      if (p.deadline > now) break; // made in order, with one limit: the rest are younger
+      this.timedOut(id, p, this.timeoutMs);
+    }
+  }
+
+  private timedOut(id: number, p: Pending, limit: number): void {
+    this.pending.delete(id);
+    p.reject(new CeleriacError('ERR_TIMEOUT', `no reply to ${describe(p.frame)} within ${limit} ms`, { details: { id } }));
   }
 
   /** Marks a request as written to the current socket. */
@@ -109,7 +129,7 @@ export class Requests {
     const p = this.pending.get(id);
     if (p === undefined) return undefined;
     this.pending.delete(id);
-    clearTimeout(p.timer);
+    if (p.timer !== null) clearTimeout(p.timer);
     return p;
   }
 }

@@ -1,6 +1,7 @@
 // A broker that stops answering (SIGSTOP) is detected by the client's heartbeat check, and the
 // client reconnects once the broker runs again (SIGCONT). Uses the built broker-server (dist/).
 // A client that was itself paused learns of the dead socket at its heartbeat check, not later.
+// A request the frozen broker never answers times out by the connection's sweep.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,28 @@ t.test('a frozen broker is detected by heartbeat, and the client comes back when
   await back;
   // --memory: the broker lost nothing because it never restarted; the queue is still there.
   t.equal((await conn.checkQueue('hb-q')).queue, 'hb-q');
+});
+
+t.test('a request a frozen broker never answers fails with ERR_TIMEOUT, found by the connection sweep', async (t) => {
+  const { child, url } = await startChildBroker();
+  t.teardown(() => {
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  });
+  // No heartbeat of the client's: the broker's 30 s, so nothing but the request timeout acts.
+  const conn = await connect(url, { requestTimeout: 400, reconnectBackoff: { initial: 50, max: 200 } });
+  t.teardown(() => conn.close());
+  await conn.assertQueue('timeout-q');
+  child.kill('SIGSTOP');
+  const started = Date.now();
+  const outcome = await Promise.race([
+    conn.checkQueue('timeout-q').then(() => 'answered', (err: unknown) => err),
+    new Promise((r) => setTimeout(() => r('no outcome within 10 s'), 10_000)),
+  ]);
+  t.match(outcome, { code: 'ERR_TIMEOUT', message: /within 400 ms/ });
+  t.ok(Date.now() - started >= 400, 'not before its timeout');
+  child.kill('SIGCONT');
+  t.equal((await conn.checkQueue('timeout-q')).queue, 'timeout-q', 'the connection still works');
 });
 
 t.test('a heartbeat timeout is reported at once: a timer due next in the same turn sees the deliveries dead', async (t) => {

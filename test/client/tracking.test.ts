@@ -21,7 +21,21 @@ t.test('requests: reply, error, timeout', async (t) => {
   t.ok(r.reject(2, new CeleriacError('ERR_NOT_FOUND', 'no queue')));
   t.same(await a, { messageCount: 3 });
   await t.rejects(b, { code: 'ERR_NOT_FOUND' });
+  r.expire(Date.now());
+  t.equal(r.size, 1, 'not due yet');
+  r.expire(Date.now() + 31);
   await t.rejects(c, { code: 'ERR_TIMEOUT' });
+  t.equal(r.size, 0);
+});
+
+t.test('requests: one answered late on purpose has its own timer; the sweep passes it by', async (t) => {
+  const r = new Requests(30);
+  const late = r.add({ op: OP.purgeQueue, id: 1, name: 'q' }, false, 20);
+  const plain = r.add({ op: OP.purgeQueue, id: 2, name: 'q' }, false);
+  r.expire(Date.now() + 31);
+  await t.rejects(plain, { code: 'ERR_TIMEOUT' });
+  t.equal(r.size, 1, 'the late one is not timed by the sweep');
+  await t.rejects(late, { code: 'ERR_TIMEOUT', message: /within 50 ms/ });
   t.equal(r.size, 0);
 });
 
