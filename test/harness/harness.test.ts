@@ -104,7 +104,8 @@ t.test('Celery: a Python worker on our RabbitMQ with results in our Redis runs t
   t.equal(got.msgpack, 42, 'a msgpack-serialized task runs too (python3-msgpack)');
   t.same(got.echo, { a: [1, 'x'] }, 'echo returns its argument');
   t.same(got.fail, ['FAILURE', "ValueError('boom')"], 'fail raises ValueError, stored as FAILURE');
-  t.match(worker.output(), /Task tasks\.add\[[0-9a-f-]+\] succeeded/, 'the worker we started ran them');
+  await worker.logged(/Task tasks\.add\[[0-9a-f-]+\] succeeded/, 'the worker we started to log add');
+  t.pass('the worker we started ran them');
 
   // Celery's own key layout, read with raw RESP: what issue 11's Redis backend must read and write.
   const [stored] = await redisCommands(redis.port, [['GET', `celery-task-meta-${got.id}`]]);

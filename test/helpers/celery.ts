@@ -21,6 +21,8 @@ export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.ur
 /** A worker waits for the broker's connection, the result backend and its consumers before "ready". */
 const READY_TIMEOUT_MS = 40_000;
 const SCRIPT_TIMEOUT_MS = 40_000;
+/** A line the worker writes right after something the test already saw (a stored result). */
+const LOG_TIMEOUT_MS = 10_000;
 
 /**
  * The environment for Debian's python: this process's, minus what points another Python elsewhere
@@ -68,6 +70,11 @@ export interface CeleryWorker {
   readonly pid: number;
   /** Its log (stdout and stderr). */
   output(): string;
+  /**
+   * Resolves once its log matches `pattern` (rejects after 10 s with the log). Celery logs a task's
+   * "succeeded" line after it stored the result, so a test that has the result waits for the line.
+   */
+  logged(pattern: RegExp, what: string): Promise<void>;
   /** Warm shutdown (SIGTERM), then SIGKILL to its process group after `graceMs`. Idempotent; run by teardown. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -103,7 +110,8 @@ export async function startCeleryWorker(t: Test, options: CeleryWorkerOptions): 
   // Celery logs "celery@host ready." once its consumers are attached (celery/apps/worker.py).
   const escaped = hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   await service.waitForOutput(new RegExp(`${escaped} ready\\.`), READY_TIMEOUT_MS, `Celery worker ${hostname} to be ready`);
-  return { hostname, pid: service.pid, output: () => service.output(), stop };
+  const logged = (pattern: RegExp, what: string): Promise<void> => service.waitForOutput(pattern, LOG_TIMEOUT_MS, what);
+  return { hostname, pid: service.pid, output: () => service.output(), logged, stop };
 }
 
 /** Options of `startCeleryBeat`. */

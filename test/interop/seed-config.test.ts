@@ -11,7 +11,6 @@ import { seedCeleryConfig } from '../fixtures/seed-config.js';
 import { startRabbit } from '../helpers/rabbitmq.js';
 import { startRedis } from '../helpers/redis.js';
 import { runPython, startCeleryWorker } from '../helpers/celery.js';
-import { until } from '../helpers/wait.js';
 
 const [rabbit, redis] = await Promise.all([startRabbit(t), startRedis(t)]);
 t.comment(`RabbitMQ booted in ${rabbit.bootMs()} ms`);
@@ -95,9 +94,8 @@ t.test('a Python worker on the same configuration runs what celeriac sends; cele
   t.equal(await sum.get({ timeout: 20_000 }), 5);
   t.equal(await product.get({ timeout: 20_000 }), 20);
   t.match(await sum.meta(), { status: 'SUCCESS', result: 5, task_id: sum.id }, "the Python worker's JSON meta");
-  // Celery logs 'succeeded' after it stored the result, which get() may read first.
   const succeeded = new RegExp(`Task projq\\.tasks\\.mul\\[${product.id}\\] succeeded`);
-  await until(() => succeeded.test(python.output()), 10_000, "the Python worker's log of mul");
+  await python.logged(succeeded, "the Python worker's log of mul");
   const log = python.output();
   t.match(log, new RegExp(`Task projq\\.tasks\\.add\\[${sum.id}\\] received`), 'the Python worker took add (from web_tasks)');
   t.match(log, succeeded, 'and mul (from default)');
