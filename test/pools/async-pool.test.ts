@@ -57,6 +57,24 @@ t.test('the soft time limit fires the signal with SoftTimeLimitExceeded', async 
   t.match(o, { status: 'failure', error: { name: 'SoftTimeLimitExceeded' } });
 });
 
+t.test('after a stalled loop, a hard limit due with a later soft one still ends the run as a timeout', async (t) => {
+  const p = await pool(t);
+  // An older 100 ms timer (as the broker's 100 ms sweeper in the same process) puts Node's 100 ms
+  // timer list ahead of the 50 ms one; a stall past both limits then runs the soft timer first.
+  const older = setInterval(() => undefined, 100);
+  t.teardown(() => clearInterval(older));
+  await sleep(70);
+  const run = p.run(job('soft-aware', [], { timeLimit: 50, softTimeLimit: 100 }));
+  const end = performance.now() + 150;
+  while (performance.now() < end); // the stall, right after the run armed its limits
+  t.match(await within(run), { status: 'timeout', error: { code: 'ERR_TIME_LIMIT' } });
+  // A soft limit before the hard one, both passed during the stall: the hard limit still wins.
+  const both = p.run(job('soft-aware', [], { timeLimit: 50, softTimeLimit: 40 }));
+  const end2 = performance.now() + 150;
+  while (performance.now() < end2);
+  t.match(await within(both), { status: 'timeout', error: { code: 'ERR_TIME_LIMIT' } });
+});
+
 t.test('a signal first read after the soft limit fired is already aborted with its reason', async (t) => {
   const p = await pool(t);
   t.equal(valueOf(await within(p.run(job('late-signal', [300], { softTimeLimit: 20 })))), 'SoftTimeLimitExceeded');

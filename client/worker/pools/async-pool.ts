@@ -33,23 +33,34 @@ class AsyncRun {
     private readonly ended: (run: AsyncRun) => void,
   ) {}
 
-  /** Arms the soft and hard limits the job has. */
+  /**
+   * Arms the soft and hard limits the job has. A soft limit at or past the hard one is not armed:
+   * the hard limit comes first and ends the run.
+   */
   arm(): void {
     const { job } = this;
-    if (job.softTimeLimit !== null) {
+    const hard = job.timeLimit;
+    if (job.softTimeLimit !== null && (hard === null || job.softTimeLimit < hard)) {
       const limit = job.softTimeLimit;
       this.softTimer = setTimeout(() => {
-        const r = softLimitReason(job, limit);
-        this.abort.abort(abortReason(r.name, r.message));
+        // Deferred to the check phase: after a stalled loop Node runs every due timer in one pass,
+        // list by list (one list per delay, ordered by its oldest timer), so the soft timer may run
+        // before a hard one that is also due, and a task ending on its signal would then settle
+        // (in the microtasks between two lists) before the hard limit. A hard limit due in the same
+        // pass now settles the run first, and the soft abort is dropped.
+        setImmediate(() => {
+          if (this.done) return;
+          const r = softLimitReason(job, limit);
+          this.abort.abort(abortReason(r.name, r.message));
+        });
       }, limit);
     }
-    if (job.timeLimit !== null) {
-      const limit = job.timeLimit;
+    if (hard !== null) {
       this.hardTimer = setTimeout(() => {
-        const error = timeLimitError(job, limit);
+        const error = timeLimitError(job, hard);
         this.abort.abort(abortReason(TIME_LIMIT, error.message));
         this.settle({ status: 'timeout', error });
-      }, limit);
+      }, hard);
     }
   }
 
