@@ -7,9 +7,9 @@ interface PendingPublish {
   frame: PublishFrame;
   resolve: () => void;
   reject: (err: CeleriacError) => void;
-  /** Date.now() when written to the current socket; 0 while not written (offline or blocked). */
+  /** monotonicMs() when written to the current socket; 0 while not written (offline or blocked). */
   sentAt: number;
-  /** Date.now() when it was made or last left without a socket (a drop): the offline clock. */
+  /** monotonicMs() when it was made or last left without a socket (a drop): the offline clock. */
   heldAt: number;
 }
 
@@ -23,7 +23,7 @@ export class Confirms {
   }
 
   /**
-   * Tracks a publish; the promise settles on its confirm or error frame. `sentAt` is Date.now()
+   * Tracks a publish; the promise settles on its confirm or error frame. `sentAt` is monotonicMs()
    * when it is written at once, 0 when it is held (offline or blocked by flow control).
    */
   add(frame: PublishFrame, sentAt: number, heldAt: number = sentAt): Promise<void> {

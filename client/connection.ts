@@ -11,6 +11,7 @@ import { Confirms } from './confirms.js';
 import { Consumers, type MessageHandler } from './consumer.js';
 import { Message } from './message.js';
 import type { Settings } from './options.js';
+import { monotonicMs } from './clock.js';
 import { OfflineExpiry } from './offline-expiry.js';
 import { Outbox } from './outbox.js';
 import type { Body, GetOptions, PublishOptions } from './api-types.js';
@@ -65,7 +66,7 @@ export class Connection extends EventRequests {
     this.ready = true;
     const sweep = Math.max(50, Math.min(1_000, Math.floor(settings.requestTimeout / 4)));
     this.expiryTimer = setInterval(() => {
-      const now = Date.now();
+      const now = monotonicMs();
       this.requests.expire(now);
       // A blocked broker is slow on purpose, not broken: publishes are not timed while blocked.
       if (this.ready && !this.flowStopped) this.confirms.expire(now, settings.requestTimeout);
@@ -185,11 +186,11 @@ export class Connection extends EventRequests {
   protected publishFrame(frame: PublishFrame): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return Promise.reject(this.closedError('publish'));
     if (this.ready && !this.flowStopped) {
-      const p = this.confirms.add(frame, Date.now());
+      const p = this.confirms.add(frame, monotonicMs());
       this.outbox.push(frame, frame.body.byteLength);
       return p;
     }
-    return this.confirms.add(frame, 0, Date.now());
+    return this.confirms.add(frame, 0, monotonicMs());
   }
 
   /** Publishes straight to a queue through the default exchange. */
@@ -348,7 +349,7 @@ export class Connection extends EventRequests {
     }
     if (!this.flowStopped) return;
     this.flowStopped = false;
-    this.confirms.restamp(Date.now());
+    this.confirms.restamp(monotonicMs());
     if (this.ready) this.writeUnsentPublishes();
     this.emit('unblocked');
   }
@@ -361,7 +362,7 @@ export class Connection extends EventRequests {
     this.flowStopped = false;
     const lost = err.code === 'ERR_CONNECTION_CLOSED' ? err : new CeleriacError('ERR_CONNECTION_CLOSED', `connection lost: ${err.message}`, { cause: err });
     this.requests.dropped(lost);
-    this.confirms.dropped(Date.now());
+    this.confirms.dropped(monotonicMs());
     this.pushed.dropped((publishId) => this.confirms.has(publishId));
     if (this.state === 'closing') {
       // close() was waiting on this socket: what is still pending fails now, not after a timeout.
@@ -449,7 +450,7 @@ export class Connection extends EventRequests {
   }
 
   private writeUnsentPublishes(): void {
-    const now = Date.now();
+    const now = monotonicMs();
     for (const frame of this.confirms.unsent()) {
       if (this.flowStopped) return;
       this.confirms.markSent(frame.id, now);

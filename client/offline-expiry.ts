@@ -1,6 +1,7 @@
 // While a connection is down, fails the publishes it has held longer than offlinePublishTimeout,
 // so a publish to an unreachable broker settles within a bound instead of waiting for ever.
 import { CeleriacError } from '../shared/errors.js';
+import { monotonicMs } from './clock.js';
 import type { Confirms } from './confirms.js';
 
 /** The offline clock of one connection's held publishes (confirms.ts stamps when each was held). */
@@ -31,7 +32,7 @@ export class OfflineExpiry {
 
   private expire(limit: number): void {
     const last = this.lastError;
-    this.confirms.expireHeld(Date.now(), limit, (frame, heldMs) => new CeleriacError(
+    this.confirms.expireHeld(monotonicMs(), limit, (frame, heldMs) => new CeleriacError(
       'ERR_PUBLISH_FAILED',
       `publish to exchange '${frame.exchange}' (routing key '${frame.routingKey}') abandoned: the connection was down for ${heldMs} ms (offlinePublishTimeout ${limit} ms)${last === undefined ? '' : `; last error: ${last.message}`}`,
       { details: { exchange: frame.exchange, routingKey: frame.routingKey, heldMs }, ...(last === undefined ? {} : { cause: last }) },

@@ -4,6 +4,7 @@
 // periodic sweep (expire()) fails them, as it does unconfirmed publishes. A worker's finish is
 // one such request per task, and a timer each was an object, a closure and a list entry per task.
 import { CeleriacError } from '../shared/errors.js';
+import { monotonicMs } from './clock.js';
 import type {
   BindQueueFrame, CancelFrame, CloseFrame, ConsumeFrame, DeclareExchangeFrame, DeclareQueueFrame, DeleteExchangeFrame,
   DeleteQueueFrame, GetFrame, PurgeQueueFrame, ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame, UnbindQueueFrame, FinishFrame,
@@ -27,7 +28,7 @@ interface Pending {
   reject: (err: CeleriacError) => void;
   /** Its own timer when it waits longer than the request timeout; null when expire() times it. */
   timer: NodeJS.Timeout | null;
-  /** Date.now() after which expire() fails it. */
+  /** monotonicMs() after which expire() fails it. */
   deadline: number;
   /** Safe to send again on a new socket when the old one dropped before the reply. */
   retry: boolean;
@@ -57,11 +58,11 @@ export class Requests {
         const p = this.pending.get(frame.id);
         if (p !== undefined) this.timedOut(frame.id, p, limit);
       }, limit);
-      this.pending.set(frame.id, { frame, resolve, reject, timer, deadline: Date.now() + limit, retry, sent: false });
+      this.pending.set(frame.id, { frame, resolve, reject, timer, deadline: monotonicMs() + limit, retry, sent: false });
     });
   }
 
-  /** Fails with ERR_TIMEOUT each request without a timer of its own whose deadline has passed. */
+  /** Fails with ERR_TIMEOUT each request without a timer of its own whose deadline has passed (`now`: monotonicMs()). */
   expire(now: number): void {
     for (const [id, p] of this.pending) {
       if (p.timer !== null) continue;

@@ -1,6 +1,7 @@
 // The client's bookkeeping without sockets: pending requests (timeouts, drops), unconfirmed
 // publishes (confirm, error, re-send, expiry) and the declared topology (order, deletes, renames).
 import t from 'tap';
+import { monotonicMs } from '../../client/clock.js';
 import { Confirms } from '../../client/confirms.js';
 import { Requests } from '../../client/requests.js';
 import { Topology } from '../../client/topology.js';
@@ -21,9 +22,9 @@ t.test('requests: reply, error, timeout', async (t) => {
   t.ok(r.reject(2, new CeleriacError('ERR_NOT_FOUND', 'no queue')));
   t.same(await a, { messageCount: 3 });
   await t.rejects(b, { code: 'ERR_NOT_FOUND' });
-  r.expire(Date.now());
+  r.expire(monotonicMs());
   t.equal(r.size, 1, 'not due yet');
-  r.expire(Date.now() + 31);
+  r.expire(monotonicMs() + 31);
   await t.rejects(c, { code: 'ERR_TIMEOUT' });
   t.equal(r.size, 0);
 });
@@ -32,10 +33,26 @@ t.test('requests: one answered late on purpose has its own timer; the sweep pass
   const r = new Requests(30);
   const late = r.add({ op: OP.purgeQueue, id: 1, name: 'q' }, false, 20);
   const plain = r.add({ op: OP.purgeQueue, id: 2, name: 'q' }, false);
-  r.expire(Date.now() + 31);
+  r.expire(monotonicMs() + 31);
   await t.rejects(plain, { code: 'ERR_TIMEOUT' });
   t.equal(r.size, 1, 'the late one is not timed by the sweep');
   await t.rejects(late, { code: 'ERR_TIMEOUT', message: /within 50 ms/ });
+  t.equal(r.size, 0);
+});
+
+t.test('requests: a wall-clock step back or forth changes no timeout (the deadlines are on a monotonic clock)', async (t) => {
+  const r = new Requests(1_000);
+  const realNow = Date.now;
+  t.teardown(() => { Date.now = realNow; });
+  const before = r.add({ op: OP.purgeQueue, id: 1, name: 'q' }, false);
+  Date.now = () => realNow() - 3_600_000; // an hour back
+  const after = r.add({ op: OP.purgeQueue, id: 2, name: 'q' }, false);
+  Date.now = () => realNow() + 3_600_000; // an hour forth
+  r.expire(monotonicMs());
+  t.equal(r.size, 2, 'nothing due: a step forth fails nothing');
+  r.expire(monotonicMs() + 1_001);
+  await t.rejects(before, { code: 'ERR_TIMEOUT' });
+  await t.rejects(after, { code: 'ERR_TIMEOUT' }, 'a request made after the step back is timed as usual');
   t.equal(r.size, 0);
 });
 
