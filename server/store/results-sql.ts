@@ -106,10 +106,10 @@ export class ResultsSql {
     const results = batch.results ?? [];
     // A task published and finished within one batch: its PENDING row would be replaced at once,
     // so only the result is written.
-    const finished = tracks.length > 0 && results.length > 0 ? new Set(results.map((r) => `${r.vhost}\n${r.taskId}`)) : null;
+    const finished = tracks.length > 0 && results.length > 0 ? new Set(results.map((r) => `${r.vhost}\u0000${r.taskId}`)) : null;
     for (const r of tracks) {
       const ids = this.idsOf(r.vhost);
-      if (ids.has(r.taskId) || finished?.has(`${r.vhost}\n${r.taskId}`)) continue;
+      if (ids.has(r.taskId) || finished?.has(`${r.vhost}\u0000${r.taskId}`)) continue;
       this.setSeq(ids, r.taskId, this.append(r));
     }
     for (const r of results) {
@@ -146,7 +146,9 @@ export class ResultsSql {
     const seq = this.index.get(vhost)?.get(taskId);
     if (seq === undefined) return null;
     const r = this.selectRow.get(seq);
-    if (r === undefined) return null;
+    // A seq is reused once the newest row is deleted (no AUTOINCREMENT): should the index ever
+    // fall out of step with the table, a missing answer beats another task's result.
+    if (r === undefined || r.task_id !== taskId || r.vhost !== vhost) return null;
     return {
       vhost: r.vhost, taskId: r.task_id, state: r.state, body: r.body, contentType: r.content_type,
       dateDone: r.date_done, expiresAt: r.expires_at,

@@ -68,22 +68,48 @@ t.test('a task published and finished in one batch writes only its result', asyn
 });
 
 t.test('a batch that fails takes its index changes back with its rows', async (t) => {
-  const store = openSqliteStore({ file: ':memory:', durability: 'full' });
-  t.teardown(() => store.close());
-  const [kept, fresh, forgotten] = [taskId(), taskId(), taskId()];
-  store.applyBatch(batch({ results: [result(kept, 'SUCCESS'), result(forgotten, 'SUCCESS')] }));
-  // A row with no state breaks the NOT NULL constraint after the other writes of the batch ran.
-  const broken = { ...result(taskId(), 'SUCCESS'), state: null } as unknown as StoredResult;
+  const file = tempFile(t);
+  let store = openSqliteStore({ file, durability: 'full' });
+  const [kept, twice, fresh, forgotten] = [taskId(), taskId(), taskId(), taskId()];
+  store.applyBatch(batch({ results: [result(kept, 'SUCCESS'), result(twice, 'STARTED'), result(forgotten, 'SUCCESS')] }));
+  // A revocation with no task id breaks a NOT NULL constraint after every result write of the
+  // batch ran: appends, superseded rows removed, a delete, and two results of one task.
+  const broken = { vhost: '/', taskId: null, expiresAt: 0, terminate: false } as unknown as NonNullable<WriteBatch['revocations']>[number];
   t.throws(() => store.applyBatch(batch({
     tracks: [result(fresh, 'PENDING')],
-    results: [result(kept, 'FAILURE'), broken],
+    results: [result(kept, 'FAILURE'), result(twice, 'RETRY'), result(twice, 'SUCCESS')],
     resultDeletes: [{ vhost: '/', taskId: forgotten }],
+    revocations: [broken],
   })));
-  t.equal(store.loadResult('/', kept)?.state, 'SUCCESS', 'the superseded row is still the one found');
-  t.equal(store.loadResult('/', fresh), null, 'a row the batch appended is not found');
-  t.equal(store.loadResult('/', forgotten)?.state, 'SUCCESS', 'a delete of the batch is taken back');
+  const check = (when: string): void => {
+    t.equal(store.loadResult('/', kept)?.state, 'SUCCESS', `${when}: the superseded row is still the one found`);
+    t.equal(store.loadResult('/', twice)?.state, 'STARTED', `${when}: two results of one task are both taken back`);
+    t.equal(store.loadResult('/', fresh), null, `${when}: a row the batch appended is not found`);
+    t.equal(store.loadResult('/', forgotten)?.state, 'SUCCESS', `${when}: a delete of the batch is taken back`);
+  };
+  check('at once');
+  store.close();
+  store = openSqliteStore({ file, durability: 'full' });
+  t.teardown(() => store.close());
+  check('reopened');
   store.applyBatch(batch({ results: [result(kept, 'RETRY')] }));
   t.equal(store.loadResult('/', kept)?.state, 'RETRY', 'the next batch works on the restored index');
+});
+
+t.test("a seq freed by a deleted newest row and taken by another task never answers for the old id", async (t) => {
+  const file = tempFile(t);
+  let store = openSqliteStore({ file, durability: 'full' });
+  const [older, newest, next] = [taskId(), taskId(), taskId()];
+  store.applyBatch(batch({ results: [result(older, 'SUCCESS'), result(newest, 'SUCCESS')] }));
+  store.applyBatch(batch({ resultDeletes: [{ vhost: '/', taskId: newest }] }));
+  store.applyBatch(batch({ results: [result(next, 'FAILURE')] }));
+  t.equal(store.loadResult('/', newest), null, 'the forgotten id');
+  t.equal(store.loadResult('/', next)?.state, 'FAILURE');
+  store.close();
+  store = openSqliteStore({ file, durability: 'full' });
+  t.teardown(() => store.close());
+  t.equal(store.loadResult('/', newest), null, 'the forgotten id, after reopening');
+  t.same([older, next].map((id) => store.loadResult('/', id)?.state), ['SUCCESS', 'FAILURE']);
 });
 
 t.test('expiry sweeps in chunks and forgets each swept id; a later row of the id survives', async (t) => {
