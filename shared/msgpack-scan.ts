@@ -29,6 +29,11 @@ function readU32(bytes: Uint8Array, pos: number): number {
   return bytes[pos]! * 0x1000000 + ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
 }
 
+/** Throws unless `n` more bytes from `p` lie before `end`. A plain function, not a closure per call. */
+function need(p: number, n: number, end: number): void {
+  if (p + n > end) malformed('truncated value', p);
+}
+
 /** The counts of the containers around the innermost one, during a skipValue(). */
 const scanStack: number[] = [];
 
@@ -53,7 +58,7 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
       continue;
     }
     pending--;
-    if (p + 1 > end) malformed('truncated value', p);
+    need(p, 1, end);
     const at = p;
     const b = bytes[p++]!;
     let items = 0;
@@ -64,12 +69,12 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
     else {
       switch (b) {
         case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc4: case 0xd9: if (p + 1 > end) malformed('truncated value', p); p += 1 + bytes[p]!; break; // bin8, str8
-        case 0xc5: case 0xda: if (p + 2 > end) malformed('truncated value', p); p += 2 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // bin16, str16
-        case 0xc6: case 0xdb: if (p + 4 > end) malformed('truncated value', p); p += 4 + readU32(bytes, p); break; // bin32, str32
-        case 0xc7: if (p + 1 > end) malformed('truncated value', p); p += 2 + bytes[p]!; break; // ext8: length, type, data
-        case 0xc8: if (p + 2 > end) malformed('truncated value', p); p += 3 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // ext16
-        case 0xc9: if (p + 4 > end) malformed('truncated value', p); p += 5 + readU32(bytes, p); break; // ext32
+        case 0xc4: case 0xd9: need(p, 1, end); p += 1 + bytes[p]!; break; // bin8, str8
+        case 0xc5: case 0xda: need(p, 2, end); p += 2 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // bin16, str16
+        case 0xc6: case 0xdb: need(p, 4, end); p += 4 + readU32(bytes, p); break; // bin32, str32
+        case 0xc7: need(p, 1, end); p += 2 + bytes[p]!; break; // ext8: length, type, data
+        case 0xc8: need(p, 2, end); p += 3 + ((bytes[p]! << 8) | bytes[p + 1]!); break; // ext16
+        case 0xc9: need(p, 4, end); p += 5 + readU32(bytes, p); break; // ext32
         case 0xcc: case 0xd0: p += 1; break;
         case 0xcd: case 0xd1: p += 2; break;
         case 0xca: case 0xce: case 0xd2: p += 4; break;
@@ -79,10 +84,10 @@ export function skipValue(bytes: Uint8Array, pos: number, limits: ScanLimits): n
         case 0xd6: p += 5; break;
         case 0xd7: p += 9; break;
         case 0xd8: p += 17; break;
-        case 0xdc: if (p + 2 > end) malformed('truncated value', p); items = (bytes[p]! << 8) | bytes[p + 1]!; p += 2; break; // array16
-        case 0xdd: if (p + 4 > end) malformed('truncated value', p); items = readU32(bytes, p); p += 4; break; // array32
-        case 0xde: if (p + 2 > end) malformed('truncated value', p); items = 2 * ((bytes[p]! << 8) | bytes[p + 1]!); p += 2; break; // map16
-        case 0xdf: if (p + 4 > end) malformed('truncated value', p); items = 2 * readU32(bytes, p); p += 4; break; // map32
+        case 0xdc: need(p, 2, end); items = (bytes[p]! << 8) | bytes[p + 1]!; p += 2; break; // array16
+        case 0xdd: need(p, 4, end); items = readU32(bytes, p); p += 4; break; // array32
+        case 0xde: need(p, 2, end); items = 2 * ((bytes[p]! << 8) | bytes[p + 1]!); p += 2; break; // map16
+        case 0xdf: need(p, 4, end); items = 2 * readU32(bytes, p); p += 4; break; // map32
         default: malformed(`the never-used byte 0x${b.toString(16)}`, at);
       }
     }

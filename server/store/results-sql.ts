@@ -22,6 +22,7 @@ interface ResultRow {
 }
 
 const COLUMNS = 'vhost, task_id, state, body, content_type, date_done, expires_at';
+const keyOf = (vhost: string, taskId: string): string => `${vhost}\u0000${taskId}`;
 /** Expired rows deleted per statement, so a sweep of millions holds few in memory at once. */
 const EXPIRY_CHUNK = 10_000;
 
@@ -106,10 +107,10 @@ export class ResultsSql {
     const results = batch.results ?? [];
     // A task published and finished within one batch: its PENDING row would be replaced at once,
     // so only the result is written.
-    const finished = tracks.length > 0 && results.length > 0 ? new Set(results.map((r) => `${r.vhost}\u0000${r.taskId}`)) : null;
+    const finished = tracks.length > 0 && results.length > 0 ? new Set(results.map((r) => keyOf(r.vhost, r.taskId))) : null;
     for (const r of tracks) {
       const ids = this.idsOf(r.vhost);
-      if (ids.has(r.taskId) || finished?.has(`${r.vhost}\u0000${r.taskId}`)) continue;
+      if (ids.has(r.taskId) || finished?.has(keyOf(r.vhost, r.taskId))) continue;
       this.setSeq(ids, r.taskId, this.append(r));
     }
     for (const r of results) {
