@@ -3,7 +3,7 @@
 import WebSocket from 'ws';
 import { FrameCodec } from '../shared/codec.js';
 import { CeleriacError, errorFromWire, isErrorCode } from '../shared/errors.js';
-import type { Frame, WelcomeFrame } from '../shared/frames.js';
+import type { ErrorFrame, Frame, WelcomeFrame } from '../shared/frames.js';
 import { OP, PROTOCOL_VERSION } from '../shared/opcodes.js';
 
 /** What the hello says about us. */
@@ -53,11 +53,13 @@ export class Transport {
   private codec: FrameCodec;
   /** Most frames one message may carry: the broker's announced maxFramesPerMessage (none from an older broker). */
   private readonly maxFrames: number;
+  /** Largest message the broker reads: its announced maxMessageSize. */
+  private readonly maxBytes: number;
 
   private constructor(private readonly ws: WebSocket, readonly welcome: WelcomeFrame, codec: FrameCodec) {
     this.codec = codec;
-    const cap = welcome.limits['maxFramesPerMessage'];
-    this.maxFrames = typeof cap === 'number' && Number.isSafeInteger(cap) && cap >= 1 ? cap : Infinity;
+    this.maxFrames = announced(welcome, 'maxFramesPerMessage');
+    this.maxBytes = announced(welcome, 'maxMessageSize');
   }
 
   /**
@@ -185,10 +187,38 @@ export class Transport {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.lastOut = Date.now();
     if (frames.length <= this.maxFrames) {
-      this.ws.send(this.codec.encode(frames));
+      this.sendMessage(frames);
       return;
     }
-    for (let i = 0; i < frames.length; i += this.maxFrames) this.ws.send(this.codec.encode(frames.slice(i, i + this.maxFrames)));
+    for (let i = 0; i < frames.length; i += this.maxFrames) this.sendMessage(frames.slice(i, i + this.maxFrames));
+  }
+
+  /**
+   * One message, or, when its bytes pass the broker's maxMessageSize, each frame alone. A frame too
+   * large even alone is not sent: the broker would close the socket (1009), and a publish or request
+   * sent again after each reconnect would close the next one too. It is answered here as the broker
+   * answers an oversized body, with a request-scope ERR_MESSAGE_TOO_LARGE for its id.
+   */
+  private sendMessage(frames: Frame[]): void {
+    const bytes = this.codec.encode(frames);
+    if (bytes.byteLength <= this.maxBytes) {
+      this.ws.send(bytes);
+      return;
+    }
+    if (frames.length > 1) {
+      for (const f of frames) this.sendMessage([f]);
+      return;
+    }
+    const frame = frames[0]!;
+    const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : 0;
+    const refusal: ErrorFrame = {
+      op: OP.error, id, code: 'ERR_MESSAGE_TOO_LARGE',
+      message: `a frame of ${bytes.byteLength} bytes (opcode ${frame.op}) is larger than the broker's maxMessageSize ${this.maxBytes}; not sent`,
+      details: { size: bytes.byteLength, maxMessageSize: this.maxBytes },
+    };
+    // Answered after this turn's sends, as a reply from the broker would be: the caller of send()
+    // may be in the middle of registering the request.
+    queueMicrotask(() => this.receiveFrames([refusal]));
   }
 
   /** Closes the socket politely (after a close frame was answered, or to give up). */
@@ -223,6 +253,11 @@ export class Transport {
     for (const f of frames) {
       if (f.op === OP.error && f.id === 0 && this.brokerError === undefined) this.brokerError = errorFromWire(f.code, f.message, f.details);
     }
+    this.receiveFrames(frames);
+  }
+
+  private receiveFrames(frames: Frame[]): void {
+    if (this.ended) return;
     if (this.handlers === undefined) this.early.push(frames);
     else this.handlers.frames(frames);
   }
@@ -243,6 +278,12 @@ export class Transport {
     this.endError = this.brokerError ?? err;
     if (this.handlers !== undefined) this.handlers.closed(this.endError);
   }
+}
+
+/** A positive limit from the welcome, or none (an older broker did not announce it). */
+function announced(welcome: WelcomeFrame, name: string): number {
+  const v = welcome.limits[name];
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? v : Infinity;
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {

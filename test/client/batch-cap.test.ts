@@ -22,3 +22,36 @@ t.test('a turn of publishes beyond the announced cap goes out as several message
   for (let m = await conn.get(queue, { noAck: true }); m !== null; m = await conn.get(queue, { noAck: true })) got.push(Buffer.from(m.body).toString());
   t.same(got, Array.from({ length: count }, (_, i) => String(i)), 'every message taken, in order');
 });
+
+t.test('a frame larger than the announced maxMessageSize is refused before it is sent: its turn-mates go, the socket stays', async (t) => {
+  const maxMessageSize = 64 * 1024;
+  const broker = await startTestBroker(t, { limits: { maxMessageSize, maxPreAuthSize: 4_096, maxBodySize: 32 * 1024 } });
+  const conn = await connect(broker.url);
+  t.teardown(() => conn.close());
+  const reconnects: unknown[] = [];
+  conn.on('reconnecting', (info) => reconnects.push(info));
+  const queue = `cap-big-${randomUUID().slice(0, 8)}`;
+  await conn.assertQueue(queue, { durable: true });
+  // One turn: small, too large for any message, small. The batch is split; the middle one is not sent.
+  const results = await Promise.allSettled([
+    conn.sendToQueue(queue, Buffer.from('before'), { persistent: true }),
+    conn.sendToQueue(queue, Buffer.alloc(maxMessageSize + 10, 1), { persistent: true }),
+    conn.sendToQueue(queue, Buffer.from('after'), { persistent: true }),
+  ]);
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'], 'only the oversized publish fails');
+  const err = (results[1] as PromiseRejectedResult).reason as { code?: string; message?: string; details?: Record<string, unknown> };
+  t.equal(err.code, 'ERR_MESSAGE_TOO_LARGE', 'a request-scope error, as the broker gives for a body over maxBodySize');
+  t.match(err.message, /larger than the broker's maxMessageSize 65536; not sent/);
+  t.match(err.details, { maxMessageSize });
+  // Within maxMessageSize but over maxBodySize: sent, and the broker refuses it without closing.
+  const overBody = await conn.sendToQueue(queue, Buffer.alloc(40 * 1024, 2), { persistent: true }).catch((e: unknown) => e);
+  t.equal((overBody as { code?: string }).code, 'ERR_MESSAGE_TOO_LARGE', 'a body over maxBodySize is the broker\'s refusal');
+  t.same(reconnects, [], 'the connection was never dropped (no resend loop)');
+  const got: string[] = [];
+  for (let m = await conn.get(queue, { noAck: true }); m !== null; m = await conn.get(queue, { noAck: true })) got.push(Buffer.from(m.body).toString());
+  t.same(got, ['before', 'after'], 'the turn-mates were delivered in order; nothing else was queued');
+  // A request is refused the same way (a result to store, here).
+  const stored = await conn.storeResult(`big-${randomUUID()}`, 'SUCCESS', Buffer.alloc(maxMessageSize, 3)).catch((e: unknown) => e);
+  t.equal((stored as { code?: string }).code, 'ERR_MESSAGE_TOO_LARGE', 'an oversized request fails alone');
+  t.same(reconnects, [], 'still the same socket');
+});

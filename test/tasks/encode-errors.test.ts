@@ -174,7 +174,26 @@ t.test('a finish the broker refuses (a follow-up over maxBodySize) ends the task
   t.equal(await r.state, 'FAILURE');
 });
 
-t.test('a result over maxMessageSize (the broker closes the socket) ends FAILURE, not a resend loop', async (t) => {
+t.test('a result over maxBodySize is refused by the broker: FAILURE naming the sizes, nothing else stored, the worker goes on', async (t) => {
+  const { app, startWorker } = await taskEnv(t, {}, { limits: { maxBodySize: 4_096 } });
+  const queue = unique('enc-result-body');
+  const big = app.task(`${queue}.big`, () => 'x'.repeat(8_000), { queue });
+  const small = app.task(`${queue}.small`, (n: number) => n + 1, { queue });
+  await startWorker(app, { queues: [queue] });
+  const r = await big.delay();
+  const err = await rejection(r.get(GET));
+  t.equal(err.code, 'ERR_TASK_FAILED', 'FAILURE at once (not ERR_RESULT_TIMEOUT)');
+  t.match(err.details, { remoteName: 'MessageTooLargeError', remoteCode: 'ERR_MESSAGE_TOO_LARGE', remoteMessage: new RegExp(`the result of task ${r.id} is \\d+ bytes, more than maxBodySize 4096`) });
+  t.equal(await r.state, 'FAILURE', 'the FAILURE is what is stored');
+  t.equal(await (await small.delay(1)).get(GET), 2, 'the worker and its connection go on');
+  const conn = await connect(app.settings.broker);
+  t.teardown(() => conn.close());
+  const stored = await rejection(conn.storeResult(`${queue}-direct`, 'SUCCESS', Buffer.alloc(5_000)));
+  t.equal(stored.code, 'ERR_MESSAGE_TOO_LARGE', 'a result store over maxBodySize is refused alike');
+  t.equal(await conn.getResult(`${queue}-direct`), null, 'and nothing was stored');
+});
+
+t.test('a result over maxMessageSize is not sent (the broker would close the socket): FAILURE, not a resend loop', async (t) => {
   const { app, broker, startWorker } = await taskEnv(t, {}, { limits: { maxMessageSize: 65_536, maxPreAuthSize: 4_096 } });
   const queue = unique('enc-frame');
   let release!: () => void;
@@ -190,7 +209,8 @@ t.test('a result over maxMessageSize (the broker closes the socket) ends FAILURE
   release();
   const err = await rejection(r.get(GET));
   t.equal(err.code, 'ERR_TASK_FAILED', 'FAILURE at once (not ERR_RESULT_TIMEOUT)');
-  t.match(err.details, { remoteCode: 'ERR_CONNECTION_CLOSED', remoteMessage: /exceeds maxMessageSize/ });
+  t.match(err.details, { remoteCode: 'ERR_MESSAGE_TOO_LARGE', remoteMessage: /larger than the broker's maxMessageSize 65536; not sent/ });
+  t.equal(await r.state, 'FAILURE');
 });
 
 t.test('threads pool: a result crosses the structured-clone boundary intact and then fails to encode', async (t) => {

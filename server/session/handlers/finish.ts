@@ -3,6 +3,7 @@
 import { fail } from '../../../shared/errors.js';
 import type { FinishFrame, FinishPublish, FinishResult, MessageProperties, ResultStoreOptions, TrackOptions } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
+import { checkResultBody } from './results.js';
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 const absent = (v: unknown): boolean => v === undefined || v === null;
@@ -44,9 +45,11 @@ export function finish(ctx: HandlerContext, f: FinishFrame): void {
   for (const p of publishes) {
     if (p.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a finish publish body of ${p.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
   }
+  const result = f.result === undefined ? undefined : readResult(f.result as unknown as Record<string, unknown>);
+  if (result !== undefined) checkResultBody(ctx, result.body, result.taskId);
   const req = {
     ...(f.ack === undefined ? {} : { ack: f.ack }),
-    ...(f.result === undefined ? {} : { result: readResult(f.result as unknown as Record<string, unknown>) }),
+    ...(result === undefined ? {} : { result }),
     publishes,
   };
   if (publishes.length > 0) ctx.markPublisher();

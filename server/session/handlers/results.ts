@@ -1,9 +1,24 @@
 // Handlers for the result store: store (answered after the commit), get, wait (answered when the
 // result is final — pushed, never polled) and forget.
+import { fail } from '../../../shared/errors.js';
 import type { ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
+/**
+ * A result body over maxBodySize is refused (ERR_MESSAGE_TOO_LARGE, nothing stored): every client
+ * decodes with the announced maxBodySize, so a larger stored result would break each connection
+ * that reads it, again after every reconnect.
+ */
+export function checkResultBody(ctx: Pick<HandlerContext, 'limits'>, body: Uint8Array | undefined, taskId: string): void {
+  if (body !== undefined && body.byteLength > ctx.limits.maxBodySize) {
+    throw fail('ERR_MESSAGE_TOO_LARGE', `the result of task ${taskId} is ${body.byteLength} bytes, more than maxBodySize ${ctx.limits.maxBodySize}`, {
+      size: body.byteLength, maxBodySize: ctx.limits.maxBodySize,
+    });
+  }
+}
+
 export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
+  checkResultBody(ctx, f.body, f.taskId);
   const id = f.id;
   ctx.engine.storeResult(ctx.conn, f.taskId, f.state, f.body, f.options ?? {}, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
