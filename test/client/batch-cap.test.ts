@@ -1,6 +1,11 @@
 // The client respects the broker's announced maxFramesPerMessage: a turn with more frames than
 // that leaves as several messages in order, so the broker never closes the connection for it.
+// Nor does anything too large for a message or for the client's decoder drop the connection:
+// that one publish, store or read fails alone.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
@@ -54,4 +59,30 @@ t.test('a frame larger than the announced maxMessageSize is refused before it is
   const stored = await conn.storeResult(`big-${randomUUID()}`, 'SUCCESS', Buffer.alloc(maxMessageSize, 3)).catch((e: unknown) => e);
   t.equal((stored as { code?: string }).code, 'ERR_MESSAGE_TOO_LARGE', 'an oversized request fails alone');
   t.same(reconnects, [], 'still the same socket');
+});
+
+t.test('a stored result over a lowered maxBodySize is refused for that read alone, not sent to break the client\'s decoder', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'celeriac-big-result-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dataFile = path.join(dir, 'broker.db');
+  const big = `big-${randomUUID()}`;
+  const small = `small-${randomUUID()}`;
+  const first = await startTestBroker(t, { dataFile });
+  const writer = await connect(first.url);
+  await writer.storeResult(big, 'SUCCESS', Buffer.alloc(1_500_000, 7));
+  await writer.storeResult(small, 'SUCCESS', Buffer.from('ok'));
+  await writer.close();
+  await first.close();
+
+  const broker = await startTestBroker(t, { dataFile, limits: { maxBodySize: 1024 * 1024 } });
+  const conn = await connect(broker.url);
+  t.teardown(() => conn.close());
+  const reconnects: unknown[] = [];
+  conn.on('reconnecting', (info) => reconnects.push(info));
+  const got = await conn.getResult(big).catch((e: unknown) => e);
+  t.match(got, { code: 'ERR_MESSAGE_TOO_LARGE', message: /stored result of task big-.* is 1500000 bytes, more than maxBodySize 1048576/ }, 'a get fails alone');
+  const waited = await conn.waitResult(big, 1_000).catch((e: unknown) => e);
+  t.match(waited, { code: 'ERR_MESSAGE_TOO_LARGE' }, 'so does a wait');
+  t.equal(Buffer.from((await conn.getResult(small))!.body!).toString(), 'ok', 'other results read as before');
+  t.same(reconnects, [], 'the connection was never dropped');
 });

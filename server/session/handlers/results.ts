@@ -1,7 +1,7 @@
 // Handlers for the result store: store (answered after the commit), get, wait (answered when the
 // result is final — pushed, never polled) and forget.
 import { fail } from '../../../shared/errors.js';
-import type { ResultForgetFrame, ResultGetFrame, ResultStoreFrame, ResultWaitFrame } from '../../../shared/frames.js';
+import type { ResultForgetFrame, ResultGetFrame, ResultRecord, ResultStoreFrame, ResultWaitFrame } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
 /**
@@ -17,6 +17,22 @@ export function checkResultBody(ctx: Pick<HandlerContext, 'limits'>, body: Uint8
   }
 }
 
+/**
+ * Answers request `id` with a result record, or with ERR_MESSAGE_TOO_LARGE for one whose body is
+ * over maxBodySize (stored before that check, or before --max-body-size was lowered): the client
+ * would refuse the frame and drop its connection, and then ask again after every reconnect.
+ */
+export function replyResult(ctx: Pick<HandlerContext, 'limits' | 'reply' | 'requestFailed'>, id: number, rec: ResultRecord | null): void {
+  const size = rec?.body?.byteLength ?? 0;
+  if (size <= ctx.limits.maxBodySize) {
+    ctx.reply(id, rec);
+    return;
+  }
+  ctx.requestFailed(id, fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${rec!.taskId} is ${size} bytes, more than maxBodySize ${ctx.limits.maxBodySize}; a broker with a larger --max-body-size can send it`, {
+    size, maxBodySize: ctx.limits.maxBodySize,
+  }));
+}
+
 export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
   checkResultBody(ctx, f.body, f.taskId);
   const id = f.id;
@@ -27,12 +43,12 @@ export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
 }
 
 export function resultGet(ctx: HandlerContext, f: ResultGetFrame): void {
-  ctx.reply(f.id, ctx.engine.getResult(ctx.conn, f.taskId));
+  replyResult(ctx, f.id, ctx.engine.getResult(ctx.conn, f.taskId));
 }
 
 export function resultWait(ctx: HandlerContext, f: ResultWaitFrame): void {
   const id = f.id;
-  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, ctx.resultWaiting((rec) => ctx.reply(id, rec)));
+  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, ctx.resultWaiting((rec) => replyResult(ctx, id, rec)));
 }
 
 export function resultForget(ctx: HandlerContext, f: ResultForgetFrame): void {
