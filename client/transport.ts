@@ -146,8 +146,10 @@ export class Transport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        // Decode what the broker sends with the limits it announced.
-        codec = new FrameCodec(first.limits);
+        // Decode what the broker sends with the limits it announced, a body as large as a message
+        // (as the broker decodes): a message stored before --max-body-size was lowered is still
+        // delivered, and refused here it would drop the socket again after every redelivery.
+        codec = new FrameCodec({ ...first.limits, maxBodySize: Math.max(first.limits['maxBodySize'] ?? 0, first.limits['maxMessageSize'] ?? 0) || undefined });
         transport = new Transport(ws, first, codec);
         if (frames.length > 1) transport.early.push(frames.slice(1));
         resolve(transport);
