@@ -61,33 +61,43 @@ t.test('a frame larger than the announced maxMessageSize is refused before it is
   t.same(reconnects, [], 'still the same socket');
 });
 
-t.test('after maxBodySize was lowered: a larger stored result is refused for that read alone, a larger queued message still delivered', async (t) => {
+t.test('after the limits were lowered: larger stored results and messages are still read, one no client could decode is refused alone', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'celeriac-big-result-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const dataFile = path.join(dir, 'broker.db');
   const big = `big-${randomUUID()}`;
   const small = `small-${randomUUID()}`;
+  const queue = `big-msg-${randomUUID().slice(0, 8)}`;
   const first = await startTestBroker(t, { dataFile });
   const writer = await connect(first.url);
   await writer.storeResult(big, 'SUCCESS', Buffer.alloc(1_500_000, 7));
   await writer.storeResult(small, 'SUCCESS', Buffer.from('ok'));
-  const queue = `big-msg-${randomUUID().slice(0, 8)}`;
   await writer.assertQueue(queue, { durable: true });
   await writer.sendToQueue(queue, Buffer.alloc(1_500_000, 8), { persistent: true });
   await writer.close();
   await first.close();
 
-  const broker = await startTestBroker(t, { dataFile, limits: { maxBodySize: 1024 * 1024 } });
+  // maxBodySize lowered under what is stored: the client decodes bodies up to maxMessageSize.
+  const second = await startTestBroker(t, { dataFile, limits: { maxBodySize: 1024 * 1024 } });
+  const reader = await connect(second.url);
+  const reconnects: unknown[] = [];
+  reader.on('reconnecting', (info) => reconnects.push(info));
+  t.equal((await reader.getResult(big))?.body?.byteLength, 1_500_000, 'the stored result is read whole');
+  const delivered = await reader.get(queue, { noAck: true });
+  t.equal(delivered?.body.byteLength, 1_500_000, 'the message queued before the limit was lowered is delivered whole');
+  t.same(reconnects, [], 'the connection was never dropped');
+  await reader.close();
+  await second.close();
+
+  // maxMessageSize lowered too: no client of this broker decodes the stored result.
+  const broker = await startTestBroker(t, { dataFile, limits: { maxMessageSize: 1024 * 1024, maxBodySize: 512 * 1024 } });
   const conn = await connect(broker.url);
   t.teardown(() => conn.close());
-  const reconnects: unknown[] = [];
   conn.on('reconnecting', (info) => reconnects.push(info));
   const got = await conn.getResult(big).catch((e: unknown) => e);
-  t.match(got, { code: 'ERR_MESSAGE_TOO_LARGE', message: /stored result of task big-.* is 1500000 bytes, more than maxBodySize 1048576/ }, 'a get fails alone');
+  t.match(got, { code: 'ERR_MESSAGE_TOO_LARGE', message: /stored result of task big-.* is 1500000 bytes, more than maxMessageSize 1048576/ }, 'a get fails alone');
   const waited = await conn.waitResult(big, 1_000).catch((e: unknown) => e);
   t.match(waited, { code: 'ERR_MESSAGE_TOO_LARGE' }, 'so does a wait');
   t.equal(Buffer.from((await conn.getResult(small))!.body!).toString(), 'ok', 'other results read as before');
-  const delivered = await conn.get(queue, { noAck: true });
-  t.equal(delivered?.body.byteLength, 1_500_000, 'the message queued before the limit was lowered is delivered whole');
   t.same(reconnects, [], 'the connection was never dropped');
 });

@@ -5,9 +5,8 @@ import type { ResultForgetFrame, ResultGetFrame, ResultRecord, ResultStoreFrame,
 import type { HandlerContext } from '../context.js';
 
 /**
- * A result body over maxBodySize is refused (ERR_MESSAGE_TOO_LARGE, nothing stored): every client
- * decodes with the announced maxBodySize, so a larger stored result would break each connection
- * that reads it, again after every reconnect.
+ * A result body over maxBodySize is refused (ERR_MESSAGE_TOO_LARGE, nothing stored), as a message
+ * body over it is: a result is read back in one frame, as a delivery is.
  */
 export function checkResultBody(ctx: Pick<HandlerContext, 'limits'>, body: Uint8Array | undefined, taskId: string): void {
   if (body !== undefined && body.byteLength > ctx.limits.maxBodySize) {
@@ -18,18 +17,20 @@ export function checkResultBody(ctx: Pick<HandlerContext, 'limits'>, body: Uint8
 }
 
 /**
- * Answers request `id` with a result record, or with ERR_MESSAGE_TOO_LARGE for one whose body is
- * over maxBodySize (stored before that check, or before --max-body-size was lowered): the client
- * would refuse the frame and drop its connection, and then ask again after every reconnect.
+ * Answers request `id` with a result record, or with ERR_MESSAGE_TOO_LARGE for one whose body no
+ * client of this broker could decode: larger than both maxBodySize and maxMessageSize (stored
+ * before the limits were lowered). Sent, it would make the client drop its connection, and ask
+ * again after every reconnect.
  */
 export function replyResult(ctx: Pick<HandlerContext, 'limits' | 'reply' | 'requestFailed'>, id: number, rec: ResultRecord | null): void {
   const size = rec?.body?.byteLength ?? 0;
-  if (size <= ctx.limits.maxBodySize) {
+  const limit = Math.max(ctx.limits.maxBodySize, ctx.limits.maxMessageSize);
+  if (size <= limit) {
     ctx.reply(id, rec);
     return;
   }
-  ctx.requestFailed(id, fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${rec!.taskId} is ${size} bytes, more than maxBodySize ${ctx.limits.maxBodySize}; a broker with a larger --max-body-size can send it`, {
-    size, maxBodySize: ctx.limits.maxBodySize,
+  ctx.requestFailed(id, fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${rec!.taskId} is ${size} bytes, more than maxMessageSize ${limit}; a broker with larger limits can send it`, {
+    size, maxMessageSize: limit,
   }));
 }
 
