@@ -1,6 +1,6 @@
 // The floor of the task path in this protocol on this machine: what three Node processes spend to
-// carry the frames of a task (publish with its result wait, confirm, deliver, finish, finish ok,
-// pushed result) through WebSockets with the project's codec and one-message-per-turn batching,
+// carry the frames of a task (publish with its result wait, confirm, deliver, finish with the ack
+// in it, finish ok, pushed result) through WebSockets with the project's codec and its batching,
 // doing nothing else. The relay stands in for broker-server without routing, queues or SQLite;
 // the producer sends one prepared task message again and again; the worker answers each delivery
 // with one prepared result. What the real processes spend beyond these figures is routing,
@@ -13,7 +13,10 @@
 // them (and answering finishes) only after an fdatasync, a group commit at a time — the floor of
 // durability full, without SQLite — and with no disk at all.
 //
-//   node bench/floor.js [window,ff,rt] [runs=3]
+// And each with the sends batched per turn of the event loop, as celeriac does, and per socket
+// read handled (sooner, more messages).
+//
+//   node bench/floor.js [window,ff,rt] [runs=3] [turn|read]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
@@ -27,8 +30,13 @@ const { default: WebSocket, WebSocketServer } = await import('ws');
 const { FrameCodec } = await dist('shared/codec.js');
 const { OP } = await dist('shared/opcodes.js');
 
-/** Frames pushed in one turn leave as one WebSocket message, as both sides of celeriac do. */
+/**
+ * Frames pushed in one turn leave as one WebSocket message, as both sides of celeriac do
+ * (FLOOR_FLUSH=turn: setImmediate); or those pushed while one socket read is handled
+ * (FLOOR_FLUSH=read: a microtask), which sends sooner and more often.
+ */
 function turnOutbox(ws, codec) {
+  const later = process.env.FLOOR_FLUSH === 'read' ? queueMicrotask : setImmediate;
   let frames = [];
   let confirms = null;
   let acks = null;
@@ -48,7 +56,7 @@ function turnOutbox(ws, codec) {
       acks.tag.push(tag);
     },
     push(frame) {
-      if (frames.length === 0) setImmediate(flush);
+      if (frames.length === 0) later(flush);
       frames.push(frame);
     },
     confirm(id) {
@@ -227,13 +235,17 @@ async function main() {
   const meta = { task_id: publish.track.taskId, status: 'SUCCESS', result: 3, traceback: null, children: [], date_done: new Date().toISOString(), name: 'add', retries: 0 };
   const task = { publish, resultBody: Buffer.from(encodeMeta(meta, { serializer: 'json', compression: null }, true).body).toString('base64') };
   await app.close();
-  console.log(`| shape | relay | tasks/s best (median) | p50 / p99 ms | CPU µs/task relay / worker / producer |`);
-  console.log(`|---|---|---:|---:|---:|`);
+  const flushes = process.argv[4] === undefined ? ['turn', 'read'] : [process.argv[4]];
+  console.log(`| shape | relay | sends | tasks/s best (median) | p50 / p99 ms | CPU µs/task relay / worker / producer |`);
+  console.log(`|---|---|---|---:|---:|---:|`);
   for (const shape of shapes) {
-    for (const durable of [true, false]) {
-      const { best, median } = await measure(shape, durable, task, runs);
-      const rate = shape === 'rt' ? '-' : `${best.rate.toFixed(0)} (${median.rate.toFixed(0)})`;
-      console.log(`| ${shape} | ${durable ? 'fdatasync before each confirm' : 'no disk'} | ${rate} | ${best.p50.toFixed(2)} / ${best.p99.toFixed(2)} | ${best.cpu.map((c) => c.toFixed(0)).join(' / ')} |`);
+    for (const flush of flushes) {
+      process.env.FLOOR_FLUSH = flush; // read by this process's outbox and the children's
+      for (const durable of [true, false]) {
+        const { best, median } = await measure(shape, durable, task, runs);
+        const rate = shape === 'rt' ? '-' : `${best.rate.toFixed(0)} (${median.rate.toFixed(0)})`;
+        console.log(`| ${shape} | ${durable ? 'fdatasync before each confirm' : 'no disk'} | per ${flush} | ${rate} | ${best.p50.toFixed(2)} / ${best.p99.toFixed(2)} | ${best.cpu.map((c) => c.toFixed(0)).join(' / ')} |`);
+      }
     }
   }
 }

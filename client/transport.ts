@@ -181,9 +181,9 @@ export class Transport {
   }
 
   /**
-   * Encodes `frames` as one WebSocket message, or as several in order when there are more than
-   * the broker takes in one (it closes a connection that sends more). Dropped silently once the
-   * socket is closing.
+   * Encodes `frames` as one WebSocket message, or as several in order when there are more frames
+   * or bytes than the broker takes in one (it closes a connection that sends more; see
+   * sendMessage). Dropped silently once the socket is closing.
    */
   send(frames: Frame[]): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
@@ -196,10 +196,11 @@ export class Transport {
   }
 
   /**
-   * One message, or, when its bytes pass the broker's maxMessageSize, each frame alone. A frame too
-   * large even alone is not sent: the broker would close the socket (1009), and a publish or request
-   * sent again after each reconnect would close the next one too. It is answered here as the broker
-   * answers an oversized body, with a request-scope ERR_MESSAGE_TOO_LARGE for its id.
+   * One message, or, when its bytes pass the broker's maxMessageSize, each frame alone (an ack or
+   * nack of many tags in halves). A publish or request too large even alone is not sent: the
+   * broker would close the socket (1009), and the frame, sent again after each reconnect, would
+   * close the next one too. It is answered here as the broker answers an oversized body, with a
+   * request-scope ERR_MESSAGE_TOO_LARGE for its id.
    */
   private sendMessage(frames: Frame[]): void {
     const bytes = this.codec.encode(frames);
@@ -212,7 +213,19 @@ export class Transport {
       return;
     }
     const frame = frames[0]!;
+    if ((frame.op === OP.ack || frame.op === OP.nack) && Array.isArray(frame.tag) && frame.tag.length > 1) {
+      // A turn's settlements, merged into one frame: in halves, each still settling its tags.
+      const half = frame.tag.length >> 1;
+      this.sendMessage([{ ...frame, tag: frame.tag.slice(0, half) }]);
+      this.sendMessage([{ ...frame, tag: frame.tag.slice(half) }]);
+      return;
+    }
     const id = 'id' in frame && typeof frame.id === 'number' ? frame.id : 0;
+    if (id === 0) {
+      // Nothing to answer it on: sent, the broker closes the socket and says why.
+      this.ws.send(bytes);
+      return;
+    }
     const refusal: ErrorFrame = {
       op: OP.error, id, code: 'ERR_MESSAGE_TOO_LARGE',
       message: `a frame of ${bytes.byteLength} bytes (opcode ${frame.op}) is larger than the broker's maxMessageSize ${this.maxBytes}; not sent`,

@@ -157,13 +157,38 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
   // Celery's reject(requeue=False): the failure is recorded, then the message goes to the queue's
   // dead-letter exchange (or away) instead of being acked.
   const reject = def.options.acksLate && !s.taskAcksOnFailureOrTimeout;
-  const ending = (next: PreparedTask[]): Ending => ({
-    result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', error), runtime) : undefined, next, ack: def.options.acksLate && !reject, reject,
+  const ending = (next: PreparedTask[], e = error): Ending => ({
+    result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', e), runtime) : undefined, next, ack: def.options.acksLate && !reject, reject,
   });
   return end(w, job, () => ending(failurePublishes(s, w.app, req)), (err) => {
     w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE without errbacks`);
-    return end(w, job, () => ending([]), (again) => unfinished(w, job, again));
+    return end(w, job, () => ending([]), (again) => {
+      // An exception message or traceback too large for the broker: the FAILURE is stored cut
+      // short, rather than nothing (PENDING for good) or, with late acks, the task run again.
+      const limit = tooLargeLimit(again);
+      if (limit === undefined) return unfinished(w, job, again);
+      w.log('error', `task ${req.task}[${req.id}]: ${messageOf(again)}; storing its FAILURE with the error message and traceback cut short`);
+      return end(w, job, () => ending([], cutShort(error, limit)), (last) => unfinished(w, job, last));
+    });
   });
+}
+
+/** The byte limit a refusal for size names (the broker's maxBodySize, or the maxMessageSize a frame was held to). */
+function tooLargeLimit(err: unknown): number | undefined {
+  if (!(err instanceof CeleriacError) || err.code !== 'ERR_MESSAGE_TOO_LARGE') return undefined;
+  const limit = err.details?.['maxBodySize'] ?? err.details?.['maxMessageSize'];
+  return typeof limit === 'number' && limit > 0 ? limit : undefined;
+}
+
+/**
+ * `e` with its message and stack cut to a sixteenth of `limit` characters each: even at 3 UTF-8
+ * bytes a character, doubled by JSON escapes, the two stay within the limit with the record's
+ * other fields.
+ */
+function cutShort(e: SerializedError, limit: number): SerializedError {
+  const keep = Math.max(32, Math.floor(limit / 16));
+  const cut = (text: string): string => (text.length <= keep ? text : `${text.slice(0, keep)}… [${text.length - keep} characters cut: the record was over the broker's limit of ${limit} bytes]`);
+  return { ...e, message: cut(e.message), stack: cut(e.stack) };
 }
 
 /**

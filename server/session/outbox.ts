@@ -1,5 +1,6 @@
 // Everything a connection sends in one event-loop turn leaves as ONE WebSocket message: a batch
 // of frames, with all confirms of the turn merged into one confirm frame. This is what makes speed.
+// (A turn of more than FLUSH_AT_BYTES of bodies leaves as several, in order.)
 import type { FrameCodec } from '../../shared/codec.js';
 import type { ConfirmFrame, Frame } from '../../shared/frames.js';
 import { OP } from '../../shared/opcodes.js';
@@ -9,6 +10,11 @@ export type SendBytes = (bytes: Uint8Array, sent: () => void) => void;
 
 // Frames bigger than this estimate are rare; the estimate only feeds backpressure.
 const FRAME_OVERHEAD = 64;
+/**
+ * Bodies queued in one turn past which the batch leaves at once: a turn of large deliveries or
+ * results is sent as several messages, never one a client's socket refuses (ws takes 100 MiB).
+ */
+export const FLUSH_AT_BYTES = 1024 * 1024;
 
 /** The per-connection send queue, flushed once per turn (setImmediate) or on demand. */
 export class Outbox {
@@ -33,7 +39,8 @@ export class Outbox {
     if (this.closed) return;
     this.frames.push(frame);
     this.pending += bodyBytes + FRAME_OVERHEAD;
-    this.schedule();
+    if (this.pending >= FLUSH_AT_BYTES) this.flush();
+    else this.schedule();
   }
 
   /** Adds a publish id to this turn's single confirm frame. */

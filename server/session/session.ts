@@ -205,7 +205,8 @@ export class Session implements DispatchTarget, HandlerContext {
   }
 
   reply(id: number, result?: unknown): void {
-    this.push(result === undefined ? { op: OP.ok, id } : { op: OP.ok, id, result });
+    if (result === undefined) this.push({ op: OP.ok, id });
+    else this.push({ op: OP.ok, id, result }, bodyBytesOf(result));
   }
 
   confirm(id: number): void {
@@ -337,6 +338,17 @@ function errorFrame(id: number, err: CeleriacError): Frame {
   return err.details === undefined
     ? { op: OP.error, id, code: err.code, message: err.message }
     : { op: OP.error, id, code: err.code, message: err.message, details: { ...err.details } };
+}
+
+/** The result bodies a reply carries (a result record, or a group's), for the outbox's byte count. */
+function bodyBytesOf(result: unknown): number {
+  if (result === null || typeof result !== 'object') return 0;
+  const { body, results } = result as { body?: unknown; results?: unknown };
+  if (body instanceof Uint8Array) return body.byteLength;
+  if (!Array.isArray(results)) return 0;
+  let total = 0;
+  for (const r of results) total += bodyBytesOf(r);
+  return total;
 }
 
 /** The client may ask for a shorter heartbeat, never a longer one or none [like AMQP tune-ok]. */

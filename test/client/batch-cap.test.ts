@@ -72,6 +72,8 @@ t.test('after the limits were lowered: larger stored results and messages are st
   const writer = await connect(first.url);
   await writer.storeResult(big, 'SUCCESS', Buffer.alloc(1_500_000, 7));
   await writer.storeResult(small, 'SUCCESS', Buffer.from('ok'));
+  const group = `group-${randomUUID()}`;
+  await writer.declareGroup(group, [small, big]);
   await writer.assertQueue(queue, { durable: true });
   await writer.sendToQueue(queue, Buffer.alloc(1_500_000, 8), { persistent: true });
   await writer.close();
@@ -95,9 +97,43 @@ t.test('after the limits were lowered: larger stored results and messages are st
   t.teardown(() => conn.close());
   conn.on('reconnecting', (info) => reconnects.push(info));
   const got = await conn.getResult(big).catch((e: unknown) => e);
-  t.match(got, { code: 'ERR_MESSAGE_TOO_LARGE', message: /stored result of task big-.* is 1500000 bytes, more than maxMessageSize 1048576/ }, 'a get fails alone');
+  t.match(got, { code: 'ERR_MESSAGE_TOO_LARGE', message: /stored result of task big-.* is 1500000 bytes, more than this broker's limits let a client read \(1048576\)/ }, 'a get fails alone');
   const waited = await conn.waitResult(big, 1_000).catch((e: unknown) => e);
   t.match(waited, { code: 'ERR_MESSAGE_TOO_LARGE' }, 'so does a wait');
+  const members = await conn.getGroup(group).catch((e: unknown) => e);
+  t.match(members, { code: 'ERR_MESSAGE_TOO_LARGE' }, 'and a read of a group it is a member of');
   t.equal(Buffer.from((await conn.getResult(small))!.body!).toString(), 'ok', 'other results read as before');
   t.same(reconnects, [], 'the connection was never dropped');
+});
+
+t.test('a turn of acks too many for one message is sent in parts: every delivery settled, the socket kept', async (t) => {
+  const broker = await startTestBroker(t, { limits: { maxMessageSize: 4_096, maxPreAuthSize: 4_096, maxBodySize: 1_024 } });
+  const queue = `cap-acks-${randomUUID().slice(0, 8)}`;
+  const count = 3_000;
+  const producer = await connect(broker.url);
+  t.teardown(() => producer.close());
+  await producer.assertQueue(queue, { durable: true });
+  for (let i = 0; i < count; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, count - i) }, () => producer.sendToQueue(queue, Buffer.from('m'), { persistent: true })));
+  }
+  const consumer = await connect(broker.url);
+  const reconnects: unknown[] = [];
+  consumer.on('reconnecting', (info) => reconnects.push(info));
+  const held: { ack(): void }[] = [];
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => { release = resolve; });
+  await consumer.consume(queue, (m) => {
+    held.push(m);
+    if (held.length === count) release();
+  }, { prefetch: count });
+  const timer = setTimeout(() => release(), 20_000);
+  await all;
+  clearTimeout(timer);
+  t.equal(held.length, count, 'every message delivered');
+  for (const m of held) m.ack(); // one turn: one ack frame of 3,000 tags, about 9 KB
+  // A round trip after the acks: they were sent before it, in order.
+  await consumer.checkQueue(queue);
+  t.same(reconnects, [], 'the connection was never dropped');
+  await consumer.close();
+  t.equal(await producer.get(queue, { noAck: true }), null, 'nothing requeued when the consumer closed: every ack landed');
 });

@@ -186,6 +186,21 @@ t.test('a result over maxBodySize is refused by the broker: FAILURE naming the s
   t.match(err.details, { remoteName: 'MessageTooLargeError', remoteCode: 'ERR_MESSAGE_TOO_LARGE', remoteMessage: new RegExp(`the result of task ${r.id} is \\d+ bytes, more than maxBodySize 4096`) });
   t.equal(await r.state, 'FAILURE', 'the FAILURE is what is stored');
   t.equal(await (await small.delay(1)).get(GET), 2, 'the worker and its connection go on');
+
+  // A FAILURE whose exception alone is over the limit is stored cut short, once, early ack or late.
+  let runs = 0;
+  const loud = app.task(`${queue}.loud`, () => { runs++; throw new Error('y'.repeat(8_000)); }, { queue });
+  const loudLate = app.task(`${queue}.loud-late`, () => { runs++; throw new Error('z'.repeat(8_000)); }, { queue, acksLate: true });
+  for (const [task, letter] of [[loud, 'y'], [loudLate, 'z']] as const) {
+    runs = 0;
+    const failed = await task.delay();
+    const cut = await rejection(failed.get(GET));
+    t.equal(cut.code, 'ERR_TASK_FAILED', `${letter}: FAILURE, not ERR_RESULT_TIMEOUT`);
+    const text = String(cut.details?.['remoteMessage']);
+    t.match(text, new RegExp(`^${letter}{256}… \\[7744 characters cut: the record was over the broker's limit of 4096 bytes\\]$`), `${letter}: the message is cut short and says so`);
+    t.equal(await failed.state, 'FAILURE', `${letter}: stored`);
+    t.equal(runs, 1, `${letter}: the task ran once`);
+  }
   const conn = await connect(app.settings.broker);
   t.teardown(() => conn.close());
   const stored = await rejection(conn.storeResult(`${queue}-direct`, 'SUCCESS', Buffer.alloc(5_000)));

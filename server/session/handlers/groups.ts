@@ -4,6 +4,7 @@ import { fail } from '../../../shared/errors.js';
 import type { GroupDeclareFrame, GroupDeclareOptions, GroupGetFrame } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 import { readPublish } from './finish.js';
+import { unreadable } from './results.js';
 
 export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
   const options: GroupDeclareOptions = {};
@@ -22,5 +23,14 @@ export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
 }
 
 export function groupGet(ctx: HandlerContext, f: GroupGetFrame): void {
-  ctx.reply(f.id, ctx.engine.getGroup(ctx.conn, f.groupId));
+  const group = ctx.engine.getGroup(ctx.conn, f.groupId);
+  // A member's result no client could decode fails the read, as a resultGet of it would.
+  for (const rec of group?.results ?? []) {
+    const refusal = unreadable(ctx, rec);
+    if (refusal !== null) {
+      ctx.requestFailed(f.id, refusal);
+      return;
+    }
+  }
+  ctx.reply(f.id, group);
 }

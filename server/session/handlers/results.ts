@@ -1,6 +1,6 @@
 // Handlers for the result store: store (answered after the commit), get, wait (answered when the
 // result is final — pushed, never polled) and forget.
-import { fail } from '../../../shared/errors.js';
+import { fail, type CeleriacError } from '../../../shared/errors.js';
 import type { ResultForgetFrame, ResultGetFrame, ResultRecord, ResultStoreFrame, ResultWaitFrame } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
 
@@ -17,21 +17,25 @@ export function checkResultBody(ctx: Pick<HandlerContext, 'limits'>, body: Uint8
 }
 
 /**
- * Answers request `id` with a result record, or with ERR_MESSAGE_TOO_LARGE for one whose body no
- * client of this broker could decode: larger than both maxBodySize and maxMessageSize (stored
- * before the limits were lowered). Sent, it would make the client drop its connection, and ask
- * again after every reconnect.
+ * ERR_MESSAGE_TOO_LARGE for a stored result whose body no client of this broker could decode:
+ * larger than both maxBodySize and maxMessageSize (stored before the limits were lowered). Sent,
+ * it would make the client drop its connection, and ask again after every reconnect. Null for
+ * one that can be sent.
  */
-export function replyResult(ctx: Pick<HandlerContext, 'limits' | 'reply' | 'requestFailed'>, id: number, rec: ResultRecord | null): void {
+export function unreadable(ctx: Pick<HandlerContext, 'limits'>, rec: ResultRecord | null): CeleriacError | null {
   const size = rec?.body?.byteLength ?? 0;
   const limit = Math.max(ctx.limits.maxBodySize, ctx.limits.maxMessageSize);
-  if (size <= limit) {
-    ctx.reply(id, rec);
-    return;
-  }
-  ctx.requestFailed(id, fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${rec!.taskId} is ${size} bytes, more than maxMessageSize ${limit}; a broker with larger limits can send it`, {
+  if (size <= limit) return null;
+  return fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${rec!.taskId} is ${size} bytes, more than this broker's limits let a client read (${limit}); a broker with larger limits can send it`, {
     size, maxMessageSize: limit,
-  }));
+  });
+}
+
+/** Answers request `id` with a result record, or with why it cannot be sent (unreadable). */
+export function replyResult(ctx: Pick<HandlerContext, 'limits' | 'reply' | 'requestFailed'>, id: number, rec: ResultRecord | null): void {
+  const refusal = unreadable(ctx, rec);
+  if (refusal === null) ctx.reply(id, rec);
+  else ctx.requestFailed(id, refusal);
 }
 
 export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
