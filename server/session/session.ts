@@ -15,6 +15,7 @@ import { Heartbeat } from './heartbeat.js';
 import { Inbox, refusedMessage, type InboxMessage } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { PendingRequests } from './pending.js';
+import { bodyBytesOf, undecodableResult } from './reply-size.js';
 import { SocketSink } from './sink.js';
 
 type Phase = DispatchTarget['phase'];
@@ -205,8 +206,15 @@ export class Session implements DispatchTarget, HandlerContext {
   }
 
   reply(id: number, result?: unknown): void {
-    if (result === undefined) this.push({ op: OP.ok, id });
-    else this.push({ op: OP.ok, id, result }, bodyBytesOf(result));
+    if (result === undefined) {
+      this.push({ op: OP.ok, id });
+      return;
+    }
+    // A result read back (get, wait, a publish's wait, a group) that no client could decode fails
+    // that request alone.
+    const refusal = undecodableResult(this.deps.limits, result);
+    if (refusal === null) this.push({ op: OP.ok, id, result }, bodyBytesOf(result));
+    else this.requestFailed(id, refusal);
   }
 
   confirm(id: number): void {
@@ -338,17 +346,6 @@ function errorFrame(id: number, err: CeleriacError): Frame {
   return err.details === undefined
     ? { op: OP.error, id, code: err.code, message: err.message }
     : { op: OP.error, id, code: err.code, message: err.message, details: { ...err.details } };
-}
-
-/** The result bodies a reply carries (a result record, or a group's), for the outbox's byte count. */
-function bodyBytesOf(result: unknown): number {
-  if (result === null || typeof result !== 'object') return 0;
-  const { body, results } = result as { body?: unknown; results?: unknown };
-  if (body instanceof Uint8Array) return body.byteLength;
-  if (!Array.isArray(results)) return 0;
-  let total = 0;
-  for (const r of results) total += bodyBytesOf(r);
-  return total;
 }
 
 /** The client may ask for a shorter heartbeat, never a longer one or none [like AMQP tune-ok]. */

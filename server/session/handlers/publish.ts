@@ -4,10 +4,9 @@
 // reads the result sends one frame per task, not a publish and then a resultWait, and a quick
 // task's result is pushed the moment it is stored, while the publish's fsync may still run.
 import { fail } from '../../../shared/errors.js';
-import type { PublishFrame, ResultRecord, TrackOptions } from '../../../shared/frames.js';
+import type { PublishFrame, TrackOptions } from '../../../shared/frames.js';
 import { MAX_RESULT_WAIT } from '../../engine/results.js';
 import type { HandlerContext } from '../context.js';
-import { replyResult } from './results.js';
 
 export function publish(ctx: HandlerContext, f: PublishFrame): void {
   if (f.body.byteLength > ctx.limits.maxBodySize) {
@@ -43,8 +42,8 @@ export function publish(ctx: HandlerContext, f: PublishFrame): void {
  */
 function waitForResult(ctx: HandlerContext, track: TrackOptions, wait: number): (() => void) | undefined {
   let cancelled = false;
-  const answer = ctx.resultWaitingIfRoom((rec: ResultRecord | null) => {
-    if (!cancelled) replyResult(ctx, wait, rec);
+  const answer = ctx.resultWaitingIfRoom((rec: unknown) => {
+    if (!cancelled) ctx.reply(wait, rec);
   });
   if (answer === null) {
     const max = ctx.limits.maxResultWaits;

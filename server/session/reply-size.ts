@@ -1,0 +1,40 @@
+// What a reply carries in result bodies (a result record, or a group's records): counted for the
+// outbox's early flush, and checked against what a client can decode.
+import { fail, type CeleriacError } from '../../shared/errors.js';
+import type { Limits } from '../../shared/limits.js';
+
+interface Carried { taskId?: unknown; body?: unknown; results?: unknown }
+
+/** The result records a reply carries: itself, or a group's members. */
+function recordsOf(result: unknown): Carried[] {
+  if (result === null || typeof result !== 'object') return [];
+  const { results } = result as Carried;
+  return Array.isArray(results) ? (results.filter((r) => r !== null && typeof r === 'object') as Carried[]) : [result as Carried];
+}
+
+const sizeOf = (r: Carried): number => (r.body instanceof Uint8Array ? r.body.byteLength : 0);
+
+/** The result bodies a reply carries, in bytes. */
+export function bodyBytesOf(result: unknown): number {
+  let total = 0;
+  for (const r of recordsOf(result)) total += sizeOf(r);
+  return total;
+}
+
+/**
+ * ERR_MESSAGE_TOO_LARGE when the reply carries a stored result whose body no client of this
+ * broker could decode: larger than both maxBodySize and maxMessageSize (stored before the limits
+ * were lowered). Sent, it would make the client drop its connection, and ask again after every
+ * reconnect. Null for a reply that can be sent.
+ */
+export function undecodableResult(limits: Pick<Limits, 'maxBodySize' | 'maxMessageSize'>, result: unknown): CeleriacError | null {
+  const limit = Math.max(limits.maxBodySize, limits.maxMessageSize);
+  for (const r of recordsOf(result)) {
+    const size = sizeOf(r);
+    if (size <= limit) continue;
+    return fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${String(r.taskId)} is ${size} bytes, more than this broker's limits let a client read (${limit}); a broker with larger limits can send it`, {
+      size, maxMessageSize: limit,
+    });
+  }
+  return null;
+}
