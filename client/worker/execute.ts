@@ -160,16 +160,17 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
   const ending = (next: PreparedTask[], e = error): Ending => ({
     result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', e), runtime) : undefined, next, ack: def.options.acksLate && !reject, reject,
   });
+  // An exception message or traceback too large for the broker: the FAILURE is stored cut short,
+  // rather than nothing (PENDING for good) or, with late acks, the task run again.
+  const cutShortOrGiveUp = (err: unknown): Promise<void> => {
+    const limit = tooLargeLimit(err);
+    if (limit === undefined) return unfinished(w, job, err);
+    w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE with the error message and traceback cut short`);
+    return end(w, job, () => ending([], cutShort(error, limit)), (last) => unfinished(w, job, last));
+  };
   return end(w, job, () => ending(failurePublishes(s, w.app, req)), (err) => {
     w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE without errbacks`);
-    return end(w, job, () => ending([]), (again) => {
-      // An exception message or traceback too large for the broker: the FAILURE is stored cut
-      // short, rather than nothing (PENDING for good) or, with late acks, the task run again.
-      const limit = tooLargeLimit(again);
-      if (limit === undefined) return unfinished(w, job, again);
-      w.log('error', `task ${req.task}[${req.id}]: ${messageOf(again)}; storing its FAILURE with the error message and traceback cut short`);
-      return end(w, job, () => ending([], cutShort(error, limit)), (last) => unfinished(w, job, last));
-    });
+    return end(w, job, () => ending([]), cutShortOrGiveUp);
   });
 }
 
