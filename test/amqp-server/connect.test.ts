@@ -8,6 +8,9 @@ import { startTestBroker } from '../helpers/broker.js';
 import { AmqpRawClient } from '../helpers/amqp-raw-client.js';
 import { channel, open, startAmqpBroker } from './amqp-helpers.js';
 
+/** An AMQP heartbeat frame: type 8, channel 0, no payload, frame-end. */
+const HEARTBEAT_FRAME = Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]);
+
 const USERS = [{ user: 'alice', password: 's3cret', vhosts: ['/'] }, { user: 'bob', password: 'pw' }];
 
 function withCredentials(url: string, user: string, password: string, vhost = ''): string {
@@ -101,14 +104,21 @@ t.test('a connection not open within the handshake timeout is closed', async (t)
 
 t.test('heartbeats: sent when idle for half the interval; a peer silent for two intervals is closed', async (t) => {
   const broker = await startAmqpBroker(t);
-  const c = await AmqpRawClient.connect(broker.amqpPort!, { heartbeat: 1 });
-  const started = Date.now();
-  await c.next((f) => f.type === 'heartbeat', 2_000);
-  await c.next((f) => f.type === 'heartbeat', 2_000);
+  const c = await AmqpRawClient.connect(broker.amqpPort!, { heartbeat: 2 });
+  // The client heartbeats while it waits for the broker's two, so a stalled event loop on a busy
+  // machine cannot make its silence, not the broker's heartbeats, what this part sees.
+  const beat = setInterval(() => c.send(HEARTBEAT_FRAME), 250);
+  try {
+    await c.next((f) => f.type === 'heartbeat', 4_000);
+    await c.next((f) => f.type === 'heartbeat', 4_000);
+  } finally {
+    clearInterval(beat);
+  }
   t.pass('two heartbeats from the broker');
-  // The client never sends one: after two intervals of silence the broker closes the socket.
-  await c.whenClosed(5_000);
-  t.ok(Date.now() - started >= 1_500, 'not before the peer was silent for about two intervals');
+  // Now the client is silent: after two intervals of silence the broker closes the socket.
+  const silent = Date.now();
+  await c.whenClosed(10_000);
+  t.ok(Date.now() - silent >= 3_000, 'not before the peer was silent for about two intervals');
 
   // A client that heartbeats (amqplib with ?heartbeat=1) stays connected past that.
   const conn = await open(t, `${broker.amqpUrl}?heartbeat=1`);
