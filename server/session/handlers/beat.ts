@@ -1,6 +1,5 @@
 // Handlers for beat: schedule entries (upsert, remove, pause, list, watch), the leader lease and
 // fires. Writes are answered once committed; a fire's publishes are checked as a finish's are.
-import { fail } from '../../../shared/errors.js';
 import type {
   BeatAdvanceFrame, BeatFireFrame, LeaseAcquireFrame, LeaseReleaseFrame, ScheduleListFrame, SchedulePauseFrame, ScheduleRemoveFrame,
   ScheduleUpsertFrame, ScheduleWatchFrame,
@@ -8,6 +7,7 @@ import type {
 import type { CeleriacError } from '../../../shared/errors.js';
 import type { ScheduleUpsertOptions } from '../../engine/types.js';
 import type { HandlerContext } from '../context.js';
+import { checkBodySize } from './body-size.js';
 import { readPublish } from './finish.js';
 
 /** The answer of request `id` once the engine's writes are committed. */
@@ -53,9 +53,7 @@ export function leaseRelease(ctx: HandlerContext, f: LeaseReleaseFrame): void {
 
 export function beatFire(ctx: HandlerContext, f: BeatFireFrame): void {
   const publishes = f.publishes.map((p, i) => readPublish(p as unknown as Record<string, unknown>, i, 'beatFire frame'));
-  for (const p of publishes) {
-    if (p.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a beat fire body of ${p.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
-  }
+  publishes.forEach((p, i) => checkBodySize(ctx, p.body, `the body of beatFire publishes[${i}]`));
   if (publishes.length > 0) ctx.markPublisher();
   const { op: _op, id, ...req } = f;
   ctx.engine.beat.fire(ctx.conn, { ...req, publishes }, answer(ctx, id));

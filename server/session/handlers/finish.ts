@@ -3,7 +3,7 @@
 import { fail } from '../../../shared/errors.js';
 import type { FinishFrame, FinishPublish, FinishResult, MessageProperties, ResultStoreOptions, TrackOptions } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
-import { checkResultBody } from './results.js';
+import { checkBodySize } from './body-size.js';
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
 const absent = (v: unknown): boolean => v === undefined || v === null;
@@ -42,11 +42,9 @@ export function readPublish(p: Record<string, unknown>, i: number, where = 'fini
 
 export function finish(ctx: HandlerContext, f: FinishFrame): void {
   const publishes = (f.publishes ?? []).map((p, i) => readPublish(p as unknown as Record<string, unknown>, i));
-  for (const p of publishes) {
-    if (p.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a finish publish body of ${p.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
-  }
+  publishes.forEach((p, i) => checkBodySize(ctx, p.body, `the body of finish publishes[${i}]`));
   const result = f.result === undefined ? undefined : readResult(f.result as unknown as Record<string, unknown>);
-  if (result !== undefined) checkResultBody(ctx, result.body, result.taskId);
+  if (result?.body !== undefined) checkBodySize(ctx, result.body, `the result of task ${result.taskId}`);
   const req = {
     ...(f.ack === undefined ? {} : { ack: f.ack }),
     ...(result === undefined ? {} : { result }),

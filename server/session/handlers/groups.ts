@@ -1,15 +1,15 @@
 // Handlers for groups and chords: declare (the callback map checked like a finish publish,
 // answered after the commit) and get (the group with its members' results, or nil).
-import { fail } from '../../../shared/errors.js';
 import type { GroupDeclareFrame, GroupDeclareOptions, GroupGetFrame } from '../../../shared/frames.js';
 import type { HandlerContext } from '../context.js';
+import { checkBodySize } from './body-size.js';
 import { readPublish } from './finish.js';
 
 export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
   const options: GroupDeclareOptions = {};
   if (f.callback !== undefined) {
     const cb = readPublish(f.callback as unknown as Record<string, unknown>, 0, 'groupDeclare frame (callback)');
-    if (cb.body.byteLength > ctx.limits.maxBodySize) throw fail('ERR_MESSAGE_TOO_LARGE', `a group callback body of ${cb.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`);
+    checkBodySize(ctx, cb.body, 'the group callback body');
     options.callback = cb;
     ctx.markPublisher();
   }

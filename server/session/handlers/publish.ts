@@ -7,13 +7,10 @@ import { fail } from '../../../shared/errors.js';
 import type { PublishFrame, TrackOptions } from '../../../shared/frames.js';
 import { MAX_RESULT_WAIT } from '../../engine/results.js';
 import type { HandlerContext } from '../context.js';
+import { checkBodySize } from './body-size.js';
 
 export function publish(ctx: HandlerContext, f: PublishFrame): void {
-  if (f.body.byteLength > ctx.limits.maxBodySize) {
-    throw fail('ERR_MESSAGE_TOO_LARGE', `message body of ${f.body.byteLength} bytes exceeds maxBodySize ${ctx.limits.maxBodySize}`, {
-      size: f.body.byteLength, maxBodySize: ctx.limits.maxBodySize,
-    });
-  }
+  checkBodySize(ctx, f.body, 'the message body');
   ctx.markPublisher();
   const id = f.id;
   const track = f.track as TrackOptions | undefined;
