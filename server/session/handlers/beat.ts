@@ -53,7 +53,7 @@ export function leaseRelease(ctx: HandlerContext, f: LeaseReleaseFrame): void {
 
 export function beatFire(ctx: HandlerContext, f: BeatFireFrame): void {
   const publishes = f.publishes.map((p, i) => readPublish(p as unknown as Record<string, unknown>, i, 'beatFire frame'));
-  publishes.forEach((p, i) => checkBodySize(ctx, p.body, `the body of beatFire publishes[${i}]`));
+  for (let i = 0; i < publishes.length; i++) checkBodySize(ctx, publishes[i]!.body, 'the body of beatFire publish', i);
   if (publishes.length > 0) ctx.markPublisher();
   const { op: _op, id, ...req } = f;
   ctx.engine.beat.fire(ctx.conn, { ...req, publishes }, answer(ctx, id));

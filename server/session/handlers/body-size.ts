@@ -4,10 +4,14 @@
 import { fail } from '../../../shared/errors.js';
 import type { HandlerContext } from '../context.js';
 
-/** Throws ERR_MESSAGE_TOO_LARGE (request scope: nothing done) when `body` is over maxBodySize; `what` names it. */
-export function checkBodySize(ctx: Pick<HandlerContext, 'limits'>, body: Uint8Array, what: string): void {
+/**
+ * Throws ERR_MESSAGE_TOO_LARGE (request scope: nothing done) when `body` is over maxBodySize.
+ * `what` names the body, followed by `key` when given (a task id, a publish's index): the name is
+ * built only for a refusal, since this runs for every task's message and result.
+ */
+export function checkBodySize(ctx: Pick<HandlerContext, 'limits'>, body: Uint8Array, what: string, key?: string | number): void {
   const max = ctx.limits.maxBodySize;
-  if (body.byteLength > max) {
-    throw fail('ERR_MESSAGE_TOO_LARGE', `${what} is ${body.byteLength} bytes, more than maxBodySize ${max}`, { size: body.byteLength, maxBodySize: max });
-  }
+  if (body.byteLength <= max) return;
+  const name = key === undefined ? what : `${what} ${key}`;
+  throw fail('ERR_MESSAGE_TOO_LARGE', `${name} is ${body.byteLength} bytes, more than maxBodySize ${max}`, { size: body.byteLength, maxBodySize: max });
 }

@@ -42,9 +42,9 @@ export function readPublish(p: Record<string, unknown>, i: number, where = 'fini
 
 export function finish(ctx: HandlerContext, f: FinishFrame): void {
   const publishes = (f.publishes ?? []).map((p, i) => readPublish(p as unknown as Record<string, unknown>, i));
-  publishes.forEach((p, i) => checkBodySize(ctx, p.body, `the body of finish publishes[${i}]`));
+  for (let i = 0; i < publishes.length; i++) checkBodySize(ctx, publishes[i]!.body, 'the body of finish publish', i);
   const result = f.result === undefined ? undefined : readResult(f.result as unknown as Record<string, unknown>);
-  if (result?.body !== undefined) checkBodySize(ctx, result.body, `the result of task ${result.taskId}`);
+  if (result?.body !== undefined) checkBodySize(ctx, result.body, 'the result of task', result.taskId);
   const req = {
     ...(f.ack === undefined ? {} : { ack: f.ack }),
     ...(result === undefined ? {} : { result }),

@@ -5,7 +5,7 @@ import type { HandlerContext } from '../context.js';
 import { checkBodySize } from './body-size.js';
 
 export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
-  if (f.body !== undefined) checkBodySize(ctx, f.body, `the result of task ${f.taskId}`);
+  if (f.body !== undefined) checkBodySize(ctx, f.body, 'the result of task', f.taskId);
   const id = f.id;
   ctx.engine.storeResult(ctx.conn, f.taskId, f.state, f.body, f.options ?? {}, ctx.inProgress((err) => {
     if (err !== null) ctx.requestFailed(id, err);
