@@ -11,6 +11,12 @@ export interface HandlerContext {
   readonly limits: Readonly<Limits>;
   /** Answers request `id` with an ok frame. */
   reply(id: number, result?: unknown): void;
+  /**
+   * Answers a read of stored results (a record or null, or a group with its members' records);
+   * fails that request alone when a client could not decode the reply (reply-size.ts). Only for
+   * reads: a queue get has already taken its message when it answers.
+   */
+  replyResults(id: number, result: unknown): void;
   /** Adds `id` to this turn's confirm frame. */
   confirm(id: number): void;
   /** An asynchronous failure of request `id` (e.g. a publish whose commit failed). */

@@ -22,19 +22,27 @@ export function bodyBytesOf(result: unknown): number {
 }
 
 /**
- * ERR_MESSAGE_TOO_LARGE when the reply carries a stored result whose body no client of this
- * broker could decode: larger than both maxBodySize and maxMessageSize (stored before the limits
- * were lowered). Sent, it would make the client drop its connection, and ask again after every
- * reconnect. Null for a reply that can be sent.
+ * ERR_MESSAGE_TOO_LARGE when a read of stored results carries what no client of this broker could
+ * decode: a body larger than both maxBodySize and maxMessageSize (stored before the limits were
+ * lowered), or a group whose members' bodies together pass that, in one frame. Sent, it would make
+ * the client drop its connection, and ask again after every reconnect. Null for a reply that can
+ * be sent.
  */
 export function undecodableResult(limits: Pick<Limits, 'maxBodySize' | 'maxMessageSize'>, result: unknown): CeleriacError | null {
   const limit = Math.max(limits.maxBodySize, limits.maxMessageSize);
-  for (const r of recordsOf(result)) {
+  const records = recordsOf(result);
+  let total = 0;
+  for (const r of records) {
     const size = sizeOf(r);
-    if (size <= limit) continue;
-    return fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${String(r.taskId)} is ${size} bytes, more than this broker's limits let a client read (${limit}); a broker with larger limits can send it`, {
-      size, maxMessageSize: limit,
-    });
+    if (size > limit) {
+      return fail('ERR_MESSAGE_TOO_LARGE', `the stored result of task ${String(r.taskId)} is ${size} bytes, more than this broker's limits let a client read (${limit}); a broker with larger limits can send it`, {
+        size, maxMessageSize: limit,
+      });
+    }
+    total += size;
   }
-  return null;
+  if (total <= limit) return null;
+  return fail('ERR_MESSAGE_TOO_LARGE', `the group's ${records.length} results are ${total} bytes together, more than one reply may carry (${limit}); read them one by one`, {
+    size: total, maxMessageSize: limit,
+  });
 }

@@ -206,14 +206,13 @@ export class Session implements DispatchTarget, HandlerContext {
   }
 
   reply(id: number, result?: unknown): void {
-    if (result === undefined) {
-      this.push({ op: OP.ok, id });
-      return;
-    }
-    // A result read back (get, wait, a publish's wait, a group) that no client could decode fails
-    // that request alone.
+    if (result === undefined) this.push({ op: OP.ok, id });
+    else this.push({ op: OP.ok, id, result }, bodyBytesOf(result));
+  }
+
+  replyResults(id: number, result: unknown): void {
     const refusal = undecodableResult(this.deps.limits, result);
-    if (refusal === null) this.push({ op: OP.ok, id, result }, bodyBytesOf(result));
+    if (refusal === null) this.reply(id, result);
     else this.requestFailed(id, refusal);
   }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import t from 'tap';
 import { connect } from '../../client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { untilAsync } from '../helpers/wait.js';
 
 t.test('a turn of publishes beyond the announced cap goes out as several messages, all confirmed, no reconnect', async (t) => {
   const cap = 16;
@@ -103,6 +104,51 @@ t.test('after the limits were lowered: larger stored results and messages are st
   const members = await conn.getGroup(group).catch((e: unknown) => e);
   t.match(members, { code: 'ERR_MESSAGE_TOO_LARGE' }, 'and a read of a group it is a member of');
   t.equal(Buffer.from((await conn.getResult(small))!.body!).toString(), 'ok', 'other results read as before');
+  t.same(reconnects, [], 'the connection was never dropped');
+});
+
+t.test('a queue get is not a result read: a message no client can decode stays queued, never taken and then refused', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'celeriac-big-get-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dataFile = path.join(dir, 'broker.db');
+  const queue = `big-get-${randomUUID().slice(0, 8)}`;
+  const first = await startTestBroker(t, { dataFile });
+  const writer = await connect(first.url);
+  await writer.assertQueue(queue, { durable: true });
+  await writer.sendToQueue(queue, Buffer.alloc(1_500_000, 8), { persistent: true });
+  await writer.close();
+  await first.close();
+
+  // Stored above what this broker's clients decode (the limits were lowered since).
+  const broker = await startTestBroker(t, { dataFile, limits: { maxMessageSize: 1024 * 1024, maxBodySize: 512 * 1024 } });
+  const conn = await connect(broker.url, { requestTimeout: 5_000 });
+  t.teardown(() => conn.close());
+  const got = await conn.get(queue, { noAck: false }).then((m) => m, (e: unknown) => e);
+  t.notMatch(got, { message: /stored result/ }, 'the get is not refused as if it read a result');
+  // The client could not decode it, so the message is back in the queue for everyone: it was
+  // neither held unacked on a connection that never learned its tag, nor dropped.
+  const other = await connect(broker.url);
+  t.teardown(() => other.close());
+  await untilAsync(async () => (await other.checkQueue(queue)).messageCount === 1, 10_000, 'the message to be ready in its queue');
+  t.pass('the message is ready again');
+});
+
+t.test('a group read carrying more result bytes than one message may hold is refused alone, not sent to drop the client', async (t) => {
+  const broker = await startTestBroker(t, { limits: { maxMessageSize: 1024 * 1024, maxBodySize: 256 * 1024 } });
+  const conn = await connect(broker.url);
+  t.teardown(() => conn.close());
+  const reconnects: unknown[] = [];
+  conn.on('reconnecting', (info) => reconnects.push(info));
+  const members = Array.from({ length: 5 }, () => `m-${randomUUID()}`);
+  for (const m of members) await conn.storeResult(m, 'SUCCESS', Buffer.alloc(250_000, 7));
+  const whole = `group-${randomUUID()}`;
+  await conn.declareGroup(whole, members);
+  const fits = `group-${randomUUID()}`;
+  await conn.declareGroup(fits, members.slice(0, 3));
+  const refused = await conn.getGroup(whole).catch((e: unknown) => e);
+  t.match(refused, { code: 'ERR_MESSAGE_TOO_LARGE', message: /^the group's 5 results are 1250000 bytes together, more than one reply may carry \(1048576\); read them one by one$/ });
+  t.equal((await conn.getGroup(fits))?.results.length, 3, 'a group within the limit is read whole');
+  t.equal((await conn.getResult(members[4]!))?.body?.byteLength, 250_000, 'and each member one by one');
   t.same(reconnects, [], 'the connection was never dropped');
 });
 

@@ -26,6 +26,7 @@ function target(engine: Partial<EngineApi>, phase: DispatchTarget['phase'] = 'op
       conn: { info: { id: 'c1', vhost: '/', user: 'u', client: '', peer: '' } } as EngineConnection,
       limits: DEFAULT_LIMITS,
       reply: (id: number) => calls.push(`ok ${id}`),
+      replyResults: (id: number) => calls.push(`ok ${id}`),
       confirm: (id: number) => calls.push(`confirm ${id}`),
       requestFailed: () => undefined,
       markPublisher: () => undefined,

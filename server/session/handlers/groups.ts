@@ -22,5 +22,5 @@ export function groupDeclare(ctx: HandlerContext, f: GroupDeclareFrame): void {
 }
 
 export function groupGet(ctx: HandlerContext, f: GroupGetFrame): void {
-  ctx.reply(f.id, ctx.engine.getGroup(ctx.conn, f.groupId));
+  ctx.replyResults(f.id, ctx.engine.getGroup(ctx.conn, f.groupId));
 }

@@ -40,7 +40,7 @@ export function publish(ctx: HandlerContext, f: PublishFrame): void {
 function waitForResult(ctx: HandlerContext, track: TrackOptions, wait: number): (() => void) | undefined {
   let cancelled = false;
   const answer = ctx.resultWaitingIfRoom((rec: unknown) => {
-    if (!cancelled) ctx.reply(wait, rec);
+    if (!cancelled) ctx.replyResults(wait, rec);
   });
   if (answer === null) {
     const max = ctx.limits.maxResultWaits;

@@ -14,12 +14,12 @@ export function resultStore(ctx: HandlerContext, f: ResultStoreFrame): void {
 }
 
 export function resultGet(ctx: HandlerContext, f: ResultGetFrame): void {
-  ctx.reply(f.id, ctx.engine.getResult(ctx.conn, f.taskId));
+  ctx.replyResults(f.id, ctx.engine.getResult(ctx.conn, f.taskId));
 }
 
 export function resultWait(ctx: HandlerContext, f: ResultWaitFrame): void {
   const id = f.id;
-  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, ctx.resultWaiting((rec) => ctx.reply(id, rec)));
+  ctx.engine.waitResult(ctx.conn, f.taskId, f.timeout, ctx.resultWaiting((rec) => ctx.replyResults(id, rec)));
 }
 
 export function resultForget(ctx: HandlerContext, f: ResultForgetFrame): void {
