@@ -55,11 +55,14 @@ export class Transport {
   private readonly maxFrames: number;
   /** Largest message the broker reads: its announced maxMessageSize. */
   private readonly maxBytes: number;
+  /** Largest body the broker takes: its announced maxBodySize. */
+  private readonly maxBodyBytes: number;
 
   private constructor(private readonly ws: WebSocket, readonly welcome: WelcomeFrame, codec: FrameCodec) {
     this.codec = codec;
     this.maxFrames = announced(welcome, 'maxFramesPerMessage');
     this.maxBytes = announced(welcome, 'maxMessageSize');
+    this.maxBodyBytes = announced(welcome, 'maxBodySize');
   }
 
   /**
@@ -229,7 +232,8 @@ export class Transport {
     const refusal: ErrorFrame = {
       op: OP.error, id, code: 'ERR_MESSAGE_TOO_LARGE',
       message: `a frame of ${bytes.byteLength} bytes (opcode ${frame.op}) is larger than the broker's maxMessageSize ${this.maxBytes}; not sent`,
-      details: { size: bytes.byteLength, maxMessageSize: this.maxBytes },
+      // The body limit too: a caller cutting a body down must fit it, the smaller one.
+      details: { size: bytes.byteLength, maxMessageSize: this.maxBytes, ...(Number.isFinite(this.maxBodyBytes) ? { maxBodySize: this.maxBodyBytes } : {}) },
     };
     // Answered after this turn's sends, as a reply from the broker would be: the caller of send()
     // may be in the middle of registering the request.

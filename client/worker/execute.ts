@@ -146,8 +146,10 @@ function storesResult(job: Job): boolean {
 
 /**
  * A failure: FAILURE stored, errbacks sent; with late acks and acksOnFailureOrTimeout off, the
- * delivery is rejected after instead of acked. When the errbacks cannot be built or the finish is
- * refused, FAILURE is stored alone; when even that is refused, unfinished().
+ * delivery is rejected after instead of acked. A finish refused for its size is sent again with
+ * the error's message and traceback cut short (the errbacks are small: the task id and their own
+ * arguments); one refused otherwise (errbacks that cannot be built), without the errbacks. When
+ * nothing is left to leave out, unfinished().
  */
 function failed(w: Worker, job: Job, error: SerializedError, runtime: number): Promise<void> {
   const { req, def } = job;
@@ -157,24 +159,31 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
   // Celery's reject(requeue=False): the failure is recorded, then the message goes to the queue's
   // dead-letter exchange (or away) instead of being acked.
   const reject = def.options.acksLate && !s.taskAcksOnFailureOrTimeout;
-  const ending = (next: PreparedTask[], e = error): Ending => ({
-    result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', e), runtime) : undefined, next, ack: def.options.acksLate && !reject, reject,
-  });
+  const who = `task ${req.task}[${req.id}]`;
   // An exception message or traceback too large for the broker: the FAILURE is stored cut short,
   // rather than nothing (PENDING for good) or, with late acks, the task run again.
-  const cutShortOrGiveUp = (err: unknown): Promise<void> => {
+  const attempt = (withErrbacks: boolean, cutTo: number | undefined): Promise<void> => end(w, job, () => ({
+    result: storesResult(job) ? withRuntime(failureOf(s, req, 'FAILURE', cutTo === undefined ? error : cutShort(error, cutTo)), runtime) : undefined,
+    next: withErrbacks ? failurePublishes(s, w.app, req) : [], ack: def.options.acksLate && !reject, reject,
+  }), (err) => {
     const limit = tooLargeLimit(err);
-    if (limit === undefined) return unfinished(w, job, err);
-    w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE with the error message and traceback cut short`);
-    return end(w, job, () => ending([], cutShort(error, limit)), (last) => unfinished(w, job, last));
-  };
-  return end(w, job, () => ending(failurePublishes(s, w.app, req)), (err) => {
-    w.log('error', `task ${req.task}[${req.id}]: ${messageOf(err)}; storing its FAILURE without errbacks`);
-    return end(w, job, () => ending([]), cutShortOrGiveUp);
+    if (limit !== undefined && cutTo === undefined) {
+      w.log('error', `${who}: ${messageOf(err)}; storing its FAILURE with the error message and traceback cut short`);
+      return attempt(withErrbacks, limit);
+    }
+    if (withErrbacks) {
+      w.log('error', `${who}: ${messageOf(err)}; storing its FAILURE without errbacks`);
+      return attempt(false, cutTo);
+    }
+    return unfinished(w, job, err);
   });
+  return attempt(true, undefined);
 }
 
-/** The byte limit a refusal for size names (the broker's maxBodySize, or the maxMessageSize a frame was held to). */
+/**
+ * The byte limit a refusal for size names: the broker's maxBodySize (a body refused, or a frame
+ * the SDK did not send, whose details name both), else the maxMessageSize a frame was held to.
+ */
 function tooLargeLimit(err: unknown): number | undefined {
   if (!(err instanceof CeleriacError) || err.code !== 'ERR_MESSAGE_TOO_LARGE') return undefined;
   const limit = err.details?.['maxBodySize'] ?? err.details?.['maxMessageSize'];

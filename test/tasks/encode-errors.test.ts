@@ -228,6 +228,26 @@ t.test('a result over maxMessageSize is not sent (the broker would close the soc
   t.equal(await r.state, 'FAILURE');
 });
 
+t.test('a FAILURE cut short keeps its errbacks, and fits maxBodySize when the SDK refused the frame for maxMessageSize', async (t) => {
+  const { app, startWorker } = await taskEnv(t, {}, { limits: { maxMessageSize: 65_536, maxPreAuthSize: 4_096, maxBodySize: 16_384 } });
+  const queue = unique('enc-cut');
+  const errbacks: string[] = [];
+  const record = app.task(`${queue}.record`, (_id: string, tag: string) => { errbacks.push(tag); return tag; }, { queue });
+  // ASCII over maxBodySize only (the broker refuses the body); 3-byte characters over
+  // maxMessageSize (the SDK refuses the frame, whose limit would leave the cut record too large).
+  const overBody = app.task(`${queue}.over-body`, () => { throw new Error('y'.repeat(20_000)); }, { queue });
+  const overMessage = app.task(`${queue}.over-message`, () => { throw new Error('あ'.repeat(30_000)); }, { queue });
+  await startWorker(app, { queues: [queue] });
+  for (const [task, tag] of [[overBody, 'over-body'], [overMessage, 'over-message']] as const) {
+    const r = await task.applyAsync([], { linkError: record.s(tag) });
+    const err = await rejection(r.get(GET));
+    t.equal(err.code, 'ERR_TASK_FAILED', `${tag}: FAILURE, not ERR_RESULT_TIMEOUT`);
+    t.match(String(err.details?.['remoteMessage']), /characters cut: the record was over the broker's limit of 16384 bytes\]$/, `${tag}: cut to maxBodySize and says so`);
+  }
+  await until(() => errbacks.length === 2, 10_000, 'both errbacks to run');
+  t.same(errbacks.sort(), ['over-body', 'over-message'], 'each failed task\'s errback ran');
+});
+
 t.test('threads pool: a result crosses the structured-clone boundary intact and then fails to encode', async (t) => {
   const env = await taskEnv(t);
   process.env['CELERIAC_BROKER'] = env.broker.url;
