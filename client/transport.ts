@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { FrameCodec } from '../shared/codec.js';
 import { CeleriacError, errorFromWire, isErrorCode } from '../shared/errors.js';
 import type { ErrorFrame, Frame, WelcomeFrame } from '../shared/frames.js';
+import { CLIENT_MAX_RECEIVE } from '../shared/limits.js';
 import { OP, PROTOCOL_VERSION } from '../shared/opcodes.js';
 
 /** What the hello says about us. */
@@ -76,7 +77,7 @@ export class Transport {
       let transport: Transport | undefined;
       let settled = false;
       let socketError: Error | undefined;
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs, maxPayload: CLIENT_MAX_RECEIVE });
       const fail = (err: CeleriacError): void => {
         if (settled) return;
         settled = true;
@@ -232,7 +233,7 @@ export class Transport {
     const refusal: ErrorFrame = {
       op: OP.error, id, code: 'ERR_MESSAGE_TOO_LARGE',
       message: `a frame of ${bytes.byteLength} bytes (opcode ${frame.op}) is larger than the broker's maxMessageSize ${this.maxBytes}; not sent`,
-      // The body limit too: a caller cutting a body down must fit it, the smaller one.
+      // The body limit too: a caller cutting a body down must fit both.
       details: { size: bytes.byteLength, maxMessageSize: this.maxBytes, ...(Number.isFinite(this.maxBodyBytes) ? { maxBodySize: this.maxBodyBytes } : {}) },
     };
     // Answered after this turn's sends, as a reply from the broker would be: the caller of send()

@@ -39,7 +39,7 @@ export const ERRORS = {
   ERR_INVALID_ARGUMENT: { wire: 406, scope: 'request', doc: 'An option or field has the wrong type or an out-of-range value.' },
   ERR_NO_ROUTE: { wire: 312, scope: 'request', doc: 'A mandatory message matched no queue.' },
   ERR_QUEUE_FULL: { wire: 406, scope: 'request', doc: 'A queue with overflow reject-publish is at maxLength; the message was not taken.' },
-  ERR_MESSAGE_TOO_LARGE: { wire: 311, scope: 'request', doc: "A message or result body exceeds maxBodySize; a frame the SDK was to send exceeds the broker's maxMessageSize (not sent); or a read of stored results carries more than this broker's clients can decode (a result stored before the limits were lowered, or a group's results together over maxMessageSize)." },
+  ERR_MESSAGE_TOO_LARGE: { wire: 311, scope: 'request', doc: "A message or result body exceeds maxBodySize; a frame the SDK was to send exceeds the broker's maxMessageSize (not sent); or a read of stored results carries more than this broker's clients can decode (a result stored before the limits were lowered, or a group's results together over the 100 MiB a client takes in one message)." },
   ERR_ACCESS_DENIED: { wire: 403, scope: 'request', doc: 'The operation is not allowed, e.g. publishing to the reserved default exchange by name or declaring an amq.* name.' },
   ERR_ACK_TIMEOUT: { wire: 406, scope: 'request', doc: 'A consumer held a delivery unacked longer than the queue\'s consumerTimeout; it was cancelled and its deliveries requeued.' },
   ERR_TOO_MANY_REQUESTS: { wire: 506, scope: 'request', doc: 'The connection already has maxResultWaits resultWait requests waiting (announced in welcome); this one is refused.' },

@@ -29,6 +29,13 @@ export interface Limits {
   maxResultWaits: number;
 }
 
+/**
+ * Largest WebSocket message the SDK takes from the broker (its socket's maxPayload). The broker
+ * never answers a read with more (reply-size.ts): a larger one would drop the client's connection,
+ * and the request would be sent again after every reconnect.
+ */
+export const CLIENT_MAX_RECEIVE = 100 * 1024 * 1024;
+
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMessageSize: 64 * 1024 * 1024,
   maxPreAuthSize: 64 * 1024,

@@ -181,13 +181,13 @@ function failed(w: Worker, job: Job, error: SerializedError, runtime: number): P
 }
 
 /**
- * The byte limit a refusal for size names: the broker's maxBodySize (a body refused, or a frame
- * the SDK did not send, whose details name both), else the maxMessageSize a frame was held to.
+ * The byte limit a refusal for size names: the broker's maxBodySize (a body refused) or the
+ * maxMessageSize a frame was held to, the smaller when both are named (a frame the SDK did not send).
  */
 function tooLargeLimit(err: unknown): number | undefined {
   if (!(err instanceof CeleriacError) || err.code !== 'ERR_MESSAGE_TOO_LARGE') return undefined;
-  const limit = err.details?.['maxBodySize'] ?? err.details?.['maxMessageSize'];
-  return typeof limit === 'number' && limit > 0 ? limit : undefined;
+  const named = [err.details?.['maxBodySize'], err.details?.['maxMessageSize']].filter((v): v is number => typeof v === 'number' && v > 0);
+  return named.length === 0 ? undefined : Math.min(...named);
 }
 
 /**

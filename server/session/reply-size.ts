@@ -1,7 +1,7 @@
 // What a reply carries in result bodies (a result record, or a group's records): counted for the
 // outbox's early flush, and checked against what a client can decode.
 import { fail, type CeleriacError } from '../../shared/errors.js';
-import type { Limits } from '../../shared/limits.js';
+import { CLIENT_MAX_RECEIVE, type Limits } from '../../shared/limits.js';
 
 interface Carried { taskId?: unknown; body?: unknown; results?: unknown }
 
@@ -21,12 +21,15 @@ export function bodyBytesOf(result: unknown): number {
   return total;
 }
 
+/** What a record's fields besides its body may take in a reply, counted generously (a task id, state, dates). */
+const RECORD_OVERHEAD = 1024;
+
 /**
  * ERR_MESSAGE_TOO_LARGE when a read of stored results carries what no client of this broker could
- * decode: a body larger than both maxBodySize and maxMessageSize (stored before the limits were
- * lowered), or a group whose members' bodies together pass that, in one frame. Sent, it would make
- * the client drop its connection, and ask again after every reconnect. Null for a reply that can
- * be sent.
+ * take: a body larger than both maxBodySize and maxMessageSize, which the client's decoder refuses
+ * (stored before the limits were lowered), or a group whose members together pass the SDK's
+ * CLIENT_MAX_RECEIVE, in one frame. Sent, it would make the client drop its connection, and ask
+ * again after every reconnect. Null for a reply that can be sent.
  */
 export function undecodableResult(limits: Pick<Limits, 'maxBodySize' | 'maxMessageSize'>, result: unknown): CeleriacError | null {
   const limit = Math.max(limits.maxBodySize, limits.maxMessageSize);
@@ -39,10 +42,11 @@ export function undecodableResult(limits: Pick<Limits, 'maxBodySize' | 'maxMessa
         size, maxMessageSize: limit,
       });
     }
-    total += size;
+    total += size + RECORD_OVERHEAD;
   }
-  if (total <= limit) return null;
-  return fail('ERR_MESSAGE_TOO_LARGE', `the group's ${records.length} results are ${total} bytes together, more than one reply may carry (${limit}); read them one by one`, {
-    size: total, maxMessageSize: limit,
+  if (total <= CLIENT_MAX_RECEIVE) return null;
+  const what = Array.isArray((result as Carried).results) ? `the group's ${records.length} results come` : 'the stored result comes';
+  return fail('ERR_MESSAGE_TOO_LARGE', `${what} to about ${total} bytes, more than one reply to a client may carry (${CLIENT_MAX_RECEIVE}); read a group's members one by one`, {
+    size: total, maxMessageSize: CLIENT_MAX_RECEIVE,
   });
 }

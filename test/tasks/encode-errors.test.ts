@@ -248,6 +248,20 @@ t.test('a FAILURE cut short keeps its errbacks, and fits maxBodySize when the SD
   t.same(errbacks.sort(), ['over-body', 'over-message'], 'each failed task\'s errback ran');
 });
 
+t.test('a FAILURE the SDK could not send is cut to the smaller limit: maxMessageSize when it is below maxBodySize', async (t) => {
+  // startBroker() allows a message limit below the body limit (the CLI does not): the cut must fit it.
+  const { app, startWorker } = await taskEnv(t, {}, { limits: { maxMessageSize: 65_536, maxPreAuthSize: 4_096 } });
+  const queue = unique('enc-cut-min');
+  let runs = 0;
+  const loud = app.task(`${queue}.loud`, () => { runs++; throw new Error('あ'.repeat(30_000)); }, { queue, acksLate: true });
+  await startWorker(app, { queues: [queue] });
+  const r = await loud.delay();
+  const err = await rejection(r.get(GET));
+  t.equal(err.code, 'ERR_TASK_FAILED', 'FAILURE, not ERR_RESULT_TIMEOUT');
+  t.match(String(err.details?.['remoteMessage']), /characters cut: the record was over the broker's limit of 65536 bytes\]$/, 'cut to maxMessageSize');
+  t.equal(runs, 1, 'the late-acked task ran once');
+});
+
 t.test('threads pool: a result crosses the structured-clone boundary intact and then fails to encode', async (t) => {
   const env = await taskEnv(t);
   process.env['CELERIAC_BROKER'] = env.broker.url;
