@@ -133,7 +133,7 @@ t.test('a queue get is not a result read: a message no client can decode stays q
   t.pass('the message is ready again');
 });
 
-t.test('a group read may carry more result bytes than the broker takes in one message: a chord over it runs', async (t) => {
+t.test('a group read may carry more result bytes than the broker takes in one message: read whole, as a chord callback reads it', async (t) => {
   // The broker's maxMessageSize bounds what it reads; a reply is bounded by what the client takes.
   const broker = await startTestBroker(t, { limits: { maxMessageSize: 1024 * 1024, maxBodySize: 512 * 1024 } });
   const conn = await connect(broker.url);
