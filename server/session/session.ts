@@ -15,7 +15,7 @@ import { Heartbeat } from './heartbeat.js';
 import { Inbox, refusedMessage, type InboxMessage } from './inbox.js';
 import { Outbox } from './outbox.js';
 import { PendingRequests } from './pending.js';
-import { bodyBytesOf, undecodableResult } from './reply-size.js';
+import { bodyBytesOf, resultReplyBytes } from './reply-size.js';
 import { SocketSink } from './sink.js';
 
 type Phase = DispatchTarget['phase'];
@@ -211,9 +211,10 @@ export class Session implements DispatchTarget, HandlerContext {
   }
 
   replyResults(id: number, result: unknown): void {
-    const refusal = undecodableResult(this.deps.limits, result);
-    if (refusal === null) this.reply(id, result);
-    else this.requestFailed(id, refusal);
+    // One walk of the records: the check and the byte count the outbox needs.
+    const bytes = resultReplyBytes(this.deps.limits, result);
+    if (typeof bytes === 'number') this.push({ op: OP.ok, id, result }, bytes);
+    else this.requestFailed(id, bytes);
   }
 
   confirm(id: number): void {

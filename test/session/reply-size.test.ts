@@ -3,7 +3,14 @@
 // reply within the SDK's CLIENT_MAX_RECEIVE. A pure function over the reply: no broker needed.
 import t from 'tap';
 import { CLIENT_MAX_RECEIVE } from '../../shared/limits.js';
-import { bodyBytesOf, undecodableResult } from '../../server/session/reply-size.js';
+import type { Limits } from '../../shared/limits.js';
+import { bodyBytesOf, resultReplyBytes } from '../../server/session/reply-size.js';
+
+/** The refusal resultReplyBytes gives, or null when the reply can be sent (its byte count). */
+const undecodableResult = (l: Pick<Limits, 'maxBodySize' | 'maxMessageSize'>, result: unknown) => {
+  const bytes = resultReplyBytes(l, result);
+  return typeof bytes === 'number' ? null : bytes;
+};
 
 const limits = { maxBodySize: 512 * 1024, maxMessageSize: 1024 * 1024 };
 // Only byteLength is read: a view over one shared buffer stands for a body of any size.
